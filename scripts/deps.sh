@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages wick needs to build and test, when any is missing.
+# Usage: scripts/deps.sh        (uses sudo when not root)
+set -eu
+
+pkgs="cmake make gcc pkg-config libcurl4-openssl-dev libssl-dev libonig-dev libjansson-dev
+libutf8proc-dev libmicrohttpd-dev xz-utils curl"
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "wick: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,64 @@
+// kernels.h — tensor formats and the compute kernels on them (internal).
+//
+// Every format has a scalar reference (`_ref`, in ref.c): it is the specification and the test
+// oracle. Faster paths live in per-ISA files (x86_avx2.c, x86_avx512.c: compiled with that ISA's
+// flags by CMake because of their names) and are picked once, at first use, into a wk_kernels table
+// (select.c). WICK_CPU=scalar|avx2|avx512 forces a path.
+//
+// Matrix-vector products follow ggml (shared/spec/MODELS.md §4.2): a weight row of type T is dotted
+// with an activation row first converted to T's vec_dot_type (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for
+// Q4_1/Q5_1, Q8_K for the K-quants, F16 for F16, BF16 for BF16, F32 for F32), with integer
+// products inside blocks and float scales per block.
+#ifndef WK_KERNELS_H
+#define WK_KERNELS_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base/base.h"
+
+typedef struct wk_type_traits {
+    const char *name;
+    int64_t blck;     // elements per block
+    size_t bytes;     // bytes per block
+    bool supported;   // wick can dequantize and compute with it
+    int vec_dot_type; // the activation format its dot product takes; -1 when unsupported
+} wk_type_traits;
+
+// The traits of a type id, or NULL when no known format has that id.
+const wk_type_traits *wk_type(int type);
+// The id of a type name ("Q4_K"), or -1.
+int wk_type_from_name(const char *name);
+// Bytes taken by n elements of type (n a multiple of the block size); fails with a message.
+wick_status wk_row_bytes(int type, int64_t n, size_t *out);
+
+// y[n] = x · w for one row of a weight of type t: s = Σ_k w[k] * a[k], where a is the activation
+// row in the weight's vec_dot_type. n is the row length in elements (a multiple of the block).
+typedef void (*wk_vec_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+// Converts n floats to the blocks of an activation format (n a multiple of its block).
+typedef void (*wk_from_float_fn)(const float *x, void *y, int64_t n);
+// Decodes n elements (a multiple of the block) to floats.
+typedef void (*wk_to_float_fn)(const void *x, float *y, int64_t n);
+
+typedef struct wk_kernels {
+    const char *name;                               // "scalar", "avx2", "avx512"
+    wk_to_float_fn to_float[WICK_DTYPE_COUNT];      // by type: dequantization
+    wk_from_float_fn from_float[WICK_DTYPE_COUNT];  // by activation type: F32 (copy), F16, BF16,
+                                                    // Q8_0, Q8_1, Q8_K
+    wk_vec_dot_fn vec_dot[WICK_DTYPE_COUNT];        // by weight type
+} wk_kernels;
+
+// The table in use: the best path this CPU supports, or the one WICK_CPU names. Thread: any.
+const wk_kernels *wk_kernels_get(void);
+// A named table ("scalar", "avx2", "avx512"), or NULL when this CPU cannot run it (tests).
+const wk_kernels *wk_kernels_named(const char *name);
+
+// fp16 / bf16 scalar conversions (exact, round-to-nearest-even for the narrowing ones).
+float wk_fp16_to_f32(uint16_t h);
+uint16_t wk_f32_to_fp16(float f);
+float wk_bf16_to_f32(uint16_t h);
+uint16_t wk_f32_to_bf16(float f);
+
+#endif

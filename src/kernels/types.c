@@ -1,0 +1,96 @@
+// types.c — the table of tensor formats: names, block sizes, and what wick can compute with.
+// Block sizes are those of ggml (shared/spec/MODELS.md §1), so a reader can check the size of a
+// tensor of any type, including the IQ and TQ types wick cannot decode.
+#include "kernels/kernels.h"
+
+#define T(id, nm, be, bb, ok, vd) [id] = {nm, be, bb, ok, vd}
+
+static const wk_type_traits traits[WICK_DTYPE_COUNT] = {
+    T(0, "F32", 1, 4, true, WICK_DTYPE_F32),
+    T(1, "F16", 1, 2, true, WICK_DTYPE_F16),
+    T(2, "Q4_0", 32, 18, true, WICK_DTYPE_Q8_0),
+    T(3, "Q4_1", 32, 20, true, WICK_DTYPE_Q8_1),
+    T(6, "Q5_0", 32, 22, true, WICK_DTYPE_Q8_0),
+    T(7, "Q5_1", 32, 24, true, WICK_DTYPE_Q8_1),
+    T(8, "Q8_0", 32, 34, true, WICK_DTYPE_Q8_0),
+    T(9, "Q8_1", 32, 36, false, -1),
+    T(10, "Q2_K", 256, 84, true, WICK_DTYPE_Q8_K),
+    T(11, "Q3_K", 256, 110, true, WICK_DTYPE_Q8_K),
+    T(12, "Q4_K", 256, 144, true, WICK_DTYPE_Q8_K),
+    T(13, "Q5_K", 256, 176, true, WICK_DTYPE_Q8_K),
+    T(14, "Q6_K", 256, 210, true, WICK_DTYPE_Q8_K),
+    T(15, "Q8_K", 256, 292, false, -1),
+    T(16, "IQ2_XXS", 256, 66, false, -1),
+    T(17, "IQ2_XS", 256, 74, false, -1),
+    T(18, "IQ3_XXS", 256, 98, false, -1),
+    T(19, "IQ1_S", 256, 50, false, -1),
+    T(20, "IQ4_NL", 32, 18, false, -1),
+    T(21, "IQ3_S", 256, 110, false, -1),
+    T(22, "IQ2_S", 256, 82, false, -1),
+    T(23, "IQ4_XS", 256, 136, false, -1),
+    T(24, "I8", 1, 1, false, -1),
+    T(25, "I16", 1, 2, false, -1),
+    T(26, "I32", 1, 4, false, -1),
+    T(27, "I64", 1, 8, false, -1),
+    T(28, "F64", 1, 8, false, -1),
+    T(29, "IQ1_M", 256, 56, false, -1),
+    T(30, "BF16", 1, 2, true, WICK_DTYPE_BF16),
+    T(34, "TQ1_0", 256, 54, false, -1),
+    T(35, "TQ2_0", 256, 66, false, -1),
+    T(39, "MXFP4", 32, 17, false, -1),
+    T(40, "NVFP4", 64, 36, false, -1),
+    T(41, "Q1_0", 128, 18, false, -1),
+    T(42, "Q2_0", 64, 18, false, -1),
+};
+
+const wk_type_traits *wk_type(int type)
+{
+    if (type < 0 || type >= WICK_DTYPE_COUNT || !traits[type].name) { return NULL; }
+    return &traits[type];
+}
+
+const char *wick_dtype_name(int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    return t ? t->name : NULL;
+}
+
+int64_t wick_dtype_block_elems(int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    return t ? t->blck : 0;
+}
+
+size_t wick_dtype_block_bytes(int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    return t ? t->bytes : 0;
+}
+
+bool wick_dtype_supported(int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    return t && t->supported;
+}
+
+int wk_type_from_name(const char *name)
+{
+    for (int i = 0; i < WICK_DTYPE_COUNT; i++) {
+        if (traits[i].name && strcmp(traits[i].name, name) == 0) { return i; }
+    }
+    return -1;
+}
+
+wick_status wk_row_bytes(int type, int64_t n, size_t *out)
+{
+    const wk_type_traits *t = wk_type(type);
+    if (!t) { return wk_fail(WICK_E_UNSUPPORTED, "unknown tensor type %d", type); }
+    if (n < 0 || n % t->blck != 0) {
+        return wk_fail(WICK_E_FORMAT, "%" PRId64 " elements of %s: not a whole number of %" PRId64
+                       "-element blocks", n, t->name, t->blck);
+    }
+    if (!wk_mul_size((size_t)(n / t->blck), t->bytes, out)) {
+        return wk_fail(WICK_E_RANGE, "%" PRId64 " elements of %s: size overflows", n, t->name);
+    }
+    return WICK_OK;
+}
