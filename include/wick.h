@@ -257,6 +257,51 @@ WICK_API int64_t wick_gguf_find_tensor(const wick_gguf *g, const char *name);
 WICK_API wick_status wick_gguf_tensor_rows(const wick_gguf *g, int64_t i, int64_t row0,
                                            int64_t row1, float *out);
 
+// --- writing ---
+// A GGUF writer collects metadata and tensor declarations, then writes the file in one go: the
+// header, the tensor infos and the aligned data section, whose bytes the caller supplies through a
+// fill callback writing straight into the output (so multi-GB files need no copy in memory).
+// The file appears complete or not at all (written to PATH.tmp, then renamed).
+// Thread: one thread at a time.
+typedef struct wick_gguf_writer wick_gguf_writer;
+
+// A writer for GGUF version 3 with alignment 32. Free with wick_gguf_writer_free().
+WICK_API wick_status wick_gguf_writer_create(wick_gguf_writer **out);
+WICK_API void wick_gguf_writer_free(wick_gguf_writer *w);
+WICK_API wick_status wick_gguf_writer_set_version(wick_gguf_writer *w, uint32_t version); // 2|3
+// The data alignment (a power of two); also written as general.alignment when not 32.
+WICK_API wick_status wick_gguf_writer_set_alignment(wick_gguf_writer *w, size_t alignment);
+
+// Metadata, written in the order added. A duplicate key is WICK_E_INVALID.
+// add_scalar: value points to one value of type (a const char * for STRING; a bool for BOOL).
+WICK_API wick_status wick_gguf_writer_add_scalar(wick_gguf_writer *w, const char *key,
+                                                 wick_gguf_type type, const void *value);
+WICK_API wick_status wick_gguf_writer_add_u32(wick_gguf_writer *w, const char *key, uint32_t v);
+WICK_API wick_status wick_gguf_writer_add_f32(wick_gguf_writer *w, const char *key, float v);
+WICK_API wick_status wick_gguf_writer_add_bool(wick_gguf_writer *w, const char *key, bool v);
+WICK_API wick_status wick_gguf_writer_add_str(wick_gguf_writer *w, const char *key, const char *s);
+// An array of n elements of elem_type (not ARRAY) packed in data; for STRING, data is a
+// const char *const * of n NUL-terminated strings.
+WICK_API wick_status wick_gguf_writer_add_array(wick_gguf_writer *w, const char *key,
+                                                wick_gguf_type elem_type, const void *data,
+                                                uint64_t n);
+// Copies key/value i of an open file (nested arrays included) under the same key.
+WICK_API wick_status wick_gguf_writer_copy_kv(wick_gguf_writer *w, const wick_gguf *g, int64_t i);
+
+// Declares a tensor (written in the order declared). n_dims 1..4, ne[0] a multiple of the type's
+// block. data: its bytes (copied at write time; must stay valid until then), or NULL to have the
+// fill callback supply them.
+WICK_API wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name, int type,
+                                                 int n_dims, const int64_t *ne, const void *data);
+
+// Supplies the bytes of tensor i (in declaration order) into dst (bytes long). A status < 0
+// aborts the write, which then fails with it.
+typedef wick_status (*wick_gguf_fill_fn)(void *ud, int64_t tensor, void *dst, size_t bytes);
+
+// Writes the file. fill may be NULL when every tensor was given its data.
+WICK_API wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path,
+                                            wick_gguf_fill_fn fill, void *ud);
+
 // =================================================================================================
 // 4. Tokenizers                                                    (section owned by src/tok)
 // =================================================================================================
