@@ -37,6 +37,12 @@ wick_status wk_row_bytes(int type, int64_t n, size_t *out);
 // y[n] = x · w for one row of a weight of type t: s = Σ_k w[k] * a[k], where a is the activation
 // row in the weight's vec_dot_type. n is the row length in elements (a multiple of the block).
 typedef void (*wk_vec_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+// s[j] = w · a_j for j < 4: one weight row against four activation rows (e.g. four tokens of a
+// prompt), a_j = (const char *)a + j * a_stride (bytes, in the weight's vec_dot_type). Same
+// results as four vec_dot calls up to float summation order; faster where the weight's unpacking
+// is shared (the AVX2 K-quant and Q4_0/Q8_0 kernels). Meant for GEMM: loop tokens in fours.
+typedef void (*wk_vec_dot_4act_fn)(int64_t n, float *s, const void *w, const void *a,
+                                   size_t a_stride);
 // Converts n floats to the blocks of an activation format (n a multiple of its block).
 typedef void (*wk_from_float_fn)(const float *x, void *y, int64_t n);
 // Decodes n elements (a multiple of the block) to floats.
@@ -48,6 +54,7 @@ typedef struct wk_kernels {
     wk_from_float_fn from_float[WICK_DTYPE_COUNT];  // by activation type: F32 (copy), F16, BF16,
                                                     // Q8_0, Q8_1, Q8_K
     wk_vec_dot_fn vec_dot[WICK_DTYPE_COUNT];        // by weight type
+    wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
 } wk_kernels;
 
 // The table in use: the best path this CPU supports, or the one WICK_CPU names. Thread: any.

@@ -1,0 +1,578 @@
+// ref.c — the scalar reference kernels: the specification of every tensor format and the oracle
+// the SIMD paths are tested against (shared/spec/MODELS.md §4, ggml-quants.c `*_ref`).
+//
+// Each quantized format has one unpacking function that turns a block into its small integers
+// and per-group scales; dequantization and the dot product are both written on top of it, so they
+// cannot disagree about the bit layout. Dot products keep ggml's structure: integer products
+// inside a block, float scales once per block (per group where the format has float sub-scales).
+#include "kernels/impl.h"
+
+#define DEQ(name) static void name(const void *vx, float *y, int64_t n)
+#define QUANT(name) static void name(const float *x, void *vy, int64_t n)
+#define DOT(name) static void name(int64_t n, float *s, const void *vw, const void *va)
+
+// --- float formats -------------------------------------------------------------------------------
+
+DEQ(deq_f32)
+{
+    memcpy(y, vx, (size_t)n * sizeof(float));
+}
+
+DEQ(deq_f16)
+{
+    const uint8_t *x = vx;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, x + 2 * i, 2);
+        y[i] = wk_fp16_to_f32(h);
+    }
+}
+
+DEQ(deq_bf16)
+{
+    const uint8_t *x = vx;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, x + 2 * i, 2);
+        y[i] = wk_bf16_to_f32(h);
+    }
+}
+
+QUANT(quant_f32)
+{
+    memcpy(vy, x, (size_t)n * sizeof(float));
+}
+
+QUANT(quant_f16)
+{
+    uint8_t *y = vy;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h = wk_f32_to_fp16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+QUANT(quant_bf16)
+{
+    uint8_t *y = vy;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h = wk_f32_to_bf16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+// Float dot products sum the float32 products in double, as ggml's scalar code does.
+DOT(dot_f32)
+{
+    const float *w = vw, *a = va;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) { sum += (double)(w[i] * a[i]); }
+    *s = (float)sum;
+}
+
+DOT(dot_f16)
+{
+    const uint8_t *w = vw, *a = va;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t hw, ha;
+        memcpy(&hw, w + 2 * i, 2);
+        memcpy(&ha, a + 2 * i, 2);
+        sum += (double)(wk_fp16_to_f32(hw) * wk_fp16_to_f32(ha));
+    }
+    *s = (float)sum;
+}
+
+DOT(dot_bf16)
+{
+    const uint8_t *w = vw, *a = va;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t hw, ha;
+        memcpy(&hw, w + 2 * i, 2);
+        memcpy(&ha, a + 2 * i, 2);
+        sum += (double)(wk_bf16_to_f32(hw) * wk_bf16_to_f32(ha));
+    }
+    *s = (float)sum;
+}
+
+// --- legacy formats: 32 elements per block -------------------------------------------------------
+
+static float h2f(uint16_t h)
+{
+    return wk_fp16_to_f32(h);
+}
+
+// The 5th bits of a Q5_0/Q5_1 block: bit j of le32(qh) belongs to element j.
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+// Unpacked quants q[32] of one block, in element order.
+static void unpack_q4(const uint8_t *qs, int q[32])
+{
+    for (int j = 0; j < 16; j++) {
+        q[j] = qs[j] & 15;
+        q[j + 16] = qs[j] >> 4;
+    }
+}
+
+static void unpack_q5(const uint8_t *qh, const uint8_t *qs, int q[32])
+{
+    uint32_t h = le32(qh);
+    for (int j = 0; j < 16; j++) {
+        q[j] = (qs[j] & 15) | (int)((h >> j) & 1) << 4;
+        q[j + 16] = (qs[j] >> 4) | (int)((h >> (j + 16)) & 1) << 4;
+    }
+}
+
+DEQ(deq_q4_0)
+{
+    const wk_block_q4_0 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        const float d = h2f(b[i].d);
+        int q[32];
+        unpack_q4(b[i].qs, q);
+        for (int j = 0; j < 32; j++) { y[j] = (float)(q[j] - 8) * d; }
+    }
+}
+
+DEQ(deq_q4_1)
+{
+    const wk_block_q4_1 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        const float d = h2f(b[i].d), m = h2f(b[i].m);
+        int q[32];
+        unpack_q4(b[i].qs, q);
+        for (int j = 0; j < 32; j++) { y[j] = (float)q[j] * d + m; }
+    }
+}
+
+DEQ(deq_q5_0)
+{
+    const wk_block_q5_0 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        const float d = h2f(b[i].d);
+        int q[32];
+        unpack_q5(b[i].qh, b[i].qs, q);
+        for (int j = 0; j < 32; j++) { y[j] = (float)(q[j] - 16) * d; }
+    }
+}
+
+DEQ(deq_q5_1)
+{
+    const wk_block_q5_1 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        const float d = h2f(b[i].d), m = h2f(b[i].m);
+        int q[32];
+        unpack_q5(b[i].qh, b[i].qs, q);
+        for (int j = 0; j < 32; j++) { y[j] = (float)q[j] * d + m; }
+    }
+}
+
+DEQ(deq_q8_0)
+{
+    const wk_block_q8_0 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        const float d = h2f(b[i].d);
+        for (int j = 0; j < 32; j++) { y[j] = (float)b[i].qs[j] * d; }
+    }
+}
+
+// Q8_0 / Q8_1 activations: d = amax / 127, q = round_half_even(x * (127 / amax)).
+static float quant_block_q8(const float *x, int8_t *qs, int *sum)
+{
+    float amax = 0;
+    for (int j = 0; j < 32; j++) {
+        float ax = x[j] < 0 ? -x[j] : x[j];
+        if (ax > amax) { amax = ax; }
+    }
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int s = 0;
+    for (int j = 0; j < 32; j++) {
+        qs[j] = (int8_t)wk_round_even(x[j] * id);
+        s += qs[j];
+    }
+    *sum = s;
+    return d;
+}
+
+QUANT(quant_q8_0)
+{
+    wk_block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int sum;
+        float d = quant_block_q8(x + i * WK_QK, y[i].qs, &sum);
+        y[i].d = wk_f32_to_fp16(d);
+    }
+}
+
+QUANT(quant_q8_1)
+{
+    wk_block_q8_1 *y = vy;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int sum;
+        float d = quant_block_q8(x + i * WK_QK, y[i].qs, &sum);
+        y[i].d = wk_f32_to_fp16(d);
+        y[i].s = wk_f32_to_fp16(d * (float)sum);
+    }
+}
+
+static int dot_i8_32(const int q[32], const int8_t *a)
+{
+    int s = 0;
+    for (int j = 0; j < 32; j++) { s += q[j] * a[j]; }
+    return s;
+}
+
+DOT(dot_q4_0)
+{
+    const wk_block_q4_0 *w = vw;
+    const wk_block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int q[32];
+        unpack_q4(w[i].qs, q);
+        for (int j = 0; j < 32; j++) { q[j] -= 8; }
+        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d));
+    }
+    *s = sum;
+}
+
+DOT(dot_q4_1)
+{
+    const wk_block_q4_1 *w = vw;
+    const wk_block_q8_1 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int q[32];
+        unpack_q4(w[i].qs, q);
+        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d)) +
+               h2f(w[i].m) * h2f(a[i].s);
+    }
+    *s = sum;
+}
+
+DOT(dot_q5_0)
+{
+    const wk_block_q5_0 *w = vw;
+    const wk_block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int q[32];
+        unpack_q5(w[i].qh, w[i].qs, q);
+        for (int j = 0; j < 32; j++) { q[j] -= 16; }
+        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d));
+    }
+    *s = sum;
+}
+
+DOT(dot_q5_1)
+{
+    const wk_block_q5_1 *w = vw;
+    const wk_block_q8_1 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int q[32];
+        unpack_q5(w[i].qh, w[i].qs, q);
+        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d)) +
+               h2f(w[i].m) * h2f(a[i].s);
+    }
+    *s = sum;
+}
+
+DOT(dot_q8_0)
+{
+    const wk_block_q8_0 *w = vw;
+    const wk_block_q8_0 *a = va;
+    float sum = 0;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int q[32];
+        for (int j = 0; j < 32; j++) { q[j] = w[i].qs[j]; }
+        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d));
+    }
+    *s = sum;
+}
+
+// --- K formats: 256 elements per super-block -----------------------------------------------------
+
+// A K block unpacked: q[256] in element order, and the integer scale (and min) of each group of
+// gsize elements (16 or 32).
+typedef struct kunpacked {
+    int q[WK_QK_K];
+    int sc[16];
+    int mn[16];
+} kunpacked;
+
+static void unpack_q2_k(const wk_block_q2_k *b, kunpacked *u)
+{
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < 4; j++) {
+            for (int l = 0; l < 32; l++) {
+                u->q[128 * h + 32 * j + l] = (b->qs[32 * h + l] >> (2 * j)) & 3;
+            }
+        }
+    }
+    for (int g = 0; g < 16; g++) {
+        u->sc[g] = b->scales[g] & 15;
+        u->mn[g] = b->scales[g] >> 4;
+    }
+}
+
+static void unpack_q3_k(const wk_block_q3_k *b, kunpacked *u)
+{
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < 4; j++) {
+            for (int l = 0; l < 32; l++) {
+                int lo = (b->qs[32 * h + l] >> (2 * j)) & 3;
+                int hb = (b->hmask[l] >> (4 * h + j)) & 1;
+                u->q[128 * h + 32 * j + l] = lo - (hb ? 0 : 4);
+            }
+        }
+    }
+    int8_t s[16];
+    wk_q3_k_scales(b->scales, s);
+    for (int g = 0; g < 16; g++) {
+        u->sc[g] = s[g];
+        u->mn[g] = 0;
+    }
+}
+
+static void unpack_q4_k(const wk_block_q4_k *b, kunpacked *u)
+{
+    for (int c = 0; c < 4; c++) {
+        for (int l = 0; l < 32; l++) {
+            u->q[64 * c + l] = b->qs[32 * c + l] & 15;
+            u->q[64 * c + 32 + l] = b->qs[32 * c + l] >> 4;
+        }
+    }
+    for (int g = 0; g < 8; g++) {
+        uint8_t sc, mn;
+        wk_scale_min_k4(g, b->scales, &sc, &mn);
+        u->sc[g] = sc;
+        u->mn[g] = mn;
+    }
+}
+
+static void unpack_q5_k(const wk_block_q5_k *b, kunpacked *u)
+{
+    for (int c = 0; c < 4; c++) {
+        for (int l = 0; l < 32; l++) {
+            u->q[64 * c + l] = (b->qs[32 * c + l] & 15) | ((b->qh[l] >> (2 * c)) & 1) << 4;
+            u->q[64 * c + 32 + l] = (b->qs[32 * c + l] >> 4) | ((b->qh[l] >> (2 * c + 1)) & 1) << 4;
+        }
+    }
+    for (int g = 0; g < 8; g++) {
+        uint8_t sc, mn;
+        wk_scale_min_k4(g, b->scales, &sc, &mn);
+        u->sc[g] = sc;
+        u->mn[g] = mn;
+    }
+}
+
+static void unpack_q6_k(const wk_block_q6_k *b, kunpacked *u)
+{
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
+        for (int l = 0; l < 32; l++) {
+            int *q = u->q + 128 * h + l;
+            q[0] = ((ql[l] & 15) | ((qh[l] >> 0) & 3) << 4) - 32;
+            q[32] = ((ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4) - 32;
+            q[64] = ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32;
+            q[96] = ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32;
+        }
+    }
+    for (int g = 0; g < 16; g++) {
+        u->sc[g] = b->scales[g];
+        u->mn[g] = 0;
+    }
+}
+
+// y = (d * sc[g]) * q - (dmin * mn[g]) over groups of gsize elements.
+static void deq_kunpacked(const kunpacked *u, int gsize, float d, float dmin, float *y)
+{
+    for (int k = 0; k < WK_QK_K; k++) {
+        int g = k / gsize;
+        y[k] = d * (float)u->sc[g] * (float)u->q[k] - dmin * (float)u->mn[g];
+    }
+}
+
+DEQ(deq_q2_k)
+{
+    const wk_block_q2_k *b = vx;
+    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
+        kunpacked u;
+        unpack_q2_k(&b[i], &u);
+        deq_kunpacked(&u, 16, h2f(b[i].d), h2f(b[i].dmin), y);
+    }
+}
+
+DEQ(deq_q3_k)
+{
+    const wk_block_q3_k *b = vx;
+    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
+        kunpacked u;
+        unpack_q3_k(&b[i], &u);
+        deq_kunpacked(&u, 16, h2f(b[i].d), 0.0f, y);
+    }
+}
+
+DEQ(deq_q4_k)
+{
+    const wk_block_q4_k *b = vx;
+    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
+        kunpacked u;
+        unpack_q4_k(&b[i], &u);
+        deq_kunpacked(&u, 32, h2f(b[i].d), h2f(b[i].dmin), y);
+    }
+}
+
+DEQ(deq_q5_k)
+{
+    const wk_block_q5_k *b = vx;
+    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
+        kunpacked u;
+        unpack_q5_k(&b[i], &u);
+        deq_kunpacked(&u, 32, h2f(b[i].d), h2f(b[i].dmin), y);
+    }
+}
+
+DEQ(deq_q6_k)
+{
+    const wk_block_q6_k *b = vx;
+    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
+        kunpacked u;
+        unpack_q6_k(&b[i], &u);
+        deq_kunpacked(&u, 16, h2f(b[i].d), 0.0f, y);
+    }
+}
+
+QUANT(quant_q8_k)
+{
+    wk_block_q8_k *y = vy;
+    for (int64_t i = 0; i < n / WK_QK_K; i++, x += WK_QK_K) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < WK_QK_K; j++) {
+            float ax = x[j] < 0 ? -x[j] : x[j];
+            if (ax > amax) {
+                amax = ax;
+                max = x[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < WK_QK_K; j++) {
+            int v = wk_round_even(iscale * x[j]);
+            y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++) { sum += y[i].qs[16 * g + l]; }
+            y[i].bsums[g] = (int16_t)sum;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+// Σ_g sc[g] * Σ_{k in g} q[k] * a[k] over groups of gsize; and Σ_g mn[g] * Σ_{k in g} a[k] from
+// the activation's 16-element sums.
+static void dot_kunpacked(const kunpacked *u, int gsize, const wk_block_q8_k *a, int *sumi,
+                          int *summ)
+{
+    int si = 0, sm = 0;
+    for (int g = 0; g < WK_QK_K / gsize; g++) {
+        int t = 0;
+        for (int l = 0; l < gsize; l++) { t += u->q[g * gsize + l] * a->qs[g * gsize + l]; }
+        si += u->sc[g] * t;
+        int bs = 0;
+        for (int l = 0; l < gsize / 16; l++) { bs += a->bsums[g * gsize / 16 + l]; }
+        sm += u->mn[g] * bs;
+    }
+    *sumi = si;
+    *summ = sm;
+}
+
+// Σ_blocks  d_a * d * sumi - d_a * dmin * summ  (MODELS.md §4.2).
+#define KDOT(fname, btype, unpack, gsize, has_min)                                                 \
+    DOT(fname)                                                                                     \
+    {                                                                                              \
+        const btype *w = vw;                                                                       \
+        const wk_block_q8_k *a = va;                                                               \
+        float sum = 0;                                                                             \
+        for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
+            kunpacked u;                                                                           \
+            unpack(&w[i], &u);                                                                     \
+            int sumi, summ;                                                                        \
+            dot_kunpacked(&u, gsize, &a[i], &sumi, &summ);                                         \
+            sum += a[i].d * h2f(w[i].d) * (float)sumi;                                             \
+            if (has_min) { sum -= a[i].d * kmin(&w[i]) * (float)summ; }                           \
+        }                                                                                          \
+        *s = sum;                                                                                  \
+    }
+
+#define kmin(b) h2f((b)->dmin)
+KDOT(dot_q2_k, wk_block_q2_k, unpack_q2_k, 16, 1)
+KDOT(dot_q4_k, wk_block_q4_k, unpack_q4_k, 32, 1)
+KDOT(dot_q5_k, wk_block_q5_k, unpack_q5_k, 32, 1)
+#undef kmin
+#define kmin(b) 0.0f
+KDOT(dot_q3_k, wk_block_q3_k, unpack_q3_k, 16, 0)
+KDOT(dot_q6_k, wk_block_q6_k, unpack_q6_k, 16, 0)
+#undef kmin
+
+// --- the table -----------------------------------------------------------------------------------
+
+// vec_dot_4act for every type: four vec_dot calls.
+#define DOT4(name, dot)                                                                            \
+    static void name(int64_t n, float *s, const void *w, const void *a, size_t stride)             \
+    {                                                                                              \
+        for (int j = 0; j < 4; j++) { dot(n, s + j, w, (const char *)a + j * stride); }            \
+    }
+DOT4(dot4_f32, dot_f32)
+DOT4(dot4_f16, dot_f16)
+DOT4(dot4_bf16, dot_bf16)
+DOT4(dot4_q4_0, dot_q4_0)
+DOT4(dot4_q4_1, dot_q4_1)
+DOT4(dot4_q5_0, dot_q5_0)
+DOT4(dot4_q5_1, dot_q5_1)
+DOT4(dot4_q8_0, dot_q8_0)
+DOT4(dot4_q2_k, dot_q2_k)
+DOT4(dot4_q3_k, dot_q3_k)
+DOT4(dot4_q4_k, dot_q4_k)
+DOT4(dot4_q5_k, dot_q5_k)
+DOT4(dot4_q6_k, dot_q6_k)
+
+void wk_kernels_fill_ref(wk_kernels *k)
+{
+    memset(k, 0, sizeof *k);
+    k->name = "scalar";
+#define SET(T, deq, dot, dot4)                                                                     \
+    k->to_float[WICK_DTYPE_##T] = deq;                                                             \
+    k->vec_dot[WICK_DTYPE_##T] = dot;                                                              \
+    k->vec_dot_4act[WICK_DTYPE_##T] = dot4
+    SET(F32, deq_f32, dot_f32, dot4_f32);
+    SET(F16, deq_f16, dot_f16, dot4_f16);
+    SET(BF16, deq_bf16, dot_bf16, dot4_bf16);
+    SET(Q4_0, deq_q4_0, dot_q4_0, dot4_q4_0);
+    SET(Q4_1, deq_q4_1, dot_q4_1, dot4_q4_1);
+    SET(Q5_0, deq_q5_0, dot_q5_0, dot4_q5_0);
+    SET(Q5_1, deq_q5_1, dot_q5_1, dot4_q5_1);
+    SET(Q8_0, deq_q8_0, dot_q8_0, dot4_q8_0);
+    SET(Q2_K, deq_q2_k, dot_q2_k, dot4_q2_k);
+    SET(Q3_K, deq_q3_k, dot_q3_k, dot4_q3_k);
+    SET(Q4_K, deq_q4_k, dot_q4_k, dot4_q4_k);
+    SET(Q5_K, deq_q5_k, dot_q5_k, dot4_q5_k);
+    SET(Q6_K, deq_q6_k, dot_q6_k, dot4_q6_k);
+#undef SET
+    k->from_float[WICK_DTYPE_F32] = quant_f32;
+    k->from_float[WICK_DTYPE_F16] = quant_f16;
+    k->from_float[WICK_DTYPE_BF16] = quant_bf16;
+    k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0;
+    k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1;
+    k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k;
+}

@@ -1,0 +1,568 @@
+// test_kernels.c — tensor formats: every path's dequantization against ggml's golden vectors (bit
+// for bit), activation quantizers against their goldens (byte for byte), every SIMD path against
+// the scalar reference on random blocks, fp16/bf16 conversions, wick_dequantize's errors.
+#include <jansson.h>
+#include <stddef.h>
+
+#include "harness.h"
+#include "kernels/blocks.h"
+#include "kernels/kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static const int types[] = {WICK_DTYPE_F32,  WICK_DTYPE_F16,  WICK_DTYPE_BF16, WICK_DTYPE_Q4_0,
+                            WICK_DTYPE_Q4_1, WICK_DTYPE_Q5_0, WICK_DTYPE_Q5_1, WICK_DTYPE_Q8_0,
+                            WICK_DTYPE_Q2_K, WICK_DTYPE_Q3_K, WICK_DTYPE_Q4_K, WICK_DTYPE_Q5_K,
+                            WICK_DTYPE_Q6_K};
+static const char *const paths[] = {"scalar", "avx2", "avx512"};
+
+static uint32_t fbits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+static float rndf(void) // [-1, 1)
+{
+    return (float)((double)(rnd() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+// --- golden dequantization -------------------------------------------------------------------------
+
+static void golden_dequant(const wk_kernels *k, const char *tname)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "dequant/%s.json", tname);
+    json_error_t err;
+    json_t *root = json_load_file(test_data(rel), 0, &err);
+    CHECKF(root != NULL, "%s: %s", rel, err.text);
+    if (!root) { return; }
+    snprintf(rel, sizeof rel, "dequant/%s.bin", tname);
+    size_t bin_len = 0;
+    char *bin = test_slurp(test_data(rel), &bin_len);
+    CHECKF(bin != NULL, "cannot read %s", rel);
+    int type = (int)json_integer_value(json_object_get(root, "ggml_type_id"));
+    CHECK(wk_type(type) && strcmp(wk_type(type)->name, tname) == 0);
+    CHECKF(k->to_float[type] != NULL, "%s: no to_float for %s", k->name, tname);
+    json_t *blocks = json_object_get(root, "blocks");
+    size_t bi;
+    json_t *blk;
+    int n_bad = 0, n_vals = 0;
+    json_array_foreach(blocks, bi, blk) {
+        size_t off = (size_t)json_integer_value(json_object_get(blk, "byte_offset"));
+        size_t nb = (size_t)json_integer_value(json_object_get(blk, "n_bytes"));
+        json_t *vals = json_object_get(blk, "values");
+        size_t nv = json_array_size(vals);
+        if (!bin || off + nb > bin_len || !k->to_float[type]) { break; }
+        // Copy to an odd address: kernels must not assume alignment.
+        char *src = malloc(nb + 1);
+        memcpy(src + 1, bin + off, nb);
+        float *out = malloc(nv * sizeof(float));
+        k->to_float[type](src + 1, out, (int64_t)nv);
+        for (size_t i = 0; i < nv; i++) {
+            json_t *v = json_array_get(vals, i);
+            float want = (float)(json_is_integer(v) ? (double)json_integer_value(v)
+                                                    : json_real_value(v));
+            n_vals++;
+            if (fbits(out[i]) != fbits(want)) {
+                if (n_bad++ < 5) {
+                    fprintf(stderr, "%s %s block %zu value %zu: got %.9g (%08x), want %.9g (%08x)\n",
+                            k->name, tname, bi, i, out[i], fbits(out[i]), want, fbits(want));
+                }
+            }
+        }
+        free(out);
+        free(src);
+    }
+    CHECKF(n_bad == 0, "%s %s: %d of %d values differ", k->name, tname, n_bad, n_vals);
+    CHECKF(n_vals > 0, "%s: no values", tname);
+    free(bin);
+    json_decref(root);
+}
+
+// --- golden activation quantizers ------------------------------------------------------------------
+
+static void golden_actquant(const wk_kernels *k, const char *tname, int type)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "dequant/act_%s.json", tname);
+    json_error_t err;
+    json_t *root = json_load_file(test_data(rel), 0, &err);
+    CHECKF(root != NULL, "%s: %s", rel, err.text);
+    if (!root) { return; }
+    size_t bb = wk_type(type)->bytes;
+    int64_t be = wk_type(type)->blck;
+    json_t *cases = json_object_get(root, "cases");
+    size_t ci;
+    json_t *c;
+    json_array_foreach(cases, ci, c) {
+        json_t *in = json_object_get(c, "input");
+        int64_t n = json_integer_value(json_object_get(c, "n"));
+        const char *hex = json_string_value(json_object_get(c, "output_hex"));
+        CHECK(n > 0 && n % be == 0 && (size_t)n == json_array_size(in) && hex);
+        if (!(n > 0 && n % be == 0 && hex)) { continue; }
+        float *x = malloc((size_t)n * sizeof(float));
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = (float)json_number_value(json_array_get(in, (size_t)i));
+        }
+        size_t nbytes = (size_t)(n / be) * bb;
+        CHECK(strlen(hex) == 2 * nbytes);
+        uint8_t *y = calloc(1, nbytes + 1), *want = calloc(1, nbytes + 1);
+        for (size_t i = 0; i < nbytes && 2 * i + 1 < strlen(hex); i++) {
+            unsigned v;
+            sscanf(hex + 2 * i, "%2x", &v);
+            want[i] = (uint8_t)v;
+        }
+        memset(y, 0xAB, nbytes + 1);
+        k->from_float[type](x, y + 1 - 1, n);
+        size_t first = nbytes;
+        for (size_t i = 0; i < nbytes; i++) {
+            if (y[i] != want[i]) {
+                first = i;
+                break;
+            }
+        }
+        CHECKF(first == nbytes, "%s act %s case %zu (%s): first differing byte %zu: %02x vs %02x",
+               k->name, tname, ci, json_string_value(json_object_get(c, "input_desc")), first,
+               first < nbytes ? y[first] : 0, first < nbytes ? want[first] : 0);
+        CHECK(y[nbytes] == 0xAB); // wrote nothing past the end
+        free(x);
+        free(y);
+        free(want);
+    }
+    json_decref(root);
+}
+
+// --- random blocks ---------------------------------------------------------------------------------
+
+// A random finite fp16 scale: mostly ordinary magnitudes, sometimes zero, subnormal, large or
+// negative (the edge cases the goldens also cover).
+static uint16_t rnd_scale(void)
+{
+    switch (rnd() % 10) {
+    case 0: return 0;
+    case 1: return (uint16_t)(rnd() % 0x400 | (rnd() & 0x8000)); // subnormal
+    case 2: return wk_f32_to_fp16((float)(rnd() % 60000) * (rnd() & 1 ? 1 : -1));
+    default: return wk_f32_to_fp16(rndf() * 0.05f);
+    }
+}
+
+// Offsets of the fp16 scale fields of a block type (the first is d; -1: none).
+static void scale_fields(int type, int *d_off, int *m_off)
+{
+    *d_off = -1;
+    *m_off = -1;
+    switch (type) {
+    case WICK_DTYPE_Q4_0: *d_off = offsetof(wk_block_q4_0, d); break;
+    case WICK_DTYPE_Q5_0: *d_off = offsetof(wk_block_q5_0, d); break;
+    case WICK_DTYPE_Q8_0: *d_off = offsetof(wk_block_q8_0, d); break;
+    case WICK_DTYPE_Q3_K: *d_off = offsetof(wk_block_q3_k, d); break;
+    case WICK_DTYPE_Q6_K: *d_off = offsetof(wk_block_q6_k, d); break;
+    case WICK_DTYPE_Q4_1:
+        *d_off = offsetof(wk_block_q4_1, d);
+        *m_off = offsetof(wk_block_q4_1, m);
+        break;
+    case WICK_DTYPE_Q5_1:
+        *d_off = offsetof(wk_block_q5_1, d);
+        *m_off = offsetof(wk_block_q5_1, m);
+        break;
+    case WICK_DTYPE_Q2_K:
+        *d_off = offsetof(wk_block_q2_k, d);
+        *m_off = offsetof(wk_block_q2_k, dmin);
+        break;
+    case WICK_DTYPE_Q4_K:
+        *d_off = offsetof(wk_block_q4_k, d);
+        *m_off = offsetof(wk_block_q4_k, dmin);
+        break;
+    case WICK_DTYPE_Q5_K:
+        *d_off = offsetof(wk_block_q5_k, d);
+        *m_off = offsetof(wk_block_q5_k, dmin);
+        break;
+    default: break;
+    }
+}
+
+// n elements of random data of type: random quant bits with finite scales; for F16/BF16 random
+// finite patterns; F32 random floats. Block 0 is all zero, block 1 has all-max quant bits.
+static void rnd_weights(int type, uint8_t *p, int64_t n)
+{
+    const wk_type_traits *t = wk_type(type);
+    size_t bb = t->bytes;
+    int64_t nb = n / t->blck;
+    if (type == WICK_DTYPE_F32) {
+        for (int64_t i = 0; i < n; i++) {
+            float f = rndf() * (rnd() % 4 == 0 ? 1000.0f : 1.0f);
+            memcpy(p + 4 * i, &f, 4);
+        }
+        return;
+    }
+    if (type == WICK_DTYPE_F16 || type == WICK_DTYPE_BF16) {
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            if (type == WICK_DTYPE_F16) {
+                do { h = (uint16_t)rnd(); } while ((h & 0x7c00) == 0x7c00 || (h & 0x7c00) > 0x5c00);
+            } else {
+                do { h = (uint16_t)rnd(); } while ((h & 0x7f80) == 0x7f80 || (h & 0x7f80) > 0x4800);
+            }
+            memcpy(p + 2 * i, &h, 2);
+        }
+        return;
+    }
+    int d_off, m_off;
+    scale_fields(type, &d_off, &m_off);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *blk = p + (size_t)b * bb;
+        for (size_t i = 0; i < bb; i++) { blk[i] = b == 0 ? 0 : b == 1 ? 0xff : (uint8_t)rnd(); }
+        uint16_t d = rnd_scale(), m = rnd_scale();
+        if (b == 1) { d = wk_f32_to_fp16(-60000.0f); }
+        if (d_off >= 0) { memcpy(blk + d_off, &d, 2); }
+        if (m_off >= 0) { memcpy(blk + m_off, &m, 2); }
+    }
+}
+
+static void check_dequant_path(const wk_kernels *k, const wk_kernels *ref)
+{
+    for (size_t ti = 0; ti < WK_ARRAY_LEN(types); ti++) {
+        int type = types[ti];
+        const wk_type_traits *t = wk_type(type);
+        int64_t n = t->blck == 1 ? 1000 + 3 : t->blck * 64; // odd tail for the float formats
+        size_t nbytes = (size_t)(n / t->blck) * t->bytes;
+        uint8_t *w = malloc(nbytes + 1);
+        float *y0 = malloc((size_t)n * 4), *y1 = malloc((size_t)n * 4);
+        int n_bad = 0;
+        for (int rep = 0; rep < 8; rep++) {
+            rnd_weights(type, w + 1, n);
+            ref->to_float[type](w + 1, y0, n);
+            k->to_float[type](w + 1, y1, n);
+            for (int64_t i = 0; i < n; i++) {
+                if (fbits(y0[i]) != fbits(y1[i]) && n_bad++ < 3) {
+                    fprintf(stderr, "%s %s: element %" PRId64 ": %.9g vs ref %.9g\n", k->name,
+                            t->name, i, y1[i], y0[i]);
+                }
+            }
+        }
+        CHECKF(n_bad == 0, "%s to_float %s: %d values differ from scalar", k->name, t->name, n_bad);
+        free(w);
+        free(y0);
+        free(y1);
+    }
+}
+
+// Activations decoded to floats (Q8_0, Q8_1, Q8_K and the float formats).
+static void act_to_float(int atype, const void *a, float *x, int64_t n)
+{
+    const uint8_t *p = a;
+    if (atype == WICK_DTYPE_Q8_1) {
+        for (int64_t i = 0; i < n / 32; i++) {
+            const wk_block_q8_1 *b = (const wk_block_q8_1 *)(p + 36 * i);
+            for (int j = 0; j < 32; j++) { x[32 * i + j] = wk_fp16_to_f32(b->d) * b->qs[j]; }
+        }
+    } else if (atype == WICK_DTYPE_Q8_K) {
+        for (int64_t i = 0; i < n / 256; i++) {
+            const wk_block_q8_k *b = (const wk_block_q8_k *)(p + 292 * i);
+            for (int j = 0; j < 256; j++) { x[256 * i + j] = b->d * b->qs[j]; }
+        }
+    } else {
+        wk_kernels_named("scalar")->to_float[atype](a, x, n);
+    }
+}
+
+// Σ |terms| of w · a, the scale of the float rounding error: the scale part and the min part of
+// each weight counted separately (they are summed apart and may cancel).
+static double dot_abs_sum(int type, const uint8_t *w, const float *a, int64_t n)
+{
+    const wk_kernels *ref = wk_kernels_named("scalar");
+    const wk_type_traits *t = wk_type(type);
+    size_t nbytes = (size_t)(n / t->blck) * t->bytes;
+    uint8_t *w2 = malloc(nbytes);
+    float *y = malloc((size_t)n * 4);
+    double sum = 0;
+    int d_off, m_off;
+    scale_fields(type, &d_off, &m_off);
+    for (int part = 0; part < 2; part++) {
+        memcpy(w2, w, nbytes);
+        if (part == 1 && m_off < 0) { break; }
+        int zero = m_off < 0 ? -1 : part == 0 ? m_off : d_off; // zero the other scale
+        for (int64_t b = 0; zero >= 0 && b < n / t->blck; b++) {
+            memset(w2 + (size_t)b * t->bytes + zero, 0, 2);
+        }
+        ref->to_float[type](w2, y, n);
+        for (int64_t i = 0; i < n; i++) { sum += fabs((double)y[i] * a[i]); }
+    }
+    free(w2);
+    free(y);
+    return sum;
+}
+
+// vec_dot and vec_dot_4act of path k against the scalar reference, and the scalar reference
+// against the dequantized weights times the dequantized activations.
+static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
+{
+    for (size_t ti = 0; ti < WK_ARRAY_LEN(types); ti++) {
+        int type = types[ti];
+        const wk_type_traits *t = wk_type(type);
+        const wk_type_traits *at = wk_type(t->vec_dot_type);
+        int64_t n = t->blck == 1 ? 1024 + 8 + 3 : 4096;
+        if (t->blck == 32) { n = 32 * 37; }
+        size_t wbytes = (size_t)(n / t->blck) * t->bytes;
+        size_t abytes = (size_t)(n / at->blck) * at->bytes;
+        uint8_t *w = malloc(wbytes + 1), *a = malloc(4 * abytes + 1);
+        float *x = malloc((size_t)n * 4 * sizeof(float)), *xd = malloc((size_t)n * 4);
+        int n_bad = 0, n_bad_ref = 0, n_bad4 = 0;
+        for (int rep = 0; rep < 16; rep++) {
+            rnd_weights(type, w + 1, n);
+            for (int j = 0; j < 4; j++) {
+                float scale = rep % 4 == 0 ? 1e-3f : rep % 4 == 1 ? 100.0f : 1.0f;
+                for (int64_t i = 0; i < n; i++) { x[j * n + i] = rndf() * scale; }
+                if (rep == 2 && j == 0) { memset(x, 0, (size_t)n * 4); } // zero activation
+                ref->from_float[t->vec_dot_type](x + j * n, a + 1 + j * abytes, n);
+            }
+            float s0, s1, s4[4];
+            ref->vec_dot[type](n, &s0, w + 1, a + 1);
+            k->vec_dot[type](n, &s1, w + 1, a + 1);
+            act_to_float(t->vec_dot_type, a + 1, xd, n);
+            double abs_sum = dot_abs_sum(type, w + 1, xd, n);
+            double tol = 1e-5 * abs_sum + 1e-30;
+            if (fabs((double)s1 - s0) > tol && n_bad++ < 3) {
+                fprintf(stderr, "%s vec_dot %s rep %d: %.9g vs ref %.9g (tol %.3g)\n", k->name,
+                        t->name, rep, s1, s0, tol);
+            }
+            // The reference against plain float arithmetic on the decoded values.
+            if (k == ref) {
+                float *wd = malloc((size_t)n * 4);
+                ref->to_float[type](w + 1, wd, n);
+                double exact = 0;
+                for (int64_t i = 0; i < n; i++) { exact += (double)wd[i] * xd[i]; }
+                free(wd);
+                // Q8_1's s = d * Σ qs is rounded to fp16: the min term m * s carries that error.
+                double tol_ref = tol;
+                for (int64_t b = 0; t->vec_dot_type == WICK_DTYPE_Q8_1 && b < n / 32; b++) {
+                    const wk_block_q8_1 *ab = (const wk_block_q8_1 *)(a + 1 + 36 * b);
+                    uint16_t m;
+                    memcpy(&m, w + 1 + (size_t)b * t->bytes + 2, 2); // Q4_1/Q5_1: m after d
+                    int qsum = 0;
+                    for (int j = 0; j < 32; j++) { qsum += ab->qs[j]; }
+                    double sd = wk_fp16_to_f32(ab->s), dd = (double)wk_fp16_to_f32(ab->d) * qsum;
+                    tol_ref += fabs(wk_fp16_to_f32(m)) * (fabs(sd - dd) + fabs(sd) * 1e-3);
+                }
+                if (fabs(exact - s0) > tol_ref && n_bad_ref++ < 3) {
+                    fprintf(stderr, "scalar vec_dot %s rep %d: %.9g vs decoded %.9g (tol %.3g)\n",
+                            t->name, rep, s0, exact, tol);
+                }
+            }
+            k->vec_dot_4act[type](n, s4, w + 1, a + 1, abytes);
+            for (int j = 0; j < 4; j++) {
+                float sj;
+                ref->vec_dot[type](n, &sj, w + 1, a + 1 + j * abytes);
+                act_to_float(t->vec_dot_type, a + 1 + j * abytes, xd, n);
+                double tj = 1e-5 * dot_abs_sum(type, w + 1, xd, n) + 1e-30;
+                if (fabs((double)s4[j] - sj) > tj && n_bad4++ < 3) {
+                    fprintf(stderr, "%s vec_dot_4act %s rep %d row %d: %.9g vs ref %.9g\n",
+                            k->name, t->name, rep, j, s4[j], sj);
+                }
+            }
+        }
+        CHECKF(n_bad == 0, "%s vec_dot %s: %d of 16 differ from scalar", k->name, t->name, n_bad);
+        CHECKF(n_bad_ref == 0, "scalar vec_dot %s: %d of 16 differ from decoded", t->name,
+               n_bad_ref);
+        CHECKF(n_bad4 == 0, "%s vec_dot_4act %s: %d differ", k->name, t->name, n_bad4);
+        free(w);
+        free(a);
+        free(x);
+        free(xd);
+    }
+}
+
+// from_float of path k against the scalar quantizers, byte for byte, on random rows.
+static void check_quant_path(const wk_kernels *k, const wk_kernels *ref)
+{
+    static const int acts[] = {WICK_DTYPE_F32, WICK_DTYPE_F16, WICK_DTYPE_BF16,
+                               WICK_DTYPE_Q8_0, WICK_DTYPE_Q8_1, WICK_DTYPE_Q8_K};
+    for (size_t ai = 0; ai < WK_ARRAY_LEN(acts); ai++) {
+        int type = acts[ai];
+        const wk_type_traits *t = wk_type(type);
+        int64_t n = t->blck == 1 ? 1000 + 5 : 256 * 8;
+        size_t nbytes = (size_t)(n / t->blck) * t->bytes;
+        float *x = malloc((size_t)n * 4);
+        uint8_t *y0 = malloc(nbytes), *y1 = malloc(nbytes);
+        int n_bad = 0;
+        for (int rep = 0; rep < 20; rep++) {
+            for (int64_t i = 0; i < n; i++) {
+                x[i] = rndf() * (rep % 3 == 0 ? 1e-6f : rep % 3 == 1 ? 1e3f : 1.0f);
+                if (rep == 5 && i < 300) { x[i] = 0; } // zero blocks
+                if (rep == 6) { x[i] = (float)((int)(rndf() * 20)) * 0.5f; } // ties
+            }
+            ref->from_float[type](x, y0, n);
+            k->from_float[type](x, y1, n);
+            if (memcmp(y0, y1, nbytes) != 0) { n_bad++; }
+        }
+        CHECKF(n_bad == 0, "%s from_float %s: %d of 20 rows differ from scalar", k->name, t->name,
+               n_bad);
+        free(x);
+        free(y0);
+        free(y1);
+    }
+}
+
+// --- fp16 / bf16 -----------------------------------------------------------------------------------
+
+#if defined(__x86_64__)
+__attribute__((target("f16c"))) static uint16_t hw_f32_to_fp16(float f)
+{
+    return (uint16_t)_cvtss_sh(f, 0);
+}
+__attribute__((target("f16c"))) static float hw_fp16_to_f32(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+#endif
+
+static void test_fp16(void)
+{
+    int bad_rt = 0, bad_hw = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = wk_fp16_to_f32((uint16_t)h);
+        bool nan = (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+        uint16_t back = wk_f32_to_fp16(f);
+        if (nan ? !(back & 0x3ff) || (back & 0x7c00) != 0x7c00 || !(back & 0x200)
+                : back != h) {
+            bad_rt++;
+        }
+#if defined(__x86_64__)
+        if (__builtin_cpu_supports("f16c") && fbits(hw_fp16_to_f32((uint16_t)h)) != fbits(f)) {
+            bad_hw++;
+        }
+#endif
+    }
+    CHECKF(bad_rt == 0, "fp16 round trip: %d patterns", bad_rt);
+    CHECKF(bad_hw == 0, "fp16 -> f32 differs from F16C on %d patterns", bad_hw);
+    CHECK(wk_fp16_to_f32(0x3c00) == 1.0f && wk_fp16_to_f32(0xc000) == -2.0f);
+    CHECK(wk_fp16_to_f32(0x0001) == ldexpf(1, -24) && wk_fp16_to_f32(0x7bff) == 65504.0f);
+    CHECK(isinf(wk_fp16_to_f32(0x7c00)) && isnan(wk_fp16_to_f32(0x7e01)));
+    CHECK(fbits(wk_fp16_to_f32(0x8000)) == 0x80000000u);
+    CHECK(wk_f32_to_fp16(65519.0f) == 0x7bff && wk_f32_to_fp16(65520.0f) == 0x7c00);
+    CHECK(wk_f32_to_fp16(-INFINITY) == 0xfc00 && wk_f32_to_fp16(1e-9f) == 0);
+    CHECK(wk_f32_to_fp16(ldexpf(1, -25)) == 0 && wk_f32_to_fp16(ldexpf(1.5f, -25)) == 1);
+    CHECK(wk_f32_to_fp16(ldexpf(3, -25)) == 2); // 1.5 units: tie to even
+    CHECK((wk_f32_to_fp16(NAN) & 0x7e00) == 0x7e00);
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("f16c")) {
+        int bad = 0;
+        for (int i = 0; i < 2000000; i++) {
+            uint32_t u = (uint32_t)rnd();
+            if (i % 2) { u = (u & 0x80000000u) | (0x33000000u + u % 0x14800000u); } // near range
+            float f;
+            memcpy(&f, &u, 4);
+            uint16_t a = wk_f32_to_fp16(f), b = hw_f32_to_fp16(f);
+            if (a != b && bad++ < 3) {
+                fprintf(stderr, "fp16(%08x): %04x vs F16C %04x\n", u, a, b);
+            }
+        }
+        CHECKF(bad == 0, "f32 -> fp16 differs from F16C on %d of 2M floats", bad);
+    }
+#endif
+    // bf16: truncation of the f32 pattern, rounding to nearest even, NaN quiet.
+    CHECK(wk_bf16_to_f32(0x3f80) == 1.0f && fbits(wk_bf16_to_f32(0x8000)) == 0x80000000u);
+    CHECK(wk_f32_to_bf16(1.0f) == 0x3f80);
+    float f;
+    uint32_t u = 0x3f808000u; // exactly halfway between 0x3f80 and 0x3f81: even is 0x3f80
+    memcpy(&f, &u, 4);
+    CHECK(wk_f32_to_bf16(f) == 0x3f80);
+    u = 0x3f818000u; // halfway between 0x3f81 and 0x3f82: even is 0x3f82
+    memcpy(&f, &u, 4);
+    CHECK(wk_f32_to_bf16(f) == 0x3f82);
+    u = 0x7f800001u; // signalling NaN stays NaN
+    memcpy(&f, &u, 4);
+    CHECK((wk_f32_to_bf16(f) & 0x7fc0) == 0x7fc0);
+    CHECK(wk_f32_to_bf16(INFINITY) == 0x7f80 && wk_f32_to_bf16(3.4e38f) == 0x7f80);
+    u = 0x00000001u; // smallest subnormal: rounds to +0
+    memcpy(&f, &u, 4);
+    CHECK(wk_f32_to_bf16(f) == 0);
+    for (uint32_t h = 0; h < 65536; h++) {
+        bool nan = (h & 0x7f80) == 0x7f80 && (h & 0x7f);
+        if (!nan && wk_f32_to_bf16(wk_bf16_to_f32((uint16_t)h)) != h) {
+            bad_rt++;
+        }
+    }
+    CHECKF(bad_rt == 0, "bf16 round trip: %d patterns", bad_rt);
+}
+
+// --- the public entry point and the table ----------------------------------------------------------
+
+static void test_api(void)
+{
+    float out[256];
+    uint8_t in[512] = {0};
+    CHECK_FAIL(wick_dequantize(16, in, out, 256), WICK_E_UNSUPPORTED,
+               "tensor type IQ2_XXS (16) is not supported");
+    CHECK_FAIL(wick_dequantize(WICK_DTYPE_Q8_K, in, out, 256), WICK_E_UNSUPPORTED, "Q8_K");
+    CHECK_FAIL(wick_dequantize(4, in, out, 32), WICK_E_UNSUPPORTED, NULL);
+    CHECK_FAIL(wick_dequantize(999, in, out, 32), WICK_E_UNSUPPORTED, NULL);
+    CHECK_FAIL(wick_dequantize(WICK_DTYPE_Q4_K, in, out, 100), WICK_E_INVALID, "Q4_K");
+    CHECK_FAIL(wick_dequantize(WICK_DTYPE_Q4_0, in, out, -32), WICK_E_INVALID, NULL);
+    CHECK_OK(wick_dequantize(WICK_DTYPE_Q4_K, in, out, 0));
+    CHECK_OK(wick_dequantize(WICK_DTYPE_Q4_K, in, out, 256));
+    CHECK(out[0] == 0.0f && out[255] == 0.0f);
+    float one = 1.5f;
+    CHECK_OK(wick_dequantize(WICK_DTYPE_F32, &one, out, 1));
+    CHECK(out[0] == 1.5f);
+
+    const wk_kernels *k = wk_kernels_get();
+    CHECK(k != NULL && k->name != NULL);
+    CHECK(wk_kernels_named("scalar") != NULL);
+    CHECK(wk_kernels_named("nonsense") == NULL);
+    const char *want = getenv("WICK_CPU");
+    if (want && wk_kernels_named(want)) { CHECK(strcmp(k->name, want) == 0); }
+    printf("kernels in use: %s\n", k ? k->name : "?");
+    // Every supported type has all members; activation types their quantizer.
+    for (int p = 0; p < 3; p++) {
+        const wk_kernels *kp = wk_kernels_named(paths[p]);
+        if (!kp) { continue; }
+        for (int t = 0; t < WICK_DTYPE_COUNT; t++) {
+            bool sup = wick_dtype_supported(t);
+            CHECKF(sup == (kp->to_float[t] != NULL), "%s to_float[%d]", kp->name, t);
+            CHECKF(sup == (kp->vec_dot[t] != NULL), "%s vec_dot[%d]", kp->name, t);
+            CHECKF(sup == (kp->vec_dot_4act[t] != NULL), "%s vec_dot_4act[%d]", kp->name, t);
+            if (sup) { CHECK(kp->from_float[wk_type(t)->vec_dot_type] != NULL); }
+        }
+    }
+}
+
+int main(void)
+{
+    static const char *const golden[] = {"F16",  "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
+                                         "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};
+    const wk_kernels *ref = wk_kernels_named("scalar");
+    test_fp16();
+    test_api();
+    for (int p = 0; p < 3; p++) {
+        const wk_kernels *k = wk_kernels_named(paths[p]);
+        if (!k) {
+            printf("%s path: skipped (this CPU cannot run it: %s)\n", paths[p],
+                   "no AVX2/AVX-512 support reported by cpuid");
+            continue;
+        }
+        for (size_t i = 0; i < WK_ARRAY_LEN(golden); i++) { golden_dequant(k, golden[i]); }
+        golden_actquant(k, "Q8_0", WICK_DTYPE_Q8_0);
+        golden_actquant(k, "Q8_1", WICK_DTYPE_Q8_1);
+        golden_actquant(k, "Q8_K", WICK_DTYPE_Q8_K);
+        if (k != ref) {
+            check_dequant_path(k, ref);
+            check_quant_path(k, ref);
+        }
+        check_dot_path(k, ref);
+        printf("%s path: checked\n", k->name);
+    }
+    return test_summary("kernels");
+}
