@@ -1,0 +1,40 @@
+// mla.h — multi-head latent attention, absorbed form (shared/spec/MODELS.md §3b).
+//
+// The cache holds one row per token and layer: [c_kv (kv_lora) | k_pe (n_rope)], shared by all
+// heads (MQA with one kv head). Per head h, with the absorbed query
+//   q_abs[h] = W_k_b[h] · q_nope[h]          W_k_b[h]: kv_lora rows of nope    (attn_k_b)
+//   Q[h]     = [q_abs[h] | q_pe[h]]          (kv_lora + n_rope)
+//   s_i      = kq_scale · Q[h] · row_i       for the cached rows i <= pos (causal)
+//   o[h]     = Σ_i softmax(s)_i · c_kv_i      (kv_lora)
+//   o'[h]    = W_v_b[h] · o[h]               W_v_b[h]: v_dim rows of kv_lora   (attn_v_b)
+// The projections go through the matmul driver (quantized weights); this file holds the part
+// that works on the cache, and the load-time split of the legacy attn_kv_b.
+#ifndef WK_MODEL_MLA_H
+#define WK_MODEL_MLA_H
+
+#include <stdint.h>
+
+// Attention of n_head absorbed queries over n_kv cached rows (all visible to them).
+//   q:      n_head rows of q_stride floats, each [q_abs (kv_lora) | q_pe (n_rope)]
+//   kv:     n_kv rows of kv_stride floats, each [c_kv (kv_lora) | k_pe (n_rope)]
+//   scores: n_head * n_kv floats of scratch
+//   o:      n_head rows of o_stride floats receive softmax · c_kv (kv_lora each)
+// Softmax as ggml: s = kq_scale · q·k, e = exp(s - max), sum in double, e * (1 / sum).
+void wk_mla_attend(int n_head, int64_t kv_lora, int64_t n_rope, const float *q, int64_t q_stride,
+                   const float *kv, int64_t kv_stride, int64_t n_kv, float kq_scale,
+                   float *scores, float *o, int64_t o_stride);
+
+// Same for an f16 cache (rows of kv_stride uint16_t). Products are taken in float32.
+void wk_mla_attend_f16(int n_head, int64_t kv_lora, int64_t n_rope, const float *q,
+                       int64_t q_stride, const uint16_t *kv, int64_t kv_stride, int64_t n_kv,
+                       float kq_scale, float *scores, float *o, int64_t o_stride);
+
+// Splits the legacy attn_kv_b (ne {kv_lora, n_head * (nope + v_dim)}; per head h its rows
+// h*(nope+v_dim) .. +nope are K's, the next v_dim rows V's) given as float rows:
+//   k_b[h][r][c] = kv_b[h*(nope+v_dim) + c][r]   (kv_lora rows of nope: attn_k_b layout)
+//   v_b[h][r][c] = kv_b[h*(nope+v_dim) + nope + r][c]   (v_dim rows of kv_lora: attn_v_b layout)
+// Either output may be NULL.
+void wk_mla_split_kv_b(const float *kv_b, int n_head, int64_t kv_lora, int64_t nope,
+                       int64_t v_dim, float *k_b, float *v_b);
+
+#endif
