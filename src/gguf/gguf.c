@@ -12,9 +12,6 @@
 #include "gguf/gguf.h"
 #include "kernels/kernels.h"
 
-// TEMPORARY until src/kernels defines wick_dequantize: a weak reference keeps the tree linking.
-#pragma weak wick_dequantize
-
 static const char *const type_names[] = {
     "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
     "bool",  "string", "array", "uint64", "int64", "float64",
@@ -697,10 +694,6 @@ wick_status wick_gguf_tensor_rows(const wick_gguf *g, int64_t i, int64_t row0, i
                        path, ti.name, wick_dtype_name(ti.type));
     }
     if (row1 == row0) { return WICK_OK; }
-    if (!wick_dequantize) {
-        return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor '%s': dequantization is not built in",
-                       path, ti.name);
-    }
     if (!out) { return wk_fail(WICK_E_INVALID, "wick_gguf_tensor_rows: out is NULL"); }
     size_t row_bytes;
     rc = wk_row_bytes(ti.type, ti.ne[0], &row_bytes);
