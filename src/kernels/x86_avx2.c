@@ -1,9 +1,735 @@
 // x86_avx2.c — AVX2 + FMA + F16C kernels (compiled with those flags; run only when cpuid says so).
+//
+// Dequantization is bit-identical to ref.c: the quants are unpacked to bytes, widened to int32 and
+// converted to float exactly, then y = (d * sc) * q - (dmin * m) with a fused multiply-subtract,
+// which rounds once like the reference does (the product is exact, see blocks.h).
+//
+// Dot products follow ggml's x86 scheme. Quants become 32 unsigned bytes (signed formats are
+// offset to unsigned and the offset is removed through the activation's block sums), then
+// vpmaddubsw (u8 x s8 -> pairs summed to i16; no saturation: |q| <= 63, |a| <= 127) and vpmaddwd
+// with the group scales (i16 -> i32) accumulate a block's integer sum; float scales apply once per
+// block. Formats with signed 8-bit weights (Q8_0) use the sign trick: |w| x (a * sign(w)).
+// Every kernel is written once for 1..4 activation rows (vec_dot and vec_dot_4act): the weight
+// block is unpacked once and dotted with each row.
 #include <immintrin.h>
 
 #include "kernels/impl.h"
 
+#define INLINE static inline __attribute__((always_inline))
+
+// --- helpers ---------------------------------------------------------------------------------------
+
+INLINE float hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE int hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+INLINE float h2f(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+
+INLINE __m256i loadu256(const void *p)
+{
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+
+// 16 bytes of nibbles -> 32 bytes: lanes 0..15 the low nibbles, 16..31 the high nibbles.
+INLINE __m256i nibbles32(const uint8_t *qs)
+{
+    __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    __m256i v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(v, _mm256_set1_epi8(15));
+}
+
+// 32 bits -> 32 bytes: byte i = 0xff when bit i of the little-endian word at p is set.
+INLINE __m256i bits32(const uint8_t *p)
+{
+    uint32_t h;
+    memcpy(&h, p, 4);
+    const __m256i spread = _mm256_setr_epi64x(0, 0x0101010101010101ll, 0x0202020202020202ll,
+                                              0x0303030303030303ll);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h), spread); // byte i = byte i/8 of h
+    v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfell)); // all but bit i%8 set
+    return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+}
+
+// (v >> k) & mask on bytes (k a run-time count).
+INLINE __m256i shr_bytes(__m256i v, int k, __m256i mask)
+{
+    return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(k)), mask);
+}
+
+// Σ over pairs of u8 x s8 products, then Σ of pairs with i16 weights: 8 i32 lanes.
+INLINE __m256i dot_u8s8(__m256i u, __m256i s, __m256i w16)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), w16);
+}
+
+// 32 signed bytes w, a: 8 i32 lanes of Σ w*a (pairs of 4), via |w| x (a * sign(w)).
+INLINE __m256i dot_s8s8(__m256i w, __m256i a)
+{
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+// i16 weights for a 32-byte quant vector: lanes 0..7 (elements 0..15) s0, lanes 8..15 s1.
+INLINE __m256i scales16(int s0, int s1)
+{
+    return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+}
+
+// 32 signed bytes -> 32 floats at y: (s * q) - m, with (s0, m0) for bytes 0..15 and (s1, m1) for
+// 16..31.
+INLINE void store_scaled(float *y, __m256i q, float s0, float m0, float s1, float m1)
+{
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    __m256 vs0 = _mm256_set1_ps(s0), vm0 = _mm256_set1_ps(m0);
+    __m256 vs1 = _mm256_set1_ps(s1), vm1 = _mm256_set1_ps(m1);
+    __m256 f0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo));
+    __m256 f1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)));
+    __m256 f2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi));
+    __m256 f3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)));
+    _mm256_storeu_ps(y, _mm256_fmsub_ps(vs0, f0, vm0));
+    _mm256_storeu_ps(y + 8, _mm256_fmsub_ps(vs0, f1, vm0));
+    _mm256_storeu_ps(y + 16, _mm256_fmsub_ps(vs1, f2, vm1));
+    _mm256_storeu_ps(y + 24, _mm256_fmsub_ps(vs1, f3, vm1));
+}
+
+// --- float formats -------------------------------------------------------------------------------
+
+static void deq_f16(const void *vx, float *y, int64_t n)
+{
+    const uint8_t *x = vx;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(x + 2 * i));
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(h));
+    }
+    for (; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, x + 2 * i, 2);
+        y[i] = wk_fp16_to_f32(h);
+    }
+}
+
+INLINE __m256 bf16x8(const uint8_t *p)
+{
+    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+static void deq_bf16(const void *vx, float *y, int64_t n)
+{
+    const uint8_t *x = vx;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) { _mm256_storeu_ps(y + i, bf16x8(x + 2 * i)); }
+    for (; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, x + 2 * i, 2);
+        y[i] = wk_bf16_to_f32(h);
+    }
+}
+
+static void quant_f16(const float *x, void *vy, int64_t n)
+{
+    uint8_t *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+        _mm_storeu_si128((__m128i *)(y + 2 * i), h);
+    }
+    for (; i < n; i++) {
+        uint16_t h = wk_f32_to_fp16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+static void quant_bf16(const float *x, void *vy, int64_t n)
+{
+    uint8_t *y = vy;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int h = 0; h < 2; h++) {
+            __m256 f = _mm256_loadu_ps(x + i + 8 * h);
+            __m256i u = _mm256_castps_si256(f);
+            __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+            __m256i rounded = _mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff)));
+            rounded = _mm256_srli_epi32(rounded, 16);
+            __m256i nan = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
+            __m256i is_nan = _mm256_castps_si256(_mm256_cmp_ps(f, f, _CMP_UNORD_Q));
+            r[h] = _mm256_blendv_epi8(rounded, nan, is_nan);
+        }
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8);
+        _mm256_storeu_si256((__m256i *)(y + 2 * i), p);
+    }
+    for (; i < n; i++) {
+        uint16_t h = wk_f32_to_bf16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+static void dot_f32(int64_t n, float *s, const void *vw, const void *va)
+{
+    const float *w = vw, *a = va;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int r = 0; r < 4; r++) {
+            acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * r), _mm256_loadu_ps(a + i + 8 * r),
+                                     acc[r]);
+        }
+    }
+    for (; i + 8 <= n; i += 8) {
+        acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc[0]);
+    }
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    for (; i < n; i++) { sum += w[i] * a[i]; }
+    *s = sum;
+}
+
+static void dot_f16(int64_t n, float *s, const void *vw, const void *va)
+{
+    const uint8_t *w = vw, *a = va;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+#define F16X8(p, i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((p) + 2 * (i))))
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int r = 0; r < 4; r++) {
+            acc[r] = _mm256_fmadd_ps(F16X8(w, i + 8 * r), F16X8(a, i + 8 * r), acc[r]);
+        }
+    }
+    for (; i + 8 <= n; i += 8) { acc[0] = _mm256_fmadd_ps(F16X8(w, i), F16X8(a, i), acc[0]); }
+#undef F16X8
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    for (; i < n; i++) {
+        uint16_t hw, ha;
+        memcpy(&hw, w + 2 * i, 2);
+        memcpy(&ha, a + 2 * i, 2);
+        sum += wk_fp16_to_f32(hw) * wk_fp16_to_f32(ha);
+    }
+    *s = sum;
+}
+
+static void dot_bf16(int64_t n, float *s, const void *vw, const void *va)
+{
+    const uint8_t *w = vw, *a = va;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int r = 0; r < 4; r++) {
+            acc[r] = _mm256_fmadd_ps(bf16x8(w + 2 * (i + 8 * r)), bf16x8(a + 2 * (i + 8 * r)),
+                                     acc[r]);
+        }
+    }
+    for (; i + 8 <= n; i += 8) {
+        acc[0] = _mm256_fmadd_ps(bf16x8(w + 2 * i), bf16x8(a + 2 * i), acc[0]);
+    }
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    for (; i < n; i++) {
+        uint16_t hw, ha;
+        memcpy(&hw, w + 2 * i, 2);
+        memcpy(&ha, a + 2 * i, 2);
+        sum += wk_bf16_to_f32(hw) * wk_bf16_to_f32(ha);
+    }
+    *s = sum;
+}
+
+// --- legacy formats ------------------------------------------------------------------------------
+
+static void deq_q4_0(const void *vx, float *y, int64_t n)
+{
+    const wk_block_q4_0 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        __m256i q = _mm256_sub_epi8(nibbles32(b[i].qs), _mm256_set1_epi8(8));
+        float d = h2f(b[i].d);
+        store_scaled(y, q, d, 0.0f, d, 0.0f);
+    }
+}
+
+static void deq_q4_1(const void *vx, float *y, int64_t n)
+{
+    const wk_block_q4_1 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        float d = h2f(b[i].d), m = -h2f(b[i].m);
+        store_scaled(y, nibbles32(b[i].qs), d, m, d, m);
+    }
+}
+
+INLINE __m256i q5_bytes(const uint8_t *qh, const uint8_t *qs)
+{
+    __m256i hi = _mm256_and_si256(bits32(qh), _mm256_set1_epi8(16));
+    return _mm256_or_si256(nibbles32(qs), hi);
+}
+
+static void deq_q5_0(const void *vx, float *y, int64_t n)
+{
+    const wk_block_q5_0 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        __m256i q = _mm256_sub_epi8(q5_bytes(b[i].qh, b[i].qs), _mm256_set1_epi8(16));
+        float d = h2f(b[i].d);
+        store_scaled(y, q, d, 0.0f, d, 0.0f);
+    }
+}
+
+static void deq_q5_1(const void *vx, float *y, int64_t n)
+{
+    const wk_block_q5_1 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        float d = h2f(b[i].d), m = -h2f(b[i].m);
+        store_scaled(y, q5_bytes(b[i].qh, b[i].qs), d, m, d, m);
+    }
+}
+
+static void deq_q8_0(const void *vx, float *y, int64_t n)
+{
+    const wk_block_q8_0 *b = vx;
+    for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
+        float d = h2f(b[i].d);
+        store_scaled(y, loadu256(b[i].qs), d, 0.0f, d, 0.0f);
+    }
+}
+
+// Q8_0 / Q8_1 activations: d = amax / 127, q = round_half_even(x * 127 / amax); *sum = Σ q.
+INLINE float quant_block_q8(const float *x, int8_t *qs, int *sum)
+{
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int r = 0; r < 4; r++) {
+        v[r] = _mm256_loadu_ps(x + 8 * r);
+        amax = _mm256_max_ps(amax, _mm256_and_ps(v[r], absmask));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float am = _mm_cvtss_f32(m);
+    const float d = am / 127.0f;
+    const __m256 id = _mm256_set1_ps(am != 0.0f ? 127.0f / am : 0.0f);
+    __m256i i32[4];
+    for (int r = 0; r < 4; r++) {
+        __m256 t = _mm256_round_ps(_mm256_mul_ps(v[r], id),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        i32[r] = _mm256_cvtps_epi32(t);
+    }
+    *sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]),
+                                       _mm256_add_epi32(i32[2], i32[3])));
+    // packs interleave 128-bit lanes: dwords come out as e0-3, e8-11, e16-19, e24-27, e4-7, ...
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]),
+                                   _mm256_packs_epi32(i32[2], i32[3]));
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)qs, p);
+    return d;
+}
+
+static void quant_q8_0(const float *x, void *vy, int64_t n)
+{
+    wk_block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int sum;
+        int8_t qs[32];
+        float d = quant_block_q8(x + i * WK_QK, qs, &sum);
+        y[i].d = wk_f32_to_fp16(d);
+        memcpy(y[i].qs, qs, 32);
+    }
+}
+
+static void quant_q8_1(const float *x, void *vy, int64_t n)
+{
+    wk_block_q8_1 *y = vy;
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        int sum;
+        int8_t qs[32];
+        float d = quant_block_q8(x + i * WK_QK, qs, &sum);
+        y[i].d = wk_f32_to_fp16(d);
+        y[i].s = wk_f32_to_fp16(d * (float)sum);
+        memcpy(y[i].qs, qs, 32);
+    }
+}
+
+// The activation rows of a 1..4-row dot product: row j at a + j * stride.
+#define ROW(T, a, j, stride) ((const T *)((const char *)(a) + (size_t)(j) * (stride)))
+
+// Legacy formats with signed quants (Q4_0, Q5_0, Q8_0) against Q8_0: Σ d_w d_a Σ q_w q_a.
+#define LEGACY_SIGNED(fname, BT, QEXPR)                                                            \
+    INLINE void fname##_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)  \
+    {                                                                                              \
+        const BT *w = vw;                                                                          \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),            \
+                         _mm256_setzero_ps()};                                                     \
+        for (int64_t i = 0; i < n / WK_QK; i++) {                                                  \
+            const BT *b = &w[i];                                                                   \
+            __m256i q = QEXPR;                                                                     \
+            float dw = h2f(b->d);                                                                  \
+            for (int j = 0; j < na; j++) {                                                         \
+                const wk_block_q8_0 *ab = ROW(wk_block_q8_0, va, j, st) + i;                       \
+                __m256 p = _mm256_cvtepi32_ps(dot_s8s8(q, loadu256(ab->qs)));                      \
+                acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab->d)), p, acc[j]);              \
+            }                                                                                      \
+        }                                                                                          \
+        for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }                                   \
+    }
+
+LEGACY_SIGNED(dot_q4_0, wk_block_q4_0, _mm256_sub_epi8(nibbles32(b->qs), _mm256_set1_epi8(8)))
+LEGACY_SIGNED(dot_q5_0, wk_block_q5_0,
+              _mm256_sub_epi8(q5_bytes(b->qh, b->qs), _mm256_set1_epi8(16)))
+LEGACY_SIGNED(dot_q8_0, wk_block_q8_0, loadu256(b->qs))
+
+// Legacy formats with a min (Q4_1, Q5_1) against Q8_1: Σ d_w d_a Σ q_w q_a + m_w s_a.
+#define LEGACY_MIN(fname, BT, QEXPR)                                                               \
+    INLINE void fname##_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)  \
+    {                                                                                              \
+        const BT *w = vw;                                                                          \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),            \
+                         _mm256_setzero_ps()};                                                     \
+        float summ[4] = {0, 0, 0, 0};                                                              \
+        const __m256i ones = _mm256_set1_epi16(1);                                                 \
+        for (int64_t i = 0; i < n / WK_QK; i++) {                                                  \
+            const BT *b = &w[i];                                                                   \
+            __m256i q = QEXPR;                                                                     \
+            float dw = h2f(b->d), mw = h2f(b->m);                                                  \
+            for (int j = 0; j < na; j++) {                                                         \
+                const wk_block_q8_1 *ab = ROW(wk_block_q8_1, va, j, st) + i;                       \
+                __m256 p = _mm256_cvtepi32_ps(dot_u8s8(q, loadu256(ab->qs), ones));                \
+                acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab->d)), p, acc[j]);              \
+                summ[j] += mw * h2f(ab->s);                                                        \
+            }                                                                                      \
+        }                                                                                          \
+        for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]) + summ[j]; }                         \
+    }
+
+LEGACY_MIN(dot_q4_1, wk_block_q4_1, nibbles32(b->qs))
+LEGACY_MIN(dot_q5_1, wk_block_q5_1, q5_bytes(b->qh, b->qs))
+
+// --- K formats -----------------------------------------------------------------------------------
+//
+// Each unpacker yields the block as 8 vectors of 32 unsigned quant bytes u[v] (elements 32v ..
+// 32v + 31, in order), the integer scale of each 16-element group sc16[g] (a 32-element group's
+// scale repeated twice), the offset subtracted from u to get q, and mins per 16-element group.
+
+typedef struct kblock {
+    __m256i u[8];
+    int sc[16];
+    int mn[16]; // 0 where the format has no min
+    int off;    // q = u - off
+    float d, dmin;
+} kblock;
+
+INLINE void unpack_q2_k(const wk_block_q2_k *b, kblock *k)
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+        __m256i q = loadu256(b->qs + 32 * h);
+        k->u[4 * h + 0] = _mm256_and_si256(q, m3);
+        k->u[4 * h + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 2), m3);
+        k->u[4 * h + 2] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m3);
+        k->u[4 * h + 3] = _mm256_and_si256(_mm256_srli_epi16(q, 6), m3);
+    }
+    for (int g = 0; g < 16; g++) {
+        k->sc[g] = b->scales[g] & 15;
+        k->mn[g] = b->scales[g] >> 4;
+    }
+    k->off = 0;
+    k->d = h2f(b->d);
+    k->dmin = h2f(b->dmin);
+}
+
+INLINE void unpack_q3_k(const wk_block_q3_k *b, kblock *k)
+{
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+    const __m256i hm = loadu256(b->hmask);
+    for (int h = 0; h < 2; h++) {
+        __m256i q = loadu256(b->qs + 32 * h);
+        for (int j = 0; j < 4; j++) {
+            __m256i lo = shr_bytes(q, 2 * j, m3);
+            // high bit set: q = lo; clear: q = lo - 4. u = q + 4 = lo + 4 * bit.
+            __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + j)),
+                                          _mm256_set1_epi8(1));
+            k->u[4 * h + j] = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 2), m4));
+        }
+    }
+    int8_t s[16];
+    wk_q3_k_scales(b->scales, s);
+    for (int g = 0; g < 16; g++) {
+        k->sc[g] = s[g];
+        k->mn[g] = 0;
+    }
+    k->off = 4;
+    k->d = h2f(b->d);
+    k->dmin = 0.0f;
+}
+
+INLINE void unpack_q4_k(const wk_block_q4_k *b, kblock *k)
+{
+    const __m256i m15 = _mm256_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        __m256i q = loadu256(b->qs + 32 * c);
+        k->u[2 * c] = _mm256_and_si256(q, m15);
+        k->u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m15);
+    }
+    for (int g = 0; g < 8; g++) {
+        uint8_t sc, mn;
+        wk_scale_min_k4(g, b->scales, &sc, &mn);
+        k->sc[2 * g] = k->sc[2 * g + 1] = sc;
+        k->mn[2 * g] = k->mn[2 * g + 1] = mn;
+    }
+    k->off = 0;
+    k->d = h2f(b->d);
+    k->dmin = h2f(b->dmin);
+}
+
+INLINE void unpack_q5_k(const wk_block_q5_k *b, kblock *k)
+{
+    const __m256i m15 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    const __m256i qh = loadu256(b->qh);
+    for (int c = 0; c < 4; c++) {
+        __m256i q = loadu256(b->qs + 32 * c);
+        // bit g of qh[l] -> 16: shift it to bit 4 (left by 4 - g, or right by g - 4).
+        __m256i h0 = 2 * c <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(4 - 2 * c))
+                                : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c - 4));
+        __m256i h1 = 2 * c + 1 <= 4 ? _mm256_sll_epi16(qh, _mm_cvtsi32_si128(3 - 2 * c))
+                                    : _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * c - 3));
+        k->u[2 * c] = _mm256_or_si256(_mm256_and_si256(q, m15), _mm256_and_si256(h0, m16));
+        k->u[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m15),
+                                          _mm256_and_si256(h1, m16));
+    }
+    for (int g = 0; g < 8; g++) {
+        uint8_t sc, mn;
+        wk_scale_min_k4(g, b->scales, &sc, &mn);
+        k->sc[2 * g] = k->sc[2 * g + 1] = sc;
+        k->mn[2 * g] = k->mn[2 * g + 1] = mn;
+    }
+    k->off = 0;
+    k->d = h2f(b->d);
+    k->dmin = h2f(b->dmin);
+}
+
+INLINE void unpack_q6_k(const wk_block_q6_k *b, kblock *k)
+{
+    const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+        __m256i l0 = loadu256(b->ql + 64 * h), l1 = loadu256(b->ql + 64 * h + 32);
+        __m256i qh = loadu256(b->qh + 32 * h);
+        __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4);
+        __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4);
+        __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4);
+        __m256i h3 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4);
+        k->u[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m15), h0);
+        k->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m15), h1);
+        k->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m15), h2);
+        k->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m15), h3);
+    }
+    for (int g = 0; g < 16; g++) {
+        k->sc[g] = b->scales[g];
+        k->mn[g] = 0;
+    }
+    k->off = 32;
+    k->d = h2f(b->d);
+    k->dmin = 0.0f;
+}
+
+INLINE void deq_kblock(const kblock *k, float *y)
+{
+    const __m256i off = _mm256_set1_epi8((char)k->off);
+    for (int v = 0; v < 8; v++) {
+        __m256i q = _mm256_sub_epi8(k->u[v], off);
+        store_scaled(y + 32 * v, q, k->d * (float)k->sc[2 * v], k->dmin * (float)k->mn[2 * v],
+                     k->d * (float)k->sc[2 * v + 1], k->dmin * (float)k->mn[2 * v + 1]);
+    }
+}
+
+// One weight block against one Q8_K activation block:
+//   d_a d_w (Σ_g sc_g Σ u a - off Σ_g sc_g bsum_g) - d_a dmin Σ_g mn_g bsum_g
+// scv[v]: the i16 scales of quant vector v; sc16, mn16: the 16 group scales and mins as i16.
+INLINE float kdot_row(const kblock *k, const __m256i *scv, __m256i sc16, __m256i mn16,
+                      int off_shift, int has_min, const wk_block_q8_k *ab)
+{
+    __m256i sumi = dot_u8s8(k->u[0], loadu256(ab->qs), scv[0]);
+    for (int v = 1; v < 8; v++) {
+        sumi = _mm256_add_epi32(sumi, dot_u8s8(k->u[v], loadu256(ab->qs + 32 * v), scv[v]));
+    }
+    __m256i bs = loadu256(ab->bsums);
+    if (off_shift) {
+        __m256i corr = _mm256_madd_epi16(bs, sc16);
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, off_shift));
+    }
+    float r = ab->d * k->d * (float)hsum_epi32(sumi);
+    if (has_min) { r -= ab->d * k->dmin * (float)hsum_epi32(_mm256_madd_epi16(bs, mn16)); }
+    return r;
+}
+
+// off_shift: log2 of the offset between unsigned bytes and quants (0: none; Q3_K 2, Q6_K 5).
+#define KFORMAT(tname, BT, off_shift, has_min)                                                     \
+    static void deq_##tname(const void *vx, float *y, int64_t n)                                   \
+    {                                                                                              \
+        const BT *b = vx;                                                                          \
+        for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
+            kblock k;                                                                              \
+            unpack_##tname(&b[i], &k);                                                             \
+            deq_kblock(&k, y + i * WK_QK_K);                                                       \
+        }                                                                                          \
+    }                                                                                              \
+    INLINE void dot_##tname##_n(int64_t n, float *s, const void *vw, const void *va, size_t st,    \
+                                int na)                                                            \
+    {                                                                                              \
+        const BT *b = vw;                                                                          \
+        float acc[4] = {0, 0, 0, 0};                                                               \
+        for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
+            kblock k;                                                                              \
+            unpack_##tname(&b[i], &k);                                                             \
+            int16_t sc[16], mn[16];                                                                \
+            for (int g = 0; g < 16; g++) {                                                         \
+                sc[g] = (int16_t)k.sc[g];                                                          \
+                mn[g] = (int16_t)k.mn[g];                                                          \
+            }                                                                                      \
+            __m256i scv[8];                                                                        \
+            for (int v = 0; v < 8; v++) { scv[v] = scales16(sc[2 * v], sc[2 * v + 1]); }           \
+            __m256i sc16 = loadu256(sc), mn16 = loadu256(mn);                                      \
+            for (int j = 0; j < na; j++) {                                                         \
+                acc[j] += kdot_row(&k, scv, sc16, mn16, off_shift, has_min,                        \
+                                   ROW(wk_block_q8_k, va, j, st) + i);                             \
+            }                                                                                      \
+        }                                                                                          \
+        for (int j = 0; j < na; j++) { s[j] = acc[j]; }                                            \
+    }
+
+KFORMAT(q2_k, wk_block_q2_k, 0, 1)
+KFORMAT(q3_k, wk_block_q3_k, 2, 0)
+KFORMAT(q4_k, wk_block_q4_k, 0, 1)
+KFORMAT(q5_k, wk_block_q5_k, 0, 1)
+KFORMAT(q6_k, wk_block_q6_k, 5, 0)
+
+// Q8_K activations: iscale = -127 / (the element of largest |x|, the first on a tie),
+// q = min(127, round_half_even(iscale * x)), d = 1 / iscale, bsums of 16.
+static void quant_q8_k(const float *x, void *vy, int64_t n)
+{
+    wk_block_q8_k *y = vy;
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t i = 0; i < n / WK_QK_K; i++, x += WK_QK_K) {
+        __m256 amax = _mm256_setzero_ps();
+        for (int r = 0; r < 32; r++) {
+            amax = _mm256_max_ps(amax, _mm256_and_ps(_mm256_loadu_ps(x + 8 * r), absmask));
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float am = _mm_cvtss_f32(m);
+        if (am == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        // The first element whose |x| equals the maximum gives the sign.
+        const __m256 vam = _mm256_set1_ps(am);
+        float max = am;
+        for (int r = 0; r < 32; r++) {
+            __m256 ax = _mm256_and_ps(_mm256_loadu_ps(x + 8 * r), absmask);
+            int mask = _mm256_movemask_ps(_mm256_cmp_ps(ax, vam, _CMP_EQ_OQ));
+            if (mask) {
+                max = x[8 * r + __builtin_ctz((unsigned)mask)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m256 vis = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        const __m256i ones8 = _mm256_set1_epi8(1);
+        const __m256i ones16 = _mm256_set1_epi16(1);
+        for (int v = 0; v < 8; v++) {
+            __m256i i32[4];
+            for (int r = 0; r < 4; r++) {
+                __m256 t = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * v + 8 * r), vis);
+                t = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                i32[r] = _mm256_min_epi32(_mm256_cvtps_epi32(t), lim);
+            }
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]),
+                                           _mm256_packs_epi32(i32[2], i32[3]));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(y[i].qs + 32 * v), p);
+            // Sums of 4 consecutive quants in each i32 lane, then of 4 lanes per 16 quants.
+            __m256i s4 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, p), ones16);
+            int32_t t[8];
+            _mm256_storeu_si256((__m256i *)t, s4);
+            y[i].bsums[2 * v] = (int16_t)(t[0] + t[1] + t[2] + t[3]);
+            y[i].bsums[2 * v + 1] = (int16_t)(t[4] + t[5] + t[6] + t[7]);
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+// --- the table -----------------------------------------------------------------------------------
+
+#define DOTS(tname)                                                                                \
+    static void dot1_##tname(int64_t n, float *s, const void *w, const void *a)                    \
+    {                                                                                              \
+        dot_##tname##_n(n, s, w, a, 0, 1);                                                         \
+    }                                                                                              \
+    static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
+    {                                                                                              \
+        dot_##tname##_n(n, s, w, a, st, 4);                                                        \
+    }
+DOTS(q4_0)
+DOTS(q4_1)
+DOTS(q5_0)
+DOTS(q5_1)
+DOTS(q8_0)
+DOTS(q2_k)
+DOTS(q3_k)
+DOTS(q4_k)
+DOTS(q5_k)
+DOTS(q6_k)
+
+#define DOT4_LOOP(tname)                                                                           \
+    static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
+    {                                                                                              \
+        for (int j = 0; j < 4; j++) { dot_##tname(n, s + j, w, (const char *)a + j * st); }        \
+    }
+DOT4_LOOP(f32)
+DOT4_LOOP(f16)
+DOT4_LOOP(bf16)
+
 void wk_kernels_fill_avx2(wk_kernels *k)
 {
-    (void)k;
+    k->to_float[WICK_DTYPE_F16] = deq_f16;
+    k->to_float[WICK_DTYPE_BF16] = deq_bf16;
+    k->vec_dot[WICK_DTYPE_F32] = dot_f32;
+    k->vec_dot[WICK_DTYPE_F16] = dot_f16;
+    k->vec_dot[WICK_DTYPE_BF16] = dot_bf16;
+    k->vec_dot_4act[WICK_DTYPE_F32] = dot4_f32;
+    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16;
+    k->vec_dot_4act[WICK_DTYPE_BF16] = dot4_bf16;
+#define SET(T, tname)                                                                              \
+    k->to_float[WICK_DTYPE_##T] = deq_##tname;                                                     \
+    k->vec_dot[WICK_DTYPE_##T] = dot1_##tname;                                                     \
+    k->vec_dot_4act[WICK_DTYPE_##T] = dot4_##tname
+    SET(Q4_0, q4_0);
+    SET(Q4_1, q4_1);
+    SET(Q5_0, q5_0);
+    SET(Q5_1, q5_1);
+    SET(Q8_0, q8_0);
+    SET(Q2_K, q2_k);
+    SET(Q3_K, q3_k);
+    SET(Q4_K, q4_k);
+    SET(Q5_K, q5_k);
+    SET(Q6_K, q6_k);
+#undef SET
+    k->from_float[WICK_DTYPE_F16] = quant_f16;
+    k->from_float[WICK_DTYPE_BF16] = quant_bf16;
+    k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0;
+    k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1;
+    k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k;
 }
