@@ -3,7 +3,8 @@
 //
 // All fields are little endian, packed, without padding; `half` is an IEEE fp16 bit pattern kept
 // as uint16_t (read it with wk_fp16_to_f32). A tensor row is blocks back to back; rows inside a
-// tensor are only 2-byte aligned, so kernels read blocks with unaligned loads.
+// tensor are only 2-byte aligned (the structs' alignment; Q8_K, an activation format of our own
+// buffers, needs 4), so SIMD kernels read blocks with unaligned loads.
 //
 // Notation: d, dmin, m are the block's float scales; q the small integers of the quant fields;
 // y[k] the k-th float of the block. Every product of an fp16 scale and the integer fields is exact

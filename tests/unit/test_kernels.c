@@ -65,11 +65,11 @@ static void golden_dequant(const wk_kernels *k, const char *tname)
         json_t *vals = json_object_get(blk, "values");
         size_t nv = json_array_size(vals);
         if (!bin || off + nb > bin_len || !k->to_float[type]) { break; }
-        // Copy to an odd address: kernels must not assume alignment.
-        char *src = malloc(nb + 1);
-        memcpy(src + 1, bin + off, nb);
+        // Copy to an address that is 2 mod 32: weight rows are only 2-byte aligned.
+        char *src = malloc(nb + 2);
+        memcpy(src + 2, bin + off, nb);
         float *out = malloc(nv * sizeof(float));
-        k->to_float[type](src + 1, out, (int64_t)nv);
+        k->to_float[type](src + 2, out, (int64_t)nv);
         for (size_t i = 0; i < nv; i++) {
             json_t *v = json_array_get(vals, i);
             float want = (float)(json_is_integer(v) ? (double)json_integer_value(v)
@@ -125,7 +125,7 @@ static void golden_actquant(const wk_kernels *k, const char *tname, int type)
             want[i] = (uint8_t)v;
         }
         memset(y, 0xAB, nbytes + 1);
-        k->from_float[type](x, y + 1 - 1, n);
+        k->from_float[type](x, y, n);
         size_t first = nbytes;
         for (size_t i = 0; i < nbytes; i++) {
             if (y[i] != want[i]) {
@@ -238,13 +238,13 @@ static void check_dequant_path(const wk_kernels *k, const wk_kernels *ref)
         const wk_type_traits *t = wk_type(type);
         int64_t n = t->blck == 1 ? 1000 + 3 : t->blck * 64; // odd tail for the float formats
         size_t nbytes = (size_t)(n / t->blck) * t->bytes;
-        uint8_t *w = malloc(nbytes + 1);
+        uint8_t *w = malloc(nbytes + 2);
         float *y0 = malloc((size_t)n * 4), *y1 = malloc((size_t)n * 4);
         int n_bad = 0;
         for (int rep = 0; rep < 8; rep++) {
-            rnd_weights(type, w + 1, n);
-            ref->to_float[type](w + 1, y0, n);
-            k->to_float[type](w + 1, y1, n);
+            rnd_weights(type, w + 2, n);
+            ref->to_float[type](w + 2, y0, n);
+            k->to_float[type](w + 2, y1, n);
             for (int64_t i = 0; i < n; i++) {
                 if (fbits(y0[i]) != fbits(y1[i]) && n_bad++ < 3) {
                     fprintf(stderr, "%s %s: element %" PRId64 ": %.9g vs ref %.9g\n", k->name,
@@ -305,6 +305,7 @@ static double dot_abs_sum(int type, const uint8_t *w, const float *a, int64_t n)
     return sum;
 }
 
+// Rows sit at 4 mod 32 (F32 weights and Q8_K activations need 4-byte alignment, the rest 2).
 // vec_dot and vec_dot_4act of path k against the scalar reference, and the scalar reference
 // against the dequantized weights times the dequantized activations.
 static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
@@ -317,22 +318,22 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
         if (t->blck == 32) { n = 32 * 37; }
         size_t wbytes = (size_t)(n / t->blck) * t->bytes;
         size_t abytes = (size_t)(n / at->blck) * at->bytes;
-        uint8_t *w = malloc(wbytes + 1), *a = malloc(4 * abytes + 1);
+        uint8_t *w = malloc(wbytes + 4), *a = malloc(4 * abytes + 4);
         float *x = malloc((size_t)n * 4 * sizeof(float)), *xd = malloc((size_t)n * 4);
         int n_bad = 0, n_bad_ref = 0, n_bad4 = 0;
         for (int rep = 0; rep < 16; rep++) {
-            rnd_weights(type, w + 1, n);
+            rnd_weights(type, w + 4, n);
             for (int j = 0; j < 4; j++) {
                 float scale = rep % 4 == 0 ? 1e-3f : rep % 4 == 1 ? 100.0f : 1.0f;
                 for (int64_t i = 0; i < n; i++) { x[j * n + i] = rndf() * scale; }
                 if (rep == 2 && j == 0) { memset(x, 0, (size_t)n * 4); } // zero activation
-                ref->from_float[t->vec_dot_type](x + j * n, a + 1 + j * abytes, n);
+                ref->from_float[t->vec_dot_type](x + j * n, a + 4 + j * abytes, n);
             }
             float s0, s1, s4[4];
-            ref->vec_dot[type](n, &s0, w + 1, a + 1);
-            k->vec_dot[type](n, &s1, w + 1, a + 1);
-            act_to_float(t->vec_dot_type, a + 1, xd, n);
-            double abs_sum = dot_abs_sum(type, w + 1, xd, n);
+            ref->vec_dot[type](n, &s0, w + 4, a + 4);
+            k->vec_dot[type](n, &s1, w + 4, a + 4);
+            act_to_float(t->vec_dot_type, a + 4, xd, n);
+            double abs_sum = dot_abs_sum(type, w + 4, xd, n);
             double tol = 1e-5 * abs_sum + 1e-30;
             if (fabs((double)s1 - s0) > tol && n_bad++ < 3) {
                 fprintf(stderr, "%s vec_dot %s rep %d: %.9g vs ref %.9g (tol %.3g)\n", k->name,
@@ -341,16 +342,16 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
             // The reference against plain float arithmetic on the decoded values.
             if (k == ref) {
                 float *wd = malloc((size_t)n * 4);
-                ref->to_float[type](w + 1, wd, n);
+                ref->to_float[type](w + 4, wd, n);
                 double exact = 0;
                 for (int64_t i = 0; i < n; i++) { exact += (double)wd[i] * xd[i]; }
                 free(wd);
                 // Q8_1's s = d * Σ qs is rounded to fp16: the min term m * s carries that error.
                 double tol_ref = tol;
                 for (int64_t b = 0; t->vec_dot_type == WICK_DTYPE_Q8_1 && b < n / 32; b++) {
-                    const wk_block_q8_1 *ab = (const wk_block_q8_1 *)(a + 1 + 36 * b);
+                    const wk_block_q8_1 *ab = (const wk_block_q8_1 *)(a + 4 + 36 * b);
                     uint16_t m;
-                    memcpy(&m, w + 1 + (size_t)b * t->bytes + 2, 2); // Q4_1/Q5_1: m after d
+                    memcpy(&m, w + 4 + (size_t)b * t->bytes + 2, 2); // Q4_1/Q5_1: m after d
                     int qsum = 0;
                     for (int j = 0; j < 32; j++) { qsum += ab->qs[j]; }
                     double sd = wk_fp16_to_f32(ab->s), dd = (double)wk_fp16_to_f32(ab->d) * qsum;
@@ -361,12 +362,12 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
                             t->name, rep, s0, exact, tol);
                 }
             }
-            k->vec_dot_4act[type](n, s4, w + 1, a + 1, abytes);
+            k->vec_dot_4act[type](n, s4, w + 4, a + 4, abytes);
             for (int j = 0; j < 4; j++) {
                 float sj;
-                ref->vec_dot[type](n, &sj, w + 1, a + 1 + j * abytes);
-                act_to_float(t->vec_dot_type, a + 1 + j * abytes, xd, n);
-                double tj = 1e-5 * dot_abs_sum(type, w + 1, xd, n) + 1e-30;
+                ref->vec_dot[type](n, &sj, w + 4, a + 4 + j * abytes);
+                act_to_float(t->vec_dot_type, a + 4 + j * abytes, xd, n);
+                double tj = 1e-5 * dot_abs_sum(type, w + 4, xd, n) + 1e-30;
                 if (fabs((double)s4[j] - sj) > tj && n_bad4++ < 3) {
                     fprintf(stderr, "%s vec_dot_4act %s rep %d row %d: %.9g vs ref %.9g\n",
                             k->name, t->name, rep, j, s4[j], sj);
