@@ -305,14 +305,399 @@ WICK_API wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *pat
 // =================================================================================================
 // 4. Tokenizers                                                    (section owned by src/tok)
 // =================================================================================================
+//
+// A wick_tokenizer turns UTF-8 text into the token ids a model was trained with, and back. Three
+// sources load into the same engine:
+//   - tokenizer.json (Hugging Face tokenizers): BPE model (byte-level or not; ignore_merges,
+//     byte_fallback, unk_token), normalizers NFC NFD NFKC NFKD Lowercase Replace Prepend Strip
+//     Sequence, pre-tokenizers Split ByteLevel Digits Metaspace WhitespaceSplit Sequence, added
+//     tokens (special, lstrip, rstrip, normalized, single_word), post-processors
+//     TemplateProcessing ByteLevel Sequence, decoders ByteLevel ByteFallback Replace Fuse Strip
+//     Sequence. Anything else is WICK_E_UNSUPPORTED naming the component and its JSON path.
+//   - the vocabulary inside a GGUF file: tokenizer.ggml.model "gpt2" (byte-level BPE with merges;
+//     tokenizer.ggml.pre dbrx, llama-bpe/llama3, gpt-4o, qwen2, deepseek-v3, kimi-k2, gpt2,
+//     default) or "llama" (SentencePiece-style: scores, byte fallback, U+2581 for spaces).
+//   - tiktoken files (base64 token SP rank per line) as Kimi K2 ships them: special tokens from
+//     the tokenizer_config.json beside the file, Kimi K2's split pattern unless another is given.
+// Pre-tokenizer regexes run on Oniguruma (the engine of Hugging Face tokenizers: same \s, \p{..}
+// and [..&&..] class intersection); the hot patterns (cl100k/llama3/dbrx, qwen2, Kimi K2) use
+// hand-written splitters proven equal to it.
+//
+// Text. Input is bytes; invalid UTF-8 sequences are replaced by U+FFFD (each maximal invalid
+// subsequence by one U+FFFD, as Rust's from_utf8_lossy does) before tokenizing, so any input
+// tokenizes and never crashes. decode(encode(x)) == x for valid UTF-8 x.
+// Thread: a tokenizer is immutable once open; any number of threads may use it at once.
+// A wick_detok_stream is used by one thread at a time.
+
+typedef struct wick_tokenizer wick_tokenizer;
+
+typedef struct wick_tokenizer_opts {
+    // tokenizer_config.json to read bos/eos names and add_bos_token/add_eos_token from (and, for
+    // tiktoken files, the special tokens). NULL: "tokenizer_config.json" beside the file, if any.
+    const char *config_path;
+    // tiktoken only: the split pattern (Oniguruma syntax). NULL: Kimi K2's.
+    const char *pattern;
+} wick_tokenizer_opts;
+
+// Fills o with the defaults (all NULL).
+WICK_API void wick_tokenizer_opts_init(wick_tokenizer_opts *o);
+
+// Opens a tokenizer.json. o may be NULL (defaults).
+// Errors: WICK_E_IO (cannot read; names the path), WICK_E_FORMAT (malformed: the message is
+// "PATH: JSON.PATH: reason", e.g. "t.json: model.merges[12]: 'ab' is not in the vocabulary"),
+// WICK_E_UNSUPPORTED (a component wick lacks, named with its JSON path), WICK_E_NOMEM.
+// *out is NULL on failure. Close with wick_tokenizer_close().
+WICK_API wick_status wick_tokenizer_open_json(const char *path, const wick_tokenizer_opts *o,
+                                              wick_tokenizer **out);
+// The same from len bytes in memory; name is used in messages (and to find a config beside it
+// only when o->config_path is given: no file is read otherwise).
+WICK_API wick_status wick_tokenizer_open_json_mem(const char *name, const void *data, size_t len,
+                                                  const wick_tokenizer_opts *o,
+                                                  wick_tokenizer **out);
+// Opens a tiktoken file (lines "base64(token bytes) rank", ranks dense from 0). Special tokens:
+// added_tokens_decoder of o->config_path or of the tokenizer_config.json beside path (none when
+// absent). Errors as for wick_tokenizer_open_json, with "PATH:LINE: reason" for the file.
+WICK_API wick_status wick_tokenizer_open_tiktoken(const char *path, const wick_tokenizer_opts *o,
+                                                  wick_tokenizer **out);
+// A tokenizer.json when the file parses as JSON, else a tiktoken file.
+WICK_API wick_status wick_tokenizer_open_file(const char *path, const wick_tokenizer_opts *o,
+                                              wick_tokenizer **out);
+// The vocabulary inside an open GGUF file (tokenizer.ggml.*). The tokenizer copies what it needs;
+// g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens),
+// WICK_E_FORMAT (inconsistent arrays, bad merges, ids out of range; names the key and index),
+// WICK_E_UNSUPPORTED (another tokenizer.ggml.model or pre).
+WICK_API wick_status wick_tokenizer_open_gguf(const wick_gguf *g, wick_tokenizer **out);
+// The tokenizer of a model, in this order: DIR/tokenizer.json if present, else the vocabulary of
+// g (when g is not NULL and has one), else DIR/tiktoken.model. dir may be NULL (only g is used).
+// WICK_E_NOT_FOUND when no source exists.
+WICK_API wick_status wick_tokenizer_open_for_model(const char *dir, const wick_gguf *g,
+                                                   const wick_tokenizer_opts *o,
+                                                   wick_tokenizer **out);
+WICK_API void wick_tokenizer_close(wick_tokenizer *tk);
+
+enum {
+    // Recognise the text of special added tokens ("<|im_end|>") as those tokens. Without it they
+    // are tokenized as plain text; non-special added tokens are recognised either way.
+    WICK_TOKENIZE_PARSE_SPECIAL = 1 << 0,
+    // Add BOS/EOS as the source says: tokenizer.json's post_processor, GGUF
+    // add_bos_token/add_eos_token (llama.cpp's defaults), tokenizer_config.json add_bos_token.
+    WICK_TOKENIZE_ADD_SPECIAL = 1 << 1,
+};
+
+// Tokenizes text[0, len) into ids[0, n_max). *n_out is the number of ids the text needs, also
+// when that is more than n_max: then the call fails with WICK_E_RANGE and ids holds the first
+// n_max. ids may be NULL when n_max is 0. flags: WICK_TOKENIZE_*.
+// Errors: WICK_E_RANGE (see above; or len > 2 GiB), WICK_E_NOMEM, WICK_E_INTERNAL.
+WICK_API wick_status wick_tokenize(const wick_tokenizer *tk, const char *text, size_t len,
+                                   unsigned flags, int32_t *ids, size_t n_max, size_t *n_out);
+// The same into a new array (free with wick_free(); NULL when *n_out is 0).
+WICK_API wick_status wick_tokenize_alloc(const wick_tokenizer *tk, const char *text, size_t len,
+                                         unsigned flags, int32_t **ids, size_t *n_out);
+
+enum {
+    WICK_DETOKENIZE_SKIP_SPECIAL = 1 << 0, // drop special added tokens (and CONTROL tokens)
+};
+// Decodes ids to text through the tokenizer's decoders, as Hugging Face's decode() does
+// (invalid UTF-8 in the result becomes U+FFFD). *text is NUL-terminated; free with wick_free().
+// Errors: WICK_E_RANGE for an id outside [0, n_vocab) (named), WICK_E_NOMEM.
+WICK_API wick_status wick_detokenize(const wick_tokenizer *tk, const int32_t *ids, size_t n,
+                                     unsigned flags, char **text, size_t *len);
+
+// Streaming decoder: push ids one by one, get text pieces that are always whole UTF-8. Bytes of
+// an incomplete character are held back until the ids completing it arrive; bytes that can never
+// become valid are given as U+FFFD; finish flushes (a dangling incomplete tail becomes U+FFFD).
+// The concatenated pieces equal wick_detokenize() of all ids for byte-level tokenizers.
+typedef struct wick_detok_stream wick_detok_stream;
+WICK_API wick_status wick_detok_stream_create(const wick_tokenizer *tk, unsigned flags,
+                                              wick_detok_stream **out);
+// *piece: borrowed until the next call on s; may be empty (*len 0). WICK_E_RANGE for a bad id.
+WICK_API wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char **piece,
+                                            size_t *len);
+WICK_API wick_status wick_detok_stream_finish(wick_detok_stream *s, const char **piece,
+                                              size_t *len);
+WICK_API void wick_detok_stream_destroy(wick_detok_stream *s);
+
+// Vocabulary queries. n_vocab: one past the largest id.
+WICK_API int32_t wick_tokenizer_n_vocab(const wick_tokenizer *tk);
+// The bytes token id decodes to alone (raw bytes for byte-level vocabularies, which may be part
+// of a UTF-8 character); the content for added tokens. Borrowed: valid while tk is open. NULL for
+// an id out of range or unused.
+WICK_API const char *wick_token_text(const wick_tokenizer *tk, int32_t id, size_t *len);
+// The id whose text (added token content, else vocabulary bytes) is exactly s[0, len); -1 if none.
+WICK_API int32_t wick_token_find(const wick_tokenizer *tk, const char *s, size_t len);
+WICK_API bool wick_token_is_special(const wick_tokenizer *tk, int32_t id);
+// End of generation: eos, eot, eom and tokens named like <|im_end|>, <|eot_id|>, <|endoftext|>,
+// [EOS], [EOT], </s> ... (llama.cpp's list).
+WICK_API bool wick_token_is_eog(const wick_tokenizer *tk, int32_t id);
+// Special ids, -1 when the source names none.
+WICK_API int32_t wick_tokenizer_bos(const wick_tokenizer *tk);
+WICK_API int32_t wick_tokenizer_eos(const wick_tokenizer *tk);
 
 // =================================================================================================
 // 5. Models, sessions, evaluation                          (section owned by src/model, src/gen)
 // =================================================================================================
+//
+// A wick_model is an opened GGUF model: hyperparameters read, every tensor bound (shape checked)
+// and used in place from the read-only mapping. Supported architectures: "llama" (the llama
+// family) and "phi3" (Phi-4, Phi-4-reasoning). Thread: a model is immutable once open; any number
+// of sessions on any threads may use it at once. Close it after its sessions.
+//
+// A wick_session evaluates tokens with a model: it owns a KV cache of n_ctx positions and scratch
+// buffers, all allocated at create (evaluation never allocates). Tokens are appended: each
+// wick_session_eval() continues the sequence after the positions already evaluated. Computation
+// runs on the process-wide thread pool, n_threads wide. Thread: one thread at a time per session.
+
+typedef struct wick_model wick_model;
+typedef struct wick_session wick_session;
+
+typedef struct wick_model_opts {
+    int reserved; // no options yet; call wick_model_opts_init() so that new fields get defaults
+} wick_model_opts;
+WICK_API void wick_model_opts_init(wick_model_opts *o);
+
+// Opens the model at path (o may be NULL for defaults).
+// Errors: WICK_E_IO / WICK_E_FORMAT from the GGUF reader; WICK_E_UNSUPPORTED for an unknown
+// architecture or a tensor type wick cannot compute with; WICK_E_FORMAT for a missing key or
+// tensor, a tensor of the wrong shape, an unexpected tensor or head counts that do not divide —
+// each message starts with the path and names the key or tensor. *out is NULL on failure.
+WICK_API wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_model **out);
+WICK_API void wick_model_close(wick_model *m); // NULL ok
+
+WICK_API const char *wick_model_arch(const wick_model *m); // "llama", "phi3". Borrowed
+WICK_API int32_t wick_model_n_vocab(const wick_model *m);  // logits per position
+WICK_API int64_t wick_model_n_ctx_train(const wick_model *m);
+WICK_API int64_t wick_model_n_embd(const wick_model *m);
+WICK_API int64_t wick_model_n_layer(const wick_model *m);
+// The model's GGUF file (e.g. to read its tokenizer). Borrowed: valid while m is open.
+WICK_API const wick_gguf *wick_model_gguf(const wick_model *m);
+
+typedef enum wick_kv_type {
+    WICK_KV_F32 = 0, // float32 K and V (the reference's setting for the golden tests)
+    WICK_KV_F16 = 1, // fp16: half the memory; K and V rounded to fp16 as llama.cpp's default does
+} wick_kv_type;
+
+// Memory the model needs: the weights' bytes (mapped from the file), and the KV cache bytes per
+// token of context. A session needs about weights + n_ctx * kv_bytes_per_token.
+WICK_API size_t wick_model_weight_bytes(const wick_model *m);
+WICK_API size_t wick_model_kv_bytes_per_token(const wick_model *m, wick_kv_type type);
+
+typedef struct wick_session_opts {
+    int64_t n_ctx;      // positions the KV cache holds; 0 (default): n_ctx_train capped at 8192
+    int64_t n_batch;    // most tokens one forward pass takes (default 512); longer inputs to
+                        // wick_session_eval() are split into passes of n_batch tokens
+    int n_threads;      // threads to compute with; 0 (default): the number of CPUs
+    wick_kv_type kv_type; // default WICK_KV_F32
+    bool logits_all;    // keep logits of every position of an eval (default false: the last one)
+} wick_session_opts;
+WICK_API void wick_session_opts_init(wick_session_opts *o);
+
+// Creates a session on m (o may be NULL). Allocates the KV cache and every buffer evaluation
+// needs. Errors: WICK_E_INVALID for bad options, WICK_E_NOMEM. *out is NULL on failure.
+// Free with wick_session_destroy(); m must stay open until then.
+WICK_API wick_status wick_session_create(wick_model *m, const wick_session_opts *o,
+                                         wick_session **out);
+WICK_API void wick_session_destroy(wick_session *s); // NULL ok
+
+// Evaluates tokens[0..n) at positions n_past .. n_past + n - 1 and appends them to the cache.
+// With logits_all, n must be at most n_batch (the logits of every one of the n positions are
+// kept); otherwise any n >= 1 is split into passes and the logits of the last position are kept.
+// Errors: WICK_E_INVALID (n < 1, a token outside [0, n_vocab), logits_all with n > n_batch),
+// WICK_E_RANGE when the cache would overflow n_ctx (nothing is evaluated then). On error the
+// session's positions are unchanged unless a pass had already completed.
+WICK_API wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n);
+
+// The logits (n_vocab floats) of position i of the last eval: i in [0, n) with logits_all, and
+// i = -1 (or n - 1) for the last position in any mode. NULL when there is no such row.
+// Borrowed: valid until the next eval, reset or destroy.
+WICK_API const float *wick_session_logits(const wick_session *s, int64_t i);
+
+WICK_API int64_t wick_session_n_past(const wick_session *s); // positions evaluated so far
+WICK_API int64_t wick_session_n_ctx(const wick_session *s);
+// Forgets positions >= n_past (0 <= n_past <= current): the next eval continues from there.
+WICK_API wick_status wick_session_truncate(wick_session *s, int64_t n_past);
+WICK_API void wick_session_reset(wick_session *s); // truncate to 0
 
 // =================================================================================================
 // 6. Hugging Face Hub                                               (section owned by src/hub)
 // =================================================================================================
+
+// The hub fetches files from the Hugging Face Hub (or a mirror, HF_ENDPOINT) into the cache that
+// huggingface_hub uses (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub):
+//     models--ORG--NAME/blobs/ETAG                 the bytes (ETAG: sha256 for LFS files, else git sha1)
+//     models--ORG--NAME/snapshots/COMMIT/PATH      relative symlink to the blob
+//     models--ORG--NAME/refs/REV                   the commit of a branch or tag (no newline)
+//     .locks/models--ORG--NAME/ETAG.lock           flock()ed while the blob is written
+// A download resumes from blobs/ETAG.incomplete with Range, checks the size and the hash (sha256
+// for LFS files, git blob sha1 otherwise) and only then renames it into blobs/ and links it.
+//
+// MODES. One event loop drives every transfer (libcurl's multi interface on one thread).
+//   Embedded: the caller's loop owns it. Poll wick_hub_fd() for reading with a timeout of
+//     wick_hub_timeout_ms(), then call wick_hub_perform(), which never blocks. Callbacks run
+//     only inside wick_hub_perform() (or a *_wait call) on that thread.
+//   Threaded (opts.threaded): the hub runs the same loop on a thread it owns; callbacks run on
+//     that thread. Do not call wick_hub_fd/timeout_ms/perform then.
+// Starting work (wick_hub_download, wick_hub_list) returns at once with an id; completion comes
+// through the callback (exactly once per id) and is visible through the fd. A start call that
+// fails calls nothing back. The *_wait calls are the only ones that block.
+//
+// Threads. Embedded: every call from the loop's thread, except wick_hub_wakeup, wick_hub_cancel
+// and wick_hub_progress, which are safe from any thread. Threaded: every call is safe from any
+// thread, including from inside a callback (except wick_hub_destroy and the *_wait calls).
+//
+// Environment (read by wick_hub_opts_init, overridden by the fields): HF_ENDPOINT, HF_TOKEN,
+// HF_TOKEN_PATH, HF_HOME, HF_HUB_CACHE (legacy HUGGINGFACE_HUB_CACHE), XDG_CACHE_HOME,
+// HF_HUB_OFFLINE. The token is sent to the Hub only, never to the CDN a download is redirected
+// to, and never appears in a message or a log line.
+typedef struct wick_hub wick_hub;
+
+typedef struct wick_hub_opts {
+    const char *endpoint;    // NULL: $HF_ENDPOINT, else https://huggingface.co
+    const char *cache_dir;   // NULL: the huggingface_hub cache (see above)
+    const char *token;       // NULL: $HF_TOKEN, $HF_TOKEN_PATH or $HF_HOME/token; "": no token
+    int offline;             // -1 (default): from HF_HUB_OFFLINE; 1: resolve from the cache only
+    bool threaded;           // false (default): embedded mode; true: a hub-owned thread
+    int max_transfers;       // transfers running at once (default 8); more wait in a queue
+    int connect_timeout_ms;  // default 10000
+    int stall_timeout_ms;    // a transfer receiving nothing this long is retried (default 30000)
+    int max_retries;         // retries of one file on 408/429/5xx and network errors (default 5)
+    int backoff_ms;          // first retry delay, doubled each time (default 1000)
+    int backoff_max_ms;      // delay cap (default 8000); Retry-After is honoured up to 60 s
+    const char *user_agent;  // NULL: "wick/VERSION; hf_hub_c/VERSION"
+} wick_hub_opts;
+
+// Fills o with the defaults.
+WICK_API void wick_hub_opts_init(wick_hub_opts *o);
+
+// Creates a hub (and, when threaded, starts its thread). o NULL: defaults. Errors: INVALID,
+// NOMEM, IO (epoll/eventfd/thread). Free with wick_hub_destroy().
+WICK_API wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out);
+
+// Cancels every operation (their callbacks run with WICK_E_CANCELLED, on the calling thread in
+// embedded mode, on the hub thread in threaded mode), stops the thread and frees the hub. NULL ok.
+// Partial downloads stay in blobs/*.incomplete for a later resume.
+WICK_API void wick_hub_destroy(wick_hub *h);
+
+// The result of one download, handed to its callback. Borrowed: valid during the callback only.
+typedef struct wick_hub_file {
+    uint64_t id;
+    wick_status status;      // WICK_OK, or the error (message in `message`)
+    const char *message;     // "" on success; else what wick_errmsg() would have said
+    const char *repo;        // "org/name"
+    const char *file;        // path inside the repo
+    const char *revision;    // as asked ("main", a tag, a commit)
+    const char *commit;      // 40-hex commit it resolved to ("" if unknown)
+    const char *path;        // absolute snapshot path (OK only): snapshots/COMMIT/FILE
+    const char *etag;        // blob name ("" if unknown)
+    const char *sha256;      // 64 hex for LFS files; NULL for plain git files
+    uint64_t size;           // bytes
+    bool cached;             // true when no bytes had to be transferred
+} wick_hub_file;
+typedef void (*wick_dl_cb)(const wick_hub_file *f, void *ud);
+
+// Starts fetching FILE of REPO ("org/name") at REV (NULL: "main"; a branch, tag or 40-hex
+// commit) into the cache. Returns at once; *id names the download. cb (may be NULL) runs exactly
+// once when it ends. Errors (cb never runs): INVALID (bad repo id, a path that leaves the repo:
+// "..", absolute, backslash, NUL), NOMEM.
+// Completion errors: REPO_NOT_FOUND, ENTRY_NOT_FOUND, REVISION_NOT_FOUND, GATED, UNAUTHORIZED,
+// CHECKSUM, NETWORK, HTTP, NOSPACE, IO, OFFLINE (offline and not cached), CANCELLED, FORMAT.
+WICK_API wick_status wick_hub_download(wick_hub *h, const char *repo, const char *rev,
+                                       const char *file, wick_dl_cb cb, void *ud, uint64_t *id);
+
+// One file of a repository listing.
+typedef struct wick_hub_entry {
+    const char *path;        // "Q4_K_M/x-00001-of-00002.gguf"
+    uint64_t size;
+    const char *oid;         // git blob sha1
+    const char *sha256;      // LFS sha256, NULL for plain git files
+} wick_hub_entry;
+// Borrowed: valid during the callback only.
+typedef struct wick_hub_listing {
+    uint64_t id;
+    wick_status status;
+    const char *message;
+    const char *repo, *revision;
+    const char *commit;      // the commit the revision resolved to
+    size_t n_entries;        // files only (no directories), in the Hub's order
+    const wick_hub_entry *entries;
+} wick_hub_listing;
+typedef void (*wick_list_cb)(const wick_hub_listing *l, void *ud);
+
+// Starts listing every file of REPO at REV (recursive tree API, following its pagination) and
+// records refs/REV in the cache. Offline, answers from an earlier listing is not possible: OFFLINE.
+// Errors and callback rule as wick_hub_download. A listed path that would leave the repo fails
+// the listing with FORMAT.
+WICK_API wick_status wick_hub_list(wick_hub *h, const char *repo, const char *rev,
+                                   wick_list_cb cb, void *ud, uint64_t *id);
+
+// Cancels operation id (0: all). Its callback then runs with WICK_E_CANCELLED (unless it already
+// finished). Thread: any. Errors: NOT_FOUND when no such operation is running.
+WICK_API wick_status wick_hub_cancel(wick_hub *h, uint64_t id);
+
+// Makes wick_hub_fd() readable (the caller's loop wakes up). Thread: any.
+WICK_API void wick_hub_wakeup(wick_hub *h);
+
+// Embedded mode: a file descriptor to poll for reading (it is an epoll fd grouping the sockets,
+// a timer and a wakeup event). Valid until wick_hub_destroy. -1 in threaded mode.
+WICK_API int wick_hub_fd(const wick_hub *h);
+// Embedded mode: the longest the caller may wait before calling wick_hub_perform (-1: no limit
+// other than the fd; 0: call it now).
+WICK_API int wick_hub_timeout_ms(const wick_hub *h);
+// Embedded mode: does whatever is ready without blocking (reads sockets, writes files, starts
+// queued transfers, runs callbacks). *n_running (may be NULL): operations not finished yet.
+// Errors: INVALID in threaded mode; IO when the loop itself fails.
+WICK_API wick_status wick_hub_perform(wick_hub *h, int *n_running);
+
+// Blocks until operation id (0: every operation) has finished and its callback has returned, or
+// timeout_ms passes (-1: no limit). Embedded mode: runs the loop itself. Returns WICK_OK, or BUSY
+// on timeout. Not from inside a callback.
+WICK_API wick_status wick_hub_wait(wick_hub *h, uint64_t id, int timeout_ms);
+
+// Progress of download id, or with id 0 the aggregate of every download not yet reported.
+typedef struct wick_hub_progress_info {
+    uint64_t bytes_done;     // in the cache or the temp file (a resumed prefix counts)
+    uint64_t bytes_total;    // 0 while unknown
+    double rate;             // bytes per second over the last few seconds
+    int n_active;            // transfers running
+    int n_queued;            // waiting for a slot, a lock or a retry
+    int n_done;              // finished (any status) since the hub was created
+    int n_failed;
+} wick_hub_progress_info;
+// Thread: any. Errors: NOT_FOUND (no such running download).
+WICK_API wick_status wick_hub_progress(wick_hub *h, uint64_t id, wick_hub_progress_info *out);
+
+// True when path matches pattern with the rules of Python's fnmatch.fnmatchcase (what
+// huggingface_hub's allow_patterns use): `*` any run of characters, `/` included; `?` one
+// character; `[abc]`, `[a-z]`, `[!x]` a set. Case-sensitive. A pattern ending in `/` matches
+// everything below that folder.
+WICK_API bool wick_hub_glob_match(const char *pattern, const char *path);
+
+// The cache directory the hub would use (opts as for wick_hub_create). Free with wick_free().
+WICK_API wick_status wick_hub_cache_dir(const wick_hub_opts *o, char **out);
+
+// One cached repository, for `wick ls`. Borrowed: valid during the callback only.
+typedef struct wick_hub_cached_repo {
+    const char *repo;        // "org/name"
+    const char *kind;        // "model", "dataset", "space"
+    const char *dir;         // its folder in the cache
+    uint64_t size_on_disk;   // blobs (and any regular files) in bytes
+    size_t n_files;          // snapshot entries over every revision
+    size_t n_refs;
+    const char *const *refs;      // names of refs/ files ("main", "v1.0")
+    const char *const *ref_commits; // their commits
+    size_t n_snapshots;
+    const char *const *snapshots; // commit folders under snapshots/
+} wick_hub_cached_repo;
+typedef void (*wick_hub_scan_cb)(const wick_hub_cached_repo *r, void *ud);
+
+// Calls cb once per repository in the cache dir (NULL: the default), sorted by name. Blocking,
+// local only. Errors: IO, NOMEM. A missing cache dir lists nothing.
+WICK_API wick_status wick_hub_cache_scan(const char *cache_dir, wick_hub_scan_cb cb, void *ud);
+
+// Removes REPO's whole folder from the cache (cache_dir NULL: the default) after taking, without
+// waiting, the lock of every blob being written. Errors: NOT_FOUND (not cached), BUSY (a download
+// of it is running), INVALID (bad repo id), IO.
+WICK_API wick_status wick_hub_cache_remove(const char *cache_dir, const char *repo);
+
 
 #ifdef __cplusplus
 }

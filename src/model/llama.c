@@ -1,0 +1,423 @@
+// llama.c — the dense transformer of the llama family and of Phi-4 (arch phi3, whose loader is in
+// phi3.c): shared/spec/MODELS.md §3a, §3c, §3d.
+//
+// Per layer, for the T tokens of a pass (rows of x):
+//   h = RMSNorm(x) * attn_norm
+//   q, k, v = W_q h, W_k h, W_v h   (+ biases)     phi3: one fused W_qkv, rows Q | K | V
+//   q, k = RoPE(q), RoPE(k)                         llama: NORM pairs; phi3: NEOX halves
+//   phi3: q *= 1/sqrt(head_dim), kq_scale = 1;      llama: kq_scale = 1/sqrt(head_dim)
+//   cache k, v at their positions; a = Attention(q, K cache, V cache)
+//   x += W_o a
+//   h = RMSNorm(x) * ffn_norm
+//   g, u = W_gate h, W_up h                         phi3: one fused W_up, rows gate | up
+//   x += W_down (silu(g) * u)
+// logits = W_out (RMSNorm(x) * output_norm)          W_out = token_embd when output is absent
+#include <math.h>
+
+#include "model/model.h"
+
+// Scratch for n_batch tokens; every pass reuses it.
+typedef struct dense_state {
+    int64_t q_dim, kv_dim, qkv_stride; // n_head * head_dim, n_head_kv * head_dim, q + 2 kv
+    float *x;   // [B][n_embd] the residual stream
+    float *h;   // [B][n_embd] normed input of a block
+    float *y;   // [B][n_embd] output of W_o / W_down before the residual add
+    float *qkv; // [B][qkv_stride] q | k | v per token
+    float *att; // [B][n_head * head_dim_v]
+    float *gu;  // [B][2 n_ff] gate | up per token
+    float *act; // [B][n_ff] silu(gate) * up
+    float *cs;  // [B][n_rot] RoPE cos/sin per token
+    float *attn_scratch;
+    int64_t attn_scratch_per_thread;
+    wk_rope rope;
+    float q_scale; // phi3: explicit 1/sqrt(head_dim) on q; 0 = none
+    void *mem;
+} dense_state;
+
+// --- loading -------------------------------------------------------------------------------------
+
+static wick_status bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt)
+{
+    const int64_t ne[1] = {m->hp.n_embd};
+    wick_status rc = il < 0 ? wk_model_bind(m, t, fmt, 1, ne, false)
+                            : wk_model_bind_layer(m, t, il, fmt, 1, ne, false);
+    if (rc < 0) { return rc; }
+    if (t->type != WICK_DTYPE_F32) {
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor '%s': type %s, expected F32", m->path,
+                       t->name, wick_dtype_name(t->type));
+    }
+    return WICK_OK;
+}
+
+static wick_status bind_bias(wk_model *m, wk_tensor *t, int il, const char *fmt, int64_t n)
+{
+    const int64_t ne[1] = {n};
+    wick_status rc = wk_model_bind_layer(m, t, il, fmt, 1, ne, true);
+    if (rc < 0) { return rc; }
+    if (t->data && t->type != WICK_DTYPE_F32) {
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor '%s': type %s, expected F32", m->path,
+                       t->name, wick_dtype_name(t->type));
+    }
+    return WICK_OK;
+}
+
+// token_embd, output_norm, output (tied to token_embd when absent), rope_freqs.
+static wick_status bind_globals(wk_model *m)
+{
+    wk_hparams *hp = &m->hp;
+    int64_t i = wick_gguf_find_tensor(m->gguf, "token_embd.weight");
+    if (i < 0) { return wk_fail(WICK_E_FORMAT, "%s: missing tensor 'token_embd.weight'", m->path); }
+    wick_tensor_info ti;
+    wick_status rc = wick_gguf_tensor(m->gguf, i, &ti);
+    if (rc < 0) { return rc; }
+    hp->n_vocab = ti.ne[1];
+    if (hp->n_vocab < 1 || hp->n_vocab > INT32_MAX) {
+        return wk_fail(WICK_E_FORMAT, "%s: tensor 'token_embd.weight': %lld tokens", m->path,
+                       (long long)hp->n_vocab);
+    }
+    const int64_t ne[2] = {hp->n_embd, hp->n_vocab};
+    if ((rc = wk_model_bind(m, &m->tok_embd, "token_embd.weight", 2, ne, false)) < 0) { return rc; }
+    if ((rc = bind_norm(m, &m->output_norm, -1, "output_norm.weight")) < 0) { return rc; }
+    if ((rc = wk_model_bind(m, &m->output, "output.weight", 2, ne, true)) < 0) { return rc; }
+    if (!m->output.data) { m->output = m->tok_embd; }
+    const int64_t nf[1] = {hp->n_rot / 2};
+    if ((rc = wk_model_bind(m, &m->rope_freqs, "rope_freqs.weight", 1, nf, true)) < 0) { return rc; }
+    if (m->rope_freqs.data && m->rope_freqs.type != WICK_DTYPE_F32) {
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor 'rope_freqs.weight': type %s, expected F32",
+                       m->path, wick_dtype_name(m->rope_freqs.type));
+    }
+    return WICK_OK;
+}
+
+static wick_status load_llama(wk_model *m)
+{
+    wk_hparams *hp = &m->hp;
+    wick_status rc;
+    if (hp->n_ff < 1) {
+        return wk_fail(WICK_E_FORMAT, "%s: missing key 'llama.feed_forward_length'", m->path);
+    }
+    if (hp->n_rot != hp->head_dim_k) {
+        return wk_fail(WICK_E_FORMAT, "%s: llama.rope.dimension_count %lld != head dim %lld",
+                       m->path, (long long)hp->n_rot, (long long)hp->head_dim_k);
+    }
+    float scale;
+    if ((rc = wk_model_key_float(m, "attention.scale", &scale, 0.0f)) < 0) { return rc; }
+    hp->kq_scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)hp->head_dim_k);
+    hp->rope_mode = WK_ROPE_NORM;
+    if ((rc = bind_globals(m)) < 0) { return rc; }
+    const int64_t e = hp->n_embd, q = hp->n_head * hp->head_dim_k,
+                  kv = hp->n_head_kv * hp->head_dim_k, vd = hp->n_head_kv * hp->head_dim_v,
+                  o = hp->n_head * hp->head_dim_v, f = hp->n_ff;
+    for (int il = 0; il < hp->n_layer; il++) {
+        wk_layer *L = &m->layers[il];
+        const int64_t s_q[2] = {e, q}, s_k[2] = {e, kv}, s_v[2] = {e, vd}, s_o[2] = {o, e};
+        const int64_t s_up[2] = {e, f}, s_down[2] = {f, e};
+        if ((rc = bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q, false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k, false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_v, false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o,
+                                      false)) < 0) {
+            return rc;
+        }
+        if ((rc = bind_bias(m, &L->bq, il, "blk.%d.attn_q.bias", q)) < 0 ||
+            (rc = bind_bias(m, &L->bk, il, "blk.%d.attn_k.bias", kv)) < 0 ||
+            (rc = bind_bias(m, &L->bv, il, "blk.%d.attn_v.bias", vd)) < 0 ||
+            (rc = bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
+            return rc;
+        }
+        if ((rc = bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_model_bind_layer(m, &L->ffn_gate, il, "blk.%d.ffn_gate.weight", 2, s_up,
+                                      false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up,
+                                      false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, s_down,
+                                      false)) < 0) {
+            return rc;
+        }
+    }
+    return WICK_OK;
+}
+
+static wick_status load_phi3(wk_model *m)
+{
+    wk_hparams *hp = &m->hp;
+    wick_status rc;
+    if (hp->n_ff < 1) {
+        return wk_fail(WICK_E_FORMAT, "%s: missing key 'phi3.feed_forward_length'", m->path);
+    }
+    if (hp->head_dim_k != hp->head_dim_v) {
+        return wk_fail(WICK_E_FORMAT, "%s: phi3: key and value head sizes differ", m->path);
+    }
+    hp->kq_scale = 1.0f; // q is scaled explicitly (dense_state.q_scale)
+    hp->rope_mode = WK_ROPE_NEOX;
+    // Phi-3 128k variants' rope_factors_long/short are not supported (Phi-4 has none); a file
+    // with them fails as an unexpected tensor.
+    if ((rc = bind_globals(m)) < 0) { return rc; }
+    const int64_t e = hp->n_embd, q = hp->n_head * hp->head_dim_k,
+                  kv = hp->n_head_kv * hp->head_dim_k, f = hp->n_ff;
+    for (int il = 0; il < hp->n_layer; il++) {
+        wk_layer *L = &m->layers[il];
+        const int64_t s_qkv[2] = {e, q + 2 * kv}, s_q[2] = {e, q}, s_k[2] = {e, kv};
+        const int64_t s_o[2] = {q, e}, s_up[2] = {e, 2 * f}, s_down[2] = {f, e};
+        if ((rc = bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
+        rc = wk_model_bind_layer(m, &L->wqkv, il, "blk.%d.attn_qkv.weight", 2, s_qkv, true);
+        if (rc < 0) { return rc; }
+        if (!L->wqkv.data) { // separate projections (create_tensor_qkv)
+            if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q,
+                                          false)) < 0 ||
+                (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k,
+                                          false)) < 0 ||
+                (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_k,
+                                          false)) < 0) {
+                return rc;
+            }
+        } else if ((rc = bind_bias(m, &L->bqkv, il, "blk.%d.attn_qkv.bias", q + 2 * kv)) < 0) {
+            return rc;
+        }
+        if ((rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o,
+                                      false)) < 0 ||
+            (rc = bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
+            return rc;
+        }
+        if ((rc = bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up,
+                                      false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, s_down,
+                                      false)) < 0) {
+            return rc;
+        }
+    }
+    return WICK_OK;
+}
+
+static void dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
+{
+    *k_row = m->hp.n_head_kv * m->hp.head_dim_k;
+    *v_row = m->hp.n_head_kv * m->hp.head_dim_v;
+}
+
+// --- session scratch -----------------------------------------------------------------------------
+
+static wick_status dense_session_init(wk_session *s)
+{
+    const wk_hparams *hp = &s->m->hp;
+    dense_state *st = wk_calloc(1, sizeof *st);
+    if (!st) { return wk_fail_nomem("session scratch"); }
+    const int64_t B = s->n_batch;
+    st->q_dim = hp->n_head * hp->head_dim_k;
+    st->kv_dim = hp->n_head_kv * hp->head_dim_k;
+    st->qkv_stride = st->q_dim + st->kv_dim + hp->n_head_kv * hp->head_dim_v;
+    st->attn_scratch_per_thread =
+        wk_attn_scratch_per_thread(s->n_ctx, hp->head_dim_k, hp->head_dim_v);
+    const int64_t att_dim = hp->n_head * hp->head_dim_v;
+    // sizes in floats, each rounded up to 16 floats (64 bytes)
+    const int64_t sizes[] = {B * hp->n_embd, B * hp->n_embd, B * hp->n_embd, B * st->qkv_stride,
+                             B * att_dim, B * 2 * hp->n_ff, B * hp->n_ff, B * hp->n_rot,
+                             st->attn_scratch_per_thread * s->n_threads};
+    float **ptrs[] = {&st->x, &st->h, &st->y, &st->qkv, &st->att, &st->gu, &st->act, &st->cs,
+                      &st->attn_scratch};
+    size_t total = 0;
+    for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
+        total += (size_t)((sizes[i] + 15) / 16 * 16);
+    }
+    st->mem = wk_malloc(total * sizeof(float));
+    if (!st->mem) {
+        wk_free(st);
+        return wk_fail(WICK_E_NOMEM, "session scratch: cannot allocate %zu bytes",
+                       total * sizeof(float));
+    }
+    float *p = st->mem;
+    for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
+        *ptrs[i] = p;
+        p += (sizes[i] + 15) / 16 * 16;
+    }
+    const float *ff = s->m->rope_freqs.data;
+    wk_rope_init(&st->rope, hp, hp->n_rot, hp->rope_mode, ff);
+    st->q_scale = s->m->arch == &wk_arch_phi3 ? 1.0f / sqrtf((float)hp->head_dim_k) : 0.0f;
+    s->arch_state = st;
+    return WICK_OK;
+}
+
+static void dense_session_free(wk_session *s)
+{
+    dense_state *st = s->arch_state;
+    if (!st) { return; }
+    wk_free(st->mem);
+    wk_free(st);
+    s->arch_state = NULL;
+}
+
+// --- row-parallel element-wise steps -------------------------------------------------------------
+
+enum { STEP_NORM, STEP_ROPE, STEP_SWIGLU, STEP_ADD };
+
+typedef struct step_job {
+    int kind;
+    int64_t T;
+    const wk_session *s;
+    dense_state *st;
+    float *dst;
+    const float *src;
+    const float *w; // norm gain
+} step_job;
+
+static void step_rows(step_job *j, int64_t t0, int64_t t1)
+{
+    const wk_hparams *hp = &j->s->m->hp;
+    dense_state *st = j->st;
+    for (int64_t t = t0; t < t1; t++) {
+        switch (j->kind) {
+        case STEP_NORM:
+            wk_rms_norm(j->dst + t * hp->n_embd, j->src + t * hp->n_embd, j->w, 1, hp->n_embd,
+                        hp->rms_eps);
+            break;
+        case STEP_ROPE: {
+            // q heads then k heads of token t, rotated with the cos/sin of its position
+            float *row = st->qkv + t * st->qkv_stride;
+            const float *cs = st->cs + t * hp->n_rot;
+            wk_rope_apply(&st->rope, cs, row, hp->n_head, hp->head_dim_k);
+            wk_rope_apply(&st->rope, cs, row + st->q_dim, hp->n_head_kv, hp->head_dim_k);
+            if (st->q_scale != 0.0f) { wk_scale(row, st->q_dim, st->q_scale); }
+            break;
+        }
+        case STEP_SWIGLU:
+            wk_swiglu(st->act + t * hp->n_ff, hp->n_ff, st->gu + t * 2 * hp->n_ff,
+                      st->gu + t * 2 * hp->n_ff + hp->n_ff, 2 * hp->n_ff, 1, hp->n_ff);
+            break;
+        case STEP_ADD:
+            wk_add(j->dst + t * hp->n_embd, j->src + t * hp->n_embd, hp->n_embd);
+            break;
+        }
+    }
+}
+
+static void step_part(void *ctx, int ith, int nth)
+{
+    step_job *j = ctx;
+    step_rows(j, j->T * ith / nth, j->T * (ith + 1) / nth);
+}
+
+static void step(wk_session *s, int kind, int64_t T, float *dst, const float *src, const float *w)
+{
+    step_job j = {kind, T, s, s->arch_state, dst, src, w};
+    if (T > 1) {
+        wk_mm_parallel(&s->mm, step_part, &j);
+    } else {
+        step_rows(&j, 0, T);
+    }
+}
+
+// --- forward -------------------------------------------------------------------------------------
+
+// y[t * y_stride + r] = (W x_t)[r] for the rows of W, reusing the prepared activations when the
+// previous matmul had the same input and activation format.
+static void project(wk_session *s, const wk_tensor *w, const float *x, int64_t T, float *y,
+                    int64_t y_stride, const float **prepared)
+{
+    const int vdt = wk_type(w->type)->vec_dot_type;
+    if (*prepared != x || s->mm.act_type != vdt || s->mm.act_rows != T || s->mm.act_k != w->ne[0]) {
+        wk_mm_prepare(&s->mm, w->type, x, T, w->ne[0], w->ne[0]);
+        *prepared = x;
+    }
+    wk_mm_run(&s->mm, w, 0, w->n_rows, y, y_stride);
+}
+
+static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
+{
+    const wk_hparams *hp = &s->m->hp;
+    dense_state *st = s->arch_state;
+    const float *prep = NULL;
+    const int64_t qs = st->qkv_stride;
+
+    step(s, STEP_NORM, T, st->h, st->x, L->attn_norm.data);
+    if (L->wqkv.data) {
+        project(s, &L->wqkv, st->h, T, st->qkv, qs, &prep);
+        if (L->bqkv.data) { wk_add_bias(st->qkv, L->bqkv.data, T, qs, qs); }
+    } else {
+        project(s, &L->wq, st->h, T, st->qkv, qs, &prep);
+        project(s, &L->wk, st->h, T, st->qkv + st->q_dim, qs, &prep);
+        project(s, &L->wv, st->h, T, st->qkv + st->q_dim + st->kv_dim, qs, &prep);
+        if (L->bq.data) { wk_add_bias(st->qkv, L->bq.data, T, st->q_dim, qs); }
+        if (L->bk.data) { wk_add_bias(st->qkv + st->q_dim, L->bk.data, T, st->kv_dim, qs); }
+        if (L->bv.data) {
+            wk_add_bias(st->qkv + st->q_dim + st->kv_dim, L->bv.data, T,
+                        hp->n_head_kv * hp->head_dim_v, qs);
+        }
+    }
+    step(s, STEP_ROPE, T, NULL, NULL, NULL);
+
+    // k and v rows of this pass into the cache at positions n_past ..
+    wk_kv_store(&s->kv, s->kv.k, il, s->n_past, T, s->kv.k_row, st->qkv + st->q_dim, qs);
+    wk_kv_store(&s->kv, s->kv.v, il, s->n_past, T, s->kv.v_row, st->qkv + st->q_dim + st->kv_dim,
+                qs);
+
+    wk_attn_args a = {
+        .kv = &s->kv, .il = il, .pos0 = s->n_past, .T = T,
+        .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
+        .head_dim_k = hp->head_dim_k, .head_dim_v = hp->head_dim_v,
+        .kq_scale = hp->kq_scale, .q = st->qkv, .q_stride = qs, .out = st->att,
+        .scratch = st->attn_scratch, .scratch_per_thread = st->attn_scratch_per_thread,
+    };
+    wk_attention(&s->mm, &a);
+
+    prep = NULL;
+    project(s, &L->wo, st->att, T, st->y, hp->n_embd, &prep);
+    if (L->bo.data) { wk_add_bias(st->y, L->bo.data, T, hp->n_embd, hp->n_embd); }
+    step(s, STEP_ADD, T, st->x, st->y, NULL);
+}
+
+static void ffn_block(wk_session *s, const wk_layer *L, int64_t T)
+{
+    const wk_hparams *hp = &s->m->hp;
+    dense_state *st = s->arch_state;
+    const float *prep = NULL;
+    step(s, STEP_NORM, T, st->h, st->x, L->ffn_norm.data);
+    if (L->ffn_gate.data) {
+        project(s, &L->ffn_gate, st->h, T, st->gu, 2 * hp->n_ff, &prep);
+        project(s, &L->ffn_up, st->h, T, st->gu + hp->n_ff, 2 * hp->n_ff, &prep);
+    } else {
+        project(s, &L->ffn_up, st->h, T, st->gu, 2 * hp->n_ff, &prep); // fused gate | up
+    }
+    step(s, STEP_SWIGLU, T, NULL, NULL, NULL);
+    prep = NULL;
+    project(s, &L->ffn_down, st->act, T, st->y, hp->n_embd, &prep);
+    step(s, STEP_ADD, T, st->x, st->y, NULL);
+}
+
+static wick_status dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bool logits_all)
+{
+    const wk_model *m = s->m;
+    const wk_hparams *hp = &m->hp;
+    dense_state *st = s->arch_state;
+    const wk_kernels *kern = s->mm.kern;
+
+    // x[t] = token_embd[tokens[t]]
+    for (int64_t t = 0; t < T; t++) {
+        const char *row = (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        kern->to_float[m->tok_embd.type](row, st->x + t * hp->n_embd, hp->n_embd);
+    }
+    for (int64_t t = 0; t < T; t++) { wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot); }
+
+    for (int il = 0; il < hp->n_layer; il++) {
+        attention_block(s, &m->layers[il], il, T);
+        ffn_block(s, &m->layers[il], T);
+    }
+
+    // logits of every row, or of the last one only
+    const int64_t first = logits_all ? 0 : T - 1, n_out = T - first;
+    step(s, STEP_NORM, n_out, st->h, st->x + first * hp->n_embd, m->output_norm.data);
+    const float *prep = NULL;
+    project(s, &m->output, st->h, n_out, s->logits, hp->n_vocab, &prep);
+    if (m->output_b.data) { wk_add_bias(s->logits, m->output_b.data, n_out, hp->n_vocab, hp->n_vocab); }
+    s->n_logits = n_out;
+    return WICK_OK;
+}
+
+const wk_arch wk_arch_llama = {
+    "llama", load_llama, dense_kv_shape, dense_session_init, dense_session_free, dense_forward,
+};
+
+const wk_arch wk_arch_phi3 = {
+    "phi3", load_phi3, dense_kv_shape, dense_session_init, dense_session_free, dense_forward,
+};

@@ -1,0 +1,161 @@
+// matmul.c — the matmul driver around the kernels' vec_dot (see wk_mm in model.h).
+//
+//   Y[T][N] = X[T][K] · W[N][K]^T
+//   1. prepare: each row of X is converted once to W's vec_dot_type (Q8_K blocks of 256 for the
+//      K-quants, Q8_0 / Q8_1 blocks of 32 for the legacy quants, fp16 / bf16 / f32 for the float
+//      types), rows split across threads;
+//   2. run: the (N × T) outputs are cut into tiles of ROWS weight rows × TOKS tokens; threads take
+//      tiles from an atomic counter (tile ith first). Inside a tile, each weight row is dotted with
+//      the TOKS activation rows while it sits in L1, and the tiles of one token range follow each
+//      other, so the converted activations stay in L2.
+#include <stdatomic.h>
+
+#include "model/model.h"
+
+enum {
+    ROWS_DECODE = 32, // weight rows per tile when T == 1
+    ROWS_BATCH = 16,  // weight rows per tile when T > 1
+    TOKS_BATCH = 64,  // tokens per tile
+};
+
+wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k)
+{
+    memset(mm, 0, sizeof *mm);
+    mm->pool = pool;
+    mm->n_threads = n_threads < 1 ? 1 : n_threads;
+    mm->kern = wk_kernels_get();
+    mm->max_rows = max_rows;
+    mm->max_k = max_k;
+    // The widest activation format is F32 (4 bytes per element); the quantized ones are smaller.
+    size_t bytes;
+    if (!wk_mul_size((size_t)max_rows, (size_t)max_k, &bytes) ||
+        !wk_mul_size(bytes, sizeof(float), &bytes)) {
+        return wk_fail(WICK_E_RANGE, "matmul buffer: %lld x %lld overflows", (long long)max_rows,
+                       (long long)max_k);
+    }
+    mm->act = wk_malloc(bytes ? bytes : 1);
+    if (!mm->act) { return wk_fail_nomem("matmul activation buffer"); }
+    mm->act_bytes = bytes;
+    mm->act_type = -1;
+    return WICK_OK;
+}
+
+void wk_mm_free(wk_mm *mm)
+{
+    wk_free(mm->act);
+    mm->act = NULL;
+}
+
+typedef struct prep_job {
+    wk_mm *mm;
+    wk_from_float_fn from_float;
+    const float *x;
+    int64_t T, K, x_stride;
+} prep_job;
+
+static void prep_part(void *ctx, int ith, int nth)
+{
+    prep_job *j = ctx;
+    int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
+    for (int64_t t = t0; t < t1; t++) {
+        j->from_float(j->x + t * j->x_stride, (char *)j->mm->act + (size_t)t * j->mm->act_row_bytes,
+                      j->K);
+    }
+}
+
+void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_t K,
+                   int64_t x_stride)
+{
+    const int vdt = wk_type(weight_type)->vec_dot_type;
+    size_t rb = 0;
+    wk_row_bytes(vdt, K, &rb); // checked when the model was bound
+    mm->act_type = vdt;
+    mm->act_rows = T;
+    mm->act_k = K;
+    mm->act_row_bytes = rb;
+    prep_job j = {mm, mm->kern->from_float[vdt], x, T, K, x_stride};
+    if (T >= 4 && mm->n_threads > 1) {
+        wk_pool_run(mm->pool, mm->n_threads, prep_part, &j);
+    } else {
+        prep_part(&j, 0, 1);
+    }
+}
+
+typedef struct run_job {
+    const wk_mm *mm;
+    wk_vec_dot_fn dot;
+    const char *w;    // first weight row of the range
+    size_t w_row_bytes;
+    int64_t n_rows, T, K;
+    float *y;
+    int64_t y_stride;
+    int64_t rows_per_tile, toks_per_tile, n_row_tiles, n_tiles;
+    atomic_int_fast64_t next;
+} run_job;
+
+static void run_tile(run_job *j, int64_t tile)
+{
+    const int64_t rt = tile % j->n_row_tiles, tt = tile / j->n_row_tiles;
+    const int64_t r0 = rt * j->rows_per_tile, r1 = WK_MIN(r0 + j->rows_per_tile, j->n_rows);
+    const int64_t t0 = tt * j->toks_per_tile, t1 = WK_MIN(t0 + j->toks_per_tile, j->T);
+    const char *act = j->mm->act;
+    const size_t arb = j->mm->act_row_bytes;
+    for (int64_t r = r0; r < r1; r++) {
+        const void *wr = j->w + (size_t)r * j->w_row_bytes;
+        for (int64_t t = t0; t < t1; t++) {
+            j->dot(j->K, &j->y[t * j->y_stride + r], wr, act + (size_t)t * arb);
+        }
+    }
+}
+
+static void run_part(void *ctx, int ith, int nth)
+{
+    run_job *j = ctx;
+    for (int64_t tile = ith; tile < j->n_tiles;
+         tile = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
+        run_tile(j, tile);
+    }
+    (void)nth;
+}
+
+void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, float *y,
+               int64_t y_stride)
+{
+    run_job j;
+    j.mm = mm;
+    j.dot = mm->kern->vec_dot[w->type];
+    j.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
+    j.w_row_bytes = w->row_bytes;
+    j.n_rows = n_rows;
+    j.T = mm->act_rows;
+    j.K = mm->act_k;
+    j.y = y;
+    j.y_stride = y_stride;
+    j.rows_per_tile = j.T == 1 ? ROWS_DECODE : ROWS_BATCH;
+    j.toks_per_tile = TOKS_BATCH;
+    j.n_row_tiles = (n_rows + j.rows_per_tile - 1) / j.rows_per_tile;
+    j.n_tiles = j.n_row_tiles * ((j.T + j.toks_per_tile - 1) / j.toks_per_tile);
+    int nth = mm->n_threads;
+    if (j.n_tiles < nth) { nth = (int)j.n_tiles; }
+    atomic_init(&j.next, nth);
+    if (nth > 1) {
+        wk_pool_run(mm->pool, nth, run_part, &j);
+    } else {
+        run_part(&j, 0, 1);
+    }
+}
+
+void wk_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t T, float *y)
+{
+    wk_mm_prepare(mm, w->type, x, T, w->ne[0], w->ne[0]);
+    wk_mm_run(mm, w, 0, w->n_rows, y, w->n_rows);
+}
+
+void wk_mm_parallel(wk_mm *mm, wk_pool_fn fn, void *ctx)
+{
+    if (mm->n_threads > 1) {
+        wk_pool_run(mm->pool, mm->n_threads, fn, ctx);
+    } else {
+        fn(ctx, 0, 1);
+    }
+}

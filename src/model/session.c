@@ -1,0 +1,161 @@
+// session.c — sessions: the KV cache, the matmul driver and the arch's scratch, all sized at
+// create; evaluation appends tokens in passes of at most n_batch.
+#include "model/model.h"
+
+void wick_session_opts_init(wick_session_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n_batch = 512;
+    o->kv_type = WICK_KV_F32;
+}
+
+wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_session **out)
+{
+    if (!out) { return wk_fail(WICK_E_INVALID, "wick_session_create: out is NULL"); }
+    *out = NULL;
+    if (!m) { return wk_fail(WICK_E_INVALID, "wick_session_create: model is NULL"); }
+    wick_session_opts def;
+    if (!o) {
+        wick_session_opts_init(&def);
+        o = &def;
+    }
+    const wk_hparams *hp = &m->hp;
+    int64_t n_ctx = o->n_ctx > 0 ? o->n_ctx : WK_MIN(hp->n_ctx_train, 8192);
+    int64_t n_batch = o->n_batch > 0 ? o->n_batch : 512;
+    if (o->n_ctx < 0 || n_ctx > (INT64_C(1) << 24)) {
+        return wk_fail(WICK_E_INVALID, "session: n_ctx %lld is out of range", (long long)o->n_ctx);
+    }
+    if (o->n_batch < 0 || n_batch > (1 << 16)) {
+        return wk_fail(WICK_E_INVALID, "session: n_batch %lld is out of range",
+                       (long long)o->n_batch);
+    }
+    if (o->n_threads < 0 || o->n_threads > WK_POOL_MAX_THREADS) {
+        return wk_fail(WICK_E_INVALID, "session: n_threads %d is out of range", o->n_threads);
+    }
+    if (o->kv_type != WICK_KV_F32 && o->kv_type != WICK_KV_F16) {
+        return wk_fail(WICK_E_INVALID, "session: unknown kv_type %d", (int)o->kv_type);
+    }
+    if (n_batch > n_ctx) { n_batch = n_ctx; }
+
+    wick_status rc;
+    wk_session *s = wk_calloc(1, sizeof *s);
+    if (!s) { return wk_fail_nomem("session"); }
+    s->m = m;
+    s->n_ctx = n_ctx;
+    s->n_batch = n_batch;
+    s->n_threads = o->n_threads > 0 ? o->n_threads : wk_cpu_count();
+    s->logits_all = o->logits_all;
+
+    wk_pool *pool;
+    if ((rc = wk_pool_global(s->n_threads, &pool)) < 0) { goto fail; }
+    if (wk_pool_size(pool) < s->n_threads) { s->n_threads = wk_pool_size(pool); }
+
+    int64_t k_row, v_row;
+    m->arch->kv_shape(m, &k_row, &v_row);
+    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer,
+                         n_ctx, k_row, v_row)) < 0) {
+        goto fail;
+    }
+    // the widest matmul input: n_embd, n_ff, the attention output, or an arch's wider rows
+    int64_t max_k = WK_MAX(hp->n_embd, hp->n_ff);
+    max_k = WK_MAX(max_k, hp->n_head * hp->head_dim_v);
+    max_k = WK_MAX(max_k, WK_MAX(hp->q_lora_rank, hp->kv_lora_rank));
+    max_k = WK_MAX(max_k, WK_MAX(hp->n_ff_exp * WK_MAX(hp->n_expert_shared, 1), hp->head_dim_k));
+    if ((rc = wk_mm_init(&s->mm, pool, s->n_threads, n_batch, max_k)) < 0) { goto fail; }
+    size_t n_logits;
+    if (!wk_mul_size((size_t)(s->logits_all ? n_batch : 1), (size_t)hp->n_vocab, &n_logits)) {
+        rc = wk_fail(WICK_E_RANGE, "session: logits buffer overflows");
+        goto fail;
+    }
+    s->logits = wk_malloc(n_logits * sizeof(float));
+    if (!s->logits) {
+        rc = wk_fail_nomem("session logits");
+        goto fail;
+    }
+    if ((rc = m->arch->session_init(s)) < 0) { goto fail; }
+    *out = s;
+    return WICK_OK;
+
+fail:
+    wick_session_destroy(s);
+    return rc;
+}
+
+void wick_session_destroy(wick_session *s)
+{
+    if (!s) { return; }
+    if (s->arch_state) { s->m->arch->session_free(s); }
+    wk_free(s->logits);
+    wk_mm_free(&s->mm);
+    wk_kv_free(&s->kv);
+    wk_free(s);
+}
+
+wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
+{
+    if (!s || !tokens || n < 1) {
+        return wk_fail(WICK_E_INVALID, "session eval: no tokens");
+    }
+    const int64_t n_vocab = s->m->hp.n_vocab;
+    for (int64_t i = 0; i < n; i++) {
+        if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+            return wk_fail(WICK_E_INVALID, "session eval: token %d at index %lld is outside [0, %lld)",
+                           tokens[i], (long long)i, (long long)n_vocab);
+        }
+    }
+    if (s->logits_all && n > s->n_batch) {
+        return wk_fail(WICK_E_INVALID,
+                       "session eval: %lld tokens with logits for all positions; at most n_batch "
+                       "(%lld) per call",
+                       (long long)n, (long long)s->n_batch);
+    }
+    if (n > s->n_ctx - s->n_past) {
+        return wk_fail(WICK_E_RANGE, "session eval: %lld + %lld tokens exceed the context of %lld",
+                       (long long)s->n_past, (long long)n, (long long)s->n_ctx);
+    }
+    s->n_logits = 0;
+    for (int64_t i = 0; i < n; i += s->n_batch) {
+        int64_t len = WK_MIN(s->n_batch, n - i);
+        bool last = i + len == n;
+        wick_status rc = s->m->arch->forward(s, tokens + i, len, s->logits_all && last);
+        if (rc < 0) {
+            s->n_logits = 0;
+            return rc;
+        }
+        s->n_past += len;
+    }
+    s->last_n = n;
+    return WICK_OK;
+}
+
+const float *wick_session_logits(const wick_session *s, int64_t i)
+{
+    if (!s || s->n_logits == 0) { return NULL; }
+    if (!s->logits_all) {
+        // only the last position is kept; accept its index in the last eval too
+        return i == -1 || i == s->last_n - 1 ? s->logits : NULL;
+    }
+    if (i == -1) { i = s->n_logits - 1; }
+    if (i < 0 || i >= s->n_logits) { return NULL; }
+    return s->logits + i * s->m->hp.n_vocab;
+}
+
+int64_t wick_session_n_past(const wick_session *s) { return s->n_past; }
+int64_t wick_session_n_ctx(const wick_session *s) { return s->n_ctx; }
+
+wick_status wick_session_truncate(wick_session *s, int64_t n_past)
+{
+    if (n_past < 0 || n_past > s->n_past) {
+        return wk_fail(WICK_E_INVALID, "session truncate: %lld is outside [0, %lld]",
+                       (long long)n_past, (long long)s->n_past);
+    }
+    s->n_past = n_past;
+    s->n_logits = 0;
+    return WICK_OK;
+}
+
+void wick_session_reset(wick_session *s)
+{
+    s->n_past = 0;
+    s->n_logits = 0;
+}
