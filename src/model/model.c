@@ -6,7 +6,7 @@
 #include "gguf/gguf.h"
 #include "model/model.h"
 
-static const wk_arch *const archs[] = {&wk_arch_llama, &wk_arch_phi3};
+static const wk_arch *const archs[] = {&wk_arch_llama, &wk_arch_phi3, &wk_arch_deepseek2};
 
 // --- keys ----------------------------------------------------------------------------------------
 
@@ -273,8 +273,9 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         if (strcmp(archs[i]->name, arch) == 0) { m->arch = archs[i]; }
     }
     if (!m->arch) {
-        rc = wk_fail(WICK_E_UNSUPPORTED, "%s: architecture '%s' is not supported (known: llama, phi3)",
-                     path, arch);
+        rc = wk_fail(WICK_E_UNSUPPORTED,
+                     "%s: architecture '%s' is not supported (known: llama, phi3, deepseek2)", path,
+                     arch);
         goto fail;
     }
 
@@ -314,7 +315,9 @@ fail:
 void wick_model_close(wick_model *m)
 {
     if (!m) { return; }
+    if (m->arch && m->arch->unload) { m->arch->unload(m); }
     wick_gguf_close(m->gguf);
+    if (m->arch && m->arch->unload) { m->arch->unload(m); }
     wk_free(m->layers);
     wk_free(m->bound);
     wk_free(m->path);

@@ -104,6 +104,8 @@ typedef struct wk_arch {
     // Evaluates tokens[0..n) at positions s->n_past.. (n <= s->n_batch), appending to the KV
     // cache; writes logits of every position (logits_all) or the last one to s->logits.
     wick_status (*forward)(wk_session *s, const int32_t *tokens, int64_t n, bool logits_all);
+    // Frees m->arch_data (what load allocated beyond the mapped file); NULL: nothing to free.
+    void (*unload)(wk_model *m);
 } wk_arch;
 
 struct wick_model {
@@ -115,6 +117,7 @@ struct wick_model {
     wk_layer *layers; // n_layer
     bool *bound;      // per GGUF tensor: claimed by the loader (unclaimed ones are an error)
     size_t weight_bytes;
+    void *arch_data;  // the arch's own model data (e.g. deepseek2's split attn_kv_b), or NULL
 };
 
 // model.c: binding. Finds name, checks its shape against ne (n_dims values; trailing dims must be
@@ -273,5 +276,6 @@ struct wick_session {
 // Archs (llama.c, phi3.c).
 extern const wk_arch wk_arch_llama;
 extern const wk_arch wk_arch_phi3;
+extern const wk_arch wk_arch_deepseek2; // deepseek2.c
 
 #endif
