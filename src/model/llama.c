@@ -415,9 +415,19 @@ static wick_status dense_forward(wk_session *s, const int32_t *tokens, int64_t T
 }
 
 const wk_arch wk_arch_llama = {
-    "llama", load_llama, dense_kv_shape, dense_session_init, dense_session_free, dense_forward,
+    .name = "llama",
+    .load = load_llama,
+    .kv_shape = dense_kv_shape,
+    .session_init = dense_session_init,
+    .session_free = dense_session_free,
+    .forward = dense_forward,
 };
 
 const wk_arch wk_arch_phi3 = {
-    "phi3", load_phi3, dense_kv_shape, dense_session_init, dense_session_free, dense_forward,
+    .name = "phi3",
+    .load = load_phi3,
+    .kv_shape = dense_kv_shape,
+    .session_init = dense_session_init,
+    .session_free = dense_session_free,
+    .forward = dense_forward,
 };
