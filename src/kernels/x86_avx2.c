@@ -614,6 +614,151 @@ KFORMAT(q4_k, wk_block_q4_k, 0, 1)
 KFORMAT(q5_k, wk_block_q5_k, 0, 1)
 KFORMAT(q6_k, wk_block_q6_k, 5, 0)
 
+// --- hand-scheduled dot products of the hot K formats (Q4_K, Q5_K, Q6_K) ---------------------------
+//
+// Same arithmetic as kdot_row, streamed: quants are unpacked 32 bytes at a time straight into
+// vpmaddubsw, scales are broadcast from a register with byte shuffles, the min and offset terms
+// are vector products of the activation's bsums, and float accumulation is per lane (one hsum
+// per row at the end).
+
+// Q4_K/Q5_K 12-byte scales -> 8 scales (low 8 bytes of *sc) and 8 mins (*mn), as u8.
+INLINE void k4_scales(const uint8_t *s12, uint64_t *sc, uint64_t *mn)
+{
+    uint32_t u[3];
+    memcpy(u, s12, 12);
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    uint32_t sc_lo = u[0] & m6, mn_lo = u[1] & m6;
+    uint32_t sc_hi = (u[2] & m4) | ((u[0] >> 6) & m2) << 4;
+    uint32_t mn_hi = ((u[2] >> 4) & m4) | ((u[1] >> 6) & m2) << 4;
+    *sc = (uint64_t)sc_hi << 32 | sc_lo;
+    *mn = (uint64_t)mn_hi << 32 | mn_lo;
+}
+
+// Broadcast i16 lane g (< 8) of a vector whose two 128-bit halves are equal.
+INLINE __m256i bcast16(__m256i v, int g)
+{
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(0x0100 + 0x0202 * g)));
+}
+
+INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na,
+                        int five)
+{
+    __m256 acc[4], accm[4];
+    for (int j = 0; j < 4; j++) {
+        acc[j] = _mm256_setzero_ps();
+        accm[j] = _mm256_setzero_ps();
+    }
+    const __m256i m15 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        // Q4_K and Q5_K share d, dmin, scales; Q5_K adds qh[32] before qs.
+        const uint8_t *blk = (const uint8_t *)vw + (size_t)i * bb;
+        const wk_block_q5_k *b5 = (const wk_block_q5_k *)blk;
+        const wk_block_q4_k *b4 = (const wk_block_q4_k *)blk;
+        const uint8_t *qs = five ? b5->qs : b4->qs;
+        const float d = h2f(b4->d), dmin = h2f(b4->dmin);
+        uint64_t sc8, mn8;
+        k4_scales(b4->scales, &sc8, &mn8);
+        const __m128i sc128 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8));
+        const __m128i mn128 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
+        const __m256i scv = _mm256_broadcastsi128_si256(sc128);
+        // mins duplicated per 16-element half: lanes 2g, 2g+1 = mn_g (against bsums[2g], [2g+1])
+        const __m256i mnv = _mm256_set_m128i(_mm_unpackhi_epi16(mn128, mn128),
+                                             _mm_unpacklo_epi16(mn128, mn128));
+        __m256i qh = five ? loadu256(b5->qh) : _mm256_setzero_si256();
+        __m256i sumi[4];
+        for (int j = 0; j < na; j++) { sumi[j] = _mm256_setzero_si256(); }
+        for (int c = 0; c < 4; c++) {
+            __m256i q = loadu256(qs + 32 * c);
+            __m256i lo = _mm256_and_si256(q, m15);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m15);
+            if (five) {
+                // bit 2c of qh -> 16 for the low nibbles, bit 2c+1 for the high ones
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), m16));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), m16));
+                qh = _mm256_srli_epi16(qh, 2);
+            }
+            const __m256i s0 = bcast16(scv, 2 * c), s1 = bcast16(scv, 2 * c + 1);
+            for (int j = 0; j < na; j++) {
+                const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+                __m256i p0 = dot_u8s8(lo, loadu256(ab->qs + 64 * c), s0);
+                __m256i p1 = dot_u8s8(hi, loadu256(ab->qs + 64 * c + 32), s1);
+                sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
+            }
+        }
+        for (int j = 0; j < na; j++) {
+            const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+            __m256i pm = _mm256_madd_epi16(loadu256(ab->bsums), mnv);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+            accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm), accm[j]);
+        }
+    }
+    for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
+}
+
+INLINE void dot_q4_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+{
+    dot_q45_k_n(n, s, w, a, st, na, 0);
+}
+
+INLINE void dot_q5_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+{
+    dot_q45_k_n(n, s, w, a, st, na, 1);
+}
+
+INLINE void dot_q6_k_fast_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)
+{
+    const wk_block_q6_k *w = vw;
+    __m256 acc[4];
+    for (int j = 0; j < 4; j++) { acc[j] = _mm256_setzero_ps(); }
+    const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+    // per 128-bit half: the low i16 of a dword, or the high one
+    const __m256i lohi = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2,
+                                          3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const wk_block_q6_k *b = &w[i];
+        const float d = h2f(b->d);
+        // dword v of sc16 = (scale 2v, scale 2v+1) as i16
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+        __m256i sumi[4];
+        for (int j = 0; j < na; j++) {
+            const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+            // q = u - 32: start from -32 Σ_g sc_g bsum_g
+            __m256i corr = _mm256_madd_epi16(loadu256(ab->bsums), sc16);
+            sumi[j] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
+        }
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = loadu256(b->ql + 64 * h), l1 = loadu256(b->ql + 64 * h + 32);
+            __m256i qh = loadu256(b->qh + 32 * h);
+            __m256i u[4];
+            u[0] = _mm256_or_si256(_mm256_and_si256(l0, m15),
+                                   _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            u[1] = _mm256_or_si256(_mm256_and_si256(l1, m15),
+                                   _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(12)), 2));
+            u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m15),
+                                   _mm256_and_si256(qh, _mm256_set1_epi8(48)));
+            u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m15),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2),
+                                                    _mm256_set1_epi8(48)));
+            for (int r = 0; r < 4; r++) {
+                int v = 4 * h + r;
+                __m256i scv = _mm256_shuffle_epi8(
+                    _mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(v)), lohi);
+                for (int j = 0; j < na; j++) {
+                    const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+                    sumi[j] = _mm256_add_epi32(sumi[j],
+                                               dot_u8s8(u[r], loadu256(ab->qs + 32 * v), scv));
+                }
+            }
+        }
+        for (int j = 0; j < na; j++) {
+            const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+        }
+    }
+    for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }
+}
+
 // Q8_K activations: iscale = -127 / (the element of largest |x|, the first on a tie),
 // q = min(127, round_half_even(iscale * x)), d = 1 / iscale, bsums of 16.
 static void quant_q8_k(const float *x, void *vy, int64_t n)
@@ -689,9 +834,9 @@ DOTS(q5_1)
 DOTS(q8_0)
 DOTS(q2_k)
 DOTS(q3_k)
-DOTS(q4_k)
-DOTS(q5_k)
-DOTS(q6_k)
+DOTS(q4_k_fast)
+DOTS(q5_k_fast)
+DOTS(q6_k_fast)
 
 #define DOT4_LOOP(tname)                                                                           \
     static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
@@ -723,10 +868,16 @@ void wk_kernels_fill_avx2(wk_kernels *k)
     SET(Q8_0, q8_0);
     SET(Q2_K, q2_k);
     SET(Q3_K, q3_k);
-    SET(Q4_K, q4_k);
-    SET(Q5_K, q5_k);
-    SET(Q6_K, q6_k);
 #undef SET
+    k->to_float[WICK_DTYPE_Q4_K] = deq_q4_k;
+    k->to_float[WICK_DTYPE_Q5_K] = deq_q5_k;
+    k->to_float[WICK_DTYPE_Q6_K] = deq_q6_k;
+    k->vec_dot[WICK_DTYPE_Q4_K] = dot1_q4_k_fast;
+    k->vec_dot_4act[WICK_DTYPE_Q4_K] = dot4_q4_k_fast;
+    k->vec_dot[WICK_DTYPE_Q5_K] = dot1_q5_k_fast;
+    k->vec_dot_4act[WICK_DTYPE_Q5_K] = dot4_q5_k_fast;
+    k->vec_dot[WICK_DTYPE_Q6_K] = dot1_q6_k_fast;
+    k->vec_dot_4act[WICK_DTYPE_Q6_K] = dot4_q6_k_fast;
     k->from_float[WICK_DTYPE_F16] = quant_f16;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16;
     k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0;

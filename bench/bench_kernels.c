@@ -1,0 +1,159 @@
+// bench_kernels.c — matrix-vector throughput of vec_dot per weight type and kernel path, 1 thread.
+//
+//   bench_kernels [--quick] [TYPE...]
+//
+// For each type: a 4096 x 4096 weight (hot: it mostly fits the last-level cache when quantized)
+// and a streaming weight of 4096 columns and ≥ 256 MiB (cold: read from memory every pass), times
+// one activation row converted to the type's vec_dot_type. Reported as GB/s of weight bytes read
+// and as a fraction of the measured single-thread memory read bandwidth; plus the speed-up of
+// vec_dot_4act (4 activation rows per weight pass, for GEMM) over four vec_dot calls.
+#include "bench_common.h"
+#include "kernels/kernels.h"
+
+#define NCOL 4096
+
+typedef struct gemv {
+    const wk_kernels *k;
+    int type;
+    const uint8_t *w;
+    size_t row_bytes;
+    int64_t rows;
+    const uint8_t *a; // 4 activation rows, a_stride apart
+    size_t a_stride;
+    float *y;
+    bool four; // vec_dot_4act
+} gemv;
+
+static void run_gemv(void *ctx)
+{
+    gemv *g = ctx;
+    wk_vec_dot_fn dot = g->k->vec_dot[g->type];
+    if (g->four) {
+        wk_vec_dot_4act_fn dot4 = g->k->vec_dot_4act[g->type];
+        for (int64_t r = 0; r < g->rows; r++) {
+            dot4(NCOL, g->y + 4 * r, g->w + (size_t)r * g->row_bytes, g->a, g->a_stride);
+        }
+    } else {
+        for (int64_t r = 0; r < g->rows; r++) {
+            dot(NCOL, g->y + r, g->w + (size_t)r * g->row_bytes, g->a);
+        }
+    }
+    bench_sinkf(g->y[0]);
+}
+
+// Random weight rows: random quant bytes; every 2-byte scale field is overwritten with a small
+// fp16 so no NaN or infinity occurs (the scale positions differ per type; rows of random fp16
+// values are made finite the same way).
+static void fill_weights(bench_rng *rng, int type, uint8_t *w, size_t bytes)
+{
+    if (type == WICK_DTYPE_F32) {
+        bench_fill_f32(rng, (float *)w, bytes / 4, 1.0f);
+        return;
+    }
+    bench_fill_bytes(rng, w, bytes);
+    if (type == WICK_DTYPE_F16 || type == WICK_DTYPE_BF16) {
+        for (size_t i = 0; i + 1 < bytes; i += 2) {
+            uint16_t h = type == WICK_DTYPE_F16 ? wk_f32_to_fp16(bench_rng_f32(rng))
+                                                : wk_f32_to_bf16(bench_rng_f32(rng));
+            memcpy(w + i, &h, 2);
+        }
+        return;
+    }
+    // Quantized: make every 16-bit word that could be a scale finite by clearing exponent bits
+    // in the fields' positions (d / dmin / m sit at a block's start or end).
+    const wk_type_traits *t = wk_type(type);
+    uint16_t small = wk_f32_to_fp16(0.01f);
+    for (size_t b = 0; b + t->bytes <= bytes; b += t->bytes) {
+        uint8_t *blk = w + b;
+        memcpy(blk, &small, 2);
+        memcpy(blk + 2, &small, 2);
+        memcpy(blk + t->bytes - 2, &small, 2);
+        memcpy(blk + t->bytes - 4, &small, 2);
+    }
+}
+
+static const int types[] = {WICK_DTYPE_F32,  WICK_DTYPE_F16,  WICK_DTYPE_BF16, WICK_DTYPE_Q4_0,
+                            WICK_DTYPE_Q4_1, WICK_DTYPE_Q5_0, WICK_DTYPE_Q5_1, WICK_DTYPE_Q8_0,
+                            WICK_DTYPE_Q2_K, WICK_DTYPE_Q3_K, WICK_DTYPE_Q4_K, WICK_DTYPE_Q5_K,
+                            WICK_DTYPE_Q6_K};
+
+int main(int argc, char **argv)
+{
+    bool quick = false;
+    const char *only[16];
+    int n_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (n_only < 16) {
+            only[n_only++] = argv[i];
+        }
+    }
+    double bw = bench_mem_bandwidth_gbs(quick ? 256 : 0);
+    bench_print_banner("bench_kernels: GEMV y = W x, 4096 columns, 1 thread", bw);
+    printf("# hot: 4096x4096 weight, repeated (mostly cache-resident); cold: >= %d MiB weight\n",
+           quick ? 64 : 256);
+    printf("# GB/s = weight bytes read per second; %%mem = of the bandwidth above; "
+           "4act = speed-up of vec_dot_4act over 4 vec_dot calls (hot)\n");
+    printf("%-6s %-7s %9s %9s %7s %9s %7s %7s\n", "type", "path", "MB(hot)", "hot GB/s", "%mem",
+           "cold GB/s", "%mem", "4act");
+    const char *paths[] = {"scalar", "avx2", "avx512"};
+    size_t cold_target = (size_t)(quick ? 64 : 256) << 20;
+    bench_rng rng = bench_rng_seed(42);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        int type = types[ti];
+        const wk_type_traits *t = wk_type(type);
+        bool want = n_only == 0;
+        for (int i = 0; i < n_only; i++) { want |= strcmp(only[i], t->name) == 0; }
+        if (!want) { continue; }
+        size_t row_bytes;
+        if (wk_row_bytes(type, NCOL, &row_bytes) != WICK_OK) { return 1; }
+        int64_t hot_rows = 4096;
+        int64_t cold_rows = (int64_t)((cold_target + row_bytes - 1) / row_bytes);
+        if (cold_rows < hot_rows) { cold_rows = hot_rows; }
+        uint8_t *w = bench_alloc((size_t)cold_rows * row_bytes);
+        fill_weights(&rng, type, w, (size_t)cold_rows * row_bytes);
+        int at = t->vec_dot_type;
+        size_t a_stride;
+        if (wk_row_bytes(at, NCOL, &a_stride) != WICK_OK) { return 1; }
+        uint8_t *a = bench_alloc(4 * a_stride);
+        float *x = bench_alloc(NCOL * sizeof(float));
+        float *y = bench_alloc((size_t)cold_rows * 4 * sizeof(float));
+        for (int j = 0; j < 4; j++) {
+            bench_fill_f32(&rng, x, NCOL, 1.0f);
+            wk_kernels_named("scalar")->from_float[at](x, a + j * a_stride, NCOL);
+        }
+        for (int p = 0; p < 3; p++) {
+            const wk_kernels *k = wk_kernels_named(paths[p]);
+            if (!k) { continue; }
+            gemv g = {k, type, w, row_bytes, hot_rows, a, a_stride, y, false};
+            double hot_bytes = (double)hot_rows * (double)row_bytes;
+            bool slow = p == 0;
+            double t_hot = bench_best_seconds(run_gemv, &g, slow ? 3 : 20, quick ? 0.3 : 1.0);
+            g.four = true;
+            double t_hot4 = bench_best_seconds(run_gemv, &g, slow ? 2 : 10, quick ? 0.3 : 1.0);
+            g.four = false;
+            double cold_gbs = 0;
+            if (!slow) {
+                g.rows = cold_rows;
+                double t_cold = bench_best_seconds(run_gemv, &g, 5, quick ? 0.5 : 2.0);
+                cold_gbs = (double)cold_rows * (double)row_bytes / t_cold / 1e9;
+            }
+            double hot_gbs = hot_bytes / t_hot / 1e9;
+            printf("%-6s %-7s %9.1f %9.2f %6.0f%% ", t->name, k->name, hot_bytes / 1e6, hot_gbs,
+                   100 * hot_gbs / bw);
+            if (slow) {
+                printf("%9s %7s", "-", "-");
+            } else {
+                printf("%9.2f %6.0f%%", cold_gbs, 100 * cold_gbs / bw);
+            }
+            printf(" %6.2fx\n", 4 * t_hot / t_hot4);
+            fflush(stdout);
+        }
+        free(w);
+        free(a);
+        free(x);
+        free(y);
+    }
+    return 0;
+}
