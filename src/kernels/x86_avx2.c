@@ -344,7 +344,7 @@ static void quant_q8_0(const float *x, void *vy, int64_t n)
         int sum;
         int8_t qs[32];
         float d = quant_block_q8(x + i * WK_QK, qs, &sum);
-        y[i].d = wk_f32_to_fp16(d);
+        y[i].d = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
         memcpy(y[i].qs, qs, 32);
     }
 }
@@ -356,8 +356,8 @@ static void quant_q8_1(const float *x, void *vy, int64_t n)
         int sum;
         int8_t qs[32];
         float d = quant_block_q8(x + i * WK_QK, qs, &sum);
-        y[i].d = wk_f32_to_fp16(d);
-        y[i].s = wk_f32_to_fp16(d * (float)sum);
+        y[i].d = (uint16_t)_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        y[i].s = (uint16_t)_cvtss_sh(d * (float)sum, _MM_FROUND_TO_NEAREST_INT);
         memcpy(y[i].qs, qs, 32);
     }
 }
