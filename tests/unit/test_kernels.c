@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "base/cpu.h"
 #include "harness.h"
 #include "kernels/blocks.h"
 #include "kernels/kernels.h"
@@ -550,8 +551,8 @@ int main(void)
     for (int p = 0; p < 3; p++) {
         const wk_kernels *k = wk_kernels_named(paths[p]);
         if (!k) {
-            printf("%s path: skipped (this CPU cannot run it: %s)\n", paths[p],
-                   "no AVX2/AVX-512 support reported by cpuid");
+            printf("%s path: SKIPPED, this CPU cannot run it (cpu features: %s)\n", paths[p],
+                   wk_cpu_features());
             continue;
         }
         for (size_t i = 0; i < WK_ARRAY_LEN(golden); i++) { golden_dequant(k, golden[i]); }
