@@ -1,0 +1,186 @@
+// hub_internal.h — what the files of src/hub share: the hub and its jobs (one per download or
+// listing), the event loop glue (hub.c), the state machines (job.c), the cache on disk (cache.c)
+// and small helpers (util.c).
+#ifndef WK_HUB_INTERNAL_H
+#define WK_HUB_INTERNAL_H
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "base/base.h"
+
+#define HUB_MAX_JSON (64u << 20)  // one API answer (a listing page)
+#define HUB_MAX_ERRBODY (64u << 10) // an error body we read (and ignore) before giving up on it
+#define HUB_MAX_REDIRECTS 10
+#define HUB_MAX_PAGES 100000
+#define HUB_MSG 1024
+
+// Headers of the latest response of a request (reset at each status line). Every field is capped;
+// an over-long value sets `overflow` and the response is refused.
+typedef struct hub_headers {
+    long status;
+    char commit[48];
+    char etag[160];
+    char linked_etag[160];
+    bool has_linked_size, has_length;
+    uint64_t linked_size, content_length;
+    char location[8192];
+    char error_code[64];
+    char error_message[256];
+    char retry_after[64];
+    char content_range[128];
+    char content_encoding[64];
+    char link_next[8192];
+    bool overflow;
+} hub_headers;
+
+typedef enum job_kind { JOB_DOWNLOAD, JOB_LIST } job_kind;
+
+typedef enum job_state {
+    ST_NEW,        // not started yet
+    ST_WANT_META,  // wants a slot for its metadata (or API) request
+    ST_META,       // HEAD /resolve running (download) or /api request running (listing)
+    ST_WANT_GET,   // wants a slot for the body transfer
+    ST_WAIT,       // waiting for wake_at: a retry, a lock poll, a free slot
+    ST_LOCK,       // wants the blob lock
+    ST_HASH,       // hashing the resumed prefix of the temp file, a slice per perform
+    ST_GET,        // body transfer running
+    ST_DONE,       // finished; callback pending
+} job_state;
+
+typedef struct hub_job hub_job;
+struct hub_job {
+    hub_job *next;
+    wick_hub *hub;
+    uint64_t id;
+    job_kind kind;
+    job_state state, after_wait; // after_wait: the state ST_WAIT leads to
+    double wake_at;
+    char *repo, *rev, *file;
+    char *repo_dir; // <cache>/models--org--name
+    wick_dl_cb dl_cb;
+    wick_list_cb list_cb;
+    void *ud;
+    atomic_bool cancel;
+
+    wick_status rc;
+    char msg[HUB_MSG];
+
+    // metadata
+    char commit[41];
+    char etag[129];
+    uint64_t size;
+    bool have_meta, lfs, cached;
+    char *meta_url;   // current /resolve URL (moves with relative redirects)
+    char *cdn_url;    // absolute Location of the metadata redirect (signed CDN URL), or NULL
+    int n_redirects;
+    int tries;        // failed attempts since bytes last arrived
+    int n_mismatch;   // downloads discarded for a wrong hash
+    int hash_kind;    // 0 size only, 1 git blob sha1, 2 sha256
+    char errbuf[CURL_ERROR_SIZE];
+
+    // lock + temp file
+    int lock_fd;
+    char *lock_path, *tmp_path, *blob_path, *pointer_path;
+    int fd;
+    uint64_t offset;      // bytes in the temp file (all hashed into md)
+    uint64_t hash_pos;    // ST_HASH: how far the prefix is hashed
+    EVP_MD_CTX *md;
+    bool got_data;        // this attempt received body bytes
+    bool body_checked;    // the status/range of this response was looked at
+    bool body_to_file;    // this response's body goes to the file
+    wick_status write_rc; // a failure inside the write callback
+    char write_msg[HUB_MSG];
+    size_t discard;       // bytes of a non-file body swallowed
+
+    // the running request
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *req_url;
+    bool req_auth;        // the token went with this request
+    hub_headers hh;
+    wk_buf body;          // JSON answers
+
+    // listing
+    char *next_url;
+    wick_hub_entry *entries;
+    char **strs;          // owned strings of entries
+    size_t n_entries, cap_entries, n_strs, cap_strs;
+
+    // progress (read by any thread under hub->mu)
+    _Atomic uint64_t p_done, p_total;
+    double rate, rate_t;
+    uint64_t rate_bytes;
+};
+
+struct wick_hub {
+    char *endpoint, *cache_dir, *token, *user_agent;
+    char *endpoint_origin; // "scheme://host:port" of the endpoint, to decide where the token goes
+    bool offline, threaded;
+    int max_transfers, connect_timeout_ms, stall_timeout_ms, max_retries, backoff_ms,
+        backoff_max_ms;
+
+    int epfd, evfd, tfd;
+    CURLM *multi;
+    double curl_deadline;  // < 0: none
+    double next_deadline;  // < 0: none (computed at the end of perform)
+    int n_transfers;
+
+    pthread_mutex_t mu;    // incoming, cancels, the job list, counters; never held in callbacks
+    pthread_cond_t cv;
+    hub_job *incoming;     // started, not yet seen by the loop
+    hub_job *jobs;         // seen by the loop
+    uint64_t next_id;
+    uint64_t *cancels;
+    size_t n_cancels, cap_cancels;
+    bool cancel_all;
+    int n_done, n_failed;
+    uint64_t gen;          // bumps after each batch of callbacks (waiters recheck)
+
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    bool in_perform;
+    double agg_rate, agg_rate_t;
+    uint64_t agg_bytes, agg_rate_bytes;
+};
+
+// --- util.c --------------------------------------------------------------------------------------
+// Percent-encodes s (UTF-8 bytes) keeping unreserved characters, and '/' when keep_slash.
+char *wk_hub_quote(const char *s, bool keep_slash);
+bool wk_hub_valid_repo(const char *repo);
+bool wk_hub_valid_path(const char *path); // relative, inside the repo, no "..", "\\", "//"
+bool wk_hub_is_hex(const char *s, size_t n);
+void wk_hub_hex(const unsigned char *d, size_t n, char *out);
+char *wk_hub_env_token(void);                 // NULL: none
+char *wk_hub_default_cache(void);             // NULL: out of memory
+char *wk_hub_home(void);
+char *wk_hub_origin(const char *url);         // "scheme://host:port" or NULL
+bool wk_hub_env_true(const char *name);
+
+// --- cache.c -------------------------------------------------------------------------------------
+char *wk_hub_repo_folder(const char *cache_dir, const char *repo); // <cache>/models--org--name
+wick_status wk_hub_mkdirs(const char *path, bool last_too);
+wick_status wk_hub_write_ref(const char *repo_dir, const char *rev, const char *commit);
+bool wk_hub_read_ref(const char *repo_dir, const char *rev, char commit[41]);
+// Fills etag/size/lfs of an existing snapshot file; false when absent.
+bool wk_hub_snapshot_info(const char *pointer, char etag[129], uint64_t *size);
+wick_status wk_hub_link(const char *pointer, const char *file, const char *etag);
+void wk_hub_touch_no_exist(const char *repo_dir, const char *commit, const char *file);
+bool wk_hub_no_exist(const char *repo_dir, const char *commit, const char *file);
+void wk_hub_cachedir_tag(const char *cache_dir);
+// flock-based lock as Python's filelock: 1 taken (*fd set), 0 busy, <0 error.
+int wk_hub_lock_try(const char *path, int *fd);
+void wk_hub_unlock(const char *path, int fd);
+
+// --- job.c ---------------------------------------------------------------------------------------
+void wk_hub_job_step(wick_hub *h, hub_job *j, double now);     // advance a job not in a transfer
+void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc); // its transfer finished
+void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc);  // -> ST_DONE (msg from errmsg)
+void wk_hub_job_free(hub_job *j);
+void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j);
+void wk_hub_job_report(hub_job *j);  // runs the callback
+
+#endif

@@ -1,0 +1,1198 @@
+// job.c — what one download or listing does, step by step, driven by hub.c's loop:
+//   download: [cached?] -> HEAD /resolve (relative redirects followed; metadata from the final
+//   response or the 302 to the CDN) -> ref, lock -> temp file (resume: hash the prefix) -> GET
+//   (CDN Location without the token, or /resolve/COMMIT) with Range -> size + hash -> rename into
+//   blobs/, symlink into snapshots/.
+//   listing: GET /api/models/REPO/revision/REV (commit) -> GET tree pages (Link: rel="next").
+// Errors 408/429/5xx and network failures are retried with backoff (Retry-After honoured); the
+// byte counter of a download survives a retry, so it resumes with Range.
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hub/hub_internal.h"
+
+#define RESTART 1 // write_rc: start the body over from byte 0
+
+// --- finishing ----------------------------------------------------------------------------------
+static void close_files(hub_job *j)
+{
+    if (j->fd >= 0) {
+        close(j->fd);
+        j->fd = -1;
+    }
+    if (j->lock_fd >= 0) {
+        wk_hub_unlock(j->lock_path, j->lock_fd);
+        j->lock_fd = -1;
+    }
+}
+
+void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j)
+{
+    if (j->easy) {
+        curl_multi_remove_handle(h->multi, j->easy);
+        curl_easy_cleanup(j->easy);
+        j->easy = NULL;
+        h->n_transfers--;
+    }
+    curl_slist_free_all(j->hdrs);
+    j->hdrs = NULL;
+}
+
+void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc)
+{
+    j->rc = rc;
+    if (rc < 0) {
+        snprintf(j->msg, sizeof j->msg, "%s", wick_errmsg());
+    } else {
+        j->msg[0] = '\0';
+    }
+    wk_hub_job_abort_xfer(h, j);
+    close_files(j);
+    j->state = ST_DONE;
+}
+
+static void job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...)
+    WK_PRINTF(4, 5);
+static void job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wk_vfail(rc, fmt, ap);
+    va_end(ap);
+    wk_hub_job_finish(h, j, rc);
+}
+
+static void job_ok(wick_hub *h, hub_job *j)
+{
+    atomic_store(&j->p_total, j->size);
+    atomic_store(&j->p_done, j->size);
+    wk_hub_job_finish(h, j, WICK_OK);
+}
+
+void wk_hub_job_free(hub_job *j)
+{
+    if (!j) { return; }
+    close_files(j);
+    if (j->md) { EVP_MD_CTX_free(j->md); }
+    curl_slist_free_all(j->hdrs);
+    wk_free(j->repo);
+    wk_free(j->rev);
+    wk_free(j->file);
+    wk_free(j->repo_dir);
+    wk_free(j->meta_url);
+    wk_free(j->cdn_url);
+    wk_free(j->lock_path);
+    wk_free(j->tmp_path);
+    wk_free(j->blob_path);
+    wk_free(j->pointer_path);
+    wk_free(j->req_url);
+    wk_free(j->next_url);
+    wk_buf_free(&j->body);
+    for (size_t i = 0; i < j->n_entries; i++) {
+        wk_free((char *)j->entries[i].path);
+        wk_free((char *)j->entries[i].oid);
+        wk_free((char *)j->entries[i].sha256);
+    }
+    wk_free(j->entries);
+    wk_free(j);
+}
+
+void wk_hub_job_report(hub_job *j)
+{
+    if (j->kind == JOB_DOWNLOAD) {
+        if (!j->dl_cb) { return; }
+        wick_hub_file f = {0};
+        f.id = j->id;
+        f.status = j->rc;
+        f.message = j->msg;
+        f.repo = j->repo;
+        f.file = j->file;
+        f.revision = j->rev;
+        f.commit = j->commit;
+        f.path = (j->rc >= 0 && j->pointer_path) ? j->pointer_path : "";
+        f.etag = j->etag;
+        f.sha256 = (j->rc >= 0 && j->hash_kind == 2) ? j->etag : NULL;
+        f.size = j->size;
+        f.cached = j->cached;
+        j->dl_cb(&f, j->ud);
+    } else {
+        if (!j->list_cb) { return; }
+        wick_hub_listing l = {0};
+        l.id = j->id;
+        l.status = j->rc;
+        l.message = j->msg;
+        l.repo = j->repo;
+        l.revision = j->rev;
+        l.commit = j->commit;
+        l.n_entries = j->rc >= 0 ? j->n_entries : 0;
+        l.entries = j->rc >= 0 ? j->entries : NULL;
+        j->list_cb(&l, j->ud);
+    }
+}
+
+// --- headers -------------------------------------------------------------------------------------
+static void set_field(hub_headers *hh, char *dst, size_t cap, const char *v, size_t n, bool must)
+{
+    if (n >= cap) {
+        if (must) { hh->overflow = true; }
+        n = cap - 1;
+    }
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+}
+
+static bool parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 20) { return false; }
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') { return false; }
+        if (!wk_mul_u64(v, 10, &v) || !wk_add_u64(v, (uint64_t)(s[i] - '0'), &v)) { return false; }
+    }
+    *out = v;
+    return true;
+}
+
+// Link: <url>; rel="next", <url2>; rel="last"
+static void parse_link(hub_headers *hh, const char *v, size_t n)
+{
+    const char *end = v + n, *p = v;
+    while (p < end) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (!lt) { return; }
+        const char *gt = memchr(lt, '>', (size_t)(end - lt));
+        if (!gt) { return; }
+        const char *comma = gt;
+        while (comma < end && *comma != ',') { comma++; }
+        // look for rel="next" / rel=next in the parameters
+        for (const char *q = gt; q + 8 <= comma; q++) {
+            if (strncasecmp(q, "rel=\"next\"", 10) == 0 || strncasecmp(q, "rel=next", 8) == 0) {
+                set_field(hh, hh->link_next, sizeof hh->link_next, lt + 1, (size_t)(gt - lt - 1),
+                          true);
+                return;
+            }
+        }
+        p = comma + 1;
+    }
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    hub_job *j = ud;
+    size_t len = size * nitems;
+    hub_headers *hh = &j->hh;
+    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+        memset(hh, 0, sizeof *hh);
+        const char *sp = memchr(buf, ' ', len);
+        uint64_t st = 0;
+        if (sp && (size_t)(buf + len - sp) > 3 && parse_u64(sp + 1, 3, &st)) { hh->status = (long)st; }
+        return len;
+    }
+    const char *colon = memchr(buf, ':', len);
+    if (!colon) { return len; }
+    size_t nlen = (size_t)(colon - buf);
+    const char *v = colon + 1, *end = buf + len;
+    while (v < end && (*v == ' ' || *v == '\t')) { v++; }
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    size_t vlen = (size_t)(end - v);
+#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(buf, name, nlen) == 0)
+    if (IS("x-repo-commit")) {
+        set_field(hh, hh->commit, sizeof hh->commit, v, vlen, true);
+    } else if (IS("etag")) {
+        set_field(hh, hh->etag, sizeof hh->etag, v, vlen, true);
+    } else if (IS("x-linked-etag")) {
+        set_field(hh, hh->linked_etag, sizeof hh->linked_etag, v, vlen, true);
+    } else if (IS("x-linked-size")) {
+        hh->has_linked_size = parse_u64(v, vlen, &hh->linked_size);
+        if (!hh->has_linked_size) { hh->overflow = true; }
+    } else if (IS("content-length")) {
+        hh->has_length = parse_u64(v, vlen, &hh->content_length);
+    } else if (IS("location")) {
+        set_field(hh, hh->location, sizeof hh->location, v, vlen, true);
+    } else if (IS("x-error-code")) {
+        set_field(hh, hh->error_code, sizeof hh->error_code, v, vlen, false);
+    } else if (IS("x-error-message")) {
+        set_field(hh, hh->error_message, sizeof hh->error_message, v, vlen, false);
+    } else if (IS("retry-after")) {
+        set_field(hh, hh->retry_after, sizeof hh->retry_after, v, vlen, false);
+    } else if (IS("content-range")) {
+        set_field(hh, hh->content_range, sizeof hh->content_range, v, vlen, false);
+    } else if (IS("content-encoding")) {
+        set_field(hh, hh->content_encoding, sizeof hh->content_encoding, v, vlen, false);
+    } else if (IS("link")) {
+        parse_link(hh, v, vlen);
+    }
+#undef IS
+    return len;
+}
+
+// --- the body ------------------------------------------------------------------------------------
+static wick_status md_reset(hub_job *j)
+{
+    if (!j->md) { j->md = EVP_MD_CTX_new(); }
+    if (!j->md) { return wk_fail_nomem("digest"); }
+    const EVP_MD *alg = j->hash_kind == 1 ? EVP_sha1() : EVP_sha256();
+    if (EVP_DigestInit_ex(j->md, alg, NULL) != 1) {
+        return wk_fail(WICK_E_INTERNAL, "digest init failed");
+    }
+    if (j->hash_kind == 1) { // git blob id: sha1("blob <size>\0" + content)
+        char pre[40];
+        int n = snprintf(pre, sizeof pre, "blob %" PRIu64, j->size);
+        EVP_DigestUpdate(j->md, pre, (size_t)n + 1);
+    }
+    return WICK_OK;
+}
+
+static wick_status truncate_tmp(hub_job *j)
+{
+    if (ftruncate(j->fd, 0) != 0) {
+        return wk_fail(WICK_E_IO, "%s: truncate: %s", j->tmp_path, strerror(errno));
+    }
+    j->offset = 0;
+    atomic_store(&j->p_done, 0);
+    return md_reset(j);
+}
+
+static size_t write_fail(hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(3, 4);
+static size_t write_fail(hub_job *j, wick_status rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->write_msg, sizeof j->write_msg, fmt, ap);
+    va_end(ap);
+    j->write_rc = rc;
+    return 0; // curl stops the transfer with CURLE_WRITE_ERROR
+}
+
+// "bytes A-B/T" -> A
+static bool range_start(const char *cr, uint64_t *a)
+{
+    if (strncasecmp(cr, "bytes ", 6) != 0) { return false; }
+    const char *p = cr + 6, *d = strchr(p, '-');
+    return d && parse_u64(p, (size_t)(d - p), a);
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    hub_job *j = ud;
+    size_t n = size * nmemb;
+    long st = j->hh.status;
+    if (!j->body_checked) {
+        j->body_checked = true;
+        j->body_to_file = false;
+        if (j->kind == JOB_DOWNLOAD && j->state == ST_GET && (st == 200 || st == 206)) {
+            if (j->hh.content_encoding[0] && strcasecmp(j->hh.content_encoding, "identity") != 0) {
+                return write_fail(j, WICK_E_FORMAT, "%s: the server compressed the body (%s)",
+                                  j->req_url, j->hh.content_encoding);
+            }
+            if (st == 206) {
+                uint64_t a;
+                if (!range_start(j->hh.content_range, &a) || a != j->offset) {
+                    return write_fail(j, RESTART, "bad Content-Range");
+                }
+            } else if (j->offset > 0) {
+                // The server ignored Range and sends the whole file: start over.
+                wick_status rc = truncate_tmp(j);
+                if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
+            }
+            j->body_to_file = true;
+        }
+    }
+    if (!j->body_to_file) {
+        if (j->kind == JOB_LIST && st >= 200 && st < 300) {
+            if (wk_buf_append(&j->body, p, n) < 0) {
+                return write_fail(j, WICK_E_FORMAT, "%s: answer larger than %u bytes", j->req_url,
+                                  HUB_MAX_JSON);
+            }
+            return n;
+        }
+        j->discard += n;
+        return j->discard > HUB_MAX_ERRBODY ? 0 : n; // an error page: we only need its status
+    }
+    uint64_t end;
+    if (!wk_add_u64(j->offset, n, &end) || end > j->size) {
+        return write_fail(j, WICK_E_CHECKSUM, "%s: the server sent more than the %" PRIu64
+                          " bytes the Hub announced", j->req_url, j->size);
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(j->fd, p + done, n - done, (off_t)(j->offset + done));
+        if (w < 0 && errno == EINTR) { continue; }
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            bool full = e == ENOSPC || e == EDQUOT || e == EFBIG;
+            return write_fail(j, full ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s%s", j->tmp_path,
+                              strerror(e), full ? " (the download can resume once there is room)" : "");
+        }
+        done += (size_t)w;
+    }
+    EVP_DigestUpdate(j->md, p, n);
+    j->offset = end;
+    j->got_data = true;
+    atomic_store(&j->p_done, end);
+    j->hub->agg_bytes += n;
+    return n;
+}
+
+// --- requests ------------------------------------------------------------------------------------
+static wick_status start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+                             bool may_auth)
+{
+    wk_free(j->req_url);
+    j->req_url = wk_strdup(url);
+    if (!j->req_url) { return wk_fail_nomem("url"); }
+    CURL *e = curl_easy_init();
+    if (!e) { return wk_fail_nomem("curl handle"); }
+    memset(&j->hh, 0, sizeof j->hh);
+    j->body_checked = j->body_to_file = j->got_data = false;
+    j->write_rc = 0;
+    j->discard = 0;
+    j->errbuf[0] = '\0';
+    wk_buf_clear(&j->body);
+    struct curl_slist *hd = NULL, *t;
+    char line[4200];
+    // The token goes to the Hub's own origin only, and never to a signed CDN URL (which needs
+    // none), even when the CDN shares the Hub's host.
+    char *origin = wk_hub_origin(url);
+    j->req_auth = may_auth && h->token && origin && strcmp(origin, h->endpoint_origin) == 0;
+    wk_free(origin);
+    hd = curl_slist_append(hd, "Accept-Encoding: identity");
+    if (j->req_auth && hd) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", h->token);
+        t = curl_slist_append(hd, line);
+        memset(line, 0, sizeof line);
+        hd = t;
+    }
+    if (from > 0 && hd) {
+        snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-", from);
+        hd = curl_slist_append(hd, line);
+    }
+    if (!hd) {
+        curl_easy_cleanup(e);
+        return wk_fail_nomem("headers");
+    }
+    j->hdrs = hd;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(e, CURLOPT_NOBODY, head ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_timeout_ms);
+    long stall = h->stall_timeout_ms < 1000 ? 1 : h->stall_timeout_ms / 1000;
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall);
+    if (head) {
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->connect_timeout_ms + h->stall_timeout_ms);
+    }
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        return wk_fail(WICK_E_INTERNAL, "%s: cannot add the transfer", url);
+    }
+    j->easy = e;
+    h->n_transfers++;
+    return WICK_OK;
+}
+
+static char *resolve_url(const char *base, const char *loc)
+{
+    CURLU *u = curl_url();
+    char *out = NULL, *r = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+        r = wk_strdup(out);
+    }
+    curl_free(out);
+    curl_url_cleanup(u);
+    return r;
+}
+
+static bool is_relative(const char *loc)
+{
+    return strstr(loc, "://") == NULL;
+}
+
+static void wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
+{
+    (void)h;
+    j->state = ST_WAIT;
+    j->after_wait = then;
+    j->wake_at = wk_now() + delay_s;
+}
+
+// Retry `then` after a backoff, or fail with rc and the message already in wick_errmsg().
+static void retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc)
+{
+    j->tries++;
+    if (j->tries > h->max_retries) {
+        char m[HUB_MSG];
+        snprintf(m, sizeof m, "%s", wick_errmsg());
+        wk_fail(rc, "%s (gave up after %d tries)", m, j->tries);
+        wk_hub_job_finish(h, j, rc);
+        return;
+    }
+    double ms = h->backoff_ms;
+    for (int i = 1; i < j->tries && ms < h->backoff_max_ms; i++) { ms *= 2; }
+    if (ms > h->backoff_max_ms) { ms = h->backoff_max_ms; }
+    uint64_t ra;
+    const char *r = j->hh.retry_after;
+    if (r[0] && parse_u64(r, strlen(r), &ra)) {
+        double ras = ra > 60 ? 60000.0 : (double)ra * 1000.0;
+        if (ras > ms) { ms = ras; }
+    }
+    wk_debug("%s: retry %d in %.0f ms: %s", j->req_url ? j->req_url : j->repo, j->tries, ms,
+             wick_errmsg());
+    wait_then(h, j, ms / 1000.0, then);
+}
+
+static bool retryable_status(long st)
+{
+    return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
+}
+
+static void net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then)
+{
+    wk_fail(WICK_E_NETWORK, "%s: %s", j->req_url, j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+    retry_or_fail(h, j, then, WICK_E_NETWORK);
+}
+
+// Maps an HTTP error answer (X-Error-Code first, as huggingface_hub's hf_raise_for_status).
+static void http_failure(wick_hub *h, hub_job *j, job_state then)
+{
+    const hub_headers *hh = &j->hh;
+    long st = hh->status;
+    const char *url = j->req_url, *ec = hh->error_code, *em = hh->error_message;
+    bool tok = h->token != NULL;
+    if (retryable_status(st)) {
+        wk_fail(WICK_E_HTTP, "%s: HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
+        retry_or_fail(h, j, then, WICK_E_HTTP);
+        return;
+    }
+    if (strcmp(ec, "GatedRepo") == 0) {
+        job_fail(h, j, WICK_E_GATED,
+                 "%s: repository '%s' is gated: accept its conditions at %s/%s%s", url, j->repo,
+                 h->endpoint, j->repo,
+                 tok ? " with the account of your token" : ", then set HF_TOKEN to a token");
+        return;
+    }
+    if (strcmp(ec, "RevisionNotFound") == 0) {
+        job_fail(h, j, WICK_E_REVISION_NOT_FOUND, "%s: revision '%s' not found in '%s'", url,
+                 j->rev, j->repo);
+        return;
+    }
+    if (strcmp(ec, "EntryNotFound") == 0 || (st == 404 && j->kind == JOB_DOWNLOAD && !ec[0])) {
+        if (j->kind == JOB_DOWNLOAD && wk_hub_is_hex(hh->commit, 40)) {
+            wk_hub_touch_no_exist(j->repo_dir, hh->commit, j->file);
+            wk_hub_write_ref(j->repo_dir, j->rev, hh->commit);
+        }
+        job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' not found in '%s' at revision '%s'", url,
+                 j->file ? j->file : "", j->repo, j->rev);
+        return;
+    }
+    if (st == 401 && strcmp(em, "Invalid credentials in Authorization header") == 0) {
+        job_fail(h, j, WICK_E_UNAUTHORIZED,
+                 "%s: the Hub refused the token (from HF_TOKEN, HF_TOKEN_PATH or $HF_HOME/token): "
+                 "invalid credentials", url);
+        return;
+    }
+    if (strcmp(ec, "RepoNotFound") == 0 || st == 401) {
+        job_fail(h, j, WICK_E_REPO_NOT_FOUND,
+                 "%s: repository '%s' not found, or it is private: check the name%s", url, j->repo,
+                 tok ? " and that your token can read it" : ", or set HF_TOKEN");
+        return;
+    }
+    if (st == 403) {
+        job_fail(h, j, WICK_E_UNAUTHORIZED, "%s: HTTP 403 forbidden%s%s%s", url,
+                 em[0] ? ": " : "", em, tok ? " (check the token's permissions)" : " (set HF_TOKEN?)");
+        return;
+    }
+    job_fail(h, j, WICK_E_HTTP, "%s: unexpected HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
+}
+
+// --- download ------------------------------------------------------------------------------------
+static bool try_cached(wick_hub *h, hub_job *j, const char *commit)
+{
+    char *ptr = wk_asprintf("%s/snapshots/%s/%s", j->repo_dir, commit, j->file);
+    uint64_t size;
+    char etag[129];
+    if (!ptr || !wk_hub_snapshot_info(ptr, etag, &size)) {
+        wk_free(ptr);
+        return false;
+    }
+    snprintf(j->commit, sizeof j->commit, "%s", commit);
+    snprintf(j->etag, sizeof j->etag, "%s", etag);
+    j->hash_kind = wk_hub_is_hex(etag, 64) ? 2 : wk_hub_is_hex(etag, 40) ? 1 : 0;
+    j->size = size;
+    wk_free(j->pointer_path);
+    j->pointer_path = ptr;
+    j->cached = true;
+    job_ok(h, j);
+    return true;
+}
+
+static bool cached_for_rev(wick_hub *h, hub_job *j)
+{
+    char c[41];
+    if (wk_hub_is_hex(j->rev, 40)) {
+        memcpy(c, j->rev, 41);
+    } else if (!wk_hub_read_ref(j->repo_dir, j->rev, c)) {
+        return false;
+    }
+    return try_cached(h, j, c);
+}
+
+static void dl_begin(wick_hub *h, hub_job *j)
+{
+    if (wk_hub_is_hex(j->rev, 40) && try_cached(h, j, j->rev)) { return; }
+    if (h->offline) {
+        char c[41];
+        if (wk_hub_is_hex(j->rev, 40)) {
+            memcpy(c, j->rev, 41);
+        } else if (!wk_hub_read_ref(j->repo_dir, j->rev, c)) {
+            job_fail(h, j, WICK_E_OFFLINE,
+                     "%s: %s: offline mode (HF_HUB_OFFLINE) and revision '%s' is not in the cache",
+                     j->repo, j->file, j->rev);
+            return;
+        }
+        if (wk_hub_no_exist(j->repo_dir, c, j->file)) {
+            job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' does not exist at commit %s (cached)",
+                     j->repo, j->file, c);
+            return;
+        }
+        if (try_cached(h, j, c)) { return; }
+        job_fail(h, j, WICK_E_OFFLINE,
+                 "%s: %s: offline mode (HF_HUB_OFFLINE) and the file is not in the cache", j->repo,
+                 j->file);
+        return;
+    }
+    char *qrev = wk_hub_quote(j->rev, false), *qfile = wk_hub_quote(j->file, true);
+    j->meta_url = (qrev && qfile)
+                      ? wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, qrev, qfile)
+                      : NULL;
+    wk_free(qrev);
+    wk_free(qfile);
+    if (!j->meta_url) {
+        wk_fail_nomem("url");
+        wk_hub_job_finish(h, j, WICK_E_NOMEM);
+        return;
+    }
+    j->state = ST_WANT_META;
+}
+
+static void normalize_etag(const char *in, char *out, size_t cap)
+{
+    // etag.lstrip("W/").strip('"')
+    while (*in == 'W' || *in == '/') { in++; }
+    while (*in == '"') { in++; }
+    size_t n = strlen(in);
+    while (n > 0 && in[n - 1] == '"') { n--; }
+    if (n >= cap) { n = cap - 1; }
+    memcpy(out, in, n);
+    out[n] = '\0';
+}
+
+static bool etag_ok(const char *e)
+{
+    if (!e[0] || strlen(e) > 128) { return false; }
+    for (const char *p = e; *p; p++) {
+        char c = *p;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
+{
+    const hub_headers *hh = &j->hh;
+    if (cc != CURLE_OK) {
+        if (!j->have_meta && cached_for_rev(h, j)) {
+            wk_warn("%s: %s; using the cached copy", j->req_url, curl_easy_strerror(cc));
+            return;
+        }
+        net_failure(h, j, cc, ST_WANT_META);
+        return;
+    }
+    if (hh->overflow) {
+        job_fail(h, j, WICK_E_FORMAT, "%s: a response header is malformed or too long", j->req_url);
+        return;
+    }
+    long st = hh->status;
+    bool redirect = st >= 300 && st < 400 && hh->location[0];
+    if (redirect && (is_relative(hh->location) || !wk_hub_is_hex(hh->commit, 40))) {
+        // A renamed repo, /api/resolve-cache/...: follow (RFC 3986, query kept) for metadata.
+        char *u = resolve_url(j->req_url, hh->location);
+        if (!u) {
+            job_fail(h, j, WICK_E_FORMAT, "%s: bad redirect", j->req_url);
+            return;
+        }
+        char *o = wk_hub_origin(u);
+        bool same = o && strcmp(o, h->endpoint_origin) == 0;
+        wk_free(o);
+        if (!same && !wk_hub_is_hex(hh->commit, 40)) {
+            job_fail(h, j, WICK_E_FORMAT,
+                     "%s: redirected to another host (%s) without the Hub's file metadata",
+                     j->req_url, u);
+            wk_free(u);
+            return;
+        }
+        if (++j->n_redirects > HUB_MAX_REDIRECTS) {
+            wk_free(u);
+            job_fail(h, j, WICK_E_HTTP, "%s: too many redirects", j->req_url);
+            return;
+        }
+        wk_free(j->meta_url);
+        j->meta_url = u;
+        j->state = ST_WANT_META;
+        return;
+    }
+    if (!redirect && !(st >= 200 && st < 300)) {
+        if ((retryable_status(st) || st == 401 || st == 403) && !j->have_meta &&
+            strcmp(hh->error_code, "GatedRepo") != 0 && retryable_status(st) &&
+            cached_for_rev(h, j)) {
+            wk_warn("%s: HTTP %ld; using the cached copy", j->req_url, st);
+            return;
+        }
+        http_failure(h, j, ST_WANT_META);
+        return;
+    }
+    if (!wk_hub_is_hex(hh->commit, 40)) {
+        job_fail(h, j, WICK_E_FORMAT,
+                 "%s: no X-Repo-Commit header: the endpoint does not look like a Hugging Face Hub",
+                 j->req_url);
+        return;
+    }
+    char etag[129];
+    normalize_etag(hh->linked_etag[0] ? hh->linked_etag : hh->etag, etag, sizeof etag);
+    if (!etag_ok(etag)) {
+        job_fail(h, j, WICK_E_FORMAT, "%s: missing or malformed ETag", j->req_url);
+        return;
+    }
+    uint64_t size;
+    if (hh->has_linked_size) {
+        size = hh->linked_size;
+    } else if (!redirect && hh->has_length) {
+        size = hh->content_length; // a redirect's Content-Length is its own body
+    } else {
+        job_fail(h, j, WICK_E_FORMAT, "%s: the file size is missing (X-Linked-Size)", j->req_url);
+        return;
+    }
+    if (j->have_meta) { // a refresh of an expired CDN URL: the blob must be the same one
+        if (strcmp(etag, j->etag) != 0 || size != j->size) {
+            job_fail(h, j, WICK_E_FORMAT, "%s: the file changed during the download", j->req_url);
+            return;
+        }
+        wk_free(j->cdn_url);
+        j->cdn_url = redirect ? wk_strdup(hh->location) : NULL;
+        j->state = ST_WANT_GET;
+        return;
+    }
+    memcpy(j->commit, hh->commit, 41);
+    snprintf(j->etag, sizeof j->etag, "%s", etag);
+    j->size = size;
+    j->hash_kind = wk_hub_is_hex(etag, 64) ? 2 : wk_hub_is_hex(etag, 40) ? 1 : 0;
+    j->lfs = j->hash_kind == 2;
+    j->have_meta = true;
+    atomic_store(&j->p_total, size);
+    if (redirect) {
+        j->cdn_url = wk_strdup(hh->location);
+        if (!j->cdn_url) { goto nomem; }
+    }
+    char *folder = strrchr(j->repo_dir, '/');
+    j->pointer_path = wk_asprintf("%s/snapshots/%s/%s", j->repo_dir, j->commit, j->file);
+    j->blob_path = wk_asprintf("%s/blobs/%s", j->repo_dir, j->etag);
+    j->tmp_path = wk_asprintf("%s/blobs/%s.incomplete", j->repo_dir, j->etag);
+    j->lock_path = wk_asprintf("%s/.locks/%s/%s.lock", h->cache_dir, folder + 1, j->etag);
+    if (!j->pointer_path || !j->blob_path || !j->tmp_path || !j->lock_path) { goto nomem; }
+    wick_status rc = wk_hub_mkdirs(j->blob_path, false);
+    if (rc >= 0) { rc = wk_hub_write_ref(j->repo_dir, j->rev, j->commit); }
+    if (rc < 0) {
+        wk_hub_job_finish(h, j, rc);
+        return;
+    }
+    wk_hub_cachedir_tag(h->cache_dir);
+    char e2[129];
+    uint64_t s2;
+    if (wk_hub_snapshot_info(j->pointer_path, e2, &s2)) {
+        j->cached = true;
+        job_ok(h, j);
+        return;
+    }
+    j->state = ST_LOCK;
+    return;
+nomem:
+    wk_fail_nomem("paths");
+    wk_hub_job_finish(h, j, WICK_E_NOMEM);
+}
+
+static void dl_lock(wick_hub *h, hub_job *j)
+{
+    int fd = -1;
+    int r = wk_hub_lock_try(j->lock_path, &fd);
+    if (r < 0) {
+        wk_hub_job_finish(h, j, r);
+        return;
+    }
+    if (r == 0) { // another process (or job) writes this blob: poll, cheaply
+        wait_then(h, j, 0.1, ST_LOCK);
+        return;
+    }
+    j->lock_fd = fd;
+    struct stat st;
+    if (stat(j->blob_path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == j->size) {
+        wick_status rc = wk_hub_link(j->pointer_path, j->file, j->etag);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+        j->cached = true;
+        job_ok(h, j);
+        return;
+    }
+    j->fd = open(j->tmp_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (j->fd < 0 || fstat(j->fd, &st) != 0) {
+        int e = errno;
+        job_fail(h, j, e == ENOSPC || e == EDQUOT ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s",
+                 j->tmp_path, strerror(e));
+        return;
+    }
+    wick_status rc = md_reset(j);
+    if (rc < 0) {
+        wk_hub_job_finish(h, j, rc);
+        return;
+    }
+    j->offset = (uint64_t)st.st_size;
+    if (j->offset > j->size) {
+        rc = truncate_tmp(j);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+    }
+    atomic_store(&j->p_done, j->offset);
+    j->hash_pos = 0;
+    if (j->offset > 0) { wk_debug("%s: resuming at %" PRIu64, j->tmp_path, j->offset); }
+    j->state = j->offset > 0 ? ST_HASH : ST_WANT_GET;
+}
+
+// Hashes the resumed prefix, 8 MB per perform so that the loop keeps turning.
+static void dl_hash(wick_hub *h, hub_job *j)
+{
+    enum { CHUNK = 1 << 20, SLICE = 8 };
+    char *buf = wk_malloc(CHUNK);
+    if (!buf) {
+        wk_fail_nomem("hash buffer");
+        wk_hub_job_finish(h, j, WICK_E_NOMEM);
+        return;
+    }
+    for (int i = 0; i < SLICE && j->hash_pos < j->offset; i++) {
+        size_t want = (size_t)WK_MIN((uint64_t)CHUNK, j->offset - j->hash_pos);
+        ssize_t r = pread(j->fd, buf, want, (off_t)j->hash_pos);
+        if (r <= 0) {
+            wk_free(buf);
+            job_fail(h, j, WICK_E_IO, "%s: read: %s", j->tmp_path, r < 0 ? strerror(errno) : "short");
+            return;
+        }
+        EVP_DigestUpdate(j->md, buf, (size_t)r);
+        j->hash_pos += (uint64_t)r;
+    }
+    wk_free(buf);
+    if (j->hash_pos >= j->offset) { j->state = ST_WANT_GET; }
+}
+
+static void dl_verify(wick_hub *h, hub_job *j)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+    if (j->hash_kind) {
+        EVP_DigestFinal_ex(j->md, d, &dl);
+        wk_hub_hex(d, dl, hex);
+    }
+    if (j->offset != j->size || (j->hash_kind && strcmp(hex, j->etag) != 0)) {
+        // Wrong bytes: never promote them. Start over once; then give up.
+        wick_status rc = truncate_tmp(j);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+        if (++j->n_mismatch <= 1) {
+            wk_warn("%s: %s mismatch, downloading again", j->repo, j->file);
+            wait_then(h, j, h->backoff_ms / 1000.0, ST_WANT_GET);
+            return;
+        }
+        unlink(j->tmp_path);
+        job_fail(h, j, WICK_E_CHECKSUM,
+                 "%s: %s: the downloaded bytes hash to %s, the Hub says %s (download discarded)",
+                 j->repo, j->file, hex, j->etag);
+        return;
+    }
+    if (fsync(j->fd) != 0 && errno != EINVAL) {
+        int e = errno;
+        job_fail(h, j, e == ENOSPC ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s", j->tmp_path, strerror(e));
+        return;
+    }
+    close(j->fd);
+    j->fd = -1;
+    if (rename(j->tmp_path, j->blob_path) != 0) {
+        job_fail(h, j, WICK_E_IO, "%s: %s", j->blob_path, strerror(errno));
+        return;
+    }
+    wick_status rc = wk_hub_link(j->pointer_path, j->file, j->etag);
+    if (rc < 0) {
+        wk_hub_job_finish(h, j, rc);
+        return;
+    }
+    job_ok(h, j);
+}
+
+static void dl_want_get(wick_hub *h, hub_job *j)
+{
+    if (j->offset == j->size) {
+        dl_verify(h, j);
+        return;
+    }
+    if (h->n_transfers >= h->max_transfers) { return; }
+    char *url = NULL;
+    if (j->cdn_url) {
+        url = wk_strdup(j->cdn_url);
+    } else {
+        // By commit, never by branch: a branch that moves meanwhile does no harm.
+        char *q = wk_hub_quote(j->file, true);
+        if (q) { url = wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, j->commit, q); }
+        wk_free(q);
+    }
+    wick_status rc = url ? start_req(h, j, url, false, j->offset, j->cdn_url == NULL) : wk_fail_nomem("url");
+    wk_free(url);
+    if (rc < 0) {
+        wk_hub_job_finish(h, j, rc);
+        return;
+    }
+    j->state = ST_GET;
+}
+
+static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
+{
+    const hub_headers *hh = &j->hh;
+    if (j->got_data) { j->tries = 0; } // as huggingface_hub: progress resets the retry budget
+    if (j->write_rc == RESTART) {
+        wick_status rc = truncate_tmp(j);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+        wk_fail(WICK_E_HTTP, "%s: Content-Range does not start at the requested offset", j->req_url);
+        retry_or_fail(h, j, ST_WANT_GET, WICK_E_HTTP);
+        return;
+    }
+    if (j->write_rc < 0) {
+        if (j->write_rc == WICK_E_CHECKSUM) {
+            truncate_tmp(j);
+            unlink(j->tmp_path);
+        }
+        job_fail(h, j, j->write_rc, "%s", j->write_msg);
+        return;
+    }
+    long st = hh->status;
+    if (cc == CURLE_WRITE_ERROR && !(st >= 200 && st < 300)) { cc = CURLE_OK; } // error body cut
+    if (cc != CURLE_OK) {
+        net_failure(h, j, cc, ST_WANT_GET);
+        return;
+    }
+    if (st == 200 || st == 206) {
+        if (j->offset == j->size) {
+            dl_verify(h, j);
+        } else {
+            wk_fail(WICK_E_NETWORK, "%s: the body ended at %" PRIu64 " of %" PRIu64 " bytes",
+                    j->req_url, j->offset, j->size);
+            retry_or_fail(h, j, ST_WANT_GET, WICK_E_NETWORK);
+        }
+        return;
+    }
+    if (st == 416) { // our offset is past what the server has: start over
+        wick_status rc = truncate_tmp(j);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+        wk_fail(WICK_E_HTTP, "%s: HTTP 416 for Range bytes=%" PRIu64 "-", j->req_url, j->offset);
+        retry_or_fail(h, j, ST_WANT_GET, WICK_E_HTTP);
+        return;
+    }
+    if (st >= 300 && st < 400 && hh->location[0]) {
+        char *u = resolve_url(j->req_url, hh->location);
+        if (!u || ++j->n_redirects > HUB_MAX_REDIRECTS) {
+            wk_free(u);
+            job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
+            return;
+        }
+        wk_free(j->cdn_url);
+        j->cdn_url = u;
+        j->state = ST_WANT_GET;
+        return;
+    }
+    if (st == 403 && j->cdn_url) {
+        // A signed CDN URL that expired: ask the Hub for a fresh one (by commit), then resume.
+        wk_fail(WICK_E_HTTP, "%s: HTTP 403 (expired CDN URL?)", j->req_url);
+        wk_free(j->cdn_url);
+        j->cdn_url = NULL;
+        char *q = wk_hub_quote(j->file, true);
+        wk_free(j->meta_url);
+        j->meta_url = q ? wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, j->commit, q)
+                        : NULL;
+        wk_free(q);
+        if (!j->meta_url) {
+            wk_fail_nomem("url");
+            wk_hub_job_finish(h, j, WICK_E_NOMEM);
+            return;
+        }
+        j->tries++;
+        if (j->tries > h->max_retries) {
+            wk_hub_job_finish(h, j, WICK_E_HTTP);
+            return;
+        }
+        j->state = ST_WANT_META;
+        return;
+    }
+    http_failure(h, j, ST_WANT_GET);
+}
+
+// --- listing -------------------------------------------------------------------------------------
+static void list_begin(wick_hub *h, hub_job *j)
+{
+    if (h->offline) {
+        job_fail(h, j, WICK_E_OFFLINE,
+                 "%s: offline mode (HF_HUB_OFFLINE): listing the repository needs the network; "
+                 "name the files instead", j->repo);
+        return;
+    }
+    char *q = wk_hub_quote(j->rev, false);
+    if (wk_hub_is_hex(j->rev, 40)) {
+        memcpy(j->commit, j->rev, 41);
+        j->next_url = wk_asprintf("%s/api/models/%s/tree/%s?recursive=true&expand=false",
+                                  h->endpoint, j->repo, j->commit);
+    } else {
+        j->meta_url = q ? wk_asprintf("%s/api/models/%s/revision/%s", h->endpoint, j->repo, q)
+                        : NULL;
+    }
+    wk_free(q);
+    if (!j->next_url && !j->meta_url) {
+        wk_fail_nomem("url");
+        wk_hub_job_finish(h, j, WICK_E_NOMEM);
+        return;
+    }
+    j->state = ST_WANT_META;
+}
+
+static wick_status add_entry(hub_job *j, const char *path, uint64_t size, const char *oid,
+                             const char *sha)
+{
+    if (j->n_entries == j->cap_entries) {
+        size_t cap = j->cap_entries ? j->cap_entries * 2 : 64, bytes;
+        if (!wk_mul_size(cap, sizeof *j->entries, &bytes)) { return wk_fail_nomem("listing"); }
+        wick_hub_entry *e = wk_realloc(j->entries, bytes);
+        if (!e) { return wk_fail_nomem("listing"); }
+        j->entries = e;
+        j->cap_entries = cap;
+    }
+    wick_hub_entry *e = &j->entries[j->n_entries];
+    e->path = wk_strdup(path);
+    e->oid = wk_strdup(oid ? oid : "");
+    e->sha256 = sha ? wk_strdup(sha) : NULL;
+    e->size = size;
+    j->n_entries++;
+    if (!e->path || !e->oid || (sha && !e->sha256)) { return wk_fail_nomem("listing"); }
+    return WICK_OK;
+}
+
+static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
+{
+    if (j->write_rc < 0) {
+        job_fail(h, j, j->write_rc, "%s", j->write_msg);
+        return;
+    }
+    long st = j->hh.status;
+    if (cc == CURLE_WRITE_ERROR && !(st >= 200 && st < 300)) { cc = CURLE_OK; }
+    if (cc != CURLE_OK) {
+        net_failure(h, j, cc, ST_WANT_META);
+        return;
+    }
+    if (st >= 300 && st < 400 && j->hh.location[0] && is_relative(j->hh.location)) {
+        char *u = resolve_url(j->req_url, j->hh.location);
+        if (!u || ++j->n_redirects > HUB_MAX_REDIRECTS) {
+            wk_free(u);
+            job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
+            return;
+        }
+        char **slot = j->commit[0] ? &j->next_url : &j->meta_url;
+        wk_free(*slot);
+        *slot = u;
+        j->state = ST_WANT_META;
+        return;
+    }
+    if (!(st >= 200 && st < 300)) {
+        http_failure(h, j, ST_WANT_META);
+        return;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(j->body.data ? j->body.data : "", j->body.len, 0, &jerr);
+    if (!root) {
+        job_fail(h, j, WICK_E_FORMAT, "%s: invalid JSON: %s (line %d)", j->req_url, jerr.text,
+                 jerr.line);
+        return;
+    }
+    if (!j->commit[0]) {
+        const char *sha = json_string_value(json_object_get(root, "sha"));
+        if (!sha || !wk_hub_is_hex(sha, 40)) {
+            json_decref(root);
+            job_fail(h, j, WICK_E_FORMAT, "%s: no commit (\"sha\") in the answer", j->req_url);
+            return;
+        }
+        memcpy(j->commit, sha, 41);
+        json_decref(root);
+        wick_status rc = wk_hub_write_ref(j->repo_dir, j->rev, j->commit);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+        j->next_url = wk_asprintf("%s/api/models/%s/tree/%s?recursive=true&expand=false",
+                                  h->endpoint, j->repo, j->commit);
+        if (!j->next_url) {
+            wk_fail_nomem("url");
+            wk_hub_job_finish(h, j, WICK_E_NOMEM);
+            return;
+        }
+        j->state = ST_WANT_META;
+        return;
+    }
+    if (!json_is_array(root)) {
+        json_decref(root);
+        job_fail(h, j, WICK_E_FORMAT, "%s: expected a JSON array of files", j->req_url);
+        return;
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(root, i, it) {
+        const char *type = json_string_value(json_object_get(it, "type"));
+        const char *path = json_string_value(json_object_get(it, "path"));
+        if (!type || strcmp(type, "file") != 0) { continue; }
+        if (!path || !wk_hub_valid_path(path)) {
+            json_decref(root);
+            job_fail(h, j, WICK_E_FORMAT,
+                     "%s: listed path '%s' would leave the repository (refused)", j->req_url,
+                     path ? path : "(none)");
+            return;
+        }
+        json_t *js = json_object_get(it, "size");
+        json_t *lfs = json_object_get(it, "lfs");
+        const char *sha = json_string_value(json_object_get(lfs, "oid"));
+        if (sha && !wk_hub_is_hex(sha, 64)) { sha = NULL; }
+        if (json_is_integer(json_object_get(lfs, "size"))) { js = json_object_get(lfs, "size"); }
+        json_int_t sz = json_integer_value(js);
+        wick_status rc = add_entry(j, path, sz > 0 ? (uint64_t)sz : 0,
+                                   json_string_value(json_object_get(it, "oid")), sha);
+        if (rc < 0) {
+            json_decref(root);
+            wk_hub_job_finish(h, j, rc);
+            return;
+        }
+    }
+    json_decref(root);
+    wk_free(j->next_url);
+    j->next_url = NULL;
+    if (j->hh.link_next[0]) {
+        char *u = resolve_url(j->req_url, j->hh.link_next);
+        char *o = u ? wk_hub_origin(u) : NULL;
+        bool same = o && strcmp(o, h->endpoint_origin) == 0;
+        wk_free(o);
+        if (!same || ++j->n_redirects > HUB_MAX_PAGES) {
+            wk_free(u);
+            job_fail(h, j, WICK_E_FORMAT, "%s: bad next-page link", j->req_url);
+            return;
+        }
+        j->next_url = u;
+        j->state = ST_WANT_META;
+        return;
+    }
+    atomic_store(&j->p_total, 0);
+    wk_hub_job_finish(h, j, WICK_OK);
+}
+
+// --- dispatch ------------------------------------------------------------------------------------
+static void want_meta(wick_hub *h, hub_job *j)
+{
+    if (h->n_transfers >= h->max_transfers) { return; }
+    const char *url = j->kind == JOB_DOWNLOAD ? j->meta_url : (j->commit[0] ? j->next_url : j->meta_url);
+    wick_status rc = start_req(h, j, url, j->kind == JOB_DOWNLOAD, 0, true);
+    if (rc < 0) {
+        wk_hub_job_finish(h, j, rc);
+        return;
+    }
+    j->state = ST_META;
+}
+
+void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
+{
+    for (int guard = 0; guard < 8; guard++) {
+        job_state before = j->state;
+        switch (j->state) {
+        case ST_NEW:
+            if (j->kind == JOB_DOWNLOAD) {
+                dl_begin(h, j);
+            } else {
+                list_begin(h, j);
+            }
+            break;
+        case ST_WAIT:
+            if (now >= j->wake_at) { j->state = j->after_wait; }
+            break;
+        case ST_WANT_META: want_meta(h, j); break;
+        case ST_LOCK: dl_lock(h, j); break;
+        case ST_HASH: dl_hash(h, j); break;
+        case ST_WANT_GET: dl_want_get(h, j); break;
+        default: break;
+        }
+        if (j->state == before || j->state == ST_HASH) { return; }
+    }
+}
+
+void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc)
+{
+    // Detach the finished handle first (the connection stays in the multi's pool: keep-alive).
+    curl_multi_remove_handle(h->multi, j->easy);
+    curl_easy_cleanup(j->easy);
+    j->easy = NULL;
+    h->n_transfers--;
+    curl_slist_free_all(j->hdrs);
+    j->hdrs = NULL;
+    if (j->state == ST_GET) {
+        dl_get_done(h, j, cc);
+    } else if (j->kind == JOB_DOWNLOAD) {
+        dl_meta_done(h, j, cc);
+    } else {
+        list_done(h, j, cc);
+    }
+}
