@@ -2,68 +2,32 @@
 #include "model/mla.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
-#include "kernels/kernels.h"
-
-// Σ a[i] b[i] with 8 partial sums (the order ggml's SIMD dot uses is different again; both are
-// float32 sums of the same products).
-static float dot_f32(const float *a, const float *b, int64_t n)
+// scores[h][0..n_kv) -> softmax(kq_scale * scores) in place, as ggml_soft_max_ext: the scale is
+// applied to the dot product, the sum of exponentials is taken in double.
+static void softmax_rows(int n_head, int64_t n_kv, float *scores)
 {
-    float acc[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; j++) { acc[j] += a[i + j] * b[i + j]; }
-    }
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) { s += a[i] * b[i]; }
-    return s;
+    for (int h = 0; h < n_head; h++) { wk_softmax(scores + (int64_t)h * n_kv, n_kv); }
 }
 
-static float dot_f16(const float *a, const uint16_t *b, int64_t n)
+void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t n_rope,
+                   const float *q, int64_t q_stride, const float *kv, int64_t kv_stride,
+                   int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride)
 {
-    float acc[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; j++) { acc[j] += a[i + j] * wk_fp16_to_f32(b[i + j]); }
-    }
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++) { s += a[i] * wk_fp16_to_f32(b[i]); }
-    return s;
-}
-
-// scores[h][0..n_kv) -> softmax(kq_scale * scores) in place, as ggml_soft_max_ext.
-static void softmax_rows(int n_head, int64_t n_kv, float kq_scale, float *scores)
-{
-    for (int h = 0; h < n_head; h++) {
-        float *s = scores + (int64_t)h * n_kv;
-        float max = -INFINITY;
-        for (int64_t i = 0; i < n_kv; i++) {
-            s[i] *= kq_scale;
-            max = fmaxf(max, s[i]);
-        }
-        double sum = 0;
-        for (int64_t i = 0; i < n_kv; i++) {
-            s[i] = expf(s[i] - max);
-            sum += s[i];
-        }
-        float inv = (float)(1.0 / sum);
-        for (int64_t i = 0; i < n_kv; i++) { s[i] *= inv; }
-    }
-}
-
-void wk_mla_attend(int n_head, int64_t kv_lora, int64_t n_rope, const float *q, int64_t q_stride,
-                   const float *kv, int64_t kv_stride, int64_t n_kv, float kq_scale,
-                   float *scores, float *o, int64_t o_stride)
-{
-    int64_t dim = kv_lora + n_rope;
+    const int64_t dim = kv_lora + n_rope;
+    float *scores = scratch; // [n_head][n_kv]
+    wk_vec_dot_fn dot = kern->vec_dot[WICK_DTYPE_F32];
     // Rows outer, heads inner: each cached row is read once for all heads.
     for (int64_t i = 0; i < n_kv; i++) {
         const float *row = kv + i * kv_stride;
         for (int h = 0; h < n_head; h++) {
-            scores[(int64_t)h * n_kv + i] = dot_f32(q + (int64_t)h * q_stride, row, dim);
+            float d;
+            dot(dim, &d, row, q + (int64_t)h * q_stride);
+            scores[(int64_t)h * n_kv + i] = d * kq_scale;
         }
     }
-    softmax_rows(n_head, n_kv, kq_scale, scores);
+    softmax_rows(n_head, n_kv, scores);
     for (int h = 0; h < n_head; h++) {
         float *oh = o + (int64_t)h * o_stride;
         for (int64_t c = 0; c < kv_lora; c++) { oh[c] = 0; }
@@ -71,36 +35,148 @@ void wk_mla_attend(int n_head, int64_t kv_lora, int64_t n_rope, const float *q, 
     for (int64_t i = 0; i < n_kv; i++) {
         const float *row = kv + i * kv_stride;
         for (int h = 0; h < n_head; h++) {
-            float p = scores[(int64_t)h * n_kv + i];
+            const float p = scores[(int64_t)h * n_kv + i];
             float *oh = o + (int64_t)h * o_stride;
             for (int64_t c = 0; c < kv_lora; c++) { oh[c] += p * row[c]; }
         }
     }
 }
 
-void wk_mla_attend_f16(int n_head, int64_t kv_lora, int64_t n_rope, const float *q,
-                       int64_t q_stride, const uint16_t *kv, int64_t kv_stride, int64_t n_kv,
-                       float kq_scale, float *scores, float *o, int64_t o_stride)
+void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t n_rope,
+                       const float *q, int64_t q_stride, const uint16_t *kv, int64_t kv_stride,
+                       int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride)
 {
-    int64_t dim = kv_lora + n_rope;
+    const int64_t dim = kv_lora + n_rope;
+    float *scores = scratch;                         // [n_head][n_kv]
+    uint16_t *q16 = (uint16_t *)(scores + (int64_t)n_head * n_kv); // [n_head][dim] fp16
+    float *rowf = scores + (int64_t)n_head * (n_kv + dim);           // [kv_lora] (dim halves fit
+                                                                      // in dim floats)
+    wk_vec_dot_fn dot = kern->vec_dot[WICK_DTYPE_F16];
+    for (int h = 0; h < n_head; h++) {
+        kern->from_float[WICK_DTYPE_F16](q + (int64_t)h * q_stride, q16 + (int64_t)h * dim, dim);
+    }
     for (int64_t i = 0; i < n_kv; i++) {
         const uint16_t *row = kv + i * kv_stride;
         for (int h = 0; h < n_head; h++) {
-            scores[(int64_t)h * n_kv + i] = dot_f16(q + (int64_t)h * q_stride, row, dim);
+            float d;
+            dot(dim, &d, row, q16 + (int64_t)h * dim);
+            scores[(int64_t)h * n_kv + i] = d * kq_scale;
         }
     }
-    softmax_rows(n_head, n_kv, kq_scale, scores);
+    softmax_rows(n_head, n_kv, scores);
     for (int h = 0; h < n_head; h++) {
         float *oh = o + (int64_t)h * o_stride;
         for (int64_t c = 0; c < kv_lora; c++) { oh[c] = 0; }
     }
     for (int64_t i = 0; i < n_kv; i++) {
-        const uint16_t *row = kv + i * kv_stride;
+        kern->to_float[WICK_DTYPE_F16](kv + i * kv_stride, rowf, kv_lora);
         for (int h = 0; h < n_head; h++) {
-            float p = scores[(int64_t)h * n_kv + i];
+            const float p = wk_fp16_to_f32(wk_f32_to_fp16(scores[(int64_t)h * n_kv + i]));
             float *oh = o + (int64_t)h * o_stride;
-            for (int64_t c = 0; c < kv_lora; c++) { oh[c] += p * wk_fp16_to_f32(row[c]); }
+            for (int64_t c = 0; c < kv_lora; c++) { oh[c] += p * rowf[c]; }
         }
+    }
+}
+
+// --- per-head products ---------------------------------------------------------------------------
+
+enum { HEAD_ROWS = 32, HEAD_TOKS = 64 };
+
+size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_head)
+{
+    size_t rb = 0;
+    const wk_type_traits *tt = wk_type(weight_type);
+    if (!tt || tt->vec_dot_type < 0 || wk_row_bytes(tt->vec_dot_type, K, &rb) < 0) { return 0; }
+    return rb * (size_t)T * (size_t)n_head;
+}
+
+typedef struct head_job {
+    const wk_kernels *kern;
+    const wk_tensor *w;
+    const float *x;
+    int64_t x_ts, x_hs, T, n_head, K, N;
+    float *y;
+    int64_t y_ts, y_hs;
+    char *act;
+    size_t act_rb; // bytes of one converted row; row (t, h) at (t * n_head + h) * act_rb
+    int vdt;
+    int64_t row_tiles, tok_tiles, n_units;
+    atomic_int_fast64_t next;
+} head_job;
+
+static void head_convert(void *ctx, int ith, int nth)
+{
+    head_job *j = ctx;
+    const int64_t n = j->T * j->n_head;
+    for (int64_t u = n * ith / nth; u < n * (ith + 1) / nth; u++) {
+        const int64_t t = u / j->n_head, h = u % j->n_head;
+        j->kern->from_float[j->vdt](j->x + t * j->x_ts + h * j->x_hs, j->act + (size_t)u * j->act_rb,
+                                    j->K);
+    }
+}
+
+static void head_unit(head_job *j, int64_t u)
+{
+    // u = (h * row_tiles + rt) * tok_tiles + tt: the token tiles of one row tile follow each other
+    const int64_t tt = u % j->tok_tiles, rt = (u / j->tok_tiles) % j->row_tiles;
+    const int64_t h = u / (j->tok_tiles * j->row_tiles);
+    const int64_t r0 = rt * HEAD_ROWS, r1 = WK_MIN(r0 + HEAD_ROWS, j->N);
+    const int64_t t0 = tt * HEAD_TOKS, t1 = WK_MIN(t0 + HEAD_TOKS, j->T);
+    wk_vec_dot_fn dot = j->kern->vec_dot[j->w->type];
+    const char *wh = (const char *)j->w->data + (size_t)(h * j->N) * j->w->row_bytes;
+    for (int64_t r = r0; r < r1; r++) {
+        const void *wr = wh + (size_t)r * j->w->row_bytes;
+        for (int64_t t = t0; t < t1; t++) {
+            dot(j->K, &j->y[t * j->y_ts + h * j->y_hs + r], wr,
+                j->act + (size_t)(t * j->n_head + h) * j->act_rb);
+        }
+    }
+}
+
+static void head_run(void *ctx, int ith, int nth)
+{
+    head_job *j = ctx;
+    (void)nth;
+    for (int64_t u = ith; u < j->n_units;
+         u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
+        head_unit(j, u);
+    }
+}
+
+void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts,
+                        int64_t x_hs, int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act)
+{
+    head_job j;
+    j.kern = mm->kern;
+    j.w = w;
+    j.x = x;
+    j.x_ts = x_ts;
+    j.x_hs = x_hs;
+    j.T = T;
+    j.K = w->ne[0];
+    j.N = w->ne[1];
+    j.n_head = w->ne[2];
+    j.y = y;
+    j.y_ts = y_ts;
+    j.y_hs = y_hs;
+    j.act = act;
+    j.vdt = wk_type(w->type)->vec_dot_type;
+    j.act_rb = 0;
+    wk_row_bytes(j.vdt, j.K, &j.act_rb); // checked when the model was bound
+    j.row_tiles = (j.N + HEAD_ROWS - 1) / HEAD_ROWS;
+    j.tok_tiles = (T + HEAD_TOKS - 1) / HEAD_TOKS;
+    j.n_units = j.n_head * j.row_tiles * j.tok_tiles;
+    if (T * j.n_head >= 4) {
+        wk_mm_parallel(mm, head_convert, &j);
+    } else {
+        head_convert(&j, 0, 1);
+    }
+    const int nth = (int)WK_MIN((int64_t)mm->n_threads, j.n_units);
+    atomic_init(&j.next, nth);
+    if (nth > 1) {
+        wk_pool_run(mm->pool, nth, head_run, &j);
+    } else {
+        head_run(&j, 0, 1);
     }
 }
 

@@ -12,7 +12,10 @@
 #ifndef WK_MODEL_MLA_H
 #define WK_MODEL_MLA_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "model/model.h"
 
 // Attention of n_head absorbed queries over n_kv cached rows (all visible to them).
 //   q:      n_head rows of q_stride floats, each [q_abs (kv_lora) | q_pe (n_rope)]
@@ -20,14 +23,32 @@
 //   scores: n_head * n_kv floats of scratch
 //   o:      n_head rows of o_stride floats receive softmax · c_kv (kv_lora each)
 // Softmax as ggml: s = kq_scale · q·k, e = exp(s - max), sum in double, e * (1 / sum).
-void wk_mla_attend(int n_head, int64_t kv_lora, int64_t n_rope, const float *q, int64_t q_stride,
-                   const float *kv, int64_t kv_stride, int64_t n_kv, float kq_scale,
-                   float *scores, float *o, int64_t o_stride);
+// Dots with kern's F32 vec_dot. scratch: wk_mla_attend_scratch() floats.
+void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t n_rope,
+                   const float *q, int64_t q_stride, const float *kv, int64_t kv_stride,
+                   int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride);
 
-// Same for an f16 cache (rows of kv_stride uint16_t). Products are taken in float32.
-void wk_mla_attend_f16(int n_head, int64_t kv_lora, int64_t n_rope, const float *q,
-                       int64_t q_stride, const uint16_t *kv, int64_t kv_stride, int64_t n_kv,
-                       float kq_scale, float *scores, float *o, int64_t o_stride);
+// Same for an f16 cache (rows of kv_stride fp16 values), as ggml does it: q is rounded to fp16
+// for the fp16 dot products, the probabilities to fp16 before they weight the rows.
+void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t n_rope,
+                       const float *q, int64_t q_stride, const uint16_t *kv, int64_t kv_stride,
+                       int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride);
+
+// Scratch floats of one wk_mla_attend(_f16) call.
+static inline int64_t wk_mla_attend_scratch(int n_head, int64_t kv_lora, int64_t n_rope,
+                                            int64_t n_kv)
+{
+    return (int64_t)n_head * (n_kv + kv_lora + n_rope) + kv_lora + n_rope + 16;
+}
+
+// Per-head products with a 3-D weight W {K, N, n_head} (head h = N rows of K, as attn_k_b and
+// attn_v_b are stored): for T tokens and every head,
+//   y[t * y_ts + h * y_hs + r] = W[h][r] · x[t * x_ts + h * x_hs + 0 .. K)     (r < N)
+// Activations are converted to W's vec_dot_type into act (wk_mla_head_act_bytes), then the
+// (head, row tile) units run on mm's threads; each weight row is read once per pass.
+size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_head);
+void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts,
+                        int64_t x_hs, int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act);
 
 // Splits the legacy attn_kv_b (ne {kv_lora, n_head * (nope + v_dim)}; per head h its rows
 // h*(nope+v_dim) .. +nope are K's, the next v_dim rows V's) given as float rows:

@@ -2,6 +2,7 @@
 #include "model/moe.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 void wk_moe_topk(const float *x, int n, int k, int32_t *out)
 {
@@ -110,4 +111,236 @@ void wk_moe_plan(int n_expert, int n_used, int64_t n_tokens, const int32_t *ids,
     }
     for (int e = n_expert; e > 0; e--) { start[e] = start[e - 1]; }
     start[0] = 0;
+}
+
+// --- the routed experts over a batch -------------------------------------------------------------
+
+enum { EXP_ROWS = 16, EXP_PAIRS = 64 };
+
+static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
+wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64_t n_embd,
+                            int64_t n_ff, int64_t n_expert, size_t in_rb, size_t mid_rb)
+{
+    memset(b, 0, sizeof *b);
+    b->max_tokens = max_tokens;
+    b->max_pairs = max_tokens * n_used;
+    b->n_ff = n_ff;
+    b->n_embd = n_embd;
+    b->n_expert = n_expert;
+    b->in_rb = in_rb;
+    b->mid_rb = mid_rb;
+    size_t sz[8], total = 0, P = (size_t)b->max_pairs;
+    bool ok = wk_mul_size((size_t)max_tokens, in_rb, &sz[0]);
+    sz[1] = sz[0];
+    ok = ok && wk_mul_size(P, (size_t)n_ff * sizeof(float), &sz[2]);
+    sz[3] = sz[2];
+    ok = ok && wk_mul_size(P, mid_rb, &sz[4]);
+    ok = ok && wk_mul_size(P, (size_t)n_embd * sizeof(float), &sz[5]);
+    sz[6] = 2 * ((size_t)n_expert + 1) * sizeof(int64_t);
+    sz[7] = P * sizeof(int32_t);
+    for (int i = 0; ok && i < 8; i++) { ok = wk_add_size(total, round64(sz[i]), &total); }
+    if (!ok) { return wk_fail(WICK_E_RANGE, "expert buffers: size overflows"); }
+    b->mem = wk_malloc(total);
+    if (!b->mem) {
+        return wk_fail(WICK_E_NOMEM, "expert buffers: cannot allocate %zu bytes", total);
+    }
+    char *p = b->mem;
+    void **ptrs[8] = {&b->in_gate, &b->in_up, (void **)&b->g, (void **)&b->u, &b->mid,
+                      (void **)&b->out, (void **)&b->start, (void **)&b->order};
+    for (int i = 0; i < 8; i++) {
+        *ptrs[i] = p;
+        p += round64(sz[i]);
+    }
+    b->unit_start = b->start + n_expert + 1;
+    return WICK_OK;
+}
+
+void wk_moe_buf_free(wk_moe_buf *b)
+{
+    wk_free(b->mem);
+    memset(b, 0, sizeof *b);
+}
+
+enum { PH_CONVERT, PH_GATE_UP, PH_MID, PH_DOWN, PH_COMBINE };
+
+typedef struct moe_job {
+    const wk_kernels *kern;
+    const wk_moe_ffn *f;
+    wk_moe_buf *b;
+    const float *h;
+    int64_t T;
+    int n_used;
+    const float *w;
+    float *y;
+    int phase;
+    int vdt_gate, vdt_up, vdt_down;
+    size_t rb_gate, rb_up, rb_down; // converted row bytes
+    int64_t n_rows;                 // weight rows per expert of this phase
+    int64_t n_units;
+    atomic_int_fast64_t next;
+} moe_job;
+
+// Expert e's units of a phase: row tiles × pair tiles.
+static int64_t expert_units(const moe_job *j, int64_t e)
+{
+    const int64_t n = j->b->start[e + 1] - j->b->start[e];
+    if (n == 0) { return 0; }
+    return (j->n_rows + EXP_ROWS - 1) / EXP_ROWS * ((n + EXP_PAIRS - 1) / EXP_PAIRS);
+}
+
+static void plan_units(moe_job *j)
+{
+    int64_t *us = j->b->unit_start;
+    us[0] = 0;
+    for (int64_t e = 0; e < j->f->n_expert; e++) { us[e + 1] = us[e] + expert_units(j, e); }
+    j->n_units = us[j->f->n_expert];
+}
+
+static void moe_unit(moe_job *j, int64_t u)
+{
+    const wk_moe_ffn *f = j->f;
+    const wk_moe_buf *b = j->b;
+    // The expert holding unit u: the last e with unit_start[e] <= u (binary search).
+    int64_t lo = 0, hi = f->n_expert - 1;
+    while (lo < hi) {
+        int64_t mid = (lo + hi + 1) / 2;
+        if (b->unit_start[mid] <= u) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    const int64_t e = lo, k = u - b->unit_start[e];
+    const int64_t n_pairs = b->start[e + 1] - b->start[e];
+    const int64_t pair_tiles = (n_pairs + EXP_PAIRS - 1) / EXP_PAIRS;
+    const int64_t rt = k / pair_tiles, pt = k % pair_tiles;
+    const int64_t r0 = rt * EXP_ROWS, r1 = WK_MIN(r0 + EXP_ROWS, j->n_rows);
+    const int32_t *pairs = b->order + b->start[e] + pt * EXP_PAIRS;
+    const int64_t np = WK_MIN(EXP_PAIRS, n_pairs - pt * EXP_PAIRS);
+
+    if (j->phase == PH_GATE_UP) {
+        wk_vec_dot_fn dg = j->kern->vec_dot[f->gate->type], du = j->kern->vec_dot[f->up->type];
+        const char *gw = (const char *)f->gate->data +
+                         (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
+        const char *uw = (const char *)f->up->data +
+                         (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
+        for (int64_t r = r0; r < r1; r++) {
+            const void *grow = gw + (size_t)r * f->gate->row_bytes;
+            const void *urow = uw + (size_t)r * f->up->row_bytes;
+            for (int64_t i = 0; i < np; i++) {
+                const int64_t p = pairs[i], t = p / j->n_used;
+                dg(f->n_embd, &b->g[p * f->n_ff + r], grow,
+                   (const char *)b->in_gate + (size_t)t * j->rb_gate);
+                du(f->n_embd, &b->u[p * f->n_ff + r], urow,
+                   (const char *)b->in_up + (size_t)t * j->rb_up);
+            }
+        }
+    } else { // PH_DOWN
+        wk_vec_dot_fn dd = j->kern->vec_dot[f->down->type];
+        const char *dw = (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
+        for (int64_t r = r0; r < r1; r++) {
+            const void *drow = dw + (size_t)r * f->down->row_bytes;
+            for (int64_t i = 0; i < np; i++) {
+                const int64_t p = pairs[i];
+                dd(f->n_ff, &b->out[p * f->n_embd + r], drow,
+                   (const char *)b->mid + (size_t)p * j->rb_down);
+            }
+        }
+    }
+}
+
+static void moe_part(void *ctx, int ith, int nth)
+{
+    moe_job *j = ctx;
+    const wk_moe_ffn *f = j->f;
+    wk_moe_buf *b = j->b;
+    switch (j->phase) {
+    case PH_CONVERT:
+        for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
+            j->kern->from_float[j->vdt_gate](j->h + t * f->n_embd,
+                                             (char *)b->in_gate + (size_t)t * j->rb_gate, f->n_embd);
+            if (b->in_up != b->in_gate) {
+                j->kern->from_float[j->vdt_up](j->h + t * f->n_embd,
+                                               (char *)b->in_up + (size_t)t * j->rb_up, f->n_embd);
+            }
+        }
+        break;
+    case PH_MID: {
+        const int64_t P = j->T * j->n_used;
+        for (int64_t p = P * ith / nth; p < P * (ith + 1) / nth; p++) {
+            // silu(g) * u in place in g, then converted for the down projection
+            float *g = b->g + p * f->n_ff;
+            wk_swiglu(g, f->n_ff, g, b->u + p * f->n_ff, f->n_ff, 1, f->n_ff);
+            j->kern->from_float[j->vdt_down](g, (char *)b->mid + (size_t)p * j->rb_down, f->n_ff);
+        }
+        break;
+    }
+    case PH_COMBINE:
+        for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
+            float *yt = j->y + t * f->n_embd;
+            const float *wt = j->w + t * j->n_used;
+            const float *o0 = b->out + (t * j->n_used) * f->n_embd;
+            for (int64_t i = 0; i < f->n_embd; i++) { yt[i] = o0[i] * wt[0]; }
+            for (int s = 1; s < j->n_used; s++) {
+                const float *os = b->out + (t * j->n_used + s) * f->n_embd;
+                for (int64_t i = 0; i < f->n_embd; i++) { yt[i] += os[i] * wt[s]; }
+            }
+        }
+        break;
+    default: // PH_GATE_UP, PH_DOWN
+        for (int64_t u = ith; u < j->n_units;
+             u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
+            moe_unit(j, u);
+        }
+        break;
+    }
+}
+
+static void run_phase(wk_mm *mm, moe_job *j, int phase, int64_t work)
+{
+    j->phase = phase;
+    int nth = (int)WK_MIN((int64_t)mm->n_threads, work);
+    if (nth < 1) { nth = 1; }
+    atomic_store_explicit(&j->next, nth, memory_order_relaxed);
+    if (nth > 1) {
+        wk_pool_run(mm->pool, nth, moe_part, j);
+    } else {
+        moe_part(j, 0, 1);
+    }
+}
+
+void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *h, int64_t T,
+                    int n_used, const int32_t *ids, const float *w, float *y)
+{
+    moe_job j;
+    memset(&j, 0, sizeof j);
+    j.kern = mm->kern;
+    j.f = f;
+    j.b = b;
+    j.h = h;
+    j.T = T;
+    j.n_used = n_used;
+    j.w = w;
+    j.y = y;
+    j.vdt_gate = wk_type(f->gate->type)->vec_dot_type;
+    j.vdt_up = wk_type(f->up->type)->vec_dot_type;
+    j.vdt_down = wk_type(f->down->type)->vec_dot_type;
+    wk_row_bytes(j.vdt_gate, f->n_embd, &j.rb_gate); // checked when the model was bound
+    wk_row_bytes(j.vdt_up, f->n_embd, &j.rb_up);
+    wk_row_bytes(j.vdt_down, f->n_ff, &j.rb_down);
+    void *in_up = b->in_up;
+    if (j.vdt_up == j.vdt_gate) { b->in_up = b->in_gate; } // one conversion serves both
+
+    run_phase(mm, &j, PH_CONVERT, T >= 4 ? T : 1);
+    wk_moe_plan((int)f->n_expert, n_used, T, ids, b->start, b->order);
+    j.n_rows = f->n_ff;
+    plan_units(&j);
+    run_phase(mm, &j, PH_GATE_UP, j.n_units);
+    run_phase(mm, &j, PH_MID, T * n_used >= 4 ? T * n_used : 1);
+    j.n_rows = f->n_embd;
+    plan_units(&j);
+    run_phase(mm, &j, PH_DOWN, j.n_units);
+    run_phase(mm, &j, PH_COMBINE, T >= 4 ? T : 1);
+    b->in_up = in_up;
 }

@@ -12,7 +12,10 @@
 #define WK_MODEL_MOE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "model/model.h"
 
 enum {
     WK_GATING_SOFTMAX = 1,
@@ -51,5 +54,43 @@ void wk_moe_topk(const float *x, int n, int k, int32_t *out);
 // ascending; start has n_expert + 1 entries, order n_tokens * n_used.
 void wk_moe_plan(int n_expert, int n_used, int64_t n_tokens, const int32_t *ids, int64_t *start,
                  int32_t *order);
+
+// --- the routed experts of one layer over a batch ------------------------------------------------
+//
+// For each (token t, slot j) pair with expert e = ids[t][j]:
+//   out[t][j] = W_down[e] (silu(W_gate[e] h[t]) * (W_up[e] h[t]))
+//   y[t]      = ((out[t][0] w[t][0] + out[t][1] w[t][1]) + ...)        (ggml's order of adds)
+// Work is grouped by expert (wk_moe_plan): a unit is (expert, tile of weight rows, tile of its
+// pairs), and the pair tiles of one row tile run back to back, so every weight row of an expert
+// comes from memory once per batch, however many of the batch's tokens chose it.
+typedef struct wk_moe_ffn {
+    const wk_tensor *gate, *up, *down; // gate and up may be one fused tensor (gate | up rows)
+    int64_t gate_row0, up_row0; // first row of expert 0's gate / up block
+    int64_t gu_stride;          // rows between experts in gate / up (n_ff, or 2 n_ff when fused)
+    int64_t n_ff, n_embd, n_expert;
+} wk_moe_ffn;
+
+typedef struct wk_moe_buf {
+    int64_t max_pairs, max_tokens, n_ff, n_embd, n_expert;
+    size_t in_rb, mid_rb;     // bytes per converted input / hidden row (the widest formats)
+    void *in_gate, *in_up;    // [max_tokens] h converted to gate's / up's vec_dot_type
+    float *g, *u;             // [max_pairs][n_ff]
+    void *mid;                // [max_pairs] silu(g)*u converted to down's vec_dot_type
+    float *out;               // [max_pairs][n_embd]
+    int64_t *start;           // [n_expert + 1]
+    int32_t *order;           // [max_pairs]
+    int64_t *unit_start;      // [n_expert + 1] first unit of each expert (per phase)
+    void *mem;
+} wk_moe_buf;
+
+// Sizes b for max_tokens tokens of n_used experts; in_rb / mid_rb: the largest bytes of one
+// converted row of n_embd / n_ff elements over the formats the layers use.
+wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64_t n_embd,
+                            int64_t n_ff, int64_t n_expert, size_t in_rb, size_t mid_rb);
+void wk_moe_buf_free(wk_moe_buf *b);
+
+// y[t][0..n_embd) = the routed experts' sum for tokens t < T (see above).
+void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *h, int64_t T,
+                    int n_used, const int32_t *ids, const float *w, float *y);
 
 #endif

@@ -3,7 +3,6 @@
 #include <math.h>
 
 #include "harness.h"
-#include "kernels/kernels.h"
 #include "model/mla.h"
 
 enum { NH = 3, LORA = 40, NOPE = 16, ROPE = 8, VD = 12, NKV = 7 };
@@ -61,7 +60,10 @@ static void test_absorbed_equals_plain(void)
     }
 
     // Absorbed: q_abs = k_b[h] · q_nope[h]; attention over the compressed rows; v_b[h] · o.
-    static float q[NH * (LORA + ROPE)], scores[NH * NKV], o[NH * LORA];
+    static float q[NH * (LORA + ROPE)], scores[NH * (NKV + LORA + ROPE) + LORA + ROPE + 16],
+        o[NH * LORA];
+    CHECK(wk_mla_attend_scratch(NH, LORA, ROPE, NKV) <= (int64_t)WK_ARRAY_LEN(scores));
+    const wk_kernels *kern = wk_kernels_get();
     for (int h = 0; h < NH; h++) {
         for (int r = 0; r < LORA; r++) {
             float a = 0;
@@ -72,7 +74,7 @@ static void test_absorbed_equals_plain(void)
         }
         for (int n = 0; n < ROPE; n++) { q[h * (LORA + ROPE) + LORA + n] = q_pe[h * ROPE + n]; }
     }
-    wk_mla_attend(NH, LORA, ROPE, q, LORA + ROPE, cache, LORA + ROPE, NKV, kq_scale, scores, o,
+    wk_mla_attend(kern, NH, LORA, ROPE, q, LORA + ROPE, cache, LORA + ROPE, NKV, kq_scale, scores, o,
                   LORA);
     double worst = 0;
     for (int h = 0; h < NH; h++) {
@@ -88,7 +90,7 @@ static void test_absorbed_equals_plain(void)
     static uint16_t cache16[NKV * (LORA + ROPE)];
     static float o16[NH * LORA];
     for (size_t i = 0; i < WK_ARRAY_LEN(cache); i++) { cache16[i] = wk_f32_to_fp16(cache[i]); }
-    wk_mla_attend_f16(NH, LORA, ROPE, q, LORA + ROPE, cache16, LORA + ROPE, NKV, kq_scale, scores,
+    wk_mla_attend_f16(kern, NH, LORA, ROPE, q, LORA + ROPE, cache16, LORA + ROPE, NKV, kq_scale, scores,
                       o16, LORA);
     worst = 0;
     for (int i = 0; i < NH * LORA; i++) { worst = fmax(worst, fabs(o16[i] - o[i])); }
