@@ -317,7 +317,6 @@ void wick_model_close(wick_model *m)
     if (!m) { return; }
     if (m->arch && m->arch->unload) { m->arch->unload(m); }
     wick_gguf_close(m->gguf);
-    if (m->arch && m->arch->unload) { m->arch->unload(m); }
     wk_free(m->layers);
     wk_free(m->bound);
     wk_free(m->path);
