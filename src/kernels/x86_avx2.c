@@ -759,6 +759,103 @@ INLINE void dot_q6_k_fast_n(int64_t n, float *s, const void *vw, const void *va,
     for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }
 }
 
+// i16 scales of quant vector v (groups 2v, 2v+1) from the 16 group scales as i16: dword v holds
+// that pair; broadcast it, then keep the low i16 in the low 128 bits and the high one above.
+INLINE __m256i pair_scales(__m256i sc16, int v)
+{
+    const __m256i lohi = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2,
+                                          3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    return _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(v)), lohi);
+}
+
+// Q2_K and Q3_K: 2-bit quants in qs (shift 2j of byte 32h + l), 16 groups of 16.
+INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na,
+                        int three)
+{
+    __m256 acc[4], accm[4];
+    for (int j = 0; j < 4; j++) {
+        acc[j] = _mm256_setzero_ps();
+        accm[j] = _mm256_setzero_ps();
+    }
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const uint8_t *blk = (const uint8_t *)vw + (size_t)i * bb;
+        const wk_block_q2_k *b2 = (const wk_block_q2_k *)blk;
+        const wk_block_q3_k *b3 = (const wk_block_q3_k *)blk;
+        const uint8_t *qs = three ? b3->qs : b2->qs;
+        __m256i sc16, mn16 = _mm256_setzero_si256(), hm = _mm256_setzero_si256();
+        float d, dmin = 0.0f;
+        if (three) {
+            // 6-bit signed scales: low 4 bits from bytes 0..7, high 2 bits from bytes 8..11
+            uint32_t a[3];
+            memcpy(a, b3->scales, 12);
+            const uint32_t m4 = 0x0f0f0f0f, m2 = 0x03030303;
+            uint32_t x0 = (a[0] & m4) | ((a[2] >> 0) & m2) << 4;
+            uint32_t x1 = (a[1] & m4) | ((a[2] >> 2) & m2) << 4;
+            uint32_t x2 = ((a[0] >> 4) & m4) | ((a[2] >> 4) & m2) << 4;
+            uint32_t x3 = ((a[1] >> 4) & m4) | ((a[2] >> 6) & m2) << 4;
+            __m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)x0, (int)x1, (int)x2, (int)x3),
+                                       _mm_set1_epi8(32));
+            sc16 = _mm256_cvtepi8_epi16(sc8);
+            hm = loadu256(b3->hmask);
+            d = h2f(b3->d);
+        } else {
+            __m128i raw = _mm_loadu_si128((const __m128i *)b2->scales);
+            sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
+            mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15)));
+            d = h2f(b2->d);
+            dmin = h2f(b2->dmin);
+        }
+        __m256i sumi[4];
+        for (int j = 0; j < na; j++) {
+            const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+            sumi[j] = _mm256_setzero_si256();
+            if (three) { // u = q + 4: start from -4 Σ_g sc_g bsum_g
+                __m256i corr = _mm256_madd_epi16(loadu256(ab->bsums), sc16);
+                sumi[j] = _mm256_sub_epi32(sumi[j], _mm256_slli_epi32(corr, 2));
+            }
+        }
+        for (int h = 0; h < 2; h++) {
+            __m256i q = loadu256(qs + 32 * h);
+            for (int r = 0; r < 4; r++) {
+                int v = 4 * h + r;
+                __m256i u = _mm256_and_si256(q, m3);
+                q = _mm256_srli_epi16(q, 2);
+                if (three) {
+                    u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
+                    hm = _mm256_srli_epi16(hm, 1);
+                }
+                __m256i scv = pair_scales(sc16, v);
+                for (int j = 0; j < na; j++) {
+                    const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+                    sumi[j] = _mm256_add_epi32(sumi[j], dot_u8s8(u, loadu256(ab->qs + 32 * v), scv));
+                }
+            }
+        }
+        for (int j = 0; j < na; j++) {
+            const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+            if (!three) {
+                __m256i pm = _mm256_madd_epi16(loadu256(ab->bsums), mn16);
+                accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm),
+                                          accm[j]);
+            }
+        }
+    }
+    for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
+}
+
+INLINE void dot_q2_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+{
+    dot_q23_k_n(n, s, w, a, st, na, 0);
+}
+
+INLINE void dot_q3_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+{
+    dot_q23_k_n(n, s, w, a, st, na, 1);
+}
+
 // Q8_K activations: iscale = -127 / (the element of largest |x|, the first on a tie),
 // q = min(127, round_half_even(iscale * x)), d = 1 / iscale, bsums of 16.
 static void quant_q8_k(const float *x, void *vy, int64_t n)
@@ -832,8 +929,8 @@ DOTS(q4_1)
 DOTS(q5_0)
 DOTS(q5_1)
 DOTS(q8_0)
-DOTS(q2_k)
-DOTS(q3_k)
+DOTS(q2_k_fast)
+DOTS(q3_k_fast)
 DOTS(q4_k_fast)
 DOTS(q5_k_fast)
 DOTS(q6_k_fast)
@@ -866,9 +963,13 @@ void wk_kernels_fill_avx2(wk_kernels *k)
     SET(Q5_0, q5_0);
     SET(Q5_1, q5_1);
     SET(Q8_0, q8_0);
-    SET(Q2_K, q2_k);
-    SET(Q3_K, q3_k);
 #undef SET
+    k->to_float[WICK_DTYPE_Q2_K] = deq_q2_k;
+    k->to_float[WICK_DTYPE_Q3_K] = deq_q3_k;
+    k->vec_dot[WICK_DTYPE_Q2_K] = dot1_q2_k_fast;
+    k->vec_dot_4act[WICK_DTYPE_Q2_K] = dot4_q2_k_fast;
+    k->vec_dot[WICK_DTYPE_Q3_K] = dot1_q3_k_fast;
+    k->vec_dot_4act[WICK_DTYPE_Q3_K] = dot4_q3_k_fast;
     k->to_float[WICK_DTYPE_Q4_K] = deq_q4_k;
     k->to_float[WICK_DTYPE_Q5_K] = deq_q5_k;
     k->to_float[WICK_DTYPE_Q6_K] = deq_q6_k;
