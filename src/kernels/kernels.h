@@ -9,6 +9,12 @@
 // with an activation row first converted to T's vec_dot_type (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for
 // Q4_1/Q5_1, Q8_K for the K-quants, F16 for F16, BF16 for BF16, F32 for F32), with integer
 // products inside blocks and float scales per block.
+//
+// Guarantees: to_float and from_float give the same bits on every path (and equal ggml's
+// dequantize_row_* / x86 quantize_row_* bit for bit, tests/data/dequant); vec_dot results differ
+// between paths only by float summation order (about 1e-6 of Σ|w·a|). Block layouts: blocks.h.
+// Alignment: weight rows need only 2-byte alignment (F32 rows 4; Q8_K activation rows 4); no
+// kernel reads or writes past n elements. Tables are immutable once built: any thread may use them.
 #ifndef WK_KERNELS_H
 #define WK_KERNELS_H
 
