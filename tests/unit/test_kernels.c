@@ -541,13 +541,52 @@ static void test_api(void)
     }
 }
 
-int main(void)
+// WICK_CPU picks the path at first use: run this program again as `test_kernels --path` with the
+// variable set and read which table it got (and the warning when the CPU cannot run it).
+static void test_env_selection(void)
 {
+    static const struct {
+        const char *env, *want;
+    } cases[] = {{"scalar", "scalar"}, {"avx2", "avx2"}, {"avx512", "avx512"}, {"bogus", NULL}};
+    const wk_kernels *best = wk_kernels_named("avx512") ? wk_kernels_named("avx512")
+                           : wk_kernels_named("avx2")   ? wk_kernels_named("avx2")
+                                                        : wk_kernels_named("scalar");
+    for (size_t i = 0; i < WK_ARRAY_LEN(cases); i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "WICK_CPU=%s /proc/%d/exe --path 2>&1", cases[i].env,
+                 (int)getpid());
+        FILE *f = popen(cmd, "r");
+        CHECK(f != NULL);
+        if (!f) { continue; }
+        char out[1024] = "";
+        size_t len = fread(out, 1, sizeof out - 1, f);
+        out[len] = '\0';
+        pclose(f);
+        bool runnable = cases[i].want && wk_kernels_named(cases[i].want);
+        char want[64];
+        snprintf(want, sizeof want, "path=%s\n", runnable ? cases[i].want : best->name);
+        CHECKF(strstr(out, want) != NULL, "WICK_CPU=%s: got '%s', want '%s'", cases[i].env, out,
+               want);
+        if (!runnable) { // the fallback is announced
+            CHECKF(strstr(out, "cannot run that path") != NULL, "WICK_CPU=%s: no warning in '%s'",
+                   cases[i].env, out);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--path") == 0) {
+        wick_log_set_level(WICK_LOG_WARN);
+        printf("path=%s\n", wk_kernels_get()->name);
+        return 0;
+    }
     static const char *const golden[] = {"F16",  "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
                                          "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};
     const wk_kernels *ref = wk_kernels_named("scalar");
     test_fp16();
     test_api();
+    test_env_selection();
     for (int p = 0; p < 3; p++) {
         const wk_kernels *k = wk_kernels_named(paths[p]);
         if (!k) {
