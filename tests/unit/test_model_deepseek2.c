@@ -184,8 +184,240 @@ static void test_goldens(void)
     check_golden(&cases[0], 2, WICK_KV_F16, 1e-2);
 }
 
+// A scratch directory under the build directory (created empty).
+static const char *scratch_dir(const char *name)
+{
+    static char path[2][1024];
+    static int which;
+    char *p = path[which ^= 1];
+    const char *b = getenv("WICK_BUILD_DIR");
+    snprintf(p, sizeof path[0], "%s/tmp-%s", b ? b : "/tmp", name);
+    char cmd[2200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", p, p);
+    CHECKF(system(cmd) == 0, "cannot make %s", p);
+    return p;
+}
+
+// --- variants without a golden: the same model written both ways -----------------------------------
+
+// Runs wick-mkmodel (deepseek2 tiny, seed 5) with extra options into dir/name.gguf; the path of the
+// file to open (the first shard for --split) goes to out.
+static bool mkmodel(const char *dir, const char *name, const char *type, const char *extra,
+                    char *out, size_t out_size)
+{
+    const char *b = getenv("WICK_BUILD_DIR");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s/wick-mkmodel' --arch deepseek2 --preset tiny --type %s --seed 5 -q %s -o '%s/%s.gguf'",
+             b ? b : ".", type, extra, dir, name);
+    int rc = system(cmd);
+    CHECKF(rc == 0, "%s -> %d", cmd, rc);
+    snprintf(out, out_size, "%s/%s%s.gguf", dir, name, strstr(extra, "--split 3") ? "-00001-of-00003" : "");
+    return rc == 0;
+}
+
+enum { EQ_N = 24 };
+
+// Logits of every position of a fixed prompt, evaluated in calls of chunk tokens.
+static bool run_logits(const char *path, int n_threads, int chunk, float *out, int64_t *n_vocab)
+{
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(path, NULL, &m));
+    if (!m) { return false; }
+    wick_session *s = open_session(m, n_threads, WICK_KV_F32, chunk);
+    if (!s) {
+        wick_model_close(m);
+        return false;
+    }
+    *n_vocab = wick_model_n_vocab(m);
+    int32_t toks[EQ_N];
+    for (int i = 0; i < EQ_N; i++) { toks[i] = (int32_t)((i * 997 + 13) % *n_vocab); }
+    bool ok = true;
+    for (int c0 = 0; ok && c0 < EQ_N; c0 += chunk) {
+        int len = EQ_N - c0 < chunk ? EQ_N - c0 : chunk;
+        ok = wick_session_eval(s, toks + c0, len) >= 0;
+        CHECKF(ok, "%s: %s", path, wick_errmsg());
+        for (int i = 0; ok && i < len; i++) {
+            const float *lg = wick_session_logits(s, i);
+            ok = lg != NULL;
+            if (lg) { memcpy(out + (size_t)(c0 + i) * *n_vocab, lg, sizeof(float) * (size_t)*n_vocab); }
+        }
+    }
+    wick_session_destroy(s);
+    wick_model_close(m);
+    return ok;
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = fabs((double)a[i] - b[i]);
+        if (!(x <= d)) { d = x; } // NaN counts as the largest
+    }
+    return d;
+}
+
+static bool all_finite(const float *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(a[i])) { return false; }
+    }
+    return true;
+}
+
+static void test_variants(void)
+{
+    const char *dir = scratch_dir("deepseek2-variants");
+    const size_t N = (size_t)EQ_N * 1536;
+    float *base = malloc(N * sizeof(float)), *other = malloc(N * sizeof(float));
+    char pb[1024], po[1024];
+    int64_t nv = 0;
+    if (!mkmodel(dir, "base", "F32", "", pb, sizeof pb) ||
+        !run_logits(pb, 2, EQ_N, base, &nv)) {
+        free(base);
+        free(other);
+        return;
+    }
+    CHECK(nv == 1536 && all_finite(base, N));
+
+    // Same weights, other layouts: the logits must be identical (same operations in the same order).
+    static const struct {
+        const char *name, *type, *extra;
+    } same[] = {
+        {"kvb", "F32", "--kv-b"},              // attn_kv_b split at load time
+        {"fused", "F32", "--fused-exps"},      // ffn_gate_up_exps
+        {"split", "F32", "--split 3"},         // three shards
+        {"groups44", "F32", "--expert-groups 4:4"}, // every group kept = no group limit
+    };
+    for (size_t i = 0; i < WK_ARRAY_LEN(same); i++) {
+        int64_t nv2 = 0;
+        if (!mkmodel(dir, same[i].name, same[i].type, same[i].extra, po, sizeof po) ||
+            !run_logits(po, 2, EQ_N, other, &nv2)) {
+            continue;
+        }
+        double d = max_diff(base, other, N);
+        printf("  variant %-9s (%s) vs plain: max |diff| %.3g\n", same[i].name, same[i].extra, d);
+        CHECKF(nv2 == nv && d == 0.0, "%s: max |diff| %g", same[i].name, d);
+    }
+
+    // F16: attn_kv_b's K part is transposed element by element, so the split is exact too.
+    float *b16 = malloc(N * sizeof(float));
+    int64_t nv2 = 0;
+    if (mkmodel(dir, "base16", "F16", "", pb, sizeof pb) && run_logits(pb, 2, EQ_N, b16, &nv2) &&
+        mkmodel(dir, "kvb16", "F16", "--kv-b", po, sizeof po) &&
+        run_logits(po, 2, EQ_N, other, &nv2)) {
+        double d = max_diff(b16, other, N);
+        printf("  variant kvb16     (--kv-b, F16) vs plain F16: max |diff| %.3g\n", d);
+        CHECKF(d == 0.0, "F16 kv-b: max |diff| %g", d);
+    }
+    free(b16);
+
+    // Prompt at once vs token by token, 1 vs 2 threads, small batches: the same up to summation
+    // order of the matmul tiles (bitwise equal with one thread count).
+    struct {
+        const char *name, *extra;
+    } runs[] = {{"plain", ""}, {"lite", "--lite"}, {"groups42", "--expert-groups 4:2"}};
+    for (size_t i = 0; i < WK_ARRAY_LEN(runs); i++) {
+        float *ref = malloc(N * sizeof(float));
+        if (mkmodel(dir, runs[i].name, "F32", runs[i].extra, po, sizeof po) &&
+            run_logits(po, 2, EQ_N, ref, &nv2)) {
+            CHECK(all_finite(ref, N));
+            run_logits(po, 2, 1, other, &nv2); // one token at a time
+            double d1 = max_diff(ref, other, N);
+            run_logits(po, 1, 5, other, &nv2); // one thread, calls of 5 tokens
+            double d2 = max_diff(ref, other, N);
+            printf("  %-8s prompt vs token-by-token %.3g, vs 1 thread / n_batch 5 %.3g\n",
+                   runs[i].name, d1, d2);
+            CHECKF(d1 <= 1e-4 && d2 <= 1e-4, "%s: %g %g", runs[i].name, d1, d2);
+            if (i > 0) { // a real variant: other weights or routing than the plain model
+                CHECKF(max_diff(ref, base, N) > 1e-3, "%s equals the plain model", runs[i].name);
+            }
+        }
+        free(ref);
+    }
+    free(base);
+    free(other);
+}
+
+// --- bad files: an error naming the problem, never a crash -----------------------------------------
+
+typedef struct rewrite {
+    const char *drop;      // tensor to leave out (NULL: none)
+    const char *key;       // integer key to change (NULL: none)
+    int64_t value;
+} rewrite;
+
+// Copies tests/data/models/deepseek2-F32.gguf to path with one change.
+static bool write_variant(const char *path, const rewrite *rw)
+{
+    wick_gguf *g = NULL;
+    CHECK_OK(wick_gguf_open(test_data("models/deepseek2-F32.gguf"), &g));
+    wick_gguf_writer *w = NULL;
+    CHECK_OK(wick_gguf_writer_create(&w));
+    if (!g || !w) {
+        wick_gguf_close(g);
+        wick_gguf_writer_free(w);
+        return false;
+    }
+    bool ok = true;
+    for (int64_t i = 0; ok && i < wick_gguf_n_kv(g); i++) {
+        if (rw->key && strcmp(wick_gguf_kv_key(g, i), rw->key) == 0) {
+            ok = wick_gguf_writer_add_u32(w, rw->key, (uint32_t)rw->value) >= 0;
+        } else {
+            ok = wick_gguf_writer_copy_kv(w, g, i) >= 0;
+        }
+    }
+    for (int64_t i = 0; ok && i < wick_gguf_n_tensors(g); i++) {
+        wick_tensor_info ti;
+        ok = wick_gguf_tensor(g, i, &ti) >= 0;
+        if (!ok || (rw->drop && strcmp(ti.name, rw->drop) == 0)) { continue; }
+        ok = wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, ti.data) >= 0;
+    }
+    ok = ok && wick_gguf_writer_write(w, path, NULL, NULL) >= 0;
+    CHECKF(ok, "writing %s: %s", path, wick_errmsg());
+    wick_gguf_writer_free(w);
+    wick_gguf_close(g);
+    return ok;
+}
+
+static void test_bad_files(void)
+{
+    const char *dir = scratch_dir("deepseek2-bad");
+    static const struct {
+        rewrite rw;
+        const char *needle;
+    } cases_bad[] = {
+        {{"blk.1.attn_k_b.weight", NULL, 0}, "blk.1.attn_kv_b.weight"},
+        {{"blk.2.ffn_up_exps.weight", NULL, 0}, "blk.2.ffn_up_exps.weight"},
+        {{"blk.1.attn_q_a_norm.weight", NULL, 0}, "blk.1.attn_q_a_norm.weight"},
+        {{NULL, "deepseek2.expert_used_count", 9}, "expert_used_count = 9"},
+        {{NULL, "deepseek2.leading_dense_block_count", 4}, "leading_dense_block_count = 4"},
+        {{NULL, "deepseek2.expert_gating_func", 3}, "expert_gating_func = 3"},
+        {{NULL, "deepseek2.attention.kv_lora_rank", 128}, "kv_lora_rank"},
+        {{NULL, "deepseek2.expert_group_count", 3}, "groups"},
+    };
+    for (size_t i = 0; i < WK_ARRAY_LEN(cases_bad); i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/bad%zu.gguf", dir, i);
+        if (!write_variant(path, &cases_bad[i].rw)) { continue; }
+        wick_model *m = (wick_model *)1;
+        wick_status rc = wick_model_open(path, NULL, &m);
+        const char *msg = wick_errmsg();
+        CHECKF(rc < 0 && m == NULL, "case %zu: opened", i);
+        CHECKF(strstr(msg, path) == msg, "case %zu: message '%s' does not start with the path", i,
+               msg);
+        CHECKF(strstr(msg, cases_bad[i].needle) != NULL, "case %zu: message '%s' lacks '%s'", i,
+               msg, cases_bad[i].needle);
+        printf("  bad file %zu: %s\n", i, msg);
+        wick_model_close(m);
+    }
+}
+
 int main(void)
 {
     test_goldens();
+    test_variants();
+    test_bad_files();
     return test_summary("model_deepseek2");
 }
