@@ -84,10 +84,13 @@ INLINE __m256i dot_s8s8(__m256i w, __m256i a)
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-// i16 weights for a 32-byte quant vector: lanes 0..7 (elements 0..15) s0, lanes 8..15 s1.
-INLINE __m256i scales16(int s0, int s1)
+// i16 scales of quant vector v (groups 2v, 2v+1) from the 16 group scales as i16: dword v holds
+// that pair; broadcast it, then keep the low i16 in the low 128 bits and the high one above.
+INLINE __m256i pair_scales(__m256i sc16, int v)
 {
-    return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+    const __m256i lohi = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2,
+                                          3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    return _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(v)), lohi);
 }
 
 // 32 signed bytes -> 32 floats at y: (s * q) - m, with (s0, m0) for bytes 0..15 and (s1, m1) for
@@ -418,9 +421,10 @@ LEGACY_MIN(dot_q5_1, wk_block_q5_1, q5_bytes(b->qh, b->qs))
 
 // --- K formats -----------------------------------------------------------------------------------
 //
-// Each unpacker yields the block as 8 vectors of 32 unsigned quant bytes u[v] (elements 32v ..
-// 32v + 31, in order), the integer scale of each 16-element group sc16[g] (a 32-element group's
-// scale repeated twice), the offset subtracted from u to get q, and mins per 16-element group.
+// Dequantization: each unpacker yields the block as 8 vectors of 32 unsigned quant bytes u[v]
+// (elements 32v .. 32v + 31, in order), the integer scale of each 16-element group sc[g] (a
+// 32-element group's scale repeated twice), the offset subtracted from u to get q, and the mins
+// per 16-element group. The dot products further down stream the same bits without the struct.
 
 typedef struct kblock {
     __m256i u[8];
@@ -553,28 +557,7 @@ INLINE void deq_kblock(const kblock *k, float *y)
     }
 }
 
-// One weight block against one Q8_K activation block:
-//   d_a d_w (Σ_g sc_g Σ u a - off Σ_g sc_g bsum_g) - d_a dmin Σ_g mn_g bsum_g
-// scv[v]: the i16 scales of quant vector v; sc16, mn16: the 16 group scales and mins as i16.
-INLINE float kdot_row(const kblock *k, const __m256i *scv, __m256i sc16, __m256i mn16,
-                      int off_shift, int has_min, const wk_block_q8_k *ab)
-{
-    __m256i sumi = dot_u8s8(k->u[0], loadu256(ab->qs), scv[0]);
-    for (int v = 1; v < 8; v++) {
-        sumi = _mm256_add_epi32(sumi, dot_u8s8(k->u[v], loadu256(ab->qs + 32 * v), scv[v]));
-    }
-    __m256i bs = loadu256(ab->bsums);
-    if (off_shift) {
-        __m256i corr = _mm256_madd_epi16(bs, sc16);
-        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, off_shift));
-    }
-    float r = ab->d * k->d * (float)hsum_epi32(sumi);
-    if (has_min) { r -= ab->d * k->dmin * (float)hsum_epi32(_mm256_madd_epi16(bs, mn16)); }
-    return r;
-}
-
-// off_shift: log2 of the offset between unsigned bytes and quants (0: none; Q3_K 2, Q6_K 5).
-#define KFORMAT(tname, BT, off_shift, has_min)                                                     \
+#define KFORMAT(tname, BT)                                                                         \
     static void deq_##tname(const void *vx, float *y, int64_t n)                                   \
     {                                                                                              \
         const BT *b = vx;                                                                          \
@@ -583,36 +566,13 @@ INLINE float kdot_row(const kblock *k, const __m256i *scv, __m256i sc16, __m256i
             unpack_##tname(&b[i], &k);                                                             \
             deq_kblock(&k, y + i * WK_QK_K);                                                       \
         }                                                                                          \
-    }                                                                                              \
-    INLINE void dot_##tname##_n(int64_t n, float *s, const void *vw, const void *va, size_t st,    \
-                                int na)                                                            \
-    {                                                                                              \
-        const BT *b = vw;                                                                          \
-        float acc[4] = {0, 0, 0, 0};                                                               \
-        for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
-            kblock k;                                                                              \
-            unpack_##tname(&b[i], &k);                                                             \
-            int16_t sc[16], mn[16];                                                                \
-            for (int g = 0; g < 16; g++) {                                                         \
-                sc[g] = (int16_t)k.sc[g];                                                          \
-                mn[g] = (int16_t)k.mn[g];                                                          \
-            }                                                                                      \
-            __m256i scv[8];                                                                        \
-            for (int v = 0; v < 8; v++) { scv[v] = scales16(sc[2 * v], sc[2 * v + 1]); }           \
-            __m256i sc16 = loadu256(sc), mn16 = loadu256(mn);                                      \
-            for (int j = 0; j < na; j++) {                                                         \
-                acc[j] += kdot_row(&k, scv, sc16, mn16, off_shift, has_min,                        \
-                                   ROW(wk_block_q8_k, va, j, st) + i);                             \
-            }                                                                                      \
-        }                                                                                          \
-        for (int j = 0; j < na; j++) { s[j] = acc[j]; }                                            \
     }
 
-KFORMAT(q2_k, wk_block_q2_k, 0, 1)
-KFORMAT(q3_k, wk_block_q3_k, 2, 0)
-KFORMAT(q4_k, wk_block_q4_k, 0, 1)
-KFORMAT(q5_k, wk_block_q5_k, 0, 1)
-KFORMAT(q6_k, wk_block_q6_k, 5, 0)
+KFORMAT(q2_k, wk_block_q2_k)
+KFORMAT(q3_k, wk_block_q3_k)
+KFORMAT(q4_k, wk_block_q4_k)
+KFORMAT(q5_k, wk_block_q5_k)
+KFORMAT(q6_k, wk_block_q6_k)
 
 // --- hand-scheduled dot products of the hot K formats (Q4_K, Q5_K, Q6_K) ---------------------------
 //
@@ -696,25 +656,22 @@ INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, siz
     for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
 }
 
-INLINE void dot_q4_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+INLINE void dot_q4_k_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
 {
     dot_q45_k_n(n, s, w, a, st, na, 0);
 }
 
-INLINE void dot_q5_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+INLINE void dot_q5_k_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
 {
     dot_q45_k_n(n, s, w, a, st, na, 1);
 }
 
-INLINE void dot_q6_k_fast_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)
+INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)
 {
     const wk_block_q6_k *w = vw;
     __m256 acc[4];
     for (int j = 0; j < 4; j++) { acc[j] = _mm256_setzero_ps(); }
     const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
-    // per 128-bit half: the low i16 of a dword, or the high one
-    const __m256i lohi = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2,
-                                          3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const wk_block_q6_k *b = &w[i];
         const float d = h2f(b->d);
@@ -742,8 +699,7 @@ INLINE void dot_q6_k_fast_n(int64_t n, float *s, const void *vw, const void *va,
                                                     _mm256_set1_epi8(48)));
             for (int r = 0; r < 4; r++) {
                 int v = 4 * h + r;
-                __m256i scv = _mm256_shuffle_epi8(
-                    _mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(v)), lohi);
+                __m256i scv = pair_scales(sc16, v);
                 for (int j = 0; j < na; j++) {
                     const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
                     sumi[j] = _mm256_add_epi32(sumi[j],
@@ -757,15 +713,6 @@ INLINE void dot_q6_k_fast_n(int64_t n, float *s, const void *vw, const void *va,
         }
     }
     for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }
-}
-
-// i16 scales of quant vector v (groups 2v, 2v+1) from the 16 group scales as i16: dword v holds
-// that pair; broadcast it, then keep the low i16 in the low 128 bits and the high one above.
-INLINE __m256i pair_scales(__m256i sc16, int v)
-{
-    const __m256i lohi = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2,
-                                          3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
-    return _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(v)), lohi);
 }
 
 // Q2_K and Q3_K: 2-bit quants in qs (shift 2j of byte 32h + l), 16 groups of 16.
@@ -846,12 +793,12 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
     for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
 }
 
-INLINE void dot_q2_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+INLINE void dot_q2_k_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
 {
     dot_q23_k_n(n, s, w, a, st, na, 0);
 }
 
-INLINE void dot_q3_k_fast_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
+INLINE void dot_q3_k_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
 {
     dot_q23_k_n(n, s, w, a, st, na, 1);
 }
@@ -929,11 +876,11 @@ DOTS(q4_1)
 DOTS(q5_0)
 DOTS(q5_1)
 DOTS(q8_0)
-DOTS(q2_k_fast)
-DOTS(q3_k_fast)
-DOTS(q4_k_fast)
-DOTS(q5_k_fast)
-DOTS(q6_k_fast)
+DOTS(q2_k)
+DOTS(q3_k)
+DOTS(q4_k)
+DOTS(q5_k)
+DOTS(q6_k)
 
 #define DOT4_LOOP(tname)                                                                           \
     static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
@@ -963,22 +910,12 @@ void wk_kernels_fill_avx2(wk_kernels *k)
     SET(Q5_0, q5_0);
     SET(Q5_1, q5_1);
     SET(Q8_0, q8_0);
+    SET(Q2_K, q2_k);
+    SET(Q3_K, q3_k);
+    SET(Q4_K, q4_k);
+    SET(Q5_K, q5_k);
+    SET(Q6_K, q6_k);
 #undef SET
-    k->to_float[WICK_DTYPE_Q2_K] = deq_q2_k;
-    k->to_float[WICK_DTYPE_Q3_K] = deq_q3_k;
-    k->vec_dot[WICK_DTYPE_Q2_K] = dot1_q2_k_fast;
-    k->vec_dot_4act[WICK_DTYPE_Q2_K] = dot4_q2_k_fast;
-    k->vec_dot[WICK_DTYPE_Q3_K] = dot1_q3_k_fast;
-    k->vec_dot_4act[WICK_DTYPE_Q3_K] = dot4_q3_k_fast;
-    k->to_float[WICK_DTYPE_Q4_K] = deq_q4_k;
-    k->to_float[WICK_DTYPE_Q5_K] = deq_q5_k;
-    k->to_float[WICK_DTYPE_Q6_K] = deq_q6_k;
-    k->vec_dot[WICK_DTYPE_Q4_K] = dot1_q4_k_fast;
-    k->vec_dot_4act[WICK_DTYPE_Q4_K] = dot4_q4_k_fast;
-    k->vec_dot[WICK_DTYPE_Q5_K] = dot1_q5_k_fast;
-    k->vec_dot_4act[WICK_DTYPE_Q5_K] = dot4_q5_k_fast;
-    k->vec_dot[WICK_DTYPE_Q6_K] = dot1_q6_k_fast;
-    k->vec_dot_4act[WICK_DTYPE_Q6_K] = dot4_q6_k_fast;
     k->from_float[WICK_DTYPE_F16] = quant_f16;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16;
     k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0;
