@@ -1,6 +1,7 @@
 // writer.c — writes GGUF files: metadata and tensor infos serialized in memory, the data section
 // written straight into the output file through a writable mapping (the caller's fill callback
-// gets a pointer into it), so multi-GB files are written without a copy in memory.
+// gets a pointer into a mapping of that tensor's pages), so multi-GB files are written without a
+// copy in memory; metadata and tensors given as data are written with pwrite.
 //
 // The file is written to PATH.tmp, its space reserved up front (posix_fallocate, so a full disk
 // is an error rather than a SIGBUS on the mapping), then renamed to PATH.
@@ -375,6 +376,23 @@ wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name, i
 }
 
 // --- writing -------------------------------------------------------------------------------------
+static wick_status write_all(int fd, const void *p, size_t n, size_t at, const char *path)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t k = pwrite(fd, b, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n, (off_t)at);
+        if (k < 0 && errno == EINTR) { continue; }
+        if (k <= 0) {
+            return wk_fail(errno == ENOSPC ? WICK_E_NOSPACE : WICK_E_IO, "%s: write at offset "
+                           "%zu: %s", path, at, k < 0 ? strerror(errno) : "short write");
+        }
+        b += k;
+        n -= (size_t)k;
+        at += (size_t)k;
+    }
+    return WICK_OK;
+}
+
 static size_t align_up(size_t x, size_t a)
 {
     return (x + a - 1) & ~(a - 1);
@@ -442,6 +460,7 @@ wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path, wick_g
     char *tmp = NULL;
     int fd = -1;
     uint8_t *map = NULL;
+    size_t map_len = 0;
     size_t total = 0;
     size_t data_bytes = 0;
     wick_status rc = build_head(w, &head, &data_bytes);
@@ -468,36 +487,44 @@ wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path, wick_g
                      "%s: cannot reserve %zu bytes: %s", tmp, total, strerror(e));
         goto fail;
     }
-    map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-        map = NULL;
-        rc = wk_fail(WICK_E_IO, "%s: cannot map %zu bytes for writing: %s", tmp, total,
-                     strerror(errno));
-        goto fail;
-    }
+    rc = write_all(fd, head.data, head.len, 0, tmp);
+    if (rc < 0) { goto fail; }
     // posix_fallocate leaves zeros, so the padding needs no writes.
-    memcpy(map, head.data, head.len);
     for (int64_t i = 0; i < w->n_tensors; i++) {
         const wtensor *t = &w->tensors[i];
-        uint8_t *dst = map + data_off + t->offset;
+        size_t at = data_off + (size_t)t->offset;
+        if (t->bytes == 0) { continue; }
         if (t->data) {
-            memcpy(dst, t->data, t->bytes);
+            rc = write_all(fd, t->data, t->bytes, at, tmp);
+            if (rc < 0) { goto fail; }
             continue;
         }
-        if (t->bytes == 0) { continue; }
-        rc = fill(ud, i, dst, t->bytes);
+        // The fill callback writes into a mapping of just this tensor's pages, pre-faulted
+        // (MAP_POPULATE): page faults one by one on fallocated space cost ~3x the time.
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t start = at / page * page;
+        map_len = at + t->bytes - start;
+        map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                   (off_t)start);
+        if (map == MAP_FAILED) {
+            map = NULL;
+            rc = wk_fail(WICK_E_IO, "%s: cannot map %zu bytes for writing: %s", tmp, map_len,
+                         strerror(errno));
+            goto fail;
+        }
+        rc = fill(ud, i, map + (at - start), t->bytes);
         if (rc < 0) {
             rc = wk_fail(rc, "%s: tensor '%s': the fill callback failed (%s)", path, t->name,
                          wick_strerror(rc));
             goto fail;
         }
-    }
-    if (munmap(map, total) != 0) {
+        if (munmap(map, map_len) != 0) {
+            map = NULL;
+            rc = wk_fail(WICK_E_IO, "%s: munmap: %s", tmp, strerror(errno));
+            goto fail;
+        }
         map = NULL;
-        rc = wk_fail(WICK_E_IO, "%s: munmap: %s", tmp, strerror(errno));
-        goto fail;
     }
-    map = NULL;
     if (close(fd) != 0) {
         fd = -1;
         rc = wk_fail(WICK_E_IO, "%s: close: %s", tmp, strerror(errno));
@@ -512,7 +539,7 @@ wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path, wick_g
     wk_buf_free(&head);
     return WICK_OK;
 fail:
-    if (map) { munmap(map, total); }
+    if (map) { munmap(map, map_len); }
     if (fd >= 0) { close(fd); }
     if (tmp) {
         unlink(tmp);
