@@ -180,12 +180,14 @@ typedef enum wick_gguf_type {
 // "uint8", "string", "array", ... ; NULL for an unknown id.
 WICK_API const char *wick_gguf_type_name(int type);
 
-// Opens path. When path is one shard of a split model (NAME-00002-of-00005.gguf, or any file with
-// split.count > 1), every shard is opened and the model reads as one file: its metadata is the
-// first shard's, its tensors those of all shards.
+// Opens path. When path is one shard of a split model (its metadata has split.count > 1; shards are
+// named NAME-00001-of-00005.gguf ... NAME-00005-of-00005.gguf, as llama.cpp's gguf-split writes
+// them), every shard is opened and the model reads as one file: its metadata is the first shard's
+// (split.no = 0), its tensors those of all shards, shard after shard.
 // Errors: WICK_E_IO (cannot open or map; names the path), WICK_E_FORMAT (the message names the
-// file, the byte offset, the field and what was expected), WICK_E_NOT_FOUND (a missing shard,
-// named), WICK_E_NOMEM. *out is NULL on failure. Close with wick_gguf_close().
+// file, the byte offset, the field and what was expected), WICK_E_UNSUPPORTED (GGUF v1,
+// big-endian GGUF), WICK_E_NOT_FOUND (no such file, or a missing shard, named), WICK_E_NOMEM.
+// *out is NULL on failure. Close with wick_gguf_close().
 WICK_API wick_status wick_gguf_open(const char *path, wick_gguf **out);
 WICK_API void wick_gguf_close(wick_gguf *g);
 
