@@ -322,13 +322,16 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
         uint8_t *w = malloc(wbytes + 4), *a = malloc(4 * abytes + 4);
         float *x = malloc((size_t)n * 4 * sizeof(float)), *xd = malloc((size_t)n * 4);
         int n_bad = 0, n_bad_ref = 0, n_bad4 = 0;
+        const int64_t n_full = n;
         for (int rep = 0; rep < 16; rep++) {
+            // Every 5th row is a single block (7 elements for the float formats).
+            n = rep % 5 == 4 ? (t->blck == 1 ? 7 : t->blck) : n_full;
             rnd_weights(type, w + 4, n);
             for (int j = 0; j < 4; j++) {
                 float scale = rep % 4 == 0 ? 1e-3f : rep % 4 == 1 ? 100.0f : 1.0f;
-                for (int64_t i = 0; i < n; i++) { x[j * n + i] = rndf() * scale; }
+                for (int64_t i = 0; i < n; i++) { x[j * n_full + i] = rndf() * scale; }
                 if (rep == 2 && j == 0) { memset(x, 0, (size_t)n * 4); } // zero activation
-                ref->from_float[t->vec_dot_type](x + j * n, a + 4 + j * abytes, n);
+                ref->from_float[t->vec_dot_type](x + j * n_full, a + 4 + j * abytes, n);
             }
             float s0, s1, s4[4];
             ref->vec_dot[type](n, &s0, w + 4, a + 4);
