@@ -70,7 +70,8 @@ static double throttle;
 static uint64_t drop_after, stall_after, lfs_threshold = 1024;
 static atomic_int drop_left, corrupt_left, fail_left, stall_left, move_left;
 static int fail_status = 500, retry_after = -1, cdn_ttl = 3600, page_size = 1000, stall_secs = 10;
-static bool ignore_range, moved;
+static bool ignore_range;
+static atomic_bool moved;
 static const char *evil_path;
 static volatile sig_atomic_t stop;
 
@@ -444,8 +445,9 @@ static enum MHD_Result resolve(struct MHD_Connection *c, const char *url, bool h
     if (!sl) { return send_text(c, 400, "{}", NULL, "bad resolve URL", NULL); }
     char rev[256];
     snprintf(rev, sizeof rev, "%.*s", (int)(sl - rest), rest);
-    if (atomic_load(&move_left) > 0 && atomic_fetch_sub(&move_left, 1) == 1) { moved = true; }
     tree *t = resolve_rev(r, rev);
+    // --move-after K: `main` moves to commit 2 once K resolve requests have been answered
+    if (atomic_load(&move_left) > 0 && atomic_fetch_sub(&move_left, 1) == 1) { moved = true; }
     if (!t) {
         return send_text(c, 404, "{\"error\":\"Invalid rev id\"}", "RevisionNotFound",
                          "Invalid rev id", NULL);
@@ -604,8 +606,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
         pthread_mutex_lock(&log_mu);
-        fprintf(log_file, "%s %s auth=%s range=%s\n", method, url, auth ? "yes" : "no",
-                range ? range : "-");
+        const char *cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+        fprintf(log_file, "%s %s auth=%s range=%s%s%s\n", method, url, auth ? "yes" : "no",
+                range ? range : "-", cursor ? " cursor=" : "", cursor ? cursor : "");
         fflush(log_file);
         pthread_mutex_unlock(&log_mu);
     }

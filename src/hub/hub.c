@@ -464,6 +464,9 @@ static void do_perform(wick_hub *h)
             wk_fail(WICK_E_CANCELLED, "%s: %s: cancelled", j->repo, j->file ? j->file : "listing");
             wk_hub_job_finish(h, j, WICK_E_CANCELLED);
         }
+        if (j->state == ST_META || j->state == ST_GET) {
+            wk_hub_job_check_stall(h, j, now, &deadline);
+        }
         if (j->state != ST_DONE && j->state != ST_META && j->state != ST_GET) {
             wk_hub_job_step(h, j, now);
         }

@@ -58,6 +58,7 @@ struct hub_job {
     job_kind kind;
     job_state state, after_wait; // after_wait: the state ST_WAIT leads to
     double wake_at;
+    double last_io;       // when the running request last received something
     char *repo, *rev, *file;
     char *repo_dir; // <cache>/models--org--name
     wick_dl_cb dl_cb;
@@ -182,5 +183,8 @@ void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc);  // -> ST_DONE 
 void wk_hub_job_free(hub_job *j);
 void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j);
 void wk_hub_job_report(hub_job *j);  // runs the callback
+// A request that received nothing for stall_timeout_ms is dropped and retried; *deadline gets
+// the time this must be checked again.
+void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline);
 
 #endif

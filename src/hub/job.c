@@ -189,6 +189,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     hub_job *j = ud;
     size_t len = size * nitems;
+    j->last_io = wk_now();
     hub_headers *hh = &j->hh;
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         memset(hh, 0, sizeof *hh);
@@ -288,6 +289,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     hub_job *j = ud;
     size_t n = size * nmemb;
     long st = j->hh.status;
+    j->last_io = wk_now();
     if (!j->body_checked) {
         j->body_checked = true;
         j->body_to_file = false;
@@ -398,6 +400,7 @@ static wick_status start_req(wick_hub *h, hub_job *j, const char *url, bool head
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_timeout_ms);
     long stall = h->stall_timeout_ms < 1000 ? 1 : h->stall_timeout_ms / 1000;
+    stall = 2 * stall + 10; // a backstop: our own check (wk_hub_job_check_stall) is the precise one
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall);
     if (head) {
@@ -410,6 +413,7 @@ static wick_status start_req(wick_hub *h, hub_job *j, const char *url, bool head
         return wk_fail(WICK_E_INTERNAL, "%s: cannot add the transfer", url);
     }
     j->easy = e;
+    j->last_io = wk_now();
     h->n_transfers++;
     return WICK_OK;
 }
@@ -850,11 +854,8 @@ static void dl_verify(wick_hub *h, hub_job *j)
                  j->repo, j->file, hex, j->etag);
         return;
     }
-    if (fsync(j->fd) != 0 && errno != EINVAL) {
-        int e = errno;
-        job_fail(h, j, e == ENOSPC ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s", j->tmp_path, strerror(e));
-        return;
-    }
+    // No fsync: it can stall the loop for seconds on a big file (huggingface_hub does none
+    // either); the rename below is what makes the blob appear whole.
     close(j->fd);
     j->fd = -1;
     if (rename(j->tmp_path, j->blob_path) != 0) {
@@ -1139,6 +1140,21 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
     }
     atomic_store(&j->p_total, 0);
     wk_hub_job_finish(h, j, WICK_OK);
+}
+
+void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline)
+{
+    if (!j->easy || h->stall_timeout_ms <= 0) { return; }
+    double limit = j->last_io + h->stall_timeout_ms / 1000.0;
+    if (now < limit) {
+        if (*deadline < 0 || limit < *deadline) { *deadline = limit; }
+        return;
+    }
+    job_state again = j->state == ST_GET ? ST_WANT_GET : ST_WANT_META;
+    wk_hub_job_abort_xfer(h, j);
+    if (j->got_data) { j->tries = 0; }
+    wk_fail(WICK_E_NETWORK, "%s: no data for %d ms", j->req_url, h->stall_timeout_ms);
+    retry_or_fail(h, j, again, WICK_E_NETWORK);
 }
 
 // --- dispatch ------------------------------------------------------------------------------------
