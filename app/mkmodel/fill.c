@@ -10,7 +10,8 @@
 //
 // Quantized tensors: blocks are written directly — random quant bits, random sub-block scales in a
 // fixed range, fp16 d (and dmin / m) chosen so that the weights have roughly the stream's sigma and
-// mean 0; d is jittered per block (0.75..1.25 x) from 8 random bits. Block g of a stream (row r,
+// mean 0; d is jittered per block (0.75..1.25 x) from 8 random bits (and has a random sign in
+// Q4_0, Q5_0, Q6_K). No NaN, infinity or -128 quant (Q8_0) is ever written. Block g of a stream (row r,
 // block b: g = r * blocks_per_row + b) uses words g*W .. g*W+W-1 (W per type below), so fused
 // tensors that reuse rows of other streams reproduce their blocks exactly.
 #include <math.h>
@@ -222,9 +223,12 @@ static void pack_k4_scales(uint8_t *s, const int *sc, const int *mn)
 static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
 {
     unsigned di = (unsigned)(w[0] & 255);
+    // symmetric formats with quants of mean -0.5: a random sign on d (ggml's own quantizers write
+    // negative d for Q4_0, Q5_0 and Q6_K too) makes the tensor's mean 0
+    uint16_t sd = (uint16_t)(tb->d[di] ^ (((w[0] >> 8) & 1u) << 15));
     switch (type) {
     case WICK_DTYPE_Q4_0: // half d; u8 qs[16]
-        put16(y, tb->d[di]);
+        put16(y, sd);
         memcpy(y + 2, &w[1], 16);
         break;
     case WICK_DTYPE_Q4_1: // half d, m; u8 qs[16]
@@ -234,7 +238,7 @@ static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
         break;
     case WICK_DTYPE_Q5_0: { // half d; u8 qh[4]; u8 qs[16]
         uint32_t qh = (uint32_t)(w[0] >> 32);
-        put16(y, tb->d[di]);
+        put16(y, sd);
         memcpy(y + 2, &qh, 4);
         memcpy(y + 6, &w[1], 16);
         break;
@@ -293,7 +297,7 @@ static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
     case WICK_DTYPE_Q6_K: { // u8 ql[128]; u8 qh[64]; i8 scales[16]; half d
         memcpy(y, &w[2], 128 + 64);
         for (int i = 0; i < 16; i++) { y[192 + i] = (uint8_t)(16u + ((w[1] >> (4 * i)) & 15u)); }
-        put16(y + 208, tb->d[di]);
+        put16(y + 208, sd);
         break;
     }
     default: break;

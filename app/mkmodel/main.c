@@ -517,6 +517,10 @@ int main(int argc, char **argv)
         return usage_error("--kv-b, --fused-exps, --lite, --expert-groups and --experts are for "
                            "--arch deepseek2");
     }
+    if (kv_b && m.ft->base != WICK_DTYPE_F32 && m.ft->base != WICK_DTYPE_F16 &&
+        m.ft->base != WICK_DTYPE_BF16) {
+        return usage_error("--kv-b writes F32, F16 or BF16 files only");
+    }
     if (arch != MK_LLAMA && (rope_freqs || tied >= 0)) {
         return usage_error("--rope-freqs, --tied and --untied are for --arch llama");
     }
