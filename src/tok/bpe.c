@@ -1,0 +1,236 @@
+// bpe.c — byte-pair merging of one pre-tokenized piece.
+//
+// The rule (Hugging Face's Word::merge_all, llama.cpp's llm_tokenizer_bpe, tiktoken): repeatedly
+// merge the adjacent pair with the lowest rank, the leftmost one among equals, until no adjacent
+// pair has a rank. Short pieces use a flat array (cheaper for the usual 2-12 symbols); long ones a
+// binary heap over a linked list, O(n log n), so a 1 MB piece without spaces is not quadratic.
+#include <string.h>
+
+#include "tok/tok.h"
+
+#define SMALL_MAX 48
+
+static size_t merge_small(const wick_tokenizer *t, int32_t *s, size_t n)
+{
+    uint32_t rank[SMALL_MAX];
+    int32_t nid[SMALL_MAX];
+    for (size_t i = 0; i + 1 < n; i++) {
+        const wk_pair_slot *p = wk_tok_pair_find(t, s[i], s[i + 1]);
+        rank[i] = p ? p->rank : UINT32_MAX;
+        nid[i] = p ? p->id : -1;
+    }
+    while (n > 1) {
+        size_t best = 0;
+        uint32_t br = UINT32_MAX;
+        for (size_t i = 0; i + 1 < n; i++) {
+            if (rank[i] < br) {
+                br = rank[i];
+                best = i;
+            }
+        }
+        if (br == UINT32_MAX) { break; }
+        s[best] = nid[best];
+        // drop symbol best+1 and pair best (now recomputed)
+        memmove(s + best + 1, s + best + 2, (n - best - 2) * sizeof *s);
+        if (best + 1 < n - 1) {
+            memmove(rank + best + 1, rank + best + 2, (n - best - 3) * sizeof *rank);
+            memmove(nid + best + 1, nid + best + 2, (n - best - 3) * sizeof *nid);
+        }
+        n--;
+        if (best > 0) {
+            const wk_pair_slot *p = wk_tok_pair_find(t, s[best - 1], s[best]);
+            rank[best - 1] = p ? p->rank : UINT32_MAX;
+            nid[best - 1] = p ? p->id : -1;
+        }
+        if (best + 1 < n) {
+            const wk_pair_slot *p = wk_tok_pair_find(t, s[best], s[best + 1]);
+            rank[best] = p ? p->rank : UINT32_MAX;
+            nid[best] = p ? p->id : -1;
+        }
+    }
+    return n;
+}
+
+typedef struct heap_ent {
+    uint32_t rank;
+    uint32_t pos; // left symbol (its original index: orders like the text)
+    int32_t a, b, id;
+} heap_ent;
+
+static inline bool ent_less(const heap_ent *x, const heap_ent *y)
+{
+    return x->rank < y->rank || (x->rank == y->rank && x->pos < y->pos);
+}
+
+static void heap_push(heap_ent *h, size_t *n, heap_ent e)
+{
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ent_less(&e, &h[p])) { break; }
+        h[i] = h[p];
+        i = p;
+    }
+    h[i] = e;
+}
+
+static heap_ent heap_pop(heap_ent *h, size_t *n)
+{
+    heap_ent top = h[0];
+    heap_ent last = h[--(*n)];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= m) { break; }
+        if (c + 1 < m && ent_less(&h[c + 1], &h[c])) { c++; }
+        if (!ent_less(&h[c], &last)) { break; }
+        h[i] = h[c];
+        i = c;
+    }
+    if (m) { h[i] = last; }
+    return top;
+}
+
+static size_t merge_large(const wick_tokenizer *t, int32_t *s, size_t n, bool *nomem)
+{
+    // Every merge pushes at most two pairs: the heap never holds more than 3n entries.
+    int32_t *prev = wk_malloc(n * sizeof *prev);
+    int32_t *next = wk_malloc(n * sizeof *next);
+    heap_ent *h = wk_malloc(3 * n * sizeof *h);
+    size_t nh = 0;
+    if (!prev || !next || !h) {
+        *nomem = true;
+        n = 0;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        prev[i] = (int32_t)i - 1;
+        next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        const wk_pair_slot *p = wk_tok_pair_find(t, s[i], s[i + 1]);
+        if (p) { heap_push(h, &nh, (heap_ent){p->rank, (uint32_t)i, s[i], s[i + 1], p->id}); }
+    }
+    while (nh) {
+        heap_ent e = heap_pop(h, &nh);
+        int32_t l = (int32_t)e.pos;
+        int32_t r = next[l];
+        if (s[l] != e.a || r < 0 || s[r] != e.b) { continue; } // stale
+        s[l] = e.id;
+        s[r] = -2; // dead
+        next[l] = next[r];
+        if (next[r] >= 0) { prev[next[r]] = l; }
+        if (prev[l] >= 0) {
+            int32_t q = prev[l];
+            const wk_pair_slot *p = wk_tok_pair_find(t, s[q], s[l]);
+            if (p) { heap_push(h, &nh, (heap_ent){p->rank, (uint32_t)q, s[q], s[l], p->id}); }
+        }
+        if (next[l] >= 0) {
+            int32_t q = next[l];
+            const wk_pair_slot *p = wk_tok_pair_find(t, s[l], s[q]);
+            if (p) { heap_push(h, &nh, (heap_ent){p->rank, (uint32_t)l, s[l], s[q], p->id}); }
+        }
+    }
+    size_t m = 0;
+    for (int32_t i = 0; i >= 0; i = next[i]) { s[m++] = s[i]; }
+    n = m;
+done:
+    wk_free(prev);
+    wk_free(next);
+    wk_free(h);
+    return n;
+}
+
+size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n)
+{
+    if (n < 2) { return n; }
+    if (n <= SMALL_MAX) { return merge_small(t, syms, n); }
+    bool nomem = false;
+    size_t m = merge_large(t, syms, n, &nomem);
+    return nomem ? SIZE_MAX : m;
+}
+
+wick_status wk_ids_push(wk_ids *a, int32_t id)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        int32_t *v = wk_realloc(a->v, cap * sizeof *v);
+        if (!v) { return wk_fail_nomem("token ids"); }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = id;
+    return WICK_OK;
+}
+
+// The initial symbols of a piece: bytes (byte-level) or UTF-8 characters looked up in the
+// vocabulary, with byte fallback or the unknown token (Hugging Face's BPE::merge_word).
+static size_t initial_symbols(const wick_tokenizer *t, const uint8_t *s, size_t n, int32_t *syms)
+{
+    size_t m = 0;
+    if (t->byte_level) {
+        for (size_t i = 0; i < n; i++) {
+            int32_t id = t->byte_id[s[i]];
+            if (id >= 0) {
+                syms[m++] = id;
+            } else if (t->unk_id >= 0) {
+                if (!(t->fuse_unk && m > 0 && syms[m - 1] == t->unk_id)) { syms[m++] = t->unk_id; }
+            }
+        }
+        return m;
+    }
+    size_t i = 0;
+    while (i < n) {
+        size_t adv;
+        wk_utf8_dec(s + i, n - i, &adv);
+        int32_t id = wk_tok_lookup(t, s + i, adv);
+        if (id >= 0) {
+            syms[m++] = id;
+        } else {
+            bool done = false;
+            if (t->byte_fallback) {
+                bool all = true;
+                for (size_t k = 0; k < adv; k++) { all = all && t->byte_id[s[i + k]] >= 0; }
+                if (all) {
+                    for (size_t k = 0; k < adv; k++) { syms[m++] = t->byte_id[s[i + k]]; }
+                    done = true;
+                }
+            }
+            if (!done && t->unk_id >= 0) {
+                if (!(t->fuse_unk && m > 0 && syms[m - 1] == t->unk_id)) { syms[m++] = t->unk_id; }
+            }
+        }
+        i += adv;
+    }
+    return m;
+}
+
+wick_status wk_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_ids *out)
+{
+    if (n == 0) { return WICK_OK; }
+    int32_t whole = wk_tok_lookup(t, s, n);
+    uint8_t st = 0;
+    if (whole >= 0) {
+        if (t->ignore_merges) { return wk_ids_push(out, whole); }
+        st = __atomic_load_n(&t->self_state[whole], __ATOMIC_RELAXED);
+        if (st == 1) { return wk_ids_push(out, whole); }
+    }
+    int32_t stack[256];
+    int32_t *syms = n <= WK_ARRAY_LEN(stack) ? stack : wk_malloc(n * sizeof *syms);
+    if (!syms) { return wk_fail_nomem("bpe symbols"); }
+    size_t m = initial_symbols(t, s, n, syms);
+    size_t k = wk_bpe_merge(t, syms, m);
+    wick_status rc = WICK_OK;
+    if (k == SIZE_MAX) {
+        rc = wk_fail_nomem("bpe");
+        goto done;
+    }
+    if (whole >= 0 && st == 0) {
+        uint8_t v = (k == 1 && syms[0] == whole) ? 1 : 2;
+        __atomic_store_n(&t->self_state[whole], v, __ATOMIC_RELAXED);
+    }
+    for (size_t i = 0; i < k && rc == WICK_OK; i++) { rc = wk_ids_push(out, syms[i]); }
+done:
+    if (syms != stack) { wk_free(syms); }
+    return rc;
+}

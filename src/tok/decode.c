@@ -1,0 +1,325 @@
+// decode.c — ids to text: the decoder chain (Hugging Face's decode_chain) and the streaming
+// decoder.
+#include <string.h>
+
+#include "tok/tok.h"
+
+// A list of pieces: bytes in buf, pieces as spans.
+typedef struct pieces {
+    wk_buf buf;
+    wk_spans sp;
+} pieces;
+
+static void pieces_init(pieces *p)
+{
+    wk_buf_init(&p->buf, SIZE_MAX / 2);
+    p->sp = (wk_spans){0};
+}
+
+static void pieces_free(pieces *p)
+{
+    wk_buf_free(&p->buf);
+    wk_free(p->sp.v);
+}
+
+// Appends one piece. Empty pieces are dropped: they add nothing, and no decoder step looks at them.
+static wick_status piece_add(pieces *p, const void *s, size_t n)
+{
+    size_t off = p->buf.len;
+    wick_status rc = wk_buf_append(&p->buf, s, n);
+    if (rc == WICK_OK) { rc = wk_spans_push(&p->sp, off, n); }
+    return rc;
+}
+
+static bool byte_token(const char *s, size_t n, uint8_t *out)
+{
+    if (n != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>') { return false; }
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) { return false; }
+        v = v * 16 + d;
+    }
+    *out = (uint8_t)v;
+    return true;
+}
+
+static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *in, pieces *out,
+                        bool lossy_bytes)
+{
+    (void)t;
+    wick_status rc = WICK_OK;
+    const char *b = in->buf.data ? in->buf.data : "";
+    static const char repl[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
+    switch (d->kind) {
+    case WK_DEC_BYTELEVEL: // tokens hold raw bytes already; HF's ByteLevel joins them
+    case WK_DEC_FUSE:
+        for (size_t i = 0; i < in->sp.n && rc == WICK_OK; i++) {
+            rc = wk_buf_append(&out->buf, b + in->sp.v[i].off, in->sp.v[i].len);
+        }
+        if (rc == WICK_OK) { rc = wk_spans_push(&out->sp, 0, out->buf.len); }
+        break;
+    case WK_DEC_BYTEFALLBACK: {
+        size_t i = 0;
+        while (i < in->sp.n && rc == WICK_OK) {
+            uint8_t byte;
+            if (!byte_token(b + in->sp.v[i].off, in->sp.v[i].len, &byte)) {
+                rc = piece_add(out, b + in->sp.v[i].off, in->sp.v[i].len);
+                i++;
+                continue;
+            }
+            uint8_t run[256];
+            size_t k = 0;
+            while (i < in->sp.n && k < sizeof run &&
+                   byte_token(b + in->sp.v[i].off, in->sp.v[i].len, &run[k])) {
+                k++;
+                i++;
+            }
+            if (!lossy_bytes || wk_utf8_valid(run, k)) {
+                rc = piece_add(out, run, k);
+            } else {
+                for (size_t j = 0; j < k && rc == WICK_OK; j++) { rc = piece_add(out, repl, 3); }
+            }
+        }
+        break;
+    }
+    case WK_DEC_REPLACE:
+        for (size_t i = 0; i < in->sp.n && rc == WICK_OK; i++) {
+            const char *s = b + in->sp.v[i].off;
+            size_t n = in->sp.v[i].len, pos = 0, off = out->buf.len;
+            while (d->pat_len > 0 && pos + d->pat_len <= n && rc == WICK_OK) {
+                const char *q = wk_tok_find(s + pos, n - pos, d->pat, d->pat_len);
+                if (!q) { break; }
+                size_t at = (size_t)(q - s);
+                rc = wk_buf_append(&out->buf, s + pos, at - pos);
+                if (rc == WICK_OK) { rc = wk_buf_append(&out->buf, d->content, d->content_len); }
+                pos = at + d->pat_len;
+            }
+            if (rc == WICK_OK) { rc = wk_buf_append(&out->buf, s + pos, n - pos); }
+            if (rc == WICK_OK) { rc = wk_spans_push(&out->sp, off, out->buf.len - off); }
+        }
+        break;
+    case WK_DEC_STRIP:
+        for (size_t i = 0; i < in->sp.n && rc == WICK_OK; i++) {
+            const uint8_t *s = (const uint8_t *)b + in->sp.v[i].off;
+            size_t n = in->sp.v[i].len, lo = 0, hi = n;
+            for (int k = 0; k < d->start && lo < n; k++) {
+                size_t adv;
+                if (wk_utf8_dec(s + lo, n - lo, &adv) != d->strip_cp) { break; }
+                lo += adv;
+            }
+            for (int k = 0; k < d->stop && hi > lo; k++) {
+                size_t p = hi - 1, adv;
+                while (p > lo && (s[p] & 0xC0) == 0x80) { p--; }
+                if (wk_utf8_dec(s + p, hi - p, &adv) != d->strip_cp) { break; }
+                hi = p;
+            }
+            rc = piece_add(out, s + lo, hi - lo);
+        }
+        break;
+    default: rc = wk_fail(WICK_E_INTERNAL, "decoder kind %d", d->kind);
+    }
+    return rc;
+}
+
+static wick_status check_id(const wick_tokenizer *t, int32_t id)
+{
+    if (id < 0 || id >= t->n_vocab) {
+        return wk_fail(WICK_E_RANGE, "%s: token id %d out of range [0, %d)", t->name, id,
+                       t->n_vocab);
+    }
+    return WICK_OK;
+}
+
+static bool skipped(const wick_tokenizer *t, int32_t id, unsigned flags)
+{
+    return (flags & WICK_DETOKENIZE_SKIP_SPECIAL) && (t->flags[id] & WK_TOKF_SPECIAL);
+}
+
+// Runs the chain over pieces in a; the result is left in *res (a or b).
+static wick_status run_chain(const wick_tokenizer *t, pieces *a, pieces *b, pieces **res,
+                             bool lossy_bytes)
+{
+    pieces *cur = a, *nxt = b;
+    wick_status rc = WICK_OK;
+    for (int k = 0; k < t->n_dec && rc == WICK_OK; k++) {
+        wk_buf_clear(&nxt->buf);
+        nxt->sp.n = 0;
+        rc = step(t, &t->dec[k], cur, nxt, lossy_bytes);
+        pieces *tmp = cur;
+        cur = nxt;
+        nxt = tmp;
+    }
+    *res = cur;
+    return rc;
+}
+
+wick_status wk_tok_decode(const wick_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
+                          wk_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        wick_status rc = check_id(t, ids[i]);
+        if (rc < 0) { return rc; }
+    }
+    pieces a, b;
+    pieces_init(&a);
+    pieces_init(&b);
+    wick_status rc = WICK_OK;
+    for (size_t i = 0; i < n && rc == WICK_OK; i++) {
+        if (skipped(t, ids[i], flags)) { continue; }
+        rc = piece_add(&a, t->arena + t->off[ids[i]], t->len[ids[i]]);
+    }
+    pieces *res = &a;
+    if (rc == WICK_OK) { rc = run_chain(t, &a, &b, &res, true); }
+    wk_buf raw;
+    wk_buf_init(&raw, SIZE_MAX / 2);
+    for (size_t i = 0; i < res->sp.n && rc == WICK_OK; i++) {
+        if (t->n_dec == 0 && i > 0) { rc = wk_buf_append(&raw, " ", 1); } // HF: no decoder
+        if (rc == WICK_OK) {
+            rc = wk_buf_append(&raw, res->buf.data + res->sp.v[i].off, res->sp.v[i].len);
+        }
+    }
+    if (rc == WICK_OK) { rc = wk_utf8_lossy(out, (const uint8_t *)(raw.data ? raw.data : ""), raw.len); }
+    wk_buf_free(&raw);
+    pieces_free(&a);
+    pieces_free(&b);
+    return rc;
+}
+
+wick_status wick_detokenize(const wick_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
+                            char **text, size_t *len)
+{
+    if (text) { *text = NULL; }
+    if (len) { *len = 0; }
+    if (!t || !text || (!ids && n)) {
+        return wk_fail(WICK_E_INVALID, "wick_detokenize: NULL argument");
+    }
+    wk_buf out;
+    wk_buf_init(&out, SIZE_MAX / 2);
+    wick_status rc = wk_tok_decode(t, ids, n, flags, &out);
+    if (rc == WICK_OK && !out.data) { rc = wk_buf_append(&out, "", 0); }
+    if (rc < 0) {
+        wk_buf_free(&out);
+        return rc;
+    }
+    size_t l = 0;
+    *text = wk_buf_take(&out, &l);
+    if (len) { *len = l; }
+    return WICK_OK;
+}
+
+// --- streaming -----------------------------------------------------------------------------------
+struct wick_detok_stream {
+    const wick_tokenizer *t;
+    unsigned flags;
+    bool started; // a piece was produced (Strip's start applies to the first one)
+    wk_buf pending;
+    wk_buf out;
+    pieces a, b;
+};
+
+wick_status wick_detok_stream_create(const wick_tokenizer *t, unsigned flags,
+                                     wick_detok_stream **out)
+{
+    if (out) { *out = NULL; }
+    if (!t || !out) { return wk_fail(WICK_E_INVALID, "wick_detok_stream_create: NULL argument"); }
+    wick_detok_stream *s = wk_calloc(1, sizeof *s);
+    if (!s) { return wk_fail_nomem("detokenizer stream"); }
+    s->t = t;
+    s->flags = flags;
+    wk_buf_init(&s->pending, SIZE_MAX / 2);
+    wk_buf_init(&s->out, SIZE_MAX / 2);
+    pieces_init(&s->a);
+    pieces_init(&s->b);
+    *out = s;
+    return WICK_OK;
+}
+
+void wick_detok_stream_destroy(wick_detok_stream *s)
+{
+    if (!s) { return; }
+    wk_buf_free(&s->pending);
+    wk_buf_free(&s->out);
+    pieces_free(&s->a);
+    pieces_free(&s->b);
+    wk_free(s);
+}
+
+// Moves the complete part of pending to out (invalid sequences as U+FFFD), keeps an incomplete
+// tail (or, when final, replaces it too).
+static wick_status drain(wick_detok_stream *s, bool final)
+{
+    const uint8_t *p = (const uint8_t *)s->pending.data;
+    size_t n = s->pending.len, i = 0;
+    while (i < n && !final) {
+        int k = wk_utf8_seq(p + i, n - i);
+        if (k < 0) { break; }
+        i += k > 0 ? (size_t)k : 1;
+    }
+    if (final) { i = n; }
+    wk_buf_clear(&s->out);
+    wick_status rc = wk_utf8_lossy(&s->out, p ? p : (const uint8_t *)"", i);
+    if (rc == WICK_OK && !s->out.data) { rc = wk_buf_append(&s->out, "", 0); }
+    if (rc < 0) { return rc; }
+    memmove(s->pending.data, s->pending.data + i, n - i);
+    s->pending.len = n - i;
+    if (s->pending.data) { s->pending.data[s->pending.len] = '\0'; }
+    return WICK_OK;
+}
+
+wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char **piece,
+                                   size_t *len)
+{
+    if (piece) { *piece = ""; }
+    if (len) { *len = 0; }
+    if (!s || !piece || !len) { return wk_fail(WICK_E_INVALID, "wick_detok_stream_push: NULL"); }
+    const wick_tokenizer *t = s->t;
+    wick_status rc = check_id(t, id);
+    if (rc < 0) { return rc; }
+    if (!skipped(t, id, s->flags)) {
+        // one token through the chain; Strip's start only at the beginning of the stream
+        wk_buf_clear(&s->a.buf);
+        s->a.sp.n = 0;
+        rc = piece_add(&s->a, t->arena + t->off[id], t->len[id]);
+        pieces *res = &s->a;
+        for (int k = 0; k < t->n_dec && rc == WICK_OK; k++) {
+            wk_dec d = t->dec[k];
+            if (d.kind == WK_DEC_STRIP) {
+                if (s->started) { d.start = 0; }
+                d.stop = 0;
+            }
+            pieces *nxt = res == &s->a ? &s->b : &s->a;
+            wk_buf_clear(&nxt->buf);
+            nxt->sp.n = 0;
+            rc = step(t, &d, res, nxt, false);
+            res = nxt;
+        }
+        for (size_t i = 0; i < res->sp.n && rc == WICK_OK; i++) {
+            if (t->n_dec == 0 && s->started) { rc = wk_buf_append(&s->pending, " ", 1); }
+            if (rc == WICK_OK) {
+                rc = wk_buf_append(&s->pending, res->buf.data + res->sp.v[i].off,
+                                   res->sp.v[i].len);
+            }
+            s->started = true;
+        }
+    }
+    if (rc == WICK_OK) { rc = drain(s, false); }
+    if (rc < 0) { return rc; }
+    *piece = s->out.data;
+    *len = s->out.len;
+    return WICK_OK;
+}
+
+wick_status wick_detok_stream_finish(wick_detok_stream *s, const char **piece, size_t *len)
+{
+    if (piece) { *piece = ""; }
+    if (len) { *len = 0; }
+    if (!s || !piece || !len) { return wk_fail(WICK_E_INVALID, "wick_detok_stream_finish: NULL"); }
+    wick_status rc = drain(s, true);
+    if (rc < 0) { return rc; }
+    *piece = s->out.data;
+    *len = s->out.len;
+    return WICK_OK;
+}

@@ -1,0 +1,420 @@
+// gguf_vocab.c — the tokenizer.ggml.* vocabulary of a GGUF file, as llama.cpp reads it
+// (src/llama-vocab.cpp): "gpt2" = byte-level BPE with merges and a pre-tokenizer chosen by
+// tokenizer.ggml.pre; "llama" = SentencePiece-style BPE over scores with byte fallback.
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tok/tok.h"
+
+enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
+
+#define LLAMA3_CS                                                                                  \
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"     \
+    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define QWEN2_CS                                                                                   \
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"     \
+    "\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define GPT4O                                                                                      \
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"       \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"      \
+    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+" \
+    "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
+
+static const char *const pre_llama3[] = {LLAMA3_CS, NULL};
+static const char *const pre_qwen2[] = {QWEN2_CS, NULL};
+static const char *const pre_gpt4o[] = {GPT4O, NULL};
+static const char *const pre_gpt2[] = {GPT2, NULL};
+static const char *const pre_deepseek3[] = {
+    "\\p{N}{1,3}",
+    "[\xE4\xB8\x80-\xE9\xBE\xA5\xE3\x81\x80-\xE3\x82\x9F\xE3\x82\xA0-\xE3\x83\xBF]+",
+    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}"
+    "\\p{M}]+| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    NULL};
+static const char *const pre_default[] = {
+    "[\\p{P}\\$\\+<=>\\^~\\|]+",
+    GPT2,
+    "\\p{N}+",
+    "[0-9][0-9][0-9]",
+    NULL};
+static const char *const pre_kimi[] = {wk_tok_kimi_pattern, NULL};
+
+static const struct {
+    const char *name;
+    const char *const *regexes;
+    bool ignore_merges, add_bos;
+} pres[] = {
+    {"llama3", pre_llama3, true, true},     {"llama-v3", pre_llama3, true, true},
+    {"llama-bpe", pre_llama3, true, true},  {"falcon3", pre_llama3, true, true},
+    {"pixtral", pre_llama3, true, true},    {"dbrx", pre_llama3, false, false},
+    {"smaug-bpe", pre_llama3, false, false}, {"qwen2", pre_qwen2, false, false},
+    {"deepseek-r1-qwen", pre_qwen2, false, false}, {"gpt-4o", pre_gpt4o, false, false},
+    {"llama4", pre_gpt4o, false, true},     {"deepseek-v3", pre_deepseek3, false, false},
+    {"kimi-k2", pre_kimi, false, false},    {"gpt2", pre_gpt2, false, false},
+    {"default", pre_default, false, false},
+};
+
+typedef struct gload {
+    const wick_gguf *g;
+    const char *name;
+    wick_tokenizer *t;
+} gload;
+
+static wick_status opt_id(gload *L, const char *key, int32_t *out)
+{
+    if (wick_gguf_find_kv(L->g, key) < 0) { return WICK_OK; }
+    int64_t v;
+    wick_status rc = wick_gguf_get_int(L->g, key, &v);
+    if (rc < 0) { return rc; }
+    if (v == -1 || v == UINT32_MAX) { // "none"
+        *out = -1;
+        return WICK_OK;
+    }
+    if (v < 0 || v >= L->t->n_vocab) {
+        return wk_fail(WICK_E_FORMAT, "%s: %s: token id %lld out of range [0, %d)", L->name, key,
+                       (long long)v, L->t->n_vocab);
+    }
+    *out = (int32_t)v;
+    return WICK_OK;
+}
+
+static wick_status opt_bool(gload *L, const char *key, bool *out)
+{
+    if (wick_gguf_find_kv(L->g, key) < 0) { return WICK_OK; }
+    return wick_gguf_get_bool(L->g, key, out);
+}
+
+// An int32/uint32 array element (token types).
+static int elem_int(const wick_gguf_value *v, int def)
+{
+    int64_t x;
+    if (!v || wick_gguf_value_int(v, &x) < 0 || x < INT32_MIN || x > INT32_MAX) { return def; }
+    return (int)x;
+}
+
+static wick_status load_merges(gload *L, const wick_gguf_value *merges)
+{
+    wick_tokenizer *t = L->t;
+    uint64_t n = wick_gguf_array_len(merges);
+    if (wick_gguf_array_type(merges) != WICK_GGUF_STRING) {
+        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.merges: expected an array of strings",
+                       L->name);
+    }
+    if (n > UINT32_MAX / 2) { return wk_fail(WICK_E_FORMAT, "%s: too many merges", L->name); }
+    wick_status rc = wk_tok_pairs_init(t, (size_t)n);
+    wk_buf ka, kb, cat;
+    wk_buf_init(&ka, SIZE_MAX / 2);
+    wk_buf_init(&kb, SIZE_MAX / 2);
+    wk_buf_init(&cat, SIZE_MAX / 2);
+    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
+        const char *s;
+        size_t sn;
+        rc = wick_gguf_value_str(wick_gguf_array_at(merges, i), &s, &sn);
+        if (rc < 0) { break; }
+        // llama.cpp splits at the first space after the first character
+        const char *sp = sn > 1 ? memchr(s + 1, ' ', sn - 1) : NULL;
+        if (!sp) {
+            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.merges[%llu]: expected 'a b'", L->name,
+                         (unsigned long long)i);
+            break;
+        }
+        size_t an = (size_t)(sp - s);
+        wk_buf_clear(&ka);
+        wk_buf_clear(&kb);
+        bool ok = wk_bl_decode(s, an, &ka, &rc) && wk_bl_decode(sp + 1, sn - an - 1, &kb, &rc);
+        if (rc < 0) { break; }
+        int32_t a = ok ? wk_tok_lookup(t, ka.data ? ka.data : "", ka.len) : -1;
+        int32_t b = ok ? wk_tok_lookup(t, kb.data ? kb.data : "", kb.len) : -1;
+        int32_t m = -1;
+        if (a >= 0 && b >= 0) {
+            wk_buf_clear(&cat);
+            rc = wk_buf_append(&cat, ka.data, ka.len);
+            if (rc == WICK_OK) { rc = wk_buf_append(&cat, kb.data, kb.len); }
+            if (rc < 0) { break; }
+            m = wk_tok_lookup(t, cat.data, cat.len);
+        }
+        if (m < 0) {
+            rc = wk_fail(WICK_E_FORMAT,
+                         "%s: tokenizer.ggml.merges[%llu]: '%.*s' does not join two tokens into a "
+                         "token of the vocabulary",
+                         L->name, (unsigned long long)i, (int)WK_MIN(sn, 200), s);
+            break;
+        }
+        rc = wk_tok_pair_add(t, a, b, (uint32_t)i, m);
+    }
+    wk_buf_free(&ka);
+    wk_buf_free(&kb);
+    wk_buf_free(&cat);
+    return rc;
+}
+
+// SentencePiece-style: every split of a token into two tokens is a merge, ranked by the merged
+// token's score (higher first; equal scores share a rank, so the leftmost pair goes first, as in
+// llama.cpp's llm_tokenizer_spm).
+static wick_status spm_pairs(gload *L, const float *scores)
+{
+    wick_tokenizer *t = L->t;
+    int32_t n = t->n_vocab;
+    int32_t *order = wk_malloc((size_t)n * sizeof *order);
+    uint32_t *rank = wk_malloc((size_t)n * sizeof *rank);
+    wick_status rc = WICK_OK;
+    if (!order || !rank) {
+        rc = wk_fail_nomem("vocabulary");
+        goto done;
+    }
+    // rank = number of distinct scores above: sort ids by score (insertion into a counting-free
+    // merge sort would be nicer; qsort with a global is not thread-safe, so a simple merge sort)
+    for (int32_t i = 0; i < n; i++) { order[i] = i; }
+    for (int32_t w = 1; w < n; w *= 2) {
+        int32_t *tmp = wk_malloc((size_t)n * sizeof *tmp);
+        if (!tmp) {
+            rc = wk_fail_nomem("vocabulary");
+            goto done;
+        }
+        for (int32_t lo = 0; lo < n; lo += 2 * w) {
+            int32_t mid = WK_MIN(lo + w, n), hi = WK_MIN(lo + 2 * w, n), a = lo, b = mid, k = lo;
+            while (a < mid || b < hi) {
+                if (b >= hi || (a < mid && scores[order[a]] >= scores[order[b]])) {
+                    tmp[k++] = order[a++];
+                } else {
+                    tmp[k++] = order[b++];
+                }
+            }
+        }
+        memcpy(order, tmp, (size_t)n * sizeof *tmp);
+        wk_free(tmp);
+    }
+    uint32_t r = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (i > 0 && scores[order[i]] != scores[order[i - 1]]) { r++; }
+        rank[order[i]] = r;
+    }
+    size_t est = 0;
+    for (int32_t id = 0; id < n; id++) { est += (t->flags[id] & WK_TOKF_MODEL) ? 2 : 0; }
+    rc = wk_tok_pairs_init(t, est);
+    for (int32_t id = 0; id < n && rc == WICK_OK; id++) {
+        if (!(t->flags[id] & WK_TOKF_MODEL)) { continue; }
+        const char *s = t->arena + t->off[id];
+        size_t len = t->len[id];
+        for (size_t k = 1; k < len && rc == WICK_OK; k++) {
+            if (((uint8_t)s[k] & 0xC0) == 0x80) { continue; } // split at characters only
+            int32_t a = wk_tok_lookup(t, s, k);
+            int32_t b = a >= 0 ? wk_tok_lookup(t, s + k, len - k) : -1;
+            if (b >= 0) { rc = wk_tok_pair_add(t, a, b, rank[id], id); }
+        }
+    }
+done:
+    wk_free(order);
+    wk_free(rank);
+    return rc;
+}
+
+static wick_status load(gload *L)
+{
+    const wick_gguf *g = L->g;
+    wick_tokenizer *t = L->t;
+    const char *model = NULL, *pre = NULL;
+    size_t mlen = 0, plen = 0;
+    wick_status rc = wick_gguf_get_str(g, "tokenizer.ggml.model", &model, &mlen);
+    if (rc < 0) { return rc; }
+    bool spm = strcmp(model, "llama") == 0;
+    if (!spm && strcmp(model, "gpt2") != 0) {
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported", L->name,
+                       model);
+    }
+    if (wick_gguf_find_kv(g, "tokenizer.ggml.pre") >= 0) {
+        rc = wick_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &plen);
+        if (rc < 0) { return rc; }
+    }
+    const wick_gguf_value *tokens = NULL, *types = NULL, *scores = NULL, *merges = NULL;
+    rc = wick_gguf_get_array(g, "tokenizer.ggml.tokens", &tokens);
+    if (rc < 0) { return rc; }
+    uint64_t n = wick_gguf_array_len(tokens);
+    if (wick_gguf_array_type(tokens) != WICK_GGUF_STRING || n == 0 || n >= WK_TOK_MAX_VOCAB) {
+        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.tokens: expected 1..2^24-1 strings",
+                       L->name);
+    }
+    if (wick_gguf_find_kv(g, "tokenizer.ggml.token_type") >= 0) {
+        rc = wick_gguf_get_array(g, "tokenizer.ggml.token_type", &types);
+        if (rc == WICK_OK && wick_gguf_array_len(types) != n) {
+            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.token_type: %llu entries for %llu tokens",
+                         L->name, (unsigned long long)wick_gguf_array_len(types),
+                         (unsigned long long)n);
+        }
+        if (rc < 0) { return rc; }
+    }
+    if (wick_gguf_find_kv(g, "tokenizer.ggml.scores") >= 0) {
+        rc = wick_gguf_get_array(g, "tokenizer.ggml.scores", &scores);
+        if (rc == WICK_OK && wick_gguf_array_len(scores) != n) {
+            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores: %llu entries for %llu tokens",
+                         L->name, (unsigned long long)wick_gguf_array_len(scores),
+                         (unsigned long long)n);
+        }
+        if (rc < 0) { return rc; }
+    }
+    if (wick_gguf_find_kv(g, "tokenizer.ggml.merges") >= 0) {
+        rc = wick_gguf_get_array(g, "tokenizer.ggml.merges", &merges);
+        if (rc < 0) { return rc; }
+    }
+    rc = wk_tok_reserve(t, (int32_t)n);
+    if (rc < 0) { return rc; }
+    t->byte_level = !spm;
+    t->byte_fallback = spm;
+    wk_buf tmp;
+    wk_buf_init(&tmp, SIZE_MAX / 2);
+    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
+        const char *s;
+        size_t sn;
+        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
+        if (rc < 0) { break; }
+        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
+        int32_t id = (int32_t)i;
+        bool control = type == TT_CONTROL, user = type == TT_USER;
+        if (control || user) {
+            rc = wk_tok_set(t, id, s, sn,
+                            (uint8_t)(WK_TOKF_ADDED | (control ? WK_TOKF_SPECIAL : 0)));
+            if (rc == WICK_OK) {
+                rc = wk_tok_add_added(t, s, sn, id, control, false, false, false, false);
+            }
+            continue;
+        }
+        if (type == TT_UNUSED) {
+            rc = wk_tok_set(t, id, s, sn, 0);
+            continue;
+        }
+        // NORMAL, UNKNOWN, BYTE: model tokens (byte-level ones in raw bytes)
+        wk_buf_clear(&tmp);
+        bool ok = true;
+        if (t->byte_level) {
+            ok = wk_bl_decode(s, sn, &tmp, &rc);
+            if (rc < 0) { break; }
+        }
+        if (!ok || !t->byte_level) {
+            wk_buf_clear(&tmp);
+            rc = wk_buf_append(&tmp, s, sn);
+        }
+        if (rc == WICK_OK) {
+            rc = wk_tok_set(t, id, tmp.data ? tmp.data : "", tmp.len, ok ? WK_TOKF_MODEL : 0);
+        }
+        if (rc == WICK_OK && type == TT_UNKNOWN) { t->unk_id = id; }
+    }
+    wk_buf_free(&tmp);
+    if (rc == WICK_OK) { rc = wk_tok_build_vmap(t); }
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
+
+    // merges and the pre-tokenizer
+    bool add_bos = spm, add_eos = false, add_space = spm;
+    if (spm) {
+        if (!scores) {
+            return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores: missing for model 'llama'",
+                           L->name);
+        }
+        float *sc = wk_malloc((size_t)n * sizeof *sc);
+        if (!sc) { return wk_fail_nomem("scores"); }
+        for (uint64_t i = 0; i < n; i++) {
+            double d = 0;
+            if (wick_gguf_value_float(wick_gguf_array_at(scores, i), &d) < 0 || isnan(d)) {
+                wk_free(sc);
+                return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float",
+                               L->name, (unsigned long long)i);
+            }
+            sc[i] = (float)d;
+        }
+        rc = spm_pairs(L, sc);
+        wk_free(sc);
+        if (rc < 0) { return rc; }
+        t->bos = n > 1 ? 1 : -1;
+        t->eos = n > 2 ? 2 : -1;
+        if (t->unk_id < 0 && n > 0) { t->unk_id = 0; }
+    } else {
+        const char *const *regexes = NULL;
+        bool ignore = false;
+        const char *pn = pre ? pre : "default";
+        for (size_t i = 0; i < WK_ARRAY_LEN(pres); i++) {
+            if (strcmp(pres[i].name, pn) == 0) {
+                regexes = pres[i].regexes;
+                ignore = pres[i].ignore_merges;
+                add_bos = pres[i].add_bos;
+            }
+        }
+        if (!regexes) {
+            return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.pre '%s' is not supported",
+                           L->name, pn);
+        }
+        t->ignore_merges = ignore;
+        for (int k = 0; regexes[k]; k++) {
+            char what[300];
+            snprintf(what, sizeof what, "%s: tokenizer.ggml.pre '%s'", L->name, pn);
+            rc = wk_tok_add_split(t, regexes[k], strlen(regexes[k]), true, WK_SPLIT_ISOLATED,
+                                  false, what);
+            if (rc < 0) { return rc; }
+        }
+        rc = merges ? load_merges(L, merges) : wk_tok_pairs_from_ranks(t);
+        if (rc < 0) { return rc; }
+        t->bos = t->eos = n > 11 ? 11 : -1;
+    }
+    rc = opt_id(L, "tokenizer.ggml.bos_token_id", &t->bos);
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eos_token_id", &t->eos); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eot_token_id", &t->eot); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eom_token_id", &t->eom); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.padding_token_id", &t->pad); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.unknown_token_id", &t->unk_special); }
+    if (rc == WICK_OK) { rc = opt_bool(L, "tokenizer.ggml.add_bos_token", &add_bos); }
+    if (rc == WICK_OK) { rc = opt_bool(L, "tokenizer.ggml.add_eos_token", &add_eos); }
+    if (rc == WICK_OK) { rc = opt_bool(L, "tokenizer.ggml.add_space_prefix", &add_space); }
+    if (rc < 0) { return rc; }
+    if (spm && t->unk_special >= 0) { t->unk_id = t->unk_special; }
+    if (add_bos && t->bos >= 0) {
+        t->post_pre = wk_malloc(sizeof *t->post_pre);
+        if (!t->post_pre) { return wk_fail_nomem("bos"); }
+        t->post_pre[0] = t->bos;
+        t->n_post_pre = 1;
+    }
+    if (add_eos && t->eos >= 0) {
+        t->post_post = wk_malloc(sizeof *t->post_post);
+        if (!t->post_post) { return wk_fail_nomem("eos"); }
+        t->post_post[0] = t->eos;
+        t->n_post_post = 1;
+    }
+    if (!spm) { return wk_tok_add_dec(t, WK_DEC_BYTELEVEL, NULL, NULL, 0, 0); }
+    // SentencePiece: spaces are U+2581, with one in front of each text part when add_space_prefix
+    wk_norm *nm = wk_calloc(2, sizeof *nm);
+    if (!nm) { return wk_fail_nomem("normalizers"); }
+    t->norm = nm;
+    if (add_space) {
+        nm[t->n_norm].kind = WK_NORM_PREPEND;
+        nm[t->n_norm].pat = wk_strdup("\xE2\x96\x81");
+        nm[t->n_norm].pat_len = 3;
+        if (!nm[t->n_norm++].pat) { return wk_fail_nomem("normalizers"); }
+    }
+    nm[t->n_norm].kind = WK_NORM_REPLACE;
+    nm[t->n_norm].pat = wk_strdup(" ");
+    nm[t->n_norm].pat_len = 1;
+    nm[t->n_norm].content = wk_strdup("\xE2\x96\x81");
+    nm[t->n_norm].content_len = 3;
+    if (!nm[t->n_norm++].content || !nm[t->n_norm - 1].pat) { return wk_fail_nomem("normalizers"); }
+    rc = wk_tok_add_dec(t, WK_DEC_REPLACE, "\xE2\x96\x81", " ", 0, 0);
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_BYTEFALLBACK, NULL, NULL, 0, 0); }
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0); }
+    if (rc == WICK_OK && add_space) { rc = wk_tok_add_dec(t, WK_DEC_STRIP, NULL, " ", 1, 0); }
+    return rc;
+}
+
+wick_status wick_tokenizer_open_gguf(const wick_gguf *g, wick_tokenizer **out)
+{
+    if (out) { *out = NULL; }
+    if (!g || !out) { return wk_fail(WICK_E_INVALID, "wick_tokenizer_open_gguf: NULL argument"); }
+    const char *name = wick_gguf_shard_path(g, 0);
+    gload L = {.g = g, .name = name ? name : "gguf"};
+    wick_status rc = wk_tok_create(L.name, &L.t);
+    if (rc < 0) { return rc; }
+    rc = load(&L);
+    if (rc == WICK_OK) { rc = wk_tok_finish(L.t); }
+    if (rc < 0) {
+        wick_tokenizer_close(L.t);
+        return rc;
+    }
+    *out = L.t;
+    return WICK_OK;
+}
