@@ -130,7 +130,7 @@ wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64
     b->n_expert = n_expert;
     b->in_rb = in_rb;
     b->mid_rb = mid_rb;
-    size_t sz[8], total = 0, P = (size_t)b->max_pairs;
+    size_t sz[8] = {0}, total = 0, P = (size_t)b->max_pairs;
     bool ok = wk_mul_size((size_t)max_tokens, in_rb, &sz[0]);
     sz[1] = sz[0];
     ok = ok && wk_mul_size(P, (size_t)n_ff * sizeof(float), &sz[2]);
