@@ -114,6 +114,53 @@ static void totals(const wick_gguf *g, type_total *by_type, type_total *all)
     }
 }
 
+// --- memory estimates ----------------------------------------------------------------------------
+// An integer key "ARCH.suffix", or element layer of it when it is a per-layer array.
+static bool arch_int(const wick_gguf *g, const char *arch, const char *suffix, int64_t layer,
+                     int64_t *out)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", arch, suffix);
+    int64_t i = wick_gguf_find_kv(g, key);
+    if (i < 0) { return false; }
+    const wick_gguf_value *v = wick_gguf_kv_value(g, i);
+    if (wick_gguf_value_type(v) == WICK_GGUF_ARRAY) {
+        v = wick_gguf_array_at(v, (uint64_t)layer);
+        if (!v) { return false; }
+    }
+    return wick_gguf_value_int(v, out) == WICK_OK;
+}
+
+// Bytes of K/V cache one token takes in float32 (0 when the metadata does not say): per layer,
+// n_head_kv * (key_length + value_length); for deepseek2 (MLA) the cached latent,
+// kv_lora_rank + the RoPE dimensions.
+static uint64_t kv_bytes_per_token(const wick_gguf *g)
+{
+    const char *arch = NULL;
+    if (wick_gguf_get_str(g, "general.architecture", &arch, NULL) != WICK_OK) { return 0; }
+    int64_t n_layer = 0, n_embd = 0;
+    if (!arch_int(g, arch, "block_count", 0, &n_layer) ||
+        !arch_int(g, arch, "embedding_length", 0, &n_embd) || n_layer <= 0 || n_layer > 100000) {
+        return 0;
+    }
+    uint64_t total = 0;
+    for (int64_t l = 0; l < n_layer; l++) {
+        int64_t n_head = 0, n_head_kv = 0, kl = 0, vl = 0, rank = 0, rot = 0;
+        if (strcmp(arch, "deepseek2") == 0 && arch_int(g, arch, "attention.kv_lora_rank", l, &rank)
+            && arch_int(g, arch, "rope.dimension_count", l, &rot)) {
+            total += (uint64_t)(rank + rot) * 4;
+            continue;
+        }
+        if (!arch_int(g, arch, "attention.head_count", l, &n_head) || n_head <= 0) { return 0; }
+        if (!arch_int(g, arch, "attention.head_count_kv", l, &n_head_kv)) { n_head_kv = n_head; }
+        if (!arch_int(g, arch, "attention.key_length", l, &kl)) { kl = n_embd / n_head; }
+        if (!arch_int(g, arch, "attention.value_length", l, &vl)) { vl = n_embd / n_head; }
+        if (n_head_kv < 0 || kl < 0 || vl < 0) { return 0; }
+        total += (uint64_t)n_head_kv * (uint64_t)(kl + vl) * 4;
+    }
+    return total;
+}
+
 // --- wick info -----------------------------------------------------------------------------------
 static void info_json(const wick_gguf *g)
 {
@@ -158,8 +205,16 @@ static void info_json(const wick_gguf *g)
                 by_type[ty].params, by_type[ty].bytes);
         first = false;
     }
-    fprintf(f, "},\"n_tensors\":%" PRId64 ",\"n_params\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n",
+    fprintf(f, "},\"n_tensors\":%" PRId64 ",\"n_params\":%" PRIu64 ",\"bytes\":%" PRIu64,
             all.tensors, all.params, all.bytes);
+    uint64_t kv = kv_bytes_per_token(g);
+    if (kv) {
+        fprintf(f, ",\"kv_cache_bytes_per_token\":{\"f32\":%" PRIu64 ",\"f16\":%" PRIu64 "}", kv,
+                kv / 2);
+    } else {
+        fputs(",\"kv_cache_bytes_per_token\":null", f);
+    }
+    fputs("}\n", f);
 }
 
 static void info_text(const wick_gguf *g)
@@ -214,6 +269,11 @@ static void info_text(const wick_gguf *g)
     }
     fprintf(f, "parameters: %" PRIu64 "\nweights:    %" PRIu64 " bytes (%.1f MiB)\n", all.params,
             all.bytes, (double)all.bytes / (1024.0 * 1024.0));
+    uint64_t kv = kv_bytes_per_token(g);
+    if (kv) {
+        fprintf(f, "kv cache:   %" PRIu64 " bytes per token in f32 (%" PRIu64 " in f16)\n", kv,
+                kv / 2);
+    }
 }
 
 static int run_info(int argc, char **argv);

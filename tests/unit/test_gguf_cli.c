@@ -146,6 +146,13 @@ static void test_text_and_errors(void)
     json_t *j = run_json(args, &st);
     CHECK(st == 0 && json_array_size(j) == 1 && json_array_size(json_array_get(j, 0)) == 256);
     json_decref(j);
+    // KV cache per token (f32): 2 layers x 2 kv heads x (32 + 32) x 4 bytes.
+    snprintf(args, sizeof args, "info '%s' --json", path);
+    j = run_json(args, &st);
+    json_t *kv = json_object_get(j, "kv_cache_bytes_per_token");
+    CHECK(json_integer_value(json_object_get(kv, "f32")) == 1024);
+    CHECK(json_integer_value(json_object_get(j, "bytes")) > 900000);
+    json_decref(j);
     snprintf(args, sizeof args, "tensor '%s' token_embd.weight --rows 3:3 --json", path);
     j = run_json(args, &st);
     CHECK(st == 0 && json_is_array(j) && json_array_size(j) == 0);
