@@ -2,10 +2,15 @@
 // everything the API hands out (every key and nested value, every tensor, the first and last row
 // of each decodable tensor), so that any out-of-bounds read shows under ASan.
 //
-//   cmake -S . -B build-fuzz -DWICK_FUZZ=ON -DCMAKE_C_COMPILER=clang && cmake --build build-fuzz \
-//       --target fuzz_gguf
-//   mkdir -p tests/fuzz/corpus-gguf && cp build-gguf/gguf-broken-corpus/*.gguf tests/fuzz/corpus-gguf/
-//   build-fuzz/fuzz_gguf tests/fuzz/corpus-gguf -max_len=4096 -runs=2000000
+// Build (the library itself must be instrumented too: WICK_SANITIZE for ASan/UBSan in every
+// module, -fsanitize=fuzzer-no-link for coverage; CMake adds -fsanitize=fuzzer to the target):
+//   cmake -S . -B build-fuzz -DWICK_FUZZ=ON -DWICK_SANITIZE=ON -DWICK_BUILD_SHARED=OFF \
+//         -DCMAKE_C_COMPILER=clang -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link
+//   cmake --build build-fuzz --target fuzz_gguf
+// Seeds: the broken-file corpus that test_gguf_broken writes, plus the head of a fixture model:
+//   mkdir -p tests/fuzz/corpus-gguf && cp BUILD/gguf-broken-corpus/*.gguf tests/fuzz/corpus-gguf/
+//   head -c 16384 tests/data/models/llama-Q4_K_M.gguf > tests/fuzz/corpus-gguf/llama-head.gguf
+//   build-fuzz/fuzz_gguf tests/fuzz/corpus-gguf -max_len=16384 -max_total_time=600
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
