@@ -117,9 +117,29 @@ static inline uint64_t bench_sum_u64(const uint64_t *p, size_t n)
     return s0 + s1 + s2 + s3;
 }
 
-// Memory read bandwidth of one thread in GB/s (1e9 bytes/s): the best of several streaming sums
-// over a buffer of mb MiB (0: WICK_BENCH_MEM_MB or 1024), far larger than any cache. The result
-// is cached after the first call. Prints nothing.
+// Memory read bandwidth of one thread in GB/s (1e9 bytes/s), measured now: the best of reps
+// streaming sums over a buffer of mb MiB (≥ 64; use more than the last-level cache). Use it
+// beside a measurement on a shared machine, where the figure moves with the other load.
+static inline double bench_mem_bandwidth_now_gbs(size_t mb, int reps)
+{
+    if (mb < 64) { mb = 64; }
+    size_t bytes = mb << 20, n = bytes / 8;
+    uint64_t *p = bench_alloc(bytes);
+    for (size_t i = 0; i < n; i++) { p[i] = i; } // touch every page: no page faults when timing
+    double best = 1e30;
+    for (int rep = 0; rep < (reps > 0 ? reps : 1); rep++) {
+        double t0 = bench_now();
+        bench_sink(bench_sum_u64(p, n));
+        double dt = bench_now() - t0;
+        if (dt < best) { best = dt; }
+    }
+    free(p);
+    return (double)bytes / best / 1e9;
+}
+
+// Memory read bandwidth of one thread in GB/s (1e9 bytes/s): the best of 5 streaming sums over
+// a buffer of mb MiB (0: WICK_BENCH_MEM_MB or 1024), far larger than any cache. The result is
+// cached after the first call. Prints nothing.
 static inline double bench_mem_bandwidth_gbs(size_t mb)
 {
     static double cached;
@@ -127,20 +147,8 @@ static inline double bench_mem_bandwidth_gbs(size_t mb)
     if (mb == 0) {
         const char *e = getenv("WICK_BENCH_MEM_MB");
         mb = e ? (size_t)strtoull(e, NULL, 10) : 1024;
-        if (mb < 64) { mb = 64; }
     }
-    size_t bytes = mb << 20, n = bytes / 8;
-    uint64_t *p = bench_alloc(bytes);
-    for (size_t i = 0; i < n; i++) { p[i] = i; } // touch every page: no page faults when timing
-    double best = 1e30;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = bench_now();
-        bench_sink(bench_sum_u64(p, n));
-        double dt = bench_now() - t0;
-        if (dt < best) { best = dt; }
-    }
-    free(p);
-    cached = (double)bytes / best / 1e9;
+    cached = bench_mem_bandwidth_now_gbs(mb, 5);
     return cached;
 }
 

@@ -91,14 +91,17 @@ int main(int argc, char **argv)
     }
     double bw = bench_mem_bandwidth_gbs(quick ? 256 : 0);
     bench_print_banner("bench_kernels: GEMV y = W x, 4096 columns, 1 thread", bw);
-    printf("# hot: 4096x4096 weight, repeated (mostly cache-resident); cold: >= %d MiB weight\n",
-           quick ? 64 : 256);
-    printf("# GB/s = weight bytes read per second; %%mem = of the bandwidth above; "
-           "4act = speed-up of vec_dot_4act over 4 vec_dot calls (hot)\n");
-    printf("%-6s %-7s %9s %9s %7s %9s %7s %7s\n", "type", "path", "MB(hot)", "hot GB/s", "%mem",
-           "cold GB/s", "%mem", "4act");
+    size_t cold_mb = quick ? 64 : 256;
+    printf("# 4096^2: a 4096 x 4096 weight, repeated; hot: a weight of <= 6 MiB (cache-resident),\n"
+           "# repeated; cold: a weight of >= %zu MiB, read from memory each pass; mem: memory read\n"
+           "# bandwidth measured just before the cold run (the machine may be shared), %%mem = "
+           "cold / mem.\n# GB/s = weight bytes read per second. 4act: speed-up of vec_dot_4act "
+           "(4 activation rows per\n# weight pass, for GEMM) over 4 vec_dot calls, on the hot "
+           "weight.\n", cold_mb);
+    printf("%-6s %-7s %8s %8s %8s %8s %6s %6s\n", "type", "path", "4096^2", "hot", "cold", "mem",
+           "%mem", "4act");
     const char *paths[] = {"scalar", "avx2", "avx512"};
-    size_t cold_target = (size_t)(quick ? 64 : 256) << 20;
+    size_t cold_target = cold_mb << 20;
     bench_rng rng = bench_rng_seed(42);
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         int type = types[ti];
@@ -108,9 +111,10 @@ int main(int argc, char **argv)
         if (!want) { continue; }
         size_t row_bytes;
         if (wk_row_bytes(type, NCOL, &row_bytes) != WICK_OK) { return 1; }
-        int64_t hot_rows = 4096;
+        int64_t sq_rows = 4096;
+        int64_t hot_rows = (int64_t)((6u << 20) / row_bytes);
         int64_t cold_rows = (int64_t)((cold_target + row_bytes - 1) / row_bytes);
-        if (cold_rows < hot_rows) { cold_rows = hot_rows; }
+        if (cold_rows < sq_rows) { cold_rows = sq_rows; }
         uint8_t *w = bench_alloc((size_t)cold_rows * row_bytes);
         fill_weights(&rng, type, w, (size_t)cold_rows * row_bytes);
         int at = t->vec_dot_type;
@@ -126,28 +130,28 @@ int main(int argc, char **argv)
         for (int p = 0; p < 3; p++) {
             const wk_kernels *k = wk_kernels_named(paths[p]);
             if (!k) { continue; }
-            gemv g = {k, type, w, row_bytes, hot_rows, a, a_stride, y, false};
-            double hot_bytes = (double)hot_rows * (double)row_bytes;
             bool slow = p == 0;
-            double t_hot = bench_best_seconds(run_gemv, &g, slow ? 3 : 20, quick ? 0.3 : 1.0);
+            double max_s = quick ? 0.3 : 1.0;
+            gemv g = {k, type, w, row_bytes, sq_rows, a, a_stride, y, false};
+            double t_sq = bench_best_seconds(run_gemv, &g, slow ? 2 : 10, max_s);
+            g.rows = hot_rows;
+            double t_hot = bench_best_seconds(run_gemv, &g, slow ? 3 : 30, max_s);
             g.four = true;
-            double t_hot4 = bench_best_seconds(run_gemv, &g, slow ? 2 : 10, quick ? 0.3 : 1.0);
+            double t_hot4 = bench_best_seconds(run_gemv, &g, slow ? 2 : 15, max_s);
             g.four = false;
-            double cold_gbs = 0;
-            if (!slow) {
+            double sq_gbs = (double)sq_rows * (double)row_bytes / t_sq / 1e9;
+            double hot_gbs = (double)hot_rows * (double)row_bytes / t_hot / 1e9;
+            printf("%-6s %-7s %8.2f %8.2f ", t->name, k->name, sq_gbs, hot_gbs);
+            if (slow) {
+                printf("%8s %8s %6s", "-", "-", "-");
+            } else {
+                double mem = bench_mem_bandwidth_now_gbs(cold_mb, 3);
                 g.rows = cold_rows;
                 double t_cold = bench_best_seconds(run_gemv, &g, 5, quick ? 0.5 : 2.0);
-                cold_gbs = (double)cold_rows * (double)row_bytes / t_cold / 1e9;
+                double cold_gbs = (double)cold_rows * (double)row_bytes / t_cold / 1e9;
+                printf("%8.2f %8.2f %5.0f%%", cold_gbs, mem, 100 * cold_gbs / mem);
             }
-            double hot_gbs = hot_bytes / t_hot / 1e9;
-            printf("%-6s %-7s %9.1f %9.2f %6.0f%% ", t->name, k->name, hot_bytes / 1e6, hot_gbs,
-                   100 * hot_gbs / bw);
-            if (slow) {
-                printf("%9s %7s", "-", "-");
-            } else {
-                printf("%9.2f %6.0f%%", cold_gbs, 100 * cold_gbs / bw);
-            }
-            printf(" %6.2fx\n", 4 * t_hot / t_hot4);
+            printf(" %5.2fx\n", 4 * t_hot / t_hot4);
             fflush(stdout);
         }
         free(w);
