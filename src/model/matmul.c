@@ -6,8 +6,10 @@
 //      types), rows split across threads;
 //   2. run: the (N × T) outputs are cut into tiles of ROWS weight rows × TOKS tokens; threads take
 //      tiles from an atomic counter (tile ith first). Inside a tile, each weight row is dotted with
-//      the TOKS activation rows while it sits in L1, and the tiles of one token range follow each
-//      other, so the converted activations stay in L2.
+//      the TOKS activation rows while it sits in L1 (four at a time with vec_dot_4act, which
+//      unpacks the weight blocks once for four tokens), and the tiles of one token range follow
+//      each other, so the converted activations stay in L2. Tiles depend only on T, never on the
+//      thread count, so every output element is computed the same way with any number of threads.
 #include <stdatomic.h>
 
 #include "model/model.h"
@@ -84,6 +86,7 @@ void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_
 typedef struct run_job {
     const wk_mm *mm;
     wk_vec_dot_fn dot;
+    wk_vec_dot_4act_fn dot4; // NULL: one token at a time
     const char *w;    // first weight row of the range
     size_t w_row_bytes;
     int64_t n_rows, T, K;
@@ -102,9 +105,14 @@ static void run_tile(run_job *j, int64_t tile)
     const size_t arb = j->mm->act_row_bytes;
     for (int64_t r = r0; r < r1; r++) {
         const void *wr = j->w + (size_t)r * j->w_row_bytes;
-        for (int64_t t = t0; t < t1; t++) {
-            j->dot(j->K, &j->y[t * j->y_stride + r], wr, act + (size_t)t * arb);
+        int64_t t = t0;
+        // four tokens per call: the weight row is unpacked once for the four
+        for (; j->dot4 && t + 4 <= t1; t += 4) {
+            float s4[4];
+            j->dot4(j->K, s4, wr, act + (size_t)t * arb, arb);
+            for (int k = 0; k < 4; k++) { j->y[(t + k) * j->y_stride + r] = s4[k]; }
         }
+        for (; t < t1; t++) { j->dot(j->K, &j->y[t * j->y_stride + r], wr, act + (size_t)t * arb); }
     }
 }
 
@@ -124,6 +132,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     run_job j;
     j.mm = mm;
     j.dot = mm->kern->vec_dot[w->type];
+    j.dot4 = mm->kern->vec_dot_4act[w->type];
     j.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
     j.w_row_bytes = w->row_bytes;
     j.n_rows = n_rows;
