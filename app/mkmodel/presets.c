@@ -177,8 +177,13 @@ static bool build_common_head(mk_model *m)
         if (!t) { return false; }
         t->map = MK_MAP_ROPE_FREQS;
     }
-    ok = ok && weight(m, -1, "token_embd.weight", 2, hp->n_embd, hp->n_vocab, 1,
-                      hp->tied ? SIG_OUT : SIG_EMBD);
+    if (hp->tied) {
+        ok = ok && weight(m, -1, "token_embd.weight", 2, hp->n_embd, hp->n_vocab, 1, SIG_OUT);
+    } else { // an embedding row is looked up, not summed over: sigma 0.5 whatever n_embd
+        mk_tensor *t = add(m, -1, "token_embd.weight", 2, hp->n_embd, hp->n_vocab, 1);
+        if (!t) { return false; }
+        t->src[0] = src_of(m, -1, "token_embd.weight", hp->n_embd, 0.0f, SIG_EMBD, false);
+    }
     ok = ok && norm(m, -1, "output_norm.weight", hp->n_embd);
     if (!hp->tied) {
         ok = ok && weight(m, -1, "output.weight", 2, hp->n_embd, hp->n_vocab, 1, SIG_OUT);
