@@ -2,6 +2,7 @@
 // gguf-py), typed accessors, the writer (round trips, byte-identical rewrites of the fixtures,
 // GGUF v2, alignment, fill callbacks), split models, and an allocation-failure sweep.
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -565,6 +566,57 @@ static void test_split(void)
     wick_gguf_close(g);
 }
 
+// --- threads -------------------------------------------------------------------------------------
+// An open file is immutable: threads reading it at once see the same values (checked under ASan).
+typedef struct reader_arg {
+    const wick_gguf *g;
+    double sum;
+    int errors;
+} reader_arg;
+
+static void *reader_thread(void *p)
+{
+    reader_arg *a = p;
+    static _Thread_local float row[2 * 512];
+    for (int64_t i = 0; i < wick_gguf_n_tensors(a->g); i++) {
+        wick_tensor_info t;
+        if (wick_gguf_tensor(a->g, i, &t) < 0 || t.ne[0] > 512) {
+            a->errors++;
+            continue;
+        }
+        int64_t n = t.n_dims > 1 && t.ne[1] >= 2 ? 2 : 1;
+        if (wick_gguf_tensor_rows(a->g, i, 0, n, row) < 0) { a->errors++; }
+        for (int64_t k = 0; k < n * t.ne[0]; k++) {
+            a->sum += row[k];
+        }
+        a->errors += wick_gguf_find_tensor(a->g, t.name) != i;
+    }
+    const char *s = NULL;
+    a->errors += wick_gguf_get_str(a->g, "general.architecture", &s, NULL) != WICK_OK;
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    wick_gguf *g = NULL;
+    CHECK_OK(wick_gguf_open(model("phi3-Q3_K_M"), &g));
+    if (!g) { return; }
+    reader_arg one = {g, 0, 0};
+    reader_thread(&one);
+    reader_arg args[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (reader_arg){g, 0, 0};
+        CHECK(pthread_create(&th[i], NULL, reader_thread, &args[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(args[i].errors == 0 && args[i].sum == one.sum);
+    }
+    CHECK(one.errors == 0);
+    wick_gguf_close(g);
+}
+
 // --- allocation failures -------------------------------------------------------------------------
 static void test_alloc_failures(void)
 {
@@ -608,6 +660,7 @@ int main(void)
     test_nested_copy();
     test_rewrite_identical();
     test_split();
+    test_threads();
     test_alloc_failures();
     return test_summary("gguf");
 }
