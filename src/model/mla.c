@@ -123,10 +123,20 @@ static void head_unit(head_job *j, int64_t u)
     const int64_t r0 = rt * HEAD_ROWS, r1 = WK_MIN(r0 + HEAD_ROWS, j->N);
     const int64_t t0 = tt * HEAD_TOKS, t1 = WK_MIN(t0 + HEAD_TOKS, j->T);
     wk_vec_dot_fn dot = j->kern->vec_dot[j->w->type];
+    wk_vec_dot_4act_fn dot4 = j->kern->vec_dot_4act[j->w->type];
     const char *wh = (const char *)j->w->data + (size_t)(h * j->N) * j->w->row_bytes;
+    const size_t a_stride = (size_t)j->n_head * j->act_rb; // token t+1 of the same head
     for (int64_t r = r0; r < r1; r++) {
         const void *wr = wh + (size_t)r * j->w->row_bytes;
-        for (int64_t t = t0; t < t1; t++) {
+        int64_t t = t0;
+        if (dot4) {
+            for (; t + 4 <= t1; t += 4) {
+                float sc[4];
+                dot4(j->K, sc, wr, j->act + (size_t)(t * j->n_head + h) * j->act_rb, a_stride);
+                for (int q = 0; q < 4; q++) { j->y[(t + q) * j->y_ts + h * j->y_hs + r] = sc[q]; }
+            }
+        }
+        for (; t < t1; t++) {
             dot(j->K, &j->y[t * j->y_ts + h * j->y_hs + r], wr,
                 j->act + (size_t)(t * j->n_head + h) * j->act_rb);
         }

@@ -130,25 +130,30 @@ wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64
     b->n_expert = n_expert;
     b->in_rb = in_rb;
     b->mid_rb = mid_rb;
-    size_t sz[8] = {0}, total = 0, P = (size_t)b->max_pairs;
+    enum { N_BUF = 11 };
+    size_t sz[N_BUF] = {0}, total = 0, P = (size_t)b->max_pairs;
     bool ok = wk_mul_size((size_t)max_tokens, in_rb, &sz[0]);
     sz[1] = sz[0];
-    ok = ok && wk_mul_size(P, (size_t)n_ff * sizeof(float), &sz[2]);
+    ok = ok && wk_mul_size(P, in_rb, &sz[2]);
     sz[3] = sz[2];
-    ok = ok && wk_mul_size(P, mid_rb, &sz[4]);
-    ok = ok && wk_mul_size(P, (size_t)n_embd * sizeof(float), &sz[5]);
-    sz[6] = 2 * ((size_t)n_expert + 1) * sizeof(int64_t);
-    sz[7] = P * sizeof(int32_t);
-    for (int i = 0; ok && i < 8; i++) { ok = wk_add_size(total, round64(sz[i]), &total); }
+    ok = ok && wk_mul_size(P, (size_t)n_ff * sizeof(float), &sz[4]);
+    sz[5] = sz[4];
+    ok = ok && wk_mul_size(P, mid_rb, &sz[6]);
+    ok = ok && wk_mul_size(P, (size_t)n_embd * sizeof(float), &sz[7]);
+    sz[8] = 2 * ((size_t)n_expert + 1) * sizeof(int64_t);
+    sz[9] = P * sizeof(int32_t);
+    sz[10] = P * sizeof(int32_t);
+    for (int i = 0; ok && i < N_BUF; i++) { ok = wk_add_size(total, round64(sz[i]), &total); }
     if (!ok) { return wk_fail(WICK_E_RANGE, "expert buffers: size overflows"); }
     b->mem = wk_malloc(total);
     if (!b->mem) {
         return wk_fail(WICK_E_NOMEM, "expert buffers: cannot allocate %zu bytes", total);
     }
     char *p = b->mem;
-    void **ptrs[8] = {&b->in_gate, &b->in_up, (void **)&b->g, (void **)&b->u, &b->mid,
-                      (void **)&b->out, (void **)&b->start, (void **)&b->order};
-    for (int i = 0; i < 8; i++) {
+    void **ptrs[N_BUF] = {&b->tok_gate, &b->tok_up, &b->in_gate, &b->in_up, (void **)&b->g,
+                          (void **)&b->u, &b->mid, (void **)&b->out, (void **)&b->start,
+                          (void **)&b->order, (void **)&b->slot};
+    for (int i = 0; i < N_BUF; i++) {
         *ptrs[i] = p;
         p += round64(sz[i]);
     }
@@ -162,7 +167,7 @@ void wk_moe_buf_free(wk_moe_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-enum { PH_CONVERT, PH_GATE_UP, PH_MID, PH_DOWN, PH_COMBINE };
+enum { PH_CONVERT, PH_GATHER, PH_GATE_UP, PH_MID, PH_DOWN, PH_COMBINE };
 
 typedef struct moe_job {
     const wk_kernels *kern;
@@ -197,6 +202,24 @@ static void plan_units(moe_job *j)
     j->n_units = us[j->f->n_expert];
 }
 
+// s[i] = w · a_i for n_act activation rows a_i = a + i * stride, four at a time when the kernel
+// table has a 4-activation dot for the weight's type.
+static void dot_rows(const wk_kernels *kern, int type, int64_t K, const void *w, const char *a,
+                     size_t stride, int64_t n_act, float *out, int64_t out_stride)
+{
+    wk_vec_dot_4act_fn d4 = kern->vec_dot_4act[type];
+    wk_vec_dot_fn d1 = kern->vec_dot[type];
+    int64_t i = 0;
+    if (d4) {
+        for (; i + 4 <= n_act; i += 4) {
+            float s[4];
+            d4(K, s, w, a + (size_t)i * stride, stride);
+            for (int q = 0; q < 4; q++) { out[(i + q) * out_stride] = s[q]; }
+        }
+    }
+    for (; i < n_act; i++) { d1(K, &out[i * out_stride], w, a + (size_t)i * stride); }
+}
+
 static void moe_unit(moe_job *j, int64_t u)
 {
     const wk_moe_ffn *f = j->f;
@@ -216,36 +239,28 @@ static void moe_unit(moe_job *j, int64_t u)
     const int64_t pair_tiles = (n_pairs + EXP_PAIRS - 1) / EXP_PAIRS;
     const int64_t rt = k / pair_tiles, pt = k % pair_tiles;
     const int64_t r0 = rt * EXP_ROWS, r1 = WK_MIN(r0 + EXP_ROWS, j->n_rows);
-    const int32_t *pairs = b->order + b->start[e] + pt * EXP_PAIRS;
+    const int64_t s0 = b->start[e] + pt * EXP_PAIRS; // first slot of the tile
     const int64_t np = WK_MIN(EXP_PAIRS, n_pairs - pt * EXP_PAIRS);
 
     if (j->phase == PH_GATE_UP) {
-        wk_vec_dot_fn dg = j->kern->vec_dot[f->gate->type], du = j->kern->vec_dot[f->up->type];
         const char *gw = (const char *)f->gate->data +
                          (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
         const char *uw = (const char *)f->up->data +
                          (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
+        const char *ag = (const char *)b->in_gate + (size_t)s0 * j->rb_gate;
+        const char *au = (const char *)b->in_up + (size_t)s0 * j->rb_up;
         for (int64_t r = r0; r < r1; r++) {
-            const void *grow = gw + (size_t)r * f->gate->row_bytes;
-            const void *urow = uw + (size_t)r * f->up->row_bytes;
-            for (int64_t i = 0; i < np; i++) {
-                const int64_t p = pairs[i], t = p / j->n_used;
-                dg(f->n_embd, &b->g[p * f->n_ff + r], grow,
-                   (const char *)b->in_gate + (size_t)t * j->rb_gate);
-                du(f->n_embd, &b->u[p * f->n_ff + r], urow,
-                   (const char *)b->in_up + (size_t)t * j->rb_up);
-            }
+            dot_rows(j->kern, f->gate->type, f->n_embd, gw + (size_t)r * f->gate->row_bytes, ag,
+                     j->rb_gate, np, &b->g[s0 * f->n_ff + r], f->n_ff);
+            dot_rows(j->kern, f->up->type, f->n_embd, uw + (size_t)r * f->up->row_bytes, au,
+                     j->rb_up, np, &b->u[s0 * f->n_ff + r], f->n_ff);
         }
     } else { // PH_DOWN
-        wk_vec_dot_fn dd = j->kern->vec_dot[f->down->type];
         const char *dw = (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
+        const char *am = (const char *)b->mid + (size_t)s0 * j->rb_down;
         for (int64_t r = r0; r < r1; r++) {
-            const void *drow = dw + (size_t)r * f->down->row_bytes;
-            for (int64_t i = 0; i < np; i++) {
-                const int64_t p = pairs[i];
-                dd(f->n_ff, &b->out[p * f->n_embd + r], drow,
-                   (const char *)b->mid + (size_t)p * j->rb_down);
-            }
+            dot_rows(j->kern, f->down->type, f->n_ff, dw + (size_t)r * f->down->row_bytes, am,
+                     j->rb_down, np, &b->out[s0 * f->n_embd + r], f->n_embd);
         }
     }
 }
@@ -259,20 +274,34 @@ static void moe_part(void *ctx, int ith, int nth)
     case PH_CONVERT:
         for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
             j->kern->from_float[j->vdt_gate](j->h + t * f->n_embd,
-                                             (char *)b->in_gate + (size_t)t * j->rb_gate, f->n_embd);
-            if (b->in_up != b->in_gate) {
+                                             (char *)b->tok_gate + (size_t)t * j->rb_gate, f->n_embd);
+            if (b->tok_up != b->tok_gate) {
                 j->kern->from_float[j->vdt_up](j->h + t * f->n_embd,
-                                               (char *)b->in_up + (size_t)t * j->rb_up, f->n_embd);
+                                               (char *)b->tok_up + (size_t)t * j->rb_up, f->n_embd);
             }
         }
         break;
+    case PH_GATHER: {
+        // slot s <- the converted row of its token
+        const int64_t P = j->T * j->n_used;
+        for (int64_t s = P * ith / nth; s < P * (ith + 1) / nth; s++) {
+            const int64_t t = b->order[s] / j->n_used;
+            memcpy((char *)b->in_gate + (size_t)s * j->rb_gate,
+                   (const char *)b->tok_gate + (size_t)t * j->rb_gate, j->rb_gate);
+            if (b->tok_up != b->tok_gate) {
+                memcpy((char *)b->in_up + (size_t)s * j->rb_up,
+                       (const char *)b->tok_up + (size_t)t * j->rb_up, j->rb_up);
+            }
+        }
+        break;
+    }
     case PH_MID: {
         const int64_t P = j->T * j->n_used;
-        for (int64_t p = P * ith / nth; p < P * (ith + 1) / nth; p++) {
+        for (int64_t s = P * ith / nth; s < P * (ith + 1) / nth; s++) {
             // silu(g) * u in place in g, then converted for the down projection
-            float *g = b->g + p * f->n_ff;
-            wk_swiglu(g, f->n_ff, g, b->u + p * f->n_ff, f->n_ff, 1, f->n_ff);
-            j->kern->from_float[j->vdt_down](g, (char *)b->mid + (size_t)p * j->rb_down, f->n_ff);
+            float *g = b->g + s * f->n_ff;
+            wk_swiglu(g, f->n_ff, g, b->u + s * f->n_ff, f->n_ff, 1, f->n_ff);
+            j->kern->from_float[j->vdt_down](g, (char *)b->mid + (size_t)s * j->rb_down, f->n_ff);
         }
         break;
     }
@@ -280,11 +309,11 @@ static void moe_part(void *ctx, int ith, int nth)
         for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
             float *yt = j->y + t * f->n_embd;
             const float *wt = j->w + t * j->n_used;
-            const float *o0 = b->out + (t * j->n_used) * f->n_embd;
+            const float *o0 = b->out + (int64_t)b->slot[t * j->n_used] * f->n_embd;
             for (int64_t i = 0; i < f->n_embd; i++) { yt[i] = o0[i] * wt[0]; }
-            for (int s = 1; s < j->n_used; s++) {
-                const float *os = b->out + (t * j->n_used + s) * f->n_embd;
-                for (int64_t i = 0; i < f->n_embd; i++) { yt[i] += os[i] * wt[s]; }
+            for (int q = 1; q < j->n_used; q++) {
+                const float *os = b->out + (int64_t)b->slot[t * j->n_used + q] * f->n_embd;
+                for (int64_t i = 0; i < f->n_embd; i++) { yt[i] += os[i] * wt[q]; }
             }
         }
         break;
@@ -329,18 +358,21 @@ void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *
     wk_row_bytes(j.vdt_gate, f->n_embd, &j.rb_gate); // checked when the model was bound
     wk_row_bytes(j.vdt_up, f->n_embd, &j.rb_up);
     wk_row_bytes(j.vdt_down, f->n_ff, &j.rb_down);
-    void *in_up = b->in_up;
-    if (j.vdt_up == j.vdt_gate) { b->in_up = b->in_gate; } // one conversion serves both
+    void *tok_up = b->tok_up, *in_up = b->in_up;
+    if (j.vdt_up == j.vdt_gate) { b->tok_up = b->tok_gate, b->in_up = b->in_gate; } // one serves both
+    const int64_t P = T * n_used;
 
     run_phase(mm, &j, PH_CONVERT, T >= 4 ? T : 1);
     wk_moe_plan((int)f->n_expert, n_used, T, ids, b->start, b->order);
+    for (int64_t s = 0; s < P; s++) { b->slot[b->order[s]] = (int32_t)s; }
+    run_phase(mm, &j, PH_GATHER, P >= 16 ? P : 1);
     j.n_rows = f->n_ff;
     plan_units(&j);
     run_phase(mm, &j, PH_GATE_UP, j.n_units);
-    run_phase(mm, &j, PH_MID, T * n_used >= 4 ? T * n_used : 1);
+    run_phase(mm, &j, PH_MID, P >= 4 ? P : 1);
     j.n_rows = f->n_embd;
     plan_units(&j);
     run_phase(mm, &j, PH_DOWN, j.n_units);
     run_phase(mm, &j, PH_COMBINE, T >= 4 ? T : 1);
-    b->in_up = in_up;
+    b->tok_up = tok_up, b->in_up = in_up;
 }

@@ -73,13 +73,17 @@ typedef struct wk_moe_ffn {
 typedef struct wk_moe_buf {
     int64_t max_pairs, max_tokens, n_ff, n_embd, n_expert;
     size_t in_rb, mid_rb;     // bytes per converted input / hidden row (the widest formats)
-    void *in_gate, *in_up;    // [max_tokens] h converted to gate's / up's vec_dot_type
-    float *g, *u;             // [max_pairs][n_ff]
-    void *mid;                // [max_pairs] silu(g)*u converted to down's vec_dot_type
-    float *out;               // [max_pairs][n_embd]
-    int64_t *start;           // [n_expert + 1]
-    int32_t *order;           // [max_pairs]
-    int64_t *unit_start;      // [n_expert + 1] first unit of each expert (per phase)
+    // Pairs are processed in "slots": slot s = position s of the expert-sorted order, so that the
+    // rows of one expert's pairs lie back to back (four at a time go to vec_dot_4act).
+    void *tok_gate, *tok_up;  // [max_tokens] h converted to gate's / up's vec_dot_type
+    void *in_gate, *in_up;    // [max_pairs] the same rows gathered by slot
+    float *g, *u;             // [max_pairs][n_ff] by slot
+    void *mid;                // [max_pairs] silu(g)*u converted to down's vec_dot_type, by slot
+    float *out;               // [max_pairs][n_embd] by slot
+    int64_t *start;           // [n_expert + 1] first slot of each expert
+    int32_t *order;           // [max_pairs] slot -> pair t * n_used + j
+    int32_t *slot;            // [max_pairs] pair -> slot
+    int64_t *unit_start;      // [n_expert + 1] first work unit of each expert (per phase)
     void *mem;
 } wk_moe_buf;
 
