@@ -1101,10 +1101,10 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
         const char *path = json_string_value(json_object_get(it, "path"));
         if (!type || strcmp(type, "file") != 0) { continue; }
         if (!path || !wk_hub_valid_path(path)) {
+            wk_fail(WICK_E_FORMAT, "%s: listed path '%s' would leave the repository (refused)",
+                    j->req_url, path ? path : "(none)");
             json_decref(root);
-            job_fail(h, j, WICK_E_FORMAT,
-                     "%s: listed path '%s' would leave the repository (refused)", j->req_url,
-                     path ? path : "(none)");
+            wk_hub_job_finish(h, j, WICK_E_FORMAT);
             return;
         }
         json_t *js = json_object_get(it, "size");

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -114,6 +115,7 @@ static bool mh_start(minihub *m, const char *args)
     if (pipe(pfd) != 0) { return false; }
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); // a crashed test leaves no server behind
         dup2(pfd[1], 1);
         close(pfd[0]);
         execv(bin, argv);
