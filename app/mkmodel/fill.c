@@ -10,10 +10,10 @@
 //
 // Quantized tensors: blocks are written directly — random quant bits, random sub-block scales in a
 // fixed range, fp16 d (and dmin / m) chosen so that the weights have roughly the stream's sigma and
-// mean 0; d is jittered per block (0.75..1.25 x) from 8 random bits (and has a random sign in
-// Q4_0, Q5_0, Q6_K). No NaN, infinity or -128 quant (Q8_0) is ever written. Block g of a stream (row r,
-// block b: g = r * blocks_per_row + b) uses words g*W .. g*W+W-1 (W per type below), so fused
-// tensors that reuse rows of other streams reproduce their blocks exactly.
+// mean 0; d is jittered per block (0.75..1.25 x) from 8 random bits (and has a random sign
+// in Q4_0, Q5_0, Q6_K). No NaN, infinity or -128 quant (Q8_0) is ever written. Block g of a
+// stream (row r, block b: g = r * blocks_per_row + b) uses words g*W .. g*W+W-1 (W per type
+// below), so fused tensors that reuse rows of other streams reproduce their blocks exactly.
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,7 +41,7 @@ uint64_t mk_stream_key(uint64_t seed, const char *name)
     return mix64(mix64(seed ^ 0x6d6b6d6f64656cull) ^ h);
 }
 
-// --- standard normal quantiles ---------------------------------------------------------------------
+// --- standard normal quantiles -------------------------------------------------------------------
 static float g_q[65536];
 
 // Phi^-1((i + 0.5) / 65536) for the upper half by Newton's method on the upper tail
@@ -94,7 +94,7 @@ uint16_t mk_f32_to_bf16(float f)
     return (uint16_t)(x >> 16);
 }
 
-// --- per-stream tables ----------------------------------------------------------------------------
+// --- per-stream tables ---------------------------------------------------------------------------
 typedef struct tabs {
     uint64_t key;
     float *f;     // 65536 values mu + sigma*q (float types)
@@ -161,7 +161,8 @@ static bool tabs_init(tabs *tb, const mk_src *s, int type)
             tb->h = malloc(65536 * sizeof *tb->h);
             if (!tb->h) { return false; }
             for (int i = 0; i < 65536; i++) {
-                tb->h[i] = type == WICK_DTYPE_F16 ? mk_f32_to_f16(tb->f[i]) : mk_f32_to_bf16(tb->f[i]);
+                float v = tb->f[i];
+                tb->h[i] = type == WICK_DTYPE_F16 ? mk_f32_to_f16(v) : mk_f32_to_bf16(v);
             }
         }
         return true;
@@ -183,7 +184,7 @@ static void tabs_free(tabs *tb)
     tb->f = NULL, tb->h = NULL;
 }
 
-// --- quantized blocks (layouts: MODELS.md §4) -----------------------------------------------------
+// --- quantized blocks (layouts: MODELS.md §4) ----------------------------------------------------
 static inline void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
 // Moves every 0x80 byte (-128, which real quantizers never produce) to 0x81 (-127).
@@ -304,7 +305,7 @@ static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
     }
 }
 
-// --- rows ------------------------------------------------------------------------------------------
+// --- rows ----------------------------------------------------------------------------------------
 // Row srow of stream tb into out (one row of the written tensor).
 static void gen_row(const gen *g, const tabs *tb, int64_t srow, uint8_t *out)
 {

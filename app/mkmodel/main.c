@@ -13,7 +13,8 @@
 enum { EXIT_WORK = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
-    "usage: wick-mkmodel --arch llama|phi3|deepseek2 --preset NAME --type TYPE -o FILE.gguf [options]\n"
+    "usage: wick-mkmodel --arch llama|phi3|deepseek2 --preset NAME --type TYPE -o FILE.gguf\n"
+    "                    [options]\n"
     "\n"
     "Writes a GGUF model with random weights (deterministic: the same options and seed give the\n"
     "same bytes). Quantized types get llama-quantize's per-tensor types (Q4_K_M: Q4_K, Q6_K, ...,\n"
@@ -42,6 +43,7 @@ static const char usage_text[] =
     "  --tied / --untied   llama: output.weight absent (tied, tiny's default) or present\n"
     "  --threads N         threads generating data (default 2)\n"
     "  --dry-run           print the tensor table (name type shape) and write nothing\n"
+    "  --no-write          generate every tensor into memory, print the speed, write nothing\n"
     "  -q, --quiet         print nothing on success\n"
     "equivalence variants (the same seed gives the same numbers in every variant):\n"
     "  --split N           N shards as gguf-split writes them (split.no/count/tensors.count;\n"
@@ -121,7 +123,7 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-// --- metadata --------------------------------------------------------------------------------------
+// --- metadata ------------------------------------------------------------------------------------
 typedef struct meta_ctx {
     wick_gguf_writer *w;
     char key[128];
@@ -294,7 +296,9 @@ static wick_status add_metadata(wick_gguf_writer *w, const mk_model *m, const wi
                                      hp->yarn_log_mul));
     }
     // llama-quantize (which makes every type but F32) adds general.quantization_version
-    if (m->ft->base != WICK_DTYPE_F32) { TRY(wick_gguf_writer_add_u32(w, "general.quantization_version", 2)); }
+    if (m->ft->base != WICK_DTYPE_F32) {
+        TRY(wick_gguf_writer_add_u32(w, "general.quantization_version", 2));
+    }
     TRY(wick_gguf_writer_add_u32(w, "general.file_type", (uint32_t)m->ft->ftype));
     if (vocab) {
         int64_t n = wick_gguf_n_kv(vocab);
@@ -310,7 +314,7 @@ static wick_status add_metadata(wick_gguf_writer *w, const mk_model *m, const wi
     return WICK_OK;
 }
 
-// --- writing -----------------------------------------------------------------------------------------
+// --- writing -------------------------------------------------------------------------------------
 typedef struct fill_ctx {
     const mk_model *m;
     int first; // global index of the shard's first tensor
@@ -380,13 +384,42 @@ fail:
     return fail("%s: %s", path, *wick_errmsg() ? wick_errmsg() : wick_strerror(rc));
 }
 
+// Generation speed alone: every tensor into one reused buffer (first touched before timing).
+static int generate_only(const mk_model *m, int n_threads)
+{
+    size_t max = 0, total = 0;
+    for (int i = 0; i < m->n_t; i++) {
+        size_t b = tensor_bytes(&m->t[i]);
+        total += b;
+        max = b > max ? b : max;
+    }
+    uint8_t *buf = malloc(max ? max : 1);
+    if (!buf) { return fail("out of memory (%zu bytes)", max); }
+    memset(buf, 0, max);
+    double t0 = now_s();
+    for (int i = 0; i < m->n_t; i++) {
+        wick_status rc = mk_fill_tensor(m, &m->t[i], buf, tensor_bytes(&m->t[i]), n_threads);
+        if (rc < 0) {
+            free(buf);
+            return fail("%s: generating failed (%s)", m->t[i].name, wick_strerror(rc));
+        }
+    }
+    double dt = now_s() - t0;
+    free(buf);
+    printf("generated %d tensors, %.3f GB in %.2f s: %.2f GB/s with %d threads\n", m->n_t,
+           (double)total / 1e9, dt, dt > 0 ? (double)total / 1e9 / dt : 0.0, n_threads);
+    return 0;
+}
+
 static void print_table(const mk_model *m)
 {
     for (int i = 0; i < m->n_t; i++) {
         const mk_tensor *t = &m->t[i];
         const char *tn = wick_dtype_name(t->type);
         printf("%s %s", t->name, tn ? tn : "?");
-        for (int d = 0; d < t->n_dims; d++) { printf("%s%lld", d ? "," : " ", (long long)t->ne[d]); }
+        for (int d = 0; d < t->n_dims; d++) {
+            printf("%s%lld", d ? "," : " ", (long long)t->ne[d]);
+        }
         printf("\n");
     }
 }
@@ -399,6 +432,7 @@ int main(int argc, char **argv)
     int tied = -1;
     uint64_t seed = 1;
     bool kv_b = false, fused = false, lite = false, rope_freqs = false, dry = false, quiet = false;
+    bool no_write = false;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -456,7 +490,8 @@ int main(int argc, char **argv)
             char *colon = strchr(buf, ':');
             if (!colon) { return usage_error("--expert-groups: expected G:U, got '%s'", v); }
             *colon = 0;
-            if (!parse_i64(buf, 1, 65536, &groups) || !parse_i64(colon + 1, 1, 65536, &groups_used)) {
+            if (!parse_i64(buf, 1, 65536, &groups) ||
+                !parse_i64(colon + 1, 1, 65536, &groups_used)) {
                 return usage_error("--expert-groups: expected G:U, got '%s'", v);
             }
         } else if (strcmp(a, "--kv-b") == 0) {
@@ -473,6 +508,8 @@ int main(int argc, char **argv)
             tied = 0;
         } else if (strcmp(a, "--dry-run") == 0) {
             dry = true;
+        } else if (strcmp(a, "--no-write") == 0) {
+            no_write = true;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = true;
         } else {
@@ -516,7 +553,7 @@ int main(int argc, char **argv)
         mk_ftype_list(types, sizeof types);
         return usage_error("--type: unknown type '%s' (%s)", type_s, types);
     }
-    if (!out && !dry) { return usage_error("-o FILE.gguf is required"); }
+    if (!out && !dry && !no_write) { return usage_error("-o FILE.gguf is required"); }
     bool ds2 = arch == MK_DEEPSEEK2;
     if (!ds2 && (kv_b || fused || lite || groups > 0 || experts > 0)) {
         return usage_error("--kv-b, --fused-exps, --lite, --expert-groups and --experts are for "
@@ -543,8 +580,8 @@ int main(int argc, char **argv)
     }
     if (groups > 0) {
         if (hp->n_expert % groups != 0 || groups_used > groups) {
-            return usage_error("--expert-groups %lld:%lld: G must divide the %lld experts and U <= G",
-                               (long long)groups, (long long)groups_used,
+            return usage_error("--expert-groups %lld:%lld: G must divide the %lld experts and "
+                               "U <= G", (long long)groups, (long long)groups_used,
                                (long long)hp->n_expert);
         }
         hp->n_group = groups, hp->n_group_used = groups_used;
@@ -589,6 +626,10 @@ int main(int argc, char **argv)
     }
     if (dry) {
         print_table(&m);
+        goto done;
+    }
+    if (no_write) {
+        rc = generate_only(&m, (int)threads);
         goto done;
     }
     if (split > m.n_t) {

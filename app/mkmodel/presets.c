@@ -8,7 +8,7 @@
 
 #include "mkmodel.h"
 
-// --- file types (llama_ftype ids, MODELS.md §1) ---------------------------------------------------
+// --- file types (llama_ftype ids, MODELS.md §1) --------------------------------------------------
 static const mk_ftype ftypes[] = {
     {"F32", 0, WICK_DTYPE_F32},       {"F16", 1, WICK_DTYPE_F16},
     {"BF16", 32, WICK_DTYPE_BF16},    {"Q4_0", 2, WICK_DTYPE_Q4_0},
@@ -102,7 +102,7 @@ bool mk_preset(mk_arch arch, const char *preset, mk_hparams *hp)
     return true;
 }
 
-// --- tensor list -----------------------------------------------------------------------------------
+// --- tensor list ---------------------------------------------------------------------------------
 // Weight sigma as in the fixtures (attention/FFN 0.07, token_embd 0.5 or 0.25 when tied, output
 // 0.25, router 0.3), shrunk by sqrt(512/ne0) for rows longer than 512 so that activations of the
 // big presets stay O(1) instead of growing with sqrt(n_embd).
@@ -343,7 +343,10 @@ static int64_t block_elems(int type)
     }
 }
 
-static bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+static bool use_more_bits(int i, int n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
 
 typedef struct policy_state {
     int n_attn_v, i_attn_v;
@@ -374,7 +377,8 @@ static int pick_type(const mk_model *m, const mk_tensor *t, policy_state *qs)
             type = qs->i_attn_v < 2 ? WICK_DTYPE_Q5_K : WICK_DTYPE_Q4_K;
         } else if (ft == FT_Q3_K_L) {
             type = WICK_DTYPE_Q5_K;
-        } else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) && use_more_bits(qs->i_attn_v, qs->n_attn_v)) {
+        } else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) &&
+                   use_more_bits(qs->i_attn_v, qs->n_attn_v)) {
             type = WICK_DTYPE_Q6_K;
         } else if (ft == FT_Q4_K_S && qs->i_attn_v < 4) {
             type = WICK_DTYPE_Q5_K;
