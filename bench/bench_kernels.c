@@ -1,4 +1,4 @@
-// bench_kernels.c — matrix-vector throughput of vec_dot per weight type and kernel path, 1 thread.
+// bench_kernels.c — matrix-vector throughput of vec_dot per weight type and kernel path (1 thread).
 //
 //   bench_kernels [--quick] [TYPE...]
 //
@@ -92,12 +92,14 @@ int main(int argc, char **argv)
     double bw = bench_mem_bandwidth_gbs(quick ? 256 : 0);
     bench_print_banner("bench_kernels: GEMV y = W x, 4096 columns, 1 thread", bw);
     size_t cold_mb = quick ? 64 : 256;
-    printf("# 4096^2: a 4096 x 4096 weight, repeated; hot: a weight of <= 6 MiB (cache-resident),\n"
-           "# repeated; cold: a weight of >= %zu MiB, read from memory each pass; mem: memory read\n"
-           "# bandwidth measured just before the cold run (the machine may be shared), %%mem = "
-           "cold / mem.\n# GB/s = weight bytes read per second. 4act: speed-up of vec_dot_4act "
-           "(4 activation rows per\n# weight pass, for GEMM) over 4 vec_dot calls, on the hot "
-           "weight.\n", cold_mb);
+    printf("# 4096^2: a 4096 x 4096 weight, repeated. hot: a weight of <= 6 MiB (cache-resident)"
+           ",\n# repeated. cold: a weight of >= %zu MiB, read from memory each pass. mem: memory "
+           "read\n",
+           cold_mb);
+    printf("# bandwidth measured just before the cold run (the machine may be shared); %%mem = "
+           "cold / mem.\n");
+    printf("# GB/s = weight bytes read per second. 4act: speed-up of vec_dot_4act (4 activation\n");
+    printf("# rows per weight pass, for GEMM) over 4 vec_dot calls, on the hot weight.\n");
     printf("%-6s %-7s %8s %8s %8s %8s %6s %6s\n", "type", "path", "4096^2", "hot", "cold", "mem",
            "%mem", "4act");
     const char *paths[] = {"scalar", "avx2", "avx512"};

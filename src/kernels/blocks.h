@@ -72,7 +72,7 @@ typedef struct wk_block_q8_1 {
 static_assert(sizeof(wk_block_q8_1) == 36, "q8_1");
 
 // Q2_K (2.625 bits/weight): 16 groups of 16 elements. scales[g] = (min << 4) | scale, 4 bits each.
-// Element k = 128 h + 32 j + l (half h < 2, shift step j < 4, l < 32), group g = 8 h + 2 j + l / 16:
+// Element k = 128 h + 32 j + l (half h < 2, shift step j < 4, l < 32), group g = 8h + 2j + l/16:
 //   q = (qs[32 h + l] >> 2 j) & 3
 //   y[k] = d * (scales[g] & 15) * q - dmin * (scales[g] >> 4)
 typedef struct wk_block_q2_k {

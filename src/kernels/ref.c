@@ -13,12 +13,12 @@
 
 // --- float formats -------------------------------------------------------------------------------
 
-DEQ(deq_f32)
+DEQ(deq_f32_ref)
 {
     memcpy(y, vx, (size_t)n * sizeof(float));
 }
 
-DEQ(deq_f16)
+DEQ(deq_f16_ref)
 {
     const uint8_t *x = vx;
     for (int64_t i = 0; i < n; i++) {
@@ -28,7 +28,7 @@ DEQ(deq_f16)
     }
 }
 
-DEQ(deq_bf16)
+DEQ(deq_bf16_ref)
 {
     const uint8_t *x = vx;
     for (int64_t i = 0; i < n; i++) {
@@ -38,12 +38,12 @@ DEQ(deq_bf16)
     }
 }
 
-QUANT(quant_f32)
+QUANT(quant_f32_ref)
 {
     memcpy(vy, x, (size_t)n * sizeof(float));
 }
 
-QUANT(quant_f16)
+QUANT(quant_f16_ref)
 {
     uint8_t *y = vy;
     for (int64_t i = 0; i < n; i++) {
@@ -52,7 +52,7 @@ QUANT(quant_f16)
     }
 }
 
-QUANT(quant_bf16)
+QUANT(quant_bf16_ref)
 {
     uint8_t *y = vy;
     for (int64_t i = 0; i < n; i++) {
@@ -62,7 +62,7 @@ QUANT(quant_bf16)
 }
 
 // Float dot products sum the float32 products in double, as ggml's scalar code does.
-DOT(dot_f32)
+DOT(dot_f32_ref)
 {
     const float *w = vw, *a = va;
     double sum = 0;
@@ -70,7 +70,7 @@ DOT(dot_f32)
     *s = (float)sum;
 }
 
-DOT(dot_f16)
+DOT(dot_f16_ref)
 {
     const uint8_t *w = vw, *a = va;
     double sum = 0;
@@ -83,7 +83,7 @@ DOT(dot_f16)
     *s = (float)sum;
 }
 
-DOT(dot_bf16)
+DOT(dot_bf16_ref)
 {
     const uint8_t *w = vw, *a = va;
     double sum = 0;
@@ -127,7 +127,7 @@ static void unpack_q5(const uint8_t *qh, const uint8_t *qs, int q[32])
     }
 }
 
-DEQ(deq_q4_0)
+DEQ(deq_q4_0_ref)
 {
     const wk_block_q4_0 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -138,7 +138,7 @@ DEQ(deq_q4_0)
     }
 }
 
-DEQ(deq_q4_1)
+DEQ(deq_q4_1_ref)
 {
     const wk_block_q4_1 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -149,7 +149,7 @@ DEQ(deq_q4_1)
     }
 }
 
-DEQ(deq_q5_0)
+DEQ(deq_q5_0_ref)
 {
     const wk_block_q5_0 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -160,7 +160,7 @@ DEQ(deq_q5_0)
     }
 }
 
-DEQ(deq_q5_1)
+DEQ(deq_q5_1_ref)
 {
     const wk_block_q5_1 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -171,7 +171,7 @@ DEQ(deq_q5_1)
     }
 }
 
-DEQ(deq_q8_0)
+DEQ(deq_q8_0_ref)
 {
     const wk_block_q8_0 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -199,7 +199,7 @@ static float quant_block_q8(const float *x, int8_t *qs, int *sum)
     return d;
 }
 
-QUANT(quant_q8_0)
+QUANT(quant_q8_0_ref)
 {
     wk_block_q8_0 *y = vy;
     for (int64_t i = 0; i < n / WK_QK; i++) {
@@ -209,7 +209,7 @@ QUANT(quant_q8_0)
     }
 }
 
-QUANT(quant_q8_1)
+QUANT(quant_q8_1_ref)
 {
     wk_block_q8_1 *y = vy;
     for (int64_t i = 0; i < n / WK_QK; i++) {
@@ -227,7 +227,7 @@ static int dot_i8_32(const int q[32], const int8_t *a)
     return s;
 }
 
-DOT(dot_q4_0)
+DOT(dot_q4_0_ref)
 {
     const wk_block_q4_0 *w = vw;
     const wk_block_q8_0 *a = va;
@@ -241,7 +241,7 @@ DOT(dot_q4_0)
     *s = sum;
 }
 
-DOT(dot_q4_1)
+DOT(dot_q4_1_ref)
 {
     const wk_block_q4_1 *w = vw;
     const wk_block_q8_1 *a = va;
@@ -255,7 +255,7 @@ DOT(dot_q4_1)
     *s = sum;
 }
 
-DOT(dot_q5_0)
+DOT(dot_q5_0_ref)
 {
     const wk_block_q5_0 *w = vw;
     const wk_block_q8_0 *a = va;
@@ -269,7 +269,7 @@ DOT(dot_q5_0)
     *s = sum;
 }
 
-DOT(dot_q5_1)
+DOT(dot_q5_1_ref)
 {
     const wk_block_q5_1 *w = vw;
     const wk_block_q8_1 *a = va;
@@ -283,7 +283,7 @@ DOT(dot_q5_1)
     *s = sum;
 }
 
-DOT(dot_q8_0)
+DOT(dot_q8_0_ref)
 {
     const wk_block_q8_0 *w = vw;
     const wk_block_q8_0 *a = va;
@@ -399,7 +399,7 @@ static void deq_kunpacked(const kunpacked *u, int gsize, float d, float dmin, fl
     }
 }
 
-DEQ(deq_q2_k)
+DEQ(deq_q2_k_ref)
 {
     const wk_block_q2_k *b = vx;
     for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
@@ -409,7 +409,7 @@ DEQ(deq_q2_k)
     }
 }
 
-DEQ(deq_q3_k)
+DEQ(deq_q3_k_ref)
 {
     const wk_block_q3_k *b = vx;
     for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
@@ -419,7 +419,7 @@ DEQ(deq_q3_k)
     }
 }
 
-DEQ(deq_q4_k)
+DEQ(deq_q4_k_ref)
 {
     const wk_block_q4_k *b = vx;
     for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
@@ -429,7 +429,7 @@ DEQ(deq_q4_k)
     }
 }
 
-DEQ(deq_q5_k)
+DEQ(deq_q5_k_ref)
 {
     const wk_block_q5_k *b = vx;
     for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
@@ -439,7 +439,7 @@ DEQ(deq_q5_k)
     }
 }
 
-DEQ(deq_q6_k)
+DEQ(deq_q6_k_ref)
 {
     const wk_block_q6_k *b = vx;
     for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
@@ -449,7 +449,7 @@ DEQ(deq_q6_k)
     }
 }
 
-QUANT(quant_q8_k)
+QUANT(quant_q8_k_ref)
 {
     wk_block_q8_k *y = vy;
     for (int64_t i = 0; i < n / WK_QK_K; i++, x += WK_QK_K) {
@@ -510,19 +510,19 @@ static void dot_kunpacked(const kunpacked *u, int gsize, const wk_block_q8_k *a,
             int sumi, summ;                                                                        \
             dot_kunpacked(&u, gsize, &a[i], &sumi, &summ);                                         \
             sum += a[i].d * h2f(w[i].d) * (float)sumi;                                             \
-            if (has_min) { sum -= a[i].d * kmin(&w[i]) * (float)summ; }                           \
+            if (has_min) { sum -= a[i].d * kmin(&w[i]) * (float)summ; }                            \
         }                                                                                          \
         *s = sum;                                                                                  \
     }
 
 #define kmin(b) h2f((b)->dmin)
-KDOT(dot_q2_k, wk_block_q2_k, unpack_q2_k, 16, 1)
-KDOT(dot_q4_k, wk_block_q4_k, unpack_q4_k, 32, 1)
-KDOT(dot_q5_k, wk_block_q5_k, unpack_q5_k, 32, 1)
+KDOT(dot_q2_k_ref, wk_block_q2_k, unpack_q2_k, 16, 1)
+KDOT(dot_q4_k_ref, wk_block_q4_k, unpack_q4_k, 32, 1)
+KDOT(dot_q5_k_ref, wk_block_q5_k, unpack_q5_k, 32, 1)
 #undef kmin
 #define kmin(b) 0.0f
-KDOT(dot_q3_k, wk_block_q3_k, unpack_q3_k, 16, 0)
-KDOT(dot_q6_k, wk_block_q6_k, unpack_q6_k, 16, 0)
+KDOT(dot_q3_k_ref, wk_block_q3_k, unpack_q3_k, 16, 0)
+KDOT(dot_q6_k_ref, wk_block_q6_k, unpack_q6_k, 16, 0)
 #undef kmin
 
 // --- the table -----------------------------------------------------------------------------------
@@ -533,19 +533,19 @@ KDOT(dot_q6_k, wk_block_q6_k, unpack_q6_k, 16, 0)
     {                                                                                              \
         for (int j = 0; j < 4; j++) { dot(n, s + j, w, (const char *)a + j * stride); }            \
     }
-DOT4(dot4_f32, dot_f32)
-DOT4(dot4_f16, dot_f16)
-DOT4(dot4_bf16, dot_bf16)
-DOT4(dot4_q4_0, dot_q4_0)
-DOT4(dot4_q4_1, dot_q4_1)
-DOT4(dot4_q5_0, dot_q5_0)
-DOT4(dot4_q5_1, dot_q5_1)
-DOT4(dot4_q8_0, dot_q8_0)
-DOT4(dot4_q2_k, dot_q2_k)
-DOT4(dot4_q3_k, dot_q3_k)
-DOT4(dot4_q4_k, dot_q4_k)
-DOT4(dot4_q5_k, dot_q5_k)
-DOT4(dot4_q6_k, dot_q6_k)
+DOT4(dot4_f32_ref, dot_f32_ref)
+DOT4(dot4_f16_ref, dot_f16_ref)
+DOT4(dot4_bf16_ref, dot_bf16_ref)
+DOT4(dot4_q4_0_ref, dot_q4_0_ref)
+DOT4(dot4_q4_1_ref, dot_q4_1_ref)
+DOT4(dot4_q5_0_ref, dot_q5_0_ref)
+DOT4(dot4_q5_1_ref, dot_q5_1_ref)
+DOT4(dot4_q8_0_ref, dot_q8_0_ref)
+DOT4(dot4_q2_k_ref, dot_q2_k_ref)
+DOT4(dot4_q3_k_ref, dot_q3_k_ref)
+DOT4(dot4_q4_k_ref, dot_q4_k_ref)
+DOT4(dot4_q5_k_ref, dot_q5_k_ref)
+DOT4(dot4_q6_k_ref, dot_q6_k_ref)
 
 void wk_kernels_fill_ref(wk_kernels *k)
 {
@@ -555,24 +555,24 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->to_float[WICK_DTYPE_##T] = deq;                                                             \
     k->vec_dot[WICK_DTYPE_##T] = dot;                                                              \
     k->vec_dot_4act[WICK_DTYPE_##T] = dot4
-    SET(F32, deq_f32, dot_f32, dot4_f32);
-    SET(F16, deq_f16, dot_f16, dot4_f16);
-    SET(BF16, deq_bf16, dot_bf16, dot4_bf16);
-    SET(Q4_0, deq_q4_0, dot_q4_0, dot4_q4_0);
-    SET(Q4_1, deq_q4_1, dot_q4_1, dot4_q4_1);
-    SET(Q5_0, deq_q5_0, dot_q5_0, dot4_q5_0);
-    SET(Q5_1, deq_q5_1, dot_q5_1, dot4_q5_1);
-    SET(Q8_0, deq_q8_0, dot_q8_0, dot4_q8_0);
-    SET(Q2_K, deq_q2_k, dot_q2_k, dot4_q2_k);
-    SET(Q3_K, deq_q3_k, dot_q3_k, dot4_q3_k);
-    SET(Q4_K, deq_q4_k, dot_q4_k, dot4_q4_k);
-    SET(Q5_K, deq_q5_k, dot_q5_k, dot4_q5_k);
-    SET(Q6_K, deq_q6_k, dot_q6_k, dot4_q6_k);
+    SET(F32, deq_f32_ref, dot_f32_ref, dot4_f32_ref);
+    SET(F16, deq_f16_ref, dot_f16_ref, dot4_f16_ref);
+    SET(BF16, deq_bf16_ref, dot_bf16_ref, dot4_bf16_ref);
+    SET(Q4_0, deq_q4_0_ref, dot_q4_0_ref, dot4_q4_0_ref);
+    SET(Q4_1, deq_q4_1_ref, dot_q4_1_ref, dot4_q4_1_ref);
+    SET(Q5_0, deq_q5_0_ref, dot_q5_0_ref, dot4_q5_0_ref);
+    SET(Q5_1, deq_q5_1_ref, dot_q5_1_ref, dot4_q5_1_ref);
+    SET(Q8_0, deq_q8_0_ref, dot_q8_0_ref, dot4_q8_0_ref);
+    SET(Q2_K, deq_q2_k_ref, dot_q2_k_ref, dot4_q2_k_ref);
+    SET(Q3_K, deq_q3_k_ref, dot_q3_k_ref, dot4_q3_k_ref);
+    SET(Q4_K, deq_q4_k_ref, dot_q4_k_ref, dot4_q4_k_ref);
+    SET(Q5_K, deq_q5_k_ref, dot_q5_k_ref, dot4_q5_k_ref);
+    SET(Q6_K, deq_q6_k_ref, dot_q6_k_ref, dot4_q6_k_ref);
 #undef SET
-    k->from_float[WICK_DTYPE_F32] = quant_f32;
-    k->from_float[WICK_DTYPE_F16] = quant_f16;
-    k->from_float[WICK_DTYPE_BF16] = quant_bf16;
-    k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0;
-    k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1;
-    k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k;
+    k->from_float[WICK_DTYPE_F32] = quant_f32_ref;
+    k->from_float[WICK_DTYPE_F16] = quant_f16_ref;
+    k->from_float[WICK_DTYPE_BF16] = quant_bf16_ref;
+    k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0_ref;
+    k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1_ref;
+    k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k_ref;
 }

@@ -17,7 +17,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-// --- helpers ---------------------------------------------------------------------------------------
+// --- helpers -------------------------------------------------------------------------------------
 
 INLINE float hsum_ps(__m256 v)
 {
@@ -112,7 +112,7 @@ INLINE void store_scaled(float *y, __m256i q, float s0, float m0, float s1, floa
 
 // --- float formats -------------------------------------------------------------------------------
 
-static void deq_f16(const void *vx, float *y, int64_t n)
+static void deq_f16_avx2(const void *vx, float *y, int64_t n)
 {
     const uint8_t *x = vx;
     int64_t i = 0;
@@ -133,7 +133,7 @@ INLINE __m256 bf16x8(const uint8_t *p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-static void deq_bf16(const void *vx, float *y, int64_t n)
+static void deq_bf16_avx2(const void *vx, float *y, int64_t n)
 {
     const uint8_t *x = vx;
     int64_t i = 0;
@@ -145,7 +145,7 @@ static void deq_bf16(const void *vx, float *y, int64_t n)
     }
 }
 
-static void quant_f16(const float *x, void *vy, int64_t n)
+static void quant_f16_avx2(const float *x, void *vy, int64_t n)
 {
     uint8_t *y = vy;
     int64_t i = 0;
@@ -159,7 +159,7 @@ static void quant_f16(const float *x, void *vy, int64_t n)
     }
 }
 
-static void quant_bf16(const float *x, void *vy, int64_t n)
+static void quant_bf16_avx2(const float *x, void *vy, int64_t n)
 {
     uint8_t *y = vy;
     int64_t i = 0;
@@ -184,7 +184,7 @@ static void quant_bf16(const float *x, void *vy, int64_t n)
     }
 }
 
-static void dot_f32(int64_t n, float *s, const void *vw, const void *va)
+static void dot_f32_avx2(int64_t n, float *s, const void *vw, const void *va)
 {
     const float *w = vw, *a = va;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -199,12 +199,13 @@ static void dot_f32(int64_t n, float *s, const void *vw, const void *va)
     for (; i + 8 <= n; i += 8) {
         acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc[0]);
     }
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    float sum = hsum_ps(
+        _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
     for (; i < n; i++) { sum += w[i] * a[i]; }
     *s = sum;
 }
 
-static void dot_f16(int64_t n, float *s, const void *vw, const void *va)
+static void dot_f16_avx2(int64_t n, float *s, const void *vw, const void *va)
 {
     const uint8_t *w = vw, *a = va;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -218,7 +219,8 @@ static void dot_f16(int64_t n, float *s, const void *vw, const void *va)
     }
     for (; i + 8 <= n; i += 8) { acc[0] = _mm256_fmadd_ps(F16X8(w, i), F16X8(a, i), acc[0]); }
 #undef F16X8
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    float sum = hsum_ps(
+        _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
     for (; i < n; i++) {
         uint16_t hw, ha;
         memcpy(&hw, w + 2 * i, 2);
@@ -228,7 +230,7 @@ static void dot_f16(int64_t n, float *s, const void *vw, const void *va)
     *s = sum;
 }
 
-static void dot_bf16(int64_t n, float *s, const void *vw, const void *va)
+static void dot_bf16_avx2(int64_t n, float *s, const void *vw, const void *va)
 {
     const uint8_t *w = vw, *a = va;
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -243,7 +245,8 @@ static void dot_bf16(int64_t n, float *s, const void *vw, const void *va)
     for (; i + 8 <= n; i += 8) {
         acc[0] = _mm256_fmadd_ps(bf16x8(w + 2 * i), bf16x8(a + 2 * i), acc[0]);
     }
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    float sum = hsum_ps(
+        _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
     for (; i < n; i++) {
         uint16_t hw, ha;
         memcpy(&hw, w + 2 * i, 2);
@@ -255,7 +258,7 @@ static void dot_bf16(int64_t n, float *s, const void *vw, const void *va)
 
 // --- legacy formats ------------------------------------------------------------------------------
 
-static void deq_q4_0(const void *vx, float *y, int64_t n)
+static void deq_q4_0_avx2(const void *vx, float *y, int64_t n)
 {
     const wk_block_q4_0 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -265,7 +268,7 @@ static void deq_q4_0(const void *vx, float *y, int64_t n)
     }
 }
 
-static void deq_q4_1(const void *vx, float *y, int64_t n)
+static void deq_q4_1_avx2(const void *vx, float *y, int64_t n)
 {
     const wk_block_q4_1 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -280,7 +283,7 @@ INLINE __m256i q5_bytes(const uint8_t *qh, const uint8_t *qs)
     return _mm256_or_si256(nibbles32(qs), hi);
 }
 
-static void deq_q5_0(const void *vx, float *y, int64_t n)
+static void deq_q5_0_avx2(const void *vx, float *y, int64_t n)
 {
     const wk_block_q5_0 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -290,7 +293,7 @@ static void deq_q5_0(const void *vx, float *y, int64_t n)
     }
 }
 
-static void deq_q5_1(const void *vx, float *y, int64_t n)
+static void deq_q5_1_avx2(const void *vx, float *y, int64_t n)
 {
     const wk_block_q5_1 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -299,7 +302,7 @@ static void deq_q5_1(const void *vx, float *y, int64_t n)
     }
 }
 
-static void deq_q8_0(const void *vx, float *y, int64_t n)
+static void deq_q8_0_avx2(const void *vx, float *y, int64_t n)
 {
     const wk_block_q8_0 *b = vx;
     for (int64_t i = 0; i < n / WK_QK; i++, y += WK_QK) {
@@ -340,7 +343,7 @@ INLINE float quant_block_q8(const float *x, int8_t *qs, int *sum)
     return d;
 }
 
-static void quant_q8_0(const float *x, void *vy, int64_t n)
+static void quant_q8_0_avx2(const float *x, void *vy, int64_t n)
 {
     wk_block_q8_0 *y = vy;
     for (int64_t i = 0; i < n / WK_QK; i++) {
@@ -352,7 +355,7 @@ static void quant_q8_0(const float *x, void *vy, int64_t n)
     }
 }
 
-static void quant_q8_1(const float *x, void *vy, int64_t n)
+static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
 {
     wk_block_q8_1 *y = vy;
     for (int64_t i = 0; i < n / WK_QK; i++) {
@@ -558,7 +561,7 @@ INLINE void deq_kblock(const kblock *k, float *y)
 }
 
 #define KFORMAT(tname, BT)                                                                         \
-    static void deq_##tname(const void *vx, float *y, int64_t n)                                   \
+    static void deq_##tname##_avx2(const void *vx, float *y, int64_t n)                            \
     {                                                                                              \
         const BT *b = vx;                                                                          \
         for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
@@ -574,7 +577,7 @@ KFORMAT(q4_k, wk_block_q4_k)
 KFORMAT(q5_k, wk_block_q5_k)
 KFORMAT(q6_k, wk_block_q6_k)
 
-// --- hand-scheduled dot products of the hot K formats (Q4_K, Q5_K, Q6_K) ---------------------------
+// --- streamed dot products of the K formats ------------------------------------------------------
 //
 // Same arithmetic as kdot_row, streamed: quants are unpacked 32 bytes at a time straight into
 // vpmaddubsw, scales are broadcast from a register with byte shuffles, the min and offset terms
@@ -649,8 +652,10 @@ INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, siz
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
             __m256i pm = _mm256_madd_epi16(loadu256(ab->bsums), mnv);
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
-            accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm), accm[j]);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]),
+                                     acc[j]);
+            accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm),
+                                      accm[j]);
         }
     }
     for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
@@ -671,7 +676,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
     const wk_block_q6_k *w = vw;
     __m256 acc[4];
     for (int j = 0; j < 4; j++) { acc[j] = _mm256_setzero_ps(); }
-    const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+    const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const wk_block_q6_k *b = &w[i];
         const float d = h2f(b->d);
@@ -691,7 +696,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
             u[0] = _mm256_or_si256(_mm256_and_si256(l0, m15),
                                    _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
             u[1] = _mm256_or_si256(_mm256_and_si256(l1, m15),
-                                   _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(12)), 2));
+                                   _mm256_slli_epi16(_mm256_and_si256(qh, m12), 2));
             u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m15),
                                    _mm256_and_si256(qh, _mm256_set1_epi8(48)));
             u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m15),
@@ -709,7 +714,8 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
         }
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]),
+                                     acc[j]);
         }
     }
     for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }
@@ -776,13 +782,15 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
                 __m256i scv = pair_scales(sc16, v);
                 for (int j = 0; j < na; j++) {
                     const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-                    sumi[j] = _mm256_add_epi32(sumi[j], dot_u8s8(u, loadu256(ab->qs + 32 * v), scv));
+                    __m256i p = dot_u8s8(u, loadu256(ab->qs + 32 * v), scv);
+                    sumi[j] = _mm256_add_epi32(sumi[j], p);
                 }
             }
         }
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]), acc[j]);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]),
+                                     acc[j]);
             if (!three) {
                 __m256i pm = _mm256_madd_epi16(loadu256(ab->bsums), mn16);
                 accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm),
@@ -805,7 +813,7 @@ INLINE void dot_q3_k_n(int64_t n, float *s, const void *w, const void *a, size_t
 
 // Q8_K activations: iscale = -127 / (the element of largest |x|, the first on a tie),
 // q = min(127, round_half_even(iscale * x)), d = 1 / iscale, bsums of 16.
-static void quant_q8_k(const float *x, void *vy, int64_t n)
+static void quant_q8_k_avx2(const float *x, void *vy, int64_t n)
 {
     wk_block_q8_k *y = vy;
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -863,11 +871,11 @@ static void quant_q8_k(const float *x, void *vy, int64_t n)
 // --- the table -----------------------------------------------------------------------------------
 
 #define DOTS(tname)                                                                                \
-    static void dot1_##tname(int64_t n, float *s, const void *w, const void *a)                    \
+    static void dot_##tname##_avx2(int64_t n, float *s, const void *w, const void *a)              \
     {                                                                                              \
         dot_##tname##_n(n, s, w, a, 0, 1);                                                         \
     }                                                                                              \
-    static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
+    static void dot4_##tname##_avx2(int64_t n, float *s, const void *w, const void *a, size_t st)  \
     {                                                                                              \
         dot_##tname##_n(n, s, w, a, st, 4);                                                        \
     }
@@ -883,9 +891,9 @@ DOTS(q5_k)
 DOTS(q6_k)
 
 #define DOT4_LOOP(tname)                                                                           \
-    static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
+    static void dot4_##tname##_avx2(int64_t n, float *s, const void *w, const void *a, size_t st)  \
     {                                                                                              \
-        for (int j = 0; j < 4; j++) { dot_##tname(n, s + j, w, (const char *)a + j * st); }        \
+        for (int j = 0; j < 4; j++) { dot_##tname##_avx2(n, s + j, w, (const char *)a + j * st); } \
     }
 DOT4_LOOP(f32)
 DOT4_LOOP(f16)
@@ -893,18 +901,18 @@ DOT4_LOOP(bf16)
 
 void wk_kernels_fill_avx2(wk_kernels *k)
 {
-    k->to_float[WICK_DTYPE_F16] = deq_f16;
-    k->to_float[WICK_DTYPE_BF16] = deq_bf16;
-    k->vec_dot[WICK_DTYPE_F32] = dot_f32;
-    k->vec_dot[WICK_DTYPE_F16] = dot_f16;
-    k->vec_dot[WICK_DTYPE_BF16] = dot_bf16;
-    k->vec_dot_4act[WICK_DTYPE_F32] = dot4_f32;
-    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16;
-    k->vec_dot_4act[WICK_DTYPE_BF16] = dot4_bf16;
+    k->to_float[WICK_DTYPE_F16] = deq_f16_avx2;
+    k->to_float[WICK_DTYPE_BF16] = deq_bf16_avx2;
+    k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx2;
+    k->vec_dot[WICK_DTYPE_F16] = dot_f16_avx2;
+    k->vec_dot[WICK_DTYPE_BF16] = dot_bf16_avx2;
+    k->vec_dot_4act[WICK_DTYPE_F32] = dot4_f32_avx2;
+    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16_avx2;
+    k->vec_dot_4act[WICK_DTYPE_BF16] = dot4_bf16_avx2;
 #define SET(T, tname)                                                                              \
-    k->to_float[WICK_DTYPE_##T] = deq_##tname;                                                     \
-    k->vec_dot[WICK_DTYPE_##T] = dot1_##tname;                                                     \
-    k->vec_dot_4act[WICK_DTYPE_##T] = dot4_##tname
+    k->to_float[WICK_DTYPE_##T] = deq_##tname##_avx2;                                              \
+    k->vec_dot[WICK_DTYPE_##T] = dot_##tname##_avx2;                                               \
+    k->vec_dot_4act[WICK_DTYPE_##T] = dot4_##tname##_avx2
     SET(Q4_0, q4_0);
     SET(Q4_1, q4_1);
     SET(Q5_0, q5_0);
@@ -916,9 +924,9 @@ void wk_kernels_fill_avx2(wk_kernels *k)
     SET(Q5_K, q5_k);
     SET(Q6_K, q6_k);
 #undef SET
-    k->from_float[WICK_DTYPE_F16] = quant_f16;
-    k->from_float[WICK_DTYPE_BF16] = quant_bf16;
-    k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0;
-    k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1;
-    k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k;
+    k->from_float[WICK_DTYPE_F16] = quant_f16_avx2;
+    k->from_float[WICK_DTYPE_BF16] = quant_bf16_avx2;
+    k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0_avx2;
+    k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1_avx2;
+    k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k_avx2;
 }

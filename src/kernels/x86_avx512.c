@@ -10,7 +10,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-static void dot_f32(int64_t n, float *s, const void *vw, const void *va)
+static void dot_f32_avx512(int64_t n, float *s, const void *vw, const void *va)
 {
     const float *w = vw, *a = va;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -28,7 +28,7 @@ static void dot_f32(int64_t n, float *s, const void *vw, const void *va)
     *s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-static void dot_f16(int64_t n, float *s, const void *vw, const void *va)
+static void dot_f16_avx512(int64_t n, float *s, const void *vw, const void *va)
 {
     const uint16_t *w = vw, *a = va;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -99,11 +99,12 @@ INLINE __m256i q8_0_bytes(const wk_block_q8_0 *b)
         }                                                                                          \
         for (int j = 0; j < na; j++) { s[j] = hsum256(acc[j]); }                                   \
     }                                                                                              \
-    static void dot1_##tname(int64_t n, float *s, const void *w, const void *a)                    \
+    static void dot_##tname##_avx512(int64_t n, float *s, const void *w, const void *a)            \
     {                                                                                              \
         dot_##tname##_n(n, s, w, a, 0, 1);                                                         \
     }                                                                                              \
-    static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
+    static void dot4_##tname##_avx512(int64_t n, float *s, const void *w, const void *a,          \
+                                      size_t st)                                                   \
     {                                                                                              \
         dot_##tname##_n(n, s, w, a, st, 4);                                                        \
     }
@@ -112,21 +113,24 @@ LEGACY(q4_0, wk_block_q4_0)
 LEGACY(q8_0, wk_block_q8_0)
 
 #define DOT4_LOOP(tname)                                                                           \
-    static void dot4_##tname(int64_t n, float *s, const void *w, const void *a, size_t st)         \
+    static void dot4_##tname##_avx512(int64_t n, float *s, const void *w, const void *a,          \
+                                      size_t st)                                                   \
     {                                                                                              \
-        for (int j = 0; j < 4; j++) { dot_##tname(n, s + j, w, (const char *)a + j * st); }        \
+        for (int j = 0; j < 4; j++) {                                                              \
+            dot_##tname##_avx512(n, s + j, w, (const char *)a + j * st);                           \
+        }                                                                                          \
     }
 DOT4_LOOP(f32)
 DOT4_LOOP(f16)
 
 void wk_kernels_fill_avx512(wk_kernels *k)
 {
-    k->vec_dot[WICK_DTYPE_F32] = dot_f32;
-    k->vec_dot_4act[WICK_DTYPE_F32] = dot4_f32;
-    k->vec_dot[WICK_DTYPE_F16] = dot_f16;
-    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16;
-    k->vec_dot[WICK_DTYPE_Q4_0] = dot1_q4_0;
-    k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0;
-    k->vec_dot[WICK_DTYPE_Q8_0] = dot1_q8_0;
-    k->vec_dot_4act[WICK_DTYPE_Q8_0] = dot4_q8_0;
+    k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx512;
+    k->vec_dot_4act[WICK_DTYPE_F32] = dot4_f32_avx512;
+    k->vec_dot[WICK_DTYPE_F16] = dot_f16_avx512;
+    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16_avx512;
+    k->vec_dot[WICK_DTYPE_Q4_0] = dot_q4_0_avx512;
+    k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0_avx512;
+    k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
+    k->vec_dot_4act[WICK_DTYPE_Q8_0] = dot4_q8_0_avx512;
 }

@@ -39,7 +39,7 @@ static float rndf(void) // [-1, 1)
     return (float)((double)(rnd() >> 11) * (2.0 / 9007199254740992.0) - 1.0);
 }
 
-// --- golden dequantization -------------------------------------------------------------------------
+// --- golden dequantization -----------------------------------------------------------------------
 
 static void golden_dequant(const wk_kernels *k, const char *tname)
 {
@@ -78,7 +78,8 @@ static void golden_dequant(const wk_kernels *k, const char *tname)
             n_vals++;
             if (fbits(out[i]) != fbits(want)) {
                 if (n_bad++ < 5) {
-                    fprintf(stderr, "%s %s block %zu value %zu: got %.9g (%08x), want %.9g (%08x)\n",
+                    fprintf(stderr,
+                            "%s %s block %zu value %zu: got %.9g (%08x), want %.9g (%08x)\n",
                             k->name, tname, bi, i, out[i], fbits(out[i]), want, fbits(want));
                 }
             }
@@ -92,7 +93,7 @@ static void golden_dequant(const wk_kernels *k, const char *tname)
     json_decref(root);
 }
 
-// --- golden activation quantizers ------------------------------------------------------------------
+// --- golden activation quantizers ----------------------------------------------------------------
 
 static void golden_actquant(const wk_kernels *k, const char *tname, int type)
 {
@@ -145,7 +146,7 @@ static void golden_actquant(const wk_kernels *k, const char *tname, int type)
     json_decref(root);
 }
 
-// --- random blocks ---------------------------------------------------------------------------------
+// --- random blocks -------------------------------------------------------------------------------
 
 // A random finite fp16 scale: mostly ordinary magnitudes, sometimes zero, subnormal, large or
 // negative (the edge cases the goldens also cover).
@@ -420,7 +421,7 @@ static void check_quant_path(const wk_kernels *k, const wk_kernels *ref)
     }
 }
 
-// --- fp16 / bf16 -----------------------------------------------------------------------------------
+// --- fp16 / bf16 ---------------------------------------------------------------------------------
 
 #if defined(__x86_64__)
 __attribute__((target("f16c"))) static uint16_t hw_f32_to_fp16(float f)
@@ -503,7 +504,7 @@ static void test_fp16(void)
     CHECKF(bad_rt == 0, "bf16 round trip: %d patterns", bad_rt);
 }
 
-// --- the public entry point and the table ----------------------------------------------------------
+// --- the public entry point and the table --------------------------------------------------------
 
 static void test_api(void)
 {
