@@ -379,6 +379,35 @@ static void test_writer_roundtrip(void)
     wick_gguf_close(g);
 }
 
+// Types wick can size but not decode (IQ, TQ, ...) open fine; reading their values is an error
+// naming the tensor and the type.
+static void test_undecodable_type(void)
+{
+    wick_gguf_writer *w = NULL;
+    CHECK_OK(wick_gguf_writer_create(&w));
+    if (!w) { return; }
+    uint8_t blocks[2 * 66] = {0};
+    CHECK_OK(wick_gguf_writer_add_tensor(w, "iq", 16, 2, (int64_t[]){256, 2}, blocks));
+    CHECK_OK(wick_gguf_writer_write(w, tmp_path("iq.gguf"), NULL, NULL));
+    wick_gguf_writer_free(w);
+    wick_gguf *g = NULL;
+    CHECK_OK(wick_gguf_open(tmp_path("iq.gguf"), &g));
+    if (!g) { return; }
+    wick_tensor_info t;
+    CHECK_OK(wick_gguf_tensor(g, 0, &t));
+    CHECK(t.type == 16 && t.bytes == 132);
+    float row[256];
+    CHECK_FAIL(wick_gguf_tensor_rows(g, 0, 0, 1, row), WICK_E_UNSUPPORTED,
+               "iq.gguf: tensor 'iq': type IQ2_XXS cannot be decoded");
+    wick_gguf_close(g);
+    char args[4600];
+    snprintf(args, sizeof args, "tensor '%s' iq", tmp_path("iq.gguf"));
+    char *err = NULL;
+    CHECK(test_run_wick(args, NULL, NULL, &err) == 1);
+    CHECK(err && strstr(err, "tensor 'iq': type IQ2_XXS cannot be decoded") != NULL);
+    free(err);
+}
+
 // Nested arrays survive copy_kv (the writer's add_array takes flat arrays only).
 static void test_nested_copy(void)
 {
@@ -658,6 +687,7 @@ int main(void)
     test_accessors();
     test_writer_roundtrip();
     test_nested_copy();
+    test_undecodable_type();
     test_rewrite_identical();
     test_split();
     test_threads();
