@@ -391,7 +391,8 @@ typedef struct ds2_state {
     float *gu;       // [B][2 ff_max]    gate | up
     float *act;      // [B][ff_max]
     float *router;   // [B][n_expert]   gate logits
-    float *route_scratch;
+    float *route_scratch; // per thread
+    int64_t route_per_thread;
     float *w;        // [B][n_used]
     int32_t *ids;    // [B][n_used]
     float *cs;       // [B][rope]
@@ -437,10 +438,11 @@ static wick_status ds2_session_init(wk_session *s)
     const int64_t hb = WK_MIN(H, (int64_t)ATT_HEADS);
     st->att_per_thread = wk_mla_attend_scratch((int)hb, lora, R, s->n_ctx);
     wk_moe_router r = {.n_expert = (int)X, .n_group = (int)hp->n_expert_groups};
+    st->route_per_thread = (wk_moe_route_scratch(&r) + 15) / 16 * 16;
     const int64_t sizes[] = {B * E, B * E, B * E, B * E, B * WK_MAX(hp->q_lora_rank, 1),
                              B * st->q_dim, B * st->kv_dim, B * H * st->kv_dim, B * H * lora,
                              B * H * vd, B * 2 * st->ff_max, B * st->ff_max, B * X,
-                             wk_moe_route_scratch(&r), B * U, B * U, B * R,
+                             st->route_per_thread * s->n_threads, B * U, B * U, B * R,
                              st->att_per_thread * s->n_threads};
     float **ptrs[] = {&st->x, &st->h, &st->y, &st->y2, &st->qa, &st->q, &st->kv, &st->qabs,
                       &st->o, &st->ov, &st->gu, &st->act, &st->router, &st->route_scratch,
@@ -500,6 +502,7 @@ typedef struct step_job {
     const float *w;
     int64_t n;          // row length (NORM, ADD, SWIGLU)
     int64_t n_units;
+    const wk_moe_router *router; // ROUTE
 } step_job;
 
 // Attention of one (token, block of heads) unit over the cached rows the token sees.
@@ -562,6 +565,15 @@ static void step_rows(step_job *j, int64_t t0, int64_t t1)
 static void step_part(void *ctx, int ith, int nth)
 {
     step_job *j = ctx;
+    if (j->kind == STEP_ROUTE) {
+        ds2_state *st = j->s->arch_state;
+        const int64_t X = j->router->n_expert, U = j->router->n_used;
+        float *scratch = st->route_scratch + (int64_t)ith * st->route_per_thread;
+        for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
+            wk_moe_route(j->router, st->router + t * X, scratch, st->ids + t * U, st->w + t * U);
+        }
+        return;
+    }
     if (j->kind == STEP_ATTEND) {
         for (int64_t u = j->n_units * ith / nth; u < j->n_units * (ith + 1) / nth; u++) {
             attend_unit(j, u, ith);
@@ -668,7 +680,7 @@ static void moe_block(wk_session *s, const wk_layer *L, int64_t T)
     const int64_t E = hp->n_embd, X = hp->n_expert;
     const int U = (int)hp->n_expert_used;
 
-    // Route every token (cheap: n_expert values each).
+    // Route every token (n_expert values each; tokens split across the threads).
     project(s, &L->ffn_gate_inp, st->h, T, st->router, X);
     wk_moe_router r = {
         .n_expert = (int)X, .n_used = U, .n_group = (int)hp->n_expert_groups,
@@ -676,9 +688,8 @@ static void moe_block(wk_session *s, const wk_layer *L, int64_t T)
         .norm = hp->expert_weights_norm, .scale = hp->expert_weights_scale,
         .bias = L->exp_probs_b.data,
     };
-    for (int64_t t = 0; t < T; t++) {
-        wk_moe_route(&r, st->router + t * X, st->route_scratch, st->ids + t * U, st->w + t * U);
-    }
+    step_job route = {.kind = STEP_ROUTE, .T = T, .router = &r};
+    step(s, &route);
 
     wk_moe_ffn f = {.down = &L->ffn_down_exps, .n_ff = hp->n_ff_exp, .n_embd = E, .n_expert = X};
     if (L->ffn_gate_up_exps.data) { // rows per expert: gate (n_ff) | up (n_ff)

@@ -4,21 +4,30 @@
 #include <math.h>
 #include <stdatomic.h>
 
+// The order of the selection: larger first, the lower index first among equal values; NaN sorts
+// as -inf (a broken router row still yields k distinct valid ids).
+static inline float topk_key(float v) { return isnan(v) ? -INFINITY : v; }
+
 void wk_moe_topk(const float *x, int n, int k, int32_t *out)
 {
-    // k is small (8 of 384 for Kimi K2): repeated selection of the best not yet taken. A value is
-    // better when strictly larger, so the lowest index wins a tie; -inf and NaN are taken last.
+    // k is small (8 of 384 for Kimi K2): k scans, each taking the best element that comes after
+    // the previous pick in the order above.
+    float pv = INFINITY;
+    int pi = -1;
     for (int j = 0; j < k; j++) {
         int best = -1;
+        float bv = -INFINITY;
         for (int i = 0; i < n; i++) {
-            bool taken = false;
-            for (int q = 0; q < j; q++) {
-                if (out[q] == i) { taken = true; break; }
+            const float v = topk_key(x[i]);
+            if (j > 0 && !(v < pv || (v == pv && i > pi))) { continue; }
+            if (best < 0 || v > bv) {
+                best = i;
+                bv = v;
             }
-            if (taken) { continue; }
-            if (best < 0 || x[i] > x[best] || (isnan(x[best]) && !isnan(x[i]))) { best = i; }
         }
         out[j] = best;
+        pv = bv;
+        pi = best;
     }
 }
 

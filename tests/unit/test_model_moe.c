@@ -54,10 +54,17 @@ static void test_softmax_ties(void)
     for (int i = 0; i < 6; i++) { z += exp(logits[i] - 3.0); }
     CHECK(fabs(w[0] - 1.0 / z) < 1e-6 && w[0] == w[1] && w[1] == w[2]);
 
-    int32_t top[2];
+    int32_t top[4];
     float with_inf[4] = {-INFINITY, -INFINITY, 2.0f, -INFINITY};
-    wk_moe_topk(with_inf, 4, 2, top);
-    CHECK(top[0] == 2 && top[1] == 0);
+    wk_moe_topk(with_inf, 4, 4, top);
+    CHECK(top[0] == 2 && top[1] == 0 && top[2] == 1 && top[3] == 3);
+    float with_nan[4] = {NAN, 1.0f, NAN, 1.0f};
+    wk_moe_topk(with_nan, 4, 4, top);
+    CHECK(top[0] == 1 && top[1] == 3 && top[2] == 0 && top[3] == 2);
+    float ties[6] = {5, 7, 5, 7, 5, 7};
+    int32_t t5[5];
+    wk_moe_topk(ties, 6, 5, t5);
+    CHECK(t5[0] == 1 && t5[1] == 3 && t5[2] == 5 && t5[3] == 0 && t5[4] == 2);
 }
 
 static void test_groups(void)
