@@ -378,7 +378,24 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
         const BT *w = vw;                                                                          \
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),            \
                          _mm256_setzero_ps()};                                                     \
-        for (int64_t i = 0; i < n / WK_QK; i++) {                                                  \
+        int64_t i = 0;                                                                             \
+        if (na == 1) { /* two blocks per step, two accumulators */                                 \
+            const wk_block_q8_0 *a0 = va;                                                          \
+            for (; i + 2 <= n / WK_QK; i += 2) {                                                   \
+                const BT *b = &w[i];                                                               \
+                __m256i q0 = QEXPR;                                                                \
+                b = &w[i + 1];                                                                     \
+                __m256i q1 = QEXPR;                                                                \
+                __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8(q0, loadu256(a0[i].qs)));                  \
+                __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8(q1, loadu256(a0[i + 1].qs)));              \
+                acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a0[i].d)), p0, acc[0]);  \
+                acc[1] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i + 1].d) * h2f(a0[i + 1].d)), p1,   \
+                                         acc[1]);                                                  \
+            }                                                                                      \
+            acc[0] = _mm256_add_ps(acc[0], acc[1]);                                                \
+            acc[1] = _mm256_setzero_ps();                                                          \
+        }                                                                                          \
+        for (; i < n / WK_QK; i++) {                                                               \
             const BT *b = &w[i];                                                                   \
             __m256i q = QEXPR;                                                                     \
             float dw = h2f(b->d);                                                                  \
