@@ -51,54 +51,50 @@ static size_t merge_small(const wick_tokenizer *t, int32_t *s, size_t n)
     return n;
 }
 
-typedef struct heap_ent {
-    uint32_t rank;
-    uint32_t pos; // left symbol (its original index: orders like the text)
-    int32_t a, b, id;
-} heap_ent;
-
-static inline bool ent_less(const heap_ent *x, const heap_ent *y)
+// Heap entries are (rank << 32 | position of the left symbol): comparing them as integers orders
+// by rank, then by position in the text. An entry is checked when it comes out (the pair at that
+// position may have changed since): 8 bytes an entry keeps a 1 MB piece's heap in 24 MB.
+// A 4-ary heap: half the depth of a binary one, and the four children share a cache line.
+static void sift_down(uint64_t *h, size_t n, size_t i)
 {
-    return x->rank < y->rank || (x->rank == y->rank && x->pos < y->pos);
+    uint64_t x = h[i];
+    for (;;) {
+        size_t c = 4 * i + 1;
+        if (c >= n) { break; }
+        size_t m = c, end = WK_MIN(c + 4, n);
+        for (size_t k = c + 1; k < end; k++) {
+            if (h[k] < h[m]) { m = k; }
+        }
+        if (h[m] >= x) { break; }
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
 }
 
-static void heap_push(heap_ent *h, size_t *n, heap_ent e)
+static void heap_push(uint64_t *h, size_t *n, uint64_t x)
 {
     size_t i = (*n)++;
     while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!ent_less(&e, &h[p])) { break; }
+        size_t p = (i - 1) / 4;
+        if (h[p] <= x) { break; }
         h[i] = h[p];
         i = p;
     }
-    h[i] = e;
-}
-
-static heap_ent heap_pop(heap_ent *h, size_t *n)
-{
-    heap_ent top = h[0];
-    heap_ent last = h[--(*n)];
-    size_t i = 0, m = *n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= m) { break; }
-        if (c + 1 < m && ent_less(&h[c + 1], &h[c])) { c++; }
-        if (!ent_less(&h[c], &last)) { break; }
-        h[i] = h[c];
-        i = c;
-    }
-    if (m) { h[i] = last; }
-    return top;
+    h[i] = x;
 }
 
 static size_t merge_large(const wick_tokenizer *t, int32_t *s, size_t n, bool *nomem)
 {
     // Every merge pushes at most two pairs: the heap never holds more than 3n entries.
-    int32_t *prev = wk_malloc(n * sizeof *prev);
-    int32_t *next = wk_malloc(n * sizeof *next);
-    heap_ent *h = wk_malloc(3 * n * sizeof *h);
+    int32_t stack_link[2 * 512];
+    uint64_t stack_heap[3 * 512];
+    bool small = n <= 512;
+    int32_t *prev = small ? stack_link : wk_malloc(2 * n * sizeof *prev);
+    int32_t *next = prev ? prev + n : NULL;
+    uint64_t *h = small ? stack_heap : wk_malloc(3 * n * sizeof *h);
     size_t nh = 0;
-    if (!prev || !next || !h) {
+    if (!prev || !h) {
         *nomem = true;
         n = 0;
         goto done;
@@ -109,36 +105,48 @@ static size_t merge_large(const wick_tokenizer *t, int32_t *s, size_t n, bool *n
     }
     for (size_t i = 0; i + 1 < n; i++) {
         const wk_pair_slot *p = wk_tok_pair_find(t, s[i], s[i + 1]);
-        if (p) { heap_push(h, &nh, (heap_ent){p->rank, (uint32_t)i, s[i], s[i + 1], p->id}); }
+        if (p) { h[nh++] = ((uint64_t)p->rank << 32) | i; }
     }
+    for (size_t i = nh / 4 + 1; i-- > 0;) { sift_down(h, nh, i); } // heapify: O(n)
     while (nh) {
-        heap_ent e = heap_pop(h, &nh);
-        int32_t l = (int32_t)e.pos;
+        uint64_t e = h[0];
+        h[0] = h[--nh];
+        if (nh) { sift_down(h, nh, 0); }
+        int32_t l = (int32_t)(uint32_t)e;
         int32_t r = next[l];
-        if (s[l] != e.a || r < 0 || s[r] != e.b) { continue; } // stale
-        s[l] = e.id;
+        if (s[l] < 0 || r < 0) { continue; } // merged away, or no right neighbour any more
+        const wk_pair_slot *p = wk_tok_pair_find(t, s[l], s[r]);
+        if (!p || p->rank != (uint32_t)(e >> 32)) { continue; } // stale
+        s[l] = p->id;
         s[r] = -2; // dead
         next[l] = next[r];
         if (next[r] >= 0) { prev[next[r]] = l; }
         if (prev[l] >= 0) {
             int32_t q = prev[l];
-            const wk_pair_slot *p = wk_tok_pair_find(t, s[q], s[l]);
-            if (p) { heap_push(h, &nh, (heap_ent){p->rank, (uint32_t)q, s[q], s[l], p->id}); }
+            const wk_pair_slot *pq = wk_tok_pair_find(t, s[q], s[l]);
+            if (pq) { heap_push(h, &nh, ((uint64_t)pq->rank << 32) | (uint32_t)q); }
         }
         if (next[l] >= 0) {
-            int32_t q = next[l];
-            const wk_pair_slot *p = wk_tok_pair_find(t, s[l], s[q]);
-            if (p) { heap_push(h, &nh, (heap_ent){p->rank, (uint32_t)l, s[l], s[q], p->id}); }
+            const wk_pair_slot *pn = wk_tok_pair_find(t, s[l], s[next[l]]);
+            if (pn) { heap_push(h, &nh, ((uint64_t)pn->rank << 32) | (uint32_t)l); }
         }
     }
     size_t m = 0;
     for (int32_t i = 0; i >= 0; i = next[i]) { s[m++] = s[i]; }
     n = m;
 done:
-    wk_free(prev);
-    wk_free(next);
-    wk_free(h);
+    if (!small) {
+        wk_free(prev);
+        wk_free(h);
+    }
     return n;
+}
+
+size_t wk_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n)
+{
+    bool nomem = false;
+    size_t m = n < 2 ? n : merge_large(t, syms, n, &nomem);
+    return nomem ? SIZE_MAX : m;
 }
 
 size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n)

@@ -298,8 +298,10 @@ typedef struct wk_ids {
 } wk_ids;
 wick_status wk_ids_push(wk_ids *a, int32_t id);
 wick_status wk_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_ids *out);
-// Merges the symbols syms[0, n) in place; returns the new count. scratch: >= 3n int32.
+// Merges the symbols syms[0, n) in place; returns the new count (SIZE_MAX: out of memory).
 size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
+// The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.
+size_t wk_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n);
 
 // Encodes text (any bytes) into out (appended).
 wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len, unsigned flags,
