@@ -46,6 +46,8 @@ static const char usage_text[] =
     "  --no-write          generate every tensor into memory, print the speed, write nothing\n"
     "  -q, --quiet         print nothing on success\n"
     "equivalence variants (the same seed gives the same numbers in every variant):\n"
+    "  --gguf-version V    2 or 3 (default 3)\n"
+    "  --alignment N       data alignment, a power of two (default 32; else general.alignment)\n"
     "  --split N           N shards as gguf-split writes them (split.no/count/tensors.count;\n"
     "                      metadata in the first shard)\n"
     "  --kv-b              deepseek2: legacy fused attn_kv_b instead of attn_k_b/attn_v_b (and\n"
@@ -347,6 +349,10 @@ static int write_shard(const mk_model *m, const wick_gguf *vocab, const char *pa
     size_t bytes = 0;
     double t0 = now_s();
     if (rc < 0) { goto fail; }
+    if ((rc = wick_gguf_writer_set_version(w, m->gguf_version)) < 0 ||
+        (rc = wick_gguf_writer_set_alignment(w, m->alignment)) < 0) {
+        goto fail;
+    }
     if (shard == 0) {
         rc = add_metadata(w, m, vocab);
         if (rc < 0) { goto fail; }
@@ -428,7 +434,7 @@ int main(int argc, char **argv)
 {
     const char *arch_s = NULL, *preset = NULL, *type_s = NULL, *out = NULL, *vocab_from = NULL;
     int64_t layers = -1, experts = -1, n_vocab = -1, n_ctx = -1, split = 1, threads = 2;
-    int64_t groups = -1, groups_used = -1;
+    int64_t groups = -1, groups_used = -1, version = 3, alignment = 32;
     int tied = -1;
     uint64_t seed = 1;
     bool kv_b = false, fused = false, lite = false, rope_freqs = false, dry = false, quiet = false;
@@ -478,6 +484,13 @@ int main(int argc, char **argv)
             INT_OPT(n_ctx, 1, INT32_MAX);
         } else if (strcmp(a, "--split") == 0) {
             INT_OPT(split, 1, 99999);
+        } else if (strcmp(a, "--gguf-version") == 0) {
+            INT_OPT(version, 2, 3);
+        } else if (strcmp(a, "--alignment") == 0) {
+            INT_OPT(alignment, 1, 1 << 30);
+            if (alignment & (alignment - 1)) {
+                return usage_error("--alignment %lld: not a power of two", (long long)alignment);
+            }
         } else if (strcmp(a, "--threads") == 0) {
             INT_OPT(threads, 1, 16);
         } else if (strcmp(a, "--seed") == 0) {
@@ -591,6 +604,7 @@ int main(int argc, char **argv)
         if (arch == MK_PHI3) { hp->n_ctx_orig = n_ctx; }
     }
     if (tied >= 0) { hp->tied = tied == 1; }
+    m.gguf_version = (uint32_t)version, m.alignment = (size_t)alignment;
     m.seed = seed, m.kv_b = kv_b, m.fused_exps = fused, m.lite = lite, m.rope_freqs = rope_freqs;
 
     // --- vocabulary ---

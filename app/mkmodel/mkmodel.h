@@ -71,6 +71,8 @@ typedef struct mk_model {
     const mk_ftype *ft;
     uint64_t seed;
     bool kv_b, fused_exps, lite, rope_freqs;
+    uint32_t gguf_version; // 2 or 3
+    size_t alignment;      // data alignment (general.alignment when not 32)
     mk_tensor *t;
     int n_t, cap_t;
 } mk_model;

@@ -112,6 +112,19 @@ for name in token_embd.weight blk.0.attn_qkv.weight blk.1.ffn_down.weight output
     check "split: $name holds the same numbers" [ "$a" = "$b" ]
 done
 
+# GGUF v2 and another alignment: same tensors, same numbers
+mk --arch phi3 --preset tiny --type Q4_K_M --gguf-version 2 --alignment 256 -o "$T/v2.gguf"
+"$W" info "$T/v2.gguf" --json > "$T/v2.json"
+check "--gguf-version 2" grep -q '"version":2' "$T/v2.json"
+check "--alignment 256" grep -q '"general.alignment":256' "$T/v2.json"
+table < "$T/v2.json" > "$T/v2.table"
+check "v2: same tensor table" cmp -s "$T/whole.table" "$T/v2.table"
+for name in token_embd.weight blk.1.attn_qkv.weight; do
+    a=$("$W" tensor "$T/whole.gguf" "$name" | sha256sum)
+    b=$("$W" tensor "$T/v2.gguf" "$name" | sha256sum)
+    check "v2: $name holds the same numbers" [ "$a" = "$b" ]
+done
+
 # --- 4. equivalence variants hold the same numbers ------------------------------------------------
 # fused ffn_gate_up_exps: expert e rows [0,64) = ffn_gate_exps rows e*64.., rows [64,128) = up
 for type in F32 Q4_K_M; do
@@ -209,6 +222,8 @@ expect_exit 2 --arch deepseek2 --preset tiny --type Q4_K_M --kv-b -o "$T/x.gguf"
 expect_exit 2 --arch deepseek2 --preset tiny --type F32 --expert-groups 3:1 -o "$T/x.gguf"
 expect_exit 2 --arch llama --preset tiny --type F32 --layers x -o "$T/x.gguf"
 expect_exit 2 --arch llama --preset tiny --type F32 --split 0 -o "$T/x.gguf"
+expect_exit 2 --arch llama --preset tiny --type F32 --alignment 48 -o "$T/x.gguf"
+expect_exit 2 --arch llama --preset tiny --type F32 --gguf-version 1 -o "$T/x.gguf"
 expect_exit 2 --arch llama --preset tiny --type F32 --layers
 expect_exit 1 --arch llama --preset tiny --type F32 --vocab-from "$T/missing.gguf" -o "$T/x.gguf"
 expect_exit 1 --arch llama --preset tiny --type F32 -o "$T/no/such/dir/x.gguf"
