@@ -1,10 +1,15 @@
 // pool.c — the process-wide thread pool: parked workers, one job at a time (see pool.h).
 //
-// Protocol. A job is published by writing p->job, setting p->pending to the number of workers and
-// bumping the generation counter p->gen (under p->mu, with a broadcast). Each worker spins a
-// little on p->gen, then parks on p->work_cv; on a new generation it runs its part (if its index
-// is below the job's nth) and decrements p->pending. The last one signals p->done_cv. Every worker
-// acknowledges every job, so p->job is never rewritten while a worker may still read it.
+// Protocol. A job has nth parts. The caller publishes it (p->job, a new generation in p->ticket,
+// a broadcast on work_cv) and then runs parts itself; every thread that has joined takes the
+// next part from an atomic counter until none is left. Workers spin a little on the ticket, then
+// park. A worker joins by incrementing the ticket's active count while the job is still open;
+// when the caller finds no part left it closes the job and waits only for the workers that
+// joined. So a worker the OS has not scheduled (a busy shared machine) never delays a job: the
+// caller does its parts. Which thread runs a part does not change the results: parts are fixed
+// by (ith, nth), and callers split work by them.
+//
+// ticket (64 bits): generation << 32 | closed << 16 | active (workers inside the current job).
 #include "base/pool.h"
 
 #include <pthread.h>
@@ -13,17 +18,20 @@
 
 #define SPIN_ITERS 4000 // ~20-100 µs of polling before parking (decode ops follow each other
                         // faster; longer spins only burn shared cores)
+#define T_ACTIVE UINT64_C(0xffff)
+#define T_CLOSED (UINT64_C(1) << 16)
+#define T_GEN(t) ((t) >> 32)
 
 typedef struct pool_job {
     wk_pool_fn fn;
     void *ctx;
     int nth;
+    atomic_int next_part;
 } pool_job;
 
 typedef struct pool_worker {
     wk_pool *pool;
-    int ith; // 1 .. n_workers
-    uint64_t seen;
+    uint64_t seen; // the last generation this worker looked at
     pthread_t thread;
 } pool_worker;
 
@@ -32,8 +40,7 @@ struct wk_pool {
     pthread_mutex_t mu;     // with work_cv / done_cv: parking
     pthread_cond_t work_cv;
     pthread_cond_t done_cv;
-    atomic_uint_fast64_t gen;
-    atomic_int pending;
+    _Atomic uint64_t ticket;
     atomic_bool stop;
     pool_job job;
     int n_workers;
@@ -47,28 +54,49 @@ static inline void cpu_relax(void)
 #endif
 }
 
+// Runs parts of the current job until none is left.
+static void run_parts(pool_job *job)
+{
+    for (;;) {
+        int i = atomic_fetch_add_explicit(&job->next_part, 1, memory_order_relaxed);
+        if (i >= job->nth) { return; }
+        job->fn(job->ctx, i, job->nth);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     pool_worker *w = arg;
     wk_pool *p = w->pool;
     for (;;) {
-        uint64_t g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        for (int i = 0; i < SPIN_ITERS && g == w->seen; i++) {
+        uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        for (int i = 0; i < SPIN_ITERS && T_GEN(t) == w->seen; i++) {
             cpu_relax();
-            g = atomic_load_explicit(&p->gen, memory_order_acquire);
+            t = atomic_load_explicit(&p->ticket, memory_order_acquire);
         }
-        if (g == w->seen) {
+        if (T_GEN(t) == w->seen) {
             pthread_mutex_lock(&p->mu);
-            while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == w->seen) {
+            while (T_GEN(t = atomic_load_explicit(&p->ticket, memory_order_acquire)) == w->seen &&
+                   !atomic_load(&p->stop)) {
                 pthread_cond_wait(&p->work_cv, &p->mu);
             }
             pthread_mutex_unlock(&p->mu);
         }
-        w->seen = g;
         if (atomic_load(&p->stop)) { return NULL; }
-        pool_job job = p->job;
-        if (w->ith < job.nth) { job.fn(job.ctx, w->ith, job.nth); }
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+        w->seen = T_GEN(t);
+        // join while the job is open and still this generation
+        bool joined = false;
+        while (T_GEN(t) == w->seen && !(t & T_CLOSED)) {
+            if (atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+                                                      memory_order_acquire)) {
+                joined = true;
+                break;
+            }
+        }
+        if (!joined) { continue; }
+        run_parts(&p->job);
+        uint64_t after = atomic_fetch_sub_explicit(&p->ticket, 1, memory_order_acq_rel) - 1;
+        if ((after & T_ACTIVE) == 0 && (after & T_CLOSED)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done_cv);
             pthread_mutex_unlock(&p->mu);
@@ -82,10 +110,9 @@ static wick_status add_workers(wk_pool *p, int n_threads)
     while (p->n_workers + 1 < n_threads) {
         pool_worker *w = &p->workers[p->n_workers];
         w->pool = p;
-        w->ith = p->n_workers + 1;
-        w->seen = atomic_load(&p->gen);
+        w->seen = T_GEN(atomic_load(&p->ticket));
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            return wk_fail(WICK_E_NOMEM, "thread pool: cannot start thread %d", w->ith);
+            return wk_fail(WICK_E_NOMEM, "thread pool: cannot start thread %d", p->n_workers + 1);
         }
         p->n_workers++;
     }
@@ -101,9 +128,9 @@ wick_status wk_pool_create(int n_threads, wk_pool **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
-    atomic_init(&p->gen, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->ticket, T_CLOSED);
     atomic_init(&p->stop, false);
+    atomic_init(&p->job.next_part, 0);
     wick_status rc = add_workers(p, n_threads < 1 ? 1 : n_threads);
     if (rc < 0) {
         wk_pool_destroy(p);
@@ -119,7 +146,6 @@ void wk_pool_destroy(wk_pool *p)
     pthread_mutex_lock(&p->run_mu);
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, true);
-    atomic_fetch_add(&p->gen, 1);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_workers; i++) { pthread_join(p->workers[i].thread, NULL); }
@@ -149,23 +175,28 @@ void wk_pool_run(wk_pool *p, int nth, wk_pool_fn fn, void *ctx)
         return;
     }
     pthread_mutex_lock(&p->run_mu);
+    // the previous job is closed with no active worker: p->job is ours to rewrite
     p->job.fn = fn;
     p->job.ctx = ctx;
     p->job.nth = nth;
-    atomic_store(&p->pending, p->n_workers);
+    atomic_store_explicit(&p->job.next_part, 0, memory_order_relaxed);
+    uint64_t gen = T_GEN(atomic_load(&p->ticket)) + 1;
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    atomic_store_explicit(&p->ticket, gen << 32, memory_order_release); // open, none active
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
 
-    fn(ctx, 0, nth);
+    run_parts(&p->job);
 
-    for (int i = 0; i < SPIN_ITERS && atomic_load_explicit(&p->pending, memory_order_acquire); i++) {
+    // close; then wait for the workers that joined
+    uint64_t t = atomic_fetch_or_explicit(&p->ticket, T_CLOSED, memory_order_acq_rel) | T_CLOSED;
+    for (int i = 0; i < SPIN_ITERS && (t & T_ACTIVE); i++) {
         cpu_relax();
+        t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     }
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+    if (t & T_ACTIVE) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) {
+        while (atomic_load_explicit(&p->ticket, memory_order_acquire) & T_ACTIVE) {
             pthread_cond_wait(&p->done_cv, &p->mu);
         }
         pthread_mutex_unlock(&p->mu);

@@ -2,9 +2,12 @@
 //
 // One pool serves the whole process: workers are created once (on first use, or grown when a
 // session asks for more threads) and then parked on a condition variable between jobs; no thread
-// is created per operation. A job runs fn(ctx, ith, nth) for ith = 0 .. nth-1, the calling thread
-// doing ith = 0 itself, and returns when every part has finished. Work is split by the callee
-// from ith/nth (deterministically, e.g. by output rows) or through an atomic counter.
+// is created per operation. A job runs fn(ctx, ith, nth) once for each part ith = 0 .. nth-1 and
+// returns when every part has finished. The caller runs parts too; parts are claimed from a
+// counter, so a worker the OS has not scheduled yet never holds a job up (another thread runs its
+// part), and two parts never run at once on one thread. Work is split by the callee from ith/nth
+// (deterministically, e.g. by output rows) or through an atomic counter; per-part scratch may be
+// indexed by ith.
 //
 //   wk_pool *p;
 //   if ((rc = wk_pool_global(4, &p)) < 0) goto fail;
@@ -36,8 +39,8 @@ int wk_pool_size(const wk_pool *p);
 // Adds workers so that the pool can run n_threads-wide jobs.
 wick_status wk_pool_grow(wk_pool *p, int n_threads);
 
-// Runs fn(ctx, ith, nth) on nth threads (nth clamped to [1, wk_pool_size(p)]); ith = 0 runs on the
-// calling thread. Returns when all parts are done. nth == 1 calls fn directly.
+// Runs fn(ctx, ith, nth) for ith < nth (nth clamped to [1, wk_pool_size(p)]) on up to nth threads,
+// the caller included. Returns when all parts are done. nth == 1 calls fn directly.
 void wk_pool_run(wk_pool *p, int nth, wk_pool_fn fn, void *ctx);
 
 // The number of CPUs this process may run on (at least 1).
