@@ -4,6 +4,26 @@
 #include <math.h>
 #include <stdatomic.h>
 
+// y[c] += p * x[c]; written in blocks of 8 so that the basic-block vectorizer (on at -O2) uses
+// SIMD registers for it.
+static inline void axpy(float *restrict y, const float *restrict x, float p, int64_t n)
+{
+    int64_t c = 0;
+    for (; c + 8 <= n; c += 8) {
+        float *yc = y + c;
+        const float *xc = x + c;
+        yc[0] += p * xc[0];
+        yc[1] += p * xc[1];
+        yc[2] += p * xc[2];
+        yc[3] += p * xc[3];
+        yc[4] += p * xc[4];
+        yc[5] += p * xc[5];
+        yc[6] += p * xc[6];
+        yc[7] += p * xc[7];
+    }
+    for (; c < n; c++) { y[c] += p * x[c]; }
+}
+
 // scores[h][0..n_kv) -> softmax(kq_scale * scores) in place, as ggml_soft_max_ext: the scale is
 // applied to the dot product, the sum of exponentials is taken in double.
 static void softmax_rows(int n_head, int64_t n_kv, float *scores)
@@ -35,9 +55,7 @@ void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t 
     for (int64_t i = 0; i < n_kv; i++) {
         const float *row = kv + i * kv_stride;
         for (int h = 0; h < n_head; h++) {
-            const float p = scores[(int64_t)h * n_kv + i];
-            float *oh = o + (int64_t)h * o_stride;
-            for (int64_t c = 0; c < kv_lora; c++) { oh[c] += p * row[c]; }
+            axpy(o + (int64_t)h * o_stride, row, scores[(int64_t)h * n_kv + i], kv_lora);
         }
     }
 }
@@ -72,8 +90,7 @@ void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int6
         kern->to_float[WICK_DTYPE_F16](kv + i * kv_stride, rowf, kv_lora);
         for (int h = 0; h < n_head; h++) {
             const float p = wk_fp16_to_f32(wk_f32_to_fp16(scores[(int64_t)h * n_kv + i]));
-            float *oh = o + (int64_t)h * o_stride;
-            for (int64_t c = 0; c < kv_lora; c++) { oh[c] += p * rowf[c]; }
+            axpy(o + (int64_t)h * o_stride, rowf, p, kv_lora);
         }
     }
 }
