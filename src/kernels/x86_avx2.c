@@ -4,13 +4,14 @@
 // converted to float exactly, then y = (d * sc) * q - (dmin * m) with a fused multiply-subtract,
 // which rounds once like the reference does (the product is exact, see blocks.h).
 //
-// Dot products follow ggml's x86 scheme. Quants become 32 unsigned bytes (signed formats are
-// offset to unsigned and the offset is removed through the activation's block sums), then
-// vpmaddubsw (u8 x s8 -> pairs summed to i16; no saturation: |q| <= 63, |a| <= 127) and vpmaddwd
-// with the group scales (i16 -> i32) accumulate a block's integer sum; float scales apply once per
-// block. Formats with signed 8-bit weights (Q8_0) use the sign trick: |w| x (a * sign(w)).
-// Every kernel is written once for 1..4 activation rows (vec_dot and vec_dot_4act): the weight
-// block is unpacked once and dotted with each row.
+// Dot products follow ggml's x86 scheme. K-format quants become 32 unsigned bytes (Q3_K and Q6_K
+// are offset to unsigned; the offset comes back out through the activation's 16-element sums),
+// then vpmaddubsw (u8 x s8 -> pairs summed to i16; no saturation: q <= 63, |a| <= 127) and
+// vpmaddwd with the group scales (i16 -> i32) accumulate a block's integer sum; float scales
+// apply once per block. Q4_0/Q5_0/Q8_0 quants are signed bytes and use the sign trick
+// |w| x (a * sign(w)); Q4_1/Q5_1 are unsigned and add m * s from the Q8_1 block.
+// Every quantized kernel is written once for 1..4 activation rows (vec_dot and vec_dot_4act):
+// the weight block is unpacked once and dotted with each row.
 #include <immintrin.h>
 
 #include "kernels/impl.h"
