@@ -75,7 +75,7 @@ static inline const char *test_data(const char *rel)
 // A scratch directory for this test (created; removed by the OS or the next run).
 static inline const char *test_tmpdir(const char *name)
 {
-    static char path[4096];
+    static char path[2048];
     const char *b = getenv("WICK_BUILD_DIR");
     snprintf(path, sizeof path, "%s/tmp-%s", b ? b : "/tmp", name);
     char cmd[4200];
