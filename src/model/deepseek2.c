@@ -444,9 +444,10 @@ static wick_status ds2_session_init(wk_session *s)
                              B * H * vd, B * 2 * st->ff_max, B * st->ff_max, B * X,
                              st->route_per_thread * s->n_threads, B * U, B * U, B * R,
                              st->att_per_thread * s->n_threads};
+    float *ids_area = NULL; // int32 ids, 4 bytes each like the floats
     float **ptrs[] = {&st->x, &st->h, &st->y, &st->y2, &st->qa, &st->q, &st->kv, &st->qabs,
                       &st->o, &st->ov, &st->gu, &st->act, &st->router, &st->route_scratch,
-                      &st->w, (float **)&st->ids, &st->cs, &st->att_scratch};
+                      &st->w, &ids_area, &st->cs, &st->att_scratch};
     size_t total = 0;
     for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
         size_t n = (size_t)((sizes[i] + 15) / 16 * 16), b;
@@ -463,6 +464,7 @@ static wick_status ds2_session_init(wk_session *s)
         *ptrs[i] = p;
         p += (sizes[i] + 15) / 16 * 16;
     }
+    st->ids = (int32_t *)(void *)ids_area;
 
     // Per-head activations and expert buffers, for the widest formats any layer uses.
     size_t head_bytes = 0, in_rb = 0, mid_rb = 0;
