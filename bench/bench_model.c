@@ -10,6 +10,7 @@
 // bandwidth is measured here (one thread: bench_common.h's streaming sum; n threads: the same
 // sum split across n threads at once).
 #include <pthread.h>
+#include <time.h>
 
 #include "bench_common.h"
 #include "wick.h"
@@ -49,6 +50,13 @@ static double bandwidth_threads(int nth)
     }
     free(p);
     return (double)bytes / best / 1e9;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static size_t tensor_bytes(const wick_gguf *g, const char *name)
@@ -135,12 +143,12 @@ int main(int argc, char **argv)
         wick_session_eval(s, &t0tok, 1);
         wick_session_reset(s);
 
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = cpu_now();
         if (wick_session_eval(s, toks, n_prompt) < 0) {
             fprintf(stderr, "bench_model: %s\n", wick_errmsg());
             return 1;
         }
-        double t_prefill = bench_now() - t0;
+        double t_prefill = bench_now() - t0, c_prefill = cpu_now() - c0;
 
         int32_t t = argmax(wick_session_logits(s, -1), n_vocab);
         double best = 1e30, total = 0;
@@ -153,14 +161,20 @@ int main(int argc, char **argv)
             t = argmax(wick_session_logits(s, -1), n_vocab);
         }
         double mean = total / n_decode;
+        double bw_after = bandwidth_threads(nth);
+        if (bw_after > bw) { bw = bw_after; } // a shared machine: the best is the machine's
         size_t kv = wick_model_kv_bytes_per_token(m, WICK_KV_F32) * (size_t)(n_prompt + n_decode / 2);
         double bytes = (double)(w_tok + kv);
         double roof = bw * 1e9 / bytes;
-        printf("threads %d: prefill %d tokens %.2f s = %.2f tok/s | decode %d tokens: mean %.1f ms "
-               "= %.2f tok/s (best %.2f tok/s) | %.2f GB/token -> %.1f GB/s effective | "
-               "bandwidth %d thr %.1f GB/s, roofline %.2f tok/s, decode = %.0f%% of roofline\n",
-               nth, n_prompt, t_prefill, n_prompt / t_prefill, n_decode, mean * 1e3, 1 / mean,
-               1 / best, bytes / 1e9, bytes / mean / 1e9, nth, bw, roof, 100 * (1 / mean) / roof);
+        printf("threads %d: prefill %d tokens %.2f s = %.2f tok/s (%.2f tok per CPU-second)\n"
+               "  decode %d tokens: mean %.1f ms = %.2f tok/s, best %.1f ms = %.2f tok/s\n"
+               "  %.3f GB read per token: mean %.1f GB/s, best %.1f GB/s; bandwidth (%d threads, "
+               "best of before/after) %.1f GB/s -> roofline %.2f tok/s\n"
+               "  decode = %.0f%% of roofline (mean), %.0f%% (best token)\n",
+               nth, n_prompt, t_prefill, n_prompt / t_prefill, n_prompt / c_prefill, n_decode,
+               mean * 1e3, 1 / mean, best * 1e3, 1 / best, bytes / 1e9, bytes / mean / 1e9,
+               bytes / best / 1e9, nth, bw, roof, 100 * (1 / mean) / roof,
+               100 * (1 / best) / roof);
         fflush(stdout);
         wick_session_destroy(s);
     }
