@@ -577,9 +577,8 @@ static void step_part(void *ctx, int ith, int nth)
         return;
     }
     if (j->kind == STEP_ATTEND) {
-        for (int64_t u = j->n_units * ith / nth; u < j->n_units * (ith + 1) / nth; u++) {
-            attend_unit(j, u, ith);
-        }
+        // Interleaved: later tokens see more rows, so contiguous ranges would be uneven.
+        for (int64_t u = ith; u < j->n_units; u += nth) { attend_unit(j, u, ith); }
         return;
     }
     step_rows(j, j->T * ith / nth, j->T * (ith + 1) / nth);
