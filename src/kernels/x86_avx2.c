@@ -908,14 +908,61 @@ DOTS(q4_k)
 DOTS(q5_k)
 DOTS(q6_k)
 
-#define DOT4_LOOP(tname)                                                                           \
-    static void dot4_##tname##_avx2(int64_t n, float *s, const void *w, const void *a, size_t st)  \
+// Float formats, one weight row against 4 activation rows: each weight vector is loaded and
+// widened once. LOAD8(p, i) gives 8 floats from element i of row p.
+#define FLOAT_DOT4(tname, LOAD8, SCALAR)                                                           \
+    static void dot4_##tname##_avx2(int64_t n, float *s, const void *vw, const void *va,           \
+                                    size_t st)                                                     \
     {                                                                                              \
-        for (int j = 0; j < 4; j++) { dot_##tname##_avx2(n, s + j, w, (const char *)a + j * st); } \
+        const uint8_t *w = vw;                                                                     \
+        const uint8_t *a[4];                                                                       \
+        __m256 acc[4][2];                                                                          \
+        for (int j = 0; j < 4; j++) {                                                              \
+            a[j] = (const uint8_t *)va + (size_t)j * st;                                           \
+            acc[j][0] = acc[j][1] = _mm256_setzero_ps();                                           \
+        }                                                                                          \
+        int64_t i = 0;                                                                             \
+        for (; i + 16 <= n; i += 16) {                                                             \
+            __m256 w0 = LOAD8(w, i), w1 = LOAD8(w, i + 8);                                         \
+            for (int j = 0; j < 4; j++) {                                                          \
+                acc[j][0] = _mm256_fmadd_ps(w0, LOAD8(a[j], i), acc[j][0]);                        \
+                acc[j][1] = _mm256_fmadd_ps(w1, LOAD8(a[j], i + 8), acc[j][1]);                    \
+            }                                                                                      \
+        }                                                                                          \
+        for (int j = 0; j < 4; j++) {                                                              \
+            float sum = hsum_ps(_mm256_add_ps(acc[j][0], acc[j][1]));                              \
+            for (int64_t k = i; k < n; k++) { sum += SCALAR(w, k) * SCALAR(a[j], k); }             \
+            s[j] = sum;                                                                            \
+        }                                                                                          \
     }
-DOT4_LOOP(f32)
-DOT4_LOOP(f16)
-DOT4_LOOP(bf16)
+
+INLINE float f32_at(const uint8_t *p, int64_t i)
+{
+    float f;
+    memcpy(&f, p + 4 * i, 4);
+    return f;
+}
+INLINE float f16_at(const uint8_t *p, int64_t i)
+{
+    uint16_t h;
+    memcpy(&h, p + 2 * i, 2);
+    return wk_fp16_to_f32(h);
+}
+INLINE float bf16_at(const uint8_t *p, int64_t i)
+{
+    uint16_t h;
+    memcpy(&h, p + 2 * i, 2);
+    return wk_bf16_to_f32(h);
+}
+#define F32X8(p, i) _mm256_loadu_ps((const float *)(p) + (i))
+#define F16X8(p, i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((p) + 2 * (i))))
+#define BF16X8(p, i) bf16x8((p) + 2 * (i))
+FLOAT_DOT4(f32, F32X8, f32_at)
+FLOAT_DOT4(f16, F16X8, f16_at)
+FLOAT_DOT4(bf16, BF16X8, bf16_at)
+#undef F32X8
+#undef F16X8
+#undef BF16X8
 
 void wk_kernels_fill_avx2(wk_kernels *k)
 {

@@ -1,9 +1,10 @@
 // x86_avx512.c — AVX-512 (F, BW, VL, DQ, VNNI) kernels, run only when cpuid says so.
 //
-// Deliberately few: this path starts as a copy of the AVX2 table (select.c) and replaces only
-// the float dot products (16 lanes, masked tails) and the Q8_0/Q4_0 dot products, where
-// vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw + vpmaddwd + vpaddd without the i16
-// saturation step. Everything else, dequantization included, is the AVX2 code.
+// Deliberately few (no AVX-512 machine to verify on): this path starts as a copy of the AVX2
+// table (select.c) and replaces only the single-row F32/F16 dot products (16 lanes, masked
+// tails) and the Q8_0/Q4_0 dot products, where vpdpbusd (VNNI, on 256-bit vectors) fuses
+// vpmaddubsw + vpmaddwd + vpaddd without the i16 saturation step. Everything else, dequantization
+// and the float vec_dot_4act included, is the AVX2 code.
 #include <immintrin.h>
 
 #include "kernels/impl.h"
@@ -112,23 +113,10 @@ INLINE __m256i q8_0_bytes(const wk_block_q8_0 *b)
 LEGACY(q4_0, wk_block_q4_0)
 LEGACY(q8_0, wk_block_q8_0)
 
-#define DOT4_LOOP(tname)                                                                           \
-    static void dot4_##tname##_avx512(int64_t n, float *s, const void *w, const void *a,          \
-                                      size_t st)                                                   \
-    {                                                                                              \
-        for (int j = 0; j < 4; j++) {                                                              \
-            dot_##tname##_avx512(n, s + j, w, (const char *)a + j * st);                           \
-        }                                                                                          \
-    }
-DOT4_LOOP(f32)
-DOT4_LOOP(f16)
-
 void wk_kernels_fill_avx512(wk_kernels *k)
 {
     k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx512;
-    k->vec_dot_4act[WICK_DTYPE_F32] = dot4_f32_avx512;
     k->vec_dot[WICK_DTYPE_F16] = dot_f16_avx512;
-    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16_avx512;
     k->vec_dot[WICK_DTYPE_Q4_0] = dot_q4_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0_avx512;
     k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
