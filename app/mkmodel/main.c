@@ -12,6 +12,12 @@
 
 enum { EXIT_WORK = 1, EXIT_USAGE = 2 };
 
+// A step of a chain of writer calls: runs only while the previous ones succeeded (rc >= 0).
+#define STEP(expr)                                                                                 \
+    do {                                                                                           \
+        if (rc >= 0) { rc = (expr); }                                                              \
+    } while (0)
+
 static const char usage_text[] =
     "usage: wick-mkmodel --arch llama|phi3|deepseek2 --preset NAME --type TYPE -o FILE.gguf\n"
     "                    [options]\n"
@@ -187,22 +193,20 @@ static wick_status add_byte_vocab(wick_gguf_writer *w, int64_t n_vocab)
         type[i] = i >= n_vocab - 2 ? 3 : 1;
     }
     static const char *const no_merges[1] = {""};
-    if ((rc = wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "gpt2")) < 0 ||
-        (rc = wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", "default")) < 0 ||
-        (rc = wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING,
-                                         (const void *)tok, (uint64_t)n_vocab)) < 0 ||
-        (rc = wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, type,
-                                         (uint64_t)n_vocab)) < 0 ||
-        (rc = wick_gguf_writer_add_array(w, "tokenizer.ggml.merges", WICK_GGUF_STRING,
-                                         (const void *)no_merges, 0)) < 0 ||
-        (rc = wick_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id",
-                                       (uint32_t)(n_vocab - 2))) < 0 ||
-        (rc = wick_gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id",
-                                       (uint32_t)(n_vocab - 1))) < 0 ||
-        (rc = wick_gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", false)) < 0 ||
-        (rc = wick_gguf_writer_add_bool(w, "tokenizer.ggml.add_eos_token", false)) < 0) {
-        goto done;
-    }
+    rc = WICK_OK;
+    STEP(wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "gpt2"));
+    STEP(wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", "default"));
+    STEP(wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING,
+                                    (const void *)tok, (uint64_t)n_vocab));
+    STEP(wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, type,
+                                    (uint64_t)n_vocab));
+    STEP(wick_gguf_writer_add_array(w, "tokenizer.ggml.merges", WICK_GGUF_STRING,
+                                    (const void *)no_merges, 0));
+    STEP(wick_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)(n_vocab - 2)));
+    STEP(wick_gguf_writer_add_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)(n_vocab - 1)));
+    STEP(wick_gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", false));
+    STEP(wick_gguf_writer_add_bool(w, "tokenizer.ggml.add_eos_token", false));
+    if (rc < 0) { goto done; }
     rc = WICK_OK;
 done:
     if (tok) {
@@ -349,10 +353,9 @@ static int write_shard(const mk_model *m, const wick_gguf *vocab, const char *pa
     size_t bytes = 0;
     double t0 = now_s();
     if (rc < 0) { goto fail; }
-    if ((rc = wick_gguf_writer_set_version(w, m->gguf_version)) < 0 ||
-        (rc = wick_gguf_writer_set_alignment(w, m->alignment)) < 0) {
-        goto fail;
-    }
+    STEP(wick_gguf_writer_set_version(w, m->gguf_version));
+    STEP(wick_gguf_writer_set_alignment(w, m->alignment));
+    if (rc < 0) { goto fail; }
     if (shard == 0) {
         rc = add_metadata(w, m, vocab);
         if (rc < 0) { goto fail; }
@@ -361,12 +364,10 @@ static int write_shard(const mk_model *m, const wick_gguf *vocab, const char *pa
         // as gguf-split: split.no (u16, 0-based), split.count (u16), split.tensors.count (i32)
         uint16_t no = (uint16_t)shard, cnt = (uint16_t)n_shards;
         int32_t total = m->n_t;
-        if ((rc = wick_gguf_writer_add_scalar(w, "split.no", WICK_GGUF_UINT16, &no)) < 0 ||
-            (rc = wick_gguf_writer_add_scalar(w, "split.count", WICK_GGUF_UINT16, &cnt)) < 0 ||
-            (rc = wick_gguf_writer_add_scalar(w, "split.tensors.count", WICK_GGUF_INT32,
-                                              &total)) < 0) {
-            goto fail;
-        }
+        STEP(wick_gguf_writer_add_scalar(w, "split.no", WICK_GGUF_UINT16, &no));
+        STEP(wick_gguf_writer_add_scalar(w, "split.count", WICK_GGUF_UINT16, &cnt));
+        STEP(wick_gguf_writer_add_scalar(w, "split.tensors.count", WICK_GGUF_INT32, &total));
+        if (rc < 0) { goto fail; }
     }
     for (int i = first; i < first + count; i++) {
         const mk_tensor *t = &m->t[i];
