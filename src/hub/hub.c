@@ -159,6 +159,8 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->max_transfers + 2);
 
+    rc = wk_hub_writer_start(h);
+    if (rc < 0) { goto fail; }
     if (h->threaded) {
         if (pthread_create(&h->thread, NULL, thread_main, h) != 0) {
             rc = wk_fail(WICK_E_IO, "hub: cannot start its thread");
@@ -208,6 +210,7 @@ void wick_hub_destroy(wick_hub *h)
         n = j->next;
         wk_hub_job_free(j);
     }
+    wk_hub_writer_stop(h);
     if (h->multi) { curl_multi_cleanup(h->multi); }
     if (h->epfd >= 0) { close(h->epfd); }
     if (h->evfd >= 0) { close(h->evfd); }
@@ -423,6 +426,15 @@ static void do_perform(wick_hub *h)
     h->n_cancels = 0;
     pthread_mutex_unlock(&h->mu);
 
+    // Transfers paused by the previous slice take bytes again (curl may deliver them right here).
+    h->slice_end = wk_now() + HUB_SLICE;
+    for (hub_job *j = h->jobs; j; j = j->next) {
+        if (j->paused && j->easy) {
+            j->paused = false;
+            curl_easy_pause(j->easy, CURLPAUSE_CONT);
+        }
+    }
+
     // Sockets that are ready, then curl's own timeout.
     struct epoll_event evs[64];
     int n;
@@ -473,7 +485,10 @@ static void do_perform(wick_hub *h)
         if (j->state == ST_WAIT && (deadline < 0 || j->wake_at < deadline)) {
             deadline = j->wake_at;
         }
-        if (j->state == ST_HASH || j->state == ST_NEW) { deadline = now; }
+        if (j->state == ST_NEW || (j->paused && !atomic_load(&h->bp_paused))) { deadline = now; }
+        if (j->paused && atomic_load(&h->bp_paused) && (deadline < 0 || now + 0.005 < deadline)) {
+            deadline = now + 0.005; // the writer is behind: look again soon (it also wakes us)
+        }
     }
     update_rates(h, now);
 
@@ -610,7 +625,7 @@ wick_status wick_hub_progress(wick_hub *h, uint64_t id, wick_hub_progress_info *
         found = true;
         out->bytes_done += atomic_load(&j->p_done);
         out->bytes_total += atomic_load(&j->p_total);
-        if (j->state == ST_GET) {
+        if (j->state == ST_GET || j->state == ST_FLUSH) {
             out->n_active++;
         } else if (j->state != ST_DONE) {
             out->n_queued++;

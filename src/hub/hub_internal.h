@@ -16,6 +16,7 @@
 #define HUB_MAX_REDIRECTS 10
 #define HUB_MAX_PAGES 100000
 #define HUB_MSG 1024
+#define HUB_SLICE 0.008 // seconds of body work per perform
 
 // Headers of the latest response of a request (reset at each status line). Every field is capped;
 // an over-long value sets `overflow` and the response is refused.
@@ -45,7 +46,7 @@ typedef enum job_state {
     ST_WANT_GET,   // wants a slot for the body transfer
     ST_WAIT,       // waiting for wake_at: a retry, a lock poll, a free slot
     ST_LOCK,       // wants the blob lock
-    ST_HASH,       // hashing the resumed prefix of the temp file, a slice per perform
+    ST_FLUSH,      // the body transfer ended; waiting for the writer to finish its bytes
     ST_GET,        // body transfer running
     ST_DONE,       // finished; callback pending
 } job_state;
@@ -59,6 +60,7 @@ struct hub_job {
     job_state state, after_wait; // after_wait: the state ST_WAIT leads to
     double wake_at;
     double last_io;       // when the running request last received something
+    bool paused;          // its body callback paused the transfer: this perform's slice is used
     char *repo, *rev, *file;
     char *repo_dir; // <cache>/models--org--name
     wick_dl_cb dl_cb;
@@ -87,7 +89,10 @@ struct hub_job {
     char *lock_path, *tmp_path, *blob_path, *pointer_path;
     int fd;
     uint64_t offset;      // bytes in the temp file (all hashed into md)
-    uint64_t hash_pos;    // ST_HASH: how far the prefix is hashed
+    CURLcode done_cc;     // ST_FLUSH: how the transfer ended
+    _Atomic int pending;  // writer operations queued for this job
+    _Atomic int wr_err;   // a failure of the writer (wick_status), message in wr_msg
+    char wr_msg[HUB_MSG];
     EVP_MD_CTX *md;
     bool got_data;        // this attempt received body bytes
     bool body_checked;    // the status/range of this response was looked at
@@ -142,8 +147,20 @@ struct wick_hub {
 
     pthread_t thread;
     bool thread_started;
+
+    // The writer thread: pwrite + hash of received bytes, so that a slow disk never stalls the
+    // loop. Operations run in order (FIFO), one queue for every job.
+    pthread_t writer;
+    bool writer_started, wstop;
+    atomic_bool bp_paused;
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv, wdone;
+    struct wr_op *wq_head, *wq_tail;
+    size_t wq_bytes;
     atomic_bool stop;
     bool in_perform;
+    double slice_end;      // a perform stops taking body bytes after this (the caller's loop
+                           // gets control back; the rest waits, paused, for the next perform)
     double agg_rate, agg_rate_t;
     uint64_t agg_bytes, agg_rate_bytes;
 };
@@ -175,6 +192,26 @@ void wk_hub_cachedir_tag(const char *cache_dir);
 // flock-based lock as Python's filelock: 1 taken (*fd set), 0 busy, <0 error.
 int wk_hub_lock_try(const char *path, int *fd);
 void wk_hub_unlock(const char *path, int fd);
+
+// --- writer.c ------------------------------------------------------------------------------------
+#define HUB_WQ_MAX (64u << 20) // queued bytes before transfers pause (backpressure)
+typedef enum wr_kind { WR_DATA, WR_TRUNC, WR_HASH_PREFIX } wr_kind;
+typedef struct wr_op {
+    struct wr_op *next;
+    hub_job *job;
+    wr_kind kind;
+    uint64_t off; // WR_DATA: file offset; WR_HASH_PREFIX: bytes to hash from 0
+    size_t n;
+    char data[];
+} wr_op;
+wick_status wk_hub_writer_start(wick_hub *h);
+void wk_hub_writer_stop(wick_hub *h);
+// Queues an operation for j (data copied). Errors: NOMEM.
+wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t off,
+                               const void *data, size_t n);
+bool wk_hub_writer_full(wick_hub *h);
+void wk_hub_writer_drain(wick_hub *h, hub_job *j); // blocks until j has nothing queued
+wick_status wk_hub_md_reset(hub_job *j);
 
 // --- job.c ---------------------------------------------------------------------------------------
 void wk_hub_job_step(wick_hub *h, hub_job *j, double now);     // advance a job not in a transfer

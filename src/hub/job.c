@@ -25,6 +25,7 @@
 // --- finishing ----------------------------------------------------------------------------------
 static void close_files(hub_job *j)
 {
+    wk_hub_writer_drain(j->hub, j); // nothing may still write into fd
     if (j->fd >= 0) {
         close(j->fd);
         j->fd = -1;
@@ -239,7 +240,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 // --- the body ------------------------------------------------------------------------------------
-static wick_status md_reset(hub_job *j)
+wick_status wk_hub_md_reset(hub_job *j)
 {
     if (!j->md) { j->md = EVP_MD_CTX_new(); }
     if (!j->md) { return wk_fail_nomem("digest"); }
@@ -255,14 +256,16 @@ static wick_status md_reset(hub_job *j)
     return WICK_OK;
 }
 
+// Loop side, with nothing queued for j (the writer is idle for it).
 static wick_status truncate_tmp(hub_job *j)
 {
+    wk_hub_writer_drain(j->hub, j);
     if (ftruncate(j->fd, 0) != 0) {
         return wk_fail(WICK_E_IO, "%s: truncate: %s", j->tmp_path, strerror(errno));
     }
     j->offset = 0;
     atomic_store(&j->p_done, 0);
-    return md_reset(j);
+    return wk_hub_md_reset(j);
 }
 
 static size_t write_fail(hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(3, 4);
@@ -304,12 +307,24 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
                     return write_fail(j, RESTART, "bad Content-Range");
                 }
             } else if (j->offset > 0) {
-                // The server ignored Range and sends the whole file: start over.
-                wick_status rc = truncate_tmp(j);
+                // The server ignored Range and sends the whole file: start over (in order with
+                // the bytes still queued for the writer).
+                wick_status rc = wk_hub_writer_push(j->hub, j, WR_TRUNC, 0, NULL, 0);
                 if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
+                j->offset = 0;
+                atomic_store(&j->p_done, 0);
             }
             j->body_to_file = true;
         }
+    }
+    if (j->body_to_file && atomic_load(&j->wr_err) != 0) {
+        return write_fail(j, atomic_load(&j->wr_err), "%s", j->wr_msg);
+    }
+    if (j->body_to_file && (wk_now() > j->hub->slice_end || wk_hub_writer_full(j->hub))) {
+        // This perform has worked long enough: curl keeps the bytes and hands them again after
+        // hub.c unpauses the transfer at the next perform.
+        j->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
     }
     if (!j->body_to_file) {
         if (j->kind == JOB_LIST && st >= 200 && st < 300) {
@@ -327,19 +342,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         return write_fail(j, WICK_E_CHECKSUM, "%s: the server sent more than the %" PRIu64
                           " bytes the Hub announced", j->req_url, j->size);
     }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = pwrite(j->fd, p + done, n - done, (off_t)(j->offset + done));
-        if (w < 0 && errno == EINTR) { continue; }
-        if (w <= 0) {
-            int e = w < 0 ? errno : ENOSPC;
-            bool full = e == ENOSPC || e == EDQUOT || e == EFBIG;
-            return write_fail(j, full ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s%s", j->tmp_path,
-                              strerror(e), full ? " (the download can resume once there is room)" : "");
-        }
-        done += (size_t)w;
-    }
-    EVP_DigestUpdate(j->md, p, n);
+    wick_status rc = wk_hub_writer_push(j->hub, j, WR_DATA, j->offset, p, n);
+    if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
     j->offset = end;
     j->got_data = true;
     atomic_store(&j->p_done, end);
@@ -783,7 +787,7 @@ static void dl_lock(wick_hub *h, hub_job *j)
                  j->tmp_path, strerror(e));
         return;
     }
-    wick_status rc = md_reset(j);
+    wick_status rc = wk_hub_md_reset(j);
     if (rc < 0) {
         wk_hub_job_finish(h, j, rc);
         return;
@@ -797,34 +801,15 @@ static void dl_lock(wick_hub *h, hub_job *j)
         }
     }
     atomic_store(&j->p_done, j->offset);
-    j->hash_pos = 0;
-    if (j->offset > 0) { wk_debug("%s: resuming at %" PRIu64, j->tmp_path, j->offset); }
-    j->state = j->offset > 0 ? ST_HASH : ST_WANT_GET;
-}
-
-// Hashes the resumed prefix, 8 MB per perform so that the loop keeps turning.
-static void dl_hash(wick_hub *h, hub_job *j)
-{
-    enum { CHUNK = 1 << 20, SLICE = 8 };
-    char *buf = wk_malloc(CHUNK);
-    if (!buf) {
-        wk_fail_nomem("hash buffer");
-        wk_hub_job_finish(h, j, WICK_E_NOMEM);
-        return;
-    }
-    for (int i = 0; i < SLICE && j->hash_pos < j->offset; i++) {
-        size_t want = (size_t)WK_MIN((uint64_t)CHUNK, j->offset - j->hash_pos);
-        ssize_t r = pread(j->fd, buf, want, (off_t)j->hash_pos);
-        if (r <= 0) {
-            wk_free(buf);
-            job_fail(h, j, WICK_E_IO, "%s: read: %s", j->tmp_path, r < 0 ? strerror(errno) : "short");
+    if (j->offset > 0) { // resume: the writer hashes the prefix first, then takes new bytes
+        wk_debug("%s: resuming at %" PRIu64, j->tmp_path, j->offset);
+        rc = wk_hub_writer_push(h, j, WR_HASH_PREFIX, j->offset, NULL, 0);
+        if (rc < 0) {
+            wk_hub_job_finish(h, j, rc);
             return;
         }
-        EVP_DigestUpdate(j->md, buf, (size_t)r);
-        j->hash_pos += (uint64_t)r;
     }
-    wk_free(buf);
-    if (j->hash_pos >= j->offset) { j->state = ST_WANT_GET; }
+    j->state = ST_WANT_GET;
 }
 
 static void dl_verify(wick_hub *h, hub_job *j)
@@ -872,7 +857,12 @@ static void dl_verify(wick_hub *h, hub_job *j)
 
 static void dl_want_get(wick_hub *h, hub_job *j)
 {
+    if (atomic_load(&j->wr_err) != 0) {
+        job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
+        return;
+    }
     if (j->offset == j->size) {
+        if (atomic_load(&j->pending) > 0) { return; } // the writer wakes us when done
         dl_verify(h, j);
         return;
     }
@@ -898,6 +888,10 @@ static void dl_want_get(wick_hub *h, hub_job *j)
 static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
 {
     const hub_headers *hh = &j->hh;
+    if (atomic_load(&j->wr_err) != 0) {
+        job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
+        return;
+    }
     if (j->got_data) { j->tries = 0; } // as huggingface_hub: progress resets the retry budget
     if (j->write_rc == RESTART) {
         wick_status rc = truncate_tmp(j);
@@ -1187,11 +1181,16 @@ void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
             break;
         case ST_WANT_META: want_meta(h, j); break;
         case ST_LOCK: dl_lock(h, j); break;
-        case ST_HASH: dl_hash(h, j); break;
+        case ST_FLUSH:
+            if (atomic_load(&j->pending) == 0) {
+                j->state = ST_GET;
+                dl_get_done(h, j, j->done_cc);
+            }
+            break;
         case ST_WANT_GET: dl_want_get(h, j); break;
         default: break;
         }
-        if (j->state == before || j->state == ST_HASH) { return; }
+        if (j->state == before) { return; }
     }
 }
 
@@ -1204,8 +1203,13 @@ void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc)
     h->n_transfers--;
     curl_slist_free_all(j->hdrs);
     j->hdrs = NULL;
-    if (j->state == ST_GET) {
-        dl_get_done(h, j, cc);
+    if (j->state == ST_GET) { // the verdict waits for the writer to finish this body
+        j->done_cc = cc;
+        j->state = ST_FLUSH;
+        if (atomic_load(&j->pending) == 0) {
+            j->state = ST_GET;
+            dl_get_done(h, j, cc);
+        }
     } else if (j->kind == JOB_DOWNLOAD) {
         dl_meta_done(h, j, cc);
     } else {

@@ -1,0 +1,170 @@
+// writer.c — the hub's writer thread. The loop hands it each received chunk (copied); it writes
+// the chunk into the job's temp file and feeds the job's hash, in order. So a slow or throttled
+// disk (a pwrite of 16 kB can take tens of ms under dirty-page pressure) and the hashing never
+// delay the caller's event loop. Backpressure: past HUB_WQ_MAX queued bytes, transfers pause.
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub/hub_internal.h"
+
+static void set_err(hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(3, 4);
+static void set_err(hub_job *j, wick_status rc, const char *fmt, ...)
+{
+    if (atomic_load(&j->wr_err) != 0) { return; }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->wr_msg, sizeof j->wr_msg, fmt, ap);
+    va_end(ap);
+    atomic_store(&j->wr_err, rc); // after the message: readers see it whole
+}
+
+static void run_op(wr_op *op)
+{
+    hub_job *j = op->job;
+    if (atomic_load(&j->wr_err) != 0) { return; } // after a failure, the rest is moot
+    switch (op->kind) {
+    case WR_DATA: {
+        size_t done = 0;
+        while (done < op->n) {
+            ssize_t w = pwrite(j->fd, op->data + done, op->n - done, (off_t)(op->off + done));
+            if (w < 0 && errno == EINTR) { continue; }
+            if (w <= 0) {
+                int e = w < 0 ? errno : ENOSPC;
+                bool full = e == ENOSPC || e == EDQUOT || e == EFBIG;
+                set_err(j, full ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s%s", j->tmp_path, strerror(e),
+                        full ? " (the download can resume once there is room)" : "");
+                return;
+            }
+            done += (size_t)w;
+        }
+        EVP_DigestUpdate(j->md, op->data, op->n);
+        break;
+    }
+    case WR_TRUNC:
+        if (ftruncate(j->fd, 0) != 0) {
+            set_err(j, WICK_E_IO, "%s: truncate: %s", j->tmp_path, strerror(errno));
+            return;
+        }
+        if (wk_hub_md_reset(j) < 0) { set_err(j, WICK_E_NOMEM, "%s", wick_errmsg()); }
+        break;
+    case WR_HASH_PREFIX: {
+        static _Thread_local char buf[1 << 20];
+        uint64_t pos = 0;
+        while (pos < op->off) {
+            size_t want = (size_t)WK_MIN((uint64_t)sizeof buf, op->off - pos);
+            ssize_t r = pread(j->fd, buf, want, (off_t)pos);
+            if (r <= 0) {
+                set_err(j, WICK_E_IO, "%s: read: %s", j->tmp_path, r < 0 ? strerror(errno) : "short");
+                return;
+            }
+            EVP_DigestUpdate(j->md, buf, (size_t)r);
+            pos += (uint64_t)r;
+        }
+        break;
+    }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    wick_hub *h = arg;
+    pthread_mutex_lock(&h->wmu);
+    for (;;) {
+        while (!h->wq_head && !h->wstop) { pthread_cond_wait(&h->wcv, &h->wmu); }
+        wr_op *op = h->wq_head;
+        if (!op) { break; } // stopping, queue empty
+        h->wq_head = op->next;
+        if (!h->wq_head) { h->wq_tail = NULL; }
+        pthread_mutex_unlock(&h->wmu);
+        run_op(op);
+        pthread_mutex_lock(&h->wmu);
+        h->wq_bytes -= op->n;
+        int left = atomic_fetch_sub(&op->job->pending, 1) - 1;
+        bool wake = left == 0 || atomic_load(&op->job->wr_err) != 0 ||
+                    (h->bp_paused && h->wq_bytes < HUB_WQ_MAX / 2);
+        if (h->bp_paused && h->wq_bytes < HUB_WQ_MAX / 2) { h->bp_paused = false; }
+        pthread_cond_broadcast(&h->wdone);
+        wk_free(op);
+        if (wake) {
+            pthread_mutex_unlock(&h->wmu);
+            wick_hub_wakeup(h); // the loop has something to do: verify, resume transfers
+            pthread_mutex_lock(&h->wmu);
+        }
+    }
+    pthread_mutex_unlock(&h->wmu);
+    return NULL;
+}
+
+wick_status wk_hub_writer_start(wick_hub *h)
+{
+    pthread_mutex_init(&h->wmu, NULL);
+    pthread_cond_init(&h->wcv, NULL);
+    pthread_cond_init(&h->wdone, NULL);
+    if (pthread_create(&h->writer, NULL, writer_main, h) != 0) {
+        return wk_fail(WICK_E_IO, "hub: cannot start the writer thread");
+    }
+    h->writer_started = true;
+    return WICK_OK;
+}
+
+void wk_hub_writer_stop(wick_hub *h)
+{
+    if (!h->writer_started) { return; }
+    pthread_mutex_lock(&h->wmu);
+    h->wstop = true;
+    pthread_cond_broadcast(&h->wcv);
+    pthread_mutex_unlock(&h->wmu);
+    pthread_join(h->writer, NULL);
+    h->writer_started = false;
+    pthread_mutex_destroy(&h->wmu);
+    pthread_cond_destroy(&h->wcv);
+    pthread_cond_destroy(&h->wdone);
+}
+
+wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t off,
+                               const void *data, size_t n)
+{
+    size_t bytes;
+    size_t dn = kind == WR_DATA ? n : 0;
+    if (!wk_add_size(sizeof(wr_op), dn, &bytes)) { return wk_fail_nomem("write"); }
+    wr_op *op = wk_malloc(bytes);
+    if (!op) { return wk_fail_nomem("write buffer"); }
+    op->next = NULL;
+    op->job = j;
+    op->kind = kind;
+    op->off = off;
+    op->n = dn;
+    if (dn) { memcpy(op->data, data, dn); }
+    atomic_fetch_add(&j->pending, 1);
+    pthread_mutex_lock(&h->wmu);
+    if (h->wq_tail) {
+        h->wq_tail->next = op;
+    } else {
+        h->wq_head = op;
+    }
+    h->wq_tail = op;
+    h->wq_bytes += dn;
+    pthread_cond_signal(&h->wcv);
+    pthread_mutex_unlock(&h->wmu);
+    return WICK_OK;
+}
+
+bool wk_hub_writer_full(wick_hub *h)
+{
+    pthread_mutex_lock(&h->wmu);
+    bool full = h->wq_bytes >= HUB_WQ_MAX;
+    if (full) { h->bp_paused = true; }
+    pthread_mutex_unlock(&h->wmu);
+    return full;
+}
+
+void wk_hub_writer_drain(wick_hub *h, hub_job *j)
+{
+    if (!h->writer_started || atomic_load(&j->pending) == 0) { return; }
+    pthread_mutex_lock(&h->wmu);
+    while (atomic_load(&j->pending) > 0) { pthread_cond_wait(&h->wdone, &h->wmu); }
+    pthread_mutex_unlock(&h->wmu);
+}
