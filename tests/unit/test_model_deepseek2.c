@@ -55,7 +55,8 @@ static wick_session *open_session(wick_model *m, int n_threads, wick_kv_type kv,
 }
 
 // Every prompt of a golden file; returns the worst d over all positions.
-static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, double f32_tol)
+static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, double f32_tol,
+                           const wk_kernels *force)
 {
     char path[512];
     snprintf(path, sizeof path, "golden/%s.json", dc->name);
@@ -72,6 +73,7 @@ static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, do
         json_decref(golden);
         return 1e9;
     }
+    if (force) { s->mm.kern = force; } // another kernel table (the scalar reference)
     const int64_t n_vocab = wick_model_n_vocab(m);
     CHECK(n_vocab == json_integer_value(json_object_get(golden, "n_vocab")));
     const double tol = dc->quantized ? 2e-2 : f32_tol;
@@ -154,9 +156,10 @@ static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, do
             if (wick_session_eval(s, &tok, 1) < 0) { break; }
             lg = wick_session_logits(s, 0);
         }
-        printf("  %-17s %-6s %3lld tokens  threads %d kv %s  worst d %.2e (pos %3lld)  within %lld/%lld"
+        printf("  %-17s %-6s %3lld tokens  threads %d kv %s%s  worst d %.2e (pos %3lld)  within %lld/%lld"
                "  top-1 %lld/%lld  greedy %d/%d (compared %d)\n",
-               dc->name, pname, (long long)n, n_threads, kv == WICK_KV_F16 ? "f16" : "f32", worst,
+               dc->name, pname, (long long)n, n_threads, kv == WICK_KV_F16 ? "f16" : "f32",
+               force ? " scalar" : "", worst,
                (long long)worst_pos, (long long)p_within, (long long)n, (long long)p_top1,
                (long long)n, n_agree, n_steps, n_cmp);
         free(toks);
@@ -178,10 +181,19 @@ static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, do
 
 static void test_goldens(void)
 {
-    for (size_t i = 0; i < WK_ARRAY_LEN(cases); i++) { check_golden(&cases[i], 2, WICK_KV_F32, 1e-3); }
+    for (size_t i = 0; i < WK_ARRAY_LEN(cases); i++) {
+        check_golden(&cases[i], 2, WICK_KV_F32, 1e-3, NULL);
+    }
     // 1 thread, and the fp16 cache (ggml rounds K rows, q and the probabilities to fp16).
-    check_golden(&cases[0], 1, WICK_KV_F32, 1e-3);
-    check_golden(&cases[0], 2, WICK_KV_F16, 1e-2);
+    check_golden(&cases[0], 1, WICK_KV_F32, 1e-3, NULL);
+    check_golden(&cases[0], 2, WICK_KV_F16, 1e-2, NULL);
+    // The scalar kernels (the reference the SIMD paths are tested against), same policies.
+    const wk_kernels *scalar = wk_kernels_named("scalar");
+    CHECK(scalar != NULL);
+    if (scalar) {
+        check_golden(&cases[0], 2, WICK_KV_F32, 1e-3, scalar);
+        check_golden(&cases[1], 2, WICK_KV_F32, 1e-3, scalar);
+    }
 }
 
 // A scratch directory under the build directory (created empty).
