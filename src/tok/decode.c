@@ -263,7 +263,7 @@ static wick_status drain(wick_detok_stream *s, bool final)
     wick_status rc = wk_utf8_lossy(&s->out, p ? p : (const uint8_t *)"", i);
     if (rc == WICK_OK && !s->out.data) { rc = wk_buf_append(&s->out, "", 0); }
     if (rc < 0) { return rc; }
-    memmove(s->pending.data, s->pending.data + i, n - i);
+    if (n > i) { memmove(s->pending.data, s->pending.data + i, n - i); }
     s->pending.len = n - i;
     if (s->pending.data) { s->pending.data[s->pending.len] = '\0'; }
     return WICK_OK;
