@@ -1,0 +1,99 @@
+#!/bin/sh
+# hub_pull.sh — `wick pull`, `wick ls`, `wick rm` as scripts use them, against the fake Hub
+# (wick-minihub on 127.0.0.1, started and stopped here).
+set -u
+W="$WICK_BIN"
+T="$WICK_BUILD_DIR/tmp-cli-hub"
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+check() { if eval "$1"; then ok "$2"; else bad "$2"; fi; }
+
+rm -rf "$T"
+mkdir -p "$T/root/org/model/Q4_K_M" "$T/root/org/model/docs"
+head -c 200000 /dev/urandom > "$T/root/org/model/model-Q4_K_M.gguf"
+for i in 1 2 3; do head -c 30000 /dev/urandom > "$T/root/org/model/Q4_K_M/m-Q4_K_M-0000$i-of-00003.gguf"; done
+printf '{"model_type":"llama"}\n' > "$T/root/org/model/config.json"
+printf 'hello\n' > "$T/root/org/model/docs/read me.txt"
+
+"$WICK_BUILD_DIR/wick-minihub" --root "$T/root" --log "$T/req.log" --token hf_cli_secret_token \
+    --exit-after 120 > "$T/port" 2>"$T/minihub.err" &
+MH=$!
+trap 'kill $MH 2>/dev/null' EXIT INT TERM
+i=0
+while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+PORT=$(cat "$T/port")
+[ -n "$PORT" ] || { echo "FAIL: minihub did not start"; exit 1; }
+
+export HF_ENDPOINT="http://127.0.0.1:$PORT" HF_HUB_CACHE="$T/cache" HF_TOKEN=hf_cli_secret_token
+unset HF_HUB_OFFLINE HF_HOME HF_TOKEN_PATH 2>/dev/null
+export WICK_HUB_BACKOFF_MS=50
+
+# one exact file: one absolute snapshot path on stdout, the bytes verified
+"$W" pull org/model model-Q4_K_M.gguf > "$T/out1" 2> "$T/err1"
+rc=$?
+check '[ $rc -eq 0 ]' "pull exact file exits 0"
+P=$(cat "$T/out1")
+check '[ $(wc -l < "$T/out1") -eq 1 ] && cmp -s "$P" "$T/root/org/model/model-Q4_K_M.gguf"' "stdout is the snapshot path, bytes match"
+check 'case "$P" in "$T/cache/models--org--model/snapshots/"*) true;; *) false;; esac' "path in the HF cache layout"
+check '[ -L "$P" ] && readlink "$P" | grep -q "^\.\./\.\./blobs/"' "relative symlink to the blob"
+check '[ "$(cat "$T/cache/models--org--model/refs/main" | wc -c)" -eq 40 ]' "refs/main: 40 bytes, no newline"
+
+# a glob: every .gguf (* crosses /), listing order, JSON objects
+"$W" pull org/model '*.gguf' --json > "$T/out2" 2> "$T/err2"
+rc=$?
+check '[ $rc -eq 0 ] && [ $(wc -l < "$T/out2") -eq 4 ]' "glob *.gguf selects 4 files"
+check 'head -1 "$T/out2" | grep -q "\"file\":\"Q4_K_M/m-Q4_K_M-00001-of-00003.gguf\""' "listing order"
+check 'grep -c "\"sha256\":\"[0-9a-f]\{64\}\"" "$T/out2" | grep -qx 4' "sha256 of LFS files in JSON"
+for k in repo file revision commit path size sha256; do
+    check 'grep -c "\"$k\":" "$T/out2" | grep -qx 4' "JSON key $k"
+done
+"$W" pull org/model config.json --json > "$T/out3" 2>/dev/null
+check 'grep -q "\"sha256\":null" "$T/out3"' "sha256 null for a plain git file"
+
+# one shard brings its set; a file name with a space
+"$W" pull org/model Q4_K_M/m-Q4_K_M-00002-of-00003.gguf > "$T/out4" 2>/dev/null
+check '[ $? -eq 0 ] && [ $(wc -l < "$T/out4") -eq 3 ]' "a shard brings the whole set"
+"$W" pull org/model 'docs/read me.txt' > "$T/out5" 2>/dev/null
+check 'cmp -s "$(cat "$T/out5")" "$T/root/org/model/docs/read me.txt"' "file name with a space"
+
+# errors: exit 1, "wick: " on stderr, nothing on stdout
+"$W" pull org/model 'nomatch*' > "$T/out6" 2> "$T/err6"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "nomatch\*" "$T/err6" && [ ! -s "$T/out6" ]' "a pattern matching nothing is an error naming it"
+"$W" pull org/model missing.gguf > "$T/out7" 2> "$T/err7"
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "^wick: .*missing.gguf" "$T/err7"' "missing file: exit 1, clear message"
+"$W" pull org/absent x.gguf > /dev/null 2> "$T/err8"
+check '[ $? -eq 1 ] && grep -q "not found" "$T/err8"' "missing repo: exit 1"
+"$W" pull > /dev/null 2>&1
+check '[ $? -eq 2 ]' "no REPO: usage error, exit 2"
+"$W" pull --help > "$T/help" 2>&1
+check '[ $? -eq 0 ] && grep -q "usage: wick pull" "$T/help"' "pull --help"
+
+# the token never reaches the CDN, nor any output
+check '! grep "/cdn/" "$T/req.log" | grep -q "auth=yes"' "no Authorization on CDN requests"
+check '! cat "$T"/out* "$T"/err* | grep -q hf_cli_secret_token' "the token is never printed"
+
+# ls
+"$W" ls > "$T/ls1"
+check '[ $? -eq 0 ] && grep -q "^org/model " "$T/ls1"' "ls lists the repo"
+"$W" ls --json > "$T/ls2"
+check 'grep -q "\"repo\":\"org/model\"" "$T/ls2" && grep -q "\"main\":\"[0-9a-f]\{40\}\"" "$T/ls2"' "ls --json: repo and refs"
+
+# offline: the Hub is gone, the cache answers
+kill $MH 2>/dev/null
+wait $MH 2>/dev/null
+HF_HUB_OFFLINE=1 "$W" pull org/model model-Q4_K_M.gguf > "$T/out9" 2> "$T/err9"
+check '[ $? -eq 0 ] && [ "$(cat "$T/out9")" = "$P" ]' "offline pull finds the cached file"
+HF_HUB_OFFLINE=1 "$W" pull org/model never-pulled.gguf > /dev/null 2> "$T/err10"
+check '[ $? -eq 1 ] && grep -q "offline" "$T/err10"' "offline and not cached: clear error"
+
+# rm
+"$W" rm org/model
+check '[ $? -eq 0 ] && [ ! -e "$T/cache/models--org--model" ]' "rm removes the repo folder"
+"$W" rm org/model 2> "$T/err11"
+check '[ $? -eq 1 ] && grep -q "not in the cache" "$T/err11"' "rm of an absent repo: exit 1"
+
+[ $fail -eq 0 ] && rm -rf "$T"
+exit $fail
