@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mkmodel.h"
 
@@ -25,10 +26,15 @@ enum {
     FT_Q5_K_M = 17,
 };
 
+// Case-insensitive, with llama-quantize's aliases Q3_K, Q4_K, Q5_K for the _M mixes.
 const mk_ftype *mk_ftype_find(const char *name)
 {
+    static const char *const alias[][2] = {{"Q3_K", "Q3_K_M"}, {"Q4_K", "Q4_K_M"}, {"Q5_K", "Q5_K_M"}};
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++) {
+        if (strcasecmp(name, alias[i][0]) == 0) { name = alias[i][1]; }
+    }
     for (size_t i = 0; i < sizeof ftypes / sizeof ftypes[0]; i++) {
-        if (strcmp(ftypes[i].name, name) == 0) { return &ftypes[i]; }
+        if (strcasecmp(ftypes[i].name, name) == 0) { return &ftypes[i]; }
     }
     return NULL;
 }
