@@ -1,5 +1,5 @@
-// llama.c — the dense transformer of the llama family and of Phi-4 (arch phi3, whose loader is in
-// phi3.c): shared/spec/MODELS.md §3a, §3c, §3d.
+// llama.c — the dense transformer of the llama family, also run by Phi-4 (arch phi3: phi3.c binds
+// its fused tensors and reuses everything here): shared/spec/MODELS.md §3a, §3c, §3d.
 //
 // Per layer, for the T tokens of a pass (rows of x):
 //   h = RMSNorm(x) * attn_norm
@@ -30,13 +30,13 @@ typedef struct dense_state {
     float *attn_scratch;
     int64_t attn_scratch_per_thread;
     wk_rope rope;
-    float q_scale; // phi3: explicit 1/sqrt(head_dim) on q; 0 = none
+    float q_scale; // hp->q_scale: phi3's explicit 1/sqrt(head_dim) on q; 0 = none
     void *mem;
 } dense_state;
 
 // --- loading -------------------------------------------------------------------------------------
 
-static wick_status bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt)
+wick_status wk_dense_bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt)
 {
     const int64_t ne[1] = {m->hp.n_embd};
     wick_status rc = il < 0 ? wk_model_bind(m, t, fmt, 1, ne, false)
@@ -49,7 +49,7 @@ static wick_status bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt)
     return WICK_OK;
 }
 
-static wick_status bind_bias(wk_model *m, wk_tensor *t, int il, const char *fmt, int64_t n)
+wick_status wk_dense_bind_bias(wk_model *m, wk_tensor *t, int il, const char *fmt, int64_t n)
 {
     const int64_t ne[1] = {n};
     wick_status rc = wk_model_bind_layer(m, t, il, fmt, 1, ne, true);
@@ -62,7 +62,7 @@ static wick_status bind_bias(wk_model *m, wk_tensor *t, int il, const char *fmt,
 }
 
 // token_embd, output_norm, output (tied to token_embd when absent), rope_freqs.
-static wick_status bind_globals(wk_model *m)
+wick_status wk_dense_bind_globals(wk_model *m)
 {
     wk_hparams *hp = &m->hp;
     int64_t i = wick_gguf_find_tensor(m->gguf, "token_embd.weight");
@@ -77,7 +77,7 @@ static wick_status bind_globals(wk_model *m)
     }
     const int64_t ne[2] = {hp->n_embd, hp->n_vocab};
     if ((rc = wk_model_bind(m, &m->tok_embd, "token_embd.weight", 2, ne, false)) < 0) { return rc; }
-    if ((rc = bind_norm(m, &m->output_norm, -1, "output_norm.weight")) < 0) { return rc; }
+    if ((rc = wk_dense_bind_norm(m, &m->output_norm, -1, "output_norm.weight")) < 0) { return rc; }
     if ((rc = wk_model_bind(m, &m->output, "output.weight", 2, ne, true)) < 0) { return rc; }
     if (!m->output.data) { m->output = m->tok_embd; }
     const int64_t nf[1] = {hp->n_rot / 2};
@@ -104,7 +104,7 @@ static wick_status load_llama(wk_model *m)
     if ((rc = wk_model_key_float(m, "attention.scale", &scale, 0.0f)) < 0) { return rc; }
     hp->kq_scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)hp->head_dim_k);
     hp->rope_mode = WK_ROPE_NORM;
-    if ((rc = bind_globals(m)) < 0) { return rc; }
+    if ((rc = wk_dense_bind_globals(m)) < 0) { return rc; }
     const int64_t e = hp->n_embd, q = hp->n_head * hp->head_dim_k,
                   kv = hp->n_head_kv * hp->head_dim_k, vd = hp->n_head_kv * hp->head_dim_v,
                   o = hp->n_head * hp->head_dim_v, f = hp->n_ff;
@@ -112,7 +112,7 @@ static wick_status load_llama(wk_model *m)
         wk_layer *L = &m->layers[il];
         const int64_t s_q[2] = {e, q}, s_k[2] = {e, kv}, s_v[2] = {e, vd}, s_o[2] = {o, e};
         const int64_t s_up[2] = {e, f}, s_down[2] = {f, e};
-        if ((rc = bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
         if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q, false)) < 0 ||
             (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k, false)) < 0 ||
             (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_v, false)) < 0 ||
@@ -120,13 +120,13 @@ static wick_status load_llama(wk_model *m)
                                       false)) < 0) {
             return rc;
         }
-        if ((rc = bind_bias(m, &L->bq, il, "blk.%d.attn_q.bias", q)) < 0 ||
-            (rc = bind_bias(m, &L->bk, il, "blk.%d.attn_k.bias", kv)) < 0 ||
-            (rc = bind_bias(m, &L->bv, il, "blk.%d.attn_v.bias", vd)) < 0 ||
-            (rc = bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
+        if ((rc = wk_dense_bind_bias(m, &L->bq, il, "blk.%d.attn_q.bias", q)) < 0 ||
+            (rc = wk_dense_bind_bias(m, &L->bk, il, "blk.%d.attn_k.bias", kv)) < 0 ||
+            (rc = wk_dense_bind_bias(m, &L->bv, il, "blk.%d.attn_v.bias", vd)) < 0 ||
+            (rc = wk_dense_bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
             return rc;
         }
-        if ((rc = bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_dense_bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
         if ((rc = wk_model_bind_layer(m, &L->ffn_gate, il, "blk.%d.ffn_gate.weight", 2, s_up,
                                       false)) < 0 ||
             (rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up,
@@ -139,59 +139,7 @@ static wick_status load_llama(wk_model *m)
     return WICK_OK;
 }
 
-static wick_status load_phi3(wk_model *m)
-{
-    wk_hparams *hp = &m->hp;
-    wick_status rc;
-    if (hp->n_ff < 1) {
-        return wk_fail(WICK_E_FORMAT, "%s: missing key 'phi3.feed_forward_length'", m->path);
-    }
-    if (hp->head_dim_k != hp->head_dim_v) {
-        return wk_fail(WICK_E_FORMAT, "%s: phi3: key and value head sizes differ", m->path);
-    }
-    hp->kq_scale = 1.0f; // q is scaled explicitly (dense_state.q_scale)
-    hp->rope_mode = WK_ROPE_NEOX;
-    // Phi-3 128k variants' rope_factors_long/short are not supported (Phi-4 has none); a file
-    // with them fails as an unexpected tensor.
-    if ((rc = bind_globals(m)) < 0) { return rc; }
-    const int64_t e = hp->n_embd, q = hp->n_head * hp->head_dim_k,
-                  kv = hp->n_head_kv * hp->head_dim_k, f = hp->n_ff;
-    for (int il = 0; il < hp->n_layer; il++) {
-        wk_layer *L = &m->layers[il];
-        const int64_t s_qkv[2] = {e, q + 2 * kv}, s_q[2] = {e, q}, s_k[2] = {e, kv};
-        const int64_t s_o[2] = {q, e}, s_up[2] = {e, 2 * f}, s_down[2] = {f, e};
-        if ((rc = bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
-        rc = wk_model_bind_layer(m, &L->wqkv, il, "blk.%d.attn_qkv.weight", 2, s_qkv, true);
-        if (rc < 0) { return rc; }
-        if (!L->wqkv.data) { // separate projections (create_tensor_qkv)
-            if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q,
-                                          false)) < 0 ||
-                (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k,
-                                          false)) < 0 ||
-                (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_k,
-                                          false)) < 0) {
-                return rc;
-            }
-        } else if ((rc = bind_bias(m, &L->bqkv, il, "blk.%d.attn_qkv.bias", q + 2 * kv)) < 0) {
-            return rc;
-        }
-        if ((rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o,
-                                      false)) < 0 ||
-            (rc = bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
-            return rc;
-        }
-        if ((rc = bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
-        if ((rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up,
-                                      false)) < 0 ||
-            (rc = wk_model_bind_layer(m, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, s_down,
-                                      false)) < 0) {
-            return rc;
-        }
-    }
-    return WICK_OK;
-}
-
-static void dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
+void wk_dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
 {
     *k_row = m->hp.n_head_kv * m->hp.head_dim_k;
     *v_row = m->hp.n_head_kv * m->hp.head_dim_v;
@@ -199,7 +147,7 @@ static void dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
 
 // --- session scratch -----------------------------------------------------------------------------
 
-static wick_status dense_session_init(wk_session *s)
+wick_status wk_dense_session_init(wk_session *s)
 {
     const wk_hparams *hp = &s->m->hp;
     dense_state *st = wk_calloc(1, sizeof *st);
@@ -234,12 +182,12 @@ static wick_status dense_session_init(wk_session *s)
     }
     const float *ff = s->m->rope_freqs.data;
     wk_rope_init(&st->rope, hp, hp->n_rot, hp->rope_mode, ff);
-    st->q_scale = s->m->arch == &wk_arch_phi3 ? 1.0f / sqrtf((float)hp->head_dim_k) : 0.0f;
+    st->q_scale = hp->q_scale;
     s->arch_state = st;
     return WICK_OK;
 }
 
-static void dense_session_free(wk_session *s)
+void wk_dense_session_free(wk_session *s)
 {
     dense_state *st = s->arch_state;
     if (!st) { return; }
@@ -385,7 +333,7 @@ static void ffn_block(wk_session *s, const wk_layer *L, int64_t T)
     step(s, STEP_ADD, T, st->x, st->y, NULL);
 }
 
-static wick_status dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bool logits_all)
+wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bool logits_all)
 {
     const wk_model *m = s->m;
     const wk_hparams *hp = &m->hp;
@@ -417,17 +365,8 @@ static wick_status dense_forward(wk_session *s, const int32_t *tokens, int64_t T
 const wk_arch wk_arch_llama = {
     .name = "llama",
     .load = load_llama,
-    .kv_shape = dense_kv_shape,
-    .session_init = dense_session_init,
-    .session_free = dense_session_free,
-    .forward = dense_forward,
-};
-
-const wk_arch wk_arch_phi3 = {
-    .name = "phi3",
-    .load = load_phi3,
-    .kv_shape = dense_kv_shape,
-    .session_init = dense_session_init,
-    .session_free = dense_session_free,
-    .forward = dense_forward,
+    .kv_shape = wk_dense_kv_shape,
+    .session_init = wk_dense_session_init,
+    .session_free = wk_dense_session_free,
+    .forward = wk_dense_forward,
 };

@@ -51,6 +51,7 @@ typedef struct wk_hparams {
     int64_t n_rot;      // rope.dimension_count (default head_dim_k)
     float rms_eps;
     float kq_scale; // softmax scale (llama: 1/sqrt(head_dim) or attention.scale; phi3: 1)
+    float q_scale;  // phi3: q *= q_scale after RoPE (1/sqrt(head_dim)); 0 = none
 
     // RoPE (ggml rope_ext parameters)
     int rope_mode;         // WK_ROPE_NORM | WK_ROPE_NEOX
@@ -273,7 +274,18 @@ struct wick_session {
     void *arch_state;  // the arch's scratch
 };
 
-// Archs (llama.c, phi3.c).
+// The dense transformer (llama.c) that llama and phi3 share: binding helpers (a norm gain of
+// n_embd F32, an optional F32 bias of n, token_embd/output_norm/output(tied)/rope_freqs) and the
+// arch functions.
+wick_status wk_dense_bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt);
+wick_status wk_dense_bind_bias(wk_model *m, wk_tensor *t, int il, const char *fmt, int64_t n);
+wick_status wk_dense_bind_globals(wk_model *m);
+void wk_dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row);
+wick_status wk_dense_session_init(wk_session *s);
+void wk_dense_session_free(wk_session *s);
+wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t n, bool logits_all);
+
+// Archs (llama.c, phi3.c, deepseek2.c).
 extern const wk_arch wk_arch_llama;
 extern const wk_arch wk_arch_phi3;
 extern const wk_arch wk_arch_deepseek2; // deepseek2.c
