@@ -519,6 +519,10 @@ WICK_API int64_t wick_session_n_ctx(const wick_session *s);
 WICK_API wick_status wick_session_truncate(wick_session *s, int64_t n_past);
 WICK_API void wick_session_reset(wick_session *s); // truncate to 0
 
+// Makes the running wick_session_eval() (or, when none runs, the next one) stop between layers
+// and return WICK_E_CANCELLED; passes already completed stay in the cache. Thread: any.
+WICK_API void wick_session_cancel(wick_session *s);
+
 // =================================================================================================
 // 6. Hugging Face Hub                                               (section owned by src/hub)
 // =================================================================================================

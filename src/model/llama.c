@@ -82,6 +82,12 @@ wick_status wk_dense_bind_globals(wk_model *m)
     if (!m->output.data) { m->output = m->tok_embd; }
     const int64_t nf[1] = {hp->n_rot / 2};
     if ((rc = wk_model_bind(m, &m->rope_freqs, "rope_freqs.weight", 1, nf, true)) < 0) { return rc; }
+    const int64_t nb[1] = {hp->n_vocab};
+    if ((rc = wk_model_bind(m, &m->output_b, "output.bias", 1, nb, true)) < 0) { return rc; }
+    if (m->output_b.data && m->output_b.type != WICK_DTYPE_F32) {
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor 'output.bias': type %s, expected F32",
+                       m->path, wick_dtype_name(m->output_b.type));
+    }
     if (m->rope_freqs.data && m->rope_freqs.type != WICK_DTYPE_F32) {
         return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor 'rope_freqs.weight': type %s, expected F32",
                        m->path, wick_dtype_name(m->rope_freqs.type));
@@ -348,6 +354,9 @@ wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bo
     for (int64_t t = 0; t < T; t++) { wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot); }
 
     for (int il = 0; il < hp->n_layer; il++) {
+        if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) {
+            return wk_fail(WICK_E_CANCELLED, "%s: evaluation cancelled", m->path);
+        }
         attention_block(s, &m->layers[il], il, T);
         ffn_block(s, &m->layers[il], T);
     }

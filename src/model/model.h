@@ -13,6 +13,7 @@
 #ifndef WK_MODEL_H
 #define WK_MODEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,7 +104,9 @@ typedef struct wk_arch {
     wick_status (*session_init)(wk_session *s);
     void (*session_free)(wk_session *s);
     // Evaluates tokens[0..n) at positions s->n_past.. (n <= s->n_batch), appending to the KV
-    // cache; writes logits of every position (logits_all) or the last one to s->logits.
+    // cache; writes logits of every position (logits_all) or the last one to s->logits. Returns
+    // WICK_E_CANCELLED (checked between layers) once s->cancel is set; session.c then leaves
+    // n_past where it was.
     wick_status (*forward)(wk_session *s, const int32_t *tokens, int64_t n, bool logits_all);
     // Frees m->arch_data (what load allocated beyond the mapped file); NULL: nothing to free.
     void (*unload)(wk_model *m);
@@ -272,6 +275,7 @@ struct wick_session {
     int64_t n_logits;  // rows valid after the last eval
     int64_t last_n;    // tokens of the last eval
     void *arch_state;  // the arch's scratch
+    atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers
 };
 
 // The dense transformer (llama.c) that llama and phi3 share: binding helpers (a norm gain of

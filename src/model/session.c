@@ -40,6 +40,7 @@ wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_
     wick_status rc;
     wk_session *s = wk_calloc(1, sizeof *s);
     if (!s) { return wk_fail_nomem("session"); }
+    atomic_init(&s->cancel, false);
     s->m = m;
     s->n_ctx = n_ctx;
     s->n_batch = n_batch;
@@ -120,6 +121,7 @@ wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
         wick_status rc = s->m->arch->forward(s, tokens + i, len, s->logits_all && last);
         if (rc < 0) {
             s->n_logits = 0;
+            if (rc == WICK_E_CANCELLED) { atomic_store(&s->cancel, false); } // consumed
             return rc;
         }
         s->n_past += len;
@@ -152,6 +154,11 @@ wick_status wick_session_truncate(wick_session *s, int64_t n_past)
     s->n_past = n_past;
     s->n_logits = 0;
     return WICK_OK;
+}
+
+void wick_session_cancel(wick_session *s)
+{
+    if (s) { atomic_store(&s->cancel, true); }
 }
 
 void wick_session_reset(wick_session *s)

@@ -158,6 +158,13 @@ static void test_session_misuse(void)
         CHECK(wick_session_logits(s, 7) == wick_session_logits(s, -1));
         CHECK(wick_session_logits(s, 0) == NULL); // logits_all is off
         CHECK_FAIL(wick_session_truncate(s, 9), WICK_E_INVALID, NULL);
+        // cancel: the next eval stops, the positions stay; the one after runs
+        CHECK_OK(wick_session_truncate(s, 4));
+        wick_session_cancel(s);
+        CHECK_FAIL(wick_session_eval(s, toks, 2), WICK_E_CANCELLED, "cancelled");
+        CHECK(wick_session_n_past(s) == 4 && wick_session_logits(s, -1) == NULL);
+        CHECK_OK(wick_session_eval(s, toks, 2));
+        CHECK(wick_session_n_past(s) == 6);
         CHECK_OK(wick_session_truncate(s, 3));
         CHECK(wick_session_n_past(s) == 3);
         wick_session_reset(s);
