@@ -13,13 +13,22 @@ void wk_kernels_fill_ref(wk_kernels *k);
 void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
 
-// Round to nearest, ties to even, of |v| < 2^22 (the x86 SIMD quantizers' rounding).
-static inline int wk_round_even(float v)
+// x86's vcvtps2dq after vroundps: round to nearest, ties to even; NaN, infinities and values out
+// of int32 range give INT32_MIN. The SIMD quantizers then pack with signed saturation to int8
+// (wk_sat_i8). Out-of-range values only come from blocks whose largest |x| is subnormal
+// (127 / amax = inf); emulating them keeps every path byte-identical there too.
+static inline int32_t wk_cvt_round_even(float v)
 {
+    if (!(v < 4194304.0f && v > -4194304.0f)) { return INT32_MIN; }
     float t = v + 12582912.0f; // 1.5 * 2^23: the sum's low mantissa bits hold round(v)
     int32_t i;
     memcpy(&i, &t, sizeof i);
     return (i & 0x007fffff) - 0x00400000;
+}
+
+static inline int8_t wk_sat_i8(int32_t v)
+{
+    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
 
 #endif

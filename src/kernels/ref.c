@@ -190,12 +190,13 @@ static float quant_block_q8(const float *x, int8_t *qs, int *sum)
     }
     const float d = amax / 127.0f;
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    int s = 0;
+    uint32_t s = 0; // wraps like the SIMD code's int32 lanes (only in the degenerate case)
     for (int j = 0; j < 32; j++) {
-        qs[j] = (int8_t)wk_round_even(x[j] * id);
-        s += qs[j];
+        int32_t c = wk_cvt_round_even(x[j] * id);
+        qs[j] = wk_sat_i8(c);
+        s += (uint32_t)c;
     }
-    *sum = s;
+    *sum = (int32_t)s;
     return d;
 }
 
@@ -467,8 +468,7 @@ QUANT(quant_q8_k_ref)
         }
         const float iscale = -127.0f / max;
         for (int j = 0; j < WK_QK_K; j++) {
-            int v = wk_round_even(iscale * x[j]);
-            y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+            y[i].qs[j] = wk_sat_i8(wk_cvt_round_even(iscale * x[j])); // min(127, q)
         }
         for (int g = 0; g < 16; g++) {
             int sum = 0;

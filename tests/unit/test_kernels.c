@@ -408,6 +408,7 @@ static void check_quant_path(const wk_kernels *k, const wk_kernels *ref)
                 x[i] = rndf() * (rep % 3 == 0 ? 1e-6f : rep % 3 == 1 ? 1e3f : 1.0f);
                 if (rep == 5 && i < 300) { x[i] = 0; } // zero blocks
                 if (rep == 6) { x[i] = (float)((int)(rndf() * 20)) * 0.5f; } // ties
+                if (rep == 7) { x[i] = rndf() * 1e-39f; } // subnormal blocks: 127 / amax = inf
             }
             ref->from_float[type](x, y0, n);
             k->from_float[type](x, y1, n);
