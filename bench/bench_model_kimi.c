@@ -63,11 +63,16 @@ static size_t weight_bytes_per_token(const wk_model *m)
     size_t b = m->tok_embd.row_bytes + tbytes(&m->output_norm) + tbytes(&m->output);
     for (int64_t il = 0; il < hp->n_layer; il++) {
         const wk_layer *L = &m->layers[il];
-        const wk_tensor *all[] = {&L->attn_norm, &L->attn_q_a_norm, &L->attn_kv_a_norm, &L->wq,
-                                  &L->wq_a, &L->wq_b, &L->wkv_a_mqa, &L->wk_b, &L->wv_b, &L->wo,
-                                  &L->ffn_norm, &L->ffn_gate, &L->ffn_up, &L->ffn_down,
-                                  &L->ffn_gate_inp, &L->exp_probs_b, &L->ffn_gate_shexp,
-                                  &L->ffn_up_shexp, &L->ffn_down_shexp};
+        const wk_tensor *all[] = {&L->attn_norm,      &L->attn_q_a_norm,
+                                  &L->attn_kv_a_norm, &L->wq,
+                                  &L->wq_a,           &L->wq_b,
+                                  &L->wkv_a_mqa,      &L->wk_b,
+                                  &L->wv_b,           &L->wo,
+                                  &L->ffn_norm,       &L->ffn_gate,
+                                  &L->ffn_up,         &L->ffn_down,
+                                  &L->ffn_gate_inp,   &L->exp_probs_b,
+                                  &L->ffn_gate_shexp, &L->ffn_up_shexp,
+                                  &L->ffn_down_shexp};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) { b += tbytes(all[i]); }
         const wk_tensor *exps[] = {&L->ffn_gate_exps, &L->ffn_up_exps, &L->ffn_gate_up_exps,
                                    &L->ffn_down_exps};
@@ -113,7 +118,8 @@ int main(int argc, char **argv)
         }
     }
     if (!path || n_prompt < 1 || n_decode < 1) {
-        fprintf(stderr, "usage: bench_model_kimi FILE.gguf [--prompt N] [--decode N] [--threads 1,2]\n");
+        fprintf(stderr,
+                "usage: bench_model_kimi FILE.gguf [--prompt N] [--decode N] [--threads 1,2]\n");
         return 2;
     }
     bench_print_banner("bench_model_kimi", bench_mem_bandwidth_gbs(0));

@@ -44,8 +44,8 @@ static void ds2_unload(wk_model *m)
 static wick_status range(const wk_model *m, const char *key, int64_t v, int64_t lo, int64_t hi)
 {
     if (v < lo || v > hi) {
-        return wk_fail(WICK_E_FORMAT, "%s: deepseek2.%s = %lld, expected %lld .. %lld", m->path, key,
-                       (long long)v, (long long)lo, (long long)hi);
+        return wk_fail(WICK_E_FORMAT, "%s: deepseek2.%s = %lld, expected %lld .. %lld", m->path,
+                       key, (long long)v, (long long)lo, (long long)hi);
     }
     return WICK_OK;
 }
@@ -62,25 +62,34 @@ static wick_status load_hparams(wk_model *m)
     wk_hparams *hp = &m->hp;
     wick_status rc;
     int64_t gating = 0, norm = 0;
-    // clang-format off
-    if ((rc = wk_model_key_int(m, "leading_dense_block_count", &hp->n_layer_dense_lead, 0, true)) < 0 ||
-        (rc = wk_model_key_int(m, "attention.q_lora_rank", &hp->q_lora_rank, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "attention.kv_lora_rank", &hp->kv_lora_rank, 0, true)) < 0 ||
-        (rc = wk_model_key_int(m, "attention.key_length_mla", &hp->head_dim_k_mla, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "attention.value_length_mla", &hp->head_dim_v_mla, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_feed_forward_length", &hp->n_ff_exp, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_count", &hp->n_expert, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_used_count", &hp->n_expert_used, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_shared_count", &hp->n_expert_shared, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_group_count", &hp->n_expert_groups, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_group_used_count", &hp->n_expert_groups_used, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_gating_func", &gating, 0, false)) < 0 ||
-        (rc = wk_model_key_int(m, "expert_weights_norm", &norm, 0, false)) < 0 ||
-        (rc = wk_model_key_float(m, "expert_weights_scale", &hp->expert_weights_scale, 0.0f)) < 0 ||
-        (rc = wk_model_key_float(m, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul, 0.0f)) < 0) {
-        return rc;
+    // deepseek2.<key> -> field (required keys first; the others default to 0)
+    const struct {
+        const char *key;
+        int64_t *dst;
+        bool required;
+    } ints[] = {
+        {"leading_dense_block_count", &hp->n_layer_dense_lead, true},
+        {"attention.kv_lora_rank", &hp->kv_lora_rank, true},
+        {"attention.q_lora_rank", &hp->q_lora_rank, false}, // absent: lite (plain attn_q)
+        {"attention.key_length_mla", &hp->head_dim_k_mla, false},
+        {"attention.value_length_mla", &hp->head_dim_v_mla, false},
+        {"expert_feed_forward_length", &hp->n_ff_exp, false},
+        {"expert_count", &hp->n_expert, false},
+        {"expert_used_count", &hp->n_expert_used, false},
+        {"expert_shared_count", &hp->n_expert_shared, false},
+        {"expert_group_count", &hp->n_expert_groups, false},
+        {"expert_group_used_count", &hp->n_expert_groups_used, false},
+        {"expert_gating_func", &gating, false},
+        {"expert_weights_norm", &norm, false},
+    };
+    for (size_t i = 0; i < WK_ARRAY_LEN(ints); i++) {
+        rc = wk_model_key_int(m, ints[i].key, ints[i].dst, 0, ints[i].required);
+        if (rc < 0) { return rc; }
     }
-    // clang-format on
+    rc = wk_model_key_float(m, "expert_weights_scale", &hp->expert_weights_scale, 0.0f);
+    if (rc < 0) { return rc; }
+    rc = wk_model_key_float(m, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul, 0.0f);
+    if (rc < 0) { return rc; }
     float rope_attn = 1.0f;
     if ((rc = wk_model_key_float(m, "rope.scaling.attn_factor", &rope_attn, 1.0f)) < 0) {
         return rc;
@@ -92,8 +101,9 @@ static wick_status load_hparams(wk_model *m)
     hp->expert_gating = gating == 0 ? WK_GATING_SOFTMAX : (int)gating;
     if (hp->expert_gating != WK_GATING_SOFTMAX && hp->expert_gating != WK_GATING_SIGMOID &&
         hp->expert_gating != WK_GATING_SQRT_SOFTPLUS) {
-        return wk_fail(WICK_E_UNSUPPORTED, "%s: deepseek2.expert_gating_func = %lld is not supported",
-                       m->path, (long long)gating);
+        return wk_fail(WICK_E_UNSUPPORTED,
+                       "%s: deepseek2.expert_gating_func = %lld is not supported", m->path,
+                       (long long)gating);
     }
 
     const int64_t big = INT64_C(1) << 20;
@@ -105,7 +115,8 @@ static wick_status load_hparams(wk_model *m)
     // MLA files (key_length_mla and value_length_mla present) carry the cache row sizes in
     // key_length (kv_lora + rope) and value_length (kv_lora); older files carry the per-head sizes
     // there and need attn_kv_b.
-    const bool mla = has_key(m, "attention.key_length_mla") && has_key(m, "attention.value_length_mla");
+    const bool mla =
+        has_key(m, "attention.key_length_mla") && has_key(m, "attention.value_length_mla");
     if (!mla) {
         hp->head_dim_k_mla = hp->head_dim_k;
         hp->head_dim_v_mla = hp->head_dim_v;
@@ -169,25 +180,31 @@ static wick_status load_hparams(wk_model *m)
     return WICK_OK;
 }
 
-static wick_status bind_f32(wk_model *m, wk_tensor *t, int il, const char *fmt, int64_t n,
-                            bool optional)
+// Binders with a sticky status: each does nothing once *rc < 0, so that a layer's tensors read as
+// a list and the first failure (its message names file and tensor) is what the loader returns.
+// "name" is the tensor name without "blk.<il>." and ".weight"/".bias".
+
+// A 1-D F32 tensor (norm gains, exp_probs_b) of n elements; il < 0: a global one, name in full.
+static void bind_f32(wk_model *m, wick_status *rc, wk_tensor *t, int il, const char *name,
+                     int64_t n, bool optional)
 {
+    if (*rc < 0) { return; }
     const int64_t ne[1] = {n};
-    wick_status rc = il < 0 ? wk_model_bind(m, t, fmt, 1, ne, optional)
-                            : wk_model_bind_layer(m, t, il, fmt, 1, ne, optional);
-    if (rc < 0) { return rc; }
-    if (t->data && t->type != WICK_DTYPE_F32) {
-        return wk_fail(WICK_E_UNSUPPORTED, "%s: tensor '%s': type %s, expected F32", m->path,
-                       t->name, wick_dtype_name(t->type));
+    *rc = il < 0 ? wk_model_bind(m, t, name, 1, ne, optional)
+                 : wk_model_bind_layer(m, t, il, name, 1, ne, optional);
+    if (*rc >= 0 && t->data && t->type != WICK_DTYPE_F32) {
+        *rc = wk_fail(WICK_E_UNSUPPORTED, "%s: tensor '%s': type %s, expected F32", m->path,
+                      t->name, wick_dtype_name(t->type));
     }
-    return WICK_OK;
 }
 
-static wick_status bind(wk_model *m, wk_tensor *t, int il, const char *fmt, int n_dims,
-                        int64_t ne0, int64_t ne1, int64_t ne2, bool optional)
+// A weight of layer il with ne {ne0, ne1, ne2} (n_dims of them), any computable type.
+static void bind_w(wk_model *m, wick_status *rc, wk_tensor *t, int il, const char *name,
+                   int n_dims, int64_t ne0, int64_t ne1, int64_t ne2, bool optional)
 {
+    if (*rc < 0) { return; }
     const int64_t ne[3] = {ne0, ne1, ne2};
-    return wk_model_bind_layer(m, t, il, fmt, n_dims, ne, optional);
+    *rc = wk_model_bind_layer(m, t, il, name, n_dims, ne, optional);
 }
 
 // Older files carry attn_kv_b {kv_lora, H (nope + v)} (per head nope K rows then v V rows) instead
@@ -222,7 +239,8 @@ static wick_status split_kv_b(wk_model *m, wk_layer *L, int il, ds2_model *dm)
     const wk_kernels *kern = wk_kernels_get();
     for (int64_t h = 0; h < H; h++) {
         for (int64_t c = 0; c < nope; c++) { // K row c of head h -> column c of k_b[h]
-            const char *src = (const char *)kvb->data + (size_t)(h * (nope + vd) + c) * kvb->row_bytes;
+            const char *src =
+                (const char *)kvb->data + (size_t)(h * (nope + vd) + c) * kvb->row_bytes;
             char *dst = buf + (size_t)(h * lora * nope + c) * k_elt;
             if (elementwise) {
                 for (int64_t r = 0; r < lora; r++) {
@@ -286,84 +304,70 @@ static wick_status load_deepseek2(wk_model *m)
     const int64_t vd = hp->head_dim_v_mla, X = hp->n_expert, F = hp->n_ff_exp;
     const int64_t S = hp->n_expert_shared;
     const int64_t ne_v[2] = {E, V};
-    if ((rc = wk_model_bind(m, &m->tok_embd, "token_embd.weight", 2, ne_v, false)) < 0 ||
-        (rc = bind_f32(m, &m->output_norm, -1, "output_norm.weight", E, false)) < 0 ||
-        (rc = wk_model_bind(m, &m->output, "output.weight", 2, ne_v, true)) < 0) {
-        return rc;
-    }
+    rc = wk_model_bind(m, &m->tok_embd, "token_embd.weight", 2, ne_v, false);
+    if (rc < 0) { return rc; }
+    bind_f32(m, &rc, &m->output_norm, -1, "output_norm.weight", E, false);
+    if (rc < 0) { return rc; }
+    if ((rc = wk_model_bind(m, &m->output, "output.weight", 2, ne_v, true)) < 0) { return rc; }
     if (!m->output.data) { m->output = m->tok_embd; }
 
-    for (int il = 0; il < hp->n_layer; il++) {
+    for (int il = 0; il < hp->n_layer && rc >= 0; il++) {
         wk_layer *L = &m->layers[il];
-        if ((rc = bind_f32(m, &L->attn_norm, il, "blk.%d.attn_norm.weight", E, false)) < 0 ||
-            (rc = bind_f32(m, &L->attn_kv_a_norm, il, "blk.%d.attn_kv_a_norm.weight", lora,
-                           false)) < 0 ||
-            (rc = bind(m, &L->wkv_a_mqa, il, "blk.%d.attn_kv_a_mqa.weight", 2, E, lora + R, 1,
-                       false)) < 0 ||
-            (rc = bind(m, &L->wo, il, "blk.%d.attn_output.weight", 2, H * vd, E, 1, false)) < 0 ||
-            (rc = bind_f32(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight", E, false)) < 0) {
-            return rc;
-        }
+        bind_f32(m, &rc, &L->attn_norm, il, "blk.%d.attn_norm.weight", E, false);
         if (hp->q_lora_rank > 0) {
             const int64_t ql = hp->q_lora_rank;
-            if ((rc = bind_f32(m, &L->attn_q_a_norm, il, "blk.%d.attn_q_a_norm.weight", ql,
-                               false)) < 0 ||
-                (rc = bind(m, &L->wq_a, il, "blk.%d.attn_q_a.weight", 2, E, ql, 1, false)) < 0 ||
-                (rc = bind(m, &L->wq_b, il, "blk.%d.attn_q_b.weight", 2, ql, H * qk, 1, false)) < 0) {
-                return rc;
-            }
-        } else if ((rc = bind(m, &L->wq, il, "blk.%d.attn_q.weight", 2, E, H * qk, 1, false)) < 0) {
-            return rc; // lite: no q compression
+            bind_f32(m, &rc, &L->attn_q_a_norm, il, "blk.%d.attn_q_a_norm.weight", ql, false);
+            bind_w(m, &rc, &L->wq_a, il, "blk.%d.attn_q_a.weight", 2, E, ql, 1, false);
+            bind_w(m, &rc, &L->wq_b, il, "blk.%d.attn_q_b.weight", 2, ql, H * qk, 1, false);
+        } else { // lite: no q compression
+            bind_w(m, &rc, &L->wq, il, "blk.%d.attn_q.weight", 2, E, H * qk, 1, false);
         }
-        if ((rc = bind(m, &L->wk_b, il, "blk.%d.attn_k_b.weight", 3, nope, lora, H, true)) < 0) {
-            return rc;
-        }
-        if (L->wk_b.data) {
-            if ((rc = bind(m, &L->wv_b, il, "blk.%d.attn_v_b.weight", 3, lora, vd, H, false)) < 0) {
-                return rc;
+        bind_f32(m, &rc, &L->attn_kv_a_norm, il, "blk.%d.attn_kv_a_norm.weight", lora, false);
+        bind_w(m, &rc, &L->wkv_a_mqa, il, "blk.%d.attn_kv_a_mqa.weight", 2, E, lora + R, 1, false);
+        bind_w(m, &rc, &L->wk_b, il, "blk.%d.attn_k_b.weight", 3, nope, lora, H, true);
+        if (rc >= 0 && L->wk_b.data) {
+            bind_w(m, &rc, &L->wv_b, il, "blk.%d.attn_v_b.weight", 3, lora, vd, H, false);
+        } else if (rc >= 0) {
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.attn_kv_b.weight", il);
+            if (wick_gguf_find_tensor(m->gguf, name) < 0) {
+                return wk_fail(WICK_E_FORMAT,
+                               "%s: missing tensor 'blk.%d.attn_k_b.weight' (nor legacy '%s')",
+                               m->path, il, name);
             }
-        } else {
-            if ((rc = bind(m, &L->wkv_b, il, "blk.%d.attn_kv_b.weight", 2, lora, H * (nope + vd), 1,
-                           false)) < 0 ||
-                (rc = split_kv_b(m, L, il, dm)) < 0) {
-                return rc;
-            }
+            const int64_t rows = H * (nope + vd);
+            bind_w(m, &rc, &L->wkv_b, il, "blk.%d.attn_kv_b.weight", 2, lora, rows, 1, false);
+            if (rc >= 0) { rc = split_kv_b(m, L, il, dm); }
         }
+        bind_w(m, &rc, &L->wo, il, "blk.%d.attn_output.weight", 2, H * vd, E, 1, false);
+        bind_f32(m, &rc, &L->ffn_norm, il, "blk.%d.ffn_norm.weight", E, false);
         if (il < hp->n_layer_dense_lead) {
             const int64_t f = hp->n_ff;
-            if ((rc = bind(m, &L->ffn_gate, il, "blk.%d.ffn_gate.weight", 2, E, f, 1, false)) < 0 ||
-                (rc = bind(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, E, f, 1, false)) < 0 ||
-                (rc = bind(m, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, f, E, 1, false)) < 0) {
-                return rc;
-            }
+            bind_w(m, &rc, &L->ffn_gate, il, "blk.%d.ffn_gate.weight", 2, E, f, 1, false);
+            bind_w(m, &rc, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, E, f, 1, false);
+            bind_w(m, &rc, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, f, E, 1, false);
             continue;
         }
-        if ((rc = bind(m, &L->ffn_gate_inp, il, "blk.%d.ffn_gate_inp.weight", 2, E, X, 1,
-                       false)) < 0 ||
-            (rc = bind_f32(m, &L->exp_probs_b, il, "blk.%d.exp_probs_b.bias", X, true)) < 0 ||
-            (rc = bind(m, &L->ffn_gate_up_exps, il, "blk.%d.ffn_gate_up_exps.weight", 3, E, 2 * F, X,
-                       true)) < 0 ||
-            (rc = bind(m, &L->ffn_down_exps, il, "blk.%d.ffn_down_exps.weight", 3, F, E, X,
-                       false)) < 0) {
-            return rc;
+        bind_w(m, &rc, &L->ffn_gate_inp, il, "blk.%d.ffn_gate_inp.weight", 2, E, X, 1, false);
+        bind_f32(m, &rc, &L->exp_probs_b, il, "blk.%d.exp_probs_b.bias", X, true);
+        // fused rows per expert: gate (F) | up (F); else separate gate and up
+        bind_w(m, &rc, &L->ffn_gate_up_exps, il, "blk.%d.ffn_gate_up_exps.weight", 3, E, 2 * F, X,
+               true);
+        if (rc >= 0 && !L->ffn_gate_up_exps.data) {
+            bind_w(m, &rc, &L->ffn_gate_exps, il, "blk.%d.ffn_gate_exps.weight", 3, E, F, X, false);
+            bind_w(m, &rc, &L->ffn_up_exps, il, "blk.%d.ffn_up_exps.weight", 3, E, F, X, false);
         }
-        if (!L->ffn_gate_up_exps.data &&
-            ((rc = bind(m, &L->ffn_gate_exps, il, "blk.%d.ffn_gate_exps.weight", 3, E, F, X,
-                        false)) < 0 ||
-             (rc = bind(m, &L->ffn_up_exps, il, "blk.%d.ffn_up_exps.weight", 3, E, F, X, false)) < 0)) {
-            return rc;
-        }
-        if (S > 0 &&
-            ((rc = bind(m, &L->ffn_gate_shexp, il, "blk.%d.ffn_gate_shexp.weight", 2, E, F * S, 1,
-                        false)) < 0 ||
-             (rc = bind(m, &L->ffn_up_shexp, il, "blk.%d.ffn_up_shexp.weight", 2, E, F * S, 1,
-                        false)) < 0 ||
-             (rc = bind(m, &L->ffn_down_shexp, il, "blk.%d.ffn_down_shexp.weight", 2, F * S, E, 1,
-                        false)) < 0)) {
-            return rc;
+        bind_w(m, &rc, &L->ffn_down_exps, il, "blk.%d.ffn_down_exps.weight", 3, F, E, X, false);
+        if (S > 0) { // shared experts: one SwiGLU FFN of n_ff_exp * n_shared
+            bind_w(m, &rc, &L->ffn_gate_shexp, il, "blk.%d.ffn_gate_shexp.weight", 2, E, F * S, 1,
+                   false);
+            bind_w(m, &rc, &L->ffn_up_shexp, il, "blk.%d.ffn_up_shexp.weight", 2, E, F * S, 1,
+                   false);
+            bind_w(m, &rc, &L->ffn_down_shexp, il, "blk.%d.ffn_down_shexp.weight", 2, F * S, E, 1,
+                   false);
         }
     }
-    return WICK_OK;
+    return rc < 0 ? rc : WICK_OK;
 }
 
 // One cache row per token and layer: [c_kv (kv_lora) | k_pe (rope)]; no V (it is c_kv).
@@ -378,27 +382,27 @@ static void ds2_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
 enum { ATT_HEADS = 16 }; // heads per attention unit (the cached rows are read once per unit)
 
 typedef struct ds2_state {
-    int64_t q_dim;   // H * qk
-    int64_t kv_dim;  // kv_lora + rope (a cache row)
-    int64_t ff_max;  // max(n_ff, n_ff_exp * n_shared)
+    int64_t q_dim;         // H * qk
+    int64_t kv_dim;        // kv_lora + rope (a cache row)
+    int64_t ff_max;        // max(n_ff, n_ff_exp * n_shared)
     float *x, *h, *y, *y2; // [B][n_embd]
-    float *qa;       // [B][q_lora]
-    float *q;        // [B][q_dim]
-    float *kv;       // [B][kv_dim]
-    float *qabs;     // [B][H][kv_dim]   absorbed queries [q_abs | q_pe]
-    float *o;        // [B][H][kv_lora]  attention over c_kv
-    float *ov;       // [B][H * v_dim]
-    float *gu;       // [B][2 ff_max]    gate | up
-    float *act;      // [B][ff_max]
-    float *router;   // [B][n_expert]   gate logits
-    float *route_scratch; // per thread
+    float *qa;             // [B][q_lora]
+    float *q;              // [B][q_dim]
+    float *kv;             // [B][kv_dim]
+    float *qabs;           // [B][H][kv_dim]   absorbed queries [q_abs | q_pe]
+    float *o;              // [B][H][kv_lora]  attention over c_kv
+    float *ov;             // [B][H * v_dim]
+    float *gu;             // [B][2 ff_max]    gate | up
+    float *act;            // [B][ff_max]
+    float *router;         // [B][n_expert]   gate logits
+    float *route_scratch;  // per thread
     int64_t route_per_thread;
-    float *w;        // [B][n_used]
-    int32_t *ids;    // [B][n_used]
-    float *cs;       // [B][rope]
+    float *w;     // [B][n_used]
+    int32_t *ids; // [B][n_used]
+    float *cs;    // [B][rope]
     float *att_scratch;
     int64_t att_per_thread;
-    void *head_act;  // converted per-head activations (k_b and v_b products)
+    void *head_act; // converted per-head activations (k_b and v_b products)
     wk_moe_buf moe;
     wk_rope rope;
     void *mem;
@@ -439,15 +443,29 @@ static wick_status ds2_session_init(wk_session *s)
     st->att_per_thread = wk_mla_attend_scratch((int)hb, lora, R, s->n_ctx);
     wk_moe_router r = {.n_expert = (int)X, .n_group = (int)hp->n_expert_groups};
     st->route_per_thread = (wk_moe_route_scratch(&r) + 15) / 16 * 16;
-    const int64_t sizes[] = {B * E, B * E, B * E, B * E, B * WK_MAX(hp->q_lora_rank, 1),
-                             B * st->q_dim, B * st->kv_dim, B * H * st->kv_dim, B * H * lora,
-                             B * H * vd, B * 2 * st->ff_max, B * st->ff_max, B * X,
-                             st->route_per_thread * s->n_threads, B * U, B * U, B * R,
+    const int64_t sizes[] = {B * E,
+                             B * E,
+                             B * E,
+                             B * E,
+                             B * WK_MAX(hp->q_lora_rank, 1),
+                             B * st->q_dim,
+                             B * st->kv_dim,
+                             B * H * st->kv_dim,
+                             B * H * lora,
+                             B * H * vd,
+                             B * 2 * st->ff_max,
+                             B * st->ff_max,
+                             B * X,
+                             st->route_per_thread * s->n_threads,
+                             B * U,
+                             B * U,
+                             B * R,
                              st->att_per_thread * s->n_threads};
     float *ids_area = NULL; // int32 ids, 4 bytes each like the floats
-    float **ptrs[] = {&st->x, &st->h, &st->y, &st->y2, &st->qa, &st->q, &st->kv, &st->qabs,
-                      &st->o, &st->ov, &st->gu, &st->act, &st->router, &st->route_scratch,
-                      &st->w, &ids_area, &st->cs, &st->att_scratch};
+    float **ptrs[] = {
+        &st->x,    &st->h,    &st->y,  &st->y2,         &st->qa,  &st->q,      &st->kv,
+        &st->qabs, &st->o,    &st->ov, &st->gu,         &st->act, &st->router, &st->route_scratch,
+        &st->w,    &ids_area, &st->cs, &st->att_scratch};
     size_t total = 0;
     for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
         size_t n = (size_t)((sizes[i] + 15) / 16 * 16), b;
@@ -502,7 +520,7 @@ typedef struct step_job {
     float *dst;
     const float *src;
     const float *w;
-    int64_t n;          // row length (NORM, ADD, SWIGLU)
+    int64_t n; // row length (NORM, ADD, SWIGLU)
     int64_t n_units;
     const wk_moe_router *router; // ROUTE
 } step_job;
@@ -684,9 +702,13 @@ static void moe_block(wk_session *s, const wk_layer *L, int64_t T)
     // Route every token (n_expert values each; tokens split across the threads).
     project(s, &L->ffn_gate_inp, st->h, T, st->router, X);
     wk_moe_router r = {
-        .n_expert = (int)X, .n_used = U, .n_group = (int)hp->n_expert_groups,
-        .n_group_used = (int)hp->n_expert_groups_used, .gating = hp->expert_gating,
-        .norm = hp->expert_weights_norm, .scale = hp->expert_weights_scale,
+        .n_expert = (int)X,
+        .n_used = U,
+        .n_group = (int)hp->n_expert_groups,
+        .n_group_used = (int)hp->n_expert_groups_used,
+        .gating = hp->expert_gating,
+        .norm = hp->expert_weights_norm,
+        .scale = hp->expert_weights_scale,
         .bias = L->exp_probs_b.data,
     };
     step_job route = {.kind = STEP_ROUTE, .T = T, .router = &r};
@@ -723,7 +745,8 @@ static wick_status ds2_forward(wk_session *s, const int32_t *tokens, int64_t T, 
             return wk_fail(WICK_E_INVALID, "deepseek2: token %d is outside [0, %lld)", tokens[t],
                            (long long)hp->n_vocab);
         }
-        const char *row = (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        const char *row =
+            (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
         kern->to_float[m->tok_embd.type](row, st->x + t * E, E);
         wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot);
     }

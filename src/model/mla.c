@@ -65,10 +65,10 @@ void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int6
                        int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride)
 {
     const int64_t dim = kv_lora + n_rope;
-    float *scores = scratch;                         // [n_head][n_kv]
+    float *scores = scratch;                                       // [n_head][n_kv]
     uint16_t *q16 = (uint16_t *)(scores + (int64_t)n_head * n_kv); // [n_head][dim] fp16
-    float *rowf = scores + (int64_t)n_head * (n_kv + dim);           // [kv_lora] (dim halves fit
-                                                                      // in dim floats)
+    float *rowf = scores + (int64_t)n_head * (n_kv + dim);         // [kv_lora] (dim halves fit
+                                                                   // in dim floats)
     wk_vec_dot_fn dot = kern->vec_dot[WICK_DTYPE_F16];
     for (int h = 0; h < n_head; h++) {
         kern->from_float[WICK_DTYPE_F16](q + (int64_t)h * q_stride, q16 + (int64_t)h * dim, dim);
@@ -127,8 +127,8 @@ static void head_convert(void *ctx, int ith, int nth)
     const int64_t n = j->T * j->n_head;
     for (int64_t u = n * ith / nth; u < n * (ith + 1) / nth; u++) {
         const int64_t t = u / j->n_head, h = u % j->n_head;
-        j->kern->from_float[j->vdt](j->x + t * j->x_ts + h * j->x_hs, j->act + (size_t)u * j->act_rb,
-                                    j->K);
+        j->kern->from_float[j->vdt](j->x + t * j->x_ts + h * j->x_hs,
+                                    j->act + (size_t)u * j->act_rb, j->K);
     }
 }
 
@@ -170,8 +170,8 @@ static void head_run(void *ctx, int ith, int nth)
     }
 }
 
-void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts,
-                        int64_t x_hs, int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act)
+void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
+                        int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act)
 {
     head_job j;
     j.kern = mm->kern;
@@ -207,8 +207,8 @@ void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x
     }
 }
 
-void wk_mla_split_kv_b(const float *kv_b, int n_head, int64_t kv_lora, int64_t nope,
-                       int64_t v_dim, float *k_b, float *v_b)
+void wk_mla_split_kv_b(const float *kv_b, int n_head, int64_t kv_lora, int64_t nope, int64_t v_dim,
+                       float *k_b, float *v_b)
 {
     for (int h = 0; h < n_head; h++) {
         const float *base = kv_b + (int64_t)h * (nope + v_dim) * kv_lora;

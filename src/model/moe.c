@@ -159,9 +159,10 @@ wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64
         return wk_fail(WICK_E_NOMEM, "expert buffers: cannot allocate %zu bytes", total);
     }
     char *p = b->mem;
-    void **ptrs[N_BUF] = {&b->tok_gate, &b->tok_up, &b->in_gate, &b->in_up, (void **)&b->g,
-                          (void **)&b->u, &b->mid, (void **)&b->out, (void **)&b->start,
-                          (void **)&b->order, (void **)&b->slot};
+    void **ptrs[N_BUF] = {
+        &b->tok_gate,       &b->tok_up,         &b->in_gate,      &b->in_up,
+        (void **)&b->g,     (void **)&b->u,     &b->mid,          (void **)&b->out,
+        (void **)&b->start, (void **)&b->order, (void **)&b->slot};
     for (int i = 0; i < N_BUF; i++) {
         *ptrs[i] = p;
         p += round64(sz[i]);
@@ -254,8 +255,8 @@ static void moe_unit(moe_job *j, int64_t u)
     if (j->phase == PH_GATE_UP) {
         const char *gw = (const char *)f->gate->data +
                          (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
-        const char *uw = (const char *)f->up->data +
-                         (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
+        const char *uw =
+            (const char *)f->up->data + (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
         const char *ag = (const char *)b->in_gate + (size_t)s0 * j->rb_gate;
         const char *au = (const char *)b->in_up + (size_t)s0 * j->rb_up;
         for (int64_t r = r0; r < r1; r++) {
@@ -282,8 +283,8 @@ static void moe_part(void *ctx, int ith, int nth)
     switch (j->phase) {
     case PH_CONVERT:
         for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
-            j->kern->from_float[j->vdt_gate](j->h + t * f->n_embd,
-                                             (char *)b->tok_gate + (size_t)t * j->rb_gate, f->n_embd);
+            j->kern->from_float[j->vdt_gate](
+                j->h + t * f->n_embd, (char *)b->tok_gate + (size_t)t * j->rb_gate, f->n_embd);
             if (b->tok_up != b->tok_gate) {
                 j->kern->from_float[j->vdt_up](j->h + t * f->n_embd,
                                                (char *)b->tok_up + (size_t)t * j->rb_up, f->n_embd);
@@ -368,7 +369,10 @@ void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *
     wk_row_bytes(j.vdt_up, f->n_embd, &j.rb_up);
     wk_row_bytes(j.vdt_down, f->n_ff, &j.rb_down);
     void *tok_up = b->tok_up, *in_up = b->in_up;
-    if (j.vdt_up == j.vdt_gate) { b->tok_up = b->tok_gate, b->in_up = b->in_gate; } // one serves both
+    if (j.vdt_up == j.vdt_gate) { // one conversion serves both
+        b->tok_up = b->tok_gate;
+        b->in_up = b->in_gate;
+    }
     const int64_t P = T * n_used;
 
     run_phase(mm, &j, PH_CONVERT, T >= 4 ? T : 1);
@@ -383,5 +387,6 @@ void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *
     plan_units(&j);
     run_phase(mm, &j, PH_DOWN, j.n_units);
     run_phase(mm, &j, PH_COMBINE, T >= 4 ? T : 1);
-    b->tok_up = tok_up, b->in_up = in_up;
+    b->tok_up = tok_up;
+    b->in_up = in_up;
 }

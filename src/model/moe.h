@@ -25,12 +25,12 @@ enum {
 
 typedef struct wk_moe_router {
     int n_expert;
-    int n_used;       // experts per token (top-k)
-    int n_group;      // expert groups (<= 1: none)
-    int n_group_used; // groups kept per token
-    int gating;       // WK_GATING_*
-    bool norm;        // normalise the chosen weights to sum 1
-    float scale;      // multiply the weights by this (0: leave them)
+    int n_used;        // experts per token (top-k)
+    int n_group;       // expert groups (<= 1: none)
+    int n_group_used;  // groups kept per token
+    int gating;        // WK_GATING_*
+    bool norm;         // normalise the chosen weights to sum 1
+    float scale;       // multiply the weights by this (0: leave them)
     const float *bias; // exp_probs_b [n_expert] or NULL. Borrowed
 } wk_moe_router;
 
@@ -65,25 +65,25 @@ void wk_moe_plan(int n_expert, int n_used, int64_t n_tokens, const int32_t *ids,
 // comes from memory once per batch, however many of the batch's tokens chose it.
 typedef struct wk_moe_ffn {
     const wk_tensor *gate, *up, *down; // gate and up may be one fused tensor (gate | up rows)
-    int64_t gate_row0, up_row0; // first row of expert 0's gate / up block
-    int64_t gu_stride;          // rows between experts in gate / up (n_ff, or 2 n_ff when fused)
+    int64_t gate_row0, up_row0;        // first row of expert 0's gate / up block
+    int64_t gu_stride; // rows between experts in gate / up (n_ff, or 2 n_ff when fused)
     int64_t n_ff, n_embd, n_expert;
 } wk_moe_ffn;
 
 typedef struct wk_moe_buf {
     int64_t max_pairs, max_tokens, n_ff, n_embd, n_expert;
-    size_t in_rb, mid_rb;     // bytes per converted input / hidden row (the widest formats)
+    size_t in_rb, mid_rb; // bytes per converted input / hidden row (the widest formats)
     // Pairs are processed in "slots": slot s = position s of the expert-sorted order, so that the
     // rows of one expert's pairs lie back to back (four at a time go to vec_dot_4act).
-    void *tok_gate, *tok_up;  // [max_tokens] h converted to gate's / up's vec_dot_type
-    void *in_gate, *in_up;    // [max_pairs] the same rows gathered by slot
-    float *g, *u;             // [max_pairs][n_ff] by slot
-    void *mid;                // [max_pairs] silu(g)*u converted to down's vec_dot_type, by slot
-    float *out;               // [max_pairs][n_embd] by slot
-    int64_t *start;           // [n_expert + 1] first slot of each expert
-    int32_t *order;           // [max_pairs] slot -> pair t * n_used + j
-    int32_t *slot;            // [max_pairs] pair -> slot
-    int64_t *unit_start;      // [n_expert + 1] first work unit of each expert (per phase)
+    void *tok_gate, *tok_up; // [max_tokens] h converted to gate's / up's vec_dot_type
+    void *in_gate, *in_up;   // [max_pairs] the same rows gathered by slot
+    float *g, *u;            // [max_pairs][n_ff] by slot
+    void *mid;               // [max_pairs] silu(g)*u converted to down's vec_dot_type, by slot
+    float *out;              // [max_pairs][n_embd] by slot
+    int64_t *start;          // [n_expert + 1] first slot of each expert
+    int32_t *order;          // [max_pairs] slot -> pair t * n_used + j
+    int32_t *slot;           // [max_pairs] pair -> slot
+    int64_t *unit_start;     // [n_expert + 1] first work unit of each expert (per phase)
     void *mem;
 } wk_moe_buf;
 

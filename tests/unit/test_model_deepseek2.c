@@ -4,8 +4,8 @@
 //
 // d(pos) = max over the golden top-40 of |ours[id] - golden| / max|logit|(pos). Policies (the Kimi
 // issue with shared/CONVENTIONS.md):
-//   F32: d <= 1e-3 at every position of every prompt (incl. those past 300); top-1 agrees wherever
-//     the golden top-2 gap exceeds 2e-3 max|logit|; greedy ids agree up to the first golden step
+//   F32: d <= 1e-3 at every position of every prompt (incl. those past 300); top-1 agrees
+//     wherever the golden top-2 gap exceeds 2e-3 max|logit|; greedy ids agree up to the first golden step
 //     whose margin is within 2e-3 max|logit|.
 //   quantized (router near-ties flip experts, fixtures README §8): per file d <= 2e-2 at >= 25 % of
 //     positions, d <= 1.0 everywhere, top-1 agrees at >= 85 % of positions.
@@ -20,8 +20,8 @@ typedef struct ds_case {
 } ds_case;
 
 static const ds_case cases[] = {
-    {"deepseek2-F32", false},   {"deepseek2-Q4_K_M", true}, {"deepseek2-Q5_K_M", true},
-    {"deepseek2-Q2_K", true},   {"deepseek2-Q6_K", true},
+    {"deepseek2-F32", false}, {"deepseek2-Q4_K_M", true}, {"deepseek2-Q5_K_M", true},
+    {"deepseek2-Q2_K", true}, {"deepseek2-Q6_K", true},
 };
 
 static float max_abs(const float *x, int64_t n)
@@ -107,7 +107,8 @@ static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, do
             for (size_t k = 0; k < json_array_size(top); k++) {
                 json_t *e = json_array_get(top, k);
                 const int64_t id = json_integer_value(json_array_get(e, 0));
-                const double dd = fabs((double)lg[id] - json_number_value(json_array_get(e, 1))) / mx;
+                const double dd =
+                    fabs((double)lg[id] - json_number_value(json_array_get(e, 1))) / mx;
                 if (dd > d) { d = dd; }
             }
             if (d > worst) {
@@ -156,12 +157,12 @@ static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, do
             if (wick_session_eval(s, &tok, 1) < 0) { break; }
             lg = wick_session_logits(s, 0);
         }
-        printf("  %-17s %-6s %3lld tokens  threads %d kv %s%s  worst d %.2e (pos %3lld)  within %lld/%lld"
+        printf("  %-17s %-6s %3lld tokens  threads %d kv %s%s  worst d %.2e (pos %3lld)  within "
+               "%lld/%lld"
                "  top-1 %lld/%lld  greedy %d/%d (compared %d)\n",
                dc->name, pname, (long long)n, n_threads, kv == WICK_KV_F16 ? "f16" : "f32",
-               force ? " scalar" : "", worst,
-               (long long)worst_pos, (long long)p_within, (long long)n, (long long)p_top1,
-               (long long)n, n_agree, n_steps, n_cmp);
+               force ? " scalar" : "", worst, (long long)worst_pos, (long long)p_within,
+               (long long)n, (long long)p_top1, (long long)n, n_agree, n_steps, n_cmp);
         free(toks);
     }
     if (dc->quantized) {
@@ -210,7 +211,8 @@ static const char *scratch_dir(const char *name)
     return p;
 }
 
-// --- variants without a golden: the same model written both ways -----------------------------------
+// --- variants without a golden: the same model written both ways
+// -----------------------------------
 
 // Runs wick-mkmodel (deepseek2 tiny, seed 5) with extra options into dir/name.gguf; the path of the
 // file to open (the first shard for --split) goes to out.
@@ -219,12 +221,14 @@ static bool mkmodel(const char *dir, const char *name, const char *type, const c
 {
     const char *b = getenv("WICK_BUILD_DIR");
     char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "'%s/wick-mkmodel' --arch deepseek2 --preset tiny --type %s --seed 5 -q %s -o '%s/%s.gguf'",
-             b ? b : ".", type, extra, dir, name);
+    snprintf(
+        cmd, sizeof cmd,
+        "'%s/wick-mkmodel' --arch deepseek2 --preset tiny --type %s --seed 5 -q %s -o '%s/%s.gguf'",
+        b ? b : ".", type, extra, dir, name);
     int rc = system(cmd);
     CHECKF(rc == 0, "%s -> %d", cmd, rc);
-    snprintf(out, out_size, "%s/%s%s.gguf", dir, name, strstr(extra, "--split 3") ? "-00001-of-00003" : "");
+    snprintf(out, out_size, "%s/%s%s.gguf", dir, name,
+             strstr(extra, "--split 3") ? "-00001-of-00003" : "");
     return rc == 0;
 }
 
@@ -252,7 +256,9 @@ static bool run_logits(const char *path, int n_threads, int chunk, float *out, i
         for (int i = 0; ok && i < len; i++) {
             const float *lg = wick_session_logits(s, i);
             ok = lg != NULL;
-            if (lg) { memcpy(out + (size_t)(c0 + i) * *n_vocab, lg, sizeof(float) * (size_t)*n_vocab); }
+            if (lg) {
+                memcpy(out + (size_t)(c0 + i) * *n_vocab, lg, sizeof(float) * (size_t)*n_vocab);
+            }
         }
     }
     wick_session_destroy(s);
@@ -285,21 +291,21 @@ static void test_variants(void)
     float *base = malloc(N * sizeof(float)), *other = malloc(N * sizeof(float));
     char pb[1024], po[1024];
     int64_t nv = 0;
-    if (!mkmodel(dir, "base", "F32", "", pb, sizeof pb) ||
-        !run_logits(pb, 2, EQ_N, base, &nv)) {
+    if (!mkmodel(dir, "base", "F32", "", pb, sizeof pb) || !run_logits(pb, 2, EQ_N, base, &nv)) {
         free(base);
         free(other);
         return;
     }
     CHECK(nv == 1536 && all_finite(base, N));
 
-    // Same weights, other layouts: the logits must be identical (same operations in the same order).
+    // Same weights, other layouts: the logits must be identical (same operations in the same
+    // order).
     static const struct {
         const char *name, *type, *extra;
     } same[] = {
-        {"kvb", "F32", "--kv-b"},              // attn_kv_b split at load time
-        {"fused", "F32", "--fused-exps"},      // ffn_gate_up_exps
-        {"split", "F32", "--split 3"},         // three shards
+        {"kvb", "F32", "--kv-b"},                   // attn_kv_b split at load time
+        {"fused", "F32", "--fused-exps"},           // ffn_gate_up_exps
+        {"split", "F32", "--split 3"},              // three shards
         {"groups44", "F32", "--expert-groups 4:4"}, // every group kept = no group limit
     };
     for (size_t i = 0; i < WK_ARRAY_LEN(same); i++) {
@@ -352,11 +358,12 @@ static void test_variants(void)
     free(other);
 }
 
-// --- bad files: an error naming the problem, never a crash -----------------------------------------
+// --- bad files: an error naming the problem, never a crash
+// -----------------------------------------
 
 typedef struct rewrite {
-    const char *drop;      // tensor to leave out (NULL: none)
-    const char *key;       // integer key to change (NULL: none)
+    const char *drop; // tensor to leave out (NULL: none)
+    const char *key;  // integer key to change (NULL: none)
     int64_t value;
 } rewrite;
 
@@ -400,7 +407,7 @@ static void test_bad_files(void)
         rewrite rw;
         const char *needle;
     } cases_bad[] = {
-        {{"blk.1.attn_k_b.weight", NULL, 0}, "blk.1.attn_kv_b.weight"},
+        {{"blk.1.attn_k_b.weight", NULL, 0}, "blk.1.attn_k_b.weight"},
         {{"blk.2.ffn_up_exps.weight", NULL, 0}, "blk.2.ffn_up_exps.weight"},
         {{"blk.1.attn_q_a_norm.weight", NULL, 0}, "blk.1.attn_q_a_norm.weight"},
         {{NULL, "deepseek2.expert_used_count", 9}, "expert_used_count = 9"},

@@ -74,13 +74,15 @@ static void test_absorbed_equals_plain(void)
         }
         for (int n = 0; n < ROPE; n++) { q[h * (LORA + ROPE) + LORA + n] = q_pe[h * ROPE + n]; }
     }
-    wk_mla_attend(kern, NH, LORA, ROPE, q, LORA + ROPE, cache, LORA + ROPE, NKV, kq_scale, scores, o,
-                  LORA);
+    wk_mla_attend(kern, NH, LORA, ROPE, q, LORA + ROPE, cache, LORA + ROPE, NKV, kq_scale, scores,
+                  o, LORA);
     double worst = 0;
     for (int h = 0; h < NH; h++) {
         for (int v = 0; v < VD; v++) {
             float a = 0;
-            for (int r = 0; r < LORA; r++) { a += v_b[((size_t)h * VD + v) * LORA + r] * o[h * LORA + r]; }
+            for (int r = 0; r < LORA; r++) {
+                a += v_b[((size_t)h * VD + v) * LORA + r] * o[h * LORA + r];
+            }
             worst = fmax(worst, fabs(a - plain[h][v]));
         }
     }
@@ -90,8 +92,8 @@ static void test_absorbed_equals_plain(void)
     static uint16_t cache16[NKV * (LORA + ROPE)];
     static float o16[NH * LORA];
     for (size_t i = 0; i < WK_ARRAY_LEN(cache); i++) { cache16[i] = wk_f32_to_fp16(cache[i]); }
-    wk_mla_attend_f16(kern, NH, LORA, ROPE, q, LORA + ROPE, cache16, LORA + ROPE, NKV, kq_scale, scores,
-                      o16, LORA);
+    wk_mla_attend_f16(kern, NH, LORA, ROPE, q, LORA + ROPE, cache16, LORA + ROPE, NKV, kq_scale,
+                      scores, o16, LORA);
     worst = 0;
     for (int i = 0; i < NH * LORA; i++) { worst = fmax(worst, fabs(o16[i] - o[i])); }
     CHECKF(worst < 2e-3, "f16 cache: %g", worst);

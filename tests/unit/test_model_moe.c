@@ -12,8 +12,14 @@ static void test_sigmoid_bias(void)
     // Kimi-style: sigmoid, bias only for choosing, norm + scale 2.827.
     float logits[8] = {0.5f, 2.0f, -1.0f, 1.9f, 0.0f, -3.0f, 1.0f, 0.2f};
     float bias[8] = {0, 0, 0, 0, 0, 0, 0.5f, 0};
-    wk_moe_router r = {.n_expert = 8, .n_used = 2, .n_group = 1, .n_group_used = 1,
-                       .gating = WK_GATING_SIGMOID, .norm = true, .scale = 2.827f, .bias = bias};
+    wk_moe_router r = {.n_expert = 8,
+                       .n_used = 2,
+                       .n_group = 1,
+                       .n_group_used = 1,
+                       .gating = WK_GATING_SIGMOID,
+                       .norm = true,
+                       .scale = 2.827f,
+                       .bias = bias};
     float scratch[32];
     CHECK(wk_moe_route_scratch(&r) <= 32);
     int32_t ids[2];
@@ -80,8 +86,14 @@ static void test_groups(void)
         sel_logits[i] = 0.0f; // p = 0.5 for all
         bias[i] = want_p[i] - 0.5f;
     }
-    wk_moe_router r = {.n_expert = 8, .n_used = 3, .n_group = 4, .n_group_used = 2,
-                       .gating = WK_GATING_SIGMOID, .norm = true, .scale = 1.0f, .bias = bias};
+    wk_moe_router r = {.n_expert = 8,
+                       .n_used = 3,
+                       .n_group = 4,
+                       .n_group_used = 2,
+                       .gating = WK_GATING_SIGMOID,
+                       .norm = true,
+                       .scale = 1.0f,
+                       .bias = bias};
     float scratch[32];
     CHECK(wk_moe_route_scratch(&r) == 20);
     int32_t ids[3];
