@@ -490,7 +490,9 @@ static void do_perform(wick_hub *h)
             deadline = now + 0.005; // the writer is behind: look again soon (it also wakes us)
         }
     }
+    pthread_mutex_lock(&h->mu); // wick_hub_progress reads the rates from any thread
     update_rates(h, now);
+    pthread_mutex_unlock(&h->mu);
 
     // Report finished jobs outside the lock. They stay in the list (so waiters still see them
     // running) until their callback has returned; only this thread changes the list.

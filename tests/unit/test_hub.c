@@ -673,6 +673,90 @@ static void test_offline(void)
     wick_hub_destroy(h);
 }
 
+// Threaded mode: a callback starts the next download (on the hub's thread); the main thread waits.
+typedef struct chain {
+    wick_hub *h;
+    result second;
+    uint64_t second_id;
+    int n_first;
+    wick_status start_rc;
+} chain;
+
+static void on_first(const wick_hub_file *f, void *ud)
+{
+    chain *c = ud;
+    c->n_first++;
+    if (f->status == WICK_OK) {
+        c->start_rc = wick_hub_download(c->h, "org/model", f->commit, "tokenizer.json", on_dl,
+                                        &c->second, &c->second_id);
+    }
+}
+
+static void test_threaded_chain(void)
+{
+    minihub m;
+    if (!mh_start(&m, NULL)) { return; }
+    chain c = {0};
+    c.h = hub_new(&m, true, NULL);
+    CHECK(wick_hub_fd(c.h) == -1);
+    CHECK_FAIL(wick_hub_perform(c.h, NULL), WICK_E_INVALID, "threaded");
+    uint64_t id;
+    CHECK_OK(wick_hub_download(c.h, "org/model", NULL, "config.json", on_first, &c, &id));
+    CHECK_OK(wick_hub_wait(c.h, id, 30000));
+    CHECK(c.n_first == 1 && c.start_rc == WICK_OK && c.second_id > id);
+    CHECK_OK(wick_hub_wait(c.h, 0, 30000)); // 0: everything, the chained download included
+    CHECK(c.second.n == 1 && c.second.rc == WICK_OK);
+    CHECK(same_bytes(c.second.path, src("org/model/tokenizer.json")));
+    wick_hub_progress_info pi;
+    CHECK_OK(wick_hub_progress(c.h, 0, &pi));
+    CHECK(pi.n_done == 2 && pi.n_failed == 0 && pi.n_active == 0);
+    CHECK_FAIL(wick_hub_progress(c.h, id, &pi), WICK_E_NOT_FOUND, NULL);
+    wick_hub_destroy(c.h);
+    mh_stop(&m);
+}
+
+// The token comes from HF_TOKEN, else HF_TOKEN_PATH, else $HF_HOME/token.
+static void test_token_sources(void)
+{
+    minihub m;
+    if (!mh_start(&m, "--gated org/gated --token hf_fromfile")) { return; }
+    char tp[8192];
+    snprintf(tp, sizeof tp, "%s/token-file", scratch);
+    write_text(tp, "  hf_fromfile\r\n");
+    unsetenv("HF_TOKEN");
+    unsetenv("HUGGING_FACE_HUB_TOKEN");
+    setenv("HF_TOKEN_PATH", tp, 1);
+    wick_hub_opts o;
+    wick_hub_opts_init(&o);
+    o.endpoint = m.url;
+    o.cache_dir = m.cache;
+    o.offline = 0;
+    wick_hub *h = NULL;
+    result r;
+    CHECK_OK(wick_hub_create(&o, &h));
+    CHECK_OK(fetch(h, "org/gated", NULL, "w.gguf", &r));
+    wick_hub_destroy(h);
+    unsetenv("HF_TOKEN_PATH");
+    char home[8192];
+    snprintf(home, sizeof home, "%s/hfhome", scratch);
+    mkdir(home, 0777);
+    snprintf(tp, sizeof tp, "%s/token", home);
+    write_text(tp, "hf_fromfile");
+    setenv("HF_HOME", home, 1);
+    o.cache_dir = NULL; // $HF_HOME/hub
+    CHECK_OK(wick_hub_create(&o, &h));
+    CHECK_OK(fetch(h, "org/gated", NULL, "w.gguf", &r));
+    CHECK(strncmp(r.path, home, strlen(home)) == 0 && strstr(r.path, "/hub/models--org--gated/"));
+    wick_hub_destroy(h);
+    setenv("HF_TOKEN", "hf_wrong", 1); // HF_TOKEN wins over the file
+    CHECK_OK(wick_hub_create(&o, &h));
+    CHECK_FAIL(fetch(h, "org/gated", NULL, "w.gguf", &r), WICK_E_UNAUTHORIZED, NULL);
+    wick_hub_destroy(h);
+    unsetenv("HF_TOKEN");
+    unsetenv("HF_HOME");
+    mh_stop(&m);
+}
+
 static void test_cache_scan_remove(void)
 {
     minihub m;
@@ -710,6 +794,8 @@ int main(void)
     test_two_processes();
     test_full_disk();
     test_offline();
+    test_threaded_chain();
+    test_token_sources();
     test_cache_scan_remove();
     return test_summary("hub");
 }
