@@ -46,6 +46,7 @@ static const char usage_text[] =
     "  --seed S            random seed (default 1)\n"
     "  --vocab-from F.gguf copy every tokenizer.* key from F (default: a byte-level gpt2\n"
     "                      vocabulary: 256 byte tokens, <|tok_N|> fillers, <|bos|>, <|eos|>)\n"
+    "  --pre NAME          tokenizer.ggml.pre (default: \"default\", or --vocab-from's)\n"
     "  --tied / --untied   llama: output.weight absent (tied, tiny's default) or present\n"
     "  --threads N         threads generating data (default 2)\n"
     "  --dry-run           print the tensor table (name type shape) and write nothing\n"
@@ -158,7 +159,7 @@ static char *utf8(unsigned cp, char *buf)
 // A byte-level gpt2 vocabulary: tokens 0..255 are GPT-2's byte-to-unicode characters in its order
 // (the printable bytes '!'..'~', 0xA1..0xAC, 0xAE..0xFF as themselves, then the other 68 bytes as
 // U+0100..U+0143), then <|tok_N|> fillers, then <|bos|> and <|eos|> (CONTROL); no merges.
-static wick_status add_byte_vocab(wick_gguf_writer *w, int64_t n_vocab)
+static wick_status add_byte_vocab(wick_gguf_writer *w, int64_t n_vocab, const char *pre)
 {
     wick_status rc = WICK_E_NOMEM;
     char **tok = calloc((size_t)n_vocab, sizeof *tok);
@@ -195,7 +196,7 @@ static wick_status add_byte_vocab(wick_gguf_writer *w, int64_t n_vocab)
     static const char *const no_merges[1] = {""};
     rc = WICK_OK;
     STEP(wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "gpt2"));
-    STEP(wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", "default"));
+    STEP(wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre ? pre : "default"));
     STEP(wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING,
                                     (const void *)tok, (uint64_t)n_vocab));
     STEP(wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, type,
@@ -225,6 +226,7 @@ done:
 
 static wick_status add_metadata(wick_gguf_writer *w, const mk_model *m, const wick_gguf *vocab)
 {
+    const char *pre = m->tok_pre;
     const mk_hparams *hp = &m->hp;
     meta_ctx c = {w, "", mk_arch_name(hp->arch)};
     wick_status rc;
@@ -310,12 +312,18 @@ static wick_status add_metadata(wick_gguf_writer *w, const mk_model *m, const wi
         int64_t n = wick_gguf_n_kv(vocab);
         for (int64_t i = 0; i < n; i++) {
             const char *key = wick_gguf_kv_key(vocab, i);
-            if (key && strncmp(key, "tokenizer.", 10) == 0) {
+            if (!key || strncmp(key, "tokenizer.", 10) != 0) { continue; }
+            if (pre && strcmp(key, "tokenizer.ggml.pre") == 0) {
+                TRY(wick_gguf_writer_add_str(w, key, pre));
+            } else {
                 TRY(wick_gguf_writer_copy_kv(w, vocab, i));
             }
         }
+        if (pre && wick_gguf_find_kv(vocab, "tokenizer.ggml.pre") < 0) {
+            TRY(wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre));
+        }
     } else {
-        TRY(add_byte_vocab(w, hp->n_vocab));
+        TRY(add_byte_vocab(w, hp->n_vocab, pre));
     }
     return WICK_OK;
 }
@@ -434,6 +442,7 @@ static void print_table(const mk_model *m)
 int main(int argc, char **argv)
 {
     const char *arch_s = NULL, *preset = NULL, *type_s = NULL, *out = NULL, *vocab_from = NULL;
+    const char *tok_pre = NULL;
     int64_t layers = -1, experts = -1, n_vocab = -1, n_ctx = -1, split = 1, threads = 2;
     int64_t groups = -1, groups_used = -1, version = 3, alignment = 32;
     int tied = -1;
@@ -475,6 +484,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--vocab-from") == 0) {
             NEEDS_VALUE;
             vocab_from = v;
+        } else if (strcmp(a, "--pre") == 0) {
+            NEEDS_VALUE;
+            tok_pre = v;
         } else if (strcmp(a, "--layers") == 0) {
             INT_OPT(layers, 1, 4096);
         } else if (strcmp(a, "--experts") == 0) {
@@ -605,6 +617,7 @@ int main(int argc, char **argv)
         if (arch == MK_PHI3) { hp->n_ctx_orig = n_ctx; }
     }
     if (tied >= 0) { hp->tied = tied == 1; }
+    m.tok_pre = tok_pre;
     m.gguf_version = (uint32_t)version, m.alignment = (size_t)alignment;
     m.seed = seed, m.kv_b = kv_b, m.fused_exps = fused, m.lite = lite, m.rope_freqs = rope_freqs;
 

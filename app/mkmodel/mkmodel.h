@@ -71,6 +71,7 @@ typedef struct mk_model {
     const mk_ftype *ft;
     uint64_t seed;
     bool kv_b, fused_exps, lite, rope_freqs;
+    const char *tok_pre;   // tokenizer.ggml.pre override, or NULL
     uint32_t gguf_version; // 2 or 3
     size_t alignment;      // data alignment (general.alignment when not 32)
     mk_tensor *t;

@@ -75,6 +75,11 @@ case "$name" in
 *) ok ;;
 esac
 
+mk --arch llama --preset tiny --type F32 --vocab-from "$D/models/llama-F32.gguf" --pre dbrx \
+    -o "$T/pre.gguf"
+check "--pre replaces --vocab-from's pre" sh -c "'$W' info '$T/pre.gguf' --json | grep -q '\"tokenizer.ggml.pre\":\"dbrx\"'"
+check "--pre keeps the rest of the vocabulary" sh -c "'$W' info '$T/pre.gguf' --json | grep -q '\"tokenizer.ggml.bos_token_id\":1280'"
+
 # --- 2. determinism -------------------------------------------------------------------------------
 mk --arch deepseek2 --preset tiny --type Q4_K_M -o "$T/ds2-again.gguf"
 check "same seed, same bytes" cmp -s "$T/ds2.gguf" "$T/ds2-again.gguf"
