@@ -37,14 +37,20 @@ static const char *const code[] = {
     "\tself.assertEqual(len(tokens), 1024)  # TODO: check the tail\n",
 };
 static const char *const cjk[] = {
-    "自然语言处理是人工智能的一个重要领域。", "我们今天在北京开会，讨论模型的性能。",
-    "東京タワーは東京都港区芝公園にある電波塔です。", "日本語のテキストを正しく分割します。",
-    "한국어 문장도 포함되어 있습니다.", "机器学习模型需要大量的数据进行训练",
-    "これはテストです。漢字とひらがなとカタカナ。", "Привет, мир! Это тест токенизатора.",
-    "مرحبا بالعالم، هذا اختبار.", "Ελληνικά κείμενα και αριθμοί 3,14.",
+    "自然语言处理是人工智能的一个重要领域。",
+    "我们今天在北京开会，讨论模型的性能。",
+    "東京タワーは東京都港区芝公園にある電波塔です。",
+    "日本語のテキストを正しく分割します。",
+    "한국어 문장도 포함되어 있습니다.",
+    "机器学习模型需要大量的数据进行训练",
+    "これはテストです。漢字とひらがなとカタカナ。",
+    "Привет, мир! Это тест токенизатора.",
+    "مرحبا بالعالم، هذا اختبار.",
+    "Ελληνικά κείμενα και αριθμοί 3,14.",
 };
 static const char *const emoji[] = {
-    "🤖", "🚀", "👩‍👩‍👧‍👦", "🎉", "😀", "👍🏽", "🇫🇷", "❤️", "🔥", "✨", "🧠", "📈",
+    "🤖", "🚀", "👩‍👩‍👧‍👦", "🎉", "😀", "👍🏽", "🇫🇷", "❤️", "🔥", "✨",
+    "🧠", "📈",
 };
 
 // CPU seconds of this process: the machine is shared, wall time would measure the neighbours.
@@ -112,7 +118,8 @@ static double encode_seconds(const wick_tokenizer *tk, const char *text, size_t 
     for (int r = 0; r < reps; r++) {
         int32_t *ids = NULL;
         double t0 = cpu_now();
-        wick_status rc = wick_tokenize_alloc(tk, text, len, WICK_TOKENIZE_PARSE_SPECIAL, &ids, n_ids);
+        wick_status rc =
+            wick_tokenize_alloc(tk, text, len, WICK_TOKENIZE_PARSE_SPECIAL, &ids, n_ids);
         double t = cpu_now() - t0;
         if (rc < 0) {
             fprintf(stderr, "tokenize: %s\n", wick_errmsg());
@@ -142,8 +149,8 @@ int main(int argc, char **argv)
         if (t < best_load) { best_load = t; }
         if (r < 4) { wick_tokenizer_close(tk); }
     }
-    printf("wick load tokenizer.json (%d tokens): %.1f ms cpu (best of 5)\n", wick_tokenizer_n_vocab(tk),
-           best_load * 1e3);
+    printf("wick load tokenizer.json (%d tokens): %.1f ms cpu (best of 5)\n",
+           wick_tokenizer_n_vocab(tk), best_load * 1e3);
 
     size_t len;
     char *text = mixed_text(mb, &len);
@@ -155,7 +162,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         char c;
-    } patho[] = {{"1 MB word without spaces", 'a'}, {"1 MB of spaces", ' '}, {"1 MB of digits", '7'}};
+    } patho[] = {
+        {"1 MB word without spaces", 'a'}, {"1 MB of spaces", ' '}, {"1 MB of digits", '7'}};
     for (size_t i = 0; i < 3; i++) {
         size_t pl = 1 << 20;
         char *p = malloc(pl);

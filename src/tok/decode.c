@@ -181,7 +181,9 @@ wick_status wk_tok_decode(const wick_tokenizer *t, const int32_t *ids, size_t n,
             rc = wk_buf_append(&raw, res->buf.data + res->sp.v[i].off, res->sp.v[i].len);
         }
     }
-    if (rc == WICK_OK) { rc = wk_utf8_lossy(out, (const uint8_t *)(raw.data ? raw.data : ""), raw.len); }
+    if (rc == WICK_OK) {
+        rc = wk_utf8_lossy(out, (const uint8_t *)(raw.data ? raw.data : ""), raw.len);
+    }
     wk_buf_free(&raw);
     pieces_free(&a);
     pieces_free(&b);

@@ -469,7 +469,9 @@ wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len,
     for (int i = 0; add && i < t->n_post_pre && rc == WICK_OK; i++) {
         rc = wk_ids_push(out, t->post_pre[i]);
     }
-    if (rc == WICK_OK && len > 0) { rc = split_added(&e, text, len, false, true, encode_text_part); }
+    if (rc == WICK_OK && len > 0) {
+        rc = split_added(&e, text, len, false, true, encode_text_part);
+    }
     for (int i = 0; add && i < t->n_post_post && rc == WICK_OK; i++) {
         rc = wk_ids_push(out, t->post_post[i]);
     }

@@ -16,9 +16,10 @@ enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5
     "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"     \
     "\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define GPT4O                                                                                      \
-    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"       \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"      \
-    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+" \
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"    \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"    \
+    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| "                    \
+    "?[^\\s\\p{L}\\p{N}]+"                                                                         \
     "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
 
@@ -220,8 +221,8 @@ static wick_status load(gload *L)
     if (rc < 0) { return rc; }
     bool spm = strcmp(model, "llama") == 0;
     if (!spm && strcmp(model, "gpt2") != 0) {
-        return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported", L->name,
-                       model);
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported",
+                       L->name, model);
     }
     if (wick_gguf_find_kv(g, "tokenizer.ggml.pre") >= 0) {
         rc = wick_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &plen);
@@ -238,9 +239,9 @@ static wick_status load(gload *L)
     if (wick_gguf_find_kv(g, "tokenizer.ggml.token_type") >= 0) {
         rc = wick_gguf_get_array(g, "tokenizer.ggml.token_type", &types);
         if (rc == WICK_OK && wick_gguf_array_len(types) != n) {
-            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.token_type: %llu entries for %llu tokens",
-                         L->name, (unsigned long long)wick_gguf_array_len(types),
-                         (unsigned long long)n);
+            rc = wk_fail(WICK_E_FORMAT,
+                         "%s: tokenizer.ggml.token_type: %llu entries for %llu tokens", L->name,
+                         (unsigned long long)wick_gguf_array_len(types), (unsigned long long)n);
         }
         if (rc < 0) { return rc; }
     }

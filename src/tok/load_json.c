@@ -80,7 +80,9 @@ static wick_status get_pattern(const jload *j, json_t *o, const char *path, cons
     char p[512];
     snprintf(p, sizeof p, "%s.pattern", path);
     json_t *pat = json_object_get(o, "pattern");
-    if (!json_is_object(pat)) { return bad(j, p, "expected {\"Regex\": ...} or {\"String\": ...}"); }
+    if (!json_is_object(pat)) {
+        return bad(j, p, "expected {\"Regex\": ...} or {\"String\": ...}");
+    }
     json_t *r = json_object_get(pat, "Regex"), *str = json_object_get(pat, "String");
     json_t *v = r ? r : str;
     if (!json_is_string(v)) {
@@ -502,7 +504,8 @@ static wick_status load_post(jload *j, json_t *o, const char *path, int depth)
                 continue;
             }
             if (!json_is_object(st) || !json_is_string(json_object_get(st, "id"))) {
-                return bad(j, p, "expected {\"SpecialToken\": {\"id\": ...}} or {\"Sequence\": ...}");
+                return bad(j, p,
+                           "expected {\"SpecialToken\": {\"id\": ...}} or {\"Sequence\": ...}");
             }
             const char *name = json_string_value(json_object_get(st, "id"));
             json_t *def = json_object_get(specials, name);
@@ -704,7 +707,9 @@ static wick_status load_model(jload *j, json_t *root)
         }
     }
     wick_status rc = get_bool(j, model, "ignore_merges", "model", false, &t->ignore_merges);
-    if (rc == WICK_OK) { rc = get_bool(j, model, "byte_fallback", "model", false, &t->byte_fallback); }
+    if (rc == WICK_OK) {
+        rc = get_bool(j, model, "byte_fallback", "model", false, &t->byte_fallback);
+    }
     if (rc == WICK_OK) { rc = get_bool(j, model, "fuse_unk", "model", false, &t->fuse_unk); }
     if (rc == WICK_OK) { rc = load_vocab(j, model); }
     if (rc == WICK_OK) { rc = load_merges(j, model); }
@@ -829,7 +834,9 @@ wick_status wk_tok_load_json(const char *name, const char *data, size_t len,
     wick_status rc = json_is_object(root) ? WICK_OK : bad(&j, "(root)", "expected an object");
     if (rc == WICK_OK) { rc = wk_tok_create(name, &t); }
     j.t = t;
-    if (rc == WICK_OK) { rc = load_normalizer(&j, json_object_get(root, "normalizer"), "normalizer", 0); }
+    if (rc == WICK_OK) {
+        rc = load_normalizer(&j, json_object_get(root, "normalizer"), "normalizer", 0);
+    }
     if (rc == WICK_OK) {
         rc = load_pre(&j, json_object_get(root, "pre_tokenizer"), "pre_tokenizer", 0);
     }

@@ -45,14 +45,15 @@ static wick_status config_added(wick_tokenizer *t, const char *path, json_t *dec
         char *end = NULL;
         long long id = strtoll(key, &end, 10);
         if (!*key || *end || id < 0 || id >= WK_TOK_MAX_VOCAB) {
-            return wk_fail(WICK_E_FORMAT, "%s: added_tokens_decoder[\"%.100s\"]: expected a token id",
-                           path, key);
+            return wk_fail(WICK_E_FORMAT,
+                           "%s: added_tokens_decoder[\"%.100s\"]: expected a token id", path, key);
         }
         size_t cn;
         json_t *c = json_object_get(v, "content");
         if (!json_is_string(c)) {
-            return wk_fail(WICK_E_FORMAT, "%s: added_tokens_decoder[\"%s\"].content: expected a string",
-                           path, key);
+            return wk_fail(WICK_E_FORMAT,
+                           "%s: added_tokens_decoder[\"%s\"].content: expected a string", path,
+                           key);
         }
         const char *content = json_string_value(c);
         cn = json_string_length(c);
@@ -61,8 +62,8 @@ static wick_status config_added(wick_tokenizer *t, const char *path, json_t *dec
         wick_status rc = wk_tok_reserve(t, (int32_t)id + 1);
         if (rc < 0) { return rc; }
         if (t->flags[id] & WK_TOKF_MODEL) {
-            return wk_fail(WICK_E_FORMAT, "%s: added_tokens_decoder[\"%s\"]: id is a vocabulary rank",
-                           path, key);
+            return wk_fail(WICK_E_FORMAT,
+                           "%s: added_tokens_decoder[\"%s\"]: id is a vocabulary rank", path, key);
         }
         uint8_t fl = (uint8_t)(WK_TOKF_ADDED | (special ? WK_TOKF_SPECIAL : 0));
         if (!(t->flags[id] & WK_TOKF_PRESENT)) {
@@ -162,7 +163,9 @@ wick_status wick_tokenizer_open_json_mem(const char *name, const void *data, siz
                                          const wick_tokenizer_opts *o, wick_tokenizer **out)
 {
     if (out) { *out = NULL; }
-    if (!out || (!data && len)) { return wk_fail(WICK_E_INVALID, "wick_tokenizer_open_json_mem: NULL"); }
+    if (!out || (!data && len)) {
+        return wk_fail(WICK_E_INVALID, "wick_tokenizer_open_json_mem: NULL");
+    }
     return open_json_data(name ? name : "tokenizer.json", data ? data : "", len,
                           o ? o->config_path : NULL, out);
 }
@@ -264,8 +267,9 @@ static wick_status load_tiktoken(wick_tokenizer *t, const char *path, const char
             rank = rank * 10 + (s[k] - '0');
         }
         if (rank >= (int64_t)n_lines) {
-            return wk_fail(WICK_E_FORMAT, "%s:%zu: rank %lld but only %zu lines: ranks must be dense",
-                           path, line, (long long)rank, n_lines);
+            return wk_fail(WICK_E_FORMAT,
+                           "%s:%zu: rank %lld but only %zu lines: ranks must be dense", path, line,
+                           (long long)rank, n_lines);
         }
         if (t->flags[rank] & WK_TOKF_PRESENT) {
             return wk_fail(WICK_E_FORMAT, "%s:%zu: rank %lld appears twice", path, line,
@@ -304,7 +308,8 @@ static wick_status open_tiktoken_data(const char *path, const char *data, size_t
     if (rc == WICK_OK && config) { rc = wk_tok_apply_config(t, config, true, true); }
     const char *pat = o && o->pattern ? o->pattern : wk_tok_kimi_pattern;
     if (rc == WICK_OK) {
-        rc = wk_tok_add_split(t, pat, strlen(pat), true, WK_SPLIT_ISOLATED, false, "tiktoken pattern");
+        rc = wk_tok_add_split(t, pat, strlen(pat), true, WK_SPLIT_ISOLATED, false,
+                              "tiktoken pattern");
     }
     if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_BYTELEVEL, NULL, NULL, 0, 0); }
     if (rc == WICK_OK) { rc = wk_tok_finish(t); }
@@ -366,7 +371,9 @@ wick_status wick_tokenizer_open_for_model(const char *dir, const wick_gguf *g,
                                           const wick_tokenizer_opts *o, wick_tokenizer **out)
 {
     if (out) { *out = NULL; }
-    if (!out || (!dir && !g)) { return wk_fail(WICK_E_INVALID, "wick_tokenizer_open_for_model: NULL"); }
+    if (!out || (!dir && !g)) {
+        return wk_fail(WICK_E_INVALID, "wick_tokenizer_open_for_model: NULL");
+    }
     wick_status rc;
     if (dir) {
         char *p = wk_asprintf("%s/tokenizer.json", dir);

@@ -76,7 +76,9 @@ wick_status wk_tok_global_init(void)
 {
     pthread_once(&init_once, global_init);
     if (init_rc == WICK_E_NOMEM) { return wk_fail_nomem("unicode class table"); }
-    if (init_rc < 0) { return wk_fail(init_rc, "tokenizer: Oniguruma's Unicode tables are unusable"); }
+    if (init_rc < 0) {
+        return wk_fail(init_rc, "tokenizer: Oniguruma's Unicode tables are unusable");
+    }
     return WICK_OK;
 }
 

@@ -183,8 +183,8 @@ static void test_gguf_paths(void)
 static void test_tiktoken(void)
 {
     wick_tokenizer *tk = NULL;
-    wick_status rc =
-        wick_tokenizer_open_tiktoken(test_data("tokenizers/kimi-tiktoken/tiktoken.model"), NULL, &tk);
+    wick_status rc = wick_tokenizer_open_tiktoken(
+        test_data("tokenizers/kimi-tiktoken/tiktoken.model"), NULL, &tk);
     CHECKF(rc == WICK_OK, "tiktoken: %s", wick_errmsg());
     if (tk) {
         run_golden(tk, "tokenizers/golden/kimi-tiktoken.jsonl", "tiktoken");

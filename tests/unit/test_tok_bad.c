@@ -227,7 +227,9 @@ static const char *write_vocab(const char *name, const char *model, const char *
         CHECK_OK(wick_gguf_writer_add_array(w, "tokenizer.ggml.merges", WICK_GGUF_STRING, merges,
                                             (uint64_t)n_merges));
     }
-    if (bos >= 0) { CHECK_OK(wick_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos)); }
+    if (bos >= 0) {
+        CHECK_OK(wick_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos));
+    }
     CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
     wick_gguf_writer_free(w);
     return path;
@@ -439,7 +441,9 @@ static void alloc_failures(void)
         wick_tokenizer_close(tk);
         n_nomem += rc == WICK_E_NOMEM;
         n_other += rc < 0 && rc != WICK_E_NOMEM;
-        if (rc < 0 && rc != WICK_E_NOMEM) { fprintf(stderr, "k=%llu: %s\n", (unsigned long long)k, wick_errmsg()); }
+        if (rc < 0 && rc != WICK_E_NOMEM) {
+            fprintf(stderr, "k=%llu: %s\n", (unsigned long long)k, wick_errmsg());
+        }
     }
     wk_alloc_fail_after(0);
     CHECKF(n_other == 0, "%d failures were not WICK_E_NOMEM", n_other);

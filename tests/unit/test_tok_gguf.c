@@ -193,7 +193,9 @@ static void spm_equivalence(void)
 
     // The twin: merges = every split of every piece into two pieces, ordered by the piece's score.
     json_t *vocab = json_object(), *merges = json_array();
-    for (size_t i = 0; i < n; i++) { json_object_set_new(vocab, toks[i], json_integer((json_int_t)i)); }
+    for (size_t i = 0; i < n; i++) {
+        json_object_set_new(vocab, toks[i], json_integer((json_int_t)i));
+    }
     for (size_t i = 0; i < SPM_N; i++) { // spm_vocab is in descending score order
         const char *s = spm_vocab[i].text;
         size_t len = strlen(s);
