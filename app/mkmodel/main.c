@@ -75,7 +75,7 @@ static const char usage_text[] =
 static void print_usage(FILE *f)
 {
     char types[256];
-    mk_ftype_list(types, sizeof types);
+    mk_ftype_list(types, sizeof types, "\n                      ");
     fprintf(f, usage_text, types);
 }
 
@@ -576,7 +576,7 @@ int main(int argc, char **argv)
     m.ft = mk_ftype_find(type_s);
     if (!m.ft) {
         char types[256];
-        mk_ftype_list(types, sizeof types);
+        mk_ftype_list(types, sizeof types, NULL);
         return usage_error("--type: unknown type '%s' (%s)", type_s, types);
     }
     if (!out && !dry && !no_write) { return usage_error("-o FILE.gguf is required"); }

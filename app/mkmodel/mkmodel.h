@@ -80,7 +80,8 @@ typedef struct mk_model {
 
 // --- presets.c ---
 const mk_ftype *mk_ftype_find(const char *name);
-void mk_ftype_list(char *buf, size_t size); // "F32, F16, ..." for usage text
+// "F32 F16 ..." for usage text; wrap (or NULL) separates every 9 names
+void mk_ftype_list(char *buf, size_t size, const char *wrap);
 // Fills hp with the preset's shapes; false for an unknown (arch, preset) pair.
 bool mk_preset(mk_arch arch, const char *preset, mk_hparams *hp);
 // Builds m->t from m->hp and the options; on failure prints nothing and returns a reason.

@@ -39,12 +39,13 @@ const mk_ftype *mk_ftype_find(const char *name)
     return NULL;
 }
 
-void mk_ftype_list(char *buf, size_t size)
+void mk_ftype_list(char *buf, size_t size, const char *wrap)
 {
     size_t n = 0;
     buf[0] = 0;
     for (size_t i = 0; i < sizeof ftypes / sizeof ftypes[0] && n < size; i++) {
-        int k = snprintf(buf + n, size - n, "%s%s", i ? " " : "", ftypes[i].name);
+        const char *sep = i == 0 ? "" : (wrap && i % 9 == 0) ? wrap : " ";
+        int k = snprintf(buf + n, size - n, "%s%s", sep, ftypes[i].name);
         if (k < 0) { break; }
         n += (size_t)k;
     }
