@@ -60,7 +60,7 @@ typedef struct repo {
 
 static repo *repos;
 static size_t n_repos;
-static int port;
+static atomic_int port;
 static FILE *log_file;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *token;
@@ -73,7 +73,7 @@ static int fail_status = 500, retry_after = -1, cdn_ttl = 3600, page_size = 1000
 static bool ignore_range;
 static atomic_bool moved;
 static const char *evil_path;
-static volatile sig_atomic_t stop;
+static atomic_int stop; // lock-free: fine in a signal handler
 
 static void die(const char *m)
 {

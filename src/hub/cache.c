@@ -239,8 +239,8 @@ wick_status wick_hub_cache_dir(const wick_hub_opts *o, char **out)
     return *out ? WICK_OK : wk_fail_nomem("cache path");
 }
 
-static uint64_t scan_size;
-static size_t scan_files;
+static _Thread_local uint64_t scan_size; // nftw has no user pointer
+static _Thread_local size_t scan_files;
 
 static int size_walk(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
