@@ -153,6 +153,12 @@ static void draw_progress(pull_state *ps, bool tty, bool final)
 {
     wick_hub_progress_info agg;
     if (wick_hub_progress(ps->hub, 0, &agg) < 0) { return; }
+    for (size_t i = 0; i < ps->n_files; i++) { // the hub's aggregate covers running files only
+        if (ps->files[i].done && ps->files[i].rc == WICK_OK) {
+            agg.bytes_done += ps->files[i].size;
+            agg.bytes_total += ps->files[i].size;
+        }
+    }
     char a[32], b[32], r[32];
     if (!tty) {
         if (final) { return; }
