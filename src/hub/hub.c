@@ -627,9 +627,9 @@ wick_status wick_hub_progress(wick_hub *h, uint64_t id, wick_hub_progress_info *
         found = true;
         out->bytes_done += atomic_load(&j->p_done);
         out->bytes_total += atomic_load(&j->p_total);
-        if (j->state == ST_GET || j->state == ST_FLUSH) {
+        if (atomic_load(&j->p_active)) { // (state itself belongs to the loop thread)
             out->n_active++;
-        } else if (j->state != ST_DONE) {
+        } else if (!atomic_load(&j->p_finished)) {
             out->n_queued++;
         }
         if (id != 0) { out->rate = j->rate; }

@@ -117,6 +117,8 @@ struct hub_job {
 
     // progress (read by any thread under hub->mu)
     _Atomic uint64_t p_done, p_total;
+    atomic_bool p_active; // a body transfer runs (or its bytes are being written)
+    atomic_bool p_finished;
     double rate, rate_t;
     uint64_t rate_bytes;
 };

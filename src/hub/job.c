@@ -51,6 +51,8 @@ void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j)
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc)
 {
     j->rc = rc;
+    atomic_store(&j->p_active, false);
+    atomic_store(&j->p_finished, true);
     if (rc < 0) {
         snprintf(j->msg, sizeof j->msg, "%s", wick_errmsg());
     } else {
@@ -444,6 +446,7 @@ static bool is_relative(const char *loc)
 static void wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
 {
     (void)h;
+    atomic_store(&j->p_active, false);
     j->state = ST_WAIT;
     j->after_wait = then;
     j->wake_at = wk_now() + delay_s;
@@ -883,6 +886,7 @@ static void dl_want_get(wick_hub *h, hub_job *j)
         return;
     }
     j->state = ST_GET;
+    atomic_store(&j->p_active, true);
 }
 
 static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)

@@ -322,6 +322,9 @@ static void test_basic(bool threaded)
     CHECK(log_count(&m, "/cdn/") >= 1 && log_count(&m, "cdn") == log_count(&m, "auth=no"));
     CHECK(log_count(&m, "HEAD /org/model/resolve/main/model-Q4_K_M.gguf auth=yes") >= 1);
     CHECK(count_files(m.cache, ".incomplete") == 0);
+    // keep-alive: the requests above shared connections (curl's pool; bodies end by length)
+    int n_req = log_count(&m, " auth="), n_conn = log_count(&m, "CONNECT");
+    CHECKF(n_conn >= 1 && n_conn < n_req, "%d connections for %d requests", n_conn, n_req);
     // a start call that fails never calls back
     uint64_t id = 99;
     result bad = {0};
