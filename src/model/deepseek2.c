@@ -33,7 +33,7 @@ static void ds2_unload(wk_model *m)
 {
     ds2_model *dm = m->arch_data;
     if (!dm) { return; }
-    for (int64_t il = 0; il < dm->n_layer; il++) { wk_free(dm->split[il]); }
+    for (int64_t il = 0; dm->split && il < dm->n_layer; il++) { wk_free(dm->split[il]); }
     wk_free(dm->split);
     wk_free(dm);
     m->arch_data = NULL;

@@ -433,10 +433,60 @@ static void test_bad_files(void)
     }
 }
 
+// --- allocation failures: every allocation of open + session create + eval fails once in turn ----
+
+static void sweep_alloc(const char *path)
+{
+    wick_session_opts so;
+    wick_session_opts_init(&so);
+    so.n_ctx = 64;
+    so.n_batch = 8;
+    so.n_threads = 2;
+    int32_t toks[3] = {1, 2, 3};
+    int n_fail = 0;
+    bool done = false;
+    for (uint64_t n = 1; n < 100000 && !done; n++) {
+        wk_alloc_fail_after(n);
+        wick_model *m = NULL;
+        wick_session *s = NULL;
+        wick_status rc = wick_model_open(path, NULL, &m);
+        if (rc >= 0) { rc = wick_session_create(m, &so, &s); }
+        if (rc >= 0) { rc = wick_session_eval(s, toks, 3); }
+        wk_alloc_fail_after(0);
+        if (rc >= 0) {
+            done = true;
+        } else {
+            n_fail++;
+            CHECKF(rc == WICK_E_NOMEM, "allocation %llu: %d (%s)", (unsigned long long)n, rc,
+                   wick_errmsg());
+        }
+        wick_session_destroy(s);
+        wick_model_close(m);
+    }
+    CHECK(done);
+    printf("  allocation sweep %s: %d failing allocations handled\n", path, n_fail);
+}
+
+static void test_alloc_failures(void)
+{
+    // The process-wide thread pool is created by the first session; make it before the sweep.
+    wick_model *m = NULL;
+    wick_session *s = NULL;
+    CHECK_OK(wick_model_open(test_data("models/deepseek2-Q4_K_M.gguf"), NULL, &m));
+    if (m) { s = open_session(m, 2, WICK_KV_F32, 0); }
+    wick_session_destroy(s);
+    wick_model_close(m);
+    sweep_alloc(test_data("models/deepseek2-Q4_K_M.gguf"));
+    const char *dir = scratch_dir("deepseek2-alloc");
+    char path[1024];
+    if (mkmodel(dir, "kvb", "F16", "--kv-b --fused-exps", path, sizeof path)) { sweep_alloc(path); }
+}
+
 int main(void)
 {
     test_goldens();
     test_variants();
     test_bad_files();
+    test_alloc_failures();
     return test_summary("model_deepseek2");
 }
