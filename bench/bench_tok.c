@@ -155,10 +155,36 @@ int main(int argc, char **argv)
     size_t len;
     char *text = mixed_text(mb, &len);
     size_t n_ids = 0;
+    double w0 = bench_now();
     double t = encode_seconds(tk, text, len, &n_ids, 3);
-    printf("wick encode: %.2f MB in %.3f s cpu = %.1f MB/s, %zu tokens (%.2f bytes/token)\n",
-           (double)len / 1e6, t, (double)len / 1e6 / t, n_ids, (double)len / (double)n_ids);
+    double wall = (bench_now() - w0) / 3;
+    printf("wick encode: %.2f MB in %.3f s cpu = %.1f MB/s (wall %.3f s), %zu tokens "
+           "(%.2f bytes/token)\n",
+           (double)len / 1e6, t, (double)len / 1e6 / t, wall, n_ids, (double)len / (double)n_ids);
 
+    // line by line, as a server would see the text
+    {
+        double c0 = cpu_now();
+        size_t total = 0, n_lines = 0, pos = 0;
+        while (pos < len) {
+            size_t end = pos;
+            while (end < len && text[end] != '\n') { end++; }
+            end += end < len;
+            int32_t *ids = NULL;
+            size_t n = 0;
+            if (wick_tokenize_alloc(tk, text + pos, end - pos, WICK_TOKENIZE_PARSE_SPECIAL, &ids,
+                                    &n) < 0) {
+                return 1;
+            }
+            wick_free(ids);
+            total += n;
+            n_lines++;
+            pos = end;
+        }
+        double tl = cpu_now() - c0;
+        printf("wick encode line by line (%zu calls): %.3f s cpu = %.1f MB/s, %zu tokens\n", n_lines,
+               tl, (double)len / 1e6 / tl, total);
+    }
     static const struct {
         const char *name;
         char c;
@@ -190,11 +216,30 @@ int main(int argc, char **argv)
         system("test -d bench/tok/node_modules/tokenizers") != 0) {
         printf("hf tokenizers: skipped (needs node and `npm install` in bench/tok)\n");
     } else {
+        // wick's ids, to compare with Hugging Face's one by one
+        int32_t *ids = NULL;
+        size_t ni = 0;
+        FILE *f = fopen("bench/out/tok_ids_wick.json", "w");
+        if (f && wick_tokenize_alloc(tk, text, len, WICK_TOKENIZE_PARSE_SPECIAL, &ids, &ni) == 0) {
+            fputc('[', f);
+            for (size_t i = 0; i < ni; i++) { fprintf(f, i ? ",%d" : "%d", ids[i]); }
+            fputc(']', f);
+        }
+        if (f) { fclose(f); }
+        wick_free(ids);
         char cmd[2048];
-        snprintf(cmd, sizeof cmd, "node bench/tok/bench.js '%s' '%s' %zu", tj, out, n_ids);
+        snprintf(cmd, sizeof cmd,
+                 "WICK_BENCH_IDS=bench/out/tok_ids_hf.json node bench/tok/bench.js '%s' '%s' %zu",
+                 tj, out, n_ids);
         printf("hf tokenizers (npm, Rust), same text:\n");
         fflush(stdout);
-        if (system(cmd) != 0) { printf("hf tokenizers: the node script failed\n"); }
+        if (system(cmd) != 0) {
+            printf("hf tokenizers: the node script failed\n");
+        } else {
+            int same = system("cmp -s bench/out/tok_ids_wick.json bench/out/tok_ids_hf.json");
+            printf("ids: %s\n", same == 0 ? "identical to Hugging Face's, every one"
+                                           : "DIFFERENT from Hugging Face's");
+        }
     }
     free(text);
     wick_tokenizer_close(tk);
