@@ -760,6 +760,50 @@ static void test_token_sources(void)
     mh_stop(&m);
 }
 
+// Every allocation of create + download (from the cache) + listing start + destroy fails in turn:
+// a clean error or a success, each callback exactly once, never a crash (ASan checks leaks).
+static void test_alloc_failures(void)
+{
+    minihub m;
+    if (!mh_start(&m, NULL)) { return; }
+    wick_hub *h = hub_new(&m, false, NULL);
+    result r;
+    CHECK_OK(fetch(h, "org/model", NULL, "tokenizer.json", &r));
+    wick_hub_destroy(h);
+    mh_stop(&m);
+    wick_hub_opts o;
+    wick_hub_opts_init(&o);
+    o.endpoint = m.url;
+    o.cache_dir = m.cache;
+    o.token = "";
+    o.offline = 1;
+    int n_ok = 0, n_fail = 0, bad = 0;
+    for (uint64_t n = 1; n < 400; n++) {
+        wk_alloc_fail_after(n);
+        h = NULL;
+        wick_status rc = wick_hub_create(&o, &h);
+        if (rc < 0) {
+            n_fail++;
+            continue;
+        }
+        result a = {0};
+        uint64_t id = 0;
+        rc = wick_hub_download(h, "org/model", "main", "tokenizer.json", on_dl, &a, &id);
+        if (rc >= 0) {
+            wick_hub_wait(h, id, 10000);
+            if (a.n != 1) { bad++; }
+            if (a.rc == WICK_OK) { n_ok++; }
+        } else if (a.n != 0) {
+            bad++;
+        }
+        wick_hub_destroy(h);
+        if (rc >= 0 && a.rc == WICK_OK && n > 50) { break; } // past the last failure point
+    }
+    wk_alloc_fail_after(0);
+    CHECKF(bad == 0, "%d runs broke the callback rule", bad);
+    CHECK(n_ok >= 1 && n_fail >= 1);
+}
+
 static void test_cache_scan_remove(void)
 {
     minihub m;
@@ -799,6 +843,7 @@ int main(void)
     test_offline();
     test_threaded_chain();
     test_token_sources();
+    test_alloc_failures();
     test_cache_scan_remove();
     return test_summary("hub");
 }
