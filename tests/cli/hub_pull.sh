@@ -75,6 +75,38 @@ check '[ $? -eq 0 ] && grep -q "usage: wick pull" "$T/help"' "pull --help"
 check '! grep "/cdn/" "$T/req.log" | grep -q "auth=yes"' "no Authorization on CDN requests"
 check '! cat "$T"/out* "$T"/err* | grep -q hf_cli_secret_token' "the token is never printed"
 
+# A Python process holding the blob's lock (as huggingface_hub's filelock does: flock on
+# .locks/models--ORG--NAME/ETAG.lock) makes wick wait for it, then use what it left.
+if command -v python3 > /dev/null 2>&1; then
+    rm -rf "$T/cache/models--org--model/blobs" "$T/cache/models--org--model/snapshots"
+    ETAG=$(sed -n 's/.*"sha256":"\([0-9a-f]\{64\}\)".*"cached".*/\1/p' "$T/out2" | tail -1)
+    python3 - "$T/cache/.locks/models--org--model/$ETAG.lock" > "$T/py.out" 2>&1 <<'PY' &
+import fcntl, os, sys, time
+p = sys.argv[1]
+os.makedirs(os.path.dirname(p), exist_ok=True)
+fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o664)
+fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("locked", flush=True)
+time.sleep(1.5)
+os.unlink(p)
+fcntl.flock(fd, fcntl.LOCK_UN)
+os.close(fd)
+print("released", time.monotonic(), flush=True)
+PY
+    PY=$!
+    i=0
+    while ! grep -q locked "$T/py.out" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    F=$(sed -n 's/.*"file":"\([^"]*\)".*/\1/p' "$T/out2" | tail -1)
+    t0=$(date +%s%N)
+    "$W" pull org/model "$F" > "$T/out12" 2> "$T/err12"
+    rc=$?
+    t1=$(date +%s%N)
+    wait $PY
+    check '[ $(( (t1 - t0) / 1000000 )) -ge 700 ]' "wick waited for the lock ($(( (t1 - t0) / 1000000 )) ms)"
+    check '[ $rc -eq 0 ] && cmp -s "$(cat "$T/out12")" "$T/root/org/model/$F"' "waits for a lock held by Python (flock), then pulls"
+    check 'grep -q released "$T/py.out"' "the Python holder released first"
+fi
+
 # ls
 "$W" ls > "$T/ls1"
 check '[ $? -eq 0 ] && grep -q "^org/model " "$T/ls1"' "ls lists the repo"
