@@ -188,6 +188,8 @@ static void do_perform(wick_hub *h);
 void wick_hub_destroy(wick_hub *h)
 {
     if (!h) { return; }
+    wk_debug("hub: longest perform %.1f ms (%.1f ms of CPU)", h->worst_perform * 1000,
+             h->worst_perform_cpu * 1000);
     if (h->thread_started) {
         atomic_store(&h->stop, true);
         wick_hub_wakeup(h);
@@ -393,8 +395,16 @@ static void update_rates(wick_hub *h, double now)
     }
 }
 
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void do_perform(wick_hub *h)
 {
+    double t_start = wk_now(), cpu_start = thread_cpu();
     h->in_perform = true;
     uint64_t junk;
     while (read(h->evfd, &junk, sizeof junk) > 0) {}
@@ -531,6 +541,11 @@ static void do_perform(wick_hub *h)
     if (h->curl_deadline >= 0 && (t < 0 || h->curl_deadline < t)) { t = h->curl_deadline; }
     arm_timer(h, t);
     h->in_perform = false;
+    double took = wk_now() - t_start;
+    if (took > h->worst_perform) { // wall time vs CPU time tells work from waiting for a core
+        h->worst_perform = took;
+        h->worst_perform_cpu = thread_cpu() - cpu_start;
+    }
 }
 
 wick_status wick_hub_perform(wick_hub *h, int *n_running)

@@ -164,6 +164,7 @@ struct wick_hub {
     double slice_end;      // a perform stops taking body bytes after this (the caller's loop
                            // gets control back; the rest waits, paused, for the next perform)
     double agg_rate, agg_rate_t;
+    double worst_perform, worst_perform_cpu; // seconds: wall time and this thread's CPU time
     uint64_t agg_bytes, agg_rate_bytes;
 };
 
