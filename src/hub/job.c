@@ -681,9 +681,9 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
         return;
     }
     if (!redirect && !(st >= 200 && st < 300)) {
-        if ((retryable_status(st) || st == 401 || st == 403) && !j->have_meta &&
-            strcmp(hh->error_code, "GatedRepo") != 0 && retryable_status(st) &&
-            cached_for_rev(h, j)) {
+        // The Hub is down (5xx, 429...): a cached copy of this revision will do. Auth and
+        // not-found answers are reported instead, so that they are not hidden.
+        if (retryable_status(st) && !j->have_meta && cached_for_rev(h, j)) {
             wk_warn("%s: HTTP %ld; using the cached copy", j->req_url, st);
             return;
         }

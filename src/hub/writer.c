@@ -87,12 +87,10 @@ static void *writer_main(void *arg)
                     (h->bp_paused && h->wq_bytes < HUB_WQ_MAX / 2);
         if (h->bp_paused && h->wq_bytes < HUB_WQ_MAX / 2) { h->bp_paused = false; }
         pthread_cond_broadcast(&h->wdone);
+        pthread_mutex_unlock(&h->wmu); // free (maybe munmap) and wake without the lock
         wk_free(op);
-        if (wake) {
-            pthread_mutex_unlock(&h->wmu);
-            wick_hub_wakeup(h); // the loop has something to do: verify, resume transfers
-            pthread_mutex_lock(&h->wmu);
-        }
+        if (wake) { wick_hub_wakeup(h); } // the loop has something to do: verify, resume
+        pthread_mutex_lock(&h->wmu);
     }
     pthread_mutex_unlock(&h->wmu);
     return NULL;
