@@ -4,24 +4,36 @@
 #include <math.h>
 #include <stdatomic.h>
 
-// y[c] += p * x[c]; written in blocks of 8 so that the basic-block vectorizer (on at -O2) uses
-// SIMD registers for it.
-static inline void axpy(float *restrict y, const float *restrict x, float p, int64_t n)
+void wk_mla_accum_ref(float *o, int64_t o_stride, const float *p, int64_t p_stride,
+                      const float *rows, int64_t row_stride, int nr, int nh, int64_t n)
 {
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) {
-        float *yc = y + c;
-        const float *xc = x + c;
-        yc[0] += p * xc[0];
-        yc[1] += p * xc[1];
-        yc[2] += p * xc[2];
-        yc[3] += p * xc[3];
-        yc[4] += p * xc[4];
-        yc[5] += p * xc[5];
-        yc[6] += p * xc[6];
-        yc[7] += p * xc[7];
+    for (int h = 0; h < nh; h++) {
+        float *restrict oh = o + (int64_t)h * o_stride;
+        for (int i = 0; i < nr; i++) {
+            const float w = p[(int64_t)h * p_stride + i];
+            const float *restrict x = rows + (int64_t)i * row_stride;
+            // blocks of 8 so that the basic-block vectorizer (on at -O2) uses SIMD registers
+            int64_t c = 0;
+            for (; c + 8 <= n; c += 8) {
+                float *yc = oh + c;
+                const float *xc = x + c;
+                yc[0] += w * xc[0];
+                yc[1] += w * xc[1];
+                yc[2] += w * xc[2];
+                yc[3] += w * xc[3];
+                yc[4] += w * xc[4];
+                yc[5] += w * xc[5];
+                yc[6] += w * xc[6];
+                yc[7] += w * xc[7];
+            }
+            for (; c < n; c++) { oh[c] += w * x[c]; }
+        }
     }
-    for (; c < n; c++) { y[c] += p * x[c]; }
+}
+
+static wk_mla_accum_fn accum_for(const wk_kernels *kern)
+{
+    return strcmp(kern->name, "scalar") == 0 ? wk_mla_accum_ref : wk_mla_accum_avx2;
 }
 
 // scores[h][0..n_kv) -> softmax(kq_scale * scores) in place, as ggml_soft_max_ext: the scale is
@@ -52,11 +64,10 @@ void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t 
         float *oh = o + (int64_t)h * o_stride;
         for (int64_t c = 0; c < kv_lora; c++) { oh[c] = 0; }
     }
-    for (int64_t i = 0; i < n_kv; i++) {
-        const float *row = kv + i * kv_stride;
-        for (int h = 0; h < n_head; h++) {
-            axpy(o + (int64_t)h * o_stride, row, scores[(int64_t)h * n_kv + i], kv_lora);
-        }
+    const wk_mla_accum_fn accum = accum_for(kern);
+    for (int64_t i = 0; i < n_kv; i += 4) {
+        accum(o, o_stride, scores + i, n_kv, kv + i * kv_stride, kv_stride,
+              (int)WK_MIN(4, n_kv - i), n_head, kv_lora);
     }
 }
 
@@ -67,8 +78,7 @@ void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int6
     const int64_t dim = kv_lora + n_rope;
     float *scores = scratch;                                       // [n_head][n_kv]
     uint16_t *q16 = (uint16_t *)(scores + (int64_t)n_head * n_kv); // [n_head][dim] fp16
-    float *rowf = scores + (int64_t)n_head * (n_kv + dim);         // [kv_lora] (dim halves fit
-                                                                   // in dim floats)
+    float *rowf = scores + (int64_t)n_head * (n_kv + dim);         // [4][kv_lora] rows as floats
     wk_vec_dot_fn dot = kern->vec_dot[WICK_DTYPE_F16];
     for (int h = 0; h < n_head; h++) {
         kern->from_float[WICK_DTYPE_F16](q + (int64_t)h * q_stride, q16 + (int64_t)h * dim, dim);
@@ -86,12 +96,17 @@ void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int6
         float *oh = o + (int64_t)h * o_stride;
         for (int64_t c = 0; c < kv_lora; c++) { oh[c] = 0; }
     }
-    for (int64_t i = 0; i < n_kv; i++) {
-        kern->to_float[WICK_DTYPE_F16](kv + i * kv_stride, rowf, kv_lora);
-        for (int h = 0; h < n_head; h++) {
-            const float p = wk_fp16_to_f32(wk_f32_to_fp16(scores[(int64_t)h * n_kv + i]));
-            axpy(o + (int64_t)h * o_stride, rowf, p, kv_lora);
+    // ggml converts the probabilities to the cache's type before they weight the rows.
+    for (int64_t i = 0; i < (int64_t)n_head * n_kv; i++) {
+        scores[i] = wk_fp16_to_f32(wk_f32_to_fp16(scores[i]));
+    }
+    const wk_mla_accum_fn accum = accum_for(kern);
+    for (int64_t i = 0; i < n_kv; i += 4) {
+        const int nr = (int)WK_MIN(4, n_kv - i);
+        for (int r = 0; r < nr; r++) {
+            kern->to_float[WICK_DTYPE_F16](kv + (i + r) * kv_stride, rowf + r * kv_lora, kv_lora);
         }
+        accum(o, o_stride, scores + i, n_kv, rowf, kv_lora, nr, n_head, kv_lora);
     }
 }
 
