@@ -11,8 +11,10 @@
 // products inside blocks and float scales per block.
 //
 // Guarantees: to_float and from_float give the same bits on every path (and equal ggml's
-// dequantize_row_* / x86 quantize_row_* bit for bit, tests/data/dequant); vec_dot results differ
-// between paths only by float summation order (about 1e-6 of Σ|w·a|). Block layouts: blocks.h.
+// dequantize_row_* / x86 quantize_row_* bit for bit, tests/data/dequant). vec_dot of the K
+// formats (Q2_K .. Q6_K) gives the same bits on the scalar and AVX2 paths (exact integer sums per
+// block, then the same float operations in the same order); the other types differ between paths
+// only by float summation order (about 1e-6 of Σ|w·a|). Block layouts: blocks.h.
 // Alignment: weight rows need only 2-byte alignment (F32 rows 4; Q8_K activation rows 4); no
 // kernel reads or writes past n elements. Tables are immutable once built: any thread may use them.
 #ifndef WK_KERNELS_H

@@ -497,22 +497,25 @@ static void dot_kunpacked(const kunpacked *u, int gsize, const wk_block_q8_k *a,
     *summ = sm;
 }
 
-// Σ_blocks  d_a * d * sumi - d_a * dmin * summ  (MODELS.md §4.2).
+// Σ_blocks d_a * d * sumi  -  Σ_blocks d_a * dmin * summ  (MODELS.md §4.2), each block's integer
+// sums exact, the two float sums kept apart and subtracted at the end (as ggml's repacked Q4_K
+// GEMV does). The SIMD paths compute the same integers and repeat these float operations in
+// this order, so their K-format dot products are bit-identical to these.
 #define KDOT(fname, btype, unpack, gsize, has_min)                                                 \
     DOT(fname)                                                                                     \
     {                                                                                              \
         const btype *w = vw;                                                                       \
         const wk_block_q8_k *a = va;                                                               \
-        float sum = 0;                                                                             \
+        float sumf = 0, summf = 0;                                                                 \
         for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
             kunpacked u;                                                                           \
             unpack(&w[i], &u);                                                                     \
             int sumi, summ;                                                                        \
             dot_kunpacked(&u, gsize, &a[i], &sumi, &summ);                                         \
-            sum += a[i].d * h2f(w[i].d) * (float)sumi;                                             \
-            if (has_min) { sum -= a[i].d * kmin(&w[i]) * (float)summ; }                            \
+            sumf += a[i].d * h2f(w[i].d) * (float)sumi;                                            \
+            if (has_min) { summf += a[i].d * kmin(&w[i]) * (float)summ; }                          \
         }                                                                                          \
-        *s = sum;                                                                                  \
+        *s = sumf - summf;                                                                         \
     }
 
 #define kmin(b) h2f((b)->dmin)

@@ -7,9 +7,11 @@
 // Dot products follow ggml's x86 scheme. K-format quants become 32 unsigned bytes (Q3_K and Q6_K
 // are offset to unsigned; the offset comes back out through the activation's 16-element sums),
 // then vpmaddubsw (u8 x s8 -> pairs summed to i16; no saturation: q <= 63, |a| <= 127) and
-// vpmaddwd with the group scales (i16 -> i32) accumulate a block's integer sum; float scales
-// apply once per block. Q4_0/Q5_0/Q8_0 quants are signed bytes and use the sign trick
-// |w| x (a * sign(w)); Q4_1/Q5_1 are unsigned and add m * s from the Q8_1 block.
+// vpmaddwd with the group scales (i16 -> i32) accumulate a block's integer sum; its exact total
+// then goes through ref.c's float operations in ref.c's order (kblock_epilogue), so K-format
+// dot products are bit-identical to the reference. Q4_0/Q5_0/Q8_0 quants are signed bytes and
+// use the sign trick |w| x (a * sign(w)); Q4_1/Q5_1 are unsigned and add m * s from the Q8_1
+// block; these accumulate per lane in float, as ggml's AVX2 code does.
 // Every quantized kernel is written once for 1..4 activation rows (vec_dot and vec_dot_4act):
 // the weight block is unpacked once and dotted with each row.
 #include <immintrin.h>
@@ -602,6 +604,60 @@ KFORMAT(q6_k, wk_block_q6_k)
 // are vector products of the activation's bsums, and float accumulation is per lane (one hsum
 // per row at the end).
 
+// Block epilogue of the K dot products for na (1 or 4) activation rows: the exact integer totals
+// of sumi[j] (and of pm[j], the min products) go through the reference's float operations,
+//   acc[j] += (d_a[j] * d) * (float)Σ sumi[j];   accm[j] += (d_a[j] * dmin) * (float)Σ pm[j]
+// with row j in lane j of acc / accm (lane-wise SSE arithmetic rounds exactly like scalar code).
+typedef struct kacc {
+    __m128 acc, accm;
+} kacc;
+
+// [Σa, Σb, Σc, Σd] of four i32 vectors.
+INLINE __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+    __m256i x = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+    return _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+}
+
+// [Σa, Σb, ., .] of two i32 vectors.
+INLINE __m128i hsum2_epi32(__m256i a, __m256i b)
+{
+    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(ab), _mm256_extracti128_si256(ab, 1));
+    return _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+}
+
+INLINE void kblock_epilogue(kacc *k, int na, const __m256i *sumi, const __m256i *pm, int has_min,
+                            const float *ad, float d, float dmin)
+{
+    if (na == 4) {
+        const __m128 adv = _mm_loadu_ps(ad);
+        __m128 f = _mm_cvtepi32_ps(hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
+        __m128 sc = _mm_mul_ps(adv, _mm_set1_ps(d)); // lane j: d_a[j] * d
+        k->acc = _mm_add_ps(k->acc, _mm_mul_ps(sc, f));
+        if (has_min) {
+            __m128 fm = _mm_cvtepi32_ps(hsum4_epi32(pm[0], pm[1], pm[2], pm[3]));
+            __m128 scm = _mm_mul_ps(adv, _mm_set1_ps(dmin));
+            k->accm = _mm_add_ps(k->accm, _mm_mul_ps(scm, fm));
+        }
+    } else {
+        __m128 f = _mm_cvtepi32_ps(hsum2_epi32(sumi[0], has_min ? pm[0] : _mm256_setzero_si256()));
+        __m128 p = _mm_mul_ps(_mm_setr_ps(ad[0] * d, ad[0] * dmin, 0.0f, 0.0f), f);
+        k->acc = _mm_add_ss(k->acc, p);
+        if (has_min) { k->accm = _mm_add_ss(k->accm, _mm_shuffle_ps(p, p, 1)); }
+    }
+}
+
+INLINE void kacc_store(const kacc *k, float *s, int na)
+{
+    float a[4], m[4];
+    _mm_storeu_ps(a, k->acc);
+    _mm_storeu_ps(m, k->accm);
+    for (int j = 0; j < na; j++) { s[j] = a[j] - m[j]; }
+}
+
 // Q4_K/Q5_K 12-byte scales -> 8 scales (low 8 bytes of *sc) and 8 mins (*mn), as u8.
 INLINE void k4_scales(const uint8_t *s12, uint64_t *sc, uint64_t *mn)
 {
@@ -621,15 +677,33 @@ INLINE __m256i bcast16(__m256i v, int g)
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(0x0100 + 0x0202 * g)));
 }
 
+// One 64-element chunk c of a Q4_K/Q5_K block (scales 2c, 2c + 1) against na activation rows.
+INLINE void q45_chunk(int c, const uint8_t *qs, __m256i *qh, __m256i scv, int five, int na,
+                      const void *va, size_t st, int64_t i, __m256i *sumi)
+{
+    const __m256i m15 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    __m256i q = loadu256(qs + 32 * c);
+    __m256i lo = _mm256_and_si256(q, m15);
+    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m15);
+    if (five) {
+        // bit 2c of qh -> 16 for the low nibbles, bit 2c+1 for the high ones
+        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(*qh, 4), m16));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(*qh, 3), m16));
+        *qh = _mm256_srli_epi16(*qh, 2);
+    }
+    const __m256i s0 = bcast16(scv, 2 * c), s1 = bcast16(scv, 2 * c + 1);
+    for (int j = 0; j < na; j++) {
+        const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
+        __m256i p0 = dot_u8s8(lo, loadu256(ab->qs + 64 * c), s0);
+        __m256i p1 = dot_u8s8(hi, loadu256(ab->qs + 64 * c + 32), s1);
+        sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
+    }
+}
+
 INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na,
                         int five)
 {
-    __m256 acc[4], accm[4];
-    for (int j = 0; j < 4; j++) {
-        acc[j] = _mm256_setzero_ps();
-        accm[j] = _mm256_setzero_ps();
-    }
-    const __m256i m15 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    kacc acc = {_mm_setzero_ps(), _mm_setzero_ps()};
     const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         // Q4_K and Q5_K share d, dmin, scales; Q5_K adds qh[32] before qs.
@@ -649,34 +723,22 @@ INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, siz
         __m256i qh = five ? loadu256(b5->qh) : _mm256_setzero_si256();
         __m256i sumi[4];
         for (int j = 0; j < na; j++) { sumi[j] = _mm256_setzero_si256(); }
-        for (int c = 0; c < 4; c++) {
-            __m256i q = loadu256(qs + 32 * c);
-            __m256i lo = _mm256_and_si256(q, m15);
-            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m15);
-            if (five) {
-                // bit 2c of qh -> 16 for the low nibbles, bit 2c+1 for the high ones
-                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), m16));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), m16));
-                qh = _mm256_srli_epi16(qh, 2);
-            }
-            const __m256i s0 = bcast16(scv, 2 * c), s1 = bcast16(scv, 2 * c + 1);
-            for (int j = 0; j < na; j++) {
-                const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-                __m256i p0 = dot_u8s8(lo, loadu256(ab->qs + 64 * c), s0);
-                __m256i p1 = dot_u8s8(hi, loadu256(ab->qs + 64 * c + 32), s1);
-                sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p0, p1));
-            }
+        if (na == 1) { // unrolled: the shuffle constants become immediates
+            #pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) { q45_chunk(c, qs, &qh, scv, five, 1, va, st, i, sumi); }
+        } else { // a loop: four rows' worth of registers per chunk already
+            for (int c = 0; c < 4; c++) { q45_chunk(c, qs, &qh, scv, five, na, va, st, i, sumi); }
         }
+        __m256i pm[4];
+        float ad[4];
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-            __m256i pm = _mm256_madd_epi16(loadu256(ab->bsums), mnv);
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]),
-                                     acc[j]);
-            accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm),
-                                      accm[j]);
+            pm[j] = _mm256_madd_epi16(loadu256(ab->bsums), mnv);
+            ad[j] = ab->d;
         }
+        kblock_epilogue(&acc, na, sumi, pm, 1, ad, d, dmin);
     }
-    for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
+    kacc_store(&acc, s, na);
 }
 
 INLINE void dot_q4_k_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
@@ -692,8 +754,7 @@ INLINE void dot_q5_k_n(int64_t n, float *s, const void *w, const void *a, size_t
 INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)
 {
     const wk_block_q6_k *w = vw;
-    __m256 acc[4];
-    for (int j = 0; j < 4; j++) { acc[j] = _mm256_setzero_ps(); }
+    kacc acc = {_mm_setzero_ps(), _mm_setzero_ps()};
     const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const wk_block_q6_k *b = &w[i];
@@ -707,6 +768,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
             __m256i corr = _mm256_madd_epi16(loadu256(ab->bsums), sc16);
             sumi[j] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
         }
+        #pragma GCC unroll 4
         for (int h = 0; h < 2; h++) {
             __m256i l0 = loadu256(b->ql + 64 * h), l1 = loadu256(b->ql + 64 * h + 32);
             __m256i qh = loadu256(b->qh + 32 * h);
@@ -720,6 +782,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
             u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m15),
                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2),
                                                     _mm256_set1_epi8(48)));
+            #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 int v = 4 * h + r;
                 __m256i scv = pair_scales(sc16, v);
@@ -730,24 +793,18 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
                 }
             }
         }
-        for (int j = 0; j < na; j++) {
-            const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]),
-                                     acc[j]);
-        }
+        float ad[4];
+        for (int j = 0; j < na; j++) { ad[j] = (ROW(wk_block_q8_k, va, j, st) + i)->d; }
+        kblock_epilogue(&acc, na, sumi, NULL, 0, ad, d, 0.0f);
     }
-    for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }
+    kacc_store(&acc, s, na);
 }
 
 // Q2_K and Q3_K: 2-bit quants in qs (shift 2j of byte 32h + l), 16 groups of 16.
 INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na,
                         int three)
 {
-    __m256 acc[4], accm[4];
-    for (int j = 0; j < 4; j++) {
-        acc[j] = _mm256_setzero_ps();
-        accm[j] = _mm256_setzero_ps();
-    }
+    kacc acc = {_mm_setzero_ps(), _mm_setzero_ps()};
     const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
@@ -787,8 +844,10 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
                 sumi[j] = _mm256_sub_epi32(sumi[j], _mm256_slli_epi32(corr, 2));
             }
         }
+        #pragma GCC unroll 4
         for (int h = 0; h < 2; h++) {
             __m256i q = loadu256(qs + 32 * h);
+            #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 int v = 4 * h + r;
                 __m256i u = _mm256_and_si256(q, m3);
@@ -805,18 +864,16 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
                 }
             }
         }
+        __m256i pm[4];
+        float ad[4];
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * d), _mm256_cvtepi32_ps(sumi[j]),
-                                     acc[j]);
-            if (!three) {
-                __m256i pm = _mm256_madd_epi16(loadu256(ab->bsums), mn16);
-                accm[j] = _mm256_fmadd_ps(_mm256_set1_ps(ab->d * dmin), _mm256_cvtepi32_ps(pm),
-                                          accm[j]);
-            }
+            pm[j] = three ? _mm256_setzero_si256() : _mm256_madd_epi16(loadu256(ab->bsums), mn16);
+            ad[j] = ab->d;
         }
+        kblock_epilogue(&acc, na, sumi, pm, !three, ad, d, dmin);
     }
-    for (int j = 0; j < na; j++) { s[j] = hsum_ps(_mm256_sub_ps(acc[j], accm[j])); }
+    kacc_store(&acc, s, na);
 }
 
 INLINE void dot_q2_k_n(int64_t n, float *s, const void *w, const void *a, size_t st, int na)
