@@ -542,6 +542,9 @@ WICK_API void wick_session_cancel(wick_session *s);
 //     only inside wick_hub_perform() (or a *_wait call) on that thread.
 //   Threaded (opts.threaded): the hub runs the same loop on a thread it owns; callbacks run on
 //     that thread. Do not call wick_hub_fd/timeout_ms/perform then.
+// In both modes a hub-owned writer thread writes received bytes to disk and hashes them, so a
+// slow disk never stalls the loop; it runs no callbacks. A perform does at most ~8 ms of body
+// work before it returns (the rest stays with curl, paused, until the next perform).
 // Starting work (wick_hub_download, wick_hub_list) returns at once with an id; completion comes
 // through the callback (exactly once per id) and is visible through the fd. A start call that
 // fails calls nothing back. The *_wait calls are the only ones that block.
@@ -629,7 +632,7 @@ typedef struct wick_hub_listing {
 typedef void (*wick_list_cb)(const wick_hub_listing *l, void *ud);
 
 // Starts listing every file of REPO at REV (recursive tree API, following its pagination) and
-// records refs/REV in the cache. Offline, answers from an earlier listing is not possible: OFFLINE.
+// records refs/REV in the cache. Needs the network: offline, it fails with OFFLINE.
 // Errors and callback rule as wick_hub_download. A listed path that would leave the repo fails
 // the listing with FORMAT.
 WICK_API wick_status wick_hub_list(wick_hub *h, const char *repo, const char *rev,
