@@ -10,9 +10,11 @@
 // by (ith, nth), and callers split work by them.
 //
 // ticket (64 bits): generation << 32 | closed << 16 | active (workers inside the current job).
+#define _GNU_SOURCE // sched_getaffinity, CPU_COUNT
 #include "base/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -225,6 +227,10 @@ wick_status wk_pool_global(int n_threads, wk_pool **out)
 
 int wk_cpu_count(void)
 {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+        return CPU_COUNT(&set); // the CPUs this process may use (containers, taskset)
+    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
 }

@@ -43,7 +43,7 @@ wick_status wk_pool_grow(wk_pool *p, int n_threads);
 // the caller included. Returns when all parts are done. nth == 1 calls fn directly.
 void wk_pool_run(wk_pool *p, int nth, wk_pool_fn fn, void *ctx);
 
-// The number of CPUs this process may run on (at least 1).
+// The number of CPUs this process may run on: its affinity mask (at least 1).
 int wk_cpu_count(void);
 
 #endif

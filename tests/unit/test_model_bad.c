@@ -111,6 +111,23 @@ static void test_bad_files(void)
     v.set_u32 = 0;
     expect_open_fail(P, "zero-kv-heads", &v, WICK_E_FORMAT, "head_count_kv = 0");
     memset(&v, 0, sizeof v);
+    v.set_key = "llama.rope.dimension_count";
+    v.set_u32 = 31;
+    expect_open_fail(L, "odd-rope-dims", &v, WICK_E_FORMAT, "rope.dimension_count 31");
+    memset(&v, 0, sizeof v);
+    v.set_key = "llama.context_length";
+    v.set_u32 = 0;
+    expect_open_fail(L, "zero-context", &v, WICK_E_FORMAT, "context_length = 0");
+    memset(&v, 0, sizeof v);
+    v.set_key = "phi3.embedding_length";
+    v.set_u32 = 512;
+    expect_open_fail(P, "embd-mismatch", &v, WICK_E_FORMAT, "tensor 'token_embd.weight': shape");
+    memset(&v, 0, sizeof v);
+    v.set_key = "phi3.feed_forward_length";
+    v.set_str = "wide";
+    expect_open_fail(P, "ffn-not-a-number", &v, WICK_E_FORMAT,
+                     "key 'phi3.feed_forward_length': expected an integer, found string");
+    memset(&v, 0, sizeof v);
     v.drop_key = "llama.block_count";
     expect_open_fail(L, "missing-key", &v, WICK_E_FORMAT, "missing key 'llama.block_count'");
     memset(&v, 0, sizeof v);
