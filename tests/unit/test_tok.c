@@ -1,6 +1,7 @@
 // test_tok.c — exact ids on every golden vector of tests/data/tokenizers/golden, through every
 // path that applies (tokenizer.json, GGUF vocabulary, tiktoken), decode and streaming decode.
 #include <jansson.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "harness.h"
@@ -201,11 +202,59 @@ static void test_tiktoken(void)
     wick_tokenizer_close(tk);
 }
 
+// One tokenizer, several threads at once: the same ids as one thread (the lazily filled per-token
+// cache and Oniguruma's searches are shared).
+typedef struct job {
+    const wick_tokenizer *tk;
+    const char *text;
+    size_t len;
+    size_t n;
+    uint64_t sum;
+} job;
+
+static void *run_job(void *p)
+{
+    job *j = p;
+    for (int r = 0; r < 3; r++) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        if (wick_tokenize_alloc(j->tk, j->text, j->len, 1, &ids, &n) < 0) { return NULL; }
+        uint64_t sum = 0;
+        for (size_t i = 0; i < n; i++) { sum = sum * 31 + (uint64_t)ids[i]; }
+        j->n = n;
+        j->sum = sum;
+        wick_free(ids);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    wick_tokenizer *tk = open_json("tokenizers/phi4/tokenizer.json");
+    if (!tk) { return; }
+    size_t len = 0;
+    char *text = test_slurp(test_data("tokenizers/golden/qwen3.jsonl"), &len); // any mixed text
+    if (!text) { return; }
+    job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (job){tk, text, len, 0, 0};
+        CHECK(pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) { pthread_join(th[i], NULL); }
+    job one = {tk, text, len, 0, 0};
+    run_job(&one);
+    for (int i = 0; i < 4; i++) { CHECK(jobs[i].n == one.n && jobs[i].sum == one.sum && one.n > 0); }
+    free(text);
+    wick_tokenizer_close(tk);
+}
+
 int main(void)
 {
     test_json_paths();
     test_qwen3();
     test_tiktoken();
     test_gguf_paths();
+    test_threads();
     return test_summary("tok");
 }
