@@ -4,15 +4,17 @@
 // (an fp16 cache: q is rounded to fp16 and the dot runs on fp16 pairs with float32 sums),
 // softmax(kq_scale · s) with a causal mask, then out = Σ_j p_j · v_j (an fp16 cache: p_j rounded
 // to fp16 first, as ggml converts the probabilities to the V cache's type).
-// Work: the T × n_head (token, head) pairs are split into contiguous ranges, one per thread.
+// Work: the T × n_head_kv (token, kv head) pairs are split into contiguous ranges, one per part;
+// a pair handles the n_rep query heads that share the kv head, so every K and V row is read once
+// for the group (and the scores of four heads come from one vec_dot_4act call).
 #include <math.h>
 
 #include "model/model.h"
 
-int64_t wk_attn_scratch_per_thread(int64_t n_ctx, int64_t head_dim_k, int64_t head_dim_v)
+int64_t wk_attn_scratch(int64_t n_ctx, int64_t n_rep, int64_t head_dim_k, int64_t head_dim_v)
 {
-    // scores[n_ctx] | q as fp16 (head_dim_k halves, counted as floats) | accumulator[head_dim_v]
-    return n_ctx + head_dim_k + head_dim_v + 16;
+    // per thread: scores[n_rep][n_ctx] | q as fp16 [n_rep][head_dim_k] | acc[n_rep][head_dim_v]
+    return n_rep * (n_ctx + head_dim_k + head_dim_v) + 16;
 }
 
 typedef struct attn_job {
@@ -20,65 +22,91 @@ typedef struct attn_job {
     const wk_kernels *kern;
 } attn_job;
 
-static void attend_one(const wk_attn_args *a, const wk_kernels *kern, int64_t t, int64_t h,
-                       float *scratch)
+// The n_rep query heads of kv head g for token t: each K and V row is read once for all of them.
+static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t t, int64_t g,
+                         float *scratch)
 {
     const wk_kv *kv = a->kv;
-    const int64_t hk = a->head_dim_k, hv = a->head_dim_v;
-    const int64_t g = h / (a->n_head / a->n_head_kv);
+    const int64_t hk = a->head_dim_k, hv = a->head_dim_v, n_ctx = kv->n_ctx;
+    const int64_t n_rep = a->n_head / a->n_head_kv;
     const int64_t n_kv = a->pos0 + t + 1; // causal: positions 0 .. pos0 + t
-    const float *q = a->q + t * a->q_stride + h * hk;
-    float *s = scratch;
-    float *acc = scratch + a->kv->n_ctx + hk;
+    const float *q = a->q + t * a->q_stride + g * n_rep * hk; // the group's heads, contiguous
+    float *s = scratch;                                     // s[r * n_ctx + j]
+    uint16_t *q16 = (uint16_t *)(scratch + n_rep * n_ctx);  // n_rep * hk halves
+    float *acc = scratch + n_rep * (n_ctx + hk);            // acc[r * hv + d]
+    const bool f16 = kv->type == WK_KV_F16;
+    const int dt = f16 ? WICK_DTYPE_F16 : WICK_DTYPE_F32;
+    const void *qa = q;
+    size_t q_row = (size_t)hk * sizeof(float);
+    if (f16) {
+        for (int64_t r = 0; r < n_rep; r++) { kern->from_float[WICK_DTYPE_F16](q + r * hk, q16 + r * hk, hk); }
+        qa = q16;
+        q_row = (size_t)hk * sizeof(uint16_t);
+    }
 
-    // s[j] = kq_scale · (q · k_j)
-    if (kv->type == WK_KV_F32) {
-        for (int64_t j = 0; j < n_kv; j++) {
-            const float *kr = (const float *)wk_kv_row(kv, kv->k, a->il, j, kv->k_row) + g * hk;
-            float d;
-            kern->vec_dot[WICK_DTYPE_F32](hk, &d, kr, q);
-            s[j] = d * a->kq_scale;
+    // s[r][j] = kq_scale · (q_r · k_j)
+    for (int64_t j = 0; j < n_kv; j++) {
+        const char *kr = (const char *)wk_kv_row(kv, kv->k, a->il, j, kv->k_row) +
+                         (size_t)(g * hk) * kv->elt;
+        int64_t r = 0;
+        for (; r + 4 <= n_rep; r += 4) {
+            float d4[4];
+            kern->vec_dot_4act[dt](hk, d4, kr, (const char *)qa + (size_t)r * q_row, q_row);
+            for (int k = 0; k < 4; k++) { s[(r + k) * n_ctx + j] = d4[k] * a->kq_scale; }
         }
-    } else {
-        uint16_t *q16 = (uint16_t *)(scratch + kv->n_ctx);
-        kern->from_float[WICK_DTYPE_F16](q, q16, hk);
-        for (int64_t j = 0; j < n_kv; j++) {
-            const uint16_t *kr =
-                (const uint16_t *)wk_kv_row(kv, kv->k, a->il, j, kv->k_row) + g * hk;
+        for (; r < n_rep; r++) {
             float d;
-            kern->vec_dot[WICK_DTYPE_F16](hk, &d, kr, q16);
-            s[j] = d * a->kq_scale;
+            kern->vec_dot[dt](hk, &d, kr, (const char *)qa + (size_t)r * q_row);
+            s[r * n_ctx + j] = d * a->kq_scale;
         }
     }
-    wk_softmax(s, n_kv);
-
-    // out = Σ_j p_j · v_j
-    for (int64_t d = 0; d < hv; d++) { acc[d] = 0.0f; }
-    if (kv->type == WK_KV_F32) {
-        for (int64_t j = 0; j < n_kv; j++) {
-            const float *vr = (const float *)wk_kv_row(kv, kv->v, a->il, j, kv->v_row) + g * hv;
-            const float p = s[j];
-            for (int64_t d = 0; d < hv; d++) { acc[d] += p * vr[d]; }
-        }
-    } else {
-        for (int64_t j = 0; j < n_kv; j++) {
-            const uint16_t *vr =
-                (const uint16_t *)wk_kv_row(kv, kv->v, a->il, j, kv->v_row) + g * hv;
-            const float p = wk_fp16_to_f32(wk_f32_to_fp16(s[j]));
-            for (int64_t d = 0; d < hv; d++) { acc[d] += p * wk_fp16_to_f32(vr[d]); }
+    for (int64_t r = 0; r < n_rep; r++) {
+        wk_softmax(s + r * n_ctx, n_kv);
+        if (f16) { // ggml converts the probabilities to the V cache's type
+            for (int64_t j = 0; j < n_kv; j++) {
+                s[r * n_ctx + j] = wk_fp16_to_f32(wk_f32_to_fp16(s[r * n_ctx + j]));
+            }
         }
     }
-    memcpy(a->out + t * a->n_head * hv + h * hv, acc, (size_t)hv * sizeof(float));
+
+    // out_r = Σ_j p_r[j] · v_j
+    for (int64_t i = 0; i < n_rep * hv; i++) { acc[i] = 0.0f; }
+    float vrow[1024];
+    for (int64_t j = 0; j < n_kv; j++) {
+        const void *vr0 = (const char *)wk_kv_row(kv, kv->v, a->il, j, kv->v_row) +
+                          (size_t)(g * hv) * kv->elt;
+        const float *vr = vr0;
+        for (int64_t d0 = 0; d0 < hv; d0 += 1024) {
+            const int64_t nd = hv - d0 < 1024 ? hv - d0 : 1024;
+            if (f16) {
+                kern->to_float[WICK_DTYPE_F16]((const uint16_t *)vr0 + d0, vrow, nd);
+                vr = vrow;
+            } else {
+                vr = (const float *)vr0 + d0;
+            }
+            for (int64_t r = 0; r < n_rep; r++) {
+                const float p = s[r * n_ctx + j];
+                float *o = acc + r * hv + d0;
+                for (int64_t d = 0; d < nd; d++) { o[d] += p * vr[d]; }
+            }
+        }
+    }
+    for (int64_t r = 0; r < n_rep; r++) {
+        memcpy(a->out + t * a->n_head * hv + (g * n_rep + r) * hv, acc + r * hv,
+               (size_t)hv * sizeof(float));
+    }
 }
 
 static void attn_part(void *ctx, int ith, int nth)
 {
     attn_job *j = ctx;
     wk_attn_args *a = j->a;
-    const int64_t n = a->T * a->n_head;
+    const int64_t n = a->T * a->n_head_kv;
     const int64_t i0 = n * ith / nth, i1 = n * (ith + 1) / nth;
     float *scratch = a->scratch + (size_t)ith * (size_t)a->scratch_per_thread;
-    for (int64_t i = i0; i < i1; i++) { attend_one(a, j->kern, i / a->n_head, i % a->n_head, scratch); }
+    for (int64_t i = i0; i < i1; i++) {
+        attend_group(a, j->kern, i / a->n_head_kv, i % a->n_head_kv, scratch);
+    }
 }
 
 void wk_attention(wk_mm *mm, wk_attn_args *a)

@@ -163,7 +163,7 @@ wick_status wk_dense_session_init(wk_session *s)
     st->kv_dim = hp->n_head_kv * hp->head_dim_k;
     st->qkv_stride = st->q_dim + st->kv_dim + hp->n_head_kv * hp->head_dim_v;
     st->attn_scratch_per_thread =
-        wk_attn_scratch_per_thread(s->n_ctx, hp->head_dim_k, hp->head_dim_v);
+        wk_attn_scratch(s->n_ctx, hp->n_head / hp->n_head_kv, hp->head_dim_k, hp->head_dim_v);
     const int64_t att_dim = hp->n_head * hp->head_dim_v;
     // sizes in floats, each rounded up to 16 floats (64 bytes)
     const int64_t sizes[] = {B * hp->n_embd, B * hp->n_embd, B * hp->n_embd, B * st->qkv_stride,

@@ -254,11 +254,12 @@ typedef struct wk_attn_args {
     const float *q;
     int64_t q_stride;
     float *out;
-    float *scratch;         // n_threads * scratch_per_thread floats
-    int64_t scratch_per_thread; // >= n_ctx + 2 * head_dim_k (see attn.c)
+    float *scratch;             // n_threads * scratch_per_thread floats
+    int64_t scratch_per_thread; // wk_attn_scratch(n_ctx, n_head / n_head_kv, head dims)
 } wk_attn_args;
 void wk_attention(wk_mm *mm, wk_attn_args *a);
-int64_t wk_attn_scratch_per_thread(int64_t n_ctx, int64_t head_dim_k, int64_t head_dim_v);
+// Floats of scratch one thread needs: n_rep heads' scores over n_ctx positions, q, accumulators.
+int64_t wk_attn_scratch(int64_t n_ctx, int64_t n_rep, int64_t head_dim_k, int64_t head_dim_v);
 
 // --- sessions (session.c) ------------------------------------------------------------------------
 
