@@ -632,7 +632,8 @@ typedef struct wick_hub_listing {
 typedef void (*wick_list_cb)(const wick_hub_listing *l, void *ud);
 
 // Starts listing every file of REPO at REV (recursive tree API, following its pagination) and
-// records refs/REV in the cache. Needs the network: offline, it fails with OFFLINE.
+// records refs/REV and trees/COMMIT.json (huggingface_hub's listing cache) in the cache.
+// Offline, it answers from trees/COMMIT.json, or fails with OFFLINE.
 // Errors and callback rule as wick_hub_download. A listed path that would leave the repo fails
 // the listing with FORMAT.
 WICK_API wick_status wick_hub_list(wick_hub *h, const char *repo, const char *rev,

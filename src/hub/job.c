@@ -980,12 +980,91 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
 }
 
 // --- listing -------------------------------------------------------------------------------------
+static wick_status add_entry(hub_job *j, const char *path, uint64_t size, const char *oid,
+                             const char *sha);
+
+// The listing cache huggingface_hub (2026+) keeps for snapshot_download, trees/<commit>.json:
+// {"format_version":1,"files":{path:{"size","blob_id","lfs_sha256"?,"lfs_size"?}}}. We write it
+// after a listing and read it offline.
+static void write_tree_cache(hub_job *j)
+{
+    json_t *files = json_object(), *root = json_object();
+    char *path = wk_asprintf("%s/trees/%s.json", j->repo_dir, j->commit);
+    char *tmp = wk_asprintf("%s/trees/%s.json.%d.tmp", j->repo_dir, j->commit, (int)getpid());
+    bool ok = files && root && path && tmp && wk_hub_mkdirs(path, false) >= 0;
+    for (size_t i = 0; ok && i < j->n_entries; i++) {
+        const wick_hub_entry *e = &j->entries[i];
+        json_t *o = json_object();
+        ok = o && json_object_set_new(o, "size", json_integer((json_int_t)e->size)) == 0 &&
+             json_object_set_new(o, "blob_id", json_string(e->oid)) == 0;
+        if (ok && e->sha256) {
+            ok = json_object_set_new(o, "lfs_sha256", json_string(e->sha256)) == 0 &&
+                 json_object_set_new(o, "lfs_size", json_integer((json_int_t)e->size)) == 0;
+        }
+        ok = ok && json_object_set_new(files, e->path, o) == 0;
+        if (!ok) { json_decref(o); }
+    }
+    ok = ok && json_object_set_new(root, "format_version", json_integer(1)) == 0 &&
+         json_object_set(root, "files", files) == 0 && json_dump_file(root, tmp, JSON_COMPACT) == 0 &&
+         rename(tmp, path) == 0;
+    if (!ok) {
+        if (tmp) { unlink(tmp); }
+        wk_debug("%s: cannot write the listing cache", path ? path : j->repo);
+    }
+    json_decref(files);
+    json_decref(root);
+    wk_free(path);
+    wk_free(tmp);
+}
+
+static void list_offline(wick_hub *h, hub_job *j)
+{
+    char c[41];
+    if (wk_hub_is_hex(j->rev, 40)) {
+        memcpy(c, j->rev, 41);
+    } else if (!wk_hub_read_ref(j->repo_dir, j->rev, c)) {
+        job_fail(h, j, WICK_E_OFFLINE,
+                 "%s: offline mode (HF_HUB_OFFLINE) and revision '%s' is not in the cache", j->repo,
+                 j->rev);
+        return;
+    }
+    char *path = wk_asprintf("%s/trees/%s.json", j->repo_dir, c);
+    json_error_t err;
+    json_t *root = path ? json_load_file(path, 0, &err) : NULL;
+    json_t *files = json_object_get(root, "files");
+    if (!json_is_object(files) || json_integer_value(json_object_get(root, "format_version")) != 1) {
+        json_decref(root);
+        job_fail(h, j, WICK_E_OFFLINE,
+                 "%s: offline mode (HF_HUB_OFFLINE) and no listing of commit %s is cached; name "
+                 "the files instead", j->repo, c);
+        wk_free(path);
+        return;
+    }
+    memcpy(j->commit, c, 41);
+    const char *k;
+    json_t *v;
+    wick_status rc = WICK_OK;
+    json_object_foreach(files, k, v) {
+        if (!wk_hub_valid_path(k)) {
+            rc = wk_fail(WICK_E_FORMAT, "%s: path '%s' would leave the repository", path, k);
+            break;
+        }
+        const char *sha = json_string_value(json_object_get(v, "lfs_sha256"));
+        if (sha && !wk_hub_is_hex(sha, 64)) { sha = NULL; }
+        json_int_t sz = json_integer_value(json_object_get(v, sha ? "lfs_size" : "size"));
+        rc = add_entry(j, k, sz > 0 ? (uint64_t)sz : 0,
+                       json_string_value(json_object_get(v, "blob_id")), sha);
+        if (rc < 0) { break; }
+    }
+    json_decref(root);
+    wk_free(path);
+    wk_hub_job_finish(h, j, rc);
+}
+
 static void list_begin(wick_hub *h, hub_job *j)
 {
     if (h->offline) {
-        job_fail(h, j, WICK_E_OFFLINE,
-                 "%s: offline mode (HF_HUB_OFFLINE): listing the repository needs the network; "
-                 "name the files instead", j->repo);
+        list_offline(h, j);
         return;
     }
     char *q = wk_hub_quote(j->rev, false);
@@ -1136,7 +1215,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
         j->state = ST_WANT_META;
         return;
     }
-    atomic_store(&j->p_total, 0);
+    write_tree_cache(j);
     wk_hub_job_finish(h, j, WICK_OK);
 }
 

@@ -118,6 +118,10 @@ kill $MH 2>/dev/null
 wait $MH 2>/dev/null
 HF_HUB_OFFLINE=1 "$W" pull org/model model-Q4_K_M.gguf > "$T/out9" 2> "$T/err9"
 check '[ $? -eq 0 ] && [ "$(cat "$T/out9")" = "$P" ]' "offline pull finds the cached file"
+HF_HUB_OFFLINE=1 "$W" pull org/model '*Q4_K_M.gguf' > "$T/out13" 2> "$T/err13"
+check '[ $? -eq 0 ] && [ "$(cat "$T/out13")" = "$P" ]' "offline glob from the cached listing (trees/COMMIT.json)"
+HF_HUB_OFFLINE=1 "$W" pull org/model 'Q4_K_M/*' > /dev/null 2> "$T/err14"
+check '[ $? -eq 1 ] && grep -q "not in the cache" "$T/err14"' "offline glob: listed but uncached files fail clearly"
 HF_HUB_OFFLINE=1 "$W" pull org/model never-pulled.gguf > /dev/null 2> "$T/err10"
 check '[ $? -eq 1 ] && grep -q "offline" "$T/err10"' "offline and not cached: clear error"
 

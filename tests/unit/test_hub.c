@@ -370,6 +370,24 @@ static void test_listing(void)
     CHECK(log_count(&m, "cursor=") >= 3); // followed the Link pages
     wick_hub_destroy(h);
     mh_stop(&m);
+    // offline, the same listing comes from trees/COMMIT.json
+    wick_hub_opts o;
+    wick_hub_opts_init(&o);
+    o.endpoint = m.url;
+    o.cache_dir = m.cache;
+    o.offline = 1;
+    CHECK_OK(wick_hub_create(&o, &h));
+    char first[4096];
+    snprintf(first, sizeof first, "%s", r.path);
+    memset(&r, 0, sizeof r);
+    CHECK_OK(wick_hub_list(h, "org/model", "main", on_list, &r, &id));
+    CHECK_OK(wick_hub_wait(h, id, 30000));
+    CHECKF(r.rc == WICK_OK && strcmp(r.path, first) == 0, "offline listing: %s", r.msg);
+    memset(&r, 0, sizeof r);
+    CHECK_OK(wick_hub_list(h, "org/other", "main", on_list, &r, &id));
+    CHECK_OK(wick_hub_wait(h, id, 30000));
+    CHECK(r.rc == WICK_E_OFFLINE);
+    wick_hub_destroy(h);
     // a listed path that would leave the repo is refused
     if (!mh_start(&m, "--evil-path ../../etc/passwd")) { return; }
     h = hub_new(&m, false, NULL);
