@@ -451,7 +451,7 @@ static void test_fp16(void)
             bad_rt++;
         }
 #if defined(__x86_64__)
-        if (__builtin_cpu_supports("f16c") && fbits(hw_fp16_to_f32((uint16_t)h)) != fbits(f)) {
+        if (wk_cpu_has_avx2() && fbits(hw_fp16_to_f32((uint16_t)h)) != fbits(f)) {
             bad_hw++;
         }
 #endif
@@ -468,7 +468,7 @@ static void test_fp16(void)
     CHECK(wk_f32_to_fp16(ldexpf(3, -25)) == 2); // 1.5 units: tie to even
     CHECK((wk_f32_to_fp16(NAN) & 0x7e00) == 0x7e00);
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("f16c")) {
+    if (wk_cpu_has_avx2()) {
         int bad = 0;
         for (int i = 0; i < 2000000; i++) {
             uint32_t u = (uint32_t)rnd();
