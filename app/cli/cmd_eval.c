@@ -393,6 +393,14 @@ static int run_run(int argc, char **argv)
         goto done;
     }
     const int64_t n_ctx = wick_session_n_ctx(s);
+    // What the model needs, before the work starts: the mapped weights and the KV cache.
+    const size_t kv_tok = wick_model_kv_bytes_per_token(m, ma.kv);
+    const double wb = (double)wick_model_weight_bytes(m);
+    fprintf(stderr,
+            "wick: %s: %s, weights %.2f %s (memory-mapped), KV cache %zu bytes per token = %.1f MB "
+            "for %" PRId64 " positions\n",
+            ma.model, wick_model_arch(m), wb >= 1e9 ? wb / 1e9 : wb / 1e6, wb >= 1e9 ? "GB" : "MB",
+            kv_tok, (double)kv_tok * (double)n_ctx / 1e6, n_ctx);
     if ((int64_t)n >= n_ctx) {
         rc = cli_fail("%s: the prompt has %zu tokens, the context %" PRId64 " (--ctx)", ma.model, n,
                       n_ctx);
