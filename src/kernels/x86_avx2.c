@@ -599,10 +599,10 @@ KFORMAT(q6_k, wk_block_q6_k)
 
 // --- streamed dot products of the K formats ------------------------------------------------------
 //
-// Same arithmetic as kdot_row, streamed: quants are unpacked 32 bytes at a time straight into
-// vpmaddubsw, scales are broadcast from a register with byte shuffles, the min and offset terms
-// are vector products of the activation's bsums, and float accumulation is per lane (one hsum
-// per row at the end).
+// Quants are unpacked 32 bytes at a time straight into vpmaddubsw, scales are broadcast from a
+// register with byte shuffles, the min and offset terms are vector products of the activation's
+// bsums; each block ends with its exact integer totals going through the reference's float
+// operations (kblock_epilogue).
 
 // Block epilogue of the K dot products for na (1 or 4) activation rows: the exact integer totals
 // of sumi[j] (and of pm[j], the min products) go through the reference's float operations,
