@@ -173,7 +173,8 @@ struct wick_hub {
 char *wk_hub_quote(const char *s, bool keep_slash);
 bool wk_hub_valid_repo(const char *repo);
 bool wk_hub_valid_path(const char *path); // relative, inside the repo, no "..", "\\", "//"
-bool wk_hub_is_hex(const char *s, size_t n);
+bool wk_hub_is_hex(const char *s, size_t n);        // exactly n lowercase hex digits
+bool wk_hub_is_hex_prefix(const char *s, size_t n); // the first n characters are hex
 void wk_hub_hex(const unsigned char *d, size_t n, char *out);
 char *wk_hub_env_token(void);                 // NULL: none
 char *wk_hub_default_cache(void);             // NULL: out of memory

@@ -6,6 +6,7 @@
 //   listing: GET /api/models/REPO/revision/REV (commit) -> GET tree pages (Link: rel="next").
 // Errors 408/429/5xx and network failures are retried with backoff (Retry-After honoured); the
 // byte counter of a download survives a retry, so it resumes with Range.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -496,8 +497,15 @@ static void http_failure(wick_hub *h, hub_job *j, job_state then)
     const char *url = j->req_url, *ec = hh->error_code, *em = hh->error_message;
     bool tok = h->token != NULL;
     if (retryable_status(st)) {
-        wk_fail(WICK_E_HTTP, "%s: HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
+        wk_fail(WICK_E_HTTP, "%s: HTTP %ld%s%s%s", url, st, em[0] ? ": " : "", em,
+                st == 429 ? (tok ? " (rate limited by the Hub)"
+                                 : " (rate limited by the Hub; a token (HF_TOKEN) raises the limit)")
+                          : "");
         retry_or_fail(h, j, then, WICK_E_HTTP);
+        return;
+    }
+    if (strstr(em, "Access to this resource is disabled")) {
+        job_fail(h, j, WICK_E_HTTP, "%s: repository '%s' is disabled on the Hub", url, j->repo);
         return;
     }
     if (strcmp(ec, "GatedRepo") == 0) {
@@ -759,6 +767,27 @@ nomem:
     wk_hub_job_finish(h, j, WICK_E_NOMEM);
 }
 
+// huggingface_hub >= 1.18 writes blobs/ETAG.<8 hex>.incomplete and leaves it behind when killed.
+// Under the blob's lock nobody writes those: remove them (ours, ETAG.incomplete, is kept).
+static void remove_stale_temps(hub_job *j)
+{
+    char *dir = wk_strndup(j->blob_path, (size_t)(strrchr(j->blob_path, '/') - j->blob_path));
+    DIR *d = dir ? opendir(dir) : NULL;
+    size_t el = strlen(j->etag);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strncmp(n, j->etag, el) == 0 && n[el] == '.' && wk_hub_is_hex_prefix(n + el + 1, 8) &&
+            strcmp(n + el + 9, ".incomplete") == 0) {
+            char *p = wk_asprintf("%s/%s", dir, n);
+            if (p && unlink(p) == 0) { wk_info("%s: removed a stale temp file", p); }
+            wk_free(p);
+        }
+    }
+    if (d) { closedir(d); }
+    wk_free(dir);
+}
+
 static void dl_lock(wick_hub *h, hub_job *j)
 {
     int fd = -1;
@@ -783,6 +812,7 @@ static void dl_lock(wick_hub *h, hub_job *j)
         job_ok(h, j);
         return;
     }
+    remove_stale_temps(j);
     j->fd = open(j->tmp_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (j->fd < 0 || fstat(j->fd, &st) != 0) {
         int e = errno;

@@ -82,6 +82,14 @@ bool wk_hub_is_hex(const char *s, size_t n)
     return true;
 }
 
+bool wk_hub_is_hex_prefix(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) { return false; }
+    }
+    return true;
+}
+
 void wk_hub_hex(const unsigned char *d, size_t n, char *out)
 {
     static const char hexd[] = "0123456789abcdef";
