@@ -669,7 +669,11 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
             return;
         }
         char *o = wk_hub_origin(u);
-        bool same = o && strcmp(o, h->endpoint_origin) == 0;
+        // The same host, or the Hub itself (mirrors answer 308 to huggingface.co); the token
+        // follows only to the endpoint's own origin (start_req decides).
+        bool same = o && (strcmp(o, h->endpoint_origin) == 0 ||
+                          strcmp(o, "https://huggingface.co:443") == 0 ||
+                          strcmp(o, "https://hf.co:443") == 0);
         wk_free(o);
         if (!same && !wk_hub_is_hex(hh->commit, 40)) {
             job_fail(h, j, WICK_E_FORMAT,
