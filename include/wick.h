@@ -320,7 +320,9 @@ WICK_API wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *pat
 //     tokenizer.ggml.pre dbrx, llama-bpe/llama3, gpt-4o, qwen2, deepseek-v3, kimi-k2, gpt2,
 //     default) or "llama" (SentencePiece-style: scores, byte fallback, U+2581 for spaces).
 //   - tiktoken files (base64 token SP rank per line) as Kimi K2 ships them: special tokens from
-//     the tokenizer_config.json beside the file, Kimi K2's split pattern unless another is given.
+//     the tokenizer_config.json beside the file, Kimi K2's split pattern unless another is given,
+//     and tokenization_kimi.py's encode(): the text goes in 400000-character chunks, each cut
+//     where a run of whitespace or of non-whitespace passes 25000 characters.
 // Pre-tokenizer regexes run on Oniguruma (the engine of Hugging Face tokenizers: same \s, \p{..}
 // and [..&&..] class intersection); the hot patterns (cl100k/llama3/dbrx, qwen2, Kimi K2) use
 // hand-written splitters proven equal to it.

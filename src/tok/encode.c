@@ -448,6 +448,50 @@ static wick_status encode_text_part(enc_state *e, const char *s, size_t n, bool 
     return rc;
 }
 
+// Python's str.isspace(): White_Space plus the separators U+001C..U+001F.
+static bool py_isspace(uint32_t cp)
+{
+    return wk_tok_is_ws(cp) || (cp >= 0x1C && cp <= 0x1F);
+}
+
+// tokenization_kimi.py's encode(): 400000-character chunks, each split where a run of
+// whitespace or non-whitespace passes 25000 characters (_split_whitespaces_or_nonwhitespaces);
+// every part is encoded on its own, special tokens included.
+static wick_status encode_chunks(enc_state *e, const char *s, size_t n)
+{
+    enum { MAX_CHARS = 400000, MAX_RUN = 25000 };
+    const uint8_t *u = (const uint8_t *)s;
+    size_t pos = 0;
+    while (pos < n) {
+        size_t end = pos, chars = 0, adv;
+        while (end < n && chars < MAX_CHARS) {
+            wk_utf8_dec(u + end, n - end, &adv);
+            end += adv;
+            chars++;
+        }
+        // the runs inside [pos, end)
+        size_t start = pos, i = pos, run = 0;
+        bool space = py_isspace(wk_utf8_dec(u + pos, n - pos, &adv));
+        while (i < end) {
+            bool now = py_isspace(wk_utf8_dec(u + i, n - i, &adv));
+            if (now != space) {
+                run = 1;
+                space = now;
+            } else if (++run > MAX_RUN) {
+                wick_status rc = split_added(e, s + start, i - start, false, true, encode_text_part);
+                if (rc < 0) { return rc; }
+                start = i;
+                run = 1;
+            }
+            i += adv;
+        }
+        wick_status rc = split_added(e, s + start, end - start, false, true, encode_text_part);
+        if (rc < 0) { return rc; }
+        pos = end;
+    }
+    return WICK_OK;
+}
+
 wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len, unsigned flags,
                           wk_ids *out)
 {
@@ -470,7 +514,8 @@ wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len,
         rc = wk_ids_push(out, t->post_pre[i]);
     }
     if (rc == WICK_OK && len > 0) {
-        rc = split_added(&e, text, len, false, true, encode_text_part);
+        rc = t->tiktoken_chunks ? encode_chunks(&e, text, len)
+                                : split_added(&e, text, len, false, true, encode_text_part);
     }
     for (int i = 0; add && i < t->n_post_post && rc == WICK_OK; i++) {
         rc = wk_ids_push(out, t->post_post[i]);

@@ -299,6 +299,7 @@ static wick_status open_tiktoken_data(const char *path, const char *data, size_t
     if (rc < 0) { return rc; }
     t->byte_level = true;
     t->ignore_merges = true; // tiktoken: a piece that is a rank is that token
+    t->tiktoken_chunks = true;
     rc = load_tiktoken(t, path, data, len);
     const char *config = o ? o->config_path : NULL;
     if (rc == WICK_OK && !config) {

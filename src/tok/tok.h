@@ -198,6 +198,10 @@ struct wick_tokenizer {
     bool byte_fallback;  // unknown chars → <0xXX> tokens
     int32_t unk_id;      // -1: none
     bool fuse_unk;
+    // tiktoken files (Kimi's tokenization_kimi.py, Llama 3's tokenizer.py): the text is encoded in
+    // pieces of at most 400000 characters, each cut where a run of whitespace or of
+    // non-whitespace (Python's str.isspace) passes 25000 characters.
+    bool tiktoken_chunks;
     int32_t byte_id[256]; // byte-level: the symbol of each byte; byte_fallback: <0xXX>
     uint32_t *vmap;       // open addressing: id + 1, 0 empty; over model tokens (bytes → id)
     size_t vmap_mask;

@@ -195,6 +195,29 @@ static void test_tiktoken(void)
         CHECK(wick_token_is_eog(tk, 7938)); // <|im_end|>
         CHECK(!wick_token_is_eog(tk, 7936));
     }
+    // Kimi's encode(): runs of more than 25000 (non-)whitespace characters are cut and encoded
+    // apart; 400000-character chunks likewise
+    if (tk) {
+        size_t n = 60000 + 30001 + 3;
+        char *t = malloc(n);
+        for (size_t i = 0; i < 60000; i++) { t[i] = (char)('a' + (i * 7 + i / 5) % 26); }
+        memset(t + 60000, ' ', 30001);
+        memcpy(t + 90001, "xyz", 3);
+        const size_t cuts[] = {0, 25000, 50000, 60000 + 25000, n};
+        int32_t *whole = NULL, *part = NULL;
+        size_t nw = 0, np = 0, acc = 0;
+        CHECK_OK(wick_tokenize_alloc(tk, t, n, 0, &whole, &nw));
+        bool same = true;
+        for (int k = 0; k + 1 < 5; k++) {
+            CHECK_OK(wick_tokenize_alloc(tk, t + cuts[k], cuts[k + 1] - cuts[k], 0, &part, &np));
+            same = same && acc + np <= nw && memcmp(whole + acc, part, np * sizeof *part) == 0;
+            acc += np;
+            wick_free(part);
+        }
+        CHECKF(same && acc == nw, "tiktoken: 25000-character runs are not encoded apart");
+        wick_free(whole);
+        free(t);
+    }
     wick_tokenizer_close(tk);
     // open_file picks tiktoken for a non-JSON file
     rc = wick_tokenizer_open_file(test_data("tokenizers/kimi-tiktoken/tiktoken.model"), NULL, &tk);
