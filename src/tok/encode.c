@@ -478,7 +478,8 @@ static wick_status encode_chunks(enc_state *e, const char *s, size_t n)
                 run = 1;
                 space = now;
             } else if (++run > MAX_RUN) {
-                wick_status rc = split_added(e, s + start, i - start, false, true, encode_text_part);
+                wick_status rc =
+                    split_added(e, s + start, i - start, false, true, encode_text_part);
                 if (rc < 0) { return rc; }
                 start = i;
                 run = 1;

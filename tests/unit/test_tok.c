@@ -267,7 +267,9 @@ static void test_threads(void)
     for (int i = 0; i < 4; i++) { pthread_join(th[i], NULL); }
     job one = {tk, text, len, 0, 0};
     run_job(&one);
-    for (int i = 0; i < 4; i++) { CHECK(jobs[i].n == one.n && jobs[i].sum == one.sum && one.n > 0); }
+    for (int i = 0; i < 4; i++) {
+        CHECK(jobs[i].n == one.n && jobs[i].sum == one.sum && one.n > 0);
+    }
     free(text);
     wick_tokenizer_close(tk);
 }
