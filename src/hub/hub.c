@@ -111,6 +111,17 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
     }
     h->cache_dir = o->cache_dir ? wk_strdup(o->cache_dir) : wk_hub_default_cache();
     if (!h->cache_dir) { goto nomem; }
+    if (h->cache_dir[0] != '/') { // snapshot paths handed out are absolute
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd)) {
+            rc = wk_fail(WICK_E_IO, "%s: cannot make the cache path absolute", h->cache_dir);
+            goto fail;
+        }
+        char *abs = wk_asprintf("%s/%s", cwd, h->cache_dir);
+        if (!abs) { goto nomem; }
+        wk_free(h->cache_dir);
+        h->cache_dir = abs;
+    }
     if (o->token) {
         h->token = o->token[0] ? wk_strdup(o->token) : NULL;
         if (o->token[0] && !h->token) { goto nomem; }

@@ -114,12 +114,24 @@ static const char *env_nonempty(const char *name)
     return v && *v ? v : NULL;
 }
 
+// A path from the environment with a leading "~/" expanded (Python's expanduser).
+static char *env_path(const char *v)
+{
+    const char *home = getenv("HOME");
+    if (v[0] == '~' && (v[1] == '/' || v[1] == '\0') && home) { return wk_asprintf("%s%s", home, v + 1); }
+    return wk_strdup(v);
+}
+
 char *wk_hub_home(void)
 {
     const char *v = env_nonempty("HF_HOME");
-    if (v) { return wk_strdup(v); }
+    if (v) { return env_path(v); }
     v = env_nonempty("XDG_CACHE_HOME");
-    if (v) { return wk_asprintf("%s/huggingface", v); }
+    if (v) {
+        char *x = env_path(v), *r = x ? wk_asprintf("%s/huggingface", x) : NULL;
+        wk_free(x);
+        return r;
+    }
     v = env_nonempty("HOME");
     return wk_asprintf("%s/.cache/huggingface", v ? v : "/tmp");
 }
@@ -128,7 +140,7 @@ char *wk_hub_default_cache(void)
 {
     const char *v = env_nonempty("HF_HUB_CACHE");
     if (!v) { v = env_nonempty("HUGGINGFACE_HUB_CACHE"); }
-    if (v) { return wk_strdup(v); }
+    if (v) { return env_path(v); }
     char *home = wk_hub_home();
     if (!home) { return NULL; }
     char *r = wk_asprintf("%s/hub", home);
@@ -174,7 +186,7 @@ char *wk_hub_env_token(void)
     char *path = NULL;
     v = env_nonempty("HF_TOKEN_PATH");
     if (v) {
-        path = wk_strdup(v);
+        path = env_path(v);
     } else {
         char *home = wk_hub_home();
         if (home) { path = wk_asprintf("%s/token", home); }

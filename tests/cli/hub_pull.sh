@@ -39,6 +39,10 @@ check 'case "$P" in "$T/cache/models--org--model/snapshots/"*) true;; *) false;;
 check '[ -L "$P" ] && readlink "$P" | grep -q "^\.\./\.\./blobs/"' "relative symlink to the blob"
 check '[ "$(cat "$T/cache/models--org--model/refs/main" | wc -c)" -eq 40 ]' "refs/main: 40 bytes, no newline"
 
+# a relative HF_HUB_CACHE still gives absolute paths
+(cd "$T" && HF_HUB_CACHE=cache "$W" pull org/model model-Q4_K_M.gguf > "$T/out0" 2>/dev/null)
+check '[ "$(cat "$T/out0")" = "$P" ]' "relative HF_HUB_CACHE: the same absolute path"
+
 # a glob: every .gguf (* crosses /), listing order, JSON objects
 "$W" pull org/model '*.gguf' --json > "$T/out2" 2> "$T/err2"
 rc=$?
