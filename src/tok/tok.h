@@ -72,7 +72,7 @@ const char *wk_tok_find(const char *hay, size_t n, const char *needle, size_t m)
 
 // --- GPT-2 byte-level alphabet -------------------------------------------------------------------
 extern const uint16_t wk_bl_byte_to_cp[256];
-int wk_bl_cp_to_byte(uint32_t cp); // -1 when cp is not in the alphabet
+int wk_bl_cp_to_byte(uint32_t cp); // -1 when cp is not in the alphabet (after global init)
 // Decodes a byte-level spelling to raw bytes; false (out untouched past its len) when a char is
 // outside the alphabet.
 bool wk_bl_decode(const char *s, size_t n, wk_buf *out, wick_status *rc);

@@ -10,6 +10,7 @@ const uint8_t *wk_tok_cc;
 static uint8_t cc_table[0x110000]; // 1.1 MB of BSS, touched once
 static wick_status init_rc = WICK_OK;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int16_t bl_inv[324]; // byte-level alphabet → byte, filled by global_init()
 
 // Sets bit on every code point of Oniguruma's property name.
 static int mark_property(uint8_t *tab, const char *name, uint8_t bit)
@@ -41,6 +42,8 @@ static int mark_property(uint8_t *tab, const char *name, uint8_t bit)
 
 static void global_init(void)
 {
+    for (int i = 0; i < 324; i++) { bl_inv[i] = -1; }
+    for (int b = 0; b < 256; b++) { bl_inv[wk_bl_byte_to_cp[b]] = (int16_t)b; }
     OnigEncoding encs[1] = {ONIG_ENCODING_UTF8};
     onig_initialize(encs, 1);
     uint8_t *tab = cc_table;
@@ -213,16 +216,7 @@ const uint16_t wk_bl_byte_to_cp[256] = {
 
 int wk_bl_cp_to_byte(uint32_t cp)
 {
-    static int16_t inv[324];
-    static bool ready;
-    if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-        int16_t tmp[324];
-        for (int i = 0; i < 324; i++) { tmp[i] = -1; }
-        for (int b = 0; b < 256; b++) { tmp[wk_bl_byte_to_cp[b]] = (int16_t)b; }
-        memcpy(inv, tmp, sizeof tmp); // every thread writes the same values
-        __atomic_store_n(&ready, true, __ATOMIC_RELEASE);
-    }
-    return cp < 324 ? inv[cp] : -1;
+    return cp < 324 ? bl_inv[cp] : -1;
 }
 
 bool wk_bl_decode(const char *s, size_t n, wk_buf *out, wick_status *rc)
