@@ -76,6 +76,10 @@ static double check_golden(const ds_case *dc, int n_threads, wick_kv_type kv, do
     if (force) { s->mm.kern = force; } // another kernel table (the scalar reference)
     const int64_t n_vocab = wick_model_n_vocab(m);
     CHECK(n_vocab == json_integer_value(json_object_get(golden, "n_vocab")));
+    // The MLA cache: one row of kv_lora (256) + rope (64) per token and layer (3 layers).
+    CHECK(wick_model_kv_bytes_per_token(m, WICK_KV_F32) == 3 * (256 + 64) * 4);
+    CHECK(wick_model_kv_bytes_per_token(m, WICK_KV_F16) == 3 * (256 + 64) * 2);
+    CHECK(strcmp(wick_model_arch(m), "deepseek2") == 0);
     const double tol = dc->quantized ? 2e-2 : f32_tol;
     double worst_file = 0;
     int64_t n_pos = 0, n_within = 0, n_top1 = 0;
