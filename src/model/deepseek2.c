@@ -199,8 +199,8 @@ static void bind_f32(wk_model *m, wick_status *rc, wk_tensor *t, int il, const c
 }
 
 // A weight of layer il with ne {ne0, ne1, ne2} (n_dims of them), any computable type.
-static void bind_w(wk_model *m, wick_status *rc, wk_tensor *t, int il, const char *name,
-                   int n_dims, int64_t ne0, int64_t ne1, int64_t ne2, bool optional)
+static void bind_w(wk_model *m, wick_status *rc, wk_tensor *t, int il, const char *name, int n_dims,
+                   int64_t ne0, int64_t ne1, int64_t ne2, bool optional)
 {
     if (*rc < 0) { return; }
     const int64_t ne[3] = {ne0, ne1, ne2};
@@ -327,6 +327,9 @@ static wick_status load_deepseek2(wk_model *m)
         bind_w(m, &rc, &L->wk_b, il, "blk.%d.attn_k_b.weight", 3, nope, lora, H, true);
         if (rc >= 0 && L->wk_b.data) {
             bind_w(m, &rc, &L->wv_b, il, "blk.%d.attn_v_b.weight", 3, lora, vd, H, false);
+            // Some conversions keep attn_kv_b next to the split pair: accepted, not used.
+            const int64_t rows = H * (nope + vd);
+            bind_w(m, &rc, &L->wkv_b, il, "blk.%d.attn_kv_b.weight", 2, lora, rows, 1, true);
         } else if (rc >= 0) {
             char name[64];
             snprintf(name, sizeof name, "blk.%d.attn_kv_b.weight", il);

@@ -5,8 +5,8 @@
 // d(pos) = max over the golden top-40 of |ours[id] - golden| / max|logit|(pos). Policies (the Kimi
 // issue with shared/CONVENTIONS.md):
 //   F32: d <= 1e-3 at every position of every prompt (incl. those past 300); top-1 agrees
-//     wherever the golden top-2 gap exceeds 2e-3 max|logit|; greedy ids agree up to the first golden step
-//     whose margin is within 2e-3 max|logit|.
+//     wherever the golden top-2 gap exceeds 2e-3 max|logit|; greedy ids agree up to the first
+//     golden step whose margin is within 2e-3 max|logit|.
 //   quantized (router near-ties flip experts, fixtures README §8): per file d <= 2e-2 at >= 25 % of
 //     positions, d <= 1.0 everywhere, top-1 agrees at >= 85 % of positions.
 #include <jansson.h>
@@ -369,7 +369,37 @@ typedef struct rewrite {
     const char *drop; // tensor to leave out (NULL: none)
     const char *key;  // integer key to change (NULL: none)
     int64_t value;
+    int kv_b; // 1: attn_kv_b instead of attn_k_b/attn_v_b; 2: attn_kv_b as well
 } rewrite;
+
+enum { FX_LAYERS = 3, FX_HEADS = 2, FX_LORA = 256, FX_NOPE = 128, FX_VD = 128 };
+
+// attn_kv_b of layer il rebuilt from the fixture's attn_k_b / attn_v_b (the converter's split
+// undone): row h (nope + v) + j is K_h row j (= column j of k_b[h]) for j < nope, then V_h's rows.
+static float *make_kv_b(const wick_gguf *g, int il)
+{
+    char kn[64], vn[64];
+    snprintf(kn, sizeof kn, "blk.%d.attn_k_b.weight", il);
+    snprintf(vn, sizeof vn, "blk.%d.attn_v_b.weight", il);
+    wick_tensor_info kt, vt;
+    if (wick_gguf_tensor(g, wick_gguf_find_tensor(g, kn), &kt) < 0 ||
+        wick_gguf_tensor(g, wick_gguf_find_tensor(g, vn), &vt) < 0) {
+        return NULL;
+    }
+    const float *kb = kt.data, *vb = vt.data;
+    const int per = FX_NOPE + FX_VD;
+    float *out = malloc(sizeof(float) * FX_HEADS * per * FX_LORA);
+    for (int h = 0; h < FX_HEADS; h++) {
+        for (int j = 0; j < per; j++) {
+            for (int c = 0; c < FX_LORA; c++) {
+                out[((size_t)h * per + j) * FX_LORA + c] =
+                    j < FX_NOPE ? kb[((size_t)h * FX_LORA + c) * FX_NOPE + j]
+                                : vb[((size_t)h * FX_VD + (j - FX_NOPE)) * FX_LORA + c];
+            }
+        }
+    }
+    return out;
+}
 
 // Copies tests/data/models/deepseek2-F32.gguf to path with one change.
 static bool write_variant(const char *path, const rewrite *rw)
@@ -391,16 +421,31 @@ static bool write_variant(const char *path, const rewrite *rw)
             ok = wick_gguf_writer_copy_kv(w, g, i) >= 0;
         }
     }
+    float *kv_b[FX_LAYERS] = {0};
     for (int64_t i = 0; ok && i < wick_gguf_n_tensors(g); i++) {
         wick_tensor_info ti;
         ok = wick_gguf_tensor(g, i, &ti) >= 0;
         if (!ok || (rw->drop && strcmp(ti.name, rw->drop) == 0)) { continue; }
-        ok = wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, ti.data) >= 0;
+        int il;
+        char rest[64];
+        if (rw->kv_b && sscanf(ti.name, "blk.%d.%63s", &il, rest) == 2 && il >= 0 &&
+            il < FX_LAYERS && strcmp(rest, "attn_k_b.weight") == 0) {
+            kv_b[il] = make_kv_b(g, il);
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.attn_kv_b.weight", il);
+            const int64_t ne[2] = {FX_LORA, FX_HEADS * (FX_NOPE + FX_VD)};
+            ok = kv_b[il] &&
+                 wick_gguf_writer_add_tensor(w, name, WICK_DTYPE_F32, 2, ne, kv_b[il]) >= 0;
+            if (rw->kv_b == 1) { continue; }
+        }
+        if (rw->kv_b == 1 && strstr(ti.name, "attn_v_b.weight")) { continue; }
+        ok = ok && wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, ti.data) >= 0;
     }
     ok = ok && wick_gguf_writer_write(w, path, NULL, NULL) >= 0;
     CHECKF(ok, "writing %s: %s", path, wick_errmsg());
     wick_gguf_writer_free(w);
     wick_gguf_close(g);
+    for (int il = 0; il < FX_LAYERS; il++) { free(kv_b[il]); }
     return ok;
 }
 
@@ -411,14 +456,14 @@ static void test_bad_files(void)
         rewrite rw;
         const char *needle;
     } cases_bad[] = {
-        {{"blk.1.attn_k_b.weight", NULL, 0}, "blk.1.attn_k_b.weight"},
-        {{"blk.2.ffn_up_exps.weight", NULL, 0}, "blk.2.ffn_up_exps.weight"},
-        {{"blk.1.attn_q_a_norm.weight", NULL, 0}, "blk.1.attn_q_a_norm.weight"},
-        {{NULL, "deepseek2.expert_used_count", 9}, "expert_used_count = 9"},
-        {{NULL, "deepseek2.leading_dense_block_count", 4}, "leading_dense_block_count = 4"},
-        {{NULL, "deepseek2.expert_gating_func", 3}, "expert_gating_func = 3"},
-        {{NULL, "deepseek2.attention.kv_lora_rank", 128}, "kv_lora_rank"},
-        {{NULL, "deepseek2.expert_group_count", 3}, "groups"},
+        {{"blk.1.attn_k_b.weight", NULL, 0, 0}, "blk.1.attn_k_b.weight"},
+        {{"blk.2.ffn_up_exps.weight", NULL, 0, 0}, "blk.2.ffn_up_exps.weight"},
+        {{"blk.1.attn_q_a_norm.weight", NULL, 0, 0}, "blk.1.attn_q_a_norm.weight"},
+        {{NULL, "deepseek2.expert_used_count", 9, 0}, "expert_used_count = 9"},
+        {{NULL, "deepseek2.leading_dense_block_count", 4, 0}, "leading_dense_block_count = 4"},
+        {{NULL, "deepseek2.expert_gating_func", 3, 0}, "expert_gating_func = 3"},
+        {{NULL, "deepseek2.attention.kv_lora_rank", 128, 0}, "kv_lora_rank"},
+        {{NULL, "deepseek2.expert_group_count", 3, 0}, "groups"},
     };
     for (size_t i = 0; i < WK_ARRAY_LEN(cases_bad); i++) {
         char path[1024];
@@ -435,6 +480,30 @@ static void test_bad_files(void)
         printf("  bad file %zu: %s\n", i, msg);
         wick_model_close(m);
     }
+}
+
+// The fixture itself with attn_kv_b instead of (and next to) attn_k_b / attn_v_b: the split at load
+// time must give back exactly the fixture's tensors, so the logits are the same bits.
+static void test_fixture_kv_b(void)
+{
+    const char *dir = scratch_dir("deepseek2-fxkvb");
+    const size_t N = (size_t)EQ_N * 1536;
+    float *ref = malloc(N * sizeof(float)), *other = malloc(N * sizeof(float));
+    int64_t nv = 0;
+    if (run_logits(test_data("models/deepseek2-F32.gguf"), 2, EQ_N, ref, &nv)) {
+        for (int mode = 1; mode <= 2; mode++) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/kvb%d.gguf", dir, mode);
+            rewrite rw = {NULL, NULL, 0, mode};
+            if (!write_variant(path, &rw) || !run_logits(path, 2, EQ_N, other, &nv)) { continue; }
+            const double d = max_diff(ref, other, N);
+            printf("  fixture with attn_kv_b %s: max |diff| %.3g\n",
+                   mode == 1 ? "instead of k_b/v_b" : "next to k_b/v_b", d);
+            CHECKF(d == 0.0, "mode %d: %g", mode, d);
+        }
+    }
+    free(ref);
+    free(other);
 }
 
 // --- allocation failures: every allocation of open + session create + eval fails once in turn ----
@@ -491,6 +560,7 @@ int main(void)
     test_goldens();
     test_variants();
     test_bad_files();
+    test_fixture_kv_b();
     test_alloc_failures();
     return test_summary("model_deepseek2");
 }
