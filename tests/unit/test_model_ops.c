@@ -3,7 +3,7 @@
 // rotation, freq factors, linear scaling) against direct double-precision formulas, the matmul
 // driver against a float reference for every fixture weight type, and the end-to-end
 // equivalence "llama3 rope_freqs of all 4" == "linear RoPE scaling, factor 4" (no golden exists
-// for either, shared/CONVENTIONS.md).
+// for either, shared/CONVENTIONS.md), and two sessions evaluating at once on one model.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -17,7 +17,7 @@
 typedef struct count_job {
     atomic_int hits[64];
     atomic_int calls;
-    int nth_seen;
+    atomic_int nth_seen;
 } count_job;
 
 static void count_part(void *ctx, int ith, int nth)
@@ -25,7 +25,7 @@ static void count_part(void *ctx, int ith, int nth)
     count_job *j = ctx;
     atomic_fetch_add(&j->hits[ith], 1);
     atomic_fetch_add(&j->calls, 1);
-    j->nth_seen = nth;
+    atomic_store(&j->nth_seen, nth);
 }
 
 static void *concurrent_caller(void *arg)
@@ -51,7 +51,7 @@ static void test_pool(void)
         memset(&j, 0, sizeof j);
         int nth = 1 + rep % 3;
         wk_pool_run(p, nth, count_part, &j);
-        bool once = atomic_load(&j.calls) == nth && j.nth_seen == nth;
+        bool once = atomic_load(&j.calls) == nth && atomic_load(&j.nth_seen) == nth;
         for (int i = 0; i < nth; i++) { once = once && atomic_load(&j.hits[i]) == 1; }
         CHECKF(once, "rep %d: %d calls for %d parts", rep, atomic_load(&j.calls), nth);
         if (!once) { break; }
@@ -59,7 +59,7 @@ static void test_pool(void)
     count_job j;
     memset(&j, 0, sizeof j);
     wk_pool_run(p, 10, count_part, &j); // clamped to the pool's size
-    CHECK(atomic_load(&j.calls) == 3 && j.nth_seen == 3);
+    CHECK(atomic_load(&j.calls) == 3 && atomic_load(&j.nth_seen) == 3);
     CHECK_OK(wk_pool_grow(p, 5));
     CHECK(wk_pool_size(p) == 5);
     memset(&j, 0, sizeof j);
@@ -285,6 +285,57 @@ static void test_rope_freqs_equivalence(void)
     CHECKF(d0 > 1e-2, "scaling changed nothing (%g)", d0); // both really scale
 }
 
+// Two sessions on one model, evaluated at the same time from two threads (their jobs share the
+// process pool), give the logits a lone session gives.
+typedef struct conc_arg {
+    wick_model *m;
+    const int32_t *toks;
+    float *out;
+    int32_t nv;
+    wick_status rc;
+} conc_arg;
+
+static void *conc_eval(void *p)
+{
+    conc_arg *c = p;
+    wick_session_opts so;
+    wick_session_opts_init(&so);
+    so.n_ctx = 64;
+    so.n_threads = 2;
+    wick_session *s = NULL;
+    c->rc = wick_session_create(c->m, &so, &s);
+    for (int rep = 0; rep < 5 && c->rc >= 0; rep++) {
+        wick_session_reset(s);
+        c->rc = wick_session_eval(s, c->toks, 48);
+    }
+    if (c->rc >= 0) { memcpy(c->out, wick_session_logits(s, -1), sizeof(float) * (size_t)c->nv); }
+    wick_session_destroy(s);
+    return NULL;
+}
+
+static void test_concurrent_sessions(void)
+{
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(test_data("models/phi3-Q4_K_M.gguf"), NULL, &m));
+    if (!m) { return; }
+    int32_t nv = wick_model_n_vocab(m), toks[48];
+    for (int i = 0; i < 48; i++) { toks[i] = (i * 31 + 7) % nv; }
+    float *ref = malloc(sizeof(float) * (size_t)nv * 3);
+    conc_arg a[3];
+    for (int i = 0; i < 3; i++) { a[i] = (conc_arg){m, toks, ref + (size_t)i * (size_t)nv, nv, 0}; }
+    conc_eval(&a[0]);
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, conc_eval, &a[1]);
+    pthread_create(&t2, NULL, conc_eval, &a[2]);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    CHECK(a[0].rc >= 0 && a[1].rc >= 0 && a[2].rc >= 0);
+    CHECK(memcmp(ref, ref + nv, sizeof(float) * (size_t)nv) == 0);
+    CHECK(memcmp(ref, ref + 2 * nv, sizeof(float) * (size_t)nv) == 0);
+    free(ref);
+    wick_model_close(m);
+}
+
 int main(void)
 {
     test_pool();
@@ -292,5 +343,6 @@ int main(void)
     test_rope();
     test_matmul_types();
     test_rope_freqs_equivalence();
+    test_concurrent_sessions();
     return test_summary("model_ops");
 }
