@@ -299,6 +299,13 @@ static wick_status load_deepseek2(wk_model *m)
         return wk_fail(WICK_E_FORMAT, "%s: tensor 'token_embd.weight': %lld tokens", m->path,
                        (long long)hp->n_vocab);
     }
+    int64_t vocab_key = 0;
+    if ((rc = wk_model_key_int(m, "vocab_size", &vocab_key, hp->n_vocab, false)) < 0) { return rc; }
+    if (vocab_key != hp->n_vocab) {
+        return wk_fail(WICK_E_FORMAT,
+                       "%s: deepseek2.vocab_size = %lld but tensor 'token_embd.weight' has %lld rows",
+                       m->path, (long long)vocab_key, (long long)hp->n_vocab);
+    }
     const int64_t E = hp->n_embd, V = hp->n_vocab, H = hp->n_head, R = hp->n_rot;
     const int64_t lora = hp->kv_lora_rank, qk = hp->head_dim_k_mla, nope = qk - R;
     const int64_t vd = hp->head_dim_v_mla, X = hp->n_expert, F = hp->n_ff_exp;

@@ -464,6 +464,7 @@ static void test_bad_files(void)
         {{NULL, "deepseek2.expert_gating_func", 3, 0}, "expert_gating_func = 3"},
         {{NULL, "deepseek2.attention.kv_lora_rank", 128, 0}, "kv_lora_rank"},
         {{NULL, "deepseek2.expert_group_count", 3, 0}, "groups"},
+        {{NULL, "deepseek2.vocab_size", 1000, 0}, "vocab_size = 1000"},
     };
     for (size_t i = 0; i < WK_ARRAY_LEN(cases_bad); i++) {
         char path[1024];
