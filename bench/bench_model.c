@@ -123,7 +123,9 @@ int main(int argc, char **argv)
 
     int32_t *toks = malloc(sizeof(int32_t) * (size_t)(n_prompt + n_decode));
     bench_rng r = bench_rng_seed(42);
-    for (int i = 0; i < n_prompt; i++) { toks[i] = (int32_t)(bench_rng_u64(&r) % (uint64_t)n_vocab); }
+    for (int i = 0; i < n_prompt; i++) {
+        toks[i] = (int32_t)(bench_rng_u64(&r) % (uint64_t)n_vocab);
+    }
 
     for (int c = 0; c < n_thread_cfg; c++) {
         int nth = threads[c];
@@ -163,7 +165,8 @@ int main(int argc, char **argv)
         double mean = total / n_decode;
         double bw_after = bandwidth_threads(nth);
         if (bw_after > bw) { bw = bw_after; } // a shared machine: the best is the machine's
-        size_t kv = wick_model_kv_bytes_per_token(m, WICK_KV_F32) * (size_t)(n_prompt + n_decode / 2);
+        size_t kv =
+            wick_model_kv_bytes_per_token(m, WICK_KV_F32) * (size_t)(n_prompt + n_decode / 2);
         double bytes = (double)(w_tok + kv);
         double roof = bw * 1e9 / bytes;
         printf("threads %d: prefill %d tokens %.2f s = %.2f tok/s (%.2f tok per CPU-second)\n"
@@ -173,8 +176,7 @@ int main(int argc, char **argv)
                "  decode = %.0f%% of roofline (mean), %.0f%% (best token)\n",
                nth, n_prompt, t_prefill, n_prompt / t_prefill, n_prompt / c_prefill, n_decode,
                mean * 1e3, 1 / mean, best * 1e3, 1 / best, bytes / 1e9, bytes / mean / 1e9,
-               bytes / best / 1e9, nth, bw, roof, 100 * (1 / mean) / roof,
-               100 * (1 / best) / roof);
+               bytes / best / 1e9, nth, bw, roof, 100 * (1 / mean) / roof, 100 * (1 / best) / roof);
         fflush(stdout);
         wick_session_destroy(s);
     }

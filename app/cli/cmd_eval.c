@@ -13,7 +13,7 @@
 typedef struct model_args {
     const char *model;
     int64_t threads; // 0: all CPUs
-    int64_t ctx;     // 0: the model's, capped at 8192
+    int64_t ctx; // 0: the model's, capped at 8192
     wick_kv_type kv;
 } model_args;
 
@@ -225,7 +225,8 @@ static int run_eval(int argc, char **argv)
     }
     if (n + gen > so.n_ctx) {
         rc = cli_fail("%s: %" PRId64 " prompt + %" PRId64 " generated tokens exceed the context "
-                      "of %" PRId64 " (--ctx)", ma.model, n, gen, so.n_ctx);
+                      "of %" PRId64 " (--ctx)",
+                      ma.model, n, gen, so.n_ctx);
         goto done;
     }
     if ((st = wick_session_create(m, &so, &s)) < 0) {
@@ -273,7 +274,9 @@ done:
 }
 
 const cli_command cli_cmd_eval = {
-    "eval", run_eval, eval_usage,
+    "eval",
+    run_eval,
+    eval_usage,
     "print the logits of token ids (top-K per position) and a greedy continuation",
 };
 
@@ -441,8 +444,9 @@ static int run_run(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t2);
     double tp = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     double td = (double)(t2.tv_sec - t1.tv_sec) + 1e-9 * (double)(t2.tv_nsec - t1.tv_nsec);
-    fprintf(stderr, "wick: prefill %zu tokens in %.3f s (%.1f tok/s), decode %" PRId64
-                    " tokens in %.3f s (%.1f tok/s)\n",
+    fprintf(stderr,
+            "wick: prefill %zu tokens in %.3f s (%.1f tok/s), decode %" PRId64
+            " tokens in %.3f s (%.1f tok/s)\n",
             n, tp, (double)n / tp, n_gen, td, n_gen > 0 ? (double)n_gen / td : 0.0);
     rc = fflush(stdout) == 0 ? CLI_OK : cli_fail("stdout: write failed");
 done:
@@ -456,6 +460,8 @@ done:
 }
 
 const cli_command cli_cmd_run = {
-    "run", run_run, run_usage,
+    "run",
+    run_run,
+    run_usage,
     "generate text from a prompt (raw completion), streamed to stdout",
 };

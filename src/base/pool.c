@@ -18,8 +18,9 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#define SPIN_ITERS 4000 // ~20-100 µs of polling before parking (decode ops follow each other
-                        // faster; longer spins only burn shared cores)
+// Polling before parking: ~20-100 µs (decode ops follow each other faster; longer spins only
+// burn shared cores).
+#define SPIN_ITERS 4000
 #define T_ACTIVE UINT64_C(0xffff)
 #define T_CLOSED (UINT64_C(1) << 16)
 #define T_GEN(t) ((t) >> 32)
@@ -39,7 +40,7 @@ typedef struct pool_worker {
 
 struct wk_pool {
     pthread_mutex_t run_mu; // one job at a time; also guards growing
-    pthread_mutex_t mu;     // with work_cv / done_cv: parking
+    pthread_mutex_t mu; // with work_cv / done_cv: parking
     pthread_cond_t work_cv;
     pthread_cond_t done_cv;
     _Atomic uint64_t ticket;
@@ -159,7 +160,10 @@ void wk_pool_destroy(wk_pool *p)
     wk_free(p);
 }
 
-int wk_pool_size(const wk_pool *p) { return p->n_workers + 1; }
+int wk_pool_size(const wk_pool *p)
+{
+    return p->n_workers + 1;
+}
 
 wick_status wk_pool_grow(wk_pool *p, int n_threads)
 {

@@ -31,23 +31,25 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     const int64_t n_rep = a->n_head / a->n_head_kv;
     const int64_t n_kv = a->pos0 + t + 1; // causal: positions 0 .. pos0 + t
     const float *q = a->q + t * a->q_stride + g * n_rep * hk; // the group's heads, contiguous
-    float *s = scratch;                                     // s[r * n_ctx + j]
-    uint16_t *q16 = (uint16_t *)(scratch + n_rep * n_ctx);  // n_rep * hk halves
-    float *acc = scratch + n_rep * (n_ctx + hk);            // acc[r * hv + d]
+    float *s = scratch; // s[r * n_ctx + j]
+    uint16_t *q16 = (uint16_t *)(scratch + n_rep * n_ctx); // n_rep * hk halves
+    float *acc = scratch + n_rep * (n_ctx + hk); // acc[r * hv + d]
     const bool f16 = kv->type == WK_KV_F16;
     const int dt = f16 ? WICK_DTYPE_F16 : WICK_DTYPE_F32;
     const void *qa = q;
     size_t q_row = (size_t)hk * sizeof(float);
     if (f16) {
-        for (int64_t r = 0; r < n_rep; r++) { kern->from_float[WICK_DTYPE_F16](q + r * hk, q16 + r * hk, hk); }
+        for (int64_t r = 0; r < n_rep; r++) {
+            kern->from_float[WICK_DTYPE_F16](q + r * hk, q16 + r * hk, hk);
+        }
         qa = q16;
         q_row = (size_t)hk * sizeof(uint16_t);
     }
 
     // s[r][j] = kq_scale · (q_r · k_j)
     for (int64_t j = 0; j < n_kv; j++) {
-        const char *kr = (const char *)wk_kv_row(kv, kv->k, a->il, j, kv->k_row) +
-                         (size_t)(g * hk) * kv->elt;
+        const char *kr =
+            (const char *)wk_kv_row(kv, kv->k, a->il, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
         int64_t r = 0;
         for (; r + 4 <= n_rep; r += 4) {
             float d4[4];
@@ -73,8 +75,8 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     for (int64_t i = 0; i < n_rep * hv; i++) { acc[i] = 0.0f; }
     float vrow[1024];
     for (int64_t j = 0; j < n_kv; j++) {
-        const void *vr0 = (const char *)wk_kv_row(kv, kv->v, a->il, j, kv->v_row) +
-                          (size_t)(g * hv) * kv->elt;
+        const void *vr0 =
+            (const char *)wk_kv_row(kv, kv->v, a->il, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
         const float *vr = vr0;
         for (int64_t d0 = 0; d0 < hv; d0 += 1024) {
             const int64_t nd = hv - d0 < 1024 ? hv - d0 : 1024;

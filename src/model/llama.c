@@ -19,14 +19,14 @@
 // Scratch for n_batch tokens; every pass reuses it.
 typedef struct dense_state {
     int64_t q_dim, kv_dim, qkv_stride; // n_head * head_dim, n_head_kv * head_dim, q + 2 kv
-    float *x;   // [B][n_embd] the residual stream
-    float *h;   // [B][n_embd] normed input of a block
-    float *y;   // [B][n_embd] output of W_o / W_down before the residual add
+    float *x; // [B][n_embd] the residual stream
+    float *h; // [B][n_embd] normed input of a block
+    float *y; // [B][n_embd] output of W_o / W_down before the residual add
     float *qkv; // [B][qkv_stride] q | k | v per token
     float *att; // [B][n_head * head_dim_v]
-    float *gu;  // [B][2 n_ff] gate | up per token
+    float *gu; // [B][2 n_ff] gate | up per token
     float *act; // [B][n_ff] silu(gate) * up
-    float *cs;  // [B][n_rot] RoPE cos/sin per token
+    float *cs; // [B][n_rot] RoPE cos/sin per token
     float *attn_scratch;
     int64_t attn_scratch_per_thread;
     wk_rope rope;
@@ -81,7 +81,9 @@ wick_status wk_dense_bind_globals(wk_model *m)
     if ((rc = wk_model_bind(m, &m->output, "output.weight", 2, ne, true)) < 0) { return rc; }
     if (!m->output.data) { m->output = m->tok_embd; }
     const int64_t nf[1] = {hp->n_rot / 2};
-    if ((rc = wk_model_bind(m, &m->rope_freqs, "rope_freqs.weight", 1, nf, true)) < 0) { return rc; }
+    if ((rc = wk_model_bind(m, &m->rope_freqs, "rope_freqs.weight", 1, nf, true)) < 0) {
+        return rc;
+    }
     const int64_t nb[1] = {hp->n_vocab};
     if ((rc = wk_model_bind(m, &m->output_b, "output.bias", 1, nb, true)) < 0) { return rc; }
     if (m->output_b.data && m->output_b.type != WICK_DTYPE_F32) {
@@ -118,12 +120,14 @@ static wick_status load_llama(wk_model *m)
         wk_layer *L = &m->layers[il];
         const int64_t s_q[2] = {e, q}, s_k[2] = {e, kv}, s_v[2] = {e, vd}, s_o[2] = {o, e};
         const int64_t s_up[2] = {e, f}, s_down[2] = {f, e};
-        if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) {
+            return rc;
+        }
         if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q, false)) < 0 ||
             (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k, false)) < 0 ||
             (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_v, false)) < 0 ||
-            (rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o,
-                                      false)) < 0) {
+            (rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o, false)) <
+                0) {
             return rc;
         }
         if ((rc = wk_dense_bind_bias(m, &L->bq, il, "blk.%d.attn_q.bias", q)) < 0 ||
@@ -132,11 +136,13 @@ static wick_status load_llama(wk_model *m)
             (rc = wk_dense_bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
             return rc;
         }
-        if ((rc = wk_dense_bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_dense_bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) {
+            return rc;
+        }
         if ((rc = wk_model_bind_layer(m, &L->ffn_gate, il, "blk.%d.ffn_gate.weight", 2, s_up,
                                       false)) < 0 ||
-            (rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up,
-                                      false)) < 0 ||
+            (rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up, false)) <
+                0 ||
             (rc = wk_model_bind_layer(m, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, s_down,
                                       false)) < 0) {
             return rc;
@@ -166,11 +172,12 @@ wick_status wk_dense_session_init(wk_session *s)
         wk_attn_scratch(s->n_ctx, hp->n_head / hp->n_head_kv, hp->head_dim_k, hp->head_dim_v);
     const int64_t att_dim = hp->n_head * hp->head_dim_v;
     // sizes in floats, each rounded up to 16 floats (64 bytes)
-    const int64_t sizes[] = {B * hp->n_embd, B * hp->n_embd, B * hp->n_embd, B * st->qkv_stride,
-                             B * att_dim, B * 2 * hp->n_ff, B * hp->n_ff, B * hp->n_rot,
-                             st->attn_scratch_per_thread * s->n_threads};
-    float **ptrs[] = {&st->x, &st->h, &st->y, &st->qkv, &st->att, &st->gu, &st->act, &st->cs,
-                      &st->attn_scratch};
+    const int64_t sizes[] = {
+        B * hp->n_embd,     B * hp->n_embd, B * hp->n_embd,
+        B * st->qkv_stride, B * att_dim,    B * 2 * hp->n_ff,
+        B * hp->n_ff,       B * hp->n_rot,  st->attn_scratch_per_thread * s->n_threads};
+    float **ptrs[] = {&st->x,  &st->h,   &st->y,  &st->qkv,         &st->att,
+                      &st->gu, &st->act, &st->cs, &st->attn_scratch};
     size_t total = 0;
     for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
         total += (size_t)((sizes[i] + 15) / 16 * 16);
@@ -307,11 +314,20 @@ static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
                 qs);
 
     wk_attn_args a = {
-        .kv = &s->kv, .il = il, .pos0 = s->n_past, .T = T,
-        .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
-        .head_dim_k = hp->head_dim_k, .head_dim_v = hp->head_dim_v,
-        .kq_scale = hp->kq_scale, .q = st->qkv, .q_stride = qs, .out = st->att,
-        .scratch = st->attn_scratch, .scratch_per_thread = st->attn_scratch_per_thread,
+        .kv = &s->kv,
+        .il = il,
+        .pos0 = s->n_past,
+        .T = T,
+        .n_head = hp->n_head,
+        .n_head_kv = hp->n_head_kv,
+        .head_dim_k = hp->head_dim_k,
+        .head_dim_v = hp->head_dim_v,
+        .kq_scale = hp->kq_scale,
+        .q = st->qkv,
+        .q_stride = qs,
+        .out = st->att,
+        .scratch = st->attn_scratch,
+        .scratch_per_thread = st->attn_scratch_per_thread,
     };
     wk_attention(&s->mm, &a);
 
@@ -348,10 +364,13 @@ wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bo
 
     // x[t] = token_embd[tokens[t]]
     for (int64_t t = 0; t < T; t++) {
-        const char *row = (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        const char *row =
+            (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
         kern->to_float[m->tok_embd.type](row, st->x + t * hp->n_embd, hp->n_embd);
     }
-    for (int64_t t = 0; t < T; t++) { wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot); }
+    for (int64_t t = 0; t < T; t++) {
+        wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot);
+    }
 
     for (int il = 0; il < hp->n_layer; il++) {
         if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) {
@@ -366,7 +385,9 @@ wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bo
     step(s, STEP_NORM, n_out, st->h, st->x + first * hp->n_embd, m->output_norm.data);
     const float *prep = NULL;
     project(s, &m->output, st->h, n_out, s->logits, hp->n_vocab, &prep);
-    if (m->output_b.data) { wk_add_bias(s->logits, m->output_b.data, n_out, hp->n_vocab, hp->n_vocab); }
+    if (m->output_b.data) {
+        wk_add_bias(s->logits, m->output_b.data, n_out, hp->n_vocab, hp->n_vocab);
+    }
     s->n_logits = n_out;
     return WICK_OK;
 }

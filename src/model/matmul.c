@@ -16,8 +16,8 @@
 
 enum {
     ROWS_DECODE = 32, // weight rows per tile when T == 1
-    ROWS_BATCH = 16,  // weight rows per tile when T > 1
-    TOKS_BATCH = 64,  // tokens per tile
+    ROWS_BATCH = 16, // weight rows per tile when T > 1
+    TOKS_BATCH = 64, // tokens per tile
 };
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k)
@@ -87,7 +87,7 @@ typedef struct run_job {
     const wk_mm *mm;
     wk_vec_dot_fn dot;
     wk_vec_dot_4act_fn dot4; // NULL: one token at a time
-    const char *w;    // first weight row of the range
+    const char *w; // first weight row of the range
     size_t w_row_bytes;
     int64_t n_rows, T, K;
     float *y;

@@ -69,8 +69,8 @@ wick_status wk_model_key_float(wk_model *m, const char *suffix, float *out, floa
     if (wick_gguf_value_float(v, &d) < 0) {
         int64_t x;
         if (wick_gguf_value_int(v, &x) < 0) {
-            return wk_fail(WICK_E_FORMAT, "%s: key '%s': expected a number, found %s", m->path,
-                           key, wick_gguf_type_name(wick_gguf_value_type(v)));
+            return wk_fail(WICK_E_FORMAT, "%s: key '%s': expected a number, found %s", m->path, key,
+                           wick_gguf_type_name(wick_gguf_value_type(v)));
         }
         d = (double)x;
     }
@@ -110,8 +110,8 @@ static wick_status load_common_hparams(wk_model *m)
     if ((rc = positive(m, "block_count", hp->n_layer, 100000)) < 0) { return rc; }
     if ((rc = positive(m, "attention.head_count", hp->n_head, 1 << 16)) < 0) { return rc; }
     if (hp->n_ff < 0 || hp->n_ff > (INT64_C(1) << 24)) {
-        return wk_fail(WICK_E_FORMAT, "%s: %s.feed_forward_length = %lld is out of range",
-                       m->path, m->arch->name, (long long)hp->n_ff);
+        return wk_fail(WICK_E_FORMAT, "%s: %s.feed_forward_length = %lld is out of range", m->path,
+                       m->arch->name, (long long)hp->n_ff);
     }
     rc = wk_model_key_int(m, "attention.head_count_kv", &hp->n_head_kv, hp->n_head, false);
     if (rc < 0) { return rc; }
@@ -138,8 +138,9 @@ static wick_status load_common_hparams(wk_model *m)
     rc = wk_model_key_int(m, "rope.dimension_count", &hp->n_rot, hp->head_dim_k, false);
     if (rc < 0) { return rc; }
     if (hp->n_rot < 0 || hp->n_rot % 2 != 0 || hp->n_rot > hp->head_dim_k) {
-        return wk_fail(WICK_E_FORMAT, "%s: rope.dimension_count %lld: expected an even number <= %lld",
-                       m->path, (long long)hp->n_rot, (long long)hp->head_dim_k);
+        return wk_fail(WICK_E_FORMAT,
+                       "%s: rope.dimension_count %lld: expected an even number <= %lld", m->path,
+                       (long long)hp->n_rot, (long long)hp->head_dim_k);
     }
     rc = wk_model_key_float(m, "attention.layer_norm_rms_epsilon", &hp->rms_eps, 1e-5f);
     if (rc < 0) { return rc; }
@@ -169,8 +170,8 @@ static wick_status load_common_hparams(wk_model *m)
     if (factor == 0.0f) {
         if ((rc = wk_model_key_float(m, "rope.scale_linear", &factor, 0.0f)) < 0) { return rc; }
     }
-    hp->rope_freq_scale = factor > 0.0f && hp->rope_scaling != WK_ROPE_SCALING_NONE ? 1.0f / factor
-                                                                                   : 1.0f;
+    hp->rope_freq_scale =
+        factor > 0.0f && hp->rope_scaling != WK_ROPE_SCALING_NONE ? 1.0f / factor : 1.0f;
     hp->rope_attn_factor = 1.0f;
     hp->yarn_ext_factor = 0.0f;
     hp->yarn_beta_fast = 32.0f;
@@ -208,8 +209,8 @@ wick_status wk_model_bind(wk_model *m, wk_tensor *t, const char *name, int n_dim
         snprintf(want, sizeof want, "[%lld, %lld, %lld, %lld]", (long long)ne[0],
                  (long long)(n_dims > 1 ? ne[1] : 1), (long long)(n_dims > 2 ? ne[2] : 1),
                  (long long)(n_dims > 3 ? ne[3] : 1));
-        return wk_fail(WICK_E_FORMAT, "%s: tensor '%s': shape %s, expected %s", m->path, name,
-                       got, want);
+        return wk_fail(WICK_E_FORMAT, "%s: tensor '%s': shape %s, expected %s", m->path, name, got,
+                       want);
     }
     const wk_type_traits *tt = wk_type(ti.type);
     const wk_kernels *k = wk_kernels_get();
@@ -226,7 +227,7 @@ wick_status wk_model_bind(wk_model *m, wk_tensor *t, const char *name, int n_dim
     t->data = ti.data;
     t->n_rows = ti.ne[1] * ti.ne[2] * ti.ne[3];
     rc = wk_row_bytes(ti.type, ti.ne[0], &t->row_bytes);
-    if (rc < 0) return wk_fail_prefix(rc, "%s: tensor '%s'", m->path, name);
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: tensor '%s'", m->path, name); }
     m->bound[i] = true;
     return WICK_OK;
 }
@@ -260,7 +261,7 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         rc = wk_fail_nomem("model path");
         goto fail;
     }
-    if ((rc = wick_gguf_open(path, &m->gguf)) < 0) goto fail;
+    if ((rc = wick_gguf_open(path, &m->gguf)) < 0) { goto fail; }
 
     const char *arch;
     size_t len;
@@ -268,7 +269,7 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         rc = wk_fail(WICK_E_FORMAT, "%s: missing key 'general.architecture'", path);
         goto fail;
     }
-    if ((rc = wick_gguf_get_str(m->gguf, "general.architecture", &arch, &len)) < 0) goto fail;
+    if ((rc = wick_gguf_get_str(m->gguf, "general.architecture", &arch, &len)) < 0) { goto fail; }
     for (size_t i = 0; i < WK_ARRAY_LEN(archs); i++) {
         if (strcmp(archs[i]->name, arch) == 0) { m->arch = archs[i]; }
     }
@@ -285,18 +286,18 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         rc = wk_fail_nomem("model tensor table");
         goto fail;
     }
-    if ((rc = load_common_hparams(m)) < 0) goto fail;
+    if ((rc = load_common_hparams(m)) < 0) { goto fail; }
     m->layers = wk_calloc((size_t)m->hp.n_layer, sizeof(wk_layer));
     if (!m->layers) {
         rc = wk_fail_nomem("model layers");
         goto fail;
     }
-    if ((rc = m->arch->load(m)) < 0) goto fail;
+    if ((rc = m->arch->load(m)) < 0) { goto fail; }
 
     // Every tensor of the file must be one the arch uses (as llama.cpp's loader insists).
     for (int64_t i = 0; i < n_tensors; i++) {
         wick_tensor_info ti;
-        if ((rc = wick_gguf_tensor(m->gguf, i, &ti)) < 0) goto fail;
+        if ((rc = wick_gguf_tensor(m->gguf, i, &ti)) < 0) { goto fail; }
         if (!m->bound[i]) {
             rc = wk_fail(WICK_E_FORMAT, "%s: unexpected tensor '%s' for architecture %s", path,
                          ti.name, m->arch->name);
@@ -323,13 +324,34 @@ void wick_model_close(wick_model *m)
     wk_free(m);
 }
 
-const char *wick_model_arch(const wick_model *m) { return m->arch->name; }
-int32_t wick_model_n_vocab(const wick_model *m) { return (int32_t)m->hp.n_vocab; }
-int64_t wick_model_n_ctx_train(const wick_model *m) { return m->hp.n_ctx_train; }
-int64_t wick_model_n_embd(const wick_model *m) { return m->hp.n_embd; }
-int64_t wick_model_n_layer(const wick_model *m) { return m->hp.n_layer; }
-const wick_gguf *wick_model_gguf(const wick_model *m) { return m->gguf; }
-size_t wick_model_weight_bytes(const wick_model *m) { return m->weight_bytes; }
+const char *wick_model_arch(const wick_model *m)
+{
+    return m->arch->name;
+}
+int32_t wick_model_n_vocab(const wick_model *m)
+{
+    return (int32_t)m->hp.n_vocab;
+}
+int64_t wick_model_n_ctx_train(const wick_model *m)
+{
+    return m->hp.n_ctx_train;
+}
+int64_t wick_model_n_embd(const wick_model *m)
+{
+    return m->hp.n_embd;
+}
+int64_t wick_model_n_layer(const wick_model *m)
+{
+    return m->hp.n_layer;
+}
+const wick_gguf *wick_model_gguf(const wick_model *m)
+{
+    return m->gguf;
+}
+size_t wick_model_weight_bytes(const wick_model *m)
+{
+    return m->weight_bytes;
+}
 
 size_t wick_model_kv_bytes_per_token(const wick_model *m, wick_kv_type type)
 {

@@ -26,18 +26,23 @@
 // A view of one tensor of the mapped file (never copied). data == NULL: absent (optional tensor).
 typedef struct wk_tensor {
     const char *name; // borrowed from the GGUF
-    int type;         // wick_dtype
+    int type; // wick_dtype
     int n_dims;
-    int64_t ne[4];     // ne[0] = row length (input features of a weight)
+    int64_t ne[4]; // ne[0] = row length (input features of a weight)
     const void *data;
     size_t row_bytes; // bytes of one row of ne[0] elements
-    int64_t n_rows;   // ne[1] * ne[2] * ne[3]
+    int64_t n_rows; // ne[1] * ne[2] * ne[3]
 } wk_tensor;
 
 // --- hyperparameters -----------------------------------------------------------------------------
 
 enum { WK_ROPE_NORM = 0, WK_ROPE_NEOX = 2 }; // pairs (2i, 2i+1) | pairs (i, i + n_rot/2)
-enum { WK_ROPE_SCALING_NONE, WK_ROPE_SCALING_LINEAR, WK_ROPE_SCALING_YARN, WK_ROPE_SCALING_LONGROPE };
+enum {
+    WK_ROPE_SCALING_NONE,
+    WK_ROPE_SCALING_LINEAR,
+    WK_ROPE_SCALING_YARN,
+    WK_ROPE_SCALING_LONGROPE
+};
 
 typedef struct wk_hparams {
     int64_t n_vocab;
@@ -49,27 +54,27 @@ typedef struct wk_hparams {
     int64_t n_ff;
     int64_t head_dim_k; // attention.key_length (default n_embd / n_head)
     int64_t head_dim_v; // attention.value_length (default head_dim_k)
-    int64_t n_rot;      // rope.dimension_count (default head_dim_k)
+    int64_t n_rot; // rope.dimension_count (default head_dim_k)
     float rms_eps;
     float kq_scale; // softmax scale (llama: 1/sqrt(head_dim) or attention.scale; phi3: 1)
-    float q_scale;  // phi3: q *= q_scale after RoPE (1/sqrt(head_dim)); 0 = none
+    float q_scale; // phi3: q *= q_scale after RoPE (1/sqrt(head_dim)); 0 = none
 
     // RoPE (ggml rope_ext parameters)
-    int rope_mode;         // WK_ROPE_NORM | WK_ROPE_NEOX
-    int rope_scaling;      // WK_ROPE_SCALING_*
-    float rope_base;       // freq_base
+    int rope_mode; // WK_ROPE_NORM | WK_ROPE_NEOX
+    int rope_scaling; // WK_ROPE_SCALING_*
+    float rope_base; // freq_base
     float rope_freq_scale; // 1 / rope.scaling.factor (1 when none)
     float rope_attn_factor; // mscale passed to the rope kernel (1 unless YaRN)
-    float yarn_ext_factor;  // 0 unless YaRN
+    float yarn_ext_factor; // 0 unless YaRN
     float yarn_beta_fast, yarn_beta_slow; // 32, 1 (llama.cpp defaults; deepseek2 ignores the keys)
-    float yarn_log_mul;     // deepseek2: rope.scaling.yarn_log_multiplier / 0.1
-    int64_t n_ctx_orig;     // rope.scaling.original_context_length (default n_ctx_train)
+    float yarn_log_mul; // deepseek2: rope.scaling.yarn_log_multiplier / 0.1
+    int64_t n_ctx_orig; // rope.scaling.original_context_length (default n_ctx_train)
 
     // mixture of experts / MLA (deepseek2; 0 for dense models)
     int64_t n_expert, n_expert_used, n_expert_shared, n_expert_groups, n_expert_groups_used;
     int64_t n_layer_dense_lead, n_ff_exp;
     int64_t q_lora_rank, kv_lora_rank, head_dim_k_mla, head_dim_v_mla;
-    int expert_gating;      // 1 softmax, 2 sigmoid
+    int expert_gating; // 1 softmax, 2 sigmoid
     bool expert_weights_norm;
     float expert_weights_scale;
 } wk_hparams;
@@ -119,9 +124,9 @@ struct wick_model {
     wk_hparams hp;
     wk_tensor tok_embd, output_norm, output_norm_b, output, output_b, rope_freqs;
     wk_layer *layers; // n_layer
-    bool *bound;      // per GGUF tensor: claimed by the loader (unclaimed ones are an error)
+    bool *bound; // per GGUF tensor: claimed by the loader (unclaimed ones are an error)
     size_t weight_bytes;
-    void *arch_data;  // the arch's own model data (e.g. deepseek2's split attn_kv_b), or NULL
+    void *arch_data; // the arch's own model data (e.g. deepseek2's split attn_kv_b), or NULL
 };
 
 // model.c: binding. Finds name, checks its shape against ne (n_dims values; trailing dims must be
@@ -149,7 +154,7 @@ typedef struct wk_kv {
     int type;
     int64_t n_layer, n_ctx, k_row, v_row;
     size_t elt; // bytes per element
-    void **k;   // n_layer pointers into one allocation
+    void **k; // n_layer pointers into one allocation
     void **v;
     void *mem;
 } wk_kv;
@@ -180,7 +185,7 @@ typedef struct wk_mm {
     wk_pool *pool;
     int n_threads;
     const wk_kernels *kern;
-    void *act;        // converted activations: max_rows rows of up to max_k elements
+    void *act; // converted activations: max_rows rows of up to max_k elements
     size_t act_bytes;
     int64_t max_rows, max_k;
     // what act currently holds (wk_mm_prepare)
@@ -238,7 +243,7 @@ void wk_rope_cache(const wk_rope *r, int64_t pos, float *cs); // cs: n_rot float
 void wk_rope_apply(const wk_rope *r, const float *cs, float *x, int64_t n_heads,
                    int64_t head_stride);
 
-// --- attention (attn.c) ----------------------------------------------------------------------------
+// --- attention (attn.c) --------------------------------------------------------------------------
 
 // Causal grouped-query attention over the KV cache for T new tokens at positions pos0 .. pos0+T-1
 // (their K/V already stored). For token t and head h (kv head g = h / (n_head / n_head_kv)):
@@ -254,7 +259,7 @@ typedef struct wk_attn_args {
     const float *q;
     int64_t q_stride;
     float *out;
-    float *scratch;             // n_threads * scratch_per_thread floats
+    float *scratch; // n_threads * scratch_per_thread floats
     int64_t scratch_per_thread; // wk_attn_scratch(n_ctx, n_head / n_head_kv, head dims)
 } wk_attn_args;
 void wk_attention(wk_mm *mm, wk_attn_args *a);
@@ -265,17 +270,17 @@ int64_t wk_attn_scratch(int64_t n_ctx, int64_t n_rep, int64_t head_dim_k, int64_
 
 struct wick_session {
     wk_model *m;
-    int64_t n_ctx;   // positions the KV cache holds
+    int64_t n_ctx; // positions the KV cache holds
     int64_t n_batch; // tokens per forward call
     int n_threads;
     bool logits_all;
-    int64_t n_past;  // positions filled
+    int64_t n_past; // positions filled
     wk_kv kv;
     wk_mm mm;
-    float *logits;     // (logits_all ? n_batch : 1) * n_vocab
-    int64_t n_logits;  // rows valid after the last eval
-    int64_t last_n;    // tokens of the last eval
-    void *arch_state;  // the arch's scratch
+    float *logits; // (logits_all ? n_batch : 1) * n_vocab
+    int64_t n_logits; // rows valid after the last eval
+    int64_t last_n; // tokens of the last eval
+    void *arch_state; // the arch's scratch
     atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers
 };
 

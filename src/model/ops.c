@@ -35,7 +35,10 @@ void wk_scale(float *y, int64_t n, float s)
 }
 
 // silu(x) = x / (1 + e^-x)
-static inline float silu(float x) { return x / (1.0f + expf(-x)); }
+static inline float silu(float x)
+{
+    return x / (1.0f + expf(-x));
+}
 
 void wk_swiglu(float *h, int64_t h_stride, const float *g, const float *u, int64_t gu_stride,
                int64_t T, int64_t n)

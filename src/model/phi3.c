@@ -28,29 +28,34 @@ static wick_status load_phi3(wk_model *m)
         wk_layer *L = &m->layers[il];
         const int64_t s_qkv[2] = {e, q + 2 * kv}, s_q[2] = {e, q}, s_k[2] = {e, kv};
         const int64_t s_o[2] = {q, e}, s_up[2] = {e, 2 * f}, s_down[2] = {f, e};
-        if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) { return rc; }
+        if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) {
+            return rc;
+        }
         rc = wk_model_bind_layer(m, &L->wqkv, il, "blk.%d.attn_qkv.weight", 2, s_qkv, true);
         if (rc < 0) { return rc; }
         if (!L->wqkv.data) { // separate projections (create_tensor_qkv)
-            if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q,
-                                          false)) < 0 ||
-                (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k,
-                                          false)) < 0 ||
-                (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_k,
-                                          false)) < 0) {
+            if ((rc = wk_model_bind_layer(m, &L->wq, il, "blk.%d.attn_q.weight", 2, s_q, false)) <
+                    0 ||
+                (rc = wk_model_bind_layer(m, &L->wk, il, "blk.%d.attn_k.weight", 2, s_k, false)) <
+                    0 ||
+                (rc = wk_model_bind_layer(m, &L->wv, il, "blk.%d.attn_v.weight", 2, s_k, false)) <
+                    0) {
                 return rc;
             }
-        } else if ((rc = wk_dense_bind_bias(m, &L->bqkv, il, "blk.%d.attn_qkv.bias", q + 2 * kv)) < 0) {
+        } else if ((rc = wk_dense_bind_bias(m, &L->bqkv, il, "blk.%d.attn_qkv.bias", q + 2 * kv)) <
+                   0) {
             return rc;
         }
-        if ((rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o,
-                                      false)) < 0 ||
+        if ((rc = wk_model_bind_layer(m, &L->wo, il, "blk.%d.attn_output.weight", 2, s_o, false)) <
+                0 ||
             (rc = wk_dense_bind_bias(m, &L->bo, il, "blk.%d.attn_output.bias", e)) < 0) {
             return rc;
         }
-        if ((rc = wk_dense_bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) { return rc; }
-        if ((rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up,
-                                      false)) < 0 ||
+        if ((rc = wk_dense_bind_norm(m, &L->ffn_norm, il, "blk.%d.ffn_norm.weight")) < 0) {
+            return rc;
+        }
+        if ((rc = wk_model_bind_layer(m, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, s_up, false)) <
+                0 ||
             (rc = wk_model_bind_layer(m, &L->ffn_down, il, "blk.%d.ffn_down.weight", 2, s_down,
                                       false)) < 0) {
             return rc;

@@ -94,14 +94,13 @@ void wick_session_destroy(wick_session *s)
 
 wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
 {
-    if (!s || !tokens || n < 1) {
-        return wk_fail(WICK_E_INVALID, "session eval: no tokens");
-    }
+    if (!s || !tokens || n < 1) { return wk_fail(WICK_E_INVALID, "session eval: no tokens"); }
     const int64_t n_vocab = s->m->hp.n_vocab;
     for (int64_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= n_vocab) {
-            return wk_fail(WICK_E_INVALID, "session eval: token %d at index %lld is outside [0, %lld)",
-                           tokens[i], (long long)i, (long long)n_vocab);
+            return wk_fail(WICK_E_INVALID,
+                           "session eval: token %d at index %lld is outside [0, %lld)", tokens[i],
+                           (long long)i, (long long)n_vocab);
         }
     }
     if (s->logits_all && n > s->n_batch) {
@@ -142,8 +141,14 @@ const float *wick_session_logits(const wick_session *s, int64_t i)
     return s->logits + i * s->m->hp.n_vocab;
 }
 
-int64_t wick_session_n_past(const wick_session *s) { return s->n_past; }
-int64_t wick_session_n_ctx(const wick_session *s) { return s->n_ctx; }
+int64_t wick_session_n_past(const wick_session *s)
+{
+    return s->n_past;
+}
+int64_t wick_session_n_ctx(const wick_session *s)
+{
+    return s->n_ctx;
+}
 
 wick_status wick_session_truncate(wick_session *s, int64_t n_past)
 {

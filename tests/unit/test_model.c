@@ -36,10 +36,9 @@ typedef struct model_case {
 } model_case;
 
 static const model_case cases[] = {
-    {"llama-F32", &P_F32},   {"llama-F16", &P_F16},      {"llama-BF16", &P_BF16},
-    {"llama-Q8_0", &P_Q},    {"llama-Q4_K_M", &P_Q},     {"phi3-F32", &P_F32},
-    {"phi3-Q4_K_M", &P_Q},   {"phi3-Q3_K_M", &P_Q},      {"phi3-Q5_0", &P_Q},
-    {"phi3-Q4_0", &P_Q},
+    {"llama-F32", &P_F32},  {"llama-F16", &P_F16}, {"llama-BF16", &P_BF16}, {"llama-Q8_0", &P_Q},
+    {"llama-Q4_K_M", &P_Q}, {"phi3-F32", &P_F32},  {"phi3-Q4_K_M", &P_Q},   {"phi3-Q3_K_M", &P_Q},
+    {"phi3-Q5_0", &P_Q},    {"phi3-Q4_0", &P_Q},
 };
 
 static float max_abs(const float *x, int64_t n)
@@ -96,7 +95,9 @@ static void check_model(const model_case *mc, json_t *golden, int n_threads,
         json_t *jt = json_object_get(pr, "tokens");
         int64_t n = (int64_t)json_array_size(jt);
         int32_t *toks = malloc(sizeof(int32_t) * (size_t)(n + 16));
-        for (int64_t i = 0; i < n; i++) { toks[i] = (int32_t)json_integer_value(json_array_get(jt, (size_t)i)); }
+        for (int64_t i = 0; i < n; i++) {
+            toks[i] = (int32_t)json_integer_value(json_array_get(jt, (size_t)i));
+        }
         wick_session_reset(s);
         json_t *tops = json_object_get(pr, "logits_top");
         json_t *maxes = json_object_get(pr, "max_abs_logit");
@@ -135,8 +136,8 @@ static void check_model(const model_case *mc, json_t *golden, int n_threads,
                     n_top1 += agree;
                     n_top1_checked++;
                 } else if (gap > 2 * mc->pol->tol * mx) {
-                    CHECKF(agree, "%s %s pos %lld: top-1 %d, golden %lld (gap %g)", mc->name,
-                           pname, (long long)pos, argmax(lg, n_vocab), (long long)g1, gap);
+                    CHECKF(agree, "%s %s pos %lld: top-1 %d, golden %lld (gap %g)", mc->name, pname,
+                           (long long)pos, argmax(lg, n_vocab), (long long)g1, gap);
                 }
             }
         }
@@ -152,7 +153,9 @@ static void check_model(const model_case *mc, json_t *golden, int n_threads,
                    worst, (long long)worst_pos, mc->pol->tol);
         }
         const float *last = wick_session_logits(s, -1);
-        if (last && pi < 4 && n_vocab <= 2048) { memcpy(rs->last_logits[pi], last, sizeof(float) * (size_t)n_vocab); }
+        if (last && pi < 4 && n_vocab <= 2048) {
+            memcpy(rs->last_logits[pi], last, sizeof(float) * (size_t)n_vocab);
+        }
 
         // greedy continuation, one token per eval, compared up to the first close step
         json_t *greedy = json_object_get(pr, "greedy");
@@ -177,7 +180,9 @@ static void check_model(const model_case *mc, json_t *golden, int n_threads,
         printf("  %-13s %-7s %3lld tokens  threads %d%s  worst d %.2e (pos %lld)  within %lld/%lld",
                mc->name, pname, (long long)n, n_threads, force ? " scalar" : "", worst,
                (long long)worst_pos, (long long)n_within, (long long)n);
-        if (mc->pol->quantized) { printf("  top-1 %lld/%lld", (long long)n_top1, (long long)n_top1_checked); }
+        if (mc->pol->quantized) {
+            printf("  top-1 %lld/%lld", (long long)n_top1, (long long)n_top1_checked);
+        }
         printf("  greedy %d/%d\n", n_agree, n_steps);
         if (worst > rs->worst_d) { rs->worst_d = worst; }
         free(toks);

@@ -9,13 +9,13 @@
 #include "model/model.h"
 
 typedef struct variant {
-    const char *drop_key;   // leave this key out
-    const char *set_key;    // then add it (or replace it) with this value
-    const char *set_str;    // ... a string
-    uint32_t set_u32;       // ... or an u32 when set_str is NULL
+    const char *drop_key; // leave this key out
+    const char *set_key; // then add it (or replace it) with this value
+    const char *set_str; // ... a string
+    uint32_t set_u32; // ... or an u32 when set_str is NULL
     const char *drop_tensor;
     const char *reshape_tensor; // declare it with ne[1] halved
-    const char *extra_tensor;   // add a copy of output_norm.weight under this name
+    const char *extra_tensor; // add a copy of output_norm.weight under this name
 } variant;
 
 static const char *make_variant(const char *src_rel, const char *name, const variant *v)
@@ -52,8 +52,8 @@ static const char *make_variant(const char *src_rel, const char *name, const var
         if (v->reshape_tensor && strcmp(ti.name, v->reshape_tensor) == 0) { ne[1] /= 2; }
         CHECK_OK(wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ne, ti.data));
         if (v->extra_tensor && strcmp(ti.name, "output_norm.weight") == 0) {
-            CHECK_OK(wick_gguf_writer_add_tensor(w, v->extra_tensor, ti.type, ti.n_dims, ne,
-                                                 ti.data));
+            CHECK_OK(
+                wick_gguf_writer_add_tensor(w, v->extra_tensor, ti.type, ti.n_dims, ne, ti.data));
         }
     }
     CHECK_OK(wick_gguf_writer_write(w, out, NULL, NULL));
@@ -88,8 +88,9 @@ static void test_bad_files(void)
     expect_open_fail(P, "missing-qkv", &v, WICK_E_FORMAT, "missing tensor 'blk.0.attn_q.weight'");
     memset(&v, 0, sizeof v);
     v.reshape_tensor = "blk.0.attn_k.weight";
-    expect_open_fail(L, "wrong-shape", &v, WICK_E_FORMAT,
-                     "tensor 'blk.0.attn_k.weight': shape [256, 32, 1, 1], expected [256, 64, 1, 1]");
+    expect_open_fail(
+        L, "wrong-shape", &v, WICK_E_FORMAT,
+        "tensor 'blk.0.attn_k.weight': shape [256, 32, 1, 1], expected [256, 64, 1, 1]");
     memset(&v, 0, sizeof v);
     v.reshape_tensor = "blk.1.ffn_up.weight";
     expect_open_fail(P, "wrong-shape-fused-up", &v, WICK_E_FORMAT, "tensor 'blk.1.ffn_up.weight'");
@@ -137,7 +138,8 @@ static void test_bad_files(void)
     memset(&v, 0, sizeof v);
     v.set_key = "llama.block_count";
     v.set_u32 = 3;
-    expect_open_fail(L, "too-many-layers", &v, WICK_E_FORMAT, "missing tensor 'blk.2.attn_norm.weight'");
+    expect_open_fail(L, "too-many-layers", &v, WICK_E_FORMAT,
+                     "missing tensor 'blk.2.attn_norm.weight'");
 
     wick_model *m = (wick_model *)1;
     CHECKF(wick_model_open(test_data("models/no-such.gguf"), NULL, &m) < 0 &&
@@ -242,8 +244,8 @@ static void test_passes_and_f16_cache(const char *rel, double f16_tol)
             mx = fmax(mx, fabs((double)ref[i]));
         }
         CHECKF(lg && d <= 1e-3 * mx, "%s: passes of 3 / one token differ by %g", rel, d);
-        printf("  %s: one pass vs passes of 3 + single tokens: max |diff| %g (max|logit| %g)\n", rel,
-               d, mx);
+        printf("  %s: one pass vs passes of 3 + single tokens: max |diff| %g (max|logit| %g)\n",
+               rel, d, mx);
     }
     wick_session_destroy(s);
     s = NULL;

@@ -160,10 +160,10 @@ static void test_rope(void)
 
 static void test_matmul_types(void)
 {
-    static const char *files[] = {"models/llama-F32.gguf",  "models/llama-F16.gguf",
-                                  "models/llama-BF16.gguf", "models/llama-Q8_0.gguf",
+    static const char *files[] = {"models/llama-F32.gguf",    "models/llama-F16.gguf",
+                                  "models/llama-BF16.gguf",   "models/llama-Q8_0.gguf",
                                   "models/llama-Q4_K_M.gguf", "models/phi3-Q3_K_M.gguf",
-                                  "models/phi3-Q5_0.gguf",  "models/phi3-Q4_0.gguf"};
+                                  "models/phi3-Q5_0.gguf",    "models/phi3-Q4_0.gguf"};
     wk_pool *pool = NULL;
     CHECK_OK(wk_pool_global(2, &pool));
     for (size_t f = 0; f < WK_ARRAY_LEN(files); f++) {
@@ -184,7 +184,8 @@ static void test_matmul_types(void)
             wk_matmul(&mm, w, x, T, y);
             double err = 0, scale = 0;
             for (int64_t n = 0; n < N; n++) {
-                mm.kern->to_float[w->type]((const char *)w->data + (size_t)n * w->row_bytes, row, K);
+                mm.kern->to_float[w->type]((const char *)w->data + (size_t)n * w->row_bytes, row,
+                                           K);
                 for (int64_t t = 0; t < T; t++) {
                     double ref = 0, mag = 0;
                     for (int64_t i = 0; i < K; i++) {
@@ -196,8 +197,8 @@ static void test_matmul_types(void)
                 }
             }
             // activation quantization (Q8_0/Q8_K: ~1/254 relative per element) bounds the error
-            CHECKF(err <= 1e-2 * scale, "%s %s: matmul error %g (scale %g)", files[f], w->name,
-                   err, scale);
+            CHECKF(err <= 1e-2 * scale, "%s %s: matmul error %g (scale %g)", files[f], w->name, err,
+                   scale);
             wk_mm_free(&mm);
             free(x);
             free(y);
@@ -207,7 +208,7 @@ static void test_matmul_types(void)
     }
 }
 
-// --- rope_freqs (all 4) vs linear scaling 4, end to end -------------------------------------------
+// --- rope_freqs (all 4) vs linear scaling 4, end to end ------------------------------------------
 
 static const char *write_variant(const char *name, bool rope_freqs)
 {
@@ -240,7 +241,8 @@ static const char *write_variant(const char *name, bool rope_freqs)
         }
         if (rope_freqs) {
             const int64_t ne[1] = {16}; // n_rot / 2 = head_dim 32 / 2
-            CHECK_OK(wick_gguf_writer_add_tensor(w, "rope_freqs.weight", WICK_DTYPE_F32, 1, ne, four));
+            CHECK_OK(
+                wick_gguf_writer_add_tensor(w, "rope_freqs.weight", WICK_DTYPE_F32, 1, ne, four));
         }
         CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
     }
