@@ -449,6 +449,19 @@ LEGACY_MIN(dot_q5_1, wk_block_q5_1, q5_bytes(b->qh, b->qs))
 // 32-element group's scale repeated twice), the offset subtracted from u to get q, and the mins
 // per 16-element group. The dot products further down stream the same bits without the struct.
 
+// Q4_K/Q5_K 12-byte scales -> 8 scales (low 8 bytes of *sc) and 8 mins (*mn), as u8.
+INLINE void k4_scales(const uint8_t *s12, uint64_t *sc, uint64_t *mn)
+{
+    uint32_t u[3];
+    memcpy(u, s12, 12);
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    uint32_t sc_lo = u[0] & m6, mn_lo = u[1] & m6;
+    uint32_t sc_hi = (u[2] & m4) | ((u[0] >> 6) & m2) << 4;
+    uint32_t mn_hi = ((u[2] >> 4) & m4) | ((u[1] >> 6) & m2) << 4;
+    *sc = (uint64_t)sc_hi << 32 | sc_lo;
+    *mn = (uint64_t)mn_hi << 32 | mn_lo;
+}
+
 typedef struct kblock {
     __m256i u[8];
     int sc[16];
@@ -509,11 +522,11 @@ INLINE void unpack_q4_k(const wk_block_q4_k *b, kblock *k)
         k->u[2 * c] = _mm256_and_si256(q, m15);
         k->u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m15);
     }
+    uint64_t sc8, mn8;
+    k4_scales(b->scales, &sc8, &mn8);
     for (int g = 0; g < 8; g++) {
-        uint8_t sc, mn;
-        wk_scale_min_k4(g, b->scales, &sc, &mn);
-        k->sc[2 * g] = k->sc[2 * g + 1] = sc;
-        k->mn[2 * g] = k->mn[2 * g + 1] = mn;
+        k->sc[2 * g] = k->sc[2 * g + 1] = (int)((sc8 >> (8 * g)) & 0xff);
+        k->mn[2 * g] = k->mn[2 * g + 1] = (int)((mn8 >> (8 * g)) & 0xff);
     }
     k->off = 0;
     k->d = h2f(b->d);
@@ -535,11 +548,11 @@ INLINE void unpack_q5_k(const wk_block_q5_k *b, kblock *k)
         k->u[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m15),
                                           _mm256_and_si256(h1, m16));
     }
+    uint64_t sc8, mn8;
+    k4_scales(b->scales, &sc8, &mn8);
     for (int g = 0; g < 8; g++) {
-        uint8_t sc, mn;
-        wk_scale_min_k4(g, b->scales, &sc, &mn);
-        k->sc[2 * g] = k->sc[2 * g + 1] = sc;
-        k->mn[2 * g] = k->mn[2 * g + 1] = mn;
+        k->sc[2 * g] = k->sc[2 * g + 1] = (int)((sc8 >> (8 * g)) & 0xff);
+        k->mn[2 * g] = k->mn[2 * g + 1] = (int)((mn8 >> (8 * g)) & 0xff);
     }
     k->off = 0;
     k->d = h2f(b->d);
@@ -656,19 +669,6 @@ INLINE void kacc_store(const kacc *k, float *s, int na)
     _mm_storeu_ps(a, k->acc);
     _mm_storeu_ps(m, k->accm);
     for (int j = 0; j < na; j++) { s[j] = a[j] - m[j]; }
-}
-
-// Q4_K/Q5_K 12-byte scales -> 8 scales (low 8 bytes of *sc) and 8 mins (*mn), as u8.
-INLINE void k4_scales(const uint8_t *s12, uint64_t *sc, uint64_t *mn)
-{
-    uint32_t u[3];
-    memcpy(u, s12, 12);
-    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
-    uint32_t sc_lo = u[0] & m6, mn_lo = u[1] & m6;
-    uint32_t sc_hi = (u[2] & m4) | ((u[0] >> 6) & m2) << 4;
-    uint32_t mn_hi = ((u[2] >> 4) & m4) | ((u[1] >> 6) & m2) << 4;
-    *sc = (uint64_t)sc_hi << 32 | sc_lo;
-    *mn = (uint64_t)mn_hi << 32 | mn_lo;
 }
 
 // Broadcast i16 lane g (< 8) of a vector whose two 128-bit halves are equal.
