@@ -13,7 +13,7 @@
 //                [--corrupt-count K] [--fail-status S --fail-count K --retry-after SEC]
 //                [--ignore-range] [--cdn-ttl SEC] [--move-after K] [--page-size N]
 //                [--evil-path P] [--stall-count K --stall-after N --stall-secs S]
-//                [--lfs-threshold BYTES] [--exit-after SEC]
+//                [--lfs-threshold BYTES] [--lie-size DELTA] [--no-commit] [--exit-after SEC]
 // Prints the port on stdout ("PORT\n") once listening; stops on SIGTERM/SIGINT or --exit-after.
 #define _XOPEN_SOURCE 700
 #include <ctype.h>
@@ -73,6 +73,8 @@ static int fail_status = 500, retry_after = -1, cdn_ttl = 3600, page_size = 1000
 static bool ignore_range;
 static atomic_bool moved;
 static const char *evil_path;
+static long long lie_size; // added to X-Linked-Size (a lying or broken Hub)
+static bool no_commit;
 static atomic_int stop; // lock-free: fine in a signal handler
 
 static void die(const char *m)
@@ -463,14 +465,14 @@ static enum MHD_Result resolve(struct MHD_Connection *c, const char *url, bool h
              "http://127.0.0.1:%d/cdn/%s?X-Amz-Expires=%ld&Signature=minihub&"
              "response-content-disposition=attachment", port, f->sha256,
              (long)time(NULL) + cdn_ttl);
-    snprintf(size, sizeof size, "%" PRIu64, f->size);
+    snprintf(size, sizeof size, "%lld", (long long)f->size + lie_size);
     static const char redirect_body[] = "Found. Redirecting to the CDN";
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         sizeof redirect_body - 1, (void *)redirect_body, MHD_RESPMEM_PERSISTENT);
     char q[100];
     snprintf(q, sizeof q, "\"%s\"", f->sha256);
     MHD_add_response_header(resp, "Location", loc);
-    MHD_add_response_header(resp, "X-Repo-Commit", t->commit);
+    if (!no_commit) { MHD_add_response_header(resp, "X-Repo-Commit", t->commit); }
     MHD_add_response_header(resp, "X-Linked-Etag", q);
     MHD_add_response_header(resp, "X-Linked-Size", size);
     MHD_add_response_header(resp, "ETag", "\"redirect-etag\"");
@@ -710,6 +712,10 @@ int main(int argc, char **argv)
             page_size = atoi(v) > 0 ? atoi(v) : 1;
         } else if (OPT("--evil-path")) {
             evil_path = v;
+        } else if (OPT("--lie-size")) {
+            lie_size = atoll(v);
+        } else if (strcmp(a, "--no-commit") == 0) {
+            no_commit = true;
         } else if (OPT("--lfs-threshold")) {
             lfs_threshold = strtoull(v, NULL, 10);
         } else if (OPT("--exit-after")) {

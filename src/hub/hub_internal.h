@@ -79,7 +79,8 @@ struct hub_job {
     char *meta_url;   // current /resolve URL (moves with relative redirects)
     char *cdn_url;    // absolute Location of the metadata redirect (signed CDN URL), or NULL
     int n_redirects;
-    int tries;        // failed attempts since bytes last arrived
+    int tries;        // failed attempts since the download last got further than ever before
+    uint64_t best_offset; // the furthest it got
     int n_mismatch;   // downloads discarded for a wrong hash
     int hash_kind;    // 0 size only, 1 git blob sha1, 2 sha256
     char errbuf[CURL_ERROR_SIZE];

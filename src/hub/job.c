@@ -930,7 +930,10 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
         job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
         return;
     }
-    if (j->got_data) { j->tries = 0; } // as huggingface_hub: progress resets the retry budget
+    if (j->got_data && j->offset > j->best_offset) { // progress resets the retry budget (as
+        j->best_offset = j->offset;                    // huggingface_hub), but only real progress:
+        j->tries = 0;                                  // the same bytes again do not count
+    }
     if (j->write_rc == RESTART) {
         wick_status rc = truncate_tmp(j);
         if (rc < 0) {
@@ -1263,7 +1266,10 @@ void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadlin
     }
     job_state again = j->state == ST_GET ? ST_WANT_GET : ST_WANT_META;
     wk_hub_job_abort_xfer(h, j);
-    if (j->got_data) { j->tries = 0; }
+    if (j->got_data && j->offset > j->best_offset) {
+        j->best_offset = j->offset;
+        j->tries = 0;
+    }
     wk_fail(WICK_E_NETWORK, "%s: no data for %d ms", j->req_url, h->stall_timeout_ms);
     retry_or_fail(h, j, again, WICK_E_NETWORK);
 }

@@ -485,6 +485,10 @@ static void test_faults(void)
     fault_ok("--cdn-ttl 1 --throttle 120000 --drop-after 280000", "range=bytes=280000-");
     fault_fail("--corrupt-count 10", WICK_E_CHECKSUM, "hash to");
     fault_fail("--fail-status 500 --fail-count 1000", WICK_E_HTTP, "gave up");
+    // a Hub that lies about the size, or is no Hub at all
+    fault_fail("--lie-size -1000", WICK_E_CHECKSUM, "more than");
+    fault_fail("--lie-size 1000", WICK_E_HTTP, "gave up");
+    fault_fail("--no-commit", WICK_E_FORMAT, "X-Repo-Commit");
 }
 
 static void test_moving_branch(void)
