@@ -31,6 +31,9 @@ enum {
     WK_CC_N = 1 << 4,   // Nd, Nl, No
     WK_CC_S = 1 << 5,   // \s: White_Space
     WK_CC_HAN = 1 << 6, // Script=Han
+    WK_CC_NEW = 1 << 7, // assigned after the Unicode version of the system's Oniguruma (14):
+                        // classes as the Oniguruma inside Hugging Face tokenizers (16) has them;
+                        // the regex path still sees these characters unassigned
     WK_CC_L = WK_CC_LU | WK_CC_LL | WK_CC_LMO,
 };
 extern const uint8_t *wk_tok_cc; // 0x110000 entries, set by wk_tok_global_init()

@@ -40,6 +40,43 @@ static int mark_property(uint8_t *tab, const char *name, uint8_t bit)
     return 0;
 }
 
+// Letters, marks and numbers assigned in Unicode 15.0-16.0, which the system's Oniguruma 6.9.8
+// (Unicode 14) lacks and the Oniguruma inside Hugging Face tokenizers has (CJK Extensions H and I,
+// Egyptian Hieroglyphs Extended-A, Garay, Kawi, ...). Made from the Unicode data of node 20 (ICU,
+// Unicode 17), keeping the characters that Hugging Face tokenizers (npm 0.23.2) treats as letters,
+// marks or numbers: a Unicode 17 character is still unassigned there.
+static const struct {
+    uint32_t lo, hi;
+    uint8_t bits;
+} newer[] = {
+    {0x897, 0x897, WK_CC_M}, {0xCF3, 0xCF3, WK_CC_M}, {0xECE, 0xECE, WK_CC_M},
+    {0x1C89, 0x1C89, WK_CC_LU}, {0x1C8A, 0x1C8A, WK_CC_LL}, {0xA7CB, 0xA7CC, WK_CC_LU},
+    {0xA7CD, 0xA7CD, WK_CC_LL}, {0xA7DA, 0xA7DA, WK_CC_LU}, {0xA7DB, 0xA7DB, WK_CC_LL},
+    {0xA7DC, 0xA7DC, WK_CC_LU}, {0x105C0, 0x105F3, WK_CC_LMO}, {0x10D40, 0x10D49, WK_CC_N},
+    {0x10D4A, 0x10D4F, WK_CC_LMO}, {0x10D50, 0x10D65, WK_CC_LU}, {0x10D69, 0x10D6D, WK_CC_M},
+    {0x10D6F, 0x10D6F, WK_CC_LMO}, {0x10D70, 0x10D85, WK_CC_LL}, {0x10EC2, 0x10EC4, WK_CC_LMO},
+    {0x10EFC, 0x10EFF, WK_CC_M}, {0x1123F, 0x11240, WK_CC_LMO}, {0x11241, 0x11241, WK_CC_M},
+    {0x11380, 0x11389, WK_CC_LMO}, {0x1138B, 0x1138B, WK_CC_LMO}, {0x1138E, 0x1138E, WK_CC_LMO},
+    {0x11390, 0x113B5, WK_CC_LMO}, {0x113B7, 0x113B7, WK_CC_LMO}, {0x113B8, 0x113C0, WK_CC_M},
+    {0x113C2, 0x113C2, WK_CC_M}, {0x113C5, 0x113C5, WK_CC_M}, {0x113C7, 0x113CA, WK_CC_M},
+    {0x113CC, 0x113D0, WK_CC_M}, {0x113D1, 0x113D1, WK_CC_LMO}, {0x113D2, 0x113D2, WK_CC_M},
+    {0x113D3, 0x113D3, WK_CC_LMO}, {0x113E1, 0x113E2, WK_CC_M}, {0x116D0, 0x116E3, WK_CC_N},
+    {0x11BC0, 0x11BE0, WK_CC_LMO}, {0x11BF0, 0x11BF9, WK_CC_N}, {0x11F00, 0x11F01, WK_CC_M},
+    {0x11F02, 0x11F02, WK_CC_LMO}, {0x11F03, 0x11F03, WK_CC_M}, {0x11F04, 0x11F10, WK_CC_LMO},
+    {0x11F12, 0x11F33, WK_CC_LMO}, {0x11F34, 0x11F3A, WK_CC_M}, {0x11F3E, 0x11F42, WK_CC_M},
+    {0x11F50, 0x11F59, WK_CC_N}, {0x11F5A, 0x11F5A, WK_CC_M}, {0x1342F, 0x1342F, WK_CC_LMO},
+    {0x13440, 0x13440, WK_CC_M}, {0x13441, 0x13446, WK_CC_LMO}, {0x13447, 0x13455, WK_CC_M},
+    {0x13460, 0x143FA, WK_CC_LMO}, {0x16100, 0x1611D, WK_CC_LMO}, {0x1611E, 0x1612F, WK_CC_M},
+    {0x16130, 0x16139, WK_CC_N}, {0x16D40, 0x16D6C, WK_CC_LMO}, {0x16D70, 0x16D79, WK_CC_N},
+    {0x18CFF, 0x18CFF, WK_CC_LMO}, {0x1B132, 0x1B132, WK_CC_LMO}, {0x1B155, 0x1B155, WK_CC_LMO},
+    {0x1CCF0, 0x1CCF9, WK_CC_N}, {0x1D2C0, 0x1D2D3, WK_CC_N}, {0x1DF25, 0x1DF2A, WK_CC_LL},
+    {0x1E030, 0x1E06D, WK_CC_LMO}, {0x1E08F, 0x1E08F, WK_CC_M}, {0x1E4D0, 0x1E4EB, WK_CC_LMO},
+    {0x1E4EC, 0x1E4EF, WK_CC_M}, {0x1E4F0, 0x1E4F9, WK_CC_N}, {0x1E5D0, 0x1E5ED, WK_CC_LMO},
+    {0x1E5EE, 0x1E5EF, WK_CC_M}, {0x1E5F0, 0x1E5F0, WK_CC_LMO}, {0x1E5F1, 0x1E5FA, WK_CC_N},
+    {0x2B739, 0x2B739, WK_CC_LMO|WK_CC_HAN}, {0x2EBF0, 0x2EE5D, WK_CC_LMO|WK_CC_HAN},
+    {0x31350, 0x323AF, WK_CC_LMO|WK_CC_HAN},
+};
+
 static void global_init(void)
 {
     for (int i = 0; i < 324; i++) { bl_inv[i] = -1; }
@@ -58,6 +95,12 @@ static void global_init(void)
         if (mark_property(tab, props[i].name, props[i].bit) < 0) {
             init_rc = WICK_E_INTERNAL;
             return;
+        }
+    }
+    // Characters this Oniguruma (Unicode 14) does not know but Hugging Face's does (Unicode 16).
+    for (size_t i = 0; i < WK_ARRAY_LEN(newer); i++) {
+        for (uint32_t cp = newer[i].lo; cp <= newer[i].hi; cp++) {
+            if (!tab[cp]) { tab[cp] = (uint8_t)(newer[i].bits | WK_CC_NEW); }
         }
     }
     OnigEncoding enc = ONIG_ENCODING_UTF8;

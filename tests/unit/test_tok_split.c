@@ -38,11 +38,22 @@ static const char *const pats[][2] = {
 
 static void *res[5];
 static int kinds[5];
-static long n_texts, n_pieces, n_diff;
+static long n_texts, n_pieces, n_diff, n_newer;
 
 // Compares both splitters on text; prints the first few differences.
 static void diff_one(int p, const char *text, size_t n)
 {
+    // Characters newer than this Oniguruma's Unicode follow utf8proc in the hand splitters (as in
+    // Hugging Face's newer Oniguruma): no comparison with the older regex engine there.
+    for (size_t i = 0; i < n;) {
+        size_t adv;
+        uint32_t cp = wk_utf8_dec((const uint8_t *)text + i, n - i, &adv);
+        if (wk_tok_cc[cp] & WK_CC_NEW) {
+            n_newer++;
+            return;
+        }
+        i += adv;
+    }
     wk_spans a = {0};
     wick_status rc = wk_regex_isolated(res[p], text, n, 0, &a);
     CHECK(rc == WICK_OK);
@@ -173,8 +184,8 @@ int main(void)
     }
     CHECKF(n_diff == 0, "%ld texts differ", n_diff);
     printf("hand splitters vs Oniguruma: %ld golden + %ld random texts x 5 patterns, %ld pieces, "
-           "%ld differences (%.1f s cpu)\n",
-           golden / 5, (n_texts - golden) / 5, n_pieces, n_diff,
+           "%ld differences; %ld skipped: newer Unicode (%.1f s cpu)\n",
+           golden / 5, (n_texts - golden) / 5, n_pieces, n_diff, n_newer,
            (double)clock() / CLOCKS_PER_SEC - t0);
     for (int p = 0; p < 5; p++) { wk_tok_regex_free(res[p]); }
     return test_summary("tok_split");
