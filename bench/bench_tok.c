@@ -2,11 +2,13 @@
 // same text in the same run.
 //
 //   bench_tok [tokenizer.json] [MB]     (default: tests/data/tokenizers/phi4/tokenizer.json, 4 MB)
+//   bench_tok --compare tokenizer.json FILE.jsonl   (golden-style lines, e.g. from hfdiff.js)
 //
 // Prints: load time of the tokenizer.json, encode MB/s single-threaded on mixed text (prose, code,
 // CJK, emoji, numbers), the pathological 1 MB inputs (no-space word, spaces, digits), then runs
 // bench/tok/bench.js with node on the same text and tokenizer when node and its node_modules are
 // there (npm install in bench/tok), and compares the ids.
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,8 +133,57 @@ static double encode_seconds(const wick_tokenizer *tk, const char *text, size_t 
     return best;
 }
 
+// Compares wick with golden-style JSONL lines {"text", "ids", "decoded"}; returns the exit status.
+static int compare(const char *tj, const char *jsonl)
+{
+    wick_tokenizer *tk = NULL;
+    FILE *f = fopen(jsonl, "r");
+    if (!f || wick_tokenizer_open_json(tj, NULL, &tk) < 0) {
+        fprintf(stderr, "%s\n", f ? wick_errmsg() : "cannot open the JSONL file");
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0, bad_ids = 0, bad_text = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *v = json_loads(line, 0, NULL);
+        json_t *t = json_object_get(v, "text"), *want = json_object_get(v, "ids");
+        json_t *dec = json_object_get(v, "decoded");
+        if (!json_is_string(t) || !json_is_array(want)) {
+            json_decref(v);
+            continue;
+        }
+        int32_t *ids = NULL;
+        size_t ni = 0;
+        wick_tokenize_alloc(tk, json_string_value(t), json_string_length(t),
+                            WICK_TOKENIZE_PARSE_SPECIAL, &ids, &ni);
+        bool same = ni == json_array_size(want);
+        for (size_t k = 0; same && k < ni; k++) {
+            same = ids[k] == json_integer_value(json_array_get(want, k));
+        }
+        char *d = NULL;
+        size_t dl = 0;
+        wick_detokenize(tk, ids, ni, 0, &d, &dl);
+        bool same_text = d && dl == json_string_length(dec) &&
+                         memcmp(d, json_string_value(dec), dl) == 0;
+        if (!same && bad_ids < 3) { fprintf(stderr, "ids differ: %s", line); }
+        bad_ids += !same;
+        bad_text += !same_text;
+        n++;
+        wick_free(d);
+        wick_free(ids);
+        json_decref(v);
+    }
+    free(line);
+    fclose(f);
+    wick_tokenizer_close(tk);
+    printf("%s: %d texts, ids differ on %d, decoded text on %d\n", tj, n, bad_ids, bad_text);
+    return bad_ids || bad_text ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--compare") == 0) { return compare(argv[2], argv[3]); }
     const char *tj = argc > 1 ? argv[1] : "tests/data/tokenizers/phi4/tokenizer.json";
     size_t mb = argc > 2 ? (size_t)atoi(argv[2]) : 4;
     printf("bench_tok: %s, %zu MB of mixed text\n", tj, mb);
