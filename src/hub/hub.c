@@ -68,6 +68,11 @@ static void arm_timer(wick_hub *h, double deadline)
 
 static void *thread_main(void *arg);
 
+static void init_curl(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT); // once per process, before any handle
+}
+
 wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
 {
     if (!out) { return wk_fail(WICK_E_INVALID, "wick_hub_create: out is NULL"); }
@@ -83,10 +88,7 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
         return wk_fail(WICK_E_INVALID, "wick_hub_create: an option is out of range");
     }
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    static CURLcode init_rc;
-    void init_curl(void);
     pthread_once(&once, init_curl);
-    (void)init_rc;
 
     wick_hub *h = wk_calloc(1, sizeof *h);
     if (!h) { return wk_fail_nomem("hub"); }
@@ -188,11 +190,6 @@ fail:
     return rc;
 }
 
-void init_curl(void);
-void init_curl(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void do_perform(wick_hub *h);
 
