@@ -87,6 +87,8 @@ struct hub_job {
 
     // lock + temp file
     int lock_fd;
+    double lock_since;    // when it started waiting for the lock (0: not waiting)
+    bool lock_warned;
     char *lock_path, *tmp_path, *blob_path, *pointer_path;
     int fd;
     uint64_t offset;      // bytes in the temp file (all hashed into md)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "hub/hub_internal.h"
@@ -801,6 +802,13 @@ static void dl_lock(wick_hub *h, hub_job *j)
         return;
     }
     if (r == 0) { // another process (or job) writes this blob: poll, cheaply
+        double now = wk_now();
+        if (j->lock_since == 0) { j->lock_since = now; }
+        if (now - j->lock_since >= 5 && !j->lock_warned) {
+            wk_warn("%s: %s: waiting for another download of this file (lock %s)", j->repo,
+                    j->file, j->lock_path);
+            j->lock_warned = true;
+        }
         wait_then(h, j, 0.1, ST_LOCK);
         return;
     }
@@ -838,6 +846,12 @@ static void dl_lock(wick_hub *h, hub_job *j)
         }
     }
     atomic_store(&j->p_done, j->offset);
+    struct statvfs vfs; // huggingface_hub warns too; the write itself fails cleanly if it must
+    if (fstatvfs(j->fd, &vfs) == 0 &&
+        (double)vfs.f_bavail * (double)vfs.f_frsize < (double)(j->size - j->offset)) {
+        wk_warn("%s: %" PRIu64 " more bytes are needed, %.0f are free", j->tmp_path,
+                j->size - j->offset, (double)vfs.f_bavail * (double)vfs.f_frsize);
+    }
     if (j->offset > 0) { // resume: the writer hashes the prefix first, then takes new bytes
         wk_debug("%s: resuming at %" PRIu64, j->tmp_path, j->offset);
         rc = wk_hub_writer_push(h, j, WR_HASH_PREFIX, j->offset, NULL, 0);
