@@ -172,44 +172,39 @@ wick_status wk_ids_push(wk_ids *a, int32_t id)
 }
 
 // The initial symbols of a piece: bytes (byte-level) or UTF-8 characters looked up in the
-// vocabulary, with byte fallback or the unknown token (Hugging Face's BPE::merge_word).
+// vocabulary, with byte fallback or the unknown token, exactly as Hugging Face's
+// BPE::merge_word orders them: an unknown stays pending (to fuse with the next one) until a
+// vocabulary character or the end comes; byte-fallback tokens do not flush it.
 static size_t initial_symbols(const wick_tokenizer *t, const uint8_t *s, size_t n, int32_t *syms)
 {
-    size_t m = 0;
-    if (t->byte_level) {
-        for (size_t i = 0; i < n; i++) {
-            int32_t id = t->byte_id[s[i]];
-            if (id >= 0) {
-                syms[m++] = id;
-            } else if (t->unk_id >= 0) {
-                if (!(t->fuse_unk && m > 0 && syms[m - 1] == t->unk_id)) { syms[m++] = t->unk_id; }
-            }
-        }
-        return m;
-    }
-    size_t i = 0;
+    size_t m = 0, i = 0;
+    bool pending = false;
     while (i < n) {
-        size_t adv;
-        wk_utf8_dec(s + i, n - i, &adv);
-        int32_t id = wk_tok_lookup(t, s + i, adv);
+        size_t adv = 1;
+        int32_t id;
+        if (t->byte_level) {
+            id = t->byte_id[s[i]];
+        } else {
+            wk_utf8_dec(s + i, n - i, &adv);
+            id = wk_tok_lookup(t, s + i, adv);
+        }
         if (id >= 0) {
+            if (pending) { syms[m++] = t->unk_id; }
+            pending = false;
             syms[m++] = id;
         } else {
-            bool done = false;
-            if (t->byte_fallback) {
-                bool all = true;
-                for (size_t k = 0; k < adv; k++) { all = all && t->byte_id[s[i + k]] >= 0; }
-                if (all) {
-                    for (size_t k = 0; k < adv; k++) { syms[m++] = t->byte_id[s[i + k]]; }
-                    done = true;
-                }
-            }
-            if (!done && t->unk_id >= 0) {
-                if (!(t->fuse_unk && m > 0 && syms[m - 1] == t->unk_id)) { syms[m++] = t->unk_id; }
+            bool all = t->byte_fallback && !t->byte_level;
+            for (size_t k = 0; all && k < adv; k++) { all = t->byte_id[s[i + k]] >= 0; }
+            if (all) {
+                for (size_t k = 0; k < adv; k++) { syms[m++] = t->byte_id[s[i + k]]; }
+            } else if (t->unk_id >= 0) {
+                if (pending && !t->fuse_unk) { syms[m++] = t->unk_id; }
+                pending = true;
             }
         }
         i += adv;
     }
+    if (pending) { syms[m++] = t->unk_id; }
     return m;
 }
 

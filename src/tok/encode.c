@@ -45,15 +45,31 @@ static wick_status unicode_form(const char *s, size_t n, utf8proc_option_t opt, 
     return rc;
 }
 
+// Rust's str::to_lowercase: the simple mappings, plus U+0130 -> "i\u0307" and the final sigma
+// (a capital sigma after a letter and not before one becomes U+03C2).
 static wick_status lowercase(const char *s, size_t n, wk_buf *out)
 {
     const uint8_t *u = (const uint8_t *)s;
     size_t i = 0;
+    bool prev_letter = false;
     while (i < n) {
         size_t adv;
         uint32_t cp = wk_utf8_dec(u + i, n - i, &adv);
-        uint8_t tmp[4];
-        size_t k = wk_utf8_enc((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), tmp);
+        uint8_t tmp[8];
+        size_t k;
+        if (cp == 0x130) {
+            k = wk_utf8_enc('i', tmp);
+            k += wk_utf8_enc(0x307, tmp + k);
+        } else if (cp == 0x3A3 && prev_letter) {
+            size_t a2;
+            bool next_letter =
+                i + adv < n && (wk_tok_cc[wk_utf8_dec(u + i + adv, n - i - adv, &a2)] & WK_CC_L);
+            k = wk_utf8_enc(next_letter ? 0x3C3 : 0x3C2, tmp);
+        } else {
+            k = wk_utf8_enc((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), tmp);
+        }
+        uint8_t cc = wk_tok_cc[cp];
+        if (!(cc & WK_CC_M)) { prev_letter = (cc & WK_CC_L) != 0; } // marks are case-ignorable
         wick_status rc = wk_buf_append(out, tmp, k);
         if (rc < 0) { return rc; }
         i += adv;
@@ -186,6 +202,8 @@ typedef struct enc_state {
     wk_ids *out;
     wk_buf norm, work;
     wk_spans a, b;
+    size_t first_end;   // pieces starting before this offset come from the text's first character
+    size_t fixed_first; // when the segment arrives normalized: first_end measured before (or 0)
 } enc_state;
 
 static wick_status bpe_spans(enc_state *e, const char *base, const wk_spans *sp)
@@ -223,7 +241,9 @@ static wick_status metaspace(enc_state *e, const wk_pre *p, bool first, wk_spans
         size_t off = e->work.len;
         bool starts = rep.len >= p->replacement_len &&
                       memcmp(rep.data, p->replacement, p->replacement_len) == 0;
-        if ((p->prepend == 2 || (p->prepend == 1 && first && i == 0)) && !starts) {
+        // "first": the piece begins at the text's first character (HF: offsets_original().0 == 0)
+        bool at_start = first && cur->v[i].off < e->first_end;
+        if ((p->prepend == 2 || (p->prepend == 1 && at_start)) && !starts) {
             rc = wk_buf_append(&e->work, p->replacement, p->replacement_len);
         }
         if (rc == WICK_OK) { rc = wk_buf_append(&e->work, rep.data, rep.len); }
@@ -258,6 +278,20 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
     const wick_tokenizer *t = e->t;
     if (n == 0) { return WICK_OK; }
     wick_status rc;
+    e->first_end = e->fixed_first;
+    for (int k = 0; first && !e->fixed_first && k < t->n_pre; k++) {
+        if (t->pre[k].kind != WK_PRE_METASPACE || t->pre[k].prepend != 1) { continue; }
+        // where the first character ends once normalized (a Prepend joins it)
+        size_t adv;
+        wk_utf8_dec((const uint8_t *)s, n, &adv);
+        e->first_end = adv;
+        if (t->n_norm > 0) {
+            rc = wk_normalize(t, s, adv, &e->norm);
+            if (rc < 0) { return rc; }
+            e->first_end = WK_MAX(e->norm.len, 1);
+        }
+        break;
+    }
     if (t->n_norm > 0) {
         rc = wk_normalize(t, s, n, &e->norm);
         if (rc < 0) { return rc; }
@@ -430,13 +464,18 @@ static wick_status encode_text_part(enc_state *e, const char *s, size_t n, bool 
     // Normalize first, then look for the normalized added tokens in the result.
     wk_buf nb;
     wk_buf_init(&nb, SIZE_MAX / 2);
-    wick_status rc = wk_normalize(t, s, n, &nb);
+    size_t adv;
+    wk_utf8_dec((const uint8_t *)s, n, &adv);
+    wick_status rc = wk_normalize(t, s, adv, &nb); // where the first character ends, normalized
+    size_t first_end = WK_MAX(nb.len, 1);
+    if (rc == WICK_OK) { rc = wk_normalize(t, s, n, &nb); }
     if (rc == WICK_OK) {
         // the segments are normalized already: run them without normalizers
         wick_tokenizer tmp = *t;
         tmp.n_norm = 0;
         enc_state e2 = *e;
         e2.t = &tmp;
+        e2.fixed_first = first ? first_end : 0;
         rc = split_added(&e2, nb.data ? nb.data : "", nb.len, true, first,
                          encode_normalized_part);
         e->norm = e2.norm;

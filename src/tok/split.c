@@ -159,8 +159,8 @@ static wick_status literal_splits(const char *lit, size_t ln, const char *text, 
     return rc;
 }
 
-// Character-class splits: each character for which the class holds is a match (individual), or
-// each run of them (contiguous runs are merged later by the Contiguous behaviour anyway).
+// Character-class splits: each character for which the class holds is a match of its own; the
+// characters between matches form one split (the Contiguous behaviour joins runs of matches).
 static wick_status class_splits(const char *text, size_t n, uint8_t cls, bool ws, msplits *out)
 {
     const uint8_t *s = (const uint8_t *)text;
@@ -169,8 +169,12 @@ static wick_status class_splits(const char *text, size_t n, uint8_t cls, bool ws
         size_t adv;
         uint32_t cp = wk_utf8_dec(s + i, n - i, &adv);
         bool m = ws ? wk_tok_is_ws(cp) : (wk_tok_cc[cp] & cls) != 0;
-        wick_status rc = ms_push(out, i, i + adv, m);
-        if (rc < 0) { return rc; }
+        if (!m && out->n > 0 && !out->v[out->n - 1].match && out->v[out->n - 1].end == i) {
+            out->v[out->n - 1].end = (uint32_t)(i + adv);
+        } else {
+            wick_status rc = ms_push(out, i, i + adv, m);
+            if (rc < 0) { return rc; }
+        }
         i += adv;
     }
     return WICK_OK;
