@@ -36,6 +36,7 @@ typedef struct pull_state {
     wick_hub_entry *entries; // deep copies
     size_t n_entries;
     size_t n_done;
+    bool plain_progress; // stderr is not a terminal: a line per finished file
 } pull_state;
 
 static volatile sig_atomic_t interrupted;
@@ -75,6 +76,8 @@ static void on_list(const wick_hub_listing *l, void *ud)
     ps->n_entries = l->n_entries;
 }
 
+static const char *human(uint64_t b, char *buf, size_t n);
+
 static void on_file(const wick_hub_file *f, void *ud)
 {
     pull_state *ps = ud;
@@ -90,6 +93,11 @@ static void on_file(const wick_hub_file *f, void *ud)
         p->size = f->size;
         p->cached = f->cached;
         ps->n_done++;
+        if (ps->plain_progress && f->status == WICK_OK) {
+            char b[32];
+            fprintf(stderr, "pull: %s %s (%s) [%zu/%zu]\n", f->cached ? "cached" : "done", f->file,
+                    human(f->size, b, sizeof b), ps->n_done, ps->n_files);
+        }
     }
 }
 
@@ -320,6 +328,7 @@ static int run_pull(int argc, char **argv)
     if (rc < 0) { return cli_fail_lib(rc, "pull"); }
     bool tty = isatty(2) && !quiet;
     bool show = !quiet;
+    ps.plain_progress = show && !tty;
     int status = CLI_OK;
 
     bool need_list = n_pat == 0;
