@@ -734,8 +734,9 @@ static wick_status load_added(jload *j, json_t *root)
     if (!json_is_array(a)) { return bad(j, "added_tokens", "expected an array"); }
     bool bl_dec = false;
     for (int k = 0; k < t->n_dec; k++) { bl_dec = bl_dec || t->dec[k].kind == WK_DEC_BYTELEVEL; }
-    wk_buf tmp;
+    wk_buf tmp, norm;
     wk_buf_init(&tmp, SIZE_MAX / 2);
+    wk_buf_init(&norm, SIZE_MAX / 2);
     wick_status rc = WICK_OK;
     for (size_t i = 0; i < json_array_size(a) && rc == WICK_OK; i++) {
         json_t *o = json_array_get(a, i);
@@ -772,6 +773,14 @@ static wick_status load_added(jload *j, json_t *root)
         rc = wk_tok_reserve(t, tid + 1);
         if (rc < 0) { break; }
         uint8_t fl = (uint8_t)(WK_TOKF_ADDED | (special ? WK_TOKF_SPECIAL : 0));
+        // A normalized added token is matched in the normalized text by its normalized content,
+        // which is also its text when decoding (HF's AddedVocabulary with a normalizer).
+        if (normalized && t->n_norm > 0) {
+            rc = wk_normalize(t, c, cn, &norm);
+            if (rc < 0) { break; }
+            c = norm.data ? norm.data : "";
+            cn = norm.len;
+        }
         if (t->flags[tid] & WK_TOKF_PRESENT) {
             t->flags[tid] |= fl; // also a vocabulary token: keep its bytes (the same text)
         } else {
@@ -790,6 +799,7 @@ static wick_status load_added(jload *j, json_t *root)
         }
     }
     wk_buf_free(&tmp);
+    wk_buf_free(&norm);
     return rc;
 }
 
