@@ -37,23 +37,26 @@ wick_status wk_tok_reserve(wick_tokenizer *t, int32_t n)
     uint32_t *len = wk_realloc(t->len, cap * sizeof *len);
     if (!len) { return wk_fail_nomem("vocabulary"); }
     t->len = len;
+    uint32_t *doff = wk_realloc(t->doff, cap * sizeof *doff);
+    if (!doff) { return wk_fail_nomem("vocabulary"); }
+    t->doff = doff;
+    uint32_t *dlen = wk_realloc(t->dlen, cap * sizeof *dlen);
+    if (!dlen) { return wk_fail_nomem("vocabulary"); }
+    t->dlen = dlen;
     uint8_t *fl = wk_realloc(t->flags, cap);
     if (!fl) { return wk_fail_nomem("vocabulary"); }
     t->flags = fl;
     for (int32_t i = t->n_vocab; i < n; i++) {
-        t->off[i] = 0;
-        t->len[i] = 0;
+        t->off[i] = t->doff[i] = 0;
+        t->len[i] = t->dlen[i] = 0;
         t->flags[i] = 0;
     }
     t->n_vocab = n;
     return WICK_OK;
 }
 
-wick_status wk_tok_set(wick_tokenizer *t, int32_t id, const void *bytes, size_t len, uint8_t flags)
+static wick_status arena_add(wick_tokenizer *t, const void *bytes, size_t len, uint32_t *off)
 {
-    if (id < 0 || id >= t->n_vocab) {
-        return wk_fail(WICK_E_INTERNAL, "%s: token id %d out of range", t->name, id);
-    }
     if (len > UINT32_MAX / 2 || t->arena_len + len > UINT32_MAX) {
         return wk_fail(WICK_E_FORMAT, "%s: vocabulary text too large", t->name);
     }
@@ -66,9 +69,35 @@ wick_status wk_tok_set(wick_tokenizer *t, int32_t id, const void *bytes, size_t 
         t->arena_cap = cap;
     }
     if (len) { memcpy(t->arena + t->arena_len, bytes, len); }
-    t->off[id] = (uint32_t)t->arena_len;
-    t->len[id] = (uint32_t)len;
+    *off = (uint32_t)t->arena_len;
     t->arena_len += len;
+    return WICK_OK;
+}
+
+wick_status wk_tok_set_decode(wick_tokenizer *t, int32_t id, const void *bytes, size_t len)
+{
+    if (id < 0 || id >= t->n_vocab) {
+        return wk_fail(WICK_E_INTERNAL, "%s: token id %d out of range", t->name, id);
+    }
+    if (t->dlen[id] == len && memcmp(t->arena + t->doff[id], bytes, len) == 0) { return WICK_OK; }
+    uint32_t off;
+    wick_status rc = arena_add(t, bytes, len, &off);
+    if (rc < 0) { return rc; }
+    t->doff[id] = off;
+    t->dlen[id] = (uint32_t)len;
+    return WICK_OK;
+}
+
+wick_status wk_tok_set(wick_tokenizer *t, int32_t id, const void *bytes, size_t len, uint8_t flags)
+{
+    if (id < 0 || id >= t->n_vocab) {
+        return wk_fail(WICK_E_INTERNAL, "%s: token id %d out of range", t->name, id);
+    }
+    uint32_t off;
+    wick_status rc = arena_add(t, bytes, len, &off);
+    if (rc < 0) { return rc; }
+    t->off[id] = t->doff[id] = off;
+    t->len[id] = t->dlen[id] = (uint32_t)len;
     t->flags[id] |= (uint8_t)(flags | WK_TOKF_PRESENT);
     return WICK_OK;
 }
@@ -376,7 +405,7 @@ wick_status wk_tok_finish(wick_tokenizer *t)
         if (rc < 0) { return rc; }
     }
     for (int32_t id = 0; id < t->n_vocab; id++) {
-        if ((t->flags[id] & WK_TOKF_PRESENT) && is_eog_name(t->arena + t->off[id], t->len[id])) {
+        if ((t->flags[id] & WK_TOKF_PRESENT) && is_eog_name(t->arena + t->doff[id], t->dlen[id])) {
             rc = add_eog(t, id);
             if (rc < 0) { return rc; }
         }
@@ -401,6 +430,8 @@ void wick_tokenizer_close(wick_tokenizer *t)
     wk_free(t->arena);
     wk_free(t->off);
     wk_free(t->len);
+    wk_free(t->doff);
+    wk_free(t->dlen);
     wk_free(t->flags);
     wk_free(t->self_state);
     wk_free(t->vmap);
@@ -431,8 +462,8 @@ const char *wick_token_text(const wick_tokenizer *t, int32_t id, size_t *len)
 {
     if (len) { *len = 0; }
     if (!t || id < 0 || id >= t->n_vocab || !(t->flags[id] & WK_TOKF_PRESENT)) { return NULL; }
-    if (len) { *len = t->len[id]; }
-    return t->arena ? t->arena + t->off[id] : "";
+    if (len) { *len = t->dlen[id]; }
+    return t->arena ? t->arena + t->doff[id] : "";
 }
 
 int32_t wick_token_find(const wick_tokenizer *t, const char *s, size_t len)

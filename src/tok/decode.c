@@ -169,7 +169,7 @@ wick_status wk_tok_decode(const wick_tokenizer *t, const int32_t *ids, size_t n,
     wick_status rc = WICK_OK;
     for (size_t i = 0; i < n && rc == WICK_OK; i++) {
         if (skipped(t, ids[i], flags)) { continue; }
-        rc = piece_add(&a, t->arena + t->off[ids[i]], t->len[ids[i]]);
+        rc = piece_add(&a, t->arena + t->doff[ids[i]], t->dlen[ids[i]]);
     }
     pieces *res = &a;
     if (rc == WICK_OK) { rc = run_chain(t, &a, &b, &res, true); }
@@ -284,7 +284,7 @@ wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char 
         // one token through the chain; Strip's start only at the beginning of the stream
         wk_buf_clear(&s->a.buf);
         s->a.sp.n = 0;
-        rc = piece_add(&s->a, t->arena + t->off[id], t->len[id]);
+        rc = piece_add(&s->a, t->arena + t->doff[id], t->dlen[id]);
         pieces *res = &s->a;
         for (int k = 0; k < t->n_dec && rc == WICK_OK; k++) {
             wk_dec d = t->dec[k];

@@ -781,18 +781,20 @@ static wick_status load_added(jload *j, json_t *root)
             c = norm.data ? norm.data : "";
             cn = norm.len;
         }
-        if (t->flags[tid] & WK_TOKF_PRESENT) {
-            t->flags[tid] |= fl; // also a vocabulary token: keep its bytes (the same text)
-        } else {
-            // Decoding goes through the ByteLevel decoder: content whose chars are all in the
-            // byte-level alphabet decodes as those bytes, other content as itself (HF's rule).
+        // Decoding goes through the ByteLevel decoder: content whose chars are all in the
+        // byte-level alphabet decodes as those bytes, other content as itself (HF's rule).
+        wk_buf_clear(&tmp);
+        if (!(bl_dec && wk_bl_decode(c, cn, &tmp, &rc))) {
+            if (rc < 0) { break; }
             wk_buf_clear(&tmp);
-            if (!(bl_dec && wk_bl_decode(c, cn, &tmp, &rc))) {
-                if (rc < 0) { break; }
-                wk_buf_clear(&tmp);
-                rc = wk_buf_append(&tmp, c, cn);
-            }
-            if (rc == WICK_OK) { rc = wk_tok_set(t, tid, tmp.data ? tmp.data : "", tmp.len, fl); }
+            rc = wk_buf_append(&tmp, c, cn);
+        }
+        if (rc == WICK_OK && (t->flags[tid] & WK_TOKF_PRESENT)) {
+            // also a vocabulary token: its key stays, it decodes as the added content
+            t->flags[tid] |= fl;
+            rc = wk_tok_set_decode(t, tid, tmp.data ? tmp.data : "", tmp.len);
+        } else if (rc == WICK_OK) {
+            rc = wk_tok_set(t, tid, tmp.data ? tmp.data : "", tmp.len, fl);
         }
         if (rc == WICK_OK) {
             rc = wk_tok_add_added(t, c, cn, tid, special, lstrip, rstrip, normalized, single);

@@ -191,7 +191,8 @@ struct wick_tokenizer {
     // per id: the bytes the token decodes to (raw bytes for byte-level models), flags
     char *arena;
     size_t arena_len, arena_cap;
-    uint32_t *off, *len;
+    uint32_t *off, *len;   // the key: model-space bytes (for vmap)
+    uint32_t *doff, *dlen; // what the token decodes to (added tokens may differ from their key)
     uint8_t *flags;
     uint8_t *self_state; // BPE of the token's own bytes gives the token: 0 unknown, 1 yes, 2 no
 
@@ -247,6 +248,8 @@ wick_status wk_tok_set(wick_tokenizer *t, int32_t id, const void *bytes, size_t 
 // Builds vmap over MODEL tokens; fails on duplicate keys (message names the two ids).
 wick_status wk_tok_build_vmap(wick_tokenizer *t);
 int32_t wk_tok_lookup(const wick_tokenizer *t, const void *bytes, size_t len); // -1
+// Sets only what id decodes to (an added token that is also a vocabulary token).
+wick_status wk_tok_set_decode(wick_tokenizer *t, int32_t id, const void *bytes, size_t len);
 // Merges: pair (a, b) → rank, id. A later duplicate replaces the earlier one.
 wick_status wk_tok_pairs_init(wick_tokenizer *t, size_t n_expected);
 wick_status wk_tok_pair_add(wick_tokenizer *t, int32_t a, int32_t b, uint32_t rank, int32_t id);
