@@ -336,8 +336,10 @@ WICK_API wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *pat
 typedef struct wick_tokenizer wick_tokenizer;
 
 typedef struct wick_tokenizer_opts {
-    // tokenizer_config.json to read bos/eos names and add_bos_token/add_eos_token from (and, for
-    // tiktoken files, the special tokens). NULL: "tokenizer_config.json" beside the file, if any.
+    // tokenizer_config.json: bos_token/eos_token name wick_tokenizer_bos/eos; for tiktoken files
+    // also the special tokens (added_tokens_decoder) and add_bos_token/add_eos_token (for
+    // tokenizer.json those come from its post_processor, as in Hugging Face tokenizers).
+    // NULL: "tokenizer_config.json" beside the file, if any.
     const char *config_path;
     // tiktoken only: the split pattern (Oniguruma syntax). NULL: Kimi K2's.
     const char *pattern;
@@ -353,8 +355,8 @@ WICK_API void wick_tokenizer_opts_init(wick_tokenizer_opts *o);
 // *out is NULL on failure. Close with wick_tokenizer_close().
 WICK_API wick_status wick_tokenizer_open_json(const char *path, const wick_tokenizer_opts *o,
                                               wick_tokenizer **out);
-// The same from len bytes in memory; name is used in messages (and to find a config beside it
-// only when o->config_path is given: no file is read otherwise).
+// The same from len bytes in memory; name is used in messages. Only o->config_path is read: no
+// config is looked for beside name.
 WICK_API wick_status wick_tokenizer_open_json_mem(const char *name, const void *data, size_t len,
                                                   const wick_tokenizer_opts *o,
                                                   wick_tokenizer **out);
@@ -402,7 +404,8 @@ enum {
     WICK_DETOKENIZE_SKIP_SPECIAL = 1 << 0, // drop special added tokens (and CONTROL tokens)
 };
 // Decodes ids to text through the tokenizer's decoders, as Hugging Face's decode() does
-// (invalid UTF-8 in the result becomes U+FFFD). *text is NUL-terminated; free with wick_free().
+// (invalid UTF-8 in the result becomes U+FFFD; without any decoder the tokens are joined with
+// spaces; ids of no token decode to nothing). *text is NUL-terminated; free with wick_free().
 // Errors: WICK_E_RANGE for an id outside [0, n_vocab) (named), WICK_E_NOMEM.
 WICK_API wick_status wick_detokenize(const wick_tokenizer *tk, const int32_t *ids, size_t n,
                                      unsigned flags, char **text, size_t *len);
