@@ -298,6 +298,57 @@ static void test_alloc_failures(void)
     CHECK(n_fail > 5);
 }
 
+// Every integer key of the arch set to 0, 3 and 2^32-1 in turn: the model either opens and
+// evaluates two tokens, or fails with a message naming the file; it never crashes.
+static void test_key_mutations(const char *src, const char *prefix)
+{
+    wick_gguf *g = NULL;
+    CHECK_OK(wick_gguf_open(test_data(src), &g));
+    if (!g) { return; }
+    static const uint32_t vals[] = {0, 3, 0xffffffffu};
+    int n_open = 0, n_fail = 0;
+    for (int64_t i = 0; i < wick_gguf_n_kv(g); i++) {
+        const char *k = wick_gguf_kv_key(g, i);
+        wick_gguf_type t = wick_gguf_value_type(wick_gguf_kv_value(g, i));
+        if (strncmp(k, prefix, strlen(prefix)) != 0 ||
+            (t != WICK_GGUF_UINT32 && t != WICK_GGUF_INT32 && t != WICK_GGUF_UINT64)) {
+            continue;
+        }
+        for (size_t vi = 0; vi < WK_ARRAY_LEN(vals); vi++) {
+            variant v;
+            memset(&v, 0, sizeof v);
+            v.set_key = k;
+            v.set_u32 = vals[vi];
+            const char *path = make_variant(src, "mutation", &v);
+            wick_model *m = NULL;
+            wick_status rc = wick_model_open(path, NULL, &m);
+            if (rc < 0) {
+                n_fail++;
+                CHECKF(strstr(wick_errmsg(), "mutation.gguf") != NULL, "%s=%u: '%s'", k, vals[vi],
+                       wick_errmsg());
+                continue;
+            }
+            n_open++;
+            if (getenv("WICK_TEST_VERBOSE")) { printf("    opened: %s = %u\n", k, vals[vi]); }
+            wick_session_opts so;
+            wick_session_opts_init(&so);
+            so.n_ctx = 16;
+            so.n_threads = 2;
+            wick_session *s = NULL;
+            if (wick_session_create(m, &so, &s) >= 0) {
+                const int32_t toks[2] = {1, 2};
+                wick_session_eval(s, toks, 2);
+            }
+            wick_session_destroy(s);
+            wick_model_close(m);
+        }
+    }
+    printf("  key mutations of %s: %d opened and evaluated, %d refused with a message\n", src,
+           n_open, n_fail);
+    CHECK(n_fail > 5);
+    wick_gguf_close(g);
+}
+
 int main(void)
 {
     test_bad_files();
@@ -306,5 +357,7 @@ int main(void)
     test_passes_and_f16_cache("models/phi3-F32.gguf", 2e-3);
     test_passes_and_f16_cache("models/llama-F32.gguf", 2e-3);
     test_alloc_failures();
+    test_key_mutations("models/llama-Q4_K_M.gguf", "llama.");
+    test_key_mutations("models/phi3-Q4_0.gguf", "phi3.");
     return test_summary("model_bad");
 }
