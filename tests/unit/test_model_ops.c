@@ -287,6 +287,57 @@ static void test_rope_freqs_equivalence(void)
     CHECKF(d0 > 1e-2, "scaling changed nothing (%g)", d0); // both really scale
 }
 
+// Optional biases: the llama fixture plus zero attn_q/k/v/output biases and a zero output.bias
+// gives the fixture's logits exactly (the bias path runs: every tensor must be bound).
+static void test_zero_biases(void)
+{
+    const char *b = getenv("WICK_BUILD_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tmp-model-ops", b ? b : "/tmp");
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/tmp-model-ops/zero-bias.gguf", b ? b : "/tmp");
+    wick_gguf *g = NULL;
+    wick_gguf_writer *w = NULL;
+    CHECK_OK(wick_gguf_open(test_data("models/llama-F32.gguf"), &g));
+    CHECK_OK(wick_gguf_writer_create(&w));
+    static float zeros[4096];
+    if (g && w) {
+        for (int64_t i = 0; i < wick_gguf_n_kv(g); i++) {
+            CHECK_OK(wick_gguf_writer_copy_kv(w, g, i));
+        }
+        for (int64_t i = 0; i < wick_gguf_n_tensors(g); i++) {
+            wick_tensor_info ti;
+            CHECK_OK(wick_gguf_tensor(g, i, &ti));
+            CHECK_OK(wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, ti.data));
+        }
+        static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_output"};
+        static const int64_t sizes[] = {256, 64, 64, 256};
+        for (int il = 0; il < 2; il++) {
+            for (int k = 0; k < 4; k++) {
+                char nm[64];
+                snprintf(nm, sizeof nm, "blk.%d.%s.bias", il, names[k]);
+                CHECK_OK(wick_gguf_writer_add_tensor(w, nm, WICK_DTYPE_F32, 1, &sizes[k], zeros));
+            }
+        }
+        const int64_t nv = 1536;
+        CHECK_OK(wick_gguf_writer_add_tensor(w, "output.bias", WICK_DTYPE_F32, 1, &nv, zeros));
+        CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
+    }
+    wick_gguf_writer_free(w);
+    wick_gguf_close(g);
+    int32_t toks[16];
+    for (int i = 0; i < 16; i++) { toks[i] = (i * 53 + 3) % 1536; }
+    static float la[1536], lb[1536];
+    int32_t nv = 0;
+    last_logits(path, toks, 16, la, &nv);
+    last_logits(test_data("models/llama-F32.gguf"), toks, 16, lb, &nv);
+    CHECK(nv == 1536 && memcmp(la, lb, sizeof la) == 0);
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(path, NULL, &m));
+    CHECK(m && m->layers[1].bv.data != NULL && m->output_b.data != NULL);
+    wick_model_close(m);
+}
+
 // Two sessions on one model, evaluated at the same time from two threads (their jobs share the
 // process pool), give the logits a lone session gives.
 typedef struct conc_arg {
@@ -346,5 +397,6 @@ int main(void)
     test_matmul_types();
     test_rope_freqs_equivalence();
     test_concurrent_sessions();
+    test_zero_biases();
     return test_summary("model_ops");
 }
