@@ -1,6 +1,7 @@
 // open.c — opening tokenizers: tokenizer.json files, tiktoken files, GGUF vocabularies, the
 // tokenizer_config.json beside them, and the per-model source order.
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
