@@ -573,6 +573,9 @@ typedef struct wick_hub_opts {
     int offline;             // -1 (default): from HF_HUB_OFFLINE; 1: resolve from the cache only
     bool threaded;           // false (default): embedded mode; true: a hub-owned thread
     int max_transfers;       // transfers running at once (default 8); more wait in a queue
+    int parts;               // a file of at least part_min_bytes is fetched as this many byte
+                             // ranges at once (default 1: one stream per file; at most 64)
+    uint64_t part_min_bytes; // default 256 MiB
     int connect_timeout_ms;  // default 10000
     int stall_timeout_ms;    // a transfer receiving nothing this long is retried (default 30000)
     int max_retries;         // retries of one file on 408/429/5xx and network errors (default 5)

@@ -291,12 +291,17 @@ static int run_pull(int argc, char **argv)
     const char *patterns[256];
     int n_pat = 0;
     bool json = false, quiet = false;
+    int64_t parts = 1;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) { return cli_print_usage(pull_cmd()); }
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             quiet = true;
+        } else if (strcmp(argv[i], "--parts") == 0) {
+            if (++i >= argc || !cli_parse_i64(argv[i], 1, 64, &parts)) {
+                return cli_usage(pull_cmd(), "--parts needs a number from 1 to 64");
+            }
         } else if (strcmp(argv[i], "--revision") == 0) {
             if (++i >= argc) { return cli_usage(pull_cmd(), "--revision needs a value"); }
             rev = argv[i];
@@ -324,6 +329,9 @@ static int run_pull(int argc, char **argv)
     if (e) { o.backoff_ms = atoi(e); }
     e = getenv("WICK_HUB_STALL_MS");
     if (e) { o.stall_timeout_ms = atoi(e); }
+    o.parts = (int)parts;
+    e = getenv("WICK_HUB_PART_MIN"); // tests: split small files too
+    if (e) { o.part_min_bytes = strtoull(e, NULL, 10); }
     wick_status rc = wick_hub_create(&o, &ps.hub);
     if (rc < 0) { return cli_fail_lib(rc, "pull"); }
     bool tty = isatty(2) && !quiet;
@@ -453,7 +461,7 @@ done:
 
 const cli_command cli_cmd_pull = {
     "pull", run_pull,
-    "usage: wick pull REPO [PATTERN...] [--revision REV] [--json] [--quiet]\n"
+    "usage: wick pull REPO [PATTERN...] [--revision REV] [--parts N] [--json] [--quiet]\n"
     "\n"
     "Downloads files of a Hugging Face Hub repository into the Hugging Face cache (the one\n"
     "huggingface_hub uses), in parallel, resuming partial downloads and verifying each file\n"
@@ -463,6 +471,8 @@ const cli_command cli_cmd_pull = {
     "                 '/'), selected from the repo listing; none: the whole repo. A selected\n"
     "                 shard NAME-00001-of-00005.gguf brings every shard of its set.\n"
     "  --revision REV a branch, tag or commit (default main)\n"
+    "  --parts N      fetch each file of 256 MiB or more as N byte ranges at once (default 1;\n"
+    "                 a split download that is interrupted starts over, one stream resumes)\n"
     "  --json         one object per file: repo, file, revision, commit, path, size, sha256\n"
     "  --quiet        no progress on stderr\n"
     "\n"

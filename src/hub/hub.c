@@ -24,6 +24,8 @@ void wick_hub_opts_init(wick_hub_opts *o)
     o->max_retries = 5;
     o->backoff_ms = 1000;
     o->backoff_max_ms = 8000;
+    o->parts = 1;
+    o->part_min_bytes = (uint64_t)256 << 20;
 }
 
 // --- curl callbacks: keep epoll in step with the sockets curl wants watched ---------------------
@@ -82,7 +84,8 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
         wick_hub_opts_init(&def);
         o = &def;
     }
-    if (o->max_transfers < 1 || o->max_transfers > 1024 || o->max_retries < 0 ||
+    if (o->max_transfers < 1 || o->max_transfers > 1024 || o->max_retries < 0 || o->parts < 1 ||
+        o->parts > 64 ||
         o->backoff_ms < 0 || o->backoff_max_ms < 0 || o->connect_timeout_ms < 0 ||
         o->stall_timeout_ms < 0) {
         return wk_fail(WICK_E_INVALID, "wick_hub_create: an option is out of range");
@@ -145,6 +148,8 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
                                 : o->offline != 0;
     h->threaded = o->threaded;
     h->max_transfers = o->max_transfers;
+    h->parts = o->parts;
+    h->part_min_bytes = o->part_min_bytes;
     h->connect_timeout_ms = o->connect_timeout_ms;
     h->stall_timeout_ms = o->stall_timeout_ms;
     h->max_retries = o->max_retries;
@@ -196,14 +201,14 @@ static void do_perform(wick_hub *h);
 void wick_hub_destroy(wick_hub *h)
 {
     if (!h) { return; }
-    wk_debug("hub: longest perform %.1f ms (%.1f ms of CPU)", h->worst_perform * 1000,
-             h->worst_perform_cpu * 1000);
     if (h->thread_started) {
         atomic_store(&h->stop, true);
         wick_hub_wakeup(h);
         pthread_join(h->thread, NULL);
         h->thread_started = false;
     }
+    wk_debug("hub: longest perform %.1f ms (%.1f ms of CPU)", h->worst_perform * 1000,
+             h->worst_perform_cpu * 1000);
     // Cancel what is left and report it on this thread.
     if (h->multi) {
         pthread_mutex_lock(&h->mu);
@@ -530,8 +535,10 @@ static void do_perform(wick_hub *h)
                 *pp = j->next;
                 j->next = dead;
                 dead = j;
-                h->n_done++;
-                if (j->rc < 0) { h->n_failed++; }
+                if (j->kind != JOB_PART) {
+                    h->n_done++;
+                    if (j->rc < 0) { h->n_failed++; }
+                }
             } else {
                 pp = &j->next;
             }

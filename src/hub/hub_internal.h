@@ -37,7 +37,8 @@ typedef struct hub_headers {
     bool overflow;
 } hub_headers;
 
-typedef enum job_kind { JOB_DOWNLOAD, JOB_LIST } job_kind;
+// JOB_PART: one byte range of a big download fetched beside the others (parts.c); no callback.
+typedef enum job_kind { JOB_DOWNLOAD, JOB_LIST, JOB_PART } job_kind;
 
 typedef enum job_state {
     ST_NEW,        // not started yet
@@ -47,6 +48,7 @@ typedef enum job_state {
     ST_WAIT,       // waiting for wake_at: a retry, a lock poll, a free slot
     ST_LOCK,       // wants the blob lock
     ST_FLUSH,      // the body transfer ended; waiting for the writer to finish its bytes
+    ST_PARTS,      // a split download waits for its parts
     ST_GET,        // body transfer running
     ST_DONE,       // finished; callback pending
 } job_state;
@@ -118,6 +120,15 @@ struct hub_job {
     char **strs;          // owned strings of entries
     size_t n_entries, cap_entries, n_strs, cap_strs;
 
+    // split downloads (parts.c): the parent owns the temp file and the hash
+    hub_job *parent;      // JOB_PART: the download it belongs to
+    hub_job **parts;      // parent: its parts
+    int n_parts, n_parts_left;
+    uint64_t part_end;    // JOB_PART: its range is [start, part_end); offset is where it is
+    bool no_split;        // parent: fetch as one stream (after a failed split, a bad hash)
+    bool split_failed;    // parent: a part gave up; fall back to one stream
+    bool part_norange;    // JOB_PART: the server ignored Range
+
     // progress (read by any thread under hub->mu)
     _Atomic uint64_t p_done, p_total;
     atomic_bool p_active; // a body transfer runs (or its bytes are being written)
@@ -130,6 +141,8 @@ struct wick_hub {
     char *endpoint, *cache_dir, *token, *user_agent;
     char *endpoint_origin; // "scheme://host:port" of the endpoint, to decide where the token goes
     bool offline, threaded;
+    int parts;
+    uint64_t part_min_bytes;
     int max_transfers, connect_timeout_ms, stall_timeout_ms, max_retries, backoff_ms,
         backoff_max_ms;
 
@@ -207,6 +220,8 @@ typedef struct wr_op {
     struct wr_op *next;
     hub_job *job;
     wr_kind kind;
+    int fd;          // the file (a part writes into its parent's)
+    EVP_MD_CTX *md;  // NULL: no hashing (parts; the parent hashes the whole file at the end)
     uint64_t off; // WR_DATA: file offset; WR_HASH_PREFIX: bytes to hash from 0
     size_t n;
     char data[];
@@ -220,12 +235,29 @@ bool wk_hub_writer_full(wick_hub *h);
 void wk_hub_writer_drain(wick_hub *h, hub_job *j); // blocks until j has nothing queued
 wick_status wk_hub_md_reset(hub_job *j);
 
+// --- parts.c -------------------------------------------------------------------------------------
+// Splits a fresh download into h->parts ranges when it is big enough; true when it did (the job
+// is then in ST_PARTS).
+bool wk_hub_split(wick_hub *h, hub_job *j);
+void wk_hub_part_want_get(wick_hub *h, hub_job *part);
+void wk_hub_part_get_done(wick_hub *h, hub_job *part, CURLcode cc);
+void wk_hub_part_finished(wick_hub *h, hub_job *part); // from wk_hub_job_finish
+
 // --- job.c ---------------------------------------------------------------------------------------
 void wk_hub_job_step(wick_hub *h, hub_job *j, double now);     // advance a job not in a transfer
 void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc); // its transfer finished
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc);  // -> ST_DONE (msg from errmsg)
 void wk_hub_job_free(hub_job *j);
 void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j);
+void wk_hub_job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(4, 5);
+wick_status wk_hub_start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+                             bool may_auth);
+// A request with Range bytes=from- (to 0) or bytes=from-(to-1).
+wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+                               uint64_t to, bool may_auth);
+void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc);
+void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then);
+wick_status wk_hub_truncate_tmp(hub_job *j);
 void wk_hub_job_report(hub_job *j);  // runs the callback
 // A request that received nothing for stall_timeout_ms is dropped and retried; *deadline gets
 // the time this must be checked again.

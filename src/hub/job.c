@@ -52,6 +52,8 @@ void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j)
 
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc)
 {
+    if (j->state == ST_DONE) { return; }
+    j->state = ST_DONE; // first: parts finished below must not call back into a live parent
     j->rc = rc;
     atomic_store(&j->p_active, false);
     atomic_store(&j->p_finished, true);
@@ -61,13 +63,18 @@ void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc)
         j->msg[0] = '\0';
     }
     wk_hub_job_abort_xfer(h, j);
+    for (int i = 0; i < j->n_parts; i++) { // a parent that ends takes its parts with it
+        hub_job *p = j->parts[i];
+        if (p && p->state != ST_DONE) {
+            wk_fail(WICK_E_CANCELLED, "part cancelled");
+            wk_hub_job_finish(h, p, WICK_E_CANCELLED);
+        }
+    }
     close_files(j);
-    j->state = ST_DONE;
+    if (j->kind == JOB_PART) { wk_hub_part_finished(h, j); }
 }
 
-static void job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...)
-    WK_PRINTF(4, 5);
-static void job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...)
+void wk_hub_job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -108,11 +115,13 @@ void wk_hub_job_free(hub_job *j)
         wk_free((char *)j->entries[i].sha256);
     }
     wk_free(j->entries);
+    wk_free(j->parts);
     wk_free(j);
 }
 
 void wk_hub_job_report(hub_job *j)
 {
+    if (j->kind == JOB_PART) { return; }
     if (j->kind == JOB_DOWNLOAD) {
         if (!j->dl_cb) { return; }
         wick_hub_file f = {0};
@@ -261,7 +270,7 @@ wick_status wk_hub_md_reset(hub_job *j)
 }
 
 // Loop side, with nothing queued for j (the writer is idle for it).
-static wick_status truncate_tmp(hub_job *j)
+wick_status wk_hub_truncate_tmp(hub_job *j)
 {
     wk_hub_writer_drain(j->hub, j);
     if (ftruncate(j->fd, 0) != 0) {
@@ -300,7 +309,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     if (!j->body_checked) {
         j->body_checked = true;
         j->body_to_file = false;
-        if (j->kind == JOB_DOWNLOAD && j->state == ST_GET && (st == 200 || st == 206)) {
+        if (j->kind != JOB_LIST && j->state == ST_GET && (st == 200 || st == 206)) {
             if (j->hh.content_encoding[0] && strcasecmp(j->hh.content_encoding, "identity") != 0) {
                 return write_fail(j, WICK_E_FORMAT, "%s: the server compressed the body (%s)",
                                   j->req_url, j->hh.content_encoding);
@@ -310,6 +319,9 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
                 if (!range_start(j->hh.content_range, &a) || a != j->offset) {
                     return write_fail(j, RESTART, "bad Content-Range");
                 }
+            } else if (j->kind == JOB_PART) {
+                j->part_norange = true;
+                return write_fail(j, WICK_E_HTTP, "%s: the server ignored Range", j->req_url);
             } else if (j->offset > 0) {
                 // The server ignored Range and sends the whole file: start over (in order with
                 // the bytes still queued for the writer).
@@ -342,7 +354,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         return j->discard > HUB_MAX_ERRBODY ? 0 : n; // an error page: we only need its status
     }
     uint64_t end;
-    if (!wk_add_u64(j->offset, n, &end) || end > j->size) {
+    if (!wk_add_u64(j->offset, n, &end) || end > (j->kind == JOB_PART ? j->part_end : j->size)) {
         return write_fail(j, WICK_E_CHECKSUM, "%s: the server sent more than the %" PRIu64
                           " bytes the Hub announced", j->req_url, j->size);
     }
@@ -351,13 +363,20 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     j->offset = end;
     j->got_data = true;
     atomic_store(&j->p_done, end);
+    if (j->parent) { atomic_fetch_add(&j->parent->p_done, n); }
     j->hub->agg_bytes += n;
     return n;
 }
 
 // --- requests ------------------------------------------------------------------------------------
-static wick_status start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+wick_status wk_hub_start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
                              bool may_auth)
+{
+    return wk_hub_start_range(h, j, url, head, from, 0, may_auth);
+}
+
+wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+                               uint64_t to, bool may_auth)
 {
     wk_free(j->req_url);
     j->req_url = wk_strdup(url);
@@ -384,8 +403,12 @@ static wick_status start_req(wick_hub *h, hub_job *j, const char *url, bool head
         memset(line, 0, sizeof line);
         hd = t;
     }
-    if (from > 0 && hd) {
-        snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-", from);
+    if ((from > 0 || to > 0) && hd) {
+        if (to > 0) { // a part: [from, to), HTTP's end is inclusive
+            snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-%" PRIu64, from, to - 1);
+        } else {
+            snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-", from);
+        }
         hd = curl_slist_append(hd, line);
     }
     if (!hd) {
@@ -445,7 +468,7 @@ static bool is_relative(const char *loc)
     return strstr(loc, "://") == NULL;
 }
 
-static void wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
+void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
 {
     (void)h;
     atomic_store(&j->p_active, false);
@@ -455,7 +478,7 @@ static void wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
 }
 
 // Retry `then` after a backoff, or fail with rc and the message already in wick_errmsg().
-static void retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc)
+void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc)
 {
     j->tries++;
     if (j->tries > h->max_retries) {
@@ -476,7 +499,7 @@ static void retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status r
     }
     wk_debug("%s: retry %d in %.0f ms: %s", j->req_url ? j->req_url : j->repo, j->tries, ms,
              wick_errmsg());
-    wait_then(h, j, ms / 1000.0, then);
+    wk_hub_wait_then(h, j, ms / 1000.0, then);
 }
 
 static bool retryable_status(long st)
@@ -487,7 +510,7 @@ static bool retryable_status(long st)
 static void net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then)
 {
     wk_fail(WICK_E_NETWORK, "%s: %s", j->req_url, j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
-    retry_or_fail(h, j, then, WICK_E_NETWORK);
+    wk_hub_retry_or_fail(h, j, then, WICK_E_NETWORK);
 }
 
 // Maps an HTTP error answer (X-Error-Code first, as huggingface_hub's hf_raise_for_status).
@@ -502,22 +525,22 @@ static void http_failure(wick_hub *h, hub_job *j, job_state then)
                 st == 429 ? (tok ? " (rate limited by the Hub)"
                                  : " (rate limited by the Hub; a token (HF_TOKEN) raises the limit)")
                           : "");
-        retry_or_fail(h, j, then, WICK_E_HTTP);
+        wk_hub_retry_or_fail(h, j, then, WICK_E_HTTP);
         return;
     }
     if (strstr(em, "Access to this resource is disabled")) {
-        job_fail(h, j, WICK_E_HTTP, "%s: repository '%s' is disabled on the Hub", url, j->repo);
+        wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: repository '%s' is disabled on the Hub", url, j->repo);
         return;
     }
     if (strcmp(ec, "GatedRepo") == 0) {
-        job_fail(h, j, WICK_E_GATED,
+        wk_hub_job_fail(h, j, WICK_E_GATED,
                  "%s: repository '%s' is gated: accept its conditions at %s/%s%s", url, j->repo,
                  h->endpoint, j->repo,
                  tok ? " with the account of your token" : ", then set HF_TOKEN to a token");
         return;
     }
     if (strcmp(ec, "RevisionNotFound") == 0) {
-        job_fail(h, j, WICK_E_REVISION_NOT_FOUND, "%s: revision '%s' not found in '%s'", url,
+        wk_hub_job_fail(h, j, WICK_E_REVISION_NOT_FOUND, "%s: revision '%s' not found in '%s'", url,
                  j->rev, j->repo);
         return;
     }
@@ -526,28 +549,28 @@ static void http_failure(wick_hub *h, hub_job *j, job_state then)
             wk_hub_touch_no_exist(j->repo_dir, hh->commit, j->file);
             wk_hub_write_ref(j->repo_dir, j->rev, hh->commit);
         }
-        job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' not found in '%s' at revision '%s'", url,
+        wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' not found in '%s' at revision '%s'", url,
                  j->file ? j->file : "", j->repo, j->rev);
         return;
     }
     if (st == 401 && strcmp(em, "Invalid credentials in Authorization header") == 0) {
-        job_fail(h, j, WICK_E_UNAUTHORIZED,
+        wk_hub_job_fail(h, j, WICK_E_UNAUTHORIZED,
                  "%s: the Hub refused the token (from HF_TOKEN, HF_TOKEN_PATH or $HF_HOME/token): "
                  "invalid credentials", url);
         return;
     }
     if (strcmp(ec, "RepoNotFound") == 0 || st == 401) {
-        job_fail(h, j, WICK_E_REPO_NOT_FOUND,
+        wk_hub_job_fail(h, j, WICK_E_REPO_NOT_FOUND,
                  "%s: repository '%s' not found, or it is private: check the name%s", url, j->repo,
                  tok ? " and that your token can read it" : ", or set HF_TOKEN");
         return;
     }
     if (st == 403) {
-        job_fail(h, j, WICK_E_UNAUTHORIZED, "%s: HTTP 403 forbidden%s%s%s", url,
+        wk_hub_job_fail(h, j, WICK_E_UNAUTHORIZED, "%s: HTTP 403 forbidden%s%s%s", url,
                  em[0] ? ": " : "", em, tok ? " (check the token's permissions)" : " (set HF_TOKEN?)");
         return;
     }
-    job_fail(h, j, WICK_E_HTTP, "%s: unexpected HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
+    wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: unexpected HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
 }
 
 // --- download ------------------------------------------------------------------------------------
@@ -590,18 +613,18 @@ static void dl_begin(wick_hub *h, hub_job *j)
         if (wk_hub_is_hex(j->rev, 40)) {
             memcpy(c, j->rev, 41);
         } else if (!wk_hub_read_ref(j->repo_dir, j->rev, c)) {
-            job_fail(h, j, WICK_E_OFFLINE,
+            wk_hub_job_fail(h, j, WICK_E_OFFLINE,
                      "%s: %s: offline mode (HF_HUB_OFFLINE) and revision '%s' is not in the cache",
                      j->repo, j->file, j->rev);
             return;
         }
         if (wk_hub_no_exist(j->repo_dir, c, j->file)) {
-            job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' does not exist at commit %s (cached)",
+            wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' does not exist at commit %s (cached)",
                      j->repo, j->file, c);
             return;
         }
         if (try_cached(h, j, c)) { return; }
-        job_fail(h, j, WICK_E_OFFLINE,
+        wk_hub_job_fail(h, j, WICK_E_OFFLINE,
                  "%s: %s: offline mode (HF_HUB_OFFLINE) and the file is not in the cache", j->repo,
                  j->file);
         return;
@@ -657,7 +680,7 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
         return;
     }
     if (hh->overflow) {
-        job_fail(h, j, WICK_E_FORMAT, "%s: a response header is malformed or too long", j->req_url);
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: a response header is malformed or too long", j->req_url);
         return;
     }
     long st = hh->status;
@@ -666,18 +689,18 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
         // A renamed repo, /api/resolve-cache/...: follow (RFC 3986, query kept) for metadata.
         char *u = resolve_url(j->req_url, hh->location);
         if (!u) {
-            job_fail(h, j, WICK_E_FORMAT, "%s: bad redirect", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: bad redirect", j->req_url);
             return;
         }
         char *o = wk_hub_origin(u);
         // The same host, or the Hub itself (mirrors answer 308 to huggingface.co); the token
-        // follows only to the endpoint's own origin (start_req decides).
+        // follows only to the endpoint's own origin (wk_hub_start_req decides).
         bool same = o && (strcmp(o, h->endpoint_origin) == 0 ||
                           strcmp(o, "https://huggingface.co:443") == 0 ||
                           strcmp(o, "https://hf.co:443") == 0);
         wk_free(o);
         if (!same && !wk_hub_is_hex(hh->commit, 40)) {
-            job_fail(h, j, WICK_E_FORMAT,
+            wk_hub_job_fail(h, j, WICK_E_FORMAT,
                      "%s: redirected to another host (%s) without the Hub's file metadata",
                      j->req_url, u);
             wk_free(u);
@@ -685,7 +708,7 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
         }
         if (++j->n_redirects > HUB_MAX_REDIRECTS) {
             wk_free(u);
-            job_fail(h, j, WICK_E_HTTP, "%s: too many redirects", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: too many redirects", j->req_url);
             return;
         }
         wk_free(j->meta_url);
@@ -704,7 +727,7 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
         return;
     }
     if (!wk_hub_is_hex(hh->commit, 40)) {
-        job_fail(h, j, WICK_E_FORMAT,
+        wk_hub_job_fail(h, j, WICK_E_FORMAT,
                  "%s: no X-Repo-Commit header: the endpoint does not look like a Hugging Face Hub",
                  j->req_url);
         return;
@@ -712,7 +735,7 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
     char etag[129];
     normalize_etag(hh->linked_etag[0] ? hh->linked_etag : hh->etag, etag, sizeof etag);
     if (!etag_ok(etag)) {
-        job_fail(h, j, WICK_E_FORMAT, "%s: missing or malformed ETag", j->req_url);
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: missing or malformed ETag", j->req_url);
         return;
     }
     uint64_t size;
@@ -721,12 +744,12 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
     } else if (!redirect && hh->has_length) {
         size = hh->content_length; // a redirect's Content-Length is its own body
     } else {
-        job_fail(h, j, WICK_E_FORMAT, "%s: the file size is missing (X-Linked-Size)", j->req_url);
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: the file size is missing (X-Linked-Size)", j->req_url);
         return;
     }
     if (j->have_meta) { // a refresh of an expired CDN URL: the blob must be the same one
         if (strcmp(etag, j->etag) != 0 || size != j->size) {
-            job_fail(h, j, WICK_E_FORMAT, "%s: the file changed during the download", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: the file changed during the download", j->req_url);
             return;
         }
         wk_free(j->cdn_url);
@@ -772,8 +795,9 @@ nomem:
     wk_hub_job_finish(h, j, WICK_E_NOMEM);
 }
 
-// huggingface_hub >= 1.18 writes blobs/ETAG.<8 hex>.incomplete and leaves it behind when killed.
-// Under the blob's lock nobody writes those: remove them (ours, ETAG.incomplete, is kept).
+// huggingface_hub >= 1.18 writes blobs/ETAG.<8 hex>.incomplete and leaves it behind when killed;
+// an interrupted split download of ours leaves ETAG.split.incomplete (with holes). Under the
+// blob's lock nobody writes those: remove them (ETAG.incomplete, resumable, is kept).
 static void remove_stale_temps(hub_job *j)
 {
     char *dir = wk_strndup(j->blob_path, (size_t)(strrchr(j->blob_path, '/') - j->blob_path));
@@ -782,8 +806,9 @@ static void remove_stale_temps(hub_job *j)
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         const char *n = e->d_name;
-        if (strncmp(n, j->etag, el) == 0 && n[el] == '.' && wk_hub_is_hex_prefix(n + el + 1, 8) &&
-            strcmp(n + el + 9, ".incomplete") == 0) {
+        if (strncmp(n, j->etag, el) == 0 && n[el] == '.' &&
+            ((wk_hub_is_hex_prefix(n + el + 1, 8) && strcmp(n + el + 9, ".incomplete") == 0) ||
+             strcmp(n + el, ".split.incomplete") == 0)) { // ours, from an interrupted split
             char *p = wk_asprintf("%s/%s", dir, n);
             if (p && unlink(p) == 0) { wk_info("%s: removed a stale temp file", p); }
             wk_free(p);
@@ -809,7 +834,7 @@ static void dl_lock(wick_hub *h, hub_job *j)
                     j->file, j->lock_path);
             j->lock_warned = true;
         }
-        wait_then(h, j, 0.1, ST_LOCK);
+        wk_hub_wait_then(h, j, 0.1, ST_LOCK);
         return;
     }
     j->lock_fd = fd;
@@ -828,7 +853,7 @@ static void dl_lock(wick_hub *h, hub_job *j)
     j->fd = open(j->tmp_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (j->fd < 0 || fstat(j->fd, &st) != 0) {
         int e = errno;
-        job_fail(h, j, e == ENOSPC || e == EDQUOT ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s",
+        wk_hub_job_fail(h, j, e == ENOSPC || e == EDQUOT ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s",
                  j->tmp_path, strerror(e));
         return;
     }
@@ -839,7 +864,7 @@ static void dl_lock(wick_hub *h, hub_job *j)
     }
     j->offset = (uint64_t)st.st_size;
     if (j->offset > j->size) {
-        rc = truncate_tmp(j);
+        rc = wk_hub_truncate_tmp(j);
         if (rc < 0) {
             wk_hub_job_finish(h, j, rc);
             return;
@@ -852,6 +877,7 @@ static void dl_lock(wick_hub *h, hub_job *j)
         wk_warn("%s: %" PRIu64 " more bytes are needed, %.0f are free", j->tmp_path,
                 j->size - j->offset, (double)vfs.f_bavail * (double)vfs.f_frsize);
     }
+    if (j->offset == 0 && wk_hub_split(h, j)) { return; }
     if (j->offset > 0) { // resume: the writer hashes the prefix first, then takes new bytes
         wk_debug("%s: resuming at %" PRIu64, j->tmp_path, j->offset);
         rc = wk_hub_writer_push(h, j, WR_HASH_PREFIX, j->offset, NULL, 0);
@@ -874,18 +900,18 @@ static void dl_verify(wick_hub *h, hub_job *j)
     }
     if (j->offset != j->size || (j->hash_kind && strcmp(hex, j->etag) != 0)) {
         // Wrong bytes: never promote them. Start over once; then give up.
-        wick_status rc = truncate_tmp(j);
+        wick_status rc = wk_hub_truncate_tmp(j);
         if (rc < 0) {
             wk_hub_job_finish(h, j, rc);
             return;
         }
         if (++j->n_mismatch <= 1) {
             wk_warn("%s: %s mismatch, downloading again", j->repo, j->file);
-            wait_then(h, j, h->backoff_ms / 1000.0, ST_WANT_GET);
+            wk_hub_wait_then(h, j, h->backoff_ms / 1000.0, ST_WANT_GET);
             return;
         }
         unlink(j->tmp_path);
-        job_fail(h, j, WICK_E_CHECKSUM,
+        wk_hub_job_fail(h, j, WICK_E_CHECKSUM,
                  "%s: %s: the downloaded bytes hash to %s, the Hub says %s (download discarded)",
                  j->repo, j->file, hex, j->etag);
         return;
@@ -895,7 +921,7 @@ static void dl_verify(wick_hub *h, hub_job *j)
     close(j->fd);
     j->fd = -1;
     if (rename(j->tmp_path, j->blob_path) != 0) {
-        job_fail(h, j, WICK_E_IO, "%s: %s", j->blob_path, strerror(errno));
+        wk_hub_job_fail(h, j, WICK_E_IO, "%s: %s", j->blob_path, strerror(errno));
         return;
     }
     wick_status rc = wk_hub_link(j->pointer_path, j->file, j->etag);
@@ -909,7 +935,7 @@ static void dl_verify(wick_hub *h, hub_job *j)
 static void dl_want_get(wick_hub *h, hub_job *j)
 {
     if (atomic_load(&j->wr_err) != 0) {
-        job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
+        wk_hub_job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
         return;
     }
     if (j->offset == j->size) {
@@ -927,7 +953,7 @@ static void dl_want_get(wick_hub *h, hub_job *j)
         if (q) { url = wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, j->commit, q); }
         wk_free(q);
     }
-    wick_status rc = url ? start_req(h, j, url, false, j->offset, j->cdn_url == NULL) : wk_fail_nomem("url");
+    wick_status rc = url ? wk_hub_start_req(h, j, url, false, j->offset, j->cdn_url == NULL) : wk_fail_nomem("url");
     wk_free(url);
     if (rc < 0) {
         wk_hub_job_finish(h, j, rc);
@@ -941,7 +967,7 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
 {
     const hub_headers *hh = &j->hh;
     if (atomic_load(&j->wr_err) != 0) {
-        job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
+        wk_hub_job_fail(h, j, atomic_load(&j->wr_err), "%s", j->wr_msg);
         return;
     }
     if (j->got_data && j->offset > j->best_offset) { // progress resets the retry budget (as
@@ -949,21 +975,21 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
         j->tries = 0;                                  // the same bytes again do not count
     }
     if (j->write_rc == RESTART) {
-        wick_status rc = truncate_tmp(j);
+        wick_status rc = wk_hub_truncate_tmp(j);
         if (rc < 0) {
             wk_hub_job_finish(h, j, rc);
             return;
         }
         wk_fail(WICK_E_HTTP, "%s: Content-Range does not start at the requested offset", j->req_url);
-        retry_or_fail(h, j, ST_WANT_GET, WICK_E_HTTP);
+        wk_hub_retry_or_fail(h, j, ST_WANT_GET, WICK_E_HTTP);
         return;
     }
     if (j->write_rc < 0) {
         if (j->write_rc == WICK_E_CHECKSUM) {
-            truncate_tmp(j);
+            wk_hub_truncate_tmp(j);
             unlink(j->tmp_path);
         }
-        job_fail(h, j, j->write_rc, "%s", j->write_msg);
+        wk_hub_job_fail(h, j, j->write_rc, "%s", j->write_msg);
         return;
     }
     long st = hh->status;
@@ -978,25 +1004,25 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
         } else {
             wk_fail(WICK_E_NETWORK, "%s: the body ended at %" PRIu64 " of %" PRIu64 " bytes",
                     j->req_url, j->offset, j->size);
-            retry_or_fail(h, j, ST_WANT_GET, WICK_E_NETWORK);
+            wk_hub_retry_or_fail(h, j, ST_WANT_GET, WICK_E_NETWORK);
         }
         return;
     }
     if (st == 416) { // our offset is past what the server has: start over
-        wick_status rc = truncate_tmp(j);
+        wick_status rc = wk_hub_truncate_tmp(j);
         if (rc < 0) {
             wk_hub_job_finish(h, j, rc);
             return;
         }
         wk_fail(WICK_E_HTTP, "%s: HTTP 416 for Range bytes=%" PRIu64 "-", j->req_url, j->offset);
-        retry_or_fail(h, j, ST_WANT_GET, WICK_E_HTTP);
+        wk_hub_retry_or_fail(h, j, ST_WANT_GET, WICK_E_HTTP);
         return;
     }
     if (st >= 300 && st < 400 && hh->location[0]) {
         char *u = resolve_url(j->req_url, hh->location);
         if (!u || ++j->n_redirects > HUB_MAX_REDIRECTS) {
             wk_free(u);
-            job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
             return;
         }
         wk_free(j->cdn_url);
@@ -1074,7 +1100,7 @@ static void list_offline(wick_hub *h, hub_job *j)
     if (wk_hub_is_hex(j->rev, 40)) {
         memcpy(c, j->rev, 41);
     } else if (!wk_hub_read_ref(j->repo_dir, j->rev, c)) {
-        job_fail(h, j, WICK_E_OFFLINE,
+        wk_hub_job_fail(h, j, WICK_E_OFFLINE,
                  "%s: offline mode (HF_HUB_OFFLINE) and revision '%s' is not in the cache", j->repo,
                  j->rev);
         return;
@@ -1085,7 +1111,7 @@ static void list_offline(wick_hub *h, hub_job *j)
     json_t *files = json_object_get(root, "files");
     if (!json_is_object(files) || json_integer_value(json_object_get(root, "format_version")) != 1) {
         json_decref(root);
-        job_fail(h, j, WICK_E_OFFLINE,
+        wk_hub_job_fail(h, j, WICK_E_OFFLINE,
                  "%s: offline mode (HF_HUB_OFFLINE) and no listing of commit %s is cached; name "
                  "the files instead", j->repo, c);
         wk_free(path);
@@ -1160,7 +1186,7 @@ static wick_status add_entry(hub_job *j, const char *path, uint64_t size, const 
 static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
 {
     if (j->write_rc < 0) {
-        job_fail(h, j, j->write_rc, "%s", j->write_msg);
+        wk_hub_job_fail(h, j, j->write_rc, "%s", j->write_msg);
         return;
     }
     long st = j->hh.status;
@@ -1173,7 +1199,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
         char *u = resolve_url(j->req_url, j->hh.location);
         if (!u || ++j->n_redirects > HUB_MAX_REDIRECTS) {
             wk_free(u);
-            job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
             return;
         }
         char **slot = j->commit[0] ? &j->next_url : &j->meta_url;
@@ -1189,7 +1215,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
     json_error_t jerr;
     json_t *root = json_loadb(j->body.data ? j->body.data : "", j->body.len, 0, &jerr);
     if (!root) {
-        job_fail(h, j, WICK_E_FORMAT, "%s: invalid JSON: %s (line %d)", j->req_url, jerr.text,
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: invalid JSON: %s (line %d)", j->req_url, jerr.text,
                  jerr.line);
         return;
     }
@@ -1197,7 +1223,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
         const char *sha = json_string_value(json_object_get(root, "sha"));
         if (!sha || !wk_hub_is_hex(sha, 40)) {
             json_decref(root);
-            job_fail(h, j, WICK_E_FORMAT, "%s: no commit (\"sha\") in the answer", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: no commit (\"sha\") in the answer", j->req_url);
             return;
         }
         memcpy(j->commit, sha, 41);
@@ -1219,7 +1245,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
     }
     if (!json_is_array(root)) {
         json_decref(root);
-        job_fail(h, j, WICK_E_FORMAT, "%s: expected a JSON array of files", j->req_url);
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: expected a JSON array of files", j->req_url);
         return;
     }
     size_t i;
@@ -1259,7 +1285,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
         wk_free(o);
         if (!same || ++j->n_redirects > HUB_MAX_PAGES) {
             wk_free(u);
-            job_fail(h, j, WICK_E_FORMAT, "%s: bad next-page link", j->req_url);
+            wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: bad next-page link", j->req_url);
             return;
         }
         j->next_url = u;
@@ -1285,7 +1311,7 @@ void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadlin
         j->tries = 0;
     }
     wk_fail(WICK_E_NETWORK, "%s: no data for %d ms", j->req_url, h->stall_timeout_ms);
-    retry_or_fail(h, j, again, WICK_E_NETWORK);
+    wk_hub_retry_or_fail(h, j, again, WICK_E_NETWORK);
 }
 
 // --- dispatch ------------------------------------------------------------------------------------
@@ -1293,7 +1319,7 @@ static void want_meta(wick_hub *h, hub_job *j)
 {
     if (h->n_transfers >= h->max_transfers) { return; }
     const char *url = j->kind == JOB_DOWNLOAD ? j->meta_url : (j->commit[0] ? j->next_url : j->meta_url);
-    wick_status rc = start_req(h, j, url, j->kind == JOB_DOWNLOAD, 0, true);
+    wick_status rc = wk_hub_start_req(h, j, url, j->kind == JOB_DOWNLOAD, 0, true);
     if (rc < 0) {
         wk_hub_job_finish(h, j, rc);
         return;
@@ -1321,10 +1347,20 @@ void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
         case ST_FLUSH:
             if (atomic_load(&j->pending) == 0) {
                 j->state = ST_GET;
-                dl_get_done(h, j, j->done_cc);
+                if (j->kind == JOB_PART) {
+                    wk_hub_part_get_done(h, j, j->done_cc);
+                } else {
+                    dl_get_done(h, j, j->done_cc);
+                }
             }
             break;
-        case ST_WANT_GET: dl_want_get(h, j); break;
+        case ST_WANT_GET:
+            if (j->kind == JOB_PART) {
+                wk_hub_part_want_get(h, j);
+            } else {
+                dl_want_get(h, j);
+            }
+            break;
         default: break;
         }
         if (j->state == before) { return; }
@@ -1345,7 +1381,11 @@ void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc)
         j->state = ST_FLUSH;
         if (atomic_load(&j->pending) == 0) {
             j->state = ST_GET;
-            dl_get_done(h, j, cc);
+            if (j->kind == JOB_PART) {
+                wk_hub_part_get_done(h, j, cc);
+            } else {
+                dl_get_done(h, j, cc);
+            }
         }
     } else if (j->kind == JOB_DOWNLOAD) {
         dl_meta_done(h, j, cc);

@@ -29,18 +29,19 @@ static void run_op(wr_op *op)
     case WR_DATA: {
         size_t done = 0;
         while (done < op->n) {
-            ssize_t w = pwrite(j->fd, op->data + done, op->n - done, (off_t)(op->off + done));
+            ssize_t w = pwrite(op->fd, op->data + done, op->n - done, (off_t)(op->off + done));
             if (w < 0 && errno == EINTR) { continue; }
             if (w <= 0) {
                 int e = w < 0 ? errno : ENOSPC;
                 bool full = e == ENOSPC || e == EDQUOT || e == EFBIG;
-                set_err(j, full ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s%s", j->tmp_path, strerror(e),
+                set_err(j, full ? WICK_E_NOSPACE : WICK_E_IO, "%s: %s%s",
+                        j->parent ? j->parent->tmp_path : j->tmp_path, strerror(e),
                         full ? " (the download can resume once there is room)" : "");
                 return;
             }
             done += (size_t)w;
         }
-        EVP_DigestUpdate(j->md, op->data, op->n);
+        if (op->md) { EVP_DigestUpdate(op->md, op->data, op->n); }
         break;
     }
     case WR_TRUNC:
@@ -133,6 +134,8 @@ wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t o
     op->next = NULL;
     op->job = j;
     op->kind = kind;
+    op->fd = j->parent ? j->parent->fd : j->fd;
+    op->md = j->kind == JOB_PART ? NULL : j->md;
     op->off = off;
     op->n = dn;
     if (dn) { memcpy(op->data, data, dn); }

@@ -39,6 +39,13 @@ check 'case "$P" in "$T/cache/models--org--model/snapshots/"*) true;; *) false;;
 check '[ -L "$P" ] && readlink "$P" | grep -q "^\.\./\.\./blobs/"' "relative symlink to the blob"
 check '[ "$(cat "$T/cache/models--org--model/refs/main" | wc -c)" -eq 40 ]' "refs/main: 40 bytes, no newline"
 
+# --parts: the same file fetched as 2 ranges (into a second cache)
+HF_HUB_CACHE="$T/cache-parts" WICK_HUB_PART_MIN=1000 "$W" pull org/model model-Q4_K_M.gguf --parts 2 > "$T/outp" 2>/dev/null
+check '[ $? -eq 0 ] && cmp -s "$(cat "$T/outp")" "$T/root/org/model/model-Q4_K_M.gguf"' "--parts 2 gives the same bytes"
+check '[ $(grep -c "range=bytes=[0-9]*-[0-9]" "$T/req.log") -eq 2 ]' "--parts 2 sent 2 ranged requests"
+"$W" pull org/model x --parts 0 > /dev/null 2>&1
+check '[ $? -eq 2 ]' "--parts 0 is a usage error"
+
 # a relative HF_HUB_CACHE still gives absolute paths
 (cd "$T" && HF_HUB_CACHE=cache "$W" pull org/model model-Q4_K_M.gguf > "$T/out0" 2>/dev/null)
 check '[ "$(cat "$T/out0")" = "$P" ]' "relative HF_HUB_CACHE: the same absolute path"
