@@ -560,10 +560,11 @@ WICK_API void wick_session_cancel(wick_session *s);
 // and wick_hub_progress, which are safe from any thread. Threaded: every call is safe from any
 // thread, including from inside a callback (except wick_hub_destroy and the *_wait calls).
 //
-// Environment (read by wick_hub_opts_init, overridden by the fields): HF_ENDPOINT, HF_TOKEN,
-// HF_TOKEN_PATH, HF_HOME, HF_HUB_CACHE (legacy HUGGINGFACE_HUB_CACHE), XDG_CACHE_HOME,
-// HF_HUB_OFFLINE. The token is sent to the Hub only, never to the CDN a download is redirected
-// to, and never appears in a message or a log line.
+// Environment (read by wick_hub_create for the fields left NULL or -1): HF_ENDPOINT, HF_TOKEN
+// (legacy HUGGING_FACE_HUB_TOKEN), HF_TOKEN_PATH, HF_HOME, HF_HUB_CACHE (legacy
+// HUGGINGFACE_HUB_CACHE), XDG_CACHE_HOME, HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE),
+// HF_HUB_DISABLE_IMPLICIT_TOKEN. The token is sent to the Hub's own origin only, never to the
+// CDN a download is redirected to, and never appears in a message or a log line.
 typedef struct wick_hub wick_hub;
 
 typedef struct wick_hub_opts {
@@ -591,9 +592,9 @@ WICK_API void wick_hub_opts_init(wick_hub_opts *o);
 // NOMEM, IO (epoll/eventfd/thread). Free with wick_hub_destroy().
 WICK_API wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out);
 
-// Cancels every operation (their callbacks run with WICK_E_CANCELLED, on the calling thread in
-// embedded mode, on the hub thread in threaded mode), stops the thread and frees the hub. NULL ok.
-// Partial downloads stay in blobs/*.incomplete for a later resume.
+// Stops the hub's threads, cancels every operation still running (their callbacks run with
+// WICK_E_CANCELLED on the calling thread, in both modes) and frees the hub. NULL ok. Partial
+// downloads stay in blobs/ETAG.incomplete for a later resume.
 WICK_API void wick_hub_destroy(wick_hub *h);
 
 // The result of one download, handed to its callback. Borrowed: valid during the callback only.
