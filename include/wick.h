@@ -615,8 +615,8 @@ typedef struct wick_hub_file {
 typedef void (*wick_dl_cb)(const wick_hub_file *f, void *ud);
 
 // Starts fetching FILE of REPO ("org/name") at REV (NULL: "main"; a branch, tag or 40-hex
-// commit) into the cache. Returns at once; *id names the download. cb (may be NULL) runs exactly
-// once when it ends. Errors (cb never runs): INVALID (bad repo id, a path that leaves the repo:
+// commit) into the cache. The strings are copied. Returns at once; *id names the download. cb
+// (may be NULL) runs exactly once when it ends. Errors (cb never runs): INVALID (bad repo id, a path that leaves the repo:
 // "..", absolute, backslash, NUL), NOMEM.
 // Completion errors: REPO_NOT_FOUND, ENTRY_NOT_FOUND, REVISION_NOT_FOUND, GATED, UNAUTHORIZED,
 // CHECKSUM, NETWORK, HTTP, NOSPACE, IO, OFFLINE (offline and not cached), CANCELLED, FORMAT.
