@@ -97,6 +97,7 @@ struct hub_job {
     CURLcode done_cc;     // ST_FLUSH: how the transfer ended
     _Atomic int pending;  // writer operations queued for this job
     _Atomic int wr_err;   // a failure of the writer (wick_status), message in wr_msg
+    struct wr_op *wcur;   // the data buffer being filled (loop side), not yet queued
     char wr_msg[HUB_MSG];
     EVP_MD_CTX *md;
     bool got_data;        // this attempt received body bytes
@@ -174,7 +175,9 @@ struct wick_hub {
     pthread_mutex_t wmu;
     pthread_cond_t wcv, wdone;
     struct wr_op *wq_head, *wq_tail;
-    size_t wq_bytes;
+    _Atomic size_t wq_bytes; // changed under wmu, read without it
+    struct wr_op *pool;      // recycled data buffers (under wmu): no malloc per chunk
+    int n_pool;
     atomic_bool stop;
     bool in_perform;
     double slice_end;      // a perform stops taking body bytes after this (the caller's loop
@@ -214,7 +217,9 @@ int wk_hub_lock_try(const char *path, int *fd);
 void wk_hub_unlock(const char *path, int fd);
 
 // --- writer.c ------------------------------------------------------------------------------------
-#define HUB_WQ_MAX (64u << 20) // queued bytes before transfers pause (backpressure)
+#define HUB_WQ_MAX (64u << 20)  // queued bytes before transfers pause (backpressure)
+#define HUB_WBUF (1u << 20)     // received bytes are gathered in buffers this big
+#define HUB_POOL_MAX 80         // buffers kept for reuse
 typedef enum wr_kind { WR_DATA, WR_TRUNC, WR_HASH_PREFIX } wr_kind;
 typedef struct wr_op {
     struct wr_op *next;
@@ -224,13 +229,17 @@ typedef struct wr_op {
     EVP_MD_CTX *md;  // NULL: no hashing (parts; the parent hashes the whole file at the end)
     uint64_t off; // WR_DATA: file offset; WR_HASH_PREFIX: bytes to hash from 0
     size_t n;
+    size_t cap;   // data capacity (HUB_WBUF for pooled data buffers, else 0)
     char data[];
 } wr_op;
 wick_status wk_hub_writer_start(wick_hub *h);
 void wk_hub_writer_stop(wick_hub *h);
-// Queues an operation for j (data copied). Errors: NOMEM.
+// Queues a WR_TRUNC or WR_HASH_PREFIX for j (after j's gathered data). Errors: NOMEM.
 wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t off,
                                const void *data, size_t n);
+// Adds n received bytes for file offset off (copied into j's current buffer, queued when full).
+wick_status wk_hub_writer_append(wick_hub *h, hub_job *j, uint64_t off, const void *data, size_t n);
+void wk_hub_writer_flush(wick_hub *h, hub_job *j); // queues j's partly filled buffer
 bool wk_hub_writer_full(wick_hub *h);
 void wk_hub_writer_drain(wick_hub *h, hub_job *j); // blocks until j has nothing queued
 wick_status wk_hub_md_reset(hub_job *j);

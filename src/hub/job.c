@@ -40,6 +40,7 @@ static void close_files(hub_job *j)
 
 void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j)
 {
+    wk_hub_writer_flush(h, j); // what was received is written (in order) all the same
     if (j->easy) {
         curl_multi_remove_handle(h->multi, j->easy);
         curl_easy_cleanup(j->easy);
@@ -358,7 +359,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         return write_fail(j, WICK_E_CHECKSUM, "%s: the server sent more than the %" PRIu64
                           " bytes the Hub announced", j->req_url, j->size);
     }
-    wick_status rc = wk_hub_writer_push(j->hub, j, WR_DATA, j->offset, p, n);
+    wick_status rc = wk_hub_writer_append(j->hub, j, j->offset, p, n);
     if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
     j->offset = end;
     j->got_data = true;
@@ -939,6 +940,7 @@ static void dl_want_get(wick_hub *h, hub_job *j)
         return;
     }
     if (j->offset == j->size) {
+        wk_hub_writer_flush(h, j);
         if (atomic_load(&j->pending) > 0) { return; } // the writer wakes us when done
         dl_verify(h, j);
         return;
@@ -1377,6 +1379,7 @@ void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc)
     curl_slist_free_all(j->hdrs);
     j->hdrs = NULL;
     if (j->state == ST_GET) { // the verdict waits for the writer to finish this body
+        wk_hub_writer_flush(h, j);
         j->done_cc = cc;
         j->state = ST_FLUSH;
         if (atomic_load(&j->pending) == 0) {

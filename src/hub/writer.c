@@ -88,6 +88,12 @@ static void *writer_main(void *arg)
                     (h->bp_paused && h->wq_bytes < HUB_WQ_MAX / 2);
         if (h->bp_paused && h->wq_bytes < HUB_WQ_MAX / 2) { h->bp_paused = false; }
         pthread_cond_broadcast(&h->wdone);
+        if (op->cap == HUB_WBUF && h->n_pool < HUB_POOL_MAX) { // keep the buffer for reuse
+            op->next = h->pool;
+            h->pool = op;
+            h->n_pool++;
+            op = NULL;
+        }
         pthread_mutex_unlock(&h->wmu); // free (maybe munmap) and wake without the lock
         wk_free(op);
         if (wake) { wick_hub_wakeup(h); } // the loop has something to do: verify, resume
@@ -118,27 +124,22 @@ void wk_hub_writer_stop(wick_hub *h)
     pthread_mutex_unlock(&h->wmu);
     pthread_join(h->writer, NULL);
     h->writer_started = false;
+    for (wr_op *op = h->pool, *n; op; op = n) {
+        n = op->next;
+        wk_free(op);
+    }
+    h->pool = NULL;
     pthread_mutex_destroy(&h->wmu);
     pthread_cond_destroy(&h->wcv);
     pthread_cond_destroy(&h->wdone);
 }
 
-wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t off,
-                               const void *data, size_t n)
+static void enqueue(wick_hub *h, hub_job *j, wr_op *op)
 {
-    size_t bytes;
-    size_t dn = kind == WR_DATA ? n : 0;
-    if (!wk_add_size(sizeof(wr_op), dn, &bytes)) { return wk_fail_nomem("write"); }
-    wr_op *op = wk_malloc(bytes);
-    if (!op) { return wk_fail_nomem("write buffer"); }
     op->next = NULL;
     op->job = j;
-    op->kind = kind;
     op->fd = j->parent ? j->parent->fd : j->fd;
     op->md = j->kind == JOB_PART ? NULL : j->md;
-    op->off = off;
-    op->n = dn;
-    if (dn) { memcpy(op->data, data, dn); }
     atomic_fetch_add(&j->pending, 1);
     pthread_mutex_lock(&h->wmu);
     if (h->wq_tail) {
@@ -147,14 +148,78 @@ wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t o
         h->wq_head = op;
     }
     h->wq_tail = op;
-    h->wq_bytes += dn;
+    h->wq_bytes += op->n;
     pthread_cond_signal(&h->wcv);
     pthread_mutex_unlock(&h->wmu);
+}
+
+void wk_hub_writer_flush(wick_hub *h, hub_job *j)
+{
+    wr_op *op = j->wcur;
+    if (!op) { return; }
+    j->wcur = NULL;
+    enqueue(h, j, op);
+}
+
+wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t off,
+                               const void *data, size_t n)
+{
+    (void)data;
+    (void)n;
+    wk_hub_writer_flush(h, j); // the bytes received so far go first
+    wr_op *op = wk_malloc(sizeof *op);
+    if (!op) { return wk_fail_nomem("write"); }
+    op->kind = kind;
+    op->off = off;
+    op->n = 0;
+    op->cap = 0;
+    enqueue(h, j, op);
+    return WICK_OK;
+}
+
+wick_status wk_hub_writer_append(wick_hub *h, hub_job *j, uint64_t off, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        wr_op *op = j->wcur;
+        if (op && (op->off + op->n != off || op->n == op->cap)) { // not contiguous, or full
+            wk_hub_writer_flush(h, j);
+            op = NULL;
+        }
+        if (!op) {
+            pthread_mutex_lock(&h->wmu);
+            op = h->pool;
+            if (op) {
+                h->pool = op->next;
+                h->n_pool--;
+            }
+            pthread_mutex_unlock(&h->wmu);
+            if (!op) {
+                op = wk_malloc(sizeof *op + HUB_WBUF);
+                if (!op) { return wk_fail_nomem("write buffer"); }
+            }
+            op->kind = WR_DATA;
+            op->off = off;
+            op->n = 0;
+            op->cap = HUB_WBUF;
+            j->wcur = op;
+        }
+        size_t k = WK_MIN(n, op->cap - op->n);
+        memcpy(op->data + op->n, p, k);
+        op->n += k;
+        p += k;
+        off += k;
+        n -= k;
+        if (op->n == op->cap) { wk_hub_writer_flush(h, j); }
+    }
     return WICK_OK;
 }
 
 bool wk_hub_writer_full(wick_hub *h)
 {
+    // Called for every received chunk: no lock (a writer preempted while holding it would
+    // stall the loop). The writer wakes the loop once it is below half.
+    if (atomic_load(&h->wq_bytes) < HUB_WQ_MAX) { return false; }
     pthread_mutex_lock(&h->wmu);
     bool full = h->wq_bytes >= HUB_WQ_MAX;
     if (full) { h->bp_paused = true; }
@@ -164,7 +229,9 @@ bool wk_hub_writer_full(wick_hub *h)
 
 void wk_hub_writer_drain(wick_hub *h, hub_job *j)
 {
-    if (!h->writer_started || atomic_load(&j->pending) == 0) { return; }
+    if (!h->writer_started) { return; }
+    wk_hub_writer_flush(h, j);
+    if (atomic_load(&j->pending) == 0) { return; }
     pthread_mutex_lock(&h->wmu);
     while (atomic_load(&j->pending) > 0) { pthread_cond_wait(&h->wdone, &h->wmu); }
     pthread_mutex_unlock(&h->wmu);
