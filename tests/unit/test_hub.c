@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
@@ -683,6 +684,51 @@ static void test_cancel_resume(void)
     mh_stop(&m);
 }
 
+// Embedded mode: another thread cancels (and wakes the loop); the loop thread sees the callback.
+typedef struct canceller {
+    wick_hub *h;
+    uint64_t id;
+    wick_status rc;
+} canceller;
+
+static void *cancel_later(void *arg)
+{
+    canceller *c = arg;
+    usleep(300000);
+    c->rc = wick_hub_cancel(c->h, c->id);
+    return NULL;
+}
+
+static void test_cancel_other_thread(void)
+{
+    minihub m;
+    if (!mh_start(&m, "--throttle 50000")) { return; }
+    wick_hub *h = hub_new(&m, false, NULL);
+    result r = {0};
+    canceller c = {h, 0, 1};
+    CHECK_OK(wick_hub_download(h, "org/model", NULL, "model-Q4_K_M.gguf", on_dl, &r, &c.id));
+    pthread_t t;
+    pthread_create(&t, NULL, cancel_later, &c);
+    double t0 = wk_now();
+    int running = 1;
+    while (running > 0 && wk_now() - t0 < 20) { // the caller's loop: only fd + timeout
+        struct pollfd p = {wick_hub_fd(h), POLLIN, 0};
+        poll(&p, 1, wick_hub_timeout_ms(h));
+        CHECK_OK(wick_hub_perform(h, &running));
+    }
+    pthread_join(t, NULL);
+    CHECK(c.rc == WICK_OK);
+    CHECKF(r.n == 1 && r.rc == WICK_E_CANCELLED, "%d %d", r.n, r.rc);
+    CHECKF(wk_now() - t0 < 3, "the cancel took %.1f s to be seen", wk_now() - t0);
+    // wick_hub_wakeup from another thread makes the fd readable
+    wick_hub_wakeup(h);
+    struct pollfd p = {wick_hub_fd(h), POLLIN, 0};
+    CHECK(poll(&p, 1, 1000) == 1);
+    CHECK_OK(wick_hub_perform(h, NULL));
+    wick_hub_destroy(h);
+    mh_stop(&m);
+}
+
 // Two processes want the same file: one transfer, both succeed (flock, as Python's filelock).
 static void test_two_processes(void)
 {
@@ -945,6 +991,7 @@ int main(void)
     test_parts();
     test_embedded_loop();
     test_cancel_resume();
+    test_cancel_other_thread();
     test_two_processes();
     test_full_disk();
     test_offline();
