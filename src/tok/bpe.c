@@ -142,6 +142,113 @@ done:
     return n;
 }
 
+// Very long pieces (a megabyte without a space): one heap per block of BLOCK positions, and a
+// tournament tree over the blocks' minima. Same order as one heap (the key is the same), but
+// every heap stays small enough for the cache, so time grows linearly with the piece instead of
+// with the cache misses of one huge heap.
+#define BLOCK 4096
+
+typedef struct bheap {
+    uint64_t *h;
+    uint32_t n, cap;
+} bheap;
+
+static bool bh_push(bheap *b, uint64_t x)
+{
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 256;
+        uint64_t *h = wk_realloc(b->h, (size_t)cap * sizeof *h);
+        if (!h) { return false; }
+        b->h = h;
+        b->cap = cap;
+    }
+    size_t n = b->n++;
+    heap_push(b->h, &n, x);
+    return true;
+}
+
+typedef struct blocks {
+    bheap *b;
+    uint64_t *tree; // tree[1] = the minimum; leaves at [size, size + nb)
+    size_t nb, size;
+} blocks;
+
+static void tree_update(blocks *B, size_t i)
+{
+    size_t k = B->size + i;
+    B->tree[k] = B->b[i].n ? B->b[i].h[0] : UINT64_MAX;
+    for (k /= 2; k >= 1; k /= 2) { B->tree[k] = WK_MIN(B->tree[2 * k], B->tree[2 * k + 1]); }
+}
+
+static bool blocks_push(blocks *B, uint64_t x)
+{
+    size_t i = (size_t)(uint32_t)x / BLOCK;
+    if (!bh_push(&B->b[i], x)) { return false; }
+    if (x < B->tree[B->size + i]) { tree_update(B, i); }
+    return true;
+}
+
+static size_t merge_blocks(const wick_tokenizer *t, int32_t *s, size_t n, bool *nomem)
+{
+    blocks B = {0};
+    B.nb = (n + BLOCK - 1) / BLOCK;
+    B.size = 1;
+    while (B.size < B.nb) { B.size *= 2; }
+    int32_t *prev = wk_malloc(2 * n * sizeof *prev);
+    int32_t *next = prev ? prev + n : NULL;
+    B.b = wk_calloc(B.nb, sizeof *B.b);
+    B.tree = wk_malloc(2 * B.size * sizeof *B.tree);
+    if (!prev || !B.b || !B.tree) { goto fail; }
+    for (size_t i = 0; i < 2 * B.size; i++) { B.tree[i] = UINT64_MAX; }
+    for (size_t i = 0; i < n; i++) {
+        prev[i] = (int32_t)i - 1;
+        next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        const wk_pair_slot *p = wk_tok_pair_find(t, s[i], s[i + 1]);
+        if (p && !bh_push(&B.b[i / BLOCK], ((uint64_t)p->rank << 32) | i)) { goto fail; }
+    }
+    for (size_t i = 0; i < B.nb; i++) { tree_update(&B, i); }
+    while (B.tree[1] != UINT64_MAX) {
+        uint64_t e = B.tree[1];
+        int32_t l = (int32_t)(uint32_t)e;
+        bheap *bh = &B.b[(size_t)l / BLOCK];
+        bh->h[0] = bh->h[--bh->n];
+        if (bh->n) { sift_down(bh->h, bh->n, 0); }
+        tree_update(&B, (size_t)l / BLOCK);
+        int32_t r = next[l];
+        if (s[l] < 0 || r < 0) { continue; }
+        const wk_pair_slot *p = wk_tok_pair_find(t, s[l], s[r]);
+        if (!p || p->rank != (uint32_t)(e >> 32)) { continue; } // stale
+        s[l] = p->id;
+        s[r] = -2;
+        next[l] = next[r];
+        if (next[r] >= 0) { prev[next[r]] = l; }
+        if (prev[l] >= 0) {
+            int32_t q = prev[l];
+            const wk_pair_slot *pq = wk_tok_pair_find(t, s[q], s[l]);
+            if (pq && !blocks_push(&B, ((uint64_t)pq->rank << 32) | (uint32_t)q)) { goto fail; }
+        }
+        if (next[l] >= 0) {
+            const wk_pair_slot *pn = wk_tok_pair_find(t, s[l], s[next[l]]);
+            if (pn && !blocks_push(&B, ((uint64_t)pn->rank << 32) | (uint32_t)l)) { goto fail; }
+        }
+    }
+    size_t m = 0;
+    for (int32_t i = 0; i >= 0; i = next[i]) { s[m++] = s[i]; }
+    n = m;
+    goto done;
+fail:
+    *nomem = true;
+    n = 0;
+done:
+    for (size_t i = 0; B.b && i < B.nb; i++) { wk_free(B.b[i].h); }
+    wk_free(B.b);
+    wk_free(B.tree);
+    wk_free(prev);
+    return n;
+}
+
 size_t wk_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n)
 {
     bool nomem = false;
@@ -154,7 +261,14 @@ size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n)
     if (n < 2) { return n; }
     if (n <= SMALL_MAX) { return merge_small(t, syms, n); }
     bool nomem = false;
-    size_t m = merge_large(t, syms, n, &nomem);
+    size_t m = n <= 4 * BLOCK ? merge_large(t, syms, n, &nomem) : merge_blocks(t, syms, n, &nomem);
+    return nomem ? SIZE_MAX : m;
+}
+
+size_t wk_bpe_merge_blocks(const wick_tokenizer *t, int32_t *syms, size_t n)
+{
+    bool nomem = false;
+    size_t m = n < 2 ? n : merge_blocks(t, syms, n, &nomem);
     return nomem ? SIZE_MAX : m;
 }
 

@@ -312,6 +312,8 @@ wick_status wk_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk
 size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.
 size_t wk_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n);
+// The blocked heaps very long pieces take (more than 16384 symbols), for tests.
+size_t wk_bpe_merge_blocks(const wick_tokenizer *t, int32_t *syms, size_t n);
 
 // Encodes text (any bytes) into out (appended).
 wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len, unsigned flags,

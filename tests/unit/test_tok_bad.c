@@ -414,6 +414,23 @@ static void bpe_paths(wick_tokenizer *tk)
         n_same += same;
     }
     CHECKF(n_same == 3000, "bpe heap vs flat: %d/3000 agree", n_same);
+    // very long pieces: the blocked heaps against the single heap
+    static const char *const alphas[] = {"aaaabbcdeeinorst  \n", " ", "ab", "0123456789", "x y"};
+    int n_long = 0;
+    for (int it = 0; it < 10; it++) {
+        size_t n = 17000 + rnd() % 50000;
+        const char *al = alphas[it % 5];
+        int32_t *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        for (size_t k = 0; k < n; k++) {
+            a[k] = b[k] = tk->byte_id[(uint8_t)al[rnd() % strlen(al)]];
+        }
+        size_t na = wk_bpe_merge_blocks(tk, a, n);
+        size_t nb = wk_bpe_merge_heap(tk, b, n);
+        n_long += na == nb && memcmp(a, b, na * sizeof *a) == 0;
+        free(a);
+        free(b);
+    }
+    CHECKF(n_long == 10, "bpe blocked heaps vs one heap: %d/10 agree", n_long);
 }
 
 // Every allocation failing in turn: a clean WICK_E_NOMEM, never a crash or a leak (ASan).
