@@ -15,7 +15,52 @@ static bool all_ascii(const char *s, size_t n)
     return true;
 }
 
+// Characters that NFC leaves alone wherever they stand: no decomposition, and none composes with
+// what precedes it (combining marks, Hangul jamo, singletons like U+2000 or U+212B are not here).
+static bool nfc_inert(uint32_t cp)
+{
+    return cp < 0x300 || (cp >= 0x400 && cp <= 0x482) || (cp >= 0x48A && cp <= 0x4FF) ||
+           (cp >= 0x3040 && cp <= 0x3098) || (cp >= 0x309B && cp <= 0x30FF) ||
+           (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+           (cp >= 0xFF01 && cp <= 0xFF5E) || (cp >= 0x1F300 && cp <= 0x1FAFF);
+}
+
+static bool nfc_quick(const char *s, size_t n)
+{
+    const uint8_t *u = (const uint8_t *)s;
+    for (size_t i = 0; i < n;) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t adv;
+        if (!nfc_inert(wk_utf8_dec(u + i, n - i, &adv))) { return false; }
+        i += adv;
+    }
+    return true;
+}
+
+static wick_status unicode_form_run(const char *s, size_t n, utf8proc_option_t opt, wk_buf *out);
+
+// NFC line by line: a newline is inert, so NFC(a "\n" b) = NFC(a) "\n" NFC(b), and only lines
+// with a character that NFC might touch go through utf8proc.
 static wick_status unicode_form(const char *s, size_t n, utf8proc_option_t opt, wk_buf *out)
+{
+    if (opt != UTF8PROC_COMPOSE) { return unicode_form_run(s, n, opt, out); }
+    size_t pos = 0;
+    while (pos < n) {
+        const char *nl = memchr(s + pos, '\n', n - pos);
+        size_t end = nl ? (size_t)(nl - s) + 1 : n;
+        wick_status rc = nfc_quick(s + pos, end - pos)
+                             ? wk_buf_append(out, s + pos, end - pos)
+                             : unicode_form_run(s + pos, end - pos, opt, out);
+        if (rc < 0) { return rc; }
+        pos = end;
+    }
+    return WICK_OK;
+}
+
+static wick_status unicode_form_run(const char *s, size_t n, utf8proc_option_t opt, wk_buf *out)
 {
     if (all_ascii(s, n)) { return wk_buf_append(out, s, n); }
     opt |= UTF8PROC_STABLE;
