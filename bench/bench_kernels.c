@@ -6,7 +6,8 @@
 // and a streaming weight of 4096 columns and ≥ 256 MiB (cold: read from memory every pass), times
 // one activation row converted to the type's vec_dot_type. Reported as GB/s of weight bytes read
 // and as a fraction of the measured single-thread memory read bandwidth; plus the speed-up of
-// vec_dot_4act (4 activation rows per weight pass, for GEMM) over four vec_dot calls.
+// vec_dot_4act (4 activation rows per weight pass, for GEMM) over four vec_dot calls. Types with
+// vec_dot_4row (4 weight rows per call) are timed through it, as the matmul driver runs them.
 #include "bench_common.h"
 #include "kernels/kernels.h"
 
@@ -21,7 +22,8 @@ typedef struct gemv {
     const uint8_t *a; // 4 activation rows, a_stride apart
     size_t a_stride;
     float *y;
-    bool four; // vec_dot_4act
+    bool four;    // vec_dot_4act
+    bool fourrow; // vec_dot_4row (4 weight rows per call), where the type has it
 } gemv;
 
 static void run_gemv(void *ctx)
@@ -33,6 +35,13 @@ static void run_gemv(void *ctx)
         for (int64_t r = 0; r < g->rows; r++) {
             dot4(NCOL, g->y + 4 * r, g->w + (size_t)r * g->row_bytes, g->a, g->a_stride);
         }
+    } else if (g->fourrow) {
+        wk_vec_dot_4row_fn dot4r = g->k->vec_dot_4row[g->type];
+        int64_t r = 0;
+        for (; r + 4 <= g->rows; r += 4) {
+            dot4r(NCOL, g->y + r, g->w + (size_t)r * g->row_bytes, g->row_bytes, g->a);
+        }
+        for (; r < g->rows; r++) { dot(NCOL, g->y + r, g->w + (size_t)r * g->row_bytes, g->a); }
     } else {
         for (int64_t r = 0; r < g->rows; r++) {
             dot(NCOL, g->y + r, g->w + (size_t)r * g->row_bytes, g->a);
@@ -99,9 +108,12 @@ int main(int argc, char **argv)
     printf("# bandwidth measured just before the cold run (the machine may be shared); %%mem = "
            "cold / mem.\n");
     printf("# GB/s = weight bytes read per second. 4act: speed-up of vec_dot_4act (4 activation\n");
-    printf("# rows per weight pass, for GEMM) over 4 vec_dot calls, on the hot weight.\n");
-    printf("%-6s %-7s %8s %8s %8s %8s %6s %6s\n", "type", "path", "4096^2", "hot", "cold", "mem",
-           "%mem", "4act");
+    printf("# rows per weight pass, for GEMM) over 4 vec_dot calls, on the hot weight. Where\n");
+    printf("# a type has vec_dot_4row (the K formats), the GEMV goes through it, 4 weight rows\n");
+    printf("# per call, as the matmul driver does for one token; 4row: its hot speed-up over\n");
+    printf("# vec_dot.\n");
+    printf("%-6s %-7s %8s %8s %8s %8s %6s %6s %6s\n", "type", "path", "4096^2", "hot", "cold",
+           "mem", "%mem", "4act", "4row");
     const char *paths[] = {"scalar", "avx2", "avx512"};
     size_t cold_target = cold_mb << 20;
     bench_rng rng = bench_rng_seed(42);
@@ -134,7 +146,15 @@ int main(int argc, char **argv)
             if (!k) { continue; }
             bool slow = p == 0;
             double max_s = quick ? 0.3 : 1.0;
-            gemv g = {k, type, w, row_bytes, sq_rows, a, a_stride, y, false};
+            const bool has4r = k->vec_dot_4row[type] != NULL;
+            gemv g = {k, type, w, row_bytes, sq_rows, a, a_stride, y, false, false};
+            double t_hot1 = 0;
+            if (has4r) {
+                g.rows = hot_rows;
+                t_hot1 = bench_best_seconds(run_gemv, &g, slow ? 3 : 30, max_s);
+                g.rows = sq_rows;
+                g.fourrow = true;
+            }
             double t_sq = bench_best_seconds(run_gemv, &g, slow ? 2 : 10, max_s);
             g.rows = hot_rows;
             double t_hot = bench_best_seconds(run_gemv, &g, slow ? 3 : 30, max_s);
@@ -153,7 +173,12 @@ int main(int argc, char **argv)
                 double cold_gbs = (double)cold_rows * (double)row_bytes / t_cold / 1e9;
                 printf("%8.2f %8.2f %5.0f%%", cold_gbs, mem, 100 * cold_gbs / mem);
             }
-            printf(" %5.2fx\n", 4 * t_hot / t_hot4);
+            printf(" %5.2fx", 4 * (has4r ? t_hot1 : t_hot) / t_hot4);
+            if (has4r) {
+                printf(" %5.2fx\n", t_hot1 / t_hot);
+            } else {
+                printf(" %6s\n", "-");
+            }
             fflush(stdout);
         }
         free(w);

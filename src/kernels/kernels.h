@@ -53,6 +53,13 @@ typedef void (*wk_vec_dot_fn)(int64_t n, float *s, const void *w, const void *a)
 // against several queries (F16/F32 attention, a_stride = the query stride in bytes).
 typedef void (*wk_vec_dot_4act_fn)(int64_t n, float *s, const void *w, const void *a,
                                    size_t a_stride);
+// s[r] = w_r · a for r < 4: four weight rows, w_r = (const char *)w + r * w_stride (bytes), against
+// one activation row (GEMV, one token): the activation blocks are loaded once for the four rows
+// and the four rows' block totals are reduced together. Set for the K formats (Q2_K .. Q6_K) on
+// every path, with the same bits as four vec_dot calls; NULL for the other types (call vec_dot
+// per row).
+typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_stride,
+                                   const void *a);
 // Converts n floats to the blocks of an activation format (n a multiple of its block).
 typedef void (*wk_from_float_fn)(const float *x, void *y, int64_t n);
 // Decodes n elements (a multiple of the block) to floats.
@@ -65,6 +72,7 @@ typedef struct wk_kernels {
                                                     // Q8_0, Q8_1, Q8_K
     wk_vec_dot_fn vec_dot[WICK_DTYPE_COUNT];        // by weight type
     wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
+    wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
 } wk_kernels;
 
 // The table in use: the best path this CPU supports, or the one WICK_CPU names. Thread: any.

@@ -550,6 +550,18 @@ DOT4(dot4_q4_k_ref, dot_q4_k_ref)
 DOT4(dot4_q5_k_ref, dot_q5_k_ref)
 DOT4(dot4_q6_k_ref, dot_q6_k_ref)
 
+// vec_dot_4row of the K formats: four vec_dot calls.
+#define DOT4ROW(name, dot)                                                                         \
+    static void name(int64_t n, float *s, const void *w, size_t w_stride, const void *a)           \
+    {                                                                                              \
+        for (int r = 0; r < 4; r++) { dot(n, s + r, (const char *)w + r * w_stride, a); }          \
+    }
+DOT4ROW(dot4r_q2_k_ref, dot_q2_k_ref)
+DOT4ROW(dot4r_q3_k_ref, dot_q3_k_ref)
+DOT4ROW(dot4r_q4_k_ref, dot_q4_k_ref)
+DOT4ROW(dot4r_q5_k_ref, dot_q5_k_ref)
+DOT4ROW(dot4r_q6_k_ref, dot_q6_k_ref)
+
 void wk_kernels_fill_ref(wk_kernels *k)
 {
     memset(k, 0, sizeof *k);
@@ -572,6 +584,11 @@ void wk_kernels_fill_ref(wk_kernels *k)
     SET(Q5_K, deq_q5_k_ref, dot_q5_k_ref, dot4_q5_k_ref);
     SET(Q6_K, deq_q6_k_ref, dot_q6_k_ref, dot4_q6_k_ref);
 #undef SET
+    k->vec_dot_4row[WICK_DTYPE_Q2_K] = dot4r_q2_k_ref;
+    k->vec_dot_4row[WICK_DTYPE_Q3_K] = dot4r_q3_k_ref;
+    k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_ref;
+    k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_ref;
+    k->vec_dot_4row[WICK_DTYPE_Q6_K] = dot4r_q6_k_ref;
     k->from_float[WICK_DTYPE_F32] = quant_f32_ref;
     k->from_float[WICK_DTYPE_F16] = quant_f16_ref;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16_ref;

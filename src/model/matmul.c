@@ -10,6 +10,8 @@
 //      unpacks the weight blocks once for four tokens), and the tiles of one token range follow
 //      each other, so the converted activations stay in L2. Tiles depend only on T, never on the
 //      thread count, so every output element is computed the same way with any number of threads.
+//      With fewer than four tokens (decode) and a K-format weight, vec_dot_4row takes four weight
+//      rows per call (shared activation loads, and a prefetch of the next four rows).
 #include <stdatomic.h>
 
 #include "model/model.h"
@@ -87,6 +89,7 @@ typedef struct run_job {
     const wk_mm *mm;
     wk_vec_dot_fn dot;
     wk_vec_dot_4act_fn dot4; // NULL: one token at a time
+    wk_vec_dot_4row_fn dot4r; // NULL: one weight row at a time
     const char *w; // first weight row of the range
     size_t w_row_bytes;
     int64_t n_rows, T, K;
@@ -103,7 +106,19 @@ static void run_tile(run_job *j, int64_t tile)
     const int64_t t0 = tt * j->toks_per_tile, t1 = WK_MIN(t0 + j->toks_per_tile, j->T);
     const char *act = j->mm->act;
     const size_t arb = j->mm->act_row_bytes;
-    for (int64_t r = r0; r < r1; r++) {
+    int64_t r = r0;
+    if (j->dot4r && t1 - t0 < 4) {
+        // one to three tokens (decode): four weight rows per call share the activation loads
+        for (; r + 4 <= r1; r += 4) {
+            const void *wr = j->w + (size_t)r * j->w_row_bytes;
+            for (int64_t t = t0; t < t1; t++) {
+                float s4[4];
+                j->dot4r(j->K, s4, wr, j->w_row_bytes, act + (size_t)t * arb);
+                for (int k = 0; k < 4; k++) { j->y[t * j->y_stride + r + k] = s4[k]; }
+            }
+        }
+    }
+    for (; r < r1; r++) {
         const void *wr = j->w + (size_t)r * j->w_row_bytes;
         int64_t t = t0;
         // four tokens per call: the weight row is unpacked once for the four
@@ -133,6 +148,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.mm = mm;
     j.dot = mm->kern->vec_dot[w->type];
     j.dot4 = mm->kern->vec_dot_4act[w->type];
+    j.dot4r = mm->kern->vec_dot_4row[w->type];
     j.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
     j.w_row_bytes = w->row_bytes;
     j.n_rows = n_rows;

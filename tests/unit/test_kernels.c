@@ -307,6 +307,41 @@ static double dot_abs_sum(int type, const uint8_t *w, const float *a, int64_t n)
     return sum;
 }
 
+// vec_dot_4row of path k (the K formats): four random weight rows a stride apart (the rows' bytes
+// plus 0 or 6, so rows sit at every 2-byte alignment) against one activation row, bit for bit
+// equal to the reference's vec_dot of each row.
+static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    const int64_t n_full = 4096;
+    size_t wbytes = (size_t)(n_full / t->blck) * t->bytes, abytes = (size_t)(n_full / 256) * 292;
+    uint8_t *w = malloc(4 * (wbytes + 6) + 4), *a = malloc(abytes + 4);
+    float *x = malloc((size_t)n_full * sizeof(float));
+    int n_bad = 0;
+    for (int rep = 0; rep < 12; rep++) {
+        int64_t n = rep % 3 == 2 ? 256 : n_full; // single blocks too
+        size_t stride = (size_t)(n / t->blck) * t->bytes + (rep % 2 ? 6 : 0);
+        for (int r = 0; r < 4; r++) { rnd_weights(type, w + 4 + r * stride, n); }
+        float scale = rep % 4 == 0 ? 1e-3f : rep % 4 == 1 ? 100.0f : 1.0f;
+        for (int64_t i = 0; i < n; i++) { x[i] = rep == 3 ? 0.0f : rndf() * scale; }
+        ref->from_float[t->vec_dot_type](x, a + 4, n);
+        float s4[4];
+        k->vec_dot_4row[type](n, s4, w + 4, stride, a + 4);
+        for (int r = 0; r < 4; r++) {
+            float sr;
+            ref->vec_dot[type](n, &sr, w + 4 + r * stride, a + 4);
+            if (fbits(s4[r]) != fbits(sr) && n_bad++ < 3) {
+                fprintf(stderr, "%s vec_dot_4row %s rep %d row %d: %.9g vs ref %.9g\n", k->name,
+                        t->name, rep, r, s4[r], sr);
+            }
+        }
+    }
+    CHECKF(n_bad == 0, "%s vec_dot_4row %s: %d differ", k->name, t->name, n_bad);
+    free(w);
+    free(a);
+    free(x);
+}
+
 // Rows sit at 4 mod 32 (F32 weights and Q8_K activations need 4-byte alignment, the rest 2).
 // vec_dot and vec_dot_4act of path k against the scalar reference, and the scalar reference
 // against the dequantized weights times the dequantized activations.
@@ -387,6 +422,7 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
         CHECKF(n_bad_ref == 0, "scalar vec_dot %s: %d of 16 differ from decoded", t->name,
                n_bad_ref);
         CHECKF(n_bad4 == 0, "%s vec_dot_4act %s: %d differ", k->name, t->name, n_bad4);
+        if (k->vec_dot_4row[type]) { check_dot_4row(k, ref, type); }
         free(w);
         free(a);
         free(x);
@@ -545,6 +581,8 @@ static void test_api(void)
             CHECKF(sup == (kp->to_float[t] != NULL), "%s to_float[%d]", kp->name, t);
             CHECKF(sup == (kp->vec_dot[t] != NULL), "%s vec_dot[%d]", kp->name, t);
             CHECKF(sup == (kp->vec_dot_4act[t] != NULL), "%s vec_dot_4act[%d]", kp->name, t);
+            bool kq = sup && wk_type(t)->blck == WK_QK_K; // the K formats have vec_dot_4row
+            CHECKF(kq == (kp->vec_dot_4row[t] != NULL), "%s vec_dot_4row[%d]", kp->name, t);
             if (sup) { CHECK(kp->from_float[wk_type(t)->vec_dot_type] != NULL); }
         }
     }
