@@ -695,6 +695,7 @@ INLINE void q45_chunk(int c, const uint8_t *qs, __m256i *qh, __m256i scv, int fi
         *qh = _mm256_srli_epi16(*qh, 2);
     }
     const __m256i s0 = bcast16(scv, 2 * c), s1 = bcast16(scv, 2 * c + 1);
+    #pragma GCC unroll 4
     for (int j = 0; j < na; j++) {
         const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
         __m256i p0 = dot_u8s8(lo, loadu256(ab->qs + 64 * c), s0);
@@ -725,15 +726,18 @@ INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, siz
                                              _mm_unpacklo_epi16(mn128, mn128));
         __m256i qh = five ? loadu256(b5->qh) : _mm256_setzero_si256();
         __m256i sumi[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < na; j++) { sumi[j] = _mm256_setzero_si256(); }
         if (na == 1) { // unrolled: the shuffle constants become immediates
             #pragma GCC unroll 4
             for (int c = 0; c < 4; c++) { q45_chunk(c, qs, &qh, scv, five, 1, va, st, i, sumi); }
         } else { // a loop: four rows' worth of registers per chunk already
+            #pragma GCC unroll 4
             for (int c = 0; c < 4; c++) { q45_chunk(c, qs, &qh, scv, five, na, va, st, i, sumi); }
         }
         __m256i pm[4];
         float ad[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
             pm[j] = _mm256_madd_epi16(loadu256(ab->bsums), mnv);
@@ -765,6 +769,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
         // dword v of sc16 = (scale 2v, scale 2v+1) as i16
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
         __m256i sumi[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
             // q = u - 32: start from -32 Σ_g sc_g bsum_g
@@ -789,6 +794,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
             for (int r = 0; r < 4; r++) {
                 int v = 4 * h + r;
                 __m256i scv = pair_scales(sc16, v);
+                #pragma GCC unroll 4
                 for (int j = 0; j < na; j++) {
                     const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
                     sumi[j] = _mm256_add_epi32(sumi[j],
@@ -797,6 +803,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
             }
         }
         float ad[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < na; j++) { ad[j] = (ROW(wk_block_q8_k, va, j, st) + i)->d; }
         kblock_epilogue(&acc, na, sumi, NULL, 0, ad, d, 0.0f);
     }
@@ -839,6 +846,7 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
             dmin = h2f(b2->dmin);
         }
         __m256i sumi[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
             sumi[j] = _mm256_setzero_si256();
@@ -860,6 +868,7 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
                     hm = _mm256_srli_epi16(hm, 1);
                 }
                 __m256i scv = pair_scales(sc16, v);
+                #pragma GCC unroll 4
                 for (int j = 0; j < na; j++) {
                     const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
                     __m256i p = dot_u8s8(u, loadu256(ab->qs + 32 * v), scv);
@@ -869,6 +878,7 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
         }
         __m256i pm[4];
         float ad[4];
+        #pragma GCC unroll 4
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
             pm[j] = three ? _mm256_setzero_si256() : _mm256_madd_epi16(loadu256(ab->bsums), mn16);

@@ -17,8 +17,8 @@
 #include "model/model.h"
 
 enum {
-    ROWS_DECODE = 32, // weight rows per tile when T == 1
-    ROWS_BATCH = 16, // weight rows per tile when T > 1
+    ROWS_DECODE = 128, // weight rows per tile when T < 4 (decode; a tile starts without prefetch)
+    ROWS_BATCH = 16,   // weight rows per tile when T >= 4
     TOKS_BATCH = 64, // tokens per tile
 };
 
@@ -118,16 +118,22 @@ static void run_tile(run_job *j, int64_t tile)
             }
         }
     }
-    for (; r < r1; r++) {
-        const void *wr = j->w + (size_t)r * j->w_row_bytes;
-        int64_t t = t0;
-        // four tokens per call: the weight row is unpacked once for the four
-        for (; j->dot4 && t + 4 <= t1; t += 4) {
+    // four tokens per call (the weight row is unpacked once for the four); the rows of the tile
+    // go by for each group of four tokens, so that group's activations stay in L1 while the
+    // tile's weight rows come from L2 (activation bytes per weight byte: 4 / (bytes per weight))
+    int64_t t = t0;
+    for (; j->dot4 && t + 4 <= t1; t += 4) {
+        for (int64_t rr = r; rr < r1; rr++) {
             float s4[4];
-            j->dot4(j->K, s4, wr, act + (size_t)t * arb, arb);
-            for (int k = 0; k < 4; k++) { j->y[(t + k) * j->y_stride + r] = s4[k]; }
+            j->dot4(j->K, s4, j->w + (size_t)rr * j->w_row_bytes, act + (size_t)t * arb, arb);
+            for (int k = 0; k < 4; k++) { j->y[(t + k) * j->y_stride + rr] = s4[k]; }
         }
-        for (; t < t1; t++) { j->dot(j->K, &j->y[t * j->y_stride + r], wr, act + (size_t)t * arb); }
+    }
+    for (; t < t1; t++) {
+        for (int64_t rr = r; rr < r1; rr++) {
+            j->dot(j->K, &j->y[t * j->y_stride + rr], j->w + (size_t)rr * j->w_row_bytes,
+                   act + (size_t)t * arb);
+        }
     }
 }
 
@@ -156,7 +162,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.K = mm->act_k;
     j.y = y;
     j.y_stride = y_stride;
-    j.rows_per_tile = j.T == 1 ? ROWS_DECODE : ROWS_BATCH;
+    j.rows_per_tile = j.T < 4 ? ROWS_DECODE : ROWS_BATCH;
     j.toks_per_tile = TOKS_BATCH;
     j.n_row_tiles = (n_rows + j.rows_per_tile - 1) / j.rows_per_tile;
     j.n_tiles = j.n_row_tiles * ((j.T + j.toks_per_tile - 1) / j.toks_per_tile);
