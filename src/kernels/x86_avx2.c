@@ -405,7 +405,7 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
             const BT *b = &w[i];                                                                   \
             __m256i q = QEXPR;                                                                     \
             float dw = h2f(b->d);                                                                  \
-            for (int j = 0; j < na; j++) {                                                         \
+            _Pragma("GCC unroll 4") for (int j = 0; j < na; j++) {                                 \
                 const wk_block_q8_0 *ab = ROW(wk_block_q8_0, va, j, st) + i;                       \
                 __m256 p = _mm256_cvtepi32_ps(dot_s8s8(q, loadu256(ab->qs)));                      \
                 acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab->d)), p, acc[j]);              \
@@ -432,7 +432,7 @@ LEGACY_SIGNED(dot_q8_0, wk_block_q8_0, loadu256(b->qs))
             const BT *b = &w[i];                                                                   \
             __m256i q = QEXPR;                                                                     \
             float dw = h2f(b->d), mw = h2f(b->m);                                                  \
-            for (int j = 0; j < na; j++) {                                                         \
+            _Pragma("GCC unroll 4") for (int j = 0; j < na; j++) {                                 \
                 const wk_block_q8_1 *ab = ROW(wk_block_q8_1, va, j, st) + i;                       \
                 __m256 p = _mm256_cvtepi32_ps(dot_u8s8(q, loadu256(ab->qs), ones));                \
                 acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab->d)), p, acc[j]);              \
@@ -758,6 +758,22 @@ INLINE void dot_q5_k_n(int64_t n, float *s, const void *w, const void *a, size_t
     dot_q45_k_n(n, s, w, a, st, na, 1);
 }
 
+// The same from half h of the scales, both 128-bit lanes holding the eight i16 scales of groups
+// 8h .. 8h + 7 (scales_half): one byte shuffle per quant vector v = 4h + k.
+INLINE __m256i scales_half(__m256i sc16, int h)
+{
+    return h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44);
+}
+
+INLINE __m256i pair_scales_half(__m256i half, int k)
+{
+    const char a = (char)(4 * k), b = (char)(4 * k + 2);
+    return _mm256_shuffle_epi8(half, _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a,
+                                                      a + 1, a, a + 1, a, a + 1, a, a + 1, b,
+                                                      b + 1, b, b + 1, b, b + 1, b, b + 1, b,
+                                                      b + 1, b, b + 1, b, b + 1, b, b + 1));
+}
+
 INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)
 {
     const wk_block_q6_k *w = vw;
@@ -790,10 +806,11 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
             u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m15),
                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2),
                                                     _mm256_set1_epi8(48)));
+            const __m256i half = scales_half(sc16, h);
             #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 int v = 4 * h + r;
-                __m256i scv = pair_scales(sc16, v);
+                __m256i scv = pair_scales_half(half, r);
                 #pragma GCC unroll 4
                 for (int j = 0; j < na; j++) {
                     const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
@@ -1041,10 +1058,11 @@ static void dot4r_q6_k_avx2(int64_t n, float *s, const void *vw, size_t ws, cons
                                              _mm256_and_si256(qh, m48));
                 __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m15),
                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m48));
-                __m256i p0 = dot_u8s8(u0, av[0], pair_scales(sc16[r], 4 * h + 0));
-                __m256i p1 = dot_u8s8(u1, av[1], pair_scales(sc16[r], 4 * h + 1));
-                __m256i p2 = dot_u8s8(u2, av[2], pair_scales(sc16[r], 4 * h + 2));
-                __m256i p3 = dot_u8s8(u3, av[3], pair_scales(sc16[r], 4 * h + 3));
+                const __m256i half = scales_half(sc16[r], h);
+                __m256i p0 = dot_u8s8(u0, av[0], pair_scales_half(half, 0));
+                __m256i p1 = dot_u8s8(u1, av[1], pair_scales_half(half, 1));
+                __m256i p2 = dot_u8s8(u2, av[2], pair_scales_half(half, 2));
+                __m256i p3 = dot_u8s8(u3, av[3], pair_scales_half(half, 3));
                 sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_add_epi32(p0, p1),
                                                                      _mm256_add_epi32(p2, p3)));
             }
