@@ -637,6 +637,14 @@ INLINE __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d)
     return _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
 }
 
+// [Σa, Σb, Σc, Σd] of four 128-bit i32 vectors.
+INLINE __m128i hsum4_epi32_128(__m128i a, __m128i b, __m128i c, __m128i d)
+{
+    __m128i ab = _mm_add_epi32(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
+    __m128i cd = _mm_add_epi32(_mm_unpacklo_epi32(c, d), _mm_unpackhi_epi32(c, d));
+    return _mm_add_epi32(_mm_unpacklo_epi64(ab, cd), _mm_unpackhi_epi64(ab, cd));
+}
+
 // [Σa, Σb, ., .] of two i32 vectors.
 INLINE __m128i hsum2_epi32(__m256i a, __m256i b)
 {
@@ -940,11 +948,13 @@ INLINE void prefetch_next4(const uint8_t *const *blk, size_t ws, size_t bb)
 // Four halves at p_r + off (r < 4) as floats, lane r.
 INLINE __m128 h2f_4rows(const uint8_t *const *p, size_t off)
 {
-    uint16_t h[4];
+    uint64_t v = 0; // built in a register: no store-to-load forwarding of four 2-byte stores
     #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) { memcpy(&h[r], p[r] + off, 2); }
-    uint64_t v;
-    memcpy(&v, h, 8);
+    for (int r = 0; r < 4; r++) {
+        uint16_t h;
+        memcpy(&h, p[r] + off, 2);
+        v |= (uint64_t)h << (16 * r);
+    }
     return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)v));
 }
 
@@ -962,8 +972,11 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * ws + (size_t)i * bb; }
         prefetch_next4(blk, ws, bb);
-        const __m256i bs = loadu256(ab->bsums);
-        __m256i scv[4], sumi[4], pm[4], qh[4];
+        // the activation's sums over the eight 32-element groups (pairs of bsums)
+        const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
+                                          _mm_loadu_si128((const __m128i *)ab->bsums + 1));
+        __m256i scv[4], sumi[4], qh[4];
+        __m128i pm[4];
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
             uint64_t sc8, mn8;
@@ -971,9 +984,7 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
             const __m128i sc128 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8));
             const __m128i mn128 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
             scv[r] = _mm256_broadcastsi128_si256(sc128);
-            const __m256i mnv = _mm256_set_m128i(_mm_unpackhi_epi16(mn128, mn128),
-                                                 _mm_unpacklo_epi16(mn128, mn128));
-            pm[r] = _mm256_madd_epi16(bs, mnv);
+            pm[r] = _mm_madd_epi16(gs, mn128);
             sumi[r] = _mm256_setzero_si256();
             qh[r] = five ? loadu256(blk[r] + offsetof(wk_block_q5_k, qh)) : _mm256_setzero_si256();
         }
@@ -999,7 +1010,7 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
         const __m128 dmin4 = h2f_4rows(blk, offsetof(wk_block_q4_k, dmin));
         const __m128 adv = _mm_set1_ps(ab->d);
         __m128 f = _mm_cvtepi32_ps(hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
-        __m128 fm = _mm_cvtepi32_ps(hsum4_epi32(pm[0], pm[1], pm[2], pm[3]));
+        __m128 fm = _mm_cvtepi32_ps(hsum4_epi32_128(pm[0], pm[1], pm[2], pm[3]));
         acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(adv, d4), f));
         accm = _mm_add_ps(accm, _mm_mul_ps(_mm_mul_ps(adv, dmin4), fm));
     }
