@@ -688,6 +688,14 @@ INLINE __m256i bcast16(__m256i v, int g)
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(0x0100 + 0x0202 * g)));
 }
 
+// Single-row K dot products prefetch (into L2) the bytes 4 KiB ahead of each block: the rest of a
+// long row, or the next rows of a GEMV. Cold Q4_K GEMV 11 -> 13.4 GB/s, Q6_K 12.3 -> 15.3 (the
+// multi-row kernels prefetch their own way, prefetch_next4); about 3 % slower on a cached weight.
+INLINE void prefetch_ahead(const uint8_t *blk, size_t bb)
+{
+    for (size_t o = 0; o < bb; o += 64) { _mm_prefetch((const char *)blk + 4096 + o, _MM_HINT_T1); }
+}
+
 // One 64-element chunk c of a Q4_K/Q5_K block (scales 2c, 2c + 1) against na activation rows.
 INLINE void q45_chunk(int c, const uint8_t *qs, __m256i *qh, __m256i scv, int five, int na,
                       const void *va, size_t st, int64_t i, __m256i *sumi)
@@ -720,6 +728,7 @@ INLINE void dot_q45_k_n(int64_t n, float *s, const void *vw, const void *va, siz
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         // Q4_K and Q5_K share d, dmin, scales; Q5_K adds qh[32] before qs.
         const uint8_t *blk = (const uint8_t *)vw + (size_t)i * bb;
+        if (na == 1) { prefetch_ahead(blk, bb); }
         const wk_block_q5_k *b5 = (const wk_block_q5_k *)blk;
         const wk_block_q4_k *b4 = (const wk_block_q4_k *)blk;
         const uint8_t *qs = five ? b5->qs : b4->qs;
@@ -789,6 +798,7 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
     const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const wk_block_q6_k *b = &w[i];
+        if (na == 1) { prefetch_ahead((const uint8_t *)b, sizeof *b); }
         const float d = h2f(b->d);
         // dword v of sc16 = (scale 2v, scale 2v+1) as i16
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
@@ -844,6 +854,7 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
     const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const uint8_t *blk = (const uint8_t *)vw + (size_t)i * bb;
+        if (na == 1) { prefetch_ahead(blk, bb); }
         const wk_block_q2_k *b2 = (const wk_block_q2_k *)blk;
         const wk_block_q3_k *b3 = (const wk_block_q3_k *)blk;
         const uint8_t *qs = three ? b3->qs : b2->qs;
