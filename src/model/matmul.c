@@ -8,8 +8,9 @@
 //      tiles from an atomic counter (tile ith first). Inside a tile, each weight row is dotted with
 //      the TOKS activation rows while it sits in L1 (four at a time with vec_dot_4act, which
 //      unpacks the weight blocks once for four tokens), and the tiles of one token range follow
-//      each other, so the converted activations stay in L2. Tiles depend only on T, never on the
-//      thread count, so every output element is computed the same way with any number of threads.
+//      each other, so the converted activations stay in L2. Token tiles depend only on T, never on
+//      the thread count, and every output element comes from one dot call whatever the row tiles,
+//      so it is computed the same way with any number of threads.
 //      With fewer than four tokens (decode) and a K-format weight, vec_dot_4row takes four weight
 //      rows per call (shared activation loads, and a prefetch of the next four rows).
 #include <stdatomic.h>
@@ -163,6 +164,12 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.y = y;
     j.y_stride = y_stride;
     j.rows_per_tile = j.T < 4 ? ROWS_DECODE : ROWS_BATCH;
+    // decode: smaller tiles when there would be fewer than four per thread (each output is still
+    // one dot product, so the results do not depend on the tile size)
+    while (j.T < 4 && j.rows_per_tile > 32 &&
+           n_rows < (int64_t)4 * mm->n_threads * j.rows_per_tile) {
+        j.rows_per_tile /= 2;
+    }
     j.toks_per_tile = TOKS_BATCH;
     j.n_row_tiles = (n_rows + j.rows_per_tile - 1) / j.rows_per_tile;
     j.n_tiles = j.n_row_tiles * ((j.T + j.toks_per_tile - 1) / j.toks_per_tile);
