@@ -235,7 +235,7 @@ static wick_status finish(wick_gguf *g)
     g->n_tensors = total;
 
     const wk_gguf_file *f0 = &g->files[0];
-    int64_t dup, dup_of;
+    int64_t dup = -1, dup_of = -1;
     wick_status rc = index_build(&g->kv_index, &g->arena, f0->kvs, f0->n_kv, kv_name_at, &dup,
                                  &dup_of);
     if (rc < 0) { return rc; }
