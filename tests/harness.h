@@ -114,8 +114,12 @@ static inline int test_run_wick(const char *args, const char *in_path, char **ou
     char o[4096], e[4096], cmd[16384];
     snprintf(o, sizeof o, "%s/run-%d-%d.out", b ? b : "/tmp", (int)getpid(), seq);
     snprintf(e, sizeof e, "%s/run-%d-%d.err", b ? b : "/tmp", (int)getpid(), seq++);
-    snprintf(cmd, sizeof cmd, "'%s' %s <'%s' >'%s' 2>'%s'", bin ? bin : "wick", args,
-             in_path ? in_path : "/dev/null", o, e);
+    int w = snprintf(cmd, sizeof cmd, "'%s' %s <'%s' >'%s' 2>'%s'", bin ? bin : "wick", args,
+                     in_path ? in_path : "/dev/null", o, e);
+    if (w < 0 || (size_t)w >= sizeof cmd) {
+        fprintf(stderr, "test_run_wick: command too long: wick %.200s...\n", args);
+        return -1;
+    }
     int st = system(cmd);
     if (out) { *out = test_slurp(o, NULL); }
     if (err) { *err = test_slurp(e, NULL); }

@@ -80,7 +80,7 @@ wick_status wk_tok_set_decode(wick_tokenizer *t, int32_t id, const void *bytes, 
         return wk_fail(WICK_E_INTERNAL, "%s: token id %d out of range", t->name, id);
     }
     if (t->dlen[id] == len && memcmp(t->arena + t->doff[id], bytes, len) == 0) { return WICK_OK; }
-    uint32_t off;
+    uint32_t off = 0;
     wick_status rc = arena_add(t, bytes, len, &off);
     if (rc < 0) { return rc; }
     t->doff[id] = off;
@@ -93,7 +93,7 @@ wick_status wk_tok_set(wick_tokenizer *t, int32_t id, const void *bytes, size_t 
     if (id < 0 || id >= t->n_vocab) {
         return wk_fail(WICK_E_INTERNAL, "%s: token id %d out of range", t->name, id);
     }
-    uint32_t off;
+    uint32_t off = 0;
     wick_status rc = arena_add(t, bytes, len, &off);
     if (rc < 0) { return rc; }
     t->off[id] = t->doff[id] = off;

@@ -245,7 +245,7 @@ static wick_status load_pre(jload *j, json_t *o, const char *path, int depth)
         return WICK_OK;
     }
     if (strcmp(type, "Split") == 0) {
-        const char *s, *beh;
+        const char *s = NULL, *beh = NULL;
         size_t n, bn;
         bool is_re = false, invert = false;
         rc = get_pattern(j, o, path, &s, &n, &is_re);
@@ -412,7 +412,7 @@ static wick_status load_decoder(jload *j, json_t *o, const char *path, int depth
     if (strcmp(type, "Strip") == 0) {
         const char *c;
         size_t cn;
-        int start, stop;
+        int start = 0, stop = 0;
         rc = get_str(j, o, "content", path, &c, &cn);
         if (rc == WICK_OK) { rc = get_int(j, o, "start", path, 0, &start); }
         if (rc == WICK_OK) { rc = get_int(j, o, "stop", path, 0, &stop); }
@@ -479,7 +479,7 @@ static wick_status load_post(jload *j, json_t *o, const char *path, int depth)
         return WICK_OK;
     }
     if (strcmp(type, "BertProcessing") == 0 || strcmp(type, "RobertaProcessing") == 0) {
-        int32_t cls, sep;
+        int32_t cls = 0, sep = 0;
         json_t *c = json_object_get(o, "cls"), *s = json_object_get(o, "sep");
         snprintf(p, sizeof p, "%s.cls[1]", path);
         rc = check_tok_id(j, json_array_get(c, 1), p, &cls);
@@ -517,7 +517,7 @@ static wick_status load_post(jload *j, json_t *o, const char *path, int depth)
                 return bad(j, p, what);
             }
             for (size_t k = 0; k < json_array_size(ids); k++) {
-                int32_t id;
+                int32_t id = 0;
                 snprintf(p, sizeof p, "%s.special_tokens.%.200s.ids[%zu]", path, name, k);
                 rc = check_tok_id(j, json_array_get(ids, k), p, &id);
                 if (rc == WICK_OK) {
