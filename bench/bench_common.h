@@ -12,6 +12,7 @@
 #ifndef WICK_BENCH_COMMON_H
 #define WICK_BENCH_COMMON_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,45 @@ static inline double bench_mem_bandwidth_gbs(size_t mb)
     }
     cached = bench_mem_bandwidth_now_gbs(mb, 5);
     return cached;
+}
+
+typedef struct bench_bw_part {
+    const uint64_t *p;
+    size_t n;
+} bench_bw_part;
+
+static inline void *bench_bw_thread(void *arg)
+{
+    bench_bw_part *b = arg;
+    bench_sink(bench_sum_u64(b->p, b->n));
+    return NULL;
+}
+
+// Memory read bandwidth of nth threads at once (1..64) in GB/s, measured now: each thread streams
+// its share of a 1 GiB buffer; the best of 5 passes.
+static inline double bench_mem_bandwidth_threads_gbs(int nth)
+{
+    if (nth < 1) { nth = 1; }
+    if (nth > 64) { nth = 64; }
+    size_t bytes = (size_t)1 << 30, n = bytes / 8;
+    uint64_t *p = bench_alloc(bytes);
+    for (size_t i = 0; i < n; i++) { p[i] = i; }
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        pthread_t th[64];
+        bench_bw_part parts[64];
+        double t0 = bench_now();
+        for (int t = 0; t < nth; t++) {
+            parts[t].p = p + n * (size_t)t / (size_t)nth;
+            parts[t].n = n / (size_t)nth;
+            pthread_create(&th[t], NULL, bench_bw_thread, &parts[t]);
+        }
+        for (int t = 0; t < nth; t++) { pthread_join(th[t], NULL); }
+        double dt = bench_now() - t0;
+        if (dt < best) { best = dt; }
+    }
+    free(p);
+    return (double)bytes / best / 1e9;
 }
 
 // Best (smallest) seconds per call of fn(ctx) over reps calls, after one warm-up call; stops early

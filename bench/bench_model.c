@@ -9,47 +9,15 @@
 // weight except the embedding table (one row of it) + the KV cache read at that context. The
 // bandwidth is measured here (one thread: bench_common.h's streaming sum; n threads: the same
 // sum split across n threads at once).
-#include <pthread.h>
 #include <time.h>
 
 #include "bench_common.h"
 #include "wick.h"
 
-typedef struct bw_part {
-    const uint64_t *p;
-    size_t n;
-} bw_part;
-
-static void *bw_thread(void *arg)
-{
-    bw_part *b = arg;
-    bench_sink(bench_sum_u64(b->p, b->n));
-    return NULL;
-}
-
-// Read bandwidth with nth threads each streaming its share of a 1 GiB buffer (GB/s).
+// Read bandwidth with nth threads (GB/s); one thread: the cached figure of the banner.
 static double bandwidth_threads(int nth)
 {
-    if (nth <= 1) { return bench_mem_bandwidth_gbs(0); }
-    size_t bytes = (size_t)1 << 30, n = bytes / 8;
-    uint64_t *p = bench_alloc(bytes);
-    for (size_t i = 0; i < n; i++) { p[i] = i; }
-    double best = 1e30;
-    for (int rep = 0; rep < 5; rep++) {
-        pthread_t th[64];
-        bw_part parts[64];
-        double t0 = bench_now();
-        for (int t = 0; t < nth; t++) {
-            parts[t].p = p + n * (size_t)t / (size_t)nth;
-            parts[t].n = n / (size_t)nth;
-            pthread_create(&th[t], NULL, bw_thread, &parts[t]);
-        }
-        for (int t = 0; t < nth; t++) { pthread_join(th[t], NULL); }
-        double dt = bench_now() - t0;
-        if (dt < best) { best = dt; }
-    }
-    free(p);
-    return (double)bytes / best / 1e9;
+    return nth <= 1 ? bench_mem_bandwidth_gbs(0) : bench_mem_bandwidth_threads_gbs(nth);
 }
 
 static double cpu_now(void)

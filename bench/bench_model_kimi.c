@@ -11,47 +11,10 @@
 // layer). Roofline = read bandwidth (measured here, with the same thread count) / those bytes.
 // Prefill: one call with the whole prompt (n_batch = prompt): each expert's weights are read once
 // for all the prompt's tokens that chose it (src/model/moe.c), so prefill is compute-bound.
-#include <pthread.h>
 
 #include "bench_common.h"
 #include "model/model.h"
 #include "wick.h"
-
-typedef struct bw_part {
-    const uint64_t *p;
-    size_t n;
-} bw_part;
-
-static void *bw_thread(void *arg)
-{
-    bw_part *b = arg;
-    bench_sink(bench_sum_u64(b->p, b->n));
-    return NULL;
-}
-
-// Read bandwidth with nth threads each streaming its share of a 1 GiB buffer (GB/s), best of 5.
-static double bandwidth_threads(int nth)
-{
-    size_t bytes = (size_t)1 << 30, n = bytes / 8;
-    uint64_t *p = bench_alloc(bytes);
-    for (size_t i = 0; i < n; i++) { p[i] = i; }
-    double best = 1e30;
-    for (int rep = 0; rep < 5; rep++) {
-        pthread_t th[64];
-        bw_part parts[64];
-        double t0 = bench_now();
-        for (int t = 0; t < nth; t++) {
-            parts[t].p = p + n * (size_t)t / (size_t)nth;
-            parts[t].n = n / (size_t)nth;
-            pthread_create(&th[t], NULL, bw_thread, &parts[t]);
-        }
-        for (int t = 0; t < nth; t++) { pthread_join(th[t], NULL); }
-        double dt = bench_now() - t0;
-        if (dt < best) { best = dt; }
-    }
-    free(p);
-    return (double)bytes / best / 1e9;
-}
 
 static size_t tbytes(const wk_tensor *t) { return t->data ? t->row_bytes * (size_t)t->n_rows : 0; }
 
@@ -164,7 +127,7 @@ int main(int argc, char **argv)
         }
         // The machine may be shared: bandwidth is measured before and after the run, the larger
         // value (the roofline is a best case) is used.
-        const double bw_before = bandwidth_threads(nth);
+        const double bw_before = bench_mem_bandwidth_threads_gbs(nth);
         // Warm-up (pages of the mapped file, thread pool): one short pass, then start over.
         wick_session_eval(s, toks, WK_MIN(n_prompt, 8));
         wick_session_reset(s);
@@ -188,7 +151,7 @@ int main(int argc, char **argv)
         // KV rows read by the decoded tokens: on average at the middle of the decode.
         const double ctx_mid = n_prompt + n_decode / 2.0;
         const double bytes = (double)w_tok + ctx_mid * (double)kv_tok;
-        const double bw = WK_MAX(bw_before, bandwidth_threads(nth));
+        const double bw = WK_MAX(bw_before, bench_mem_bandwidth_threads_gbs(nth));
         const double tps = n_decode / td, roof = bw * 1e9 / bytes;
         printf("threads %d: prefill %d tokens %.2f s = %.1f tok/s | decode %d tokens %.3f s = "
                "%.2f tok/s, %.1f MB read per token (weights %.1f + cache %.2f) = %.2f GB/s; "
