@@ -441,6 +441,7 @@ static int run_run(int argc, char **argv)
     }
     if (wick_detok_stream_finish(ds, &piece, &plen) >= 0) { fwrite(piece, 1, plen, stdout); }
     putchar('\n');
+    int out_rc = fflush(stdout); // the text first, then the speeds, even when both go to one file
     clock_gettime(CLOCK_MONOTONIC, &t2);
     double tp = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     double td = (double)(t2.tv_sec - t1.tv_sec) + 1e-9 * (double)(t2.tv_nsec - t1.tv_nsec);
@@ -448,7 +449,7 @@ static int run_run(int argc, char **argv)
             "wick: prefill %zu tokens in %.3f s (%.1f tok/s), decode %" PRId64
             " tokens in %.3f s (%.1f tok/s)\n",
             n, tp, (double)n / tp, n_gen, td, n_gen > 0 ? (double)n_gen / td : 0.0);
-    rc = fflush(stdout) == 0 ? CLI_OK : cli_fail("stdout: write failed");
+    rc = out_rc == 0 ? CLI_OK : cli_fail("stdout: write failed");
 done:
     free(probs);
     wick_free(toks);
