@@ -254,6 +254,10 @@ void wk_hub_part_finished(wick_hub *h, hub_job *part); // from wk_hub_job_finish
 
 // --- job.c ---------------------------------------------------------------------------------------
 void wk_hub_job_step(wick_hub *h, hub_job *j, double now);     // advance a job not in a transfer
+// The URL a download's content comes from (malloc'd; NULL when out of memory): the CDN URL the
+// Hub redirected to when there is one, else the resolve URL by commit, never by branch, so a
+// branch that moves meanwhile does no harm.
+char *wk_hub_content_url(const wick_hub *h, const hub_job *j);
 void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc); // its transfer finished
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc);  // -> ST_DONE (msg from errmsg)
 void wk_hub_job_free(hub_job *j);

@@ -933,6 +933,15 @@ static void dl_verify(wick_hub *h, hub_job *j)
     job_ok(h, j);
 }
 
+char *wk_hub_content_url(const wick_hub *h, const hub_job *j)
+{
+    if (j->cdn_url) { return wk_strdup(j->cdn_url); }
+    char *q = wk_hub_quote(j->file, true);
+    char *url = q ? wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, j->commit, q) : NULL;
+    wk_free(q);
+    return url;
+}
+
 static void dl_want_get(wick_hub *h, hub_job *j)
 {
     if (atomic_load(&j->wr_err) != 0) {
@@ -946,15 +955,7 @@ static void dl_want_get(wick_hub *h, hub_job *j)
         return;
     }
     if (h->n_transfers >= h->max_transfers) { return; }
-    char *url = NULL;
-    if (j->cdn_url) {
-        url = wk_strdup(j->cdn_url);
-    } else {
-        // By commit, never by branch: a branch that moves meanwhile does no harm.
-        char *q = wk_hub_quote(j->file, true);
-        if (q) { url = wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, j->commit, q); }
-        wk_free(q);
-    }
+    char *url = wk_hub_content_url(h, j);
     wick_status rc = url ? wk_hub_start_req(h, j, url, false, j->offset, j->cdn_url == NULL) : wk_fail_nomem("url");
     wk_free(url);
     if (rc < 0) {

@@ -76,14 +76,7 @@ void wk_hub_part_want_get(wick_hub *h, hub_job *p)
         return;
     }
     if (h->n_transfers >= h->max_transfers) { return; }
-    char *url = NULL;
-    if (j->cdn_url) {
-        url = wk_strdup(j->cdn_url);
-    } else {
-        char *q = wk_hub_quote(j->file, true);
-        if (q) { url = wk_asprintf("%s/%s/resolve/%s/%s", h->endpoint, j->repo, j->commit, q); }
-        wk_free(q);
-    }
+    char *url = wk_hub_content_url(h, j);
     wick_status rc = url ? wk_hub_start_range(h, p, url, false, p->offset, p->part_end,
                                                j->cdn_url == NULL)
                          : wk_fail_nomem("url");
