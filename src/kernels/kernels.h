@@ -12,10 +12,10 @@
 //
 // Guarantees: to_float and from_float give the same bits on every path (and equal ggml's
 // dequantize_row_* / x86 quantize_row_* bit for bit, tests/data/dequant). vec_dot of the K
-// formats (Q2_K .. Q6_K) gives the same bits on the scalar and AVX2 paths (exact integer sums per
-// block, then the same float operations in the same order), and so do their vec_dot_4act and
-// vec_dot_4row for each output; the other types differ between paths only by float summation
-// order (about 1e-6 of Σ|w·a|). Block layouts: blocks.h.
+// formats (Q2_K .. Q6_K) gives the same bits on the scalar, AVX2 and AVX-512 paths (exact
+// integer sums per block, then the same float operations in the same order), and so do their
+// vec_dot_4act and vec_dot_4row for each output; the other types differ between paths only by
+// float summation order (about 1e-6 of Σ|w·a|). Block layouts: blocks.h.
 // Alignment: weight rows need only 2-byte alignment (F32 rows 4; Q8_K activation rows 4); no
 // kernel reads or writes past n elements. Tables are immutable once built: any thread may use them.
 #ifndef WK_KERNELS_H
@@ -58,9 +58,10 @@ typedef void (*wk_vec_dot_4act_fn)(int64_t n, float *s, const void *w, const voi
 // one activation row (GEMV, one token): the activation blocks are loaded once for the four rows
 // and the four rows' block totals are reduced together. Set for the K formats (Q2_K .. Q6_K) on
 // every path, with the same bits as four vec_dot calls; NULL for the other types (call vec_dot
-// per row). The AVX2 kernels prefetch the four rows after these (w + 4 * w_stride ...), as a GEMV
-// calls them next: a hint, never a load, harmless past the end of the weight. bench_kernels,
-// 4096 columns, one thread: Q4_K GEMV 10.4 GB/s cold with vec_dot per row, 14 with this.
+// per row). The AVX2 and AVX-512 kernels prefetch the four rows after these (w + 4 * w_stride
+// ...), as a GEMV calls them next: a hint, never a load, harmless past the end of the weight.
+// bench_kernels, 4096 columns, one thread: Q4_K GEMV 10.4 GB/s cold with vec_dot per row, 14
+// with this (AVX2).
 typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_stride,
                                    const void *a);
 // Converts n floats to the blocks of an activation format (n a multiple of its block).
