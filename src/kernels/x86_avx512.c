@@ -10,8 +10,10 @@
 // vec_dot_4row bit for bit) and the model goldens pass on it. bench_kernels, 4096 columns, one
 // thread, AVX2 -> AVX-512 in the same run (the host's bandwidth varied from run to run):
 // Q4_K hot 1.8-2.1x (25 -> 44 GB/s at best), cold 1.1-1.8x (20 -> 35 at best); Q6_K hot
-// 1.5-2.3x (25 -> 58), cold 1.2-1.4x (19 -> 23). Phi-4 Q4_K_M decode, 1 thread: +8 % (best
-// token) to +15 % (mean).
+// 1.5-2.3x (25 -> 58), cold 1.2-1.4x (19 -> 23) -- "cold" there is --quick's 64 MiB weight; with
+// the full run's 256 MiB both paths read 18-21 GB/s (memory-level parallelism bounds them, where a
+// plain streaming sum reads 27-33). Phi-4 Q4_K_M decode, 1 thread: +8 % (best token) to +15 %
+// (mean).
 #include <immintrin.h>
 #include <stddef.h>
 
