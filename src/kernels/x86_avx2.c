@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "kernels/impl.h"
+#include "kernels/x86_4row.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -939,36 +940,8 @@ INLINE void dot_q3_k_n(int64_t n, float *s, const void *w, const void *a, size_t
 //
 // The activation vectors of a block are loaded once for the four rows; the four rows' exact block
 // totals are reduced with one hsum4_epi32, and lane r of the float accumulators follows row r
-// through the reference's operations: acc[r] += (d_a * d_r) * (float)sumi_r, likewise the mins.
-
-// Prefetch of the four rows that follow (w + 4 * w_stride ...: the next call of the matmul
-// driver), at the position of block blk[r] of the current ones: without it, four interleaved
-// streams leave the memory idle between the hardware prefetcher's requests (bench_kernels,
-// Q4_K cold: 8 GB/s without, 14 with; the single-row kernels reach 10.4). Into L2 (T1): a few %
-// faster than into L1, whose miss buffers the loads need. A hint: it never faults, also past the
-// end of a tensor.
-INLINE void prefetch_next4(const uint8_t *const *blk, size_t ws, size_t bb)
-{
-    #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-        for (size_t o = 0; o < bb; o += 64) {
-            _mm_prefetch((const char *)blk[r] + 4 * ws + o, _MM_HINT_T1);
-        }
-    }
-}
-
-// Four halves at p_r + off (r < 4) as floats, lane r.
-INLINE __m128 h2f_4rows(const uint8_t *const *p, size_t off)
-{
-    uint64_t v = 0; // built in a register: no store-to-load forwarding of four 2-byte stores
-    #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-        uint16_t h;
-        memcpy(&h, p[r] + off, 2);
-        v |= (uint64_t)h << (16 * r);
-    }
-    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)v));
-}
+// through the reference's operations: acc[r] += (d_a * d_r) * (float)sumi_r, likewise the mins
+// (k4row_add; it, the next rows' prefetch and the fp16 scales are shared with AVX-512: x86_4row.h).
 
 INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const void *va,
                            int five)
@@ -1020,11 +993,8 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
         }
         const __m128 d4 = h2f_4rows(blk, offsetof(wk_block_q4_k, d));
         const __m128 dmin4 = h2f_4rows(blk, offsetof(wk_block_q4_k, dmin));
-        const __m128 adv = _mm_set1_ps(ab->d);
-        __m128 f = _mm_cvtepi32_ps(hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
-        __m128 fm = _mm_cvtepi32_ps(hsum4_epi32_128(pm[0], pm[1], pm[2], pm[3]));
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(adv, d4), f));
-        accm = _mm_add_ps(accm, _mm_mul_ps(_mm_mul_ps(adv, dmin4), fm));
+        acc = k4row_add(acc, ab->d, d4, hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
+        accm = k4row_add(accm, ab->d, dmin4, hsum4_epi32_128(pm[0], pm[1], pm[2], pm[3]));
     }
     _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
 }
@@ -1091,9 +1061,7 @@ static void dot4r_q6_k_avx2(int64_t n, float *s, const void *vw, size_t ws, cons
             }
         }
         const __m128 d4 = h2f_4rows(blk, offsetof(wk_block_q6_k, d));
-        const __m128 adv = _mm_set1_ps(ab->d);
-        __m128 f = _mm_cvtepi32_ps(hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(adv, d4), f));
+        acc = k4row_add(acc, ab->d, d4, hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
     }
     // the reference's sumf - summf with summf = 0
     _mm_storeu_ps(s, _mm_sub_ps(acc, _mm_setzero_ps()));

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "kernels/impl.h"
+#include "kernels/x86_4row.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -145,31 +146,6 @@ INLINE __m512i loadu512(const void *p)
     return _mm512_loadu_si512(p);
 }
 
-// Prefetch of the four rows that follow (w + 4 * w_stride ...), as x86_avx2.c prefetch_next4: into
-// L2, 4 * w_stride ahead of each of the current blocks. A hint: never faults past the weight.
-INLINE void prefetch_next4(const uint8_t *const *blk, size_t ws, size_t bb)
-{
-    #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-        for (size_t o = 0; o < bb; o += 64) {
-            _mm_prefetch((const char *)blk[r] + 4 * ws + o, _MM_HINT_T1);
-        }
-    }
-}
-
-// Four halves at p_r + off (r < 4) as floats, lane r.
-INLINE __m128 h2f_4rows(const uint8_t *const *p, size_t off)
-{
-    uint64_t v = 0; // built in a register: no store-to-load forwarding of four 2-byte stores
-    #pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) {
-        uint16_t h;
-        memcpy(&h, p[r] + off, 2);
-        v |= (uint64_t)h << (16 * r);
-    }
-    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)v));
-}
-
 // [Σa, Σb, Σc, Σd] of four i32 vectors.
 INLINE __m128i hsum4_epi32_512(__m512i a, __m512i b, __m512i c, __m512i d)
 {
@@ -294,11 +270,8 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
             sumi[r] = q45_pair(t, loadu512(blk[r] + qs_off + 64), qh1, five, alo1, ahi1,
                                _mm512_shuffle_epi8(sc, csc1));
         }
-        const __m128 adv = _mm_set1_ps(ab->d);
-        __m128 f = _mm_cvtepi32_ps(hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
-        __m128 fm = _mm_cvtepi32_ps(pm4);
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(adv, d4), f));
-        accm = _mm_add_ps(accm, _mm_mul_ps(_mm_mul_ps(adv, dmin4), fm));
+        acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
+        accm = k4row_add(accm, ab->d, dmin4, pm4);
     }
     _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
 }
@@ -369,9 +342,7 @@ static void dot4r_q6_k_avx512(int64_t n, float *s, const void *vw, size_t ws, co
             sumi[r] = t;
         }
         const __m128 d4 = h2f_4rows(blk, offsetof(wk_block_q6_k, d));
-        const __m128 adv = _mm_set1_ps(ab->d);
-        __m128 f = _mm_cvtepi32_ps(hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(adv, d4), f));
+        acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
     }
     // the reference's sumf - summf with summf = 0
     _mm_storeu_ps(s, _mm_sub_ps(acc, _mm_setzero_ps()));
