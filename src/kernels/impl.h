@@ -12,6 +12,8 @@ void wk_kernels_fill_ref(wk_kernels *k);
 // caller has checked that the CPU can run them; k starts as the next slower path's table.
 void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
+// The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.
+void wk_kernels_fill_avx2_kquant(wk_kernels *k);
 
 // x86's vcvtps2dq after vroundps: round to nearest, ties to even; NaN, infinities and values out
 // of int32 range give INT32_MIN. The SIMD quantizers then pack with signed saturation to int8

@@ -1,8 +1,8 @@
 // kernels.h — tensor formats and the compute kernels on them (internal).
 //
 // Every format has a scalar reference (`_ref`, in ref.c): it is the specification and the test
-// oracle. Faster paths live in per-ISA files (x86_avx2.c, x86_avx512.c: compiled with that ISA's
-// flags by CMake because of their names) and are picked once, at first use, into a wk_kernels table
+// oracle. Faster paths live in per-ISA files (x86_avx2.c and x86_kquant_avx2.c, x86_avx512.c:
+// compiled with that ISA's flags by CMake because of their names) and are picked once, at first use, into a wk_kernels table
 // (select.c). WICK_CPU=scalar|avx2|avx512 forces a path.
 //
 // Matrix-vector products follow ggml (shared/spec/MODELS.md §4.2): a weight row of type T is dotted
@@ -64,6 +64,11 @@ typedef void (*wk_vec_dot_4act_fn)(int64_t n, float *s, const void *w, const voi
 // with this (AVX2).
 typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_stride,
                                    const void *a);
+// o[h * o_stride + c] += Σ_{i < nr} p[h * p_stride + i] · rows[i * row_stride + c] for heads
+// h < nh, c < n and nr <= 4 rows: a few float rows weighted into several outputs (the value side
+// of attention over a cache shared by all heads, MLA). Paths differ only by FMA rounding.
+typedef void (*wk_accum_rows_fn)(float *o, int64_t o_stride, const float *p, int64_t p_stride,
+                                 const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
 // Converts n floats to the blocks of an activation format (n a multiple of its block).
 typedef void (*wk_from_float_fn)(const float *x, void *y, int64_t n);
 // Decodes n elements (a multiple of the block) to floats.
@@ -77,6 +82,7 @@ typedef struct wk_kernels {
     wk_vec_dot_fn vec_dot[WICK_DTYPE_COUNT];        // by weight type
     wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
+    wk_accum_rows_fn accum_rows;
 } wk_kernels;
 
 // The table in use: the best path this CPU supports, or the one WICK_CPU names. Thread: any.

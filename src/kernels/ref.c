@@ -562,6 +562,35 @@ DOT4ROW(dot4r_q4_k_ref, dot_q4_k_ref)
 DOT4ROW(dot4r_q5_k_ref, dot_q5_k_ref)
 DOT4ROW(dot4r_q6_k_ref, dot_q6_k_ref)
 
+// --- weighted sums of rows -----------------------------------------------------------------------
+
+static void accum_rows_ref(float *o, int64_t o_stride, const float *p, int64_t p_stride,
+                           const float *rows, int64_t row_stride, int nr, int nh, int64_t n)
+{
+    for (int h = 0; h < nh; h++) {
+        float *restrict oh = o + (int64_t)h * o_stride;
+        for (int i = 0; i < nr; i++) {
+            const float w = p[(int64_t)h * p_stride + i];
+            const float *restrict x = rows + (int64_t)i * row_stride;
+            // blocks of 8 so that the basic-block vectorizer (on at -O2) uses SIMD registers
+            int64_t c = 0;
+            for (; c + 8 <= n; c += 8) {
+                float *yc = oh + c;
+                const float *xc = x + c;
+                yc[0] += w * xc[0];
+                yc[1] += w * xc[1];
+                yc[2] += w * xc[2];
+                yc[3] += w * xc[3];
+                yc[4] += w * xc[4];
+                yc[5] += w * xc[5];
+                yc[6] += w * xc[6];
+                yc[7] += w * xc[7];
+            }
+            for (; c < n; c++) { oh[c] += w * x[c]; }
+        }
+    }
+}
+
 void wk_kernels_fill_ref(wk_kernels *k)
 {
     memset(k, 0, sizeof *k);
@@ -595,4 +624,5 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0_ref;
     k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1_ref;
     k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k_ref;
+    k->accum_rows = accum_rows_ref;
 }

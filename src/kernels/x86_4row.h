@@ -1,7 +1,7 @@
 // x86_4row.h — pieces the AVX2 and AVX-512 GEMV kernels (vec_dot_4row, four weight rows against
 // one activation row) share: the prefetch of the next four rows, the four rows' fp16 block
 // scales as one float vector, and the per-block float step that keeps the reference's bits.
-// Included only by x86_avx2.c and x86_avx512.c (both compiled with F16C).
+// Included only by x86_kquant_avx2.c and x86_avx512.c (both compiled with F16C).
 #ifndef WK_KERNELS_X86_4ROW_H
 #define WK_KERNELS_X86_4ROW_H
 

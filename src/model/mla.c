@@ -4,38 +4,6 @@
 #include <math.h>
 #include <stdatomic.h>
 
-void wk_mla_accum_ref(float *o, int64_t o_stride, const float *p, int64_t p_stride,
-                      const float *rows, int64_t row_stride, int nr, int nh, int64_t n)
-{
-    for (int h = 0; h < nh; h++) {
-        float *restrict oh = o + (int64_t)h * o_stride;
-        for (int i = 0; i < nr; i++) {
-            const float w = p[(int64_t)h * p_stride + i];
-            const float *restrict x = rows + (int64_t)i * row_stride;
-            // blocks of 8 so that the basic-block vectorizer (on at -O2) uses SIMD registers
-            int64_t c = 0;
-            for (; c + 8 <= n; c += 8) {
-                float *yc = oh + c;
-                const float *xc = x + c;
-                yc[0] += w * xc[0];
-                yc[1] += w * xc[1];
-                yc[2] += w * xc[2];
-                yc[3] += w * xc[3];
-                yc[4] += w * xc[4];
-                yc[5] += w * xc[5];
-                yc[6] += w * xc[6];
-                yc[7] += w * xc[7];
-            }
-            for (; c < n; c++) { oh[c] += w * x[c]; }
-        }
-    }
-}
-
-static wk_mla_accum_fn accum_for(const wk_kernels *kern)
-{
-    return strcmp(kern->name, "scalar") == 0 ? wk_mla_accum_ref : wk_mla_accum_avx2;
-}
-
 // scores[h][0..n_kv) -> softmax(kq_scale * scores) in place, as ggml_soft_max_ext: the scale is
 // applied to the dot product, the sum of exponentials is taken in double.
 static void softmax_rows(int n_head, int64_t n_kv, float *scores)
@@ -64,7 +32,7 @@ void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t 
         float *oh = o + (int64_t)h * o_stride;
         for (int64_t c = 0; c < kv_lora; c++) { oh[c] = 0; }
     }
-    const wk_mla_accum_fn accum = accum_for(kern);
+    const wk_accum_rows_fn accum = kern->accum_rows;
     for (int64_t i = 0; i < n_kv; i += 4) {
         accum(o, o_stride, scores + i, n_kv, kv + i * kv_stride, kv_stride,
               (int)WK_MIN(4, n_kv - i), n_head, kv_lora);
@@ -100,7 +68,7 @@ void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int6
     for (int64_t i = 0; i < (int64_t)n_head * n_kv; i++) {
         scores[i] = wk_fp16_to_f32(wk_f32_to_fp16(scores[i]));
     }
-    const wk_mla_accum_fn accum = accum_for(kern);
+    const wk_accum_rows_fn accum = kern->accum_rows;
     for (int64_t i = 0; i < n_kv; i += 4) {
         const int nr = (int)WK_MIN(4, n_kv - i);
         for (int r = 0; r < nr; r++) {

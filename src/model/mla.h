@@ -23,7 +23,8 @@
 //   scores: n_head * n_kv floats of scratch
 //   o:      n_head rows of o_stride floats receive softmax · c_kv (kv_lora each)
 // Softmax as ggml: s = kq_scale · q·k, e = exp(s - max), sum in double, e * (1 / sum).
-// Dots with kern's F32 vec_dot. scratch: wk_mla_attend_scratch() floats.
+// Dots with kern's F32 vec_dot, the weighted rows with its accum_rows. scratch:
+// wk_mla_attend_scratch() floats.
 void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t n_rope,
                    const float *q, int64_t q_stride, const float *kv, int64_t kv_stride,
                    int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride);
@@ -40,17 +41,6 @@ static inline int64_t wk_mla_attend_scratch(int n_head, int64_t kv_lora, int64_t
 {
     return (int64_t)n_head * (n_kv + kv_lora + n_rope) + 4 * (kv_lora + n_rope) + 16;
 }
-
-// The value side of the attention, a few cached rows at a time (nr <= 4):
-//   o[h * o_stride + c] += Σ_{i < nr} p[h * p_stride + i] · rows[i * row_stride + c]
-// for heads h < nh and c < n. _ref is portable C; _avx2 (mla_avx2.c) uses AVX2 + FMA and runs
-// when the kernel table in use is a SIMD one (never under WICK_CPU=scalar).
-typedef void (*wk_mla_accum_fn)(float *o, int64_t o_stride, const float *p, int64_t p_stride,
-                                const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
-void wk_mla_accum_ref(float *o, int64_t o_stride, const float *p, int64_t p_stride,
-                      const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
-void wk_mla_accum_avx2(float *o, int64_t o_stride, const float *p, int64_t p_stride,
-                       const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
 
 // Per-head products with a 3-D weight W {K, N, n_head} (head h = N rows of K, as attn_k_b and
 // attn_v_b are stored): for T tokens and every head,

@@ -105,17 +105,20 @@ static void test_absorbed_equals_plain(void)
 
 static void test_accum(void)
 {
-    // The AVX2 value accumulation equals the portable one (up to FMA rounding), for 1..4 rows and
-    // a row length with a tail.
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) { return; }
+    // The AVX2 value accumulation (the kernel table's accum_rows) equals the portable one (up to
+    // FMA rounding), for 1..4 rows and a row length with a tail.
+    const wk_kernels *ref = wk_kernels_named("scalar"), *avx2 = wk_kernels_named("avx2");
+    CHECK(ref && ref->accum_rows);
+    if (!ref || !avx2) { return; }
+    CHECK(avx2->accum_rows && avx2->accum_rows != ref->accum_rows);
     enum { N = 43, H = 3, R = 4 };
     static float rows[R * 50], p[H * 7], o1[H * 48], o2[H * 48];
     for (size_t i = 0; i < WK_ARRAY_LEN(rows); i++) { rows[i] = frand(); }
     for (size_t i = 0; i < WK_ARRAY_LEN(p); i++) { p[i] = frand(); }
     for (int nr = 1; nr <= R; nr++) {
         for (size_t i = 0; i < WK_ARRAY_LEN(o1); i++) { o1[i] = o2[i] = frand(); }
-        wk_mla_accum_ref(o1, 48, p, 7, rows, 50, nr, H, N);
-        wk_mla_accum_avx2(o2, 48, p, 7, rows, 50, nr, H, N);
+        ref->accum_rows(o1, 48, p, 7, rows, 50, nr, H, N);
+        avx2->accum_rows(o2, 48, p, 7, rows, 50, nr, H, N);
         double worst = 0;
         for (int h = 0; h < H; h++) {
             for (int c = 0; c < 48; c++) {
