@@ -249,14 +249,14 @@ done:
     return n;
 }
 
-size_t wk_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n)
+size_t wk_tok_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n)
 {
     bool nomem = false;
     size_t m = n < 2 ? n : merge_large(t, syms, n, &nomem);
     return nomem ? SIZE_MAX : m;
 }
 
-size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n)
+size_t wk_tok_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n)
 {
     if (n < 2) { return n; }
     if (n <= SMALL_MAX) { return merge_small(t, syms, n); }
@@ -265,14 +265,14 @@ size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n)
     return nomem ? SIZE_MAX : m;
 }
 
-size_t wk_bpe_merge_blocks(const wick_tokenizer *t, int32_t *syms, size_t n)
+size_t wk_tok_bpe_merge_blocks(const wick_tokenizer *t, int32_t *syms, size_t n)
 {
     bool nomem = false;
     size_t m = n < 2 ? n : merge_blocks(t, syms, n, &nomem);
     return nomem ? SIZE_MAX : m;
 }
 
-wick_status wk_ids_push(wk_ids *a, int32_t id)
+wick_status wk_tok_ids_push(wk_tok_ids *a, int32_t id)
 {
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 256;
@@ -299,7 +299,7 @@ static size_t initial_symbols(const wick_tokenizer *t, const uint8_t *s, size_t 
         if (t->byte_level) {
             id = t->byte_id[s[i]];
         } else {
-            wk_utf8_dec(s + i, n - i, &adv);
+            wk_tok_utf8_dec(s + i, n - i, &adv);
             id = wk_tok_lookup(t, s + i, adv);
         }
         if (id >= 0) {
@@ -322,21 +322,21 @@ static size_t initial_symbols(const wick_tokenizer *t, const uint8_t *s, size_t 
     return m;
 }
 
-wick_status wk_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_ids *out)
+wick_status wk_tok_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_tok_ids *out)
 {
     if (n == 0) { return WICK_OK; }
     int32_t whole = wk_tok_lookup(t, s, n);
     uint8_t st = 0;
     if (whole >= 0) {
-        if (t->ignore_merges) { return wk_ids_push(out, whole); }
+        if (t->ignore_merges) { return wk_tok_ids_push(out, whole); }
         st = __atomic_load_n(&t->self_state[whole], __ATOMIC_RELAXED);
-        if (st == 1) { return wk_ids_push(out, whole); }
+        if (st == 1) { return wk_tok_ids_push(out, whole); }
     }
     int32_t stack[256];
     int32_t *syms = n <= WK_ARRAY_LEN(stack) ? stack : wk_malloc(n * sizeof *syms);
     if (!syms) { return wk_fail_nomem("bpe symbols"); }
     size_t m = initial_symbols(t, s, n, syms);
-    size_t k = wk_bpe_merge(t, syms, m);
+    size_t k = wk_tok_bpe_merge(t, syms, m);
     wick_status rc = WICK_OK;
     if (k == SIZE_MAX) {
         rc = wk_fail_nomem("bpe");
@@ -346,7 +346,7 @@ wick_status wk_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk
         uint8_t v = (k == 1 && syms[0] == whole) ? 1 : 2;
         __atomic_store_n(&t->self_state[whole], v, __ATOMIC_RELAXED);
     }
-    for (size_t i = 0; i < k && rc == WICK_OK; i++) { rc = wk_ids_push(out, syms[i]); }
+    for (size_t i = 0; i < k && rc == WICK_OK; i++) { rc = wk_tok_ids_push(out, syms[i]); }
 done:
     if (syms != stack) { wk_free(syms); }
     return rc;

@@ -440,7 +440,7 @@ void wick_tokenizer_close(wick_tokenizer *t)
     wk_free(t->added);
     wk_free(t->trie);
     wk_free(t->edges);
-    wk_tok_free_pipeline(t);
+    wk_tok_pipeline_free(t);
     wk_free(t->post_pre);
     wk_free(t->post_post);
     wk_free(t->eog);

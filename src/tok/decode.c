@@ -7,13 +7,13 @@
 // A list of pieces: bytes in buf, pieces as spans.
 typedef struct pieces {
     wk_buf buf;
-    wk_spans sp;
+    wk_tok_spans sp;
 } pieces;
 
 static void pieces_init(pieces *p)
 {
     wk_buf_init(&p->buf, SIZE_MAX / 2);
-    p->sp = (wk_spans){0};
+    p->sp = (wk_tok_spans){0};
 }
 
 static void pieces_free(pieces *p)
@@ -27,7 +27,7 @@ static wick_status piece_add(pieces *p, const void *s, size_t n)
 {
     size_t off = p->buf.len;
     wick_status rc = wk_buf_append(&p->buf, s, n);
-    if (rc == WICK_OK) { rc = wk_spans_push(&p->sp, off, n); }
+    if (rc == WICK_OK) { rc = wk_tok_spans_push(&p->sp, off, n); }
     return rc;
 }
 
@@ -59,7 +59,7 @@ static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *
         for (size_t i = 0; i < in->sp.n && rc == WICK_OK; i++) {
             rc = wk_buf_append(&out->buf, b + in->sp.v[i].off, in->sp.v[i].len);
         }
-        if (rc == WICK_OK) { rc = wk_spans_push(&out->sp, 0, out->buf.len); }
+        if (rc == WICK_OK) { rc = wk_tok_spans_push(&out->sp, 0, out->buf.len); }
         break;
     case WK_DEC_BYTEFALLBACK: {
         size_t i = 0;
@@ -77,7 +77,7 @@ static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *
                 k++;
                 i++;
             }
-            if (!lossy_bytes || wk_utf8_valid(run, k)) {
+            if (!lossy_bytes || wk_tok_utf8_valid(run, k)) {
                 rc = piece_add(out, run, k);
             } else {
                 for (size_t j = 0; j < k && rc == WICK_OK; j++) { rc = piece_add(out, repl, 3); }
@@ -98,7 +98,7 @@ static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *
                 pos = at + d->pat_len;
             }
             if (rc == WICK_OK) { rc = wk_buf_append(&out->buf, s + pos, n - pos); }
-            if (rc == WICK_OK) { rc = wk_spans_push(&out->sp, off, out->buf.len - off); }
+            if (rc == WICK_OK) { rc = wk_tok_spans_push(&out->sp, off, out->buf.len - off); }
         }
         break;
     case WK_DEC_STRIP:
@@ -107,13 +107,13 @@ static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *
             size_t n = in->sp.v[i].len, lo = 0, hi = n;
             for (int k = 0; k < d->start && lo < n; k++) {
                 size_t adv;
-                if (wk_utf8_dec(s + lo, n - lo, &adv) != d->strip_cp) { break; }
+                if (wk_tok_utf8_dec(s + lo, n - lo, &adv) != d->strip_cp) { break; }
                 lo += adv;
             }
             for (int k = 0; k < d->stop && hi > lo; k++) {
                 size_t p = hi - 1, adv;
                 while (p > lo && (s[p] & 0xC0) == 0x80) { p--; }
-                if (wk_utf8_dec(s + p, hi - p, &adv) != d->strip_cp) { break; }
+                if (wk_tok_utf8_dec(s + p, hi - p, &adv) != d->strip_cp) { break; }
                 hi = p;
             }
             rc = piece_add(out, s + lo, hi - lo);
@@ -182,7 +182,7 @@ wick_status wk_tok_decode(const wick_tokenizer *t, const int32_t *ids, size_t n,
         }
     }
     if (rc == WICK_OK) {
-        rc = wk_utf8_lossy(out, (const uint8_t *)(raw.data ? raw.data : ""), raw.len);
+        rc = wk_tok_utf8_lossy(out, (const uint8_t *)(raw.data ? raw.data : ""), raw.len);
     }
     wk_buf_free(&raw);
     pieces_free(&a);
@@ -256,13 +256,13 @@ static wick_status drain(wick_detok_stream *s, bool final)
     const uint8_t *p = (const uint8_t *)s->pending.data;
     size_t n = s->pending.len, i = 0;
     while (i < n && !final) {
-        int k = wk_utf8_seq(p + i, n - i);
+        int k = wk_tok_utf8_seq(p + i, n - i);
         if (k < 0) { break; }
         i += k > 0 ? (size_t)k : 1;
     }
     if (final) { i = n; }
     wk_buf_clear(&s->out);
-    wick_status rc = wk_utf8_lossy(&s->out, p ? p : (const uint8_t *)"", i);
+    wick_status rc = wk_tok_utf8_lossy(&s->out, p ? p : (const uint8_t *)"", i);
     if (rc == WICK_OK && !s->out.data) { rc = wk_buf_append(&s->out, "", 0); }
     if (rc < 0) { return rc; }
     if (n > i) { memmove(s->pending.data, s->pending.data + i, n - i); }

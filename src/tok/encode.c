@@ -34,7 +34,7 @@ static bool nfc_quick(const char *s, size_t n)
             continue;
         }
         size_t adv;
-        if (!nfc_inert(wk_utf8_dec(u + i, n - i, &adv))) { return false; }
+        if (!nfc_inert(wk_tok_utf8_dec(u + i, n - i, &adv))) { return false; }
         i += adv;
     }
     return true;
@@ -99,19 +99,20 @@ static wick_status lowercase(const char *s, size_t n, wk_buf *out)
     bool prev_letter = false;
     while (i < n) {
         size_t adv;
-        uint32_t cp = wk_utf8_dec(u + i, n - i, &adv);
+        uint32_t cp = wk_tok_utf8_dec(u + i, n - i, &adv);
         uint8_t tmp[8];
         size_t k;
         if (cp == 0x130) {
-            k = wk_utf8_enc('i', tmp);
-            k += wk_utf8_enc(0x307, tmp + k);
+            k = wk_tok_utf8_enc('i', tmp);
+            k += wk_tok_utf8_enc(0x307, tmp + k);
         } else if (cp == 0x3A3 && prev_letter) {
             size_t a2;
             bool next_letter =
-                i + adv < n && (wk_tok_cc[wk_utf8_dec(u + i + adv, n - i - adv, &a2)] & WK_CC_L);
-            k = wk_utf8_enc(next_letter ? 0x3C3 : 0x3C2, tmp);
+                i + adv < n &&
+                (wk_tok_cc[wk_tok_utf8_dec(u + i + adv, n - i - adv, &a2)] & WK_CC_L);
+            k = wk_tok_utf8_enc(next_letter ? 0x3C3 : 0x3C2, tmp);
         } else {
-            k = wk_utf8_enc((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), tmp);
+            k = wk_tok_utf8_enc((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), tmp);
         }
         uint8_t cc = wk_tok_cc[cp];
         if (!(cc & WK_CC_M)) { prev_letter = (cc & WK_CC_L) != 0; } // marks are case-ignorable
@@ -138,7 +139,7 @@ static wick_status replace(const wk_norm *nm, const char *s, size_t n, wk_buf *o
             if (me == ms) {
                 if (ms >= n) { break; }
                 size_t adv;
-                wk_utf8_dec(u + ms, n - ms, &adv);
+                wk_tok_utf8_dec(u + ms, n - ms, &adv);
                 at = ms + adv;
                 continue;
             }
@@ -167,7 +168,7 @@ static size_t strip_left(const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t adv;
-        if (!wk_tok_is_ws(wk_utf8_dec((const uint8_t *)s + i, n - i, &adv))) { break; }
+        if (!wk_tok_is_ws(wk_tok_utf8_dec((const uint8_t *)s + i, n - i, &adv))) { break; }
         i += adv;
     }
     return i;
@@ -186,13 +187,13 @@ static size_t strip_right(const char *s, size_t n, size_t from)
     size_t e = n;
     while (e > from) {
         size_t p = prev_char(s, e), adv;
-        if (!wk_tok_is_ws(wk_utf8_dec((const uint8_t *)s + p, e - p, &adv))) { break; }
+        if (!wk_tok_is_ws(wk_tok_utf8_dec((const uint8_t *)s + p, e - p, &adv))) { break; }
         e = p;
     }
     return e;
 }
 
-wick_status wk_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_buf *out)
+wick_status wk_tok_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_buf *out)
 {
     wk_buf a, b;
     wk_buf_init(&a, SIZE_MAX / 2);
@@ -244,18 +245,18 @@ wick_status wk_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_bu
 typedef struct enc_state {
     const wick_tokenizer *t;
     unsigned flags;
-    wk_ids *out;
+    wk_tok_ids *out;
     wk_buf norm, work;
-    wk_spans a, b;
+    wk_tok_spans a, b;
     size_t first_end;   // pieces starting before this offset come from the text's first character
     size_t fixed_first; // when the segment arrives normalized: first_end measured before (or 0)
 } enc_state;
 
-static wick_status bpe_spans(enc_state *e, const char *base, const wk_spans *sp)
+static wick_status bpe_spans(enc_state *e, const char *base, const wk_tok_spans *sp)
 {
     for (size_t i = 0; i < sp->n; i++) {
         wick_status rc =
-            wk_bpe_piece(e->t, (const uint8_t *)base + sp->v[i].off, sp->v[i].len, e->out);
+            wk_tok_bpe_piece(e->t, (const uint8_t *)base + sp->v[i].off, sp->v[i].len, e->out);
         if (rc < 0) { return rc; }
     }
     return WICK_OK;
@@ -263,8 +264,8 @@ static wick_status bpe_spans(enc_state *e, const char *base, const wk_spans *sp)
 
 // Metaspace: spaces become the replacement, a replacement is prepended (scheme), and with split the
 // text is cut before each replacement (MergedWithNext).
-static wick_status metaspace(enc_state *e, const wk_pre *p, bool first, wk_spans *cur,
-                             wk_spans *next)
+static wick_status metaspace(enc_state *e, const wk_pre *p, bool first, wk_tok_spans *cur,
+                             wk_tok_spans *next)
 {
     wick_status rc = WICK_OK;
     wk_buf rep;
@@ -295,7 +296,7 @@ static wick_status metaspace(enc_state *e, const wk_pre *p, bool first, wk_spans
         if (rc < 0) { break; }
         size_t nlen = e->work.len - off;
         if (!p->msplit) {
-            rc = wk_spans_push(next, off, nlen);
+            rc = wk_tok_spans_push(next, off, nlen);
             continue;
         }
         // MergedWithNext on the replacement
@@ -306,13 +307,13 @@ static wick_status metaspace(enc_state *e, const wk_pre *p, bool first, wk_spans
             if (!q) { break; }
             size_t at = (size_t)(q - w);
             if (at > start) {
-                rc = wk_spans_push(next, off + start, at - start);
+                rc = wk_tok_spans_push(next, off + start, at - start);
                 if (rc < 0) { break; }
                 start = at;
             }
             pos = at + p->replacement_len;
         }
-        if (rc == WICK_OK) { rc = wk_spans_push(next, off + start, nlen - start); }
+        if (rc == WICK_OK) { rc = wk_tok_spans_push(next, off + start, nlen - start); }
     }
     wk_buf_free(&rep);
     return rc;
@@ -328,17 +329,17 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
         if (t->pre[k].kind != WK_PRE_METASPACE || t->pre[k].prepend != 1) { continue; }
         // where the first character ends once normalized (a Prepend joins it)
         size_t adv;
-        wk_utf8_dec((const uint8_t *)s, n, &adv);
+        wk_tok_utf8_dec((const uint8_t *)s, n, &adv);
         e->first_end = adv;
         if (t->n_norm > 0) {
-            rc = wk_normalize(t, s, adv, &e->norm);
+            rc = wk_tok_normalize(t, s, adv, &e->norm);
             if (rc < 0) { return rc; }
             e->first_end = WK_MAX(e->norm.len, 1);
         }
         break;
     }
     if (t->n_norm > 0) {
-        rc = wk_normalize(t, s, n, &e->norm);
+        rc = wk_tok_normalize(t, s, n, &e->norm);
         if (rc < 0) { return rc; }
         s = e->norm.data ? e->norm.data : "";
         n = e->norm.len;
@@ -353,15 +354,15 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
         only = p;
         n_real++;
     }
-    if (n_real == 0) { return wk_bpe_piece(t, (const uint8_t *)s, n, e->out); }
+    if (n_real == 0) { return wk_tok_bpe_piece(t, (const uint8_t *)s, n, e->out); }
     if (n_real == 1 && only->kind == WK_PRE_SPLIT && only->fast != WK_FAST_NONE &&
         ((only->behavior == WK_SPLIT_ISOLATED && !only->invert) ||
          (only->behavior == WK_SPLIT_REMOVED && only->invert))) {
         const uint8_t *u = (const uint8_t *)s;
         size_t i = 0;
         while (i < n) {
-            size_t end = wk_fast_next(only->fast, u, n, i);
-            rc = wk_bpe_piece(t, u + i, end - i, e->out);
+            size_t end = wk_tok_fast_next(only->fast, u, n, i);
+            rc = wk_tok_bpe_piece(t, u + i, end - i, e->out);
             if (rc < 0) { return rc; }
             i = end;
         }
@@ -372,8 +373,8 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
     rc = wk_buf_append(&e->work, s, n);
     if (rc < 0) { return rc; }
     e->a.n = 0;
-    rc = wk_spans_push(&e->a, 0, n);
-    wk_spans *cur = &e->a, *next = &e->b;
+    rc = wk_tok_spans_push(&e->a, 0, n);
+    wk_tok_spans *cur = &e->a, *next = &e->b;
     for (int k = 0; k < t->n_pre && rc == WICK_OK; k++) {
         const wk_pre *p = &t->pre[k];
         next->n = 0;
@@ -395,13 +396,13 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
                     len += 1;
                 }
                 if (p->kind == WK_PRE_BYTELEVEL && !p->use_regex) {
-                    rc = wk_spans_push(next, off, len);
+                    rc = wk_tok_spans_push(next, off, len);
                 } else {
-                    rc = wk_pre_split(p, e->work.data + off, len, off, next);
+                    rc = wk_tok_pre_split(p, e->work.data + off, len, off, next);
                 }
             }
         }
-        wk_spans *tmp = cur;
+        wk_tok_spans *tmp = cur;
         cur = next;
         next = tmp;
     }
@@ -446,7 +447,7 @@ static int match_added(const wick_tokenizer *t, const char *s, size_t n, size_t 
 static bool is_word_char(const char *s, size_t i, size_t n)
 {
     size_t adv;
-    uint32_t cp = wk_utf8_dec((const uint8_t *)s + i, n - i, &adv);
+    uint32_t cp = wk_tok_utf8_dec((const uint8_t *)s + i, n - i, &adv);
     return cp == '_' || (wk_tok_cc[cp] & (WK_CC_L | WK_CC_N)) != 0;
 }
 
@@ -483,14 +484,14 @@ static wick_status split_added(enc_state *e, const char *s, size_t n, bool norma
             size_t ns = start;
             while (ns > seg) {
                 size_t p = prev_char(s, ns), adv;
-                if (!wk_tok_is_ws(wk_utf8_dec((const uint8_t *)s + p, ns - p, &adv))) { break; }
+                if (!wk_tok_is_ws(wk_tok_utf8_dec((const uint8_t *)s + p, ns - p, &adv))) { break; }
                 ns = p;
             }
             start = ns;
         }
         if (ad->rstrip) { stop += strip_left(s + stop, n - stop); }
         rc = part(e, s + seg, start - seg, first && seg == 0);
-        if (rc == WICK_OK) { rc = wk_ids_push(e->out, ad->id); }
+        if (rc == WICK_OK) { rc = wk_tok_ids_push(e->out, ad->id); }
         if (rc < 0) { return rc; }
         seg = i = stop;
     }
@@ -510,10 +511,10 @@ static wick_status encode_text_part(enc_state *e, const char *s, size_t n, bool 
     wk_buf nb;
     wk_buf_init(&nb, SIZE_MAX / 2);
     size_t adv;
-    wk_utf8_dec((const uint8_t *)s, n, &adv);
-    wick_status rc = wk_normalize(t, s, adv, &nb); // where the first character ends, normalized
+    wk_tok_utf8_dec((const uint8_t *)s, n, &adv);
+    wick_status rc = wk_tok_normalize(t, s, adv, &nb); // where the first character ends, normalized
     size_t first_end = WK_MAX(nb.len, 1);
-    if (rc == WICK_OK) { rc = wk_normalize(t, s, n, &nb); }
+    if (rc == WICK_OK) { rc = wk_tok_normalize(t, s, n, &nb); }
     if (rc == WICK_OK) {
         // the segments are normalized already: run them without normalizers
         wick_tokenizer tmp = *t;
@@ -549,15 +550,15 @@ static wick_status encode_chunks(enc_state *e, const char *s, size_t n)
     while (pos < n) {
         size_t end = pos, chars = 0, adv;
         while (end < n && chars < MAX_CHARS) {
-            wk_utf8_dec(u + end, n - end, &adv);
+            wk_tok_utf8_dec(u + end, n - end, &adv);
             end += adv;
             chars++;
         }
         // the runs inside [pos, end)
         size_t start = pos, i = pos, run = 0;
-        bool space = py_isspace(wk_utf8_dec(u + pos, n - pos, &adv));
+        bool space = py_isspace(wk_tok_utf8_dec(u + pos, n - pos, &adv));
         while (i < end) {
-            bool now = py_isspace(wk_utf8_dec(u + i, n - i, &adv));
+            bool now = py_isspace(wk_tok_utf8_dec(u + i, n - i, &adv));
             if (now != space) {
                 run = 1;
                 space = now;
@@ -578,7 +579,7 @@ static wick_status encode_chunks(enc_state *e, const char *s, size_t n)
 }
 
 wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len, unsigned flags,
-                          wk_ids *out)
+                          wk_tok_ids *out)
 {
     if (len > WK_TOK_MAX_TEXT) {
         return wk_fail(WICK_E_RANGE, "text of %zu bytes is too long to tokenize", len);
@@ -589,21 +590,21 @@ wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len,
     wk_buf clean;
     wk_buf_init(&clean, SIZE_MAX / 2);
     wick_status rc = WICK_OK;
-    if (!wk_utf8_valid((const uint8_t *)text, len)) {
-        rc = wk_utf8_lossy(&clean, (const uint8_t *)text, len);
+    if (!wk_tok_utf8_valid((const uint8_t *)text, len)) {
+        rc = wk_tok_utf8_lossy(&clean, (const uint8_t *)text, len);
         text = clean.data;
         len = clean.len;
     }
     bool add = (flags & WICK_TOKENIZE_ADD_SPECIAL) != 0;
     for (int i = 0; add && i < t->n_post_pre && rc == WICK_OK; i++) {
-        rc = wk_ids_push(out, t->post_pre[i]);
+        rc = wk_tok_ids_push(out, t->post_pre[i]);
     }
     if (rc == WICK_OK && len > 0) {
         rc = t->tiktoken_chunks ? encode_chunks(&e, text, len)
                                 : split_added(&e, text, len, false, true, encode_text_part);
     }
     for (int i = 0; add && i < t->n_post_post && rc == WICK_OK; i++) {
-        rc = wk_ids_push(out, t->post_post[i]);
+        rc = wk_tok_ids_push(out, t->post_post[i]);
     }
     wk_buf_free(&clean);
     wk_buf_free(&e.norm);
@@ -622,7 +623,7 @@ wick_status wick_tokenize_alloc(const wick_tokenizer *t, const char *text, size_
     if (!t || !ids || !n_out || (!text && len)) {
         return wk_fail(WICK_E_INVALID, "wick_tokenize: NULL argument");
     }
-    wk_ids out = {0};
+    wk_tok_ids out = {0};
     wick_status rc = wk_tok_encode(t, text ? text : "", len, flags, &out);
     if (rc < 0) {
         wk_free(out.v);
@@ -644,7 +645,7 @@ wick_status wick_tokenize(const wick_tokenizer *t, const char *text, size_t len,
     if (!t || !n_out || (!text && len) || (!ids && n_max)) {
         return wk_fail(WICK_E_INVALID, "wick_tokenize: NULL argument");
     }
-    wk_ids out = {0};
+    wk_tok_ids out = {0};
     wick_status rc = wk_tok_encode(t, text ? text : "", len, flags, &out);
     if (rc == WICK_OK) {
         *n_out = out.n;

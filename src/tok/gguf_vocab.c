@@ -123,7 +123,8 @@ static wick_status load_merges(gload *L, const wick_gguf_value *merges)
         size_t an = (size_t)(sp - s);
         wk_buf_clear(&ka);
         wk_buf_clear(&kb);
-        bool ok = wk_bl_decode(s, an, &ka, &rc) && wk_bl_decode(sp + 1, sn - an - 1, &kb, &rc);
+        bool ok = wk_tok_bl_decode(s, an, &ka, &rc) &&
+                  wk_tok_bl_decode(sp + 1, sn - an - 1, &kb, &rc);
         if (rc < 0) { break; }
         int32_t a = ok ? wk_tok_lookup(t, ka.data ? ka.data : "", ka.len) : -1;
         int32_t b = ok ? wk_tok_lookup(t, kb.data ? kb.data : "", kb.len) : -1;
@@ -288,7 +289,7 @@ static wick_status load(gload *L)
         wk_buf_clear(&tmp);
         bool ok = true;
         if (t->byte_level) {
-            ok = wk_bl_decode(s, sn, &tmp, &rc);
+            ok = wk_tok_bl_decode(s, sn, &tmp, &rc);
             if (rc < 0) { break; }
         }
         if (!ok || !t->byte_level) {
@@ -380,21 +381,12 @@ static wick_status load(gload *L)
     }
     if (!spm) { return wk_tok_add_dec(t, WK_DEC_BYTELEVEL, NULL, NULL, 0, 0); }
     // SentencePiece: spaces are U+2581, with one in front of each text part when add_space_prefix
-    wk_norm *nm = wk_calloc(2, sizeof *nm);
-    if (!nm) { return wk_fail_nomem("normalizers"); }
-    t->norm = nm;
     if (add_space) {
-        nm[t->n_norm].kind = WK_NORM_PREPEND;
-        nm[t->n_norm].pat = wk_strdup("\xE2\x96\x81");
-        nm[t->n_norm].pat_len = 3;
-        if (!nm[t->n_norm++].pat) { return wk_fail_nomem("normalizers"); }
+        rc = wk_tok_add_norm(t, WK_NORM_PREPEND, "\xE2\x96\x81", NULL);
+        if (rc < 0) { return rc; }
     }
-    nm[t->n_norm].kind = WK_NORM_REPLACE;
-    nm[t->n_norm].pat = wk_strdup(" ");
-    nm[t->n_norm].pat_len = 1;
-    nm[t->n_norm].content = wk_strdup("\xE2\x96\x81");
-    nm[t->n_norm].content_len = 3;
-    if (!nm[t->n_norm++].content || !nm[t->n_norm - 1].pat) { return wk_fail_nomem("normalizers"); }
+    rc = wk_tok_add_norm(t, WK_NORM_REPLACE, " ", "\xE2\x96\x81");
+    if (rc < 0) { return rc; }
     rc = wk_tok_add_dec(t, WK_DEC_REPLACE, "\xE2\x96\x81", " ", 0, 0);
     if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_BYTEFALLBACK, NULL, NULL, 0, 0); }
     if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0); }

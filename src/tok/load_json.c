@@ -94,22 +94,8 @@ static wick_status get_pattern(const jload *j, json_t *o, const char *path, cons
     return WICK_OK;
 }
 
-static wick_status dup_str(const char *s, size_t n, char **out)
-{
-    *out = wk_strndup(s ? s : "", n);
-    return *out ? WICK_OK : wk_fail_nomem("tokenizer");
-}
 
 // --- normalizers ---------------------------------------------------------------------------------
-static wick_status push_norm(wick_tokenizer *t, wk_norm **out)
-{
-    wk_norm *v = wk_realloc(t->norm, (size_t)(t->n_norm + 1) * sizeof *v);
-    if (!v) { return wk_fail_nomem("normalizers"); }
-    t->norm = v;
-    *out = memset(&v[t->n_norm++], 0, sizeof *v);
-    return WICK_OK;
-}
-
 static wick_status load_normalizer(jload *j, json_t *o, const char *path, int depth)
 {
     if (!o || json_is_null(o)) { return WICK_OK; }
@@ -137,9 +123,7 @@ static wick_status load_normalizer(jload *j, json_t *o, const char *path, int de
     wk_norm *nm = NULL;
     for (size_t i = 0; i < WK_ARRAY_LEN(simple); i++) {
         if (strcmp(type, simple[i].name) == 0) {
-            rc = push_norm(j->t, &nm);
-            if (rc == WICK_OK) { nm->kind = simple[i].kind; }
-            return rc;
+            return wk_tok_norm_push(j->t, simple[i].kind, &nm);
         }
     }
     if (strcmp(type, "Replace") == 0) {
@@ -152,17 +136,14 @@ static wick_status load_normalizer(jload *j, json_t *o, const char *path, int de
             snprintf(p, sizeof p, "%s.content", path);
             rc = bad(j, p, "expected a string");
         }
-        if (rc == WICK_OK) { rc = push_norm(j->t, &nm); }
+        if (rc == WICK_OK) { rc = wk_tok_norm_push(j->t, WK_NORM_REPLACE, &nm); }
         if (rc < 0) { return rc; }
-        nm->kind = WK_NORM_REPLACE;
-        rc = dup_str(c, cn, &nm->content);
-        nm->content_len = cn;
+        rc = wk_tok_set_str(&nm->content, &nm->content_len, c, cn);
         if (rc == WICK_OK && is_re) {
             snprintf(p, sizeof p, "%s: %s.pattern.Regex", j->name, path);
             rc = wk_tok_regex_new(s, n, p, &nm->re);
         } else if (rc == WICK_OK) {
-            rc = dup_str(s, n, &nm->pat);
-            nm->pat_len = n;
+            rc = wk_tok_set_str(&nm->pat, &nm->pat_len, s, n);
         }
         return rc;
     }
@@ -174,19 +155,16 @@ static wick_status load_normalizer(jload *j, json_t *o, const char *path, int de
             snprintf(p, sizeof p, "%s.prepend", path);
             rc = bad(j, p, "expected a string");
         }
-        if (rc == WICK_OK) { rc = push_norm(j->t, &nm); }
+        if (rc == WICK_OK) { rc = wk_tok_norm_push(j->t, WK_NORM_PREPEND, &nm); }
         if (rc < 0) { return rc; }
-        nm->kind = WK_NORM_PREPEND;
-        nm->pat_len = n;
-        return dup_str(s, n, &nm->pat);
+        return wk_tok_set_str(&nm->pat, &nm->pat_len, s, n);
     }
     if (strcmp(type, "Strip") == 0) {
         bool l = true, r = true;
         rc = get_bool(j, o, "strip_left", path, true, &l);
         if (rc == WICK_OK) { rc = get_bool(j, o, "strip_right", path, true, &r); }
-        if (rc == WICK_OK) { rc = push_norm(j->t, &nm); }
+        if (rc == WICK_OK) { rc = wk_tok_norm_push(j->t, WK_NORM_STRIP, &nm); }
         if (rc < 0) { return rc; }
-        nm->kind = WK_NORM_STRIP;
         nm->left = l;
         nm->right = r;
         return WICK_OK;
@@ -196,34 +174,6 @@ static wick_status load_normalizer(jload *j, json_t *o, const char *path, int de
 }
 
 // --- pre-tokenizers ------------------------------------------------------------------------------
-static wick_status push_pre(wick_tokenizer *t, wk_pre **out)
-{
-    wk_pre *v = wk_realloc(t->pre, (size_t)(t->n_pre + 1) * sizeof *v);
-    if (!v) { return wk_fail_nomem("pre-tokenizers"); }
-    t->pre = v;
-    *out = memset(&v[t->n_pre++], 0, sizeof *v);
-    return WICK_OK;
-}
-
-wick_status wk_tok_add_split(wick_tokenizer *t, const char *pat, size_t n, bool is_regex,
-                             int behavior, bool invert, const char *what)
-{
-    wk_pre *pr = NULL;
-    wick_status rc = push_pre(t, &pr);
-    if (rc < 0) { return rc; }
-    pr->kind = WK_PRE_SPLIT;
-    pr->behavior = behavior;
-    pr->invert = invert;
-    if (is_regex) {
-        pr->fast = wk_tok_fast_kind(pat, n);
-        rc = wk_tok_regex_new(pat, n, what, &pr->re); // kept: the general path and the oracle
-    } else {
-        rc = dup_str(pat, n, &pr->literal);
-        pr->literal_len = n;
-    }
-    return rc;
-}
-
 static wick_status load_pre(jload *j, json_t *o, const char *path, int depth)
 {
     if (!o || json_is_null(o)) { return WICK_OK; }
@@ -269,9 +219,8 @@ static wick_status load_pre(jload *j, json_t *o, const char *path, int depth)
         bool aps = true, ure = true;
         rc = get_bool(j, o, "add_prefix_space", path, true, &aps);
         if (rc == WICK_OK) { rc = get_bool(j, o, "use_regex", path, true, &ure); }
-        if (rc == WICK_OK) { rc = push_pre(j->t, &pr); }
+        if (rc == WICK_OK) { rc = wk_tok_pre_push(j->t, WK_PRE_BYTELEVEL, &pr); }
         if (rc < 0) { return rc; }
-        pr->kind = WK_PRE_BYTELEVEL;
         pr->add_prefix_space = aps;
         pr->use_regex = ure;
         if (ure) {
@@ -284,16 +233,13 @@ static wick_status load_pre(jload *j, json_t *o, const char *path, int depth)
     if (strcmp(type, "Digits") == 0) {
         bool ind = false;
         rc = get_bool(j, o, "individual_digits", path, false, &ind);
-        if (rc == WICK_OK) { rc = push_pre(j->t, &pr); }
+        if (rc == WICK_OK) { rc = wk_tok_pre_push(j->t, WK_PRE_DIGITS, &pr); }
         if (rc < 0) { return rc; }
-        pr->kind = WK_PRE_DIGITS;
         pr->individual = ind;
         return WICK_OK;
     }
     if (strcmp(type, "WhitespaceSplit") == 0) {
-        rc = push_pre(j->t, &pr);
-        if (rc == WICK_OK) { pr->kind = WK_PRE_WSPLIT; }
-        return rc;
+        return wk_tok_pre_push(j->t, WK_PRE_WSPLIT, &pr);
     }
     if (strcmp(type, "Metaspace") == 0) {
         const char *rep, *scheme;
@@ -303,9 +249,8 @@ static wick_status load_pre(jload *j, json_t *o, const char *path, int depth)
         if (rc == WICK_OK) { rc = get_str(j, o, "prepend_scheme", path, &scheme, &sn); }
         if (rc == WICK_OK) { rc = get_bool(j, o, "split", path, true, &split); }
         if (rc == WICK_OK) { rc = get_bool(j, o, "add_prefix_space", path, true, &aps); }
-        if (rc == WICK_OK) { rc = push_pre(j->t, &pr); }
+        if (rc == WICK_OK) { rc = wk_tok_pre_push(j->t, WK_PRE_METASPACE, &pr); }
         if (rc < 0) { return rc; }
-        pr->kind = WK_PRE_METASPACE;
         pr->msplit = split;
         pr->prepend = aps ? 2 : 0;
         if (scheme) {
@@ -315,46 +260,13 @@ static wick_status load_pre(jload *j, json_t *o, const char *path, int depth)
             rep = "\xE2\x96\x81";
             rn = 3;
         }
-        pr->replacement_len = rn;
-        return dup_str(rep, rn, &pr->replacement);
+        return wk_tok_set_str(&pr->replacement, &pr->replacement_len, rep, rn);
     }
     snprintf(p, sizeof p, "%s.type", path);
     return unsupported(j, p, type);
 }
 
 // --- decoders ------------------------------------------------------------------------------------
-static wick_status push_dec(wick_tokenizer *t, wk_dec **out)
-{
-    wk_dec *v = wk_realloc(t->dec, (size_t)(t->n_dec + 1) * sizeof *v);
-    if (!v) { return wk_fail_nomem("decoders"); }
-    t->dec = v;
-    *out = memset(&v[t->n_dec++], 0, sizeof *v);
-    return WICK_OK;
-}
-
-wick_status wk_tok_add_dec(wick_tokenizer *t, int kind, const char *pat, const char *content,
-                           int start, int stop)
-{
-    wk_dec *d = NULL;
-    wick_status rc = push_dec(t, &d);
-    if (rc < 0) { return rc; }
-    d->kind = kind;
-    d->start = start;
-    d->stop = stop;
-    if (pat) {
-        d->pat_len = strlen(pat);
-        rc = dup_str(pat, d->pat_len, &d->pat);
-    }
-    if (rc == WICK_OK && content) {
-        d->content_len = strlen(content);
-        rc = dup_str(content, d->content_len, &d->content);
-        size_t adv;
-        d->strip_cp = d->content_len ? wk_utf8_dec((const uint8_t *)content, d->content_len, &adv)
-                                     : ' ';
-    }
-    return rc;
-}
-
 static wick_status get_int(const jload *j, json_t *o, const char *key, const char *path, int def,
                            int *out)
 {
@@ -542,7 +454,7 @@ static wick_status model_key(const wick_tokenizer *t, const char *s, size_t n, w
     *ok = true;
     if (!t->byte_level) { return wk_buf_append(tmp, s, n); }
     wick_status rc;
-    if (!wk_bl_decode(s, n, tmp, &rc)) {
+    if (!wk_tok_bl_decode(s, n, tmp, &rc)) {
         if (rc < 0) { return rc; }
         *ok = false; // not in the byte-level alphabet: no BPE path leads to it
         return wk_buf_append(tmp, s, n);
@@ -776,7 +688,7 @@ static wick_status load_added(jload *j, json_t *root)
         // A normalized added token is matched in the normalized text by its normalized content,
         // which is also its text when decoding (HF's AddedVocabulary with a normalizer).
         if (normalized && t->n_norm > 0) {
-            rc = wk_normalize(t, c, cn, &norm);
+            rc = wk_tok_normalize(t, c, cn, &norm);
             if (rc < 0) { break; }
             c = norm.data ? norm.data : "";
             cn = norm.len;
@@ -784,7 +696,7 @@ static wick_status load_added(jload *j, json_t *root)
         // Decoding goes through the ByteLevel decoder: content whose chars are all in the
         // byte-level alphabet decodes as those bytes, other content as itself (HF's rule).
         wk_buf_clear(&tmp);
-        if (!(bl_dec && wk_bl_decode(c, cn, &tmp, &rc))) {
+        if (!(bl_dec && wk_tok_bl_decode(c, cn, &tmp, &rc))) {
             if (rc < 0) { break; }
             wk_buf_clear(&tmp);
             rc = wk_buf_append(&tmp, c, cn);
@@ -803,31 +715,6 @@ static wick_status load_added(jload *j, json_t *root)
     wk_buf_free(&tmp);
     wk_buf_free(&norm);
     return rc;
-}
-
-void wk_tok_free_pipeline(wick_tokenizer *t)
-{
-    for (int i = 0; i < t->n_norm; i++) {
-        wk_free(t->norm[i].pat);
-        wk_free(t->norm[i].content);
-        wk_tok_regex_free(t->norm[i].re);
-    }
-    wk_free(t->norm);
-    for (int i = 0; i < t->n_pre; i++) {
-        wk_tok_regex_free(t->pre[i].re);
-        wk_free(t->pre[i].literal);
-        wk_free(t->pre[i].replacement);
-    }
-    wk_free(t->pre);
-    for (int i = 0; i < t->n_dec; i++) {
-        wk_free(t->dec[i].pat);
-        wk_free(t->dec[i].content);
-    }
-    wk_free(t->dec);
-    t->norm = NULL;
-    t->pre = NULL;
-    t->dec = NULL;
-    t->n_norm = t->n_pre = t->n_dec = 0;
 }
 
 wick_status wk_tok_load_json(const char *name, const char *data, size_t len,

@@ -69,17 +69,17 @@ void wk_tok_regex_free(void *re)
     if (re) { onig_free((OnigRegex)re); }
 }
 
-wick_status wk_spans_push(wk_spans *s, size_t off, size_t len)
+wick_status wk_tok_spans_push(wk_tok_spans *s, size_t off, size_t len)
 {
     if (len == 0) { return WICK_OK; }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        wk_span *v = wk_realloc(s->v, cap * sizeof *v);
+        wk_tok_span *v = wk_realloc(s->v, cap * sizeof *v);
         if (!v) { return wk_fail_nomem("pre-tokenizer pieces"); }
         s->v = v;
         s->cap = cap;
     }
-    s->v[s->n++] = (wk_span){(uint32_t)off, (uint32_t)len};
+    s->v[s->n++] = (wk_tok_span){(uint32_t)off, (uint32_t)len};
     return WICK_OK;
 }
 
@@ -127,7 +127,7 @@ static wick_status regex_splits(OnigRegex re, const char *text, size_t n, msplit
         if (me == ms) { // empty match: step over one character
             if (ms >= n) { break; }
             size_t adv;
-            wk_utf8_dec(s + ms, n - ms, &adv);
+            wk_tok_utf8_dec(s + ms, n - ms, &adv);
             pos = ms + adv;
             continue;
         }
@@ -167,7 +167,7 @@ static wick_status class_splits(const char *text, size_t n, uint8_t cls, bool ws
     size_t i = 0;
     while (i < n) {
         size_t adv;
-        uint32_t cp = wk_utf8_dec(s + i, n - i, &adv);
+        uint32_t cp = wk_tok_utf8_dec(s + i, n - i, &adv);
         bool m = ws ? wk_tok_is_ws(cp) : (wk_tok_cc[cp] & cls) != 0;
         if (!m && out->n > 0 && !out->v[out->n - 1].match && out->v[out->n - 1].end == i) {
             out->v[out->n - 1].end = (uint32_t)(i + adv);
@@ -182,7 +182,7 @@ static wick_status class_splits(const char *text, size_t n, uint8_t cls, bool ws
 
 // Applies a split behaviour (Hugging Face's SplitDelimiterBehavior) and appends the pieces.
 static wick_status apply_behavior(msplits *m, int behavior, bool invert, size_t base,
-                                  wk_spans *out)
+                                  wk_tok_spans *out)
 {
     if (invert) {
         for (size_t i = 0; i < m->n; i++) { m->v[i].match = !m->v[i].match; }
@@ -239,7 +239,7 @@ static wick_status apply_behavior(msplits *m, int behavior, bool invert, size_t 
         return wk_fail(WICK_E_INTERNAL, "split behaviour %d", behavior);
     }
     for (size_t i = 0; i < k; i++) {
-        wick_status rc = wk_spans_push(out, base + m->v[i].start, m->v[i].end - m->v[i].start);
+        wick_status rc = wk_tok_spans_push(out, base + m->v[i].start, m->v[i].end - m->v[i].start);
         if (rc < 0) { return rc; }
     }
     return WICK_OK;
@@ -252,7 +252,7 @@ static inline uint8_t cc_at(const uint8_t *s, size_t n, size_t i, size_t *adv)
         *adv = 1;
         return wk_tok_cc[s[i]];
     }
-    return wk_tok_cc[wk_utf8_dec(s + i, n - i, adv)];
+    return wk_tok_cc[wk_tok_utf8_dec(s + i, n - i, adv)];
 }
 
 static inline size_t run_of(const uint8_t *s, size_t n, size_t i, uint8_t any, uint8_t none)
@@ -396,7 +396,7 @@ static size_t next_kimi(const uint8_t *s, size_t n, size_t i)
     return i + adv;
 }
 
-size_t wk_fast_next(int fast, const uint8_t *s, size_t n, size_t i)
+size_t wk_tok_fast_next(int fast, const uint8_t *s, size_t n, size_t i)
 {
     switch (fast) {
     case WK_FAST_LLAMA3: return next_llama3(s, n, i, true, 3);
@@ -409,7 +409,8 @@ size_t wk_fast_next(int fast, const uint8_t *s, size_t n, size_t i)
 }
 
 // --- one pre-tokenizer step over one piece -------------------------------------------------------
-wick_status wk_regex_isolated(void *re, const char *text, size_t n, size_t base, wk_spans *out)
+wick_status wk_tok_regex_isolated(void *re, const char *text, size_t n, size_t base,
+                                  wk_tok_spans *out)
 {
     msplits m = {0};
     wick_status rc = regex_splits((OnigRegex)re, text, n, &m);
@@ -418,7 +419,8 @@ wick_status wk_regex_isolated(void *re, const char *text, size_t n, size_t base,
     return rc;
 }
 
-wick_status wk_pre_split(const wk_pre *p, const char *text, size_t n, size_t base, wk_spans *out)
+wick_status wk_tok_pre_split(const wk_pre *p, const char *text, size_t n, size_t base,
+                             wk_tok_spans *out)
 {
     if (n == 0) { return WICK_OK; }
     if (p->kind == WK_PRE_SPLIT && p->fast != WK_FAST_NONE &&
@@ -428,8 +430,8 @@ wick_status wk_pre_split(const wk_pre *p, const char *text, size_t n, size_t bas
         const uint8_t *s = (const uint8_t *)text;
         size_t i = 0;
         while (i < n) {
-            size_t e = wk_fast_next(p->fast, s, n, i);
-            wick_status rc = wk_spans_push(out, base + i, e - i);
+            size_t e = wk_tok_fast_next(p->fast, s, n, i);
+            wick_status rc = wk_tok_spans_push(out, base + i, e - i);
             if (rc < 0) { return rc; }
             i = e;
         }

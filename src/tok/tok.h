@@ -41,7 +41,7 @@ wick_status wk_tok_global_init(void);
 
 // --- UTF-8 ---------------------------------------------------------------------------------------
 // Decodes one code point of valid UTF-8 at s (n > 0 bytes left); *adv = its length.
-static inline uint32_t wk_utf8_dec(const uint8_t *s, size_t n, size_t *adv)
+static inline uint32_t wk_tok_utf8_dec(const uint8_t *s, size_t n, size_t *adv)
 {
     uint8_t c = s[0];
     if (c < 0x80 || n < 2) {
@@ -61,24 +61,24 @@ static inline uint32_t wk_utf8_dec(const uint8_t *s, size_t n, size_t *adv)
     return ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
            ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
 }
-size_t wk_utf8_enc(uint32_t cp, uint8_t *out); // 1..4 bytes
+size_t wk_tok_utf8_enc(uint32_t cp, uint8_t *out); // 1..4 bytes
 // Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there are not one; -1 when
 // they are a valid but incomplete start (more bytes could make it valid).
-int wk_utf8_seq(const uint8_t *s, size_t n);
+int wk_tok_utf8_seq(const uint8_t *s, size_t n);
 // Appends s to out with every maximal invalid subsequence replaced by U+FFFD (what Rust's
 // String::from_utf8_lossy and the WHATWG decoder do).
-wick_status wk_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n);
-bool wk_utf8_valid(const uint8_t *s, size_t n);
+wick_status wk_tok_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n);
+bool wk_tok_utf8_valid(const uint8_t *s, size_t n);
 bool wk_tok_is_ws(uint32_t cp); // Unicode White_Space
 // memmem (a GNU extension): the first occurrence of needle in hay, or NULL.
 const char *wk_tok_find(const char *hay, size_t n, const char *needle, size_t m);
 
 // --- GPT-2 byte-level alphabet -------------------------------------------------------------------
-extern const uint16_t wk_bl_byte_to_cp[256];
-int wk_bl_cp_to_byte(uint32_t cp); // -1 when cp is not in the alphabet (after global init)
+extern const uint16_t wk_tok_bl_byte_to_cp[256];
+int wk_tok_bl_cp_to_byte(uint32_t cp); // -1 when cp is not in the alphabet (after global init)
 // Decodes a byte-level spelling to raw bytes; false (out untouched past its len) when a char is
 // outside the alphabet.
-bool wk_bl_decode(const char *s, size_t n, wk_buf *out, wick_status *rc);
+bool wk_tok_bl_decode(const char *s, size_t n, wk_buf *out, wick_status *rc);
 
 // --- hashing -------------------------------------------------------------------------------------
 static inline uint64_t wk_tok_hash(const void *p, size_t n)
@@ -278,46 +278,48 @@ int32_t wk_tok_find_text(const wick_tokenizer *t, const char *s, size_t n); // a
 
 // --- pieces of the pipeline ----------------------------------------------------------------------
 // A list of pieces [off, off+len) in a work buffer.
-typedef struct wk_span {
+typedef struct wk_tok_span {
     uint32_t off, len;
-} wk_span;
-typedef struct wk_spans {
-    wk_span *v;
+} wk_tok_span;
+typedef struct wk_tok_spans {
+    wk_tok_span *v;
     size_t n, cap;
-} wk_spans;
-wick_status wk_spans_push(wk_spans *s, size_t off, size_t len);
+} wk_tok_spans;
+wick_status wk_tok_spans_push(wk_tok_spans *s, size_t off, size_t len);
 
 // Compiles an Oniguruma pattern (UTF-8, Oniguruma syntax). what: for messages.
 wick_status wk_tok_regex_new(const char *pat, size_t len, const char *what, void **out);
 void wk_tok_regex_free(void *re);
 int wk_tok_fast_kind(const char *pat, size_t len); // WK_FAST_* for a known pattern
 // Splits text[0, n) (valid UTF-8) with step p, appending pieces (offsets relative to base) to out.
-wick_status wk_pre_split(const wk_pre *p, const char *text, size_t n, size_t base, wk_spans *out);
+wick_status wk_tok_pre_split(const wk_pre *p, const char *text, size_t n, size_t base,
+                             wk_tok_spans *out);
 // The hand splitter alone, for tests: one piece end after position i.
-size_t wk_fast_next(int fast, const uint8_t *s, size_t n, size_t i);
+size_t wk_tok_fast_next(int fast, const uint8_t *s, size_t n, size_t i);
 // The Oniguruma path alone, for tests: appends the Isolated pieces of text.
-wick_status wk_regex_isolated(void *re, const char *text, size_t n, size_t base, wk_spans *out);
+wick_status wk_tok_regex_isolated(void *re, const char *text, size_t n, size_t base,
+                                  wk_tok_spans *out);
 
 // Runs the normalizers over s, writing the result to out (cleared first).
-wick_status wk_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_buf *out);
+wick_status wk_tok_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_buf *out);
 
 // BPE of one piece (model space) appended to ids.
-typedef struct wk_ids {
+typedef struct wk_tok_ids {
     int32_t *v;
     size_t n, cap;
-} wk_ids;
-wick_status wk_ids_push(wk_ids *a, int32_t id);
-wick_status wk_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_ids *out);
+} wk_tok_ids;
+wick_status wk_tok_ids_push(wk_tok_ids *a, int32_t id);
+wick_status wk_tok_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_tok_ids *out);
 // Merges the symbols syms[0, n) in place; returns the new count (SIZE_MAX: out of memory).
-size_t wk_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
+size_t wk_tok_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.
-size_t wk_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n);
+size_t wk_tok_bpe_merge_heap(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The blocked heaps very long pieces take (more than 16384 symbols), for tests.
-size_t wk_bpe_merge_blocks(const wick_tokenizer *t, int32_t *syms, size_t n);
+size_t wk_tok_bpe_merge_blocks(const wick_tokenizer *t, int32_t *syms, size_t n);
 
 // Encodes text (any bytes) into out (appended).
 wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len, unsigned flags,
-                          wk_ids *out);
+                          wk_tok_ids *out);
 // Decodes ids to bytes (lossy UTF-8 at the end when lossy).
 wick_status wk_tok_decode(const wick_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
                           wk_buf *out);
@@ -329,11 +331,21 @@ wick_status wk_tok_load_json(const char *name, const char *data, size_t len,
 // tiktoken files the added_tokens_decoder (when added).
 wick_status wk_tok_apply_config(wick_tokenizer *t, const char *config_path, bool set_add,
                                 bool added);
+extern const char wk_tok_kimi_pattern[];
+
+// --- the step lists (pipeline.c) -----------------------------------------------------------------
+// Appends a zeroed step of kind (*out points into the list until the next append).
+wick_status wk_tok_norm_push(wick_tokenizer *t, int kind, wk_norm **out);
+wick_status wk_tok_pre_push(wick_tokenizer *t, int kind, wk_pre **out);
+wick_status wk_tok_dec_push(wick_tokenizer *t, int kind, wk_dec **out);
+// Replaces *dst with a copy of s[0, n) (NUL-terminated); *dst_len = n when dst_len is not NULL.
+wick_status wk_tok_set_str(char **dst, size_t *dst_len, const char *s, size_t n);
+// A normalizer with a literal pattern and content (NUL-terminated; either may be NULL).
+wick_status wk_tok_add_norm(wick_tokenizer *t, int kind, const char *pat, const char *content);
 wick_status wk_tok_add_split(wick_tokenizer *t, const char *pat, size_t n, bool is_regex,
                              int behavior, bool invert, const char *what);
 wick_status wk_tok_add_dec(wick_tokenizer *t, int kind, const char *pat, const char *content,
                            int start, int stop);
-extern const char wk_tok_kimi_pattern[];
-void wk_tok_free_pipeline(wick_tokenizer *t);
+void wk_tok_pipeline_free(wick_tokenizer *t);
 
 #endif

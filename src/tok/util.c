@@ -80,7 +80,7 @@ static const struct {
 static void global_init(void)
 {
     for (int i = 0; i < 324; i++) { bl_inv[i] = -1; }
-    for (int b = 0; b < 256; b++) { bl_inv[wk_bl_byte_to_cp[b]] = (int16_t)b; }
+    for (int b = 0; b < 256; b++) { bl_inv[wk_tok_bl_byte_to_cp[b]] = (int16_t)b; }
     OnigEncoding encs[1] = {ONIG_ENCODING_UTF8};
     onig_initialize(encs, 1);
     uint8_t *tab = cc_table;
@@ -129,7 +129,7 @@ bool wk_tok_is_ws(uint32_t cp)
            cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-size_t wk_utf8_enc(uint32_t cp, uint8_t *o)
+size_t wk_tok_utf8_enc(uint32_t cp, uint8_t *o)
 {
     if (cp < 0x80) {
         o[0] = (uint8_t)cp;
@@ -153,7 +153,7 @@ size_t wk_utf8_enc(uint32_t cp, uint8_t *o)
     return 4;
 }
 
-int wk_utf8_seq(const uint8_t *s, size_t n)
+int wk_tok_utf8_seq(const uint8_t *s, size_t n)
 {
     uint8_t c = s[0];
     if (c < 0x80) { return 1; }
@@ -180,7 +180,7 @@ int wk_utf8_seq(const uint8_t *s, size_t n)
     return need;
 }
 
-bool wk_utf8_valid(const uint8_t *s, size_t n)
+bool wk_tok_utf8_valid(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -188,14 +188,14 @@ bool wk_utf8_valid(const uint8_t *s, size_t n)
             i++;
             continue;
         }
-        int k = wk_utf8_seq(s + i, n - i);
+        int k = wk_tok_utf8_seq(s + i, n - i);
         if (k <= 0) { return false; }
         i += (size_t)k;
     }
     return true;
 }
 
-wick_status wk_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n)
+wick_status wk_tok_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n)
 {
     static const uint8_t repl[3] = {0xEF, 0xBF, 0xBD};
     size_t i = 0, run = 0;
@@ -204,7 +204,7 @@ wick_status wk_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n)
             i++;
             continue;
         }
-        int k = wk_utf8_seq(s + i, n - i);
+        int k = wk_tok_utf8_seq(s + i, n - i);
         if (k > 0) {
             i += (size_t)k;
             continue;
@@ -234,7 +234,7 @@ wick_status wk_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n)
 }
 
 // GPT-2 bytes_to_unicode: printable bytes stand for themselves, the others for 256, 257, ...
-const uint16_t wk_bl_byte_to_cp[256] = {
+const uint16_t wk_tok_bl_byte_to_cp[256] = {
     256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274,
     275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 33, 34, 35, 36, 37, 38,
     39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62,
@@ -250,23 +250,23 @@ const uint16_t wk_bl_byte_to_cp[256] = {
     241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255,
 };
 
-int wk_bl_cp_to_byte(uint32_t cp)
+int wk_tok_bl_cp_to_byte(uint32_t cp)
 {
     return cp < 324 ? bl_inv[cp] : -1;
 }
 
-bool wk_bl_decode(const char *s, size_t n, wk_buf *out, wick_status *rc)
+bool wk_tok_bl_decode(const char *s, size_t n, wk_buf *out, wick_status *rc)
 {
     const uint8_t *u = (const uint8_t *)s;
     size_t start = out->len;
     *rc = WICK_OK;
     size_t i = 0;
     while (i < n) {
-        int k = wk_utf8_seq(u + i, n - i);
+        int k = wk_tok_utf8_seq(u + i, n - i);
         if (k <= 0) { goto bad; }
         size_t adv;
-        uint32_t cp = wk_utf8_dec(u + i, n - i, &adv);
-        int b = wk_bl_cp_to_byte(cp);
+        uint32_t cp = wk_tok_utf8_dec(u + i, n - i, &adv);
+        int b = wk_tok_bl_cp_to_byte(cp);
         if (b < 0) { goto bad; }
         uint8_t c = (uint8_t)b;
         *rc = wk_buf_append(out, &c, 1);

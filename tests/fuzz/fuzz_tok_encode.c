@@ -72,11 +72,11 @@ static void setup(void)
 static void check_splitters(const char *s, size_t n)
 {
     for (int p = 0; p < 5; p++) {
-        wk_spans a = {0};
-        if (wk_regex_isolated(res[p], s, n, 0, &a) < 0) { continue; } // e.g. retry limit
+        wk_tok_spans a = {0};
+        if (wk_tok_regex_isolated(res[p], s, n, 0, &a) < 0) { continue; } // e.g. retry limit
         size_t i = 0, k = 0;
         while (i < n) {
-            size_t e = wk_fast_next(kinds[p], (const uint8_t *)s, n, i);
+            size_t e = wk_tok_fast_next(kinds[p], (const uint8_t *)s, n, i);
             if (e <= i || e > n || k >= a.n || a.v[k].off != i || a.v[k].off + a.v[k].len != e) {
                 fprintf(stderr, "hand splitter %d differs from Oniguruma at byte %zu\n", p, i);
                 abort();
@@ -104,13 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = NULL;
     size_t ol = 0;
     if (wick_detokenize(tk, ids, ni, 0, &out, &ol) < 0) { abort(); }
-    bool valid = wk_utf8_valid((const uint8_t *)text, n);
+    bool valid = wk_tok_utf8_valid((const uint8_t *)text, n);
     // round trip (BOS/EOS added by ADD_SPECIAL would be extra text: only without it)
     if (valid && !(flags & WICK_TOKENIZE_ADD_SPECIAL) && (ol != n || memcmp(out, text, n) != 0)) {
         fprintf(stderr, "round trip differs\n");
         abort();
     }
-    if (!wk_utf8_valid((const uint8_t *)out, ol)) { abort(); }
+    if (!wk_tok_utf8_valid((const uint8_t *)out, ol)) { abort(); }
     wick_detok_stream *st = NULL;
     if (wick_detok_stream_create(tk, 0, &st) < 0) { abort(); }
     size_t al = 0;
@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t pl;
         wick_status rc = k < ni ? wick_detok_stream_push(st, ids[k], &p, &pl)
                                 : wick_detok_stream_finish(st, &p, &pl);
-        if (rc < 0 || !wk_utf8_valid((const uint8_t *)p, pl) || al + pl > ol ||
+        if (rc < 0 || !wk_tok_utf8_valid((const uint8_t *)p, pl) || al + pl > ol ||
             memcmp(out + al, p, pl) != 0) {
             fprintf(stderr, "stream differs\n");
             abort();

@@ -316,7 +316,7 @@ static void invalid_utf8(void)
         char *text = NULL;
         size_t tl = 0;
         CHECK_OK(wick_detokenize(tk, ids, ni, 0, &text, &tl));
-        CHECK(text && wk_utf8_valid((const uint8_t *)text, tl));
+        CHECK(text && wk_tok_utf8_valid((const uint8_t *)text, tl));
         wick_free(text);
         wick_free(ids);
     }
@@ -341,7 +341,7 @@ static void round_trips(wick_tokenizer *tk, const char *label)
                 n += strlen(sp);
                 continue;
             }
-            n += wk_utf8_enc(cps[rnd() % (sizeof cps / sizeof cps[0])], (uint8_t *)buf + n);
+            n += wk_tok_utf8_enc(cps[rnd() % (sizeof cps / sizeof cps[0])], (uint8_t *)buf + n);
         }
         int32_t *ids = NULL;
         size_t ni = 0;
@@ -373,7 +373,7 @@ static void round_trips(wick_tokenizer *tk, const char *label)
             size_t pl;
             wick_status rc = k < n ? wick_detok_stream_push(st, ids[k], &p, &pl)
                                    : wick_detok_stream_finish(st, &p, &pl);
-            CHECK(rc == WICK_OK && wk_utf8_valid((const uint8_t *)p, pl));
+            CHECK(rc == WICK_OK && wk_tok_utf8_valid((const uint8_t *)p, pl));
             if (rc == WICK_OK && al + pl <= sizeof acc) {
                 memcpy(acc + al, p, pl);
                 al += pl;
@@ -408,8 +408,8 @@ static void bpe_paths(wick_tokenizer *tk)
             uint8_t c = (uint8_t)alpha[rnd() % strlen(alpha)];
             a[k] = b[k] = tk->byte_id[c];
         }
-        size_t na = wk_bpe_merge(tk, a, n);
-        size_t nb = wk_bpe_merge_heap(tk, b, n);
+        size_t na = wk_tok_bpe_merge(tk, a, n);
+        size_t nb = wk_tok_bpe_merge_heap(tk, b, n);
         bool same = na == nb && memcmp(a, b, na * sizeof *a) == 0;
         n_same += same;
     }
@@ -424,8 +424,8 @@ static void bpe_paths(wick_tokenizer *tk)
         for (size_t k = 0; k < n; k++) {
             a[k] = b[k] = tk->byte_id[(uint8_t)al[rnd() % strlen(al)]];
         }
-        size_t na = wk_bpe_merge_blocks(tk, a, n);
-        size_t nb = wk_bpe_merge_heap(tk, b, n);
+        size_t na = wk_tok_bpe_merge_blocks(tk, a, n);
+        size_t nb = wk_tok_bpe_merge_heap(tk, b, n);
         n_long += na == nb && memcmp(a, b, na * sizeof *a) == 0;
         free(a);
         free(b);

@@ -1,163 +1,115 @@
-// test_tok_hf.c — the less common tokenizer.json components against Hugging Face tokenizers:
-// two small tokenizers that use them all, with the ids and texts HF (npm tokenizers 0.23.2, the
-// Rust library) gave for a few texts. SentencePiece-like: Prepend, Replace, NFKC, Lowercase
-// (U+0130, final sigma) and Strip normalizers; Digits, Metaspace (prepend_scheme first, split),
-// WhitespaceSplit and Split (MergedWithNext, Contiguous + invert) pre-tokenizers; byte_fallback,
-// unk_token with fuse_unk; lstrip/rstrip/single_word/normalized added tokens; TemplateProcessing;
-// Replace, ByteFallback, Fuse, Strip decoders. Byte-level: ByteLevel with add_prefix_space and
-// use_regex, ignore_merges, merges as pairs, NFC. (Made with bench/tok/node_modules; see
-// bench/tok/hfdiff.js for the random differential over these and the real tokenizers.)
+// test_tok_hf.c — tokenizer.json files against Hugging Face tokenizers: every family listed in
+// tests/data/tokenizers/hf/index.json, with the ids and texts HF (npm tokenizers 0.23.2, the Rust
+// library) gave for each line of its golden file. A line is {"text"} (or {"b64"}: raw bytes,
+// which HF saw through from_utf8_lossy), "ids" = encode(text, add_special_tokens) and "decoded" =
+// decode(ids, skip_special_tokens = false).
+//   spm-like: Prepend, Replace, NFKC, Lowercase (U+0130, final sigma) and Strip normalizers;
+//     Digits, Metaspace (prepend_scheme first, split), WhitespaceSplit and Split (MergedWithNext,
+//     Contiguous + invert); byte_fallback, unk_token with fuse_unk; lstrip/rstrip/single_word/
+//     normalized added tokens; TemplateProcessing; Replace, ByteFallback, Fuse, Strip decoders.
+//   byte-level: ByteLevel with add_prefix_space and use_regex, ignore_merges, merges as pairs, NFC.
 // Known difference: a normalized non-special added token that is also in model.vocab decodes as
-// its vocabulary text; HF decodes it as its normalized content ("zz" -> " zz" here).
+// its vocabulary text; HF decodes it as its normalized content ("zz" -> " zz" in spm-like).
+#include <jansson.h>
+
 #include "harness.h"
 
-typedef struct hf_vec {
-    const char *text, *decoded;
-    int32_t ids[40];
-    size_t n;
-} hf_vec;
-
-static const char cfg_spm[] =
-    "{\"added_tokens\": [{\"id\": 0, \"content\": \"<unk>\", \"special\": true, \"single_word"
-    "\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false}, {\"id\": 1, \"c"
-    "ontent\": \"<s>\", \"special\": true, \"lstrip\": true, \"rstrip\": true, \"single_word"
-    "\": false, \"normalized\": false}, {\"id\": 9, \"content\": \"zz\", \"special\": false, "
-    "\"single_word\": true, \"normalized\": true, \"lstrip\": false, \"rstrip\": false}], \"n"
-    "ormalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepen"
-    "d\": \"\xe2\x96\x81"
-    "\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\xe2\x96"
-    "\x81"
-    "\"}, {\"type\": \"NFKC\"}, {\"type\": \"Lowercase\"}, {\"type\": \"Strip\", \"strip_left"
-    "\": false, \"strip_right\": true}]}, \"pre_tokenizer\": {\"type\": \"Sequence\", \"preto"
-    "kenizers\": [{\"type\": \"Digits\", \"individual_digits\": true}, {\"type\": \"Metaspace"
-    "\", \"replacement\": \"\xe2\x96\x81"
-    "\", \"prepend_scheme\": \"first\", \"split\": true}, {\"type\": \"WhitespaceSplit\"}, {"
-    "\"type\": \"Split\", \"pattern\": {\"String\": \"x\"}, \"behavior\": \"MergedWithNext\","
-    " \"invert\": false}, {\"type\": \"Split\", \"pattern\": {\"Regex\": \"[aeiou]+\"}, \"beh"
-    "avior\": \"Contiguous\", \"invert\": true}]}, \"post_processor\": {\"type\": \"TemplateP"
-    "rocessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequ"
-    "ence\": {\"id\": \"A\", \"type_id\": 0}}], \"special_tokens\": {\"<s>\": {\"id\": \"<s>"
-    "\", \"ids\": [1], \"tokens\": [\"<s>\"]}}, \"pair\": [{\"SpecialToken\": {\"id\": \"<s>"
-    "\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"Sequence\": {"
-    "\"id\": \"B\", \"type_id\": 1}}]}, \"decoder\": {\"type\": \"Sequence\", \"decoders\": ["
-    "{\"type\": \"Replace\", \"pattern\": {\"String\": \"\xe2\x96\x81"
-    "\"}, \"content\": \" \"}, {\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, {\"type\":"
-    " \"Strip\", \"content\": \" \", \"start\": 1, \"stop\": 0}]}, \"model\": {\"type\": \"BP"
-    "E\", \"dropout\": null, \"unk_token\": \"<unk>\", \"byte_fallback\": true, \"fuse_unk\":"
-    " true, \"vocab\": {\"<unk>\": 0, \"<s>\": 1, \"<0x41>\": 2, \"<0xC3>\": 3, \"\xe2\x96"
-    "\x81\": 4, \"a\": 5, \"b\": 6, \"\xe2\x96\x81"
-    "a\": 7, \"ab\": 8, \"zz\": 9, \"z\": 10, \"<0xA9>\": 11}, \"merges\": [\"\xe2\x96\x81"
-    " a\", \"a b\", \"z z\"], \"continuing_subword_prefix\": null, \"end_of_word_suffix\": nu"
-    "ll, \"ignore_merges\": false}, \"version\": \"1.0\", \"truncation\": null, \"padding\": "
-    "null}";
-static const hf_vec vec_spm[] = {
-    {"ab aab <s> x1A\xc3\xa9",
-     "<s> ab aab<s> <unk><unk>a\xc3\xa9",
-     {1, 4, 5, 6, 4, 5, 5, 6, 1, 4, 0, 0, 5, 3, 11}, 15},
-    {"  Hello   World  ",
-     "<s>   <unk><unk><unk><unk>   <unk><unk><unk>  ",
-     {1, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 0, 0, 0, 4, 4}, 16},
-    {"\xc4\xb0STANBUL \xce\xa3\xce\x9f\xce\xa6\xce\x9f\xce\xa3 \xce\xa3",
-     "<s> <unk><unk>a<unk>b<unk><unk> <unk> <unk>",
-     {1, 4, 0, 0, 5, 0, 6, 0, 0, 4, 0, 4, 0}, 13},
-    {"9\xe2\x85\xa2\xc3\x89 \xd9\xa3 5\xe3\x82\xbf",
-     "<s>  <unk><unk>\xc3\xa9 <unk> <unk><unk>",
-     {1, 4, 4, 0, 0, 3, 11, 4, 0, 4, 0, 0}, 12},
-    {"t\xc3\x89 x, ab",
-     "<s> \xc3\xa9<unk> <unk> ab",
-     {1, 4, 3, 11, 0, 4, 0, 4, 5, 6}, 10},
-    {"<s>ab</s>",
-     "<s><s> ab<unk>",
-     {1, 1, 4, 5, 6, 0}, 6},
-    {"\xef\xac\x81le \xc2\xbd \xe2\x91\xa0",
-     "<s> <unk><unk><unk><unk> <unk><unk><unk> <unk>",
-     {1, 4, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0}, 12},
-    {"aaaa bbbb abab",
-     "<s> aaaa bbbb abab",
-     {1, 4, 5, 5, 5, 5, 4, 6, 6, 6, 6, 4, 5, 6, 5, 6}, 16},
-    {"  <s>  ab  ",
-     "<s><s> ab  ",
-     {1, 1, 4, 5, 6, 4, 4}, 7},
-    {"\xc3\xa9\xcc\x81 e\xcc\x81",
-     "<s> \xc3\xa9<unk> \xc3\xa9",
-     {1, 4, 3, 11, 0, 4, 3, 11}, 8},
-};
-static const char cfg_bl[] =
-    "{\"added_tokens\": [{\"id\": 6, \"content\": \"<|e|>\", \"special\": true, \"single_word"
-    "\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false}], \"normalizer\""
-    ": {\"type\": \"NFC\"}, \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\""
-    ": true, \"use_regex\": true, \"trim_offsets\": true}, \"post_processor\": {\"type\": \"B"
-    "yteLevel\", \"trim_offsets\": true, \"add_prefix_space\": true, \"use_regex\": true}, \""
-    "decoder\": {\"type\": \"ByteLevel\", \"trim_offsets\": true, \"add_prefix_space\": true,"
-    " \"use_regex\": true}, \"model\": {\"type\": \"BPE\", \"ignore_merges\": true, \"vocab\""
-    ": {\"\xc4\xa0\": 0, \"a\": 1, \"b\": 2, \"\xc4\xa0""a\": 3, \"ab\": 4, \"\xc4\xa0"
-    "ab\": 5}, \"merges\": [[\"\xc4\xa0\", \"a\"], [\"a\", \"b\"], [\"\xc4\xa0"
-    "a\", \"b\"]], \"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": nul"
-    "l, \"end_of_word_suffix\": null, \"fuse_unk\": false, \"byte_fallback\": false}, \"versi"
-    "on\": \"1.0\", \"truncation\": null, \"padding\": null}";
-static const hf_vec vec_bl[] = {
-    {"ab aab <s> x1A\xc3\xa9",
-     " ab aab  ",
-     {5, 3, 4, 0, 0}, 5},
-    {"  Hello   World  ",
-     "       ",
-     {0, 0, 0, 0, 0, 0, 0}, 7},
-    {"\xc4\xb0STANBUL \xce\xa3\xce\x9f\xce\xa6\xce\x9f\xce\xa3 \xce\xa3",
-     "   ",
-     {0, 0, 0}, 3},
-    {"9\xe2\x85\xa2\xc3\x89 \xd9\xa3 5\xe3\x82\xbf",
-     "   ",
-     {0, 0, 0}, 3},
-    {"t\xc3\x89 x, ab",
-     "   ab",
-     {0, 0, 5}, 3},
-    {"<s>ab</s>",
-     " ab",
-     {0, 4}, 2},
-    {"\xef\xac\x81le \xc2\xbd \xe2\x91\xa0",
-     "   ",
-     {0, 0, 0}, 3},
-    {"aaaa bbbb abab",
-     " aaaa bbbb abab",
-     {3, 1, 1, 1, 0, 2, 2, 2, 2, 5, 4}, 11},
-    {"  <s>  ab  ",
-     "    ab  ",
-     {0, 0, 0, 5, 0, 0}, 6},
-    {"\xc3\xa9\xcc\x81 e\xcc\x81",
-     "  ",
-     {0, 0}, 2},
-};
-
-static void run(const char *name, const char *cfg, const hf_vec *v, size_t nv)
+// Decodes standard base64 (the golden files' "b64"); returns the length or -1.
+static long b64(const char *s, unsigned char *out, size_t cap)
 {
-    wick_tokenizer *tk = NULL;
-    CHECK_OK(wick_tokenizer_open_json_mem(name, cfg, strlen(cfg), NULL, &tk));
-    if (!tk) { return; }
-    int ok = 0;
-    for (size_t i = 0; i < nv; i++) {
-        int32_t *ids = NULL;
-        size_t n = 0;
-        CHECK_OK(wick_tokenize_alloc(tk, v[i].text, strlen(v[i].text),
-                                     WICK_TOKENIZE_PARSE_SPECIAL | WICK_TOKENIZE_ADD_SPECIAL, &ids,
-                                     &n));
-        bool same = n == v[i].n && memcmp(ids, v[i].ids, n * sizeof *ids) == 0;
-        CHECKF(same, "%s: ids of '%s'", name, v[i].text);
-        char *text = NULL;
-        size_t tl = 0;
-        CHECK_OK(wick_detokenize(tk, v[i].ids, v[i].n, 0, &text, &tl));
-        bool same_text = text && tl == strlen(v[i].decoded) && memcmp(text, v[i].decoded, tl) == 0;
-        CHECKF(same_text, "%s: decoded '%s', HF '%s'", name, text, v[i].decoded);
-        ok += same && same_text;
-        wick_free(text);
-        wick_free(ids);
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned v = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (; *s && *s != '='; s++) {
+        const char *p = strchr(al, *s);
+        if (!p) { return -1; }
+        v = (v << 6) | (unsigned)(p - al);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == cap) { return -1; }
+            out[n++] = (unsigned char)(v >> bits);
+        }
     }
-    printf("%s: %d/%zu vectors as Hugging Face\n", name, ok, nv);
-    wick_tokenizer_close(tk);
+    return (long)n;
+}
+
+// Runs every line of golden through tk; returns the number of lines that match (ids and text).
+static int run_golden(const char *name, wick_tokenizer *tk, const char *golden, int *n_lines)
+{
+    char *data = test_slurp(golden, NULL);
+    CHECKF(data != NULL, "%s: cannot read", golden);
+    int ok = 0, n = 0;
+    for (char *line = data; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) { *nl = '\0'; }
+        json_error_t err;
+        json_t *v = json_loads(line, 0, &err);
+        CHECKF(v != NULL, "%s:%d: %s", golden, n + 1, err.text);
+        json_t *t = json_object_get(v, "text"), *want = json_object_get(v, "ids");
+        unsigned char raw[4096];
+        const char *text = json_string_value(t);
+        long len = (long)json_string_length(t);
+        if (!t) {
+            len = b64(json_string_value(json_object_get(v, "b64")), raw, sizeof raw);
+            text = (const char *)raw;
+        }
+        int32_t *ids = NULL, want_ids[4096];
+        size_t ni = 0, nw = json_array_size(want);
+        for (size_t k = 0; k < nw && k < 4096; k++) {
+            want_ids[k] = (int32_t)json_integer_value(json_array_get(want, k));
+        }
+        CHECK_OK(wick_tokenize_alloc(tk, text ? text : "", len > 0 ? (size_t)len : 0,
+                                     WICK_TOKENIZE_PARSE_SPECIAL | WICK_TOKENIZE_ADD_SPECIAL, &ids,
+                                     &ni));
+        bool same = ni == nw && (ni == 0 || memcmp(ids, want_ids, ni * sizeof *ids) == 0);
+        CHECKF(same, "%s:%d: ids differ (%zu vs HF %zu)", name, n + 1, ni, nw);
+        char *dec = NULL;
+        size_t dl = 0;
+        CHECK_OK(wick_detokenize(tk, want_ids, nw, 0, &dec, &dl));
+        const char *wd = json_string_value(json_object_get(v, "decoded"));
+        bool same_text = dec && wd && dl == json_string_length(json_object_get(v, "decoded")) &&
+                         memcmp(dec, wd, dl) == 0;
+        CHECKF(same_text, "%s:%d: decoded '%s', HF '%s'", name, n + 1, dec, wd);
+        ok += same && same_text;
+        n++;
+        wick_free(dec);
+        wick_free(ids);
+        json_decref(v);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(data);
+    *n_lines = n;
+    return ok;
 }
 
 int main(void)
 {
-    run("spm-like.json", cfg_spm, vec_spm, sizeof vec_spm / sizeof vec_spm[0]);
-    run("byte-level.json", cfg_bl, vec_bl, sizeof vec_bl / sizeof vec_bl[0]);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_data("tokenizers/hf"));
+    char path[8192];
+    snprintf(path, sizeof path, "%s/index.json", dir);
+    json_error_t err;
+    json_t *index = json_load_file(path, 0, &err);
+    CHECKF(index != NULL, "%s: %s", path, err.text);
+    json_t *fams = json_object_get(index, "families");
+    int total = 0, total_ok = 0;
+    for (size_t i = 0; i < json_array_size(fams); i++) {
+        json_t *f = json_array_get(fams, i);
+        const char *name = json_string_value(json_object_get(f, "name"));
+        snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(f, "json")));
+        wick_tokenizer *tk = NULL;
+        CHECK_OK(wick_tokenizer_open_json(path, NULL, &tk));
+        if (!tk) { continue; }
+        snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(f, "golden")));
+        int n = 0, ok = run_golden(name, tk, path, &n);
+        printf("%-16s tokenizer.json: %d/%d lines as Hugging Face\n", name, ok, n);
+        total += n;
+        total_ok += ok;
+        wick_tokenizer_close(tk);
+    }
+    printf("all families: %d/%d lines as Hugging Face\n", total_ok, total);
+    json_decref(index);
     return test_summary("tok_hf");
 }

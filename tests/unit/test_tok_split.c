@@ -47,20 +47,20 @@ static void diff_one(int p, const char *text, size_t n)
     // Hugging Face's newer Oniguruma): no comparison with the older regex engine there.
     for (size_t i = 0; i < n;) {
         size_t adv;
-        uint32_t cp = wk_utf8_dec((const uint8_t *)text + i, n - i, &adv);
+        uint32_t cp = wk_tok_utf8_dec((const uint8_t *)text + i, n - i, &adv);
         if (wk_tok_cc[cp] & WK_CC_NEW) {
             n_newer++;
             return;
         }
         i += adv;
     }
-    wk_spans a = {0};
-    wick_status rc = wk_regex_isolated(res[p], text, n, 0, &a);
+    wk_tok_spans a = {0};
+    wick_status rc = wk_tok_regex_isolated(res[p], text, n, 0, &a);
     CHECK(rc == WICK_OK);
     size_t i = 0, k = 0;
     bool same = true;
     while (i < n) {
-        size_t e = wk_fast_next(kinds[p], (const uint8_t *)text, n, i);
+        size_t e = wk_tok_fast_next(kinds[p], (const uint8_t *)text, n, i);
         if (e <= i || e > n) {
             same = false;
             break;
@@ -86,7 +86,7 @@ static void diff_one(int p, const char *text, size_t n)
             }
             fprintf(stderr, "\n  fast:");
             for (i = 0; i < n;) {
-                size_t e = wk_fast_next(kinds[p], (const uint8_t *)text, n, i);
+                size_t e = wk_tok_fast_next(kinds[p], (const uint8_t *)text, n, i);
                 fprintf(stderr, " [%zu,%zu)", i, e);
                 if (e <= i) { break; }
                 i = e;
@@ -159,7 +159,7 @@ static size_t random_text(rng *r, char *buf)
         } else {
             cp = alphabet[next(r) % (sizeof alphabet / sizeof alphabet[0])];
         }
-        n += wk_utf8_enc(cp, (uint8_t *)buf + n);
+        n += wk_tok_utf8_enc(cp, (uint8_t *)buf + n);
     }
     return n;
 }
