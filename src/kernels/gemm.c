@@ -27,6 +27,7 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
                 if (tok >= T) {
                     for (int k4 = 0; k4 < 64; k4++) { memset(dst->q[k4][t], 128, 4); }
                     for (int p = 0; p < 8; p++) { dst->bs[p][t] = 0; }
+                    for (int p = 0; p < 4; p++) { dst->bs32[p][t] = 0; }
                     dst->d[t] = 0.0f;
                     continue;
                 }
@@ -41,6 +42,11 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
                 for (int p = 0; p < 8; p++) {
                     dst->bs[p][t] = (int32_t)((uint32_t)(uint16_t)a->bsums[2 * p] |
                                               (uint32_t)(uint16_t)a->bsums[2 * p + 1] << 16);
+                }
+                for (int p = 0; p < 4; p++) {
+                    const int lo = a->bsums[4 * p] + a->bsums[4 * p + 1];
+                    const int hi = a->bsums[4 * p + 2] + a->bsums[4 * p + 3];
+                    dst->bs32[p][t] = (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
                 }
                 dst->d[t] = a->d;
             }
@@ -97,14 +103,10 @@ void wk_gemm_pack_ref(int type, const void *w, size_t w_stride, int n_rows, int6
                 dst->sc[r][g] = u.sc[g];
                 corr += u.sc[g] * qsum;
             }
-            dst->corr[r] = 128 * corr;
-            if (has_min(type)) {
-                // bsums pair p covers elements 32p .. 32p + 31: group p (of 32) or 2p, 2p+1 (of 16)
-                for (int p = 0; p < 8; p++) {
-                    int lo = gs == 32 ? u.mn[p] : u.mn[2 * p];
-                    int hi = gs == 32 ? u.mn[p] : u.mn[2 * p + 1];
-                    dst->mn[r][p] = (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
-                }
+            dst->corr[r] = has_min(type) ? 0 : 128 * corr; // unsigned quants: s8 activations
+            for (int p = 0; has_min(type) && p < ng / 2; p++) {
+                dst->mn[r][p] = (int32_t)((uint32_t)(uint16_t)u.mn[2 * p] |
+                                          (uint32_t)(uint16_t)u.mn[2 * p + 1] << 16);
             }
             block_scales(type, blk, &dst->d[r], &dst->dmin[r]);
         }

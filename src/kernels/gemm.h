@@ -12,8 +12,10 @@
 //   - activations (wk_gemm_pack_act, per group of 16 tokens): the Q8_K quants plus 128 (u8),
 //     interleaved four bytes per token (one 64-byte vector = 4 elements of 16 tokens), the
 //     bsums as int16 pairs, d as floats.
-// The +128 makes the activation the unsigned operand; it adds 128 Σ_{k in g} q_k to each group's
-// dot product, which the weight packer subtracts once per row and super-block (corr).
+// The formats with signed quants (Q3_K, Q6_K) take the activations as the unsigned operand; the
+// +128 adds 128 Σ_{k in g} q_k to each group's dot product, which the weight packer subtracts
+// once per row and super-block (corr). The formats with mins have unsigned quants (Q2_K, Q4_K,
+// Q5_K): the kernel flips the activations back to s8 (one xor) and their corr is 0.
 // Tokens past T in the last group are zero (d = 0, quants 128): their outputs are never written.
 #ifndef WK_KERNELS_GEMM_H
 #define WK_KERNELS_GEMM_H
@@ -27,7 +29,9 @@ enum { WK_GEMM_ROWS = 16, WK_GEMM_TOKS = 16 };
 typedef struct wk_gemm_wsb {
     int8_t q[WK_GEMM_ROWS][256];  // quants, element order (Q4_K 0..15, Q6_K -32..31, ...)
     int32_t sc[WK_GEMM_ROWS][16]; // scale of each group (8 groups of 32 or 16 groups of 16)
-    int32_t mn[WK_GEMM_ROWS][8];  // pair p: min of bsums 2p (low 16 bits) and 2p+1 (high)
+    int32_t mn[WK_GEMM_ROWS][8];  // pairs of mins (low 16 bits, high 16 bits) against the
+                                  // activation's pairs of group sums: groups of 32 (Q4_K, Q5_K):
+                                  // p < 4, groups 2p, 2p+1 (bs32); of 16 (Q2_K): p < 8 (bs)
     int32_t corr[WK_GEMM_ROWS];   // 128 Σ_g sc_g Σ_{k in g} q_k
     float d[WK_GEMM_ROWS], dmin[WK_GEMM_ROWS];
 } wk_gemm_wsb;
@@ -36,6 +40,8 @@ typedef struct wk_gemm_wsb {
 typedef struct wk_gemm_asb {
     uint8_t q[64][WK_GEMM_TOKS][4]; // [k / 4][token][k % 4] = qs[k] + 128
     int32_t bs[8][WK_GEMM_TOKS];    // [p][token] = bsums[2p] | bsums[2p + 1] << 16
+    int32_t bs32[4][WK_GEMM_TOKS];  // the same for sums of 32: s_g = bsums[2g] + bsums[2g + 1],
+                                    // [p][token] = s_2p | s_2p+1 << 16
     float d[WK_GEMM_TOKS];
 } wk_gemm_asb;
 

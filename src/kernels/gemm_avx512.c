@@ -24,57 +24,120 @@ INLINE __m512i bcast32(const void *p)
     return _mm512_set1_epi32(v);
 }
 
-// sf/sm: [row 0..3][vector 0..1][16 tokens] running sumf / summf of the rows r0 .. r0 + 3.
-INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *a0, const wk_gemm_asb *a1,
-                  const int ntv, const int ng, const bool mins, float *sf, float *sm)
+enum { MAXV = 3 }; // token vectors (16 tokens each) per micro-kernel call
+
+// sf/sm: [row 0..3][vector 0..MAXV-1][16 tokens] running sumf / summf of rows r0 .. r0 + 3;
+// x[j]: vector j's activations of this super-block.
+INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, const int ntv,
+                  const int ng, const bool mins, float *sf, float *sm)
 {
     const int gs = 64 / ng; // 4-element steps per group: 8 (groups of 32) or 4 (of 16)
-    __m512i sumi[4][2];
-    for (int r = 0; r < 4; r++) { sumi[r][0] = sumi[r][1] = _mm512_setzero_si512(); }
+    __m512i sumi[4][MAXV];
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) {
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) { sumi[r][j] = _mm512_setzero_si512(); }
+    }
     for (int g = 0; g < ng; g++) {
-        __m512i acc[4][2];
-        for (int r = 0; r < 4; r++) { acc[r][0] = acc[r][1] = _mm512_setzero_si512(); }
+        __m512i acc[4][MAXV];
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++) {
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_setzero_si512(); }
+        }
+        #pragma GCC unroll 8
         for (int s = 0; s < gs; s++) {
             const int k4 = g * gs + s;
-            const __m512i x0 = _mm512_loadu_si512(a0->q[k4]);
-            const __m512i x1 = ntv > 1 ? _mm512_loadu_si512(a1->q[k4]) : x0;
+            __m512i xv[MAXV];
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) {
+                xv[j] = _mm512_loadu_si512(x[j]->q[k4]);
+                // unsigned weights: the activations back to s8 (the xor runs beside vpdpbusd)
+                if (mins) { xv[j] = _mm512_xor_si512(xv[j], _mm512_set1_epi8(-128)); }
+            }
+            #pragma GCC unroll 8
             for (int r = 0; r < 4; r++) {
                 const __m512i wv = bcast32(w->q[r0 + r] + 4 * k4);
-                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x0, wv);
-                if (ntv > 1) { acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wv); }
+                #pragma GCC unroll 8
+                for (int j = 0; j < ntv; j++) {
+                    acc[r][j] = mins ? _mm512_dpbusd_epi32(acc[r][j], wv, xv[j])
+                                     : _mm512_dpbusd_epi32(acc[r][j], xv[j], wv);
+                }
             }
         }
+        #pragma GCC unroll 8
         for (int r = 0; r < 4; r++) {
             const __m512i sc = _mm512_set1_epi32(w->sc[r0 + r][g]);
+            #pragma GCC unroll 8
             for (int j = 0; j < ntv; j++) {
                 sumi[r][j] = _mm512_add_epi32(sumi[r][j], _mm512_mullo_epi32(acc[r][j], sc));
             }
         }
     }
-    const __m512 da[2] = {_mm512_loadu_ps(a0->d), _mm512_loadu_ps(ntv > 1 ? a1->d : a0->d)};
+    #pragma GCC unroll 8
     for (int r = 0; r < 4; r++) {
         const __m512i corr = _mm512_set1_epi32(w->corr[r0 + r]);
         const __m512 d = _mm512_set1_ps(w->d[r0 + r]);
+        #pragma GCC unroll 8
         for (int j = 0; j < ntv; j++) {
-            float *f = sf + (r * 2 + j) * 16;
-            const __m512 si = _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[r][j], corr));
+            float *f = sf + (r * MAXV + j) * 16;
+            const __m512 da = _mm512_loadu_ps(x[j]->d);
+            const __m512 si = _mm512_cvtepi32_ps(mins ? sumi[r][j] : _mm512_sub_epi32(sumi[r][j], corr));
             _mm512_storeu_ps(f, _mm512_add_ps(_mm512_loadu_ps(f),
-                                              _mm512_mul_ps(_mm512_mul_ps(da[j], d), si)));
+                                              _mm512_mul_ps(_mm512_mul_ps(da, d), si)));
         }
         if (mins) {
             const __m512 dm = _mm512_set1_ps(w->dmin[r0 + r]);
+            #pragma GCC unroll 8
             for (int j = 0; j < ntv; j++) {
-                const wk_gemm_asb *a = j ? a1 : a0;
                 __m512i summ = _mm512_setzero_si512();
-                for (int p = 0; p < 8; p++) {
-                    summ = _mm512_dpwssd_epi32(summ, _mm512_loadu_si512(a->bs[p]),
+                #pragma GCC unroll 8
+                for (int p = 0; p < ng / 2; p++) {
+                    const int32_t *bs = ng == 8 ? x[j]->bs32[p] : x[j]->bs[p];
+                    summ = _mm512_dpwssd_epi32(summ, _mm512_loadu_si512(bs),
                                                _mm512_set1_epi32(w->mn[r0 + r][p]));
                 }
-                float *m = sm + (r * 2 + j) * 16;
+                const __m512 da = _mm512_loadu_ps(x[j]->d);
+                float *m = sm + (r * MAXV + j) * 16;
                 _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m),
-                                                  _mm512_mul_ps(_mm512_mul_ps(da[j], dm),
+                                                  _mm512_mul_ps(_mm512_mul_ps(da, dm),
                                                                 _mm512_cvtepi32_ps(summ))));
             }
+        }
+    }
+}
+
+// One pass of ntv token vectors (from group g) over every super-block: y of those tokens.
+INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_gemm_asb *a,
+                      int64_t T, int64_t g, float *y, int64_t ys, const int ntv, const int ng,
+                      const bool mins)
+{
+    float sf[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
+    float sm[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
+    memset(sf, 0, sizeof sf);
+    memset(sm, 0, sizeof sm);
+    for (int64_t b = 0; b < nsb; b++) {
+        const wk_gemm_asb *x[MAXV];
+        for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
+        for (int r0 = 0; r0 < n_rows; r0 += 4) {
+            micro(w + b, r0, x, ntv, ng, mins, sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
+        }
+    }
+    // y[t][r0 ..]: row r of token l is lane l of sf/sm row (r, j); gathered per token so that
+    // each token's 16 outputs go out in one store
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+                                                            5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(MAXV * 16));
+    const __mmask16 rows = (__mmask16)((1u << n_rows) - 1);
+    for (int j = 0; j < ntv; j++) {
+        for (int l = 0; l < 16; l++) {
+            const int64_t t = (g + j) * WK_GEMM_TOKS + l;
+            if (t >= T) { break; }
+            const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                      sf + j * 16 + l, 4);
+            const __m512 m = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                      sm + j * 16 + l, 4);
+            _mm512_mask_storeu_ps(y + t * ys, rows, _mm512_sub_ps(f, m));
         }
     }
 }
@@ -84,33 +147,12 @@ INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, in
                     int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
 {
     const int64_t nsb = K / WK_QK_K;
-    const wk_gemm_wsb *w = tile;
-    const wk_gemm_asb *a = act;
-    float sf[WK_GEMM_ROWS * 2 * 16] __attribute__((aligned(64)));
-    float sm[WK_GEMM_ROWS * 2 * 16] __attribute__((aligned(64)));
-    for (int64_t g = g0; g < g1; g += 2) {
-        const int ntv = g + 1 < g1 ? 2 : 1;
-        memset(sf, 0, sizeof sf);
-        memset(sm, 0, sizeof sm);
-        for (int64_t b = 0; b < nsb; b++) {
-            const wk_gemm_asb *x0 = a + g * nsb + b, *x1 = x0 + nsb;
-            for (int r0 = 0; r0 < n_rows; r0 += 4) {
-                if (ntv == 2) {
-                    micro(w + b, r0, x0, x1, 2, ng, mins, sf + r0 * 32, sm + r0 * 32);
-                } else {
-                    micro(w + b, r0, x0, x0, 1, ng, mins, sf + r0 * 32, sm + r0 * 32);
-                }
-            }
-        }
-        for (int j = 0; j < ntv; j++) {
-            for (int l = 0; l < 16; l++) {
-                const int64_t t = (g + j) * WK_GEMM_TOKS + l;
-                if (t >= T) { break; }
-                for (int r = 0; r < n_rows; r++) {
-                    y[t * ys + r] = sf[(r * 2 + j) * 16 + l] - sm[(r * 2 + j) * 16 + l];
-                }
-            }
-        }
+    int64_t g = g0;
+    for (; g + 3 <= g1; g += 3) { gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins); }
+    if (g + 2 <= g1) {
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins);
+    } else if (g < g1) {
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins);
     }
 }
 
@@ -130,14 +172,20 @@ static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, i
     gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false);
 }
 
-// Σ of the 32 unsigned bytes of v.
-INLINE int32_t sum_u8_32(__m256i v)
+// The 8 scales and 8 mins of a Q4_K/Q5_K block (wk_scale_min_k4) as bytes, four at a time.
+INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
 {
-    __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
-    __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    return (int32_t)(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
+    uint32_t u[3], v[4];
+    memcpy(u, s, 12);
+    v[0] = u[0] & 0x3f3f3f3fu;                                      // sc 0..3
+    v[1] = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);      // sc 4..7
+    v[2] = u[1] & 0x3f3f3f3fu;                                      // mn 0..3
+    v[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u); // mn 4..7
+    memcpy(sc, v, 8);
+    memcpy(mn, v + 2, 8);
 }
 
+// Q4_K: quants 0..15 (unsigned: the kernel takes the activations as s8, no corr).
 static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
     const __m256i m4 = _mm256_set1_epi8(15);
@@ -146,40 +194,39 @@ static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
         for (int r = 0; r < n_rows; r++) {
             const wk_block_q4_k *x = (const wk_block_q4_k *)((const char *)w + (size_t)r * ws) + b;
-            int32_t qsum[8], corr = 0;
             for (int c = 0; c < 4; c++) {
                 const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-                const __m256i lo = _mm256_and_si256(v, m4);
-                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), lo);
-                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32), hi);
-                qsum[2 * c] = sum_u8_32(lo);
-                qsum[2 * c + 1] = sum_u8_32(hi);
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), _mm256_and_si256(v, m4));
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32),
+                                    _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
             }
-            for (int g = 0; g < 8; g++) {
-                uint8_t sc, mn;
-                wk_scale_min_k4(g, x->scales, &sc, &mn);
-                dst->sc[r][g] = sc;
-                dst->mn[r][g] = (int32_t)((uint32_t)mn | (uint32_t)mn << 16);
-                corr += sc * qsum[g];
-            }
-            dst->corr[r] = 128 * corr;
+            uint8_t sc[8], mn[8];
+            scale_min_k4x8(x->scales, sc, mn);
+            uint64_t s8;
+            memcpy(&s8, sc, 8);
+            _mm256_storeu_si256((__m256i *)dst->sc[r],
+                                _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)));
+            memcpy(&s8, mn, 8);
+            // mins as int16 pairs (2p, 2p + 1): the 8 bytes widened to 8 int16
+            _mm_storeu_si128((__m128i *)dst->mn[r], _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
+            dst->corr[r] = 0;
             dst->d[r] = _cvtsh_ss(x->d);
             dst->dmin[r] = _cvtsh_ss(x->dmin);
         }
     }
 }
 
+// Q6_K: quants -32..31 (signed), corr from Σ_g sc_g Σ q = Σ_k sc_g(k) (q_k + 32) - 32 Σ_g 16 sc_g.
 static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-    const __m256i m32 = _mm256_set1_epi8(32);
+    const __m256i m32 = _mm256_set1_epi8(32), ones = _mm256_set1_epi16(1);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
         for (int r = 0; r < n_rows; r++) {
             const wk_block_q6_k *x = (const wk_block_q6_k *)((const char *)w + (size_t)r * ws) + b;
-            int32_t usum[16]; // Σ (q + 32) per group of 16
+            __m256i usc = _mm256_setzero_si256(); // Σ (q + 32) * sc in 8 int32 lanes
             for (int h = 0; h < 2; h++) {
                 const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
                 const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
@@ -199,19 +246,20 @@ static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
                 for (int j = 0; j < 4; j++) {
                     _mm256_storeu_si256((__m256i *)(dst->q[r] + 128 * h + 32 * j),
                                         _mm256_sub_epi8(u[j], m32));
-                    __m256i s = _mm256_sad_epu8(u[j], _mm256_setzero_si256());
-                    usum[8 * h + 2 * j] =
-                        (int32_t)(_mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1));
-                    usum[8 * h + 2 * j + 1] =
-                        (int32_t)(_mm256_extract_epi64(s, 2) + _mm256_extract_epi64(s, 3));
+                    const int g = 8 * h + 2 * j; // this vector's two groups: g, g + 1
+                    const __m256i sc = _mm256_set_m128i(_mm_set1_epi8(x->scales[g + 1]),
+                                                        _mm_set1_epi8(x->scales[g]));
+                    usc = _mm256_add_epi32(usc,
+                                           _mm256_madd_epi16(_mm256_maddubs_epi16(u[j], sc), ones));
                 }
             }
-            int32_t corr = 0;
-            for (int g = 0; g < 16; g++) {
-                dst->sc[r][g] = x->scales[g];
-                corr += x->scales[g] * (usum[g] - 32 * 16);
-            }
-            dst->corr[r] = 128 * corr;
+            const __m512i sc32 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x->scales));
+            _mm512_storeu_si512(dst->sc[r], sc32);
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(usc), _mm256_extracti128_si256(usc, 1));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+            const int32_t sum = _mm_cvtsi128_si32(t) - 32 * 16 * _mm512_reduce_add_epi32(sc32);
+            dst->corr[r] = 128 * sum;
             dst->d[r] = _cvtsh_ss(x->d);
             dst->dmin[r] = 0.0f;
         }
