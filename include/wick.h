@@ -22,6 +22,7 @@
 //   4. Tokenizers                                 (src/tok)
 //   5. Models, sessions, evaluation               (src/model, src/gen)
 //   6. Hugging Face Hub                           (src/hub)
+//   7. Sampling, stop conditions, generation      (src/sample, src/gen)
 
 #ifndef WICK_H
 #define WICK_H
@@ -718,6 +719,200 @@ WICK_API wick_status wick_hub_cache_scan(const char *cache_dir, wick_hub_scan_cb
 // waiting, the lock of every blob being written. Errors: NOT_FOUND (not cached), BUSY (a download
 // of it is running), INVALID (bad repo id), IO.
 WICK_API wick_status wick_hub_cache_remove(const char *cache_dir, const char *repo);
+
+// =================================================================================================
+// 7. Sampling, stop conditions, generation                     (section owned by src/sample)
+// =================================================================================================
+//
+// A wick_sampler picks the next token from a position's logits through llama.cpp's chain, in this
+// order (each step sees what the previous one left):
+//   logit bias   logit[id] += bias                                  (the listed ids only)
+//   penalties    over the last penalty_last_n accepted tokens, a token seen c > 0 times gets
+//                logit = logit > 0 ? logit / repeat : logit * repeat, then
+//                logit -= c * frequency + presence
+//   top-k        keep the k largest logits
+//   typical-p    keep the tokens whose surprise -log p is closest to the entropy H = -sum p log p,
+//                fewest first, until their mass exceeds typical_p
+//   top-p        keep the most likely tokens until their mass reaches top_p
+//   min-p        keep the tokens with p >= min_p * p_max
+//   temperature  logit /= temperature; at temperature <= 0 only the largest logit stays (greedy)
+//   draw         one token from softmax(logits) with the sampler's own random generator
+// p is the softmax of the tokens still in play at that step (top-p after top-k renormalises over
+// the k). Ties between equal logits go to the lower id everywhere, so greedy sampling is argmax with
+// the lowest id first, as `wick eval --generate` does. Each filter keeps at least min_keep (and at
+// least one) tokens. A sampler is deterministic: the same seed, options, logits and accepted
+// tokens give the same draws on any machine and thread count (sampling is single-threaded and
+// uses no global state).
+// Cost over a 163,840-entry vocabulary (bench/bench_sample): the default chain and greedy each well
+// under a millisecond (top-k is a single selection pass; no step sorts the whole vocabulary).
+// Thread: one thread at a time per sampler; samplers are independent of each other.
+
+typedef struct wick_sampler wick_sampler;
+
+#define WICK_SEED_RANDOM UINT64_MAX // a seed from the system's entropy (wick_sampler_seed says which)
+#define WICK_MAX_TOP_LOGPROBS 20    // OpenAI's limit for top_logprobs
+
+typedef struct wick_logit_bias {
+    int32_t id;
+    float bias; // added to the logit; -INFINITY bans the token
+} wick_logit_bias;
+
+typedef struct wick_sampler_opts {
+    float temperature;       // 0.8; <= 0: greedy
+    int32_t top_k;           // 40; <= 0: off
+    float top_p;             // 0.95; >= 1: off
+    float min_p;             // 0.05; <= 0: off
+    float typical_p;         // 1.0; >= 1: off
+    int32_t penalty_last_n;  // 64 accepted tokens the penalties look at; 0: off (at most 1 << 20)
+    float repeat_penalty;    // 1.0 (off)
+    float frequency_penalty; // 0.0 (off)
+    float presence_penalty;  // 0.0 (off)
+    int32_t min_keep;        // 0: each filter keeps at least this many tokens (and at least 1)
+    uint64_t seed;           // WICK_SEED_RANDOM
+    bool logprobs;           // report the sampled token's log-probability (default false)
+    int top_logprobs;        // and the n most likely tokens' (0..WICK_MAX_TOP_LOGPROBS; default 0)
+    const wick_logit_bias *logit_bias; // n_logit_bias entries (copied at create); default none
+    size_t n_logit_bias;
+} wick_sampler_opts;
+
+// Fills o with llama.cpp's defaults (the values above).
+WICK_API void wick_sampler_opts_init(wick_sampler_opts *o);
+
+// One token and its log-probabilities. The log-probabilities are those of the model's own
+// distribution, log softmax(logits) before bias, penalties, filters and temperature (what OpenAI's
+// logprobs report); they are filled only when the sampler's options ask for them.
+typedef struct wick_logprob {
+    int32_t id;
+    float logprob;
+} wick_logprob;
+typedef struct wick_sample {
+    int32_t id;      // the token drawn
+    float logprob;   // its log-probability (logprobs or top_logprobs > 0), else 0
+    int n_top;       // entries in top: top_logprobs (fewer when the vocabulary is smaller)
+    wick_logprob top[WICK_MAX_TOP_LOGPROBS]; // most likely first, equal ones by id
+} wick_sample;
+
+// Creates a sampler for logits of n_vocab entries (o NULL: defaults). Cheap: a few small
+// allocations; scratch for the whole vocabulary is allocated on the first call that needs it
+// (top-k off). Errors: WICK_E_INVALID (n_vocab < 1, a NaN or out-of-range option,
+// a logit-bias id outside [0, n_vocab)), WICK_E_NOMEM. Free with wick_sampler_destroy().
+WICK_API wick_status wick_sampler_create(const wick_sampler_opts *o, int32_t n_vocab,
+                                         wick_sampler **out);
+WICK_API void wick_sampler_destroy(wick_sampler *s); // NULL ok
+
+// Draws a token from logits (n_vocab floats; NaN and -inf entries are never drawn). Does not
+// record the token: call wick_sampler_accept() with the token the sequence really continues with.
+// Errors: WICK_E_INVALID (NULL argument; no finite logit left), WICK_E_NOMEM (first full-vocabulary
+// scratch). out->id is -1 on failure.
+WICK_API wick_status wick_sampler_sample(wick_sampler *s, const float *logits, wick_sample *out);
+
+// Records tokens of the sequence (the prompt's, then each generated one) for the penalties. Ids
+// outside [0, n_vocab) are ignored.
+WICK_API void wick_sampler_accept(wick_sampler *s, const int32_t *ids, size_t n);
+
+// Forgets the accepted tokens and restarts the random generator from the seed.
+WICK_API void wick_sampler_reset(wick_sampler *s);
+
+// The seed in use (the drawn one when the options said WICK_SEED_RANDOM).
+WICK_API uint64_t wick_sampler_seed(const wick_sampler *s);
+
+// --- stop conditions and incremental detokenizing ---
+//
+// A wick_stopper follows one generated sequence: it turns each token into text (whole UTF-8
+// characters only, through the tokenizer's streaming decoder) and decides when generation ends:
+//   - an end-of-generation token (wick_token_is_eog: eos, eot, eom, <|im_end|>, <|eot_id|>,
+//     <|end|>, <|endoftext|>, [EOS], [EOT], </s> ...), unless ignore_eos; its text is not emitted;
+//   - a stop string, matched in the text across token boundaries: text that might be the start
+//     of a stop string is held back until it is decided, so nothing is emitted and then taken
+//     back; the stop string and whatever follows it are not emitted;
+//   - max_tokens tokens pushed.
+// Thread: one thread at a time per stopper; the tokenizer must stay open.
+
+typedef struct wick_stopper wick_stopper;
+
+typedef enum wick_stop_reason {
+    WICK_STOP_NONE = 0,   // not stopped yet
+    WICK_STOP_EOG = 1,    // an end-of-generation token
+    WICK_STOP_STRING = 2, // a stop string (wick_stopper_stop_index says which)
+    WICK_STOP_LENGTH = 3, // max_tokens reached
+    WICK_STOP_FLUSHED = 4, // the caller ended it (wick_stopper_flush)
+} wick_stop_reason;
+
+#define WICK_MAX_STOP_STRINGS 16  // OpenAI allows 4; llama-server more
+#define WICK_MAX_STOP_BYTES 1024  // per stop string
+
+typedef struct wick_stopper_opts {
+    const char *const *stop; // n_stop stop strings (copied; empty ones are ignored); default none
+    size_t n_stop;
+    int64_t max_tokens;      // tokens to push at most; default -1: no limit
+    bool ignore_eos;         // end-of-generation tokens do not stop (nor print) (default false)
+    bool skip_special;       // special tokens print nothing (default false: their text is printed,
+                             // which the reasoning parser needs for <think> and tool-call markers)
+} wick_stopper_opts;
+WICK_API void wick_stopper_opts_init(wick_stopper_opts *o);
+
+// Errors: WICK_E_INVALID (too many or too long stop strings, invalid UTF-8 in one), WICK_E_NOMEM.
+// Free with wick_stopper_destroy().
+WICK_API wick_status wick_stopper_create(const wick_tokenizer *tk, const wick_stopper_opts *o,
+                                         wick_stopper **out);
+WICK_API void wick_stopper_destroy(wick_stopper *s); // NULL ok
+
+// Pushes the next generated token. *text / *len: the text that is now final (whole UTF-8; often
+// empty). Returns WICK_OK to go on, WICK_DONE when the sequence ends with this token (the text
+// then includes everything held back that is not part of a stop string), or an error
+// (WICK_E_RANGE for an id outside the vocabulary). Pushing after WICK_DONE returns WICK_DONE with
+// no text. Borrowed: *text is valid until the next call on s.
+WICK_API wick_status wick_stopper_push(wick_stopper *s, int32_t id, const char **text, size_t *len);
+// Ends the sequence for a reason of the caller's (cancel, context full): releases the held text
+// (a dangling incomplete character becomes U+FFFD). Returns WICK_DONE (also when already done:
+// then no text).
+WICK_API wick_status wick_stopper_flush(wick_stopper *s, const char **text, size_t *len);
+WICK_API wick_stop_reason wick_stopper_reason(const wick_stopper *s);
+// Which stop string matched (index into the options' list), -1 unless WICK_STOP_STRING.
+WICK_API int wick_stopper_stop_index(const wick_stopper *s);
+WICK_API int64_t wick_stopper_n_tokens(const wick_stopper *s); // tokens pushed
+// Forgets the sequence (for reuse with the same options).
+WICK_API void wick_stopper_reset(wick_stopper *s);
+
+// --- a single-sequence generation loop ---
+//
+// wick_generator runs one sequence on a session: it samples from the session's last logits,
+// applies the stop conditions, and feeds each token back. It is the loop behind `wick run` and
+// `wick eval --generate`; batched, streaming completions build on the sampler and stopper directly.
+// Thread: one thread at a time; the session, model and tokenizer must outlive it.
+
+typedef struct wick_generator wick_generator;
+
+typedef struct wick_gen_step {
+    int32_t id;              // the token generated
+    const char *text;        // text now final (see wick_stopper_push); "" without a tokenizer.
+    size_t len;              // Borrowed: valid until the next call on the generator
+    wick_sample sample;      // log-probabilities, when the sampler options ask for them
+    wick_stop_reason stop;   // WICK_STOP_NONE, or why this was the last token
+} wick_gen_step;
+
+// s: a session holding the prompt (or use wick_generator_prompt). tk may be NULL: then no text,
+// no end-of-generation tokens and no stop strings, only max_tokens (as `wick eval --generate`).
+// so/sto: NULL for defaults. Errors: those of wick_sampler_create / wick_stopper_create.
+WICK_API wick_status wick_generator_create(wick_session *s, const wick_tokenizer *tk,
+                                           const wick_sampler_opts *so,
+                                           const wick_stopper_opts *sto, wick_generator **out);
+WICK_API void wick_generator_destroy(wick_generator *g); // NULL ok
+
+// Evaluates the prompt tokens on the session (after what it holds) and records them for the
+// penalties. Errors: those of wick_session_eval.
+WICK_API wick_status wick_generator_prompt(wick_generator *g, const int32_t *ids, size_t n);
+
+// Generates one token: samples it from the session's last logits, pushes it through the stop
+// conditions and, unless the sequence ended, evaluates it so that the next call has logits.
+// Returns WICK_OK with a step, WICK_DONE with the last step (out->stop says why), WICK_DONE with
+// out->id -1 when called after the end (or max_tokens is 0), or an error (from the session: e.g.
+// WICK_E_RANGE when the context is full, WICK_E_CANCELLED; the generator is done then).
+WICK_API wick_status wick_generator_next(wick_generator *g, wick_gen_step *out);
+
+// The sampler and stopper it uses (e.g. for wick_sampler_seed). Borrowed.
+WICK_API wick_sampler *wick_generator_sampler(wick_generator *g);
+WICK_API wick_stopper *wick_generator_stopper(wick_generator *g);
 
 
 #ifdef __cplusplus

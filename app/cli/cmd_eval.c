@@ -56,15 +56,6 @@ static int parse_model_arg(const cli_command *cmd, int argc, char **argv, int *i
     return 1;
 }
 
-static int32_t argmax(const float *x, int32_t n)
-{
-    int32_t b = 0;
-    for (int32_t i = 1; i < n; i++) {
-        if (x[i] > x[b]) { b = i; }
-    }
-    return b;
-}
-
 // --- eval ----------------------------------------------------------------------------------------
 
 static const char eval_usage[] =
@@ -207,6 +198,7 @@ static int run_eval(int argc, char **argv)
     wick_status st;
     wick_model *m = NULL;
     wick_session *s = NULL;
+    wick_generator *g = NULL;
     int32_t *ids = NULL, *gen_ids = NULL;
     if ((st = wick_model_open(ma.model, NULL, &m)) < 0) {
         rc = cli_fail_lib(st, ma.model);
@@ -250,21 +242,33 @@ static int run_eval(int argc, char **argv)
             print_position(c0 + i, wick_session_logits(s, i), n_vocab, (int32_t)top, ids, json);
         }
     }
-    for (int64_t g = 0; g < gen; g++) {
-        int32_t t = argmax(wick_session_logits(s, -1), n_vocab);
-        gen_ids[g] = t;
-        if (g + 1 < gen && (st = wick_session_eval(s, &t, 1)) < 0) {
+    // the greedy continuation: the library's loop with temperature 0 and no tokenizer
+    wick_sampler_opts smo;
+    wick_sampler_opts_init(&smo);
+    smo.temperature = 0;
+    wick_stopper_opts sto;
+    wick_stopper_opts_init(&sto);
+    sto.max_tokens = gen;
+    if ((st = wick_generator_create(s, NULL, &smo, &sto, &g)) < 0) {
+        rc = cli_fail_lib(st, ma.model);
+        goto done;
+    }
+    for (int64_t i = 0; i < gen; i++) {
+        wick_gen_step step;
+        if ((st = wick_generator_next(g, &step)) < 0) {
             rc = cli_fail_lib(st, ma.model);
             goto done;
         }
+        gen_ids[i] = step.id;
     }
     if (gen > 0) {
         printf(json ? "{\"generated\":[" : "generated:");
-        for (int64_t g = 0; g < gen; g++) { printf(json ? (g ? ",%d" : "%d") : " %d", gen_ids[g]); }
+        for (int64_t i = 0; i < gen; i++) { printf(json ? (i ? ",%d" : "%d") : " %d", gen_ids[i]); }
         printf(json ? "]}\n" : "\n");
     }
     rc = fflush(stdout) == 0 ? CLI_OK : cli_fail("stdout: write failed");
 done:
+    wick_generator_destroy(g);
     free(ids);
     free(gen_ids);
     free(toks);
@@ -287,37 +291,74 @@ static const char run_usage[] =
     "\n"
     "Tokenizes TEXT with the model's vocabulary (special-token text recognised, BOS added as the\n"
     "model says), generates a continuation and streams it to stdout as raw text (no chat\n"
-    "template). Prefill and decode speeds go to stderr.\n"
+    "template). Prefill and decode speeds go to stderr. Sampling runs llama.cpp's chain:\n"
+    "penalties, top-k, top-p, min-p, temperature, a seeded draw.\n"
     "\n"
     "options:\n"
-    "  --max-tokens N    tokens to generate at most (default 256); stops early at end of text\n"
-    "  --temperature T   0 = greedy; otherwise softmax(logits / T) sampling (default 0.8)\n"
-    "  --seed S          random seed for sampling (default: from the clock)\n"
-    "  --threads N       threads to compute with (default: the number of CPUs)\n"
-    "  --ctx N           context positions (default: the model's, at most 8192)\n"
-    "  --kv-type T       KV cache element type: f32 (default) or f16\n";
+    "  --max-tokens N       tokens to generate at most (default 256); stops early at end of text\n"
+    "  --temperature T      0 = greedy (default 0.8)\n"
+    "  --top-k K            keep the K most likely tokens (default 40; 0 = off)\n"
+    "  --top-p P            keep the most likely tokens up to mass P (default 0.95; 1 = off)\n"
+    "  --min-p P            drop tokens below P times the most likely (default 0.05; 0 = off)\n"
+    "  --repeat-penalty R   penalise the last 64 tokens (default 1 = off)\n"
+    "  --seed S             random seed for sampling (default: random, printed on stderr)\n"
+    "  --stop TEXT          stop before TEXT (repeatable, up to 16)\n"
+    "  --ignore-eos         go on past end-of-generation tokens\n"
+    "  --threads N          threads to compute with (default: the number of CPUs)\n"
+    "  --ctx N              context positions (default: the model's, at most 8192)\n"
+    "  --kv-type T          KV cache element type: f32 (default) or f16\n";
 
-// splitmix64: a small seeded generator for sampling.
-static uint64_t rng_next(uint64_t *s)
+// Parses one sampling option of run at argv[*i]; 1 = consumed, 0 = not ours, -1 = usage error
+// (printed).
+static int parse_sampling_arg(const cli_command *cmd, int argc, char **argv, int *i,
+                              wick_sampler_opts *so)
 {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    const char *o = argv[*i];
+    const bool temp = !strcmp(o, "--temperature") || !strcmp(o, "--temp");
+    float *prob = !strcmp(o, "--top-p") ? &so->top_p : !strcmp(o, "--min-p") ? &so->min_p : NULL;
+    if (!temp && !prob && strcmp(o, "--top-k") && strcmp(o, "--repeat-penalty") &&
+        strcmp(o, "--seed")) {
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        cli_usage(cmd, "%s needs a value", o);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    double d;
+    int64_t n;
+    if (!strcmp(o, "--top-k") || !strcmp(o, "--seed")) {
+        if (!cli_parse_i64(v, 0, !strcmp(o, "--seed") ? INT64_MAX : INT32_MAX, &n)) {
+            cli_usage(cmd, "%s: '%s' is not a number >= 0", o, v);
+            return -1;
+        }
+        if (!strcmp(o, "--seed")) {
+            so->seed = (uint64_t)n;
+        } else {
+            so->top_k = (int32_t)n;
+        }
+    } else if (prob) {
+        if (!cli_parse_double(v, &d) || !(d >= 0 && d <= 1)) {
+            cli_usage(cmd, "%s: '%s' is not a number in [0, 1]", o, v);
+            return -1;
+        }
+        *prob = (float)d;
+    } else if (!cli_parse_double(v, &d) || !(temp ? d >= 0 : d > 0) || d > 1e6) {
+        cli_usage(cmd, "%s: '%s' is not a number %s", o, v, temp ? ">= 0" : "> 0");
+        return -1;
+    } else if (temp) {
+        so->temperature = (float)d;
+    } else {
+        so->repeat_penalty = (float)d;
+    }
+    return 1;
 }
 
-// Greedy at temperature 0, else a draw from softmax(logits / temperature).
-static int32_t sample(const float *lg, int32_t n, double temp, uint64_t *rng, double *probs)
+static double now_s(void)
 {
-    if (temp <= 0) { return argmax(lg, n); }
-    double max = lg[argmax(lg, n)], sum = 0;
-    for (int32_t i = 0; i < n; i++) { sum += probs[i] = exp(((double)lg[i] - max) / temp); }
-    double r = (double)(rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) * sum;
-    for (int32_t i = 0; i < n; i++) {
-        r -= probs[i];
-        if (r < 0) { return i; }
-    }
-    return n - 1;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static int run_run(int argc, char **argv)
@@ -325,33 +366,34 @@ static int run_run(int argc, char **argv)
     const cli_command *cmd = &cli_cmd_run;
     model_args ma = {NULL, 0, 0, WICK_KV_F32};
     const char *prompt = NULL;
-    int64_t max_tokens = 256;
-    double temp = 0.8;
-    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+    wick_sampler_opts smo;
+    wick_sampler_opts_init(&smo);
+    wick_stopper_opts sto;
+    wick_stopper_opts_init(&sto);
+    sto.max_tokens = 256;
+    const char *stops[WICK_MAX_STOP_STRINGS];
+    sto.stop = stops;
     for (int i = 1; i < argc; i++) {
         int r = parse_model_arg(cmd, argc, argv, &i, &ma);
+        if (r == 0) { r = parse_sampling_arg(cmd, argc, argv, &i, &smo); }
         if (r < 0) { return CLI_USAGE; }
         if (r > 0) { continue; }
         const char *o = argv[i];
-        if (!strcmp(o, "--prompt") || !strcmp(o, "-p") || !strcmp(o, "--max-tokens") ||
-            !strcmp(o, "-n") || !strcmp(o, "--temperature") || !strcmp(o, "--temp") ||
-            !strcmp(o, "--seed")) {
+        if (!strcmp(o, "--ignore-eos")) {
+            sto.ignore_eos = true;
+        } else if (!strcmp(o, "--prompt") || !strcmp(o, "-p") || !strcmp(o, "--max-tokens") ||
+                   !strcmp(o, "-n") || !strcmp(o, "--stop")) {
             if (i + 1 >= argc) { return cli_usage(cmd, "%s needs a value", o); }
             const char *v = argv[++i];
             if (!strcmp(o, "--prompt") || !strcmp(o, "-p")) {
                 prompt = v;
-            } else if (!strcmp(o, "--max-tokens") || !strcmp(o, "-n")) {
-                if (!cli_parse_i64(v, 0, 1 << 24, &max_tokens)) {
-                    return cli_usage(cmd, "--max-tokens: '%s' is not a number >= 0", v);
+            } else if (!strcmp(o, "--stop")) {
+                if (sto.n_stop == WICK_MAX_STOP_STRINGS) {
+                    return cli_usage(cmd, "--stop: at most %d stop strings", WICK_MAX_STOP_STRINGS);
                 }
-            } else if (!strcmp(o, "--seed")) {
-                int64_t sd;
-                if (!cli_parse_i64(v, 0, INT64_MAX, &sd)) {
-                    return cli_usage(cmd, "--seed: '%s' is not a number >= 0", v);
-                }
-                seed = (uint64_t)sd;
-            } else if (!cli_parse_double(v, &temp) || temp < 0) {
-                return cli_usage(cmd, "--temperature: '%s' is not a number >= 0", v);
+                stops[sto.n_stop++] = v;
+            } else if (!cli_parse_i64(v, 0, 1 << 24, &sto.max_tokens)) {
+                return cli_usage(cmd, "--max-tokens: '%s' is not a number >= 0", v);
             }
         } else {
             return cli_usage(cmd, "unknown option '%s'", o);
@@ -365,9 +407,8 @@ static int run_run(int argc, char **argv)
     wick_model *m = NULL;
     wick_session *s = NULL;
     wick_tokenizer *tk = NULL;
-    wick_detok_stream *ds = NULL;
+    wick_generator *g = NULL;
     int32_t *toks = NULL;
-    double *probs = NULL;
     size_t n = 0;
     if ((st = wick_model_open(ma.model, NULL, &m)) < 0) {
         rc = cli_fail_lib(st, ma.model);
@@ -376,8 +417,7 @@ static int run_run(int argc, char **argv)
     if ((st = wick_tokenizer_open_gguf(wick_model_gguf(m), &tk)) < 0 ||
         (st = wick_tokenize_alloc(tk, prompt, strlen(prompt),
                                   WICK_TOKENIZE_PARSE_SPECIAL | WICK_TOKENIZE_ADD_SPECIAL, &toks,
-                                  &n)) < 0 ||
-        (st = wick_detok_stream_create(tk, 0, &ds)) < 0) {
+                                  &n)) < 0) {
         rc = cli_fail_lib(st, ma.model);
         goto done;
     }
@@ -385,7 +425,6 @@ static int run_run(int argc, char **argv)
         rc = cli_fail("%s: the prompt gives no tokens", ma.model);
         goto done;
     }
-    const int32_t n_vocab = wick_model_n_vocab(m);
     wick_session_opts so;
     wick_session_opts_init(&so);
     so.n_ctx = ma.ctx;
@@ -409,51 +448,45 @@ static int run_run(int argc, char **argv)
                       n_ctx);
         goto done;
     }
-    if ((int64_t)n + max_tokens > n_ctx) { max_tokens = n_ctx - (int64_t)n; }
-    probs = malloc(sizeof *probs * (size_t)n_vocab);
-    if (!probs) {
-        rc = cli_fail("out of memory");
-        goto done;
-    }
-    struct timespec t0, t1, t2;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((st = wick_session_eval(s, toks, (int64_t)n)) < 0) {
+    if ((int64_t)n + sto.max_tokens > n_ctx) { sto.max_tokens = n_ctx - (int64_t)n; }
+    if ((st = wick_generator_create(s, tk, &smo, &sto, &g)) < 0) {
         rc = cli_fail_lib(st, ma.model);
         goto done;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    int64_t n_gen = 0;
-    const char *piece;
-    size_t plen;
-    for (; n_gen < max_tokens; n_gen++) {
-        int32_t t = sample(wick_session_logits(s, -1), n_vocab, temp, &seed, probs);
-        if (wick_token_is_eog(tk, t)) { break; }
-        if ((st = wick_detok_stream_push(ds, t, &piece, &plen)) < 0) {
-            rc = cli_fail_lib(st, ma.model);
-            goto done;
-        }
-        fwrite(piece, 1, plen, stdout);
-        fflush(stdout);
-        if (n_gen + 1 < max_tokens && (st = wick_session_eval(s, &t, 1)) < 0) {
-            rc = cli_fail_lib(st, ma.model);
-            goto done;
-        }
+    if (smo.temperature > 0 && smo.seed == WICK_SEED_RANDOM) {
+        fprintf(stderr, "wick: seed %" PRIu64 "\n", wick_sampler_seed(wick_generator_sampler(g)));
     }
-    if (wick_detok_stream_finish(ds, &piece, &plen) >= 0) { fwrite(piece, 1, plen, stdout); }
+    double t0 = now_s(), t1, t2;
+    if ((st = wick_generator_prompt(g, toks, n)) < 0) {
+        rc = cli_fail_lib(st, ma.model);
+        goto done;
+    }
+    t1 = now_s();
+    int64_t n_gen = 0;
+    for (;;) {
+        wick_gen_step step;
+        st = wick_generator_next(g, &step);
+        if (st < 0) {
+            rc = cli_fail_lib(st, ma.model);
+            goto done;
+        }
+        if (step.id >= 0 && step.stop != WICK_STOP_EOG) { n_gen++; }
+        fwrite(step.text, 1, step.len, stdout);
+        fflush(stdout);
+        if (st == WICK_DONE) { break; }
+    }
     putchar('\n');
     int out_rc = fflush(stdout); // the text first, then the speeds, even when both go to one file
-    clock_gettime(CLOCK_MONOTONIC, &t2);
-    double tp = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    double td = (double)(t2.tv_sec - t1.tv_sec) + 1e-9 * (double)(t2.tv_nsec - t1.tv_nsec);
+    t2 = now_s();
+    double tp = t1 - t0, td = t2 - t1;
     fprintf(stderr,
             "wick: prefill %zu tokens in %.3f s (%.1f tok/s), decode %" PRId64
             " tokens in %.3f s (%.1f tok/s)\n",
             n, tp, (double)n / tp, n_gen, td, n_gen > 0 ? (double)n_gen / td : 0.0);
     rc = out_rc == 0 ? CLI_OK : cli_fail("stdout: write failed");
 done:
-    free(probs);
+    wick_generator_destroy(g);
     wick_free(toks);
-    wick_detok_stream_destroy(ds);
     wick_tokenizer_close(tk);
     wick_session_destroy(s);
     wick_model_close(m);

@@ -102,6 +102,17 @@ wick_status wk_buf_printf(wk_buf *b, const char *fmt, ...) WK_PRINTF(2, 3);
 // Hands the bytes to the caller (free with wk_free) and leaves b empty.
 char *wk_buf_take(wk_buf *b, size_t *len);
 
+// --- pattern search in streamed text (stop strings, chat markers) -------------------------------
+// The offset of the earliest occurrence in s[0, n) of any of the n_pats patterns (pats[i] of
+// lens[i] bytes; empty ones never match), the longest one when several start there; *which (may
+// be NULL) gets its index. n and -1 when none occurs.
+size_t wk_match_first(const char *s, size_t n, const char *const *pats, const size_t *lens,
+                      int n_pats, int *which);
+// The length of the longest tail of s[0, n) that is a proper prefix of some pattern: the bytes to
+// hold back because more text might complete a match. 0 when none.
+size_t wk_match_partial(const char *s, size_t n, const char *const *pats, const size_t *lens,
+                        int n_pats);
+
 // --- files ---------------------------------------------------------------------------------------
 // Reads a whole file (at most max bytes) into a NUL-terminated buffer. Free with wk_free.
 wick_status wk_read_file(const char *path, size_t max, char **out, size_t *len);
