@@ -23,6 +23,7 @@
 //   5. Models, sessions, evaluation               (src/model, src/gen)
 //   6. Hugging Face Hub                           (src/hub)
 //   7. Sampling, stop conditions, generation      (src/sample, src/gen)
+//   8. Completion streams and the model registry  (src/gen)
 
 #ifndef WICK_H
 #define WICK_H
@@ -50,6 +51,7 @@ typedef int wick_status;
 enum {
     WICK_OK = 0,
     WICK_DONE = 1, // a stream or iteration has finished
+    WICK_AGAIN = 2, // nothing ready yet: wait (poll the stream's fd) and call again
 
     WICK_E_INVALID = -1,      // a bad argument from the caller (NULL, out of range, bad option)
     WICK_E_NOMEM = -2,        // an allocation failed
@@ -914,6 +916,275 @@ WICK_API wick_status wick_generator_next(wick_generator *g, wick_gen_step *out);
 WICK_API wick_sampler *wick_generator_sampler(wick_generator *g);
 WICK_API wick_stopper *wick_generator_stopper(wick_generator *g);
 
+// =================================================================================================
+// 8. Completion streams and the model registry                      (section owned by src/gen)
+// =================================================================================================
+//
+// A registry runs models by name. wick_stream_start() takes a request (a model spec and a
+// prompt, token ids or chat messages) and returns a stream at once; the registry then fetches
+// the model from the Hub, loads it and generates, while the caller's thread stays free. What
+// happens arrives as chunks: progress, reasoning text, content text, tool calls, an error, and
+// always a last `done` chunk with the finish reason, usage and timings. Runtime failures never
+// fail wick_stream_start(): they are an error chunk followed by `done` (finish reason error).
+//
+// MODEL SPECS. A model is named as Ollama and llama.cpp users write it:
+//   path/to/model.gguf             a file that exists (any shard of a split model)
+//   OWNER/REPO                     the repo's only GGUF or split set; with several, the Q4_K_M
+//                                  one, else an error listing the quantizations the repo has
+//   OWNER/REPO:TAG                 the GGUF (or split set, also inside a folder) whose path
+//                                  carries the tag, case-insensitive: "x-q4_k_m.gguf",
+//                                  "Q4_K_M/x-Q4_K_M-00001-of-00003.gguf" for TAG Q4_K_M
+//   OWNER/REPO@REVISION[:TAG]      a branch, tag or commit (default "main")
+// A leading "hf.co/" or "huggingface.co/" is ignored. A tag matching no file, or several, is an
+// error listing the candidates. Files whose name contains "mmproj" are never chosen.
+// The tokenizer is the GGUF's vocabulary unless the request names another: a tokenizer.json
+// file, a folder holding one, or OWNER/REPO[@REV] whose tokenizer.json (and
+// tokenizer_config.json when the repo has one) is fetched. The chat template is the request's,
+// else the GGUF's tokenizer.chat_template, else tokenizer_config.json's chat_template.
+//
+// THE REGISTRY. The first request for a model starts one load: resolve (list the repo) ->
+// download (the Hub client, into the Hugging Face cache) -> open and validate the GGUF ->
+// tokenizer and template -> ready. Requests for a model being loaded share that load (one
+// download) and each receives its progress. Loaded models are reference-counted by their
+// streams; a model without streams is unloaded after opts.idle_unload_ms, or earlier when a new
+// model needs room under opts.memory_budget / opts.max_models (least recently used first). A
+// failed load is reported to every request waiting for it and is not remembered: the next
+// request tries again. Models are keyed by (spec, tokenizer spec): two spellings of one spec
+// that resolve to the same file are two models.
+//
+// THREADS. The registry owns a thread that drives the Hub client and loads, and one scheduler
+// thread per loaded model, which owns the model's compute thread pool (so two models, or two
+// registries, compute at the same time). The scheduler steps every active stream of its model
+// in one batched forward pass (continuous batching: streams join and leave between steps, each
+// with its own KV cache space of n_ctx positions) and reuses the KV cache of the longest common
+// prompt prefix of a finished sequence (a multi-turn chat does not recompute the conversation).
+// A registry's functions are safe from any thread. A stream is used by one thread at a time,
+// except wick_stream_cancel(), which is safe from any thread at any time.
+//
+// BEING TOLD. Each stream says when it has chunks in one of three ways, chosen per request:
+//   1. Poll wick_stream_fd() for reading (epoll, libuv, a GUI loop) and call
+//      wick_stream_next(st, 0, &c), which never blocks: WICK_OK with a chunk, or WICK_AGAIN.
+//   2. Call wick_stream_next(st, timeout_ms, &c), which blocks up to timeout_ms (-1: no limit).
+//   3. Set request.on_chunk: every chunk is handed to it on a registry thread (the registry's
+//      thread during the load, the model's scheduler thread afterwards; never two at once for one
+//      stream, in order). wick_stream_next() and wick_stream_fd() are then not used.
+//
+//   wick_registry *reg; wick_registry_create(NULL, &reg);
+//   wick_request rq; wick_request_init(&rq);
+//   rq.model = "unsloth/Phi-4-reasoning-GGUF:Q4_K_M";
+//   wick_message msg = {.role = "user", .content = "What is 12 + 7?"};
+//   rq.messages = &msg; rq.n_messages = 1;
+//   wick_stream *st; wick_stream_start(reg, &rq, &st);
+//   const wick_chunk *c;
+//   while (wick_stream_next(st, -1, &c) == WICK_OK) {
+//       if (c->type == WICK_CHUNK_CONTENT) fwrite(c->text, 1, c->len, stdout);
+//   }   // the last chunk was WICK_CHUNK_DONE; the call after it returns WICK_DONE
+//   wick_stream_free(st); wick_registry_destroy(reg);
+
+typedef struct wick_registry wick_registry;
+typedef struct wick_stream wick_stream;
+
+typedef struct wick_registry_opts {
+    wick_hub_opts hub;        // the Hub client the registry creates (its thread drives it;
+                              // hub.threaded is ignored). Defaults: wick_hub_opts_init().
+    uint64_t memory_budget;   // bytes of weights (file size) + KV caches loaded at once
+                              // (default 0: no limit). A model larger than it alone fails with
+                              // WICK_E_NOSPACE; otherwise idle models are unloaded to make room,
+                              // and a load waits (progress stage "queued") while busy ones fill it
+    int max_models;           // models loaded at once (default 3; 0: no limit)
+    int idle_unload_ms;       // a model without streams is unloaded after this long
+                              // (default 300000; 0: at once; -1: never)
+    int n_threads;            // compute threads per model (default 0: the number of CPUs)
+    int64_t n_ctx;            // positions of one sequence's KV cache (default 0: the model's
+                              // context length, at most 8192)
+    int n_seq;                // sequences a model computes at once (default 4, at most 64);
+                              // more streams wait for a free one
+    int64_t n_batch;          // most prompt tokens one forward pass takes (default 512)
+    wick_kv_type kv_type;     // default WICK_KV_F32
+    bool prefix_cache;        // reuse the KV cache of a common prompt prefix (default true)
+} wick_registry_opts;
+
+// Fills o with the defaults.
+WICK_API void wick_registry_opts_init(wick_registry_opts *o);
+
+// Creates a registry and starts its thread (o NULL: defaults). Errors: INVALID (bad option),
+// NOMEM, IO (eventfd, thread), and wick_hub_create()'s. Free with wick_registry_destroy().
+WICK_API wick_status wick_registry_create(const wick_registry_opts *o, wick_registry **out);
+
+// Cancels every stream (each still gets its `done` chunk, finish reason cancelled; callbacks
+// run before this returns), stops the threads, unloads every model and frees the registry.
+// Streams stay valid until wick_stream_free(). NULL ok. Not from inside a callback.
+WICK_API void wick_registry_destroy(wick_registry *r);
+
+// A snapshot of what a registry holds (for tests, status pages and /v1/models-style listings).
+typedef struct wick_registry_info {
+    int n_models;             // loaded or loading
+    int n_loading;            // of which still resolving, downloading or opening
+    int n_streams;            // streams not finished yet
+    uint64_t n_loads;         // loads started since create (one per single-flight group)
+    uint64_t memory_bytes;    // what the loaded models count against memory_budget
+} wick_registry_info;
+// Thread: any.
+WICK_API wick_status wick_registry_info_get(wick_registry *r, wick_registry_info *out);
+
+// One chat message. Strings are UTF-8 and copied by wick_stream_start().
+typedef struct wick_message {
+    const char *role;         // "system", "user", "assistant", "tool"
+    const char *content;      // NULL: none
+    const char *reasoning_content; // assistant: its thinking, or NULL
+    const char *tool_calls;   // assistant: JSON array of OpenAI tool calls
+                              // [{"id":..,"type":"function","function":{"name":..,"arguments":..}}]
+    const char *tool_call_id; // tool: the call this answers
+    const char *name;         // tool: the function's name
+} wick_message;
+
+typedef enum wick_chunk_type {
+    WICK_CHUNK_PROGRESS = 0,  // stage, done, total
+    WICK_CHUNK_REASONING = 1, // text: thinking (between <think> and </think>, tags not included)
+    WICK_CHUNK_CONTENT = 2,   // text: the answer
+    WICK_CHUNK_TOOL_CALL = 3, // tool_index, tool_id, tool_name, tool_arguments (whole call)
+    WICK_CHUNK_ERROR = 4,     // code, message; a `done` chunk follows
+    WICK_CHUNK_DONE = 5,      // always last: finish_reason, usage, timings, ids
+} wick_chunk_type;
+
+typedef enum wick_finish_reason {
+    WICK_FINISH_NONE = 0,     // (not a done chunk)
+    WICK_FINISH_STOP = 1,     // an end-of-generation token or a stop string
+    WICK_FINISH_LENGTH = 2,   // max_tokens, or the context is full
+    WICK_FINISH_TOOL_CALLS = 3, // the model called tools and stopped
+    WICK_FINISH_CANCELLED = 4, // wick_stream_cancel(), wick_stream_free() or registry destroy
+    WICK_FINISH_ERROR = 5,    // after an error chunk
+} wick_finish_reason;
+
+// "progress", "reasoning", "content", "tool_call", "error", "done"; NULL for a bad value.
+WICK_API const char *wick_chunk_type_name(wick_chunk_type t);
+// "stop", "length", "tool_calls", "cancelled", "error"; NULL for WICK_FINISH_NONE or a bad value.
+WICK_API const char *wick_finish_reason_name(wick_finish_reason f);
+
+typedef struct wick_usage {
+    int64_t prompt_tokens;    // the whole prompt, cached part included
+    int64_t completion_tokens; // generated tokens (reasoning included)
+    int64_t reasoning_tokens; // generated tokens inside <think> ... </think>
+    int64_t cached_tokens;    // prompt tokens whose KV cache was reused
+} wick_usage;
+
+// llama-server's timing names (prompt_* = prefill of the tokens not cached, predicted_* =
+// decode) plus load and first-token times. Milliseconds from wick_stream_start().
+typedef struct wick_timings {
+    double load_ms;           // until the model was ready for this stream (0: already loaded)
+    int64_t prompt_n;
+    double prompt_ms, prompt_per_second;
+    int64_t predicted_n;
+    double predicted_ms, predicted_per_second;
+    double first_token_ms;    // until the first generated token (0: none)
+} wick_timings;
+
+// One token with its log-probability (natural log of the model's softmax before sampling
+// settings) and its bytes (which may be part of a UTF-8 character; not NUL-terminated).
+typedef struct wick_token_logprob {
+    int32_t id;
+    float logprob;
+    const char *bytes;
+    size_t n_bytes;
+} wick_token_logprob;
+
+// One chunk. Borrowed: valid until the next wick_stream_next() or wick_stream_free() on its
+// stream (in callback mode: during the callback). Fields outside the chunk's kind are zero/NULL.
+typedef struct wick_chunk {
+    wick_chunk_type type;
+    // PROGRESS
+    const char *stage;        // "queued", "resolve", "download" (bytes), "load", "prefill"
+                              // (tokens); the same stage may repeat with growing `done`
+    uint64_t done, total;     // total 0: unknown
+    // REASONING, CONTENT: whole UTF-8 characters, NUL-terminated (len excludes the NUL)
+    const char *text;
+    size_t len;
+    // REASONING, CONTENT with sampling.logprobs (or top_logprobs > 0): the sampled tokens this
+    // text came from, in order (a token whose bytes complete a character later belongs to the
+    // chunk that emits them), and for token i its sampling.top_logprobs most likely
+    // alternatives top[i * n_top .. + n_top).
+    size_t n_tokens;
+    const wick_token_logprob *tokens;
+    int n_top;
+    const wick_token_logprob *top;
+    // TOOL_CALL: one whole call; index counts the calls of this stream from 0
+    int tool_index;
+    const char *tool_id;      // "call_<n>" unless the model gave one
+    const char *tool_name;
+    const char *tool_arguments; // JSON object text as the model wrote it
+    // ERROR
+    wick_status code;         // a WICK_E_* code
+    const char *message;      // names the file, URL, field or spec, as wick_errmsg() does
+    // DONE
+    wick_finish_reason finish_reason;
+    wick_usage usage;
+    wick_timings timings;
+    size_t n_ids;             // every generated token id, in order (EOG included when it ended
+    const int32_t *ids;       // the stream), also with logprobs off
+} wick_chunk;
+
+typedef void (*wick_chunk_fn)(wick_stream *st, const wick_chunk *c, void *ud);
+
+// A request. Strings and arrays are copied by wick_stream_start(): they need not outlive it.
+typedef struct wick_request {
+    const char *model;        // model spec (required)
+    const char *tokenizer;    // tokenizer spec, or NULL: the GGUF's vocabulary
+    const char *chat_template; // Jinja template text overriding the model's, or NULL
+    // The prompt: exactly one of the three.
+    const char *prompt;       // raw text: tokenized with special-token text recognised, BOS as
+                              // the vocabulary says; no template
+    const int32_t *tokens;    // ids, used as they are (no template, no BOS added)
+    size_t n_tokens;
+    const wick_message *messages; // chat: rendered with the chat template + generation prompt
+    size_t n_messages;
+    const char *tools;        // chat: JSON array of OpenAI tool definitions, or NULL
+    // Generation
+    int64_t max_tokens;       // tokens to generate at most (default -1: until the context is full)
+    bool ignore_eos;          // do not stop at end-of-generation tokens
+    int think;                // chat: -1 (default) as the template does, 0 off, 1 on
+    int64_t reasoning_budget; // reasoning tokens after which </think> is forced (-1: no limit)
+    const char *const *stop;  // stop strings: generation ends before the first match, which is
+    size_t n_stop;            // not emitted (up to WICK_MAX_STOP_STRINGS of WICK_MAX_STOP_BYTES)
+    wick_sampler_opts sampling; // section 7's chain; logprobs / top_logprobs fill chunk tokens
+    // Being told (see BEING TOLD above)
+    wick_chunk_fn on_chunk;   // NULL (default): poll the fd or block in wick_stream_next
+    void *ud;
+} wick_request;
+
+// Fills r with the defaults (everything NULL/0 but max_tokens -1, think -1, reasoning_budget -1
+// and wick_sampler_opts_init()'s sampling).
+WICK_API void wick_request_init(wick_request *r);
+
+// Starts a stream for request q and returns it at once in *out; the work happens on the
+// registry's threads. Errors (nothing started, no chunk will come): INVALID (r, q or out NULL,
+// no model spec, not exactly one prompt form, a bad option value: named), NOMEM, IO (no
+// eventfd). Everything else (a bad spec, Hub errors, a corrupt GGUF, a template error, a prompt
+// longer than the context) is an error chunk then `done`. Free with wick_stream_free().
+WICK_API wick_status wick_stream_start(wick_registry *r, const wick_request *q, wick_stream **out);
+
+// A file descriptor that is readable while wick_stream_next() has a chunk to give (or the stream
+// has ended and WICK_DONE is due). Level-triggered: it stays readable until the chunks are taken.
+// Valid until wick_stream_free(). -1 in callback mode.
+WICK_API int wick_stream_fd(const wick_stream *st);
+
+// The next chunk: WICK_OK and *out (borrowed until the next call on st), WICK_DONE once the
+// `done` chunk has been taken, or WICK_AGAIN when none came within timeout_ms (0: do not wait;
+// -1: no limit). Errors: INVALID (callback mode, NULL argument). Thread: one at a time per stream.
+WICK_API wick_status wick_stream_next(wick_stream *st, int timeout_ms, const wick_chunk **out);
+
+// Ends the stream as soon as possible, wherever it is (waiting for a load, prefill, decode):
+// a `done` chunk with finish reason cancelled follows promptly (chunks already queued stay in
+// front of it). No effect on an ended stream. Thread: any, at any time before wick_stream_free().
+WICK_API void wick_stream_cancel(wick_stream *st);
+
+// Cancels the stream if it has not ended and releases it; no callback runs after it returns
+// (except one already running on another thread, which may finish). Safe at any point, also
+// from inside its own callback. NULL ok.
+WICK_API void wick_stream_free(wick_stream *st);
+
+// The name of a status for scripts and JSON ("invalid", "not_found", "repo_not_found", ...:
+// the WICK_E_ name without the prefix, lower case; "ok", "done", "again"). Never NULL.
+WICK_API const char *wick_status_name(wick_status rc);
 
 #ifdef __cplusplus
 }

@@ -47,4 +47,46 @@ bool cli_parse_double(const char *s, double *out);
 void cli_json_float(FILE *f, float v);
 void cli_json_string(FILE *f, const char *s, size_t len);
 
+// --- run and chat (gen_args.c, cmd_run.c) --------------------------------------------------------
+
+// The generation options `wick run` and `wick chat` share, parsed into a request.
+typedef struct cli_gen {
+    const char *model;
+    const char *template_file;
+    char *chat_template; // its text (cli_gen_start)
+    int64_t threads, ctx;
+    wick_kv_type kv;
+    wick_request rq; // sampling, stop, max_tokens, think, tokenizer ...
+    const char *stop[16];
+    size_t n_stop;
+} cli_gen;
+
+void cli_gen_init(cli_gen *g);
+void cli_gen_free(cli_gen *g);
+// Parses the generation option at argv[*i]: 1 = consumed, 0 = not one, -1 = usage error (printed).
+int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_gen *g);
+// Reads --chat-template, sets g->rq.model/stop, creates the registry (n_seq sequences).
+// CLI_OK or CLI_FAIL (printed).
+int cli_gen_start(cli_gen *g, int n_seq, wick_registry **out);
+
+// How chunks are shown: text (progress bar on a terminal's stderr, reasoning dimmed on a
+// terminal's stdout) or one JSON line per chunk.
+typedef struct cli_view {
+    bool json, tty_out, tty_err;
+    bool bar_shown, in_reasoning, wrote_text, failed;
+    wick_finish_reason finish;
+    wick_chunk done; // the done chunk's usage and timings (its pointers are not kept)
+} cli_view;
+
+void cli_view_init(cli_view *v, bool json);
+void cli_view_chunk(cli_view *v, const wick_chunk *c);
+// "wick: prefill N tokens in S s (R tok/s), decode ..." on stderr.
+void cli_print_timings(const wick_chunk *done);
+// Shows st's chunks until its end; Ctrl-C cancels it. CLI_OK, or CLI_FAIL on a library failure.
+int cli_stream_show(wick_stream *st, cli_view *v);
+// SIGINT writes to a pipe (its read end is returned, non-blocking); cli_sigint_take() drains it
+// and says whether Ctrl-C was pressed.
+int cli_sigint_install(void);
+bool cli_sigint_take(void);
+
 #endif

@@ -58,6 +58,7 @@ const char *wick_strerror(wick_status rc)
     switch (rc) {
     case WICK_OK: return "ok";
     case WICK_DONE: return "done";
+    case WICK_AGAIN: return "nothing ready yet";
     case WICK_E_INVALID: return "invalid argument";
     case WICK_E_NOMEM: return "out of memory";
     case WICK_E_IO: return "input/output error";
@@ -80,6 +81,37 @@ const char *wick_strerror(wick_status rc)
     case WICK_E_BUSY: return "busy";
     case WICK_E_INTERNAL: return "internal error";
     default: return rc < 0 ? "unknown error" : "unknown status";
+    }
+}
+
+const char *wick_status_name(wick_status rc)
+{
+    switch (rc) {
+    case WICK_OK: return "ok";
+    case WICK_DONE: return "done";
+    case WICK_AGAIN: return "again";
+    case WICK_E_INVALID: return "invalid";
+    case WICK_E_NOMEM: return "nomem";
+    case WICK_E_IO: return "io";
+    case WICK_E_FORMAT: return "format";
+    case WICK_E_UNSUPPORTED: return "unsupported";
+    case WICK_E_NOT_FOUND: return "not_found";
+    case WICK_E_TYPE: return "type";
+    case WICK_E_RANGE: return "range";
+    case WICK_E_NETWORK: return "network";
+    case WICK_E_HTTP: return "http";
+    case WICK_E_REPO_NOT_FOUND: return "repo_not_found";
+    case WICK_E_ENTRY_NOT_FOUND: return "entry_not_found";
+    case WICK_E_REVISION_NOT_FOUND: return "revision_not_found";
+    case WICK_E_GATED: return "gated";
+    case WICK_E_UNAUTHORIZED: return "unauthorized";
+    case WICK_E_CHECKSUM: return "checksum";
+    case WICK_E_CANCELLED: return "cancelled";
+    case WICK_E_OFFLINE: return "offline";
+    case WICK_E_NOSPACE: return "nospace";
+    case WICK_E_BUSY: return "busy";
+    case WICK_E_INTERNAL: return "internal";
+    default: return rc < 0 ? "error" : "status";
     }
 }
 

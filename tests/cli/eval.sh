@@ -78,8 +78,8 @@ expect "bad --tokens" 2 $?
 expect "bad --top" 2 $?
 "$W" eval --model "$LF32" --tokens 1 --bogus > /dev/null 2>&1
 expect "unknown option" 2 $?
-"$W" run --model "$LF32" > /dev/null 2>&1
-expect "run without --prompt" 2 $?
+"$W" run --max-tokens 1 > /dev/null 2>&1
+expect "run without a model" 2 $?
 "$W" eval --help | grep -q 'usage: wick eval'
 expect "eval --help" 0 $?
 

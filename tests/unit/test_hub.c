@@ -16,8 +16,7 @@
 
 #include "harness.h"
 #include "hub/hub_internal.h"
-
-static char root[4200], scratch[4096];
+#include "minihub.h"
 
 // --- fixtures ------------------------------------------------------------------------------------
 static void write_file(const char *path, size_t n, uint64_t seed)
@@ -46,14 +45,14 @@ static void write_text(const char *path, const char *text)
 static void make_root(void)
 {
     const char *b = getenv("WICK_BUILD_DIR");
-    snprintf(scratch, sizeof scratch, "%s/tmp-hub", b ? b : "/tmp");
+    snprintf(mh_scratch, sizeof mh_scratch, "%s/tmp-hub", b ? b : "/tmp");
     char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", scratch, scratch);
-    if (system(cmd) != 0) { fprintf(stderr, "cannot make %s\n", scratch); }
-    snprintf(root, sizeof root, "%s/root", scratch);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", mh_scratch, mh_scratch);
+    if (system(cmd) != 0) { fprintf(stderr, "cannot make %s\n", mh_scratch); }
+    snprintf(mh_root, sizeof mh_root, "%s/mh_root", mh_scratch);
     char p[4200];
 #define F(rel, n, seed)                                                                            \
-    snprintf(p, sizeof p, "%s/%s", root, rel);                                                     \
+    snprintf(p, sizeof p, "%s/%s", mh_root, rel);                                                     \
     write_file(p, n, seed)
     F("org/model/model-Q4_K_M.gguf", 300000, 1);
     F("org/model/tokenizer.json", 600, 2);
@@ -71,91 +70,10 @@ static void make_root(void)
         F(rel, 200000, 30 + (uint64_t)i);
     }
 #undef F
-    snprintf(p, sizeof p, "%s/org/model/config.json", root);
+    snprintf(p, sizeof p, "%s/org/model/config.json", mh_root);
     write_text(p, "{\"architectures\":[\"LlamaForCausalLM\"]}\n");
-    snprintf(p, sizeof p, "%s/org/model.next/config.json", root);
+    snprintf(p, sizeof p, "%s/org/model.next/config.json", mh_root);
     write_text(p, "{\"architectures\":[\"LlamaForCausalLM\"],\"moved\":true}\n");
-}
-
-// --- the fake Hub --------------------------------------------------------------------------------
-typedef struct minihub {
-    pid_t pid;
-    int port;
-    char url[64];
-    char log[4200];
-    char cache[4200];
-} minihub;
-
-static int n_hubs;
-
-// args: extra options separated by single spaces (no quoting needed in tests)
-static bool mh_start(minihub *m, const char *args)
-{
-    memset(m, 0, sizeof *m);
-    n_hubs++;
-    snprintf(m->log, sizeof m->log, "%s/req-%d.log", scratch, n_hubs);
-    snprintf(m->cache, sizeof m->cache, "%s/cache-%d", scratch, n_hubs);
-    unlink(m->log);
-    const char *b = getenv("WICK_BUILD_DIR");
-    char bin[4200];
-    snprintf(bin, sizeof bin, "%s/wick-minihub", b ? b : ".");
-    char *argv[64];
-    int argc = 0;
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", args ? args : "");
-    argv[argc++] = bin;
-    argv[argc++] = "--root";
-    argv[argc++] = root;
-    argv[argc++] = "--log";
-    argv[argc++] = m->log;
-    argv[argc++] = "--exit-after";
-    argv[argc++] = "120";
-    for (char *t = strtok(buf, " "); t && argc < 62; t = strtok(NULL, " ")) { argv[argc++] = t; }
-    argv[argc] = NULL;
-    int pfd[2];
-    if (pipe(pfd) != 0) { return false; }
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); // a crashed test leaves no server behind
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char line[32] = "";
-    size_t n = 0;
-    struct pollfd p = {pfd[0], POLLIN, 0};
-    while (n < sizeof line - 1 && poll(&p, 1, 20000) > 0) {
-        ssize_t r = read(pfd[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n') { break; }
-        n++;
-    }
-    close(pfd[0]);
-    m->pid = pid;
-    m->port = atoi(line);
-    snprintf(m->url, sizeof m->url, "http://127.0.0.1:%d", m->port);
-    CHECKF(m->port > 0, "minihub did not start (%s)", bin);
-    return m->port > 0;
-}
-
-static void mh_stop(minihub *m)
-{
-    if (m->pid > 0) {
-        kill(m->pid, SIGTERM);
-        waitpid(m->pid, NULL, 0);
-        m->pid = 0;
-    }
-}
-
-// Lines of the request log containing needle.
-static int log_count(const minihub *m, const char *needle)
-{
-    char *s = test_slurp(m->log, NULL);
-    int c = 0;
-    for (char *p = s; p && (p = strstr(p, needle)) != NULL; p++) { c++; }
-    free(s);
-    return c;
 }
 
 // --- running the hub -----------------------------------------------------------------------------
@@ -245,7 +163,7 @@ static int count_files(const char *dir, const char *suffix)
 static const char *src(const char *rel)
 {
     static char p[4200];
-    snprintf(p, sizeof p, "%s/%s", root, rel);
+    snprintf(p, sizeof p, "%s/%s", mh_root, rel);
     return p;
 }
 
@@ -318,13 +236,13 @@ static void test_basic(bool threaded)
     // again: from the cache, nothing transferred
     CHECK_OK(fetch(h, "org/model", "main", "model-Q4_K_M.gguf", &r));
     CHECK(r.cached);
-    CHECK(log_count(&m, "GET /cdn/") == 2); // the two LFS files, once each
+    CHECK(mh_log_count(&m, "GET /cdn/") == 2); // the two LFS files, once each
     // the token went to the Hub, never to the CDN
-    CHECK(log_count(&m, "/cdn/") >= 1 && log_count(&m, "cdn") == log_count(&m, "auth=no"));
-    CHECK(log_count(&m, "HEAD /org/model/resolve/main/model-Q4_K_M.gguf auth=yes") >= 1);
+    CHECK(mh_log_count(&m, "/cdn/") >= 1 && mh_log_count(&m, "cdn") == mh_log_count(&m, "auth=no"));
+    CHECK(mh_log_count(&m, "HEAD /org/model/resolve/main/model-Q4_K_M.gguf auth=yes") >= 1);
     CHECK(count_files(m.cache, ".incomplete") == 0);
     // keep-alive: the requests above shared connections (curl's pool; bodies end by length)
-    int n_req = log_count(&m, " auth="), n_conn = log_count(&m, "CONNECT");
+    int n_req = mh_log_count(&m, " auth="), n_conn = mh_log_count(&m, "CONNECT");
     CHECKF(n_conn >= 1 && n_conn < n_req, "%d connections for %d requests", n_conn, n_req);
     // a start call that fails never calls back
     uint64_t id = 99;
@@ -368,7 +286,7 @@ static void test_listing(void)
     CHECKF(strcmp(r.path, "Q4_K_M/m-Q4_K_M-00001-of-00003.gguf*|Q4_K_M/m-Q4_K_M-00002-of-00003.gguf*|"
                           "Q4_K_M/m-Q4_K_M-00003-of-00003.gguf*|config.json|model-Q4_K_M.gguf*|"
                           "sub dir/we ird#?%\xc3\xa9.bin*|tokenizer.json|") == 0, "%s", r.path);
-    CHECK(log_count(&m, "cursor=") >= 3); // followed the Link pages
+    CHECK(mh_log_count(&m, "cursor=") >= 3); // followed the Link pages
     wick_hub_destroy(h);
     mh_stop(&m);
     // offline, the same listing comes from trees/COMMIT.json
@@ -443,7 +361,7 @@ static void fault_ok(const char *args, const char *expect_in_log)
     CHECKF(rc == WICK_OK, "fault '%s': %s", args, r.msg);
     CHECKF(rc < 0 || same_bytes(r.path, src("org/model/model-Q4_K_M.gguf")), "fault '%s'", args);
     if (expect_in_log) {
-        CHECKF(log_count(&m, expect_in_log) >= 1, "fault '%s': no '%s' in the log", args,
+        CHECKF(mh_log_count(&m, expect_in_log) >= 1, "fault '%s': no '%s' in the log", args,
                expect_in_log);
     }
     CHECK(count_files(m.cache, ".incomplete") == 0);
@@ -516,7 +434,7 @@ static void parts_case(const char *args, const char *expect_in_log)
     CHECKF(rc < 0 || same_bytes(r.path, src("org/model/model-Q4_K_M.gguf")), "parts '%s'",
            args ? args : "");
     if (expect_in_log) {
-        CHECKF(log_count(&m, expect_in_log) >= 1, "parts '%s': no '%s' in the log", args,
+        CHECKF(mh_log_count(&m, expect_in_log) >= 1, "parts '%s': no '%s' in the log", args,
                expect_in_log);
     }
     CHECK(count_files(m.cache, ".incomplete") == 0);
@@ -581,7 +499,7 @@ static void test_moving_branch(void)
     CHECK(same_bytes(r.path, src("org/model/config.json")));
     char c1[41];
     memcpy(c1, r.commit, 41);
-    CHECK(log_count(&m, "GET /org/model/resolve/main/") == 0);
+    CHECK(mh_log_count(&m, "GET /org/model/resolve/main/") == 0);
     CHECK_OK(fetch(h, "org/model", "main", "config.json", &r)); // now commit 2
     CHECK(strcmp(r.commit, c1) != 0 && same_bytes(r.path, src("org/model.next/config.json")));
     char c[41];
@@ -677,7 +595,7 @@ static void test_cancel_resume(void)
     h = hub_new(&m, false, NULL);
     CHECK_OK(fetch(h, "org/model", NULL, "model-Q4_K_M.gguf", &r));
     CHECK(same_bytes(r.path, src("org/model/model-Q4_K_M.gguf")));
-    CHECK(log_count(&m, "range=bytes=") == 1);
+    CHECK(mh_log_count(&m, "range=bytes=") == 1);
     CHECK(count_files(m.cache, ".incomplete") == 0);
     CHECK(access(stale, F_OK) != 0);
     wick_hub_destroy(h);
@@ -752,7 +670,7 @@ static void test_two_processes(void)
         waitpid(kids[k], &st, 0);
         CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "process %d failed", k);
     }
-    CHECKF(log_count(&m, "GET /cdn/") == 1, "%d transfers", log_count(&m, "GET /cdn/"));
+    CHECKF(mh_log_count(&m, "GET /cdn/") == 1, "%d transfers", mh_log_count(&m, "GET /cdn/"));
     mh_stop(&m);
 }
 
@@ -784,7 +702,7 @@ static void test_full_disk(void)
     result r;
     CHECK_OK(fetch(h, "org/model", NULL, "model-Q4_K_M.gguf", &r));
     CHECK(same_bytes(r.path, src("org/model/model-Q4_K_M.gguf")));
-    CHECK(log_count(&m, "range=bytes=") == 1);
+    CHECK(mh_log_count(&m, "range=bytes=") == 1);
     wick_hub_destroy(h);
     mh_stop(&m);
 }
@@ -876,7 +794,7 @@ static void test_token_sources(void)
     minihub m;
     if (!mh_start(&m, "--gated org/gated --token hf_fromfile")) { return; }
     char tp[8192];
-    snprintf(tp, sizeof tp, "%s/token-file", scratch);
+    snprintf(tp, sizeof tp, "%s/token-file", mh_scratch);
     write_text(tp, "  hf_fromfile\r\n");
     unsetenv("HF_TOKEN");
     unsetenv("HUGGING_FACE_HUB_TOKEN");
@@ -893,7 +811,7 @@ static void test_token_sources(void)
     wick_hub_destroy(h);
     unsetenv("HF_TOKEN_PATH");
     char home[8192];
-    snprintf(home, sizeof home, "%s/hfhome", scratch);
+    snprintf(home, sizeof home, "%s/hfhome", mh_scratch);
     mkdir(home, 0777);
     snprintf(tp, sizeof tp, "%s/token", home);
     write_text(tp, "hf_fromfile");

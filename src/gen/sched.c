@@ -1,0 +1,406 @@
+// sched.c — the scheduler of one loaded model: its thread opens the model, then runs every
+// stream given to it. Streams get a slot (KV cache space of n_ctx positions); sequences join and
+// leave between steps; a step evaluates one prefill chunk or one decode token per active slot.
+//
+// Prefix reuse: a free slot keeps the tokens whose K/V it holds (prompt + generated). A new
+// sequence takes the free slot sharing the longest prefix with its prompt (least recently used
+// among equals), truncates the slot to that prefix (leaving at least one prompt token to
+// evaluate, whose logits start the generation) and evaluates only the rest.
+//
+// Cancel: wick_stream_cancel() -> wk_sched_wake(): when the stream's slot is evaluating, its
+// session is cancelled (the forward pass stops between layers); the sequence ends at the next
+// check. A spurious WICK_E_CANCELLED (a cancel that raced with the end of an eval) is retried.
+#include "gen/gen.h"
+
+typedef struct slot {
+    wick_session *sess; // created on first use
+    int32_t *toks; // what the KV cache holds, positions 0 .. n_toks
+    int64_t n_toks, cap;
+    wk_seq *seq; // the active sequence, or NULL (free)
+    int64_t n_prefilled; // prompt tokens in the cache
+    int32_t next; // decode: the token to evaluate next
+    double last_used;
+} slot;
+
+struct wk_sched {
+    wick_registry *reg;
+    wk_gmodel *gm;
+    wk_sched_opts o;
+    wk_load_args args;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop, woken; // mu
+    wick_stream *inbox, *inbox_tail; // mu
+    wick_stream *running_st; // mu: the stream whose slot is being evaluated
+    wick_session *running_sess;
+    wk_loaded L;
+    bool loaded;
+    int64_t n_ctx;
+    slot *slots;
+    int n_slots;
+    wick_stream *waiting, *waiting_tail; // accepted, no free slot yet (this thread only)
+    int rr; // round-robin start
+};
+
+// --- slots ---------------------------------------------------------------------------------------
+
+static wick_status slot_reserve(slot *sl, int64_t n)
+{
+    if (n <= sl->cap) { return WICK_OK; }
+    int64_t cap = sl->cap ? sl->cap : 256;
+    while (cap < n) { cap *= 2; }
+    int32_t *v = wk_realloc(sl->toks, (size_t)cap * sizeof *v);
+    if (!v) { return wk_fail_nomem("slot tokens"); }
+    sl->toks = v;
+    sl->cap = cap;
+    return WICK_OK;
+}
+
+static int64_t common_prefix(const int32_t *a, int64_t na, const int32_t *b, int64_t nb)
+{
+    int64_t i = 0;
+    while (i < na && i < nb && a[i] == b[i]) { i++; }
+    return i;
+}
+
+// The free slot for a prompt: the longest common prefix, then the least recently used.
+static slot *pick_slot(wk_sched *s, const int32_t *p, int64_t n, int64_t *keep)
+{
+    slot *best = NULL;
+    int64_t best_k = -1;
+    for (int i = 0; i < s->n_slots; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->seq) { continue; }
+        int64_t k = s->o.prefix_cache && sl->sess ? common_prefix(sl->toks, sl->n_toks, p, n) : 0;
+        if (k > best_k || (k == best_k && sl->last_used < best->last_used)) {
+            best = sl;
+            best_k = k;
+        }
+    }
+    if (best) { *keep = best_k < n ? best_k : n - 1; }
+    return best;
+}
+
+// --- streams -------------------------------------------------------------------------------------
+
+// The worker's reference goes: the registry counts the stream as ended.
+static void release(wk_sched *s, wick_stream *st)
+{
+    wk_registry_stream_ended(s->reg, s->gm);
+    wk_stream_unref(st);
+}
+
+static void end_stream(wk_sched *s, wick_stream *st, wick_finish_reason f, wick_status rc,
+                       const char *msg)
+{
+    if (f == WICK_FINISH_ERROR) {
+        wk_stream_fail(st, rc, msg, NULL);
+    } else {
+        wk_stream_finish(st, f);
+    }
+    release(s, st);
+}
+
+static void end_slot(wk_sched *s, slot *sl)
+{
+    wick_stream *st = wk_seq_stream(sl->seq);
+    wk_seq_free(sl->seq);
+    sl->seq = NULL;
+    sl->last_used = wk_now();
+    release(s, st);
+}
+
+// Starts waiting streams in free slots (cancelled ones end at once, wherever they are queued).
+static void admit(wk_sched *s)
+{
+    s->waiting_tail = NULL;
+    for (wick_stream **pp = &s->waiting; *pp;) {
+        wick_stream *st = *pp;
+        if (wk_stream_cancelled(st)) {
+            *pp = st->next_in_list;
+            st->next_in_list = NULL;
+            end_stream(s, st, WICK_FINISH_CANCELLED, 0, NULL);
+        } else {
+            s->waiting_tail = st;
+            pp = &st->next_in_list;
+        }
+    }
+    while (s->waiting) {
+        wick_stream *st = s->waiting;
+        bool free_slot = false;
+        for (int i = 0; i < s->n_slots; i++) { free_slot |= s->slots[i].seq == NULL; }
+        if (!free_slot) { return; }
+        s->waiting = st->next_in_list;
+        st->next_in_list = NULL;
+        if (!s->waiting) { s->waiting_tail = NULL; }
+
+        wk_seq *q;
+        wick_status rc = wk_seq_create(st, &s->L, s->n_ctx, wk_now(), &q);
+        if (rc < 0) {
+            end_stream(s, st, WICK_FINISH_ERROR, rc, wick_errmsg());
+            continue;
+        }
+        int64_t n, keep = 0;
+        const int32_t *p = wk_seq_prompt(q, &n);
+        slot *sl = pick_slot(s, p, n, &keep);
+        if (!sl->sess) {
+            wick_session_opts so;
+            wick_session_opts_init(&so);
+            so.n_ctx = s->n_ctx;
+            so.n_batch = s->o.n_batch;
+            so.n_threads = s->o.n_threads;
+            so.kv_type = s->o.kv_type;
+            if ((rc = wick_session_create(s->L.model, &so, &sl->sess)) < 0) {
+                wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
+                wk_seq_free(q);
+                release(s, st);
+                continue;
+            }
+        }
+        if ((rc = slot_reserve(sl, s->n_ctx)) < 0) {
+            wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
+            wk_seq_free(q);
+            release(s, st);
+            continue;
+        }
+        wick_session_truncate(sl->sess, keep);
+        sl->n_toks = keep;
+        sl->n_prefilled = keep;
+        sl->seq = q;
+        wk_seq_set_cached(q, keep);
+    }
+}
+
+// --- one step ------------------------------------------------------------------------------------
+
+// Evaluates toks on sl's session with the cancel hook armed; retries a spurious cancel.
+static wick_status eval(wk_sched *s, slot *sl, const int32_t *toks, int64_t n)
+{
+    wick_stream *st = wk_seq_stream(sl->seq);
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        s->running_st = st;
+        s->running_sess = sl->sess;
+        pthread_mutex_unlock(&s->mu);
+        int64_t before = wick_session_n_past(sl->sess);
+        wick_status rc = wick_session_eval(sl->sess, toks, n);
+        pthread_mutex_lock(&s->mu);
+        s->running_st = NULL;
+        s->running_sess = NULL;
+        pthread_mutex_unlock(&s->mu);
+        int64_t done = wick_session_n_past(sl->sess) - before;
+        memcpy(sl->toks + sl->n_toks, toks, (size_t)done * sizeof *toks);
+        sl->n_toks += done;
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (rc != WICK_E_CANCELLED || wk_stream_cancelled(st) || stop) { return rc; }
+        toks += done; // a cancel meant for an earlier eval: go on
+        n -= done;
+    }
+}
+
+static void step_slot(wk_sched *s, slot *sl)
+{
+    wk_seq *q = sl->seq;
+    wick_stream *st = wk_seq_stream(q);
+    if (wk_stream_cancelled(st)) {
+        wk_seq_end(q, WICK_FINISH_CANCELLED, 0, NULL);
+        end_slot(s, sl);
+        return;
+    }
+    int64_t n_prompt;
+    const int32_t *p = wk_seq_prompt(q, &n_prompt);
+    wick_status rc;
+    if (sl->n_prefilled < n_prompt) {
+        int64_t n = WK_MIN(s->o.n_batch, n_prompt - sl->n_prefilled);
+        rc = eval(s, sl, p + sl->n_prefilled, n);
+        if (rc < 0) {
+            if (rc == WICK_E_CANCELLED) {
+                wk_seq_end(q, WICK_FINISH_CANCELLED, 0, NULL);
+            } else {
+                wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
+            }
+            sl->n_toks = wick_session_n_past(sl->sess);
+            end_slot(s, sl);
+            return;
+        }
+        sl->n_prefilled += n;
+        if (sl->n_prefilled < n_prompt) {
+            wk_seq_prefill_progress(q, sl->n_prefilled, n_prompt);
+            return;
+        }
+        wk_seq_prefill_done(q);
+    } else {
+        rc = eval(s, sl, &sl->next, 1);
+        if (rc < 0) {
+            if (rc == WICK_E_CANCELLED) {
+                wk_seq_end(q, WICK_FINISH_CANCELLED, 0, NULL);
+            } else {
+                wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
+            }
+            end_slot(s, sl);
+            return;
+        }
+    }
+    const float *lg = wick_session_logits(sl->sess, -1);
+    if (!wk_seq_step(q, lg, wick_session_n_past(sl->sess), s->n_ctx, &sl->next)) { end_slot(s, sl); }
+}
+
+// --- the thread ----------------------------------------------------------------------------------
+
+static bool any_active(const wk_sched *s)
+{
+    for (int i = 0; i < s->n_slots; i++) {
+        if (s->slots[i].seq) { return true; }
+    }
+    return false;
+}
+
+static void *sched_main(void *arg)
+{
+    wk_sched *s = arg;
+    wick_status rc = wk_loaded_open(&s->args, &s->L);
+    uint64_t mem = 0;
+    if (rc >= 0) {
+        s->loaded = true;
+        int64_t c = wick_model_n_ctx_train(s->L.model);
+        s->n_ctx = s->o.n_ctx > 0 ? s->o.n_ctx : WK_MIN(c, 8192);
+        mem = wick_model_weight_bytes(s->L.model) +
+              (uint64_t)s->n_slots * (uint64_t)s->n_ctx *
+                  wick_model_kv_bytes_per_token(s->L.model, s->o.kv_type);
+    }
+    wk_registry_loaded(s->reg, s->gm, rc, rc < 0 ? wick_errmsg() : NULL, mem);
+
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->stop && !s->inbox && !s->woken && !any_active(s)) {
+            pthread_cond_wait(&s->cv, &s->mu);
+        }
+        wick_stream *in = s->inbox;
+        s->inbox = s->inbox_tail = NULL;
+        s->woken = false;
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        while (in) { // to the waiting queue, in order
+            wick_stream *st = in;
+            in = st->next_in_list;
+            st->next_in_list = NULL;
+            if (s->waiting_tail) {
+                s->waiting_tail->next_in_list = st;
+            } else {
+                s->waiting = st;
+            }
+            s->waiting_tail = st;
+        }
+        if (stop) { break; }
+        if (!s->loaded) { // failed: the registry fails the waiters and stops us
+            while (s->waiting) {
+                wick_stream *st = s->waiting;
+                s->waiting = st->next_in_list;
+                end_stream(s, st, WICK_FINISH_CANCELLED, 0, NULL);
+            }
+            s->waiting_tail = NULL;
+            continue;
+        }
+        admit(s);
+        for (int k = 0; k < s->n_slots; k++) {
+            slot *sl = &s->slots[(s->rr + k) % s->n_slots];
+            if (sl->seq) { step_slot(s, sl); }
+        }
+        s->rr = (s->rr + 1) % s->n_slots;
+    }
+    // stopping: every stream ends cancelled
+    for (int i = 0; i < s->n_slots; i++) {
+        if (s->slots[i].seq) {
+            wk_seq_end(s->slots[i].seq, WICK_FINISH_CANCELLED, 0, NULL);
+            end_slot(s, &s->slots[i]);
+        }
+    }
+    while (s->waiting) {
+        wick_stream *st = s->waiting;
+        s->waiting = st->next_in_list;
+        st->next_in_list = NULL;
+        end_stream(s, st, WICK_FINISH_CANCELLED, 0, NULL);
+    }
+    return NULL;
+}
+
+// --- public (internal) ---------------------------------------------------------------------------
+
+wick_status wk_sched_start(wick_registry *reg, wk_gmodel *gm, const wk_sched_opts *o,
+                           wk_load_args *a, wk_sched **out)
+{
+    *out = NULL;
+    wk_sched *s = wk_calloc(1, sizeof *s);
+    if (!s) { return wk_fail_nomem("scheduler"); }
+    s->slots = wk_calloc((size_t)o->n_seq, sizeof *s->slots);
+    if (!s->slots) {
+        wk_free(s);
+        return wk_fail_nomem("scheduler slots");
+    }
+    s->n_slots = o->n_seq;
+    s->reg = reg;
+    s->gm = gm;
+    s->o = *o;
+    if (s->o.n_batch <= 0) { s->o.n_batch = 512; }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->args = *a;
+    memset(a, 0, sizeof *a);
+    if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
+        *a = s->args;
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        wk_free(s->slots);
+        wk_free(s);
+        return wk_fail(WICK_E_IO, "scheduler: cannot start its thread");
+    }
+    *out = s;
+    return WICK_OK;
+}
+
+void wk_sched_add(wk_sched *s, wick_stream *st)
+{
+    pthread_mutex_lock(&s->mu);
+    st->next_in_list = NULL;
+    if (s->inbox_tail) {
+        s->inbox_tail->next_in_list = st;
+    } else {
+        s->inbox = st;
+    }
+    s->inbox_tail = st;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void wk_sched_wake(wk_sched *s, wick_stream *st)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->running_st == st && s->running_sess) { wick_session_cancel(s->running_sess); }
+    s->woken = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void wk_sched_stop(wk_sched *s)
+{
+    if (!s) { return; }
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    if (s->running_sess) { wick_session_cancel(s->running_sess); }
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    for (int i = 0; i < s->n_slots; i++) {
+        wick_session_destroy(s->slots[i].sess);
+        wk_free(s->slots[i].toks);
+    }
+    wk_free(s->slots);
+    wk_loaded_close(&s->L);
+    wk_load_args_free(&s->args);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    wk_free(s);
+}
