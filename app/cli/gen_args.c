@@ -35,7 +35,7 @@ static bool is(const char *o, const char *a, const char *b)
 int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_gen *g)
 {
     const char *o = argv[*i];
-    wick_sampling *sp = &g->rq.sampling;
+    wick_sampler_opts *sp = &g->rq.sampling;
     if (is(o, "--ignore-eos", NULL)) {
         g->rq.ignore_eos = true;
         return 1;
@@ -47,7 +47,7 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
     static const char *const valued[] = {
         "--model", "-m", "--tokenizer", "--chat-template", "--threads", "-t", "--ctx",
         "--kv-type", "--max-tokens", "-n", "--temperature", "--temp", "--top-k", "--top-p",
-        "--min-p", "--seed", "--stop", "--reasoning-budget", NULL};
+        "--min-p", "--seed", "--stop", "--reasoning-budget", "--repeat-penalty", NULL};
     bool known = false;
     for (int k = 0; valued[k]; k++) { known |= strcmp(o, valued[k]) == 0; }
     if (!known) { return 0; }
@@ -90,10 +90,8 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
         sp->top_k = (int32_t)n;
     } else if (is(o, "--top-p", NULL) || is(o, "--min-p", NULL)) {
         bool top = is(o, "--top-p", NULL);
-        if (!cli_parse_double(v, &d) || d < 0 || d > 1 || (top && d == 0)) {
-            return cli_usage(cmd, "%s: '%s' is not a number in %s", o, v,
-                             top ? "(0, 1]" : "[0, 1]"),
-                   -1;
+        if (!cli_parse_double(v, &d) || !(d >= 0 && d <= 1)) {
+            return cli_usage(cmd, "%s: '%s' is not a number in [0, 1]", o, v), -1;
         }
         *(top ? &sp->top_p : &sp->min_p) = (float)d;
     } else if (is(o, "--seed", NULL)) {
@@ -101,6 +99,11 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
             return cli_usage(cmd, "--seed: '%s' is not a number >= 0", v), -1;
         }
         sp->seed = (uint64_t)n;
+    } else if (is(o, "--repeat-penalty", NULL)) {
+        if (!cli_parse_double(v, &d) || !(d > 0) || d > 1e6) {
+            return cli_usage(cmd, "--repeat-penalty: '%s' is not a number > 0", v), -1;
+        }
+        sp->repeat_penalty = (float)d;
     } else if (is(o, "--reasoning-budget", NULL)) {
         if (!cli_parse_i64(v, -1, INT64_C(1) << 24, &g->rq.reasoning_budget)) {
             return cli_usage(cmd, "--reasoning-budget: '%s' is not a number >= -1", v), -1;

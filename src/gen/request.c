@@ -2,22 +2,13 @@
 // need not outlive wick_stream_start).
 #include "gen/gen.h"
 
-#define MAX_STOP 16
-#define MAX_STOP_LEN 256
-
 void wick_request_init(wick_request *r)
 {
     memset(r, 0, sizeof *r);
     r->max_tokens = -1;
     r->think = -1;
     r->reasoning_budget = -1;
-    r->sampling.temperature = 0.8f;
-    r->sampling.top_k = 40;
-    r->sampling.top_p = 0.95f;
-    r->sampling.min_p = 0.05f;
-    r->sampling.repeat_penalty = 1.0f;
-    r->sampling.repeat_last_n = 64;
-    r->sampling.seed = WICK_SEED_RANDOM;
+    wick_sampler_opts_init(&r->sampling);
 }
 
 // The checks wick_stream_start() fails on (everything else becomes a chunk).
@@ -44,34 +35,24 @@ static wick_status check(const wick_request *q)
     if (q->tools && !q->messages) {
         return wk_fail(WICK_E_INVALID, "request: tools need chat messages");
     }
-    if (q->n_stop > MAX_STOP || (q->n_stop && !q->stop)) {
+    if (q->n_stop > WICK_MAX_STOP_STRINGS || (q->n_stop && !q->stop)) {
         return wk_fail(WICK_E_INVALID, "request: %zu stop strings, at most %d", q->n_stop,
-                       MAX_STOP);
+                       WICK_MAX_STOP_STRINGS);
     }
     for (size_t i = 0; i < q->n_stop; i++) {
-        size_t n = q->stop[i] ? strlen(q->stop[i]) : 0;
-        if (n == 0 || n > MAX_STOP_LEN) {
-            return wk_fail(WICK_E_INVALID, "request: stop[%zu] is empty or longer than %d bytes", i,
-                           MAX_STOP_LEN);
+        if (!q->stop[i] || strlen(q->stop[i]) > WICK_MAX_STOP_BYTES) {
+            return wk_fail(WICK_E_INVALID, "request: stop[%zu] is NULL or longer than %d bytes", i,
+                           WICK_MAX_STOP_BYTES);
         }
     }
     if (q->think < -1 || q->think > 1) {
         return wk_fail(WICK_E_INVALID, "request: think %d is not -1, 0 or 1", q->think);
     }
-    if (q->top_logprobs < 0 || q->top_logprobs > 20) {
-        return wk_fail(WICK_E_INVALID, "request: top_logprobs %d is outside [0, 20]",
-                       q->top_logprobs);
-    }
-    const wick_sampling *s = &q->sampling;
-    if (!(s->temperature >= 0 && s->temperature <= 100) || s->top_k < 0 ||
-        !(s->top_p > 0 && s->top_p <= 1) || !(s->min_p >= 0 && s->min_p <= 1) ||
-        !(s->repeat_penalty > 0) || s->repeat_last_n < 0) {
-        return wk_fail(WICK_E_INVALID,
-                       "request: sampling out of range (temperature %g, top_k %d, top_p %g, "
-                       "min_p %g, repeat_penalty %g)",
-                       (double)s->temperature, s->top_k, (double)s->top_p, (double)s->min_p,
-                       (double)s->repeat_penalty);
-    }
+    // the sampler's own checks (logit-bias ids are checked against the model's vocabulary later)
+    wick_sampler *smp = NULL;
+    wick_status rc = wick_sampler_create(&q->sampling, INT32_MAX, &smp);
+    wick_sampler_destroy(smp);
+    if (rc < 0) { return wk_fail_prefix(rc, "request"); }
     return WICK_OK;
 }
 
@@ -109,6 +90,7 @@ void wk_req_free(wk_req *r)
         for (size_t i = 0; i < q->n_stop; i++) { wk_free((void *)q->stop[i]); }
         wk_free((void *)q->stop);
     }
+    wk_free((void *)q->sampling.logit_bias);
     memset(r, 0, sizeof *r);
 }
 
@@ -125,6 +107,8 @@ wick_status wk_req_copy(const wick_request *src, wk_req *dst)
     q->messages = NULL;
     q->stop = NULL;
     q->n_messages = q->n_stop = 0;
+    q->sampling.logit_bias = NULL;
+    q->sampling.n_logit_bias = 0;
     q->model = src->model;
     q->tokenizer = src->tokenizer;
     q->chat_template = src->chat_template;
@@ -170,6 +154,14 @@ wick_status wk_req_copy(const wick_request *src, wk_req *dst)
             q->n_stop = i + 1;
             ok = s[i] != NULL;
         }
+    }
+    if (ok && src->sampling.n_logit_bias) {
+        size_t n = src->sampling.n_logit_bias;
+        wick_logit_bias *b = wk_malloc(n * sizeof *b);
+        if (b) { memcpy(b, src->sampling.logit_bias, n * sizeof *b); }
+        q->sampling.logit_bias = b;
+        q->sampling.n_logit_bias = b ? n : 0;
+        ok = b != NULL;
     }
     if (!ok) {
         // strings not copied still point at the caller's: forget them before freeing

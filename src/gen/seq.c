@@ -1,28 +1,20 @@
 // seq.c — one sequence's generation: the prompt's tokens, then per step: pick the next token
-// (sampled, or forced to close a reasoning budget), turn it into text (incremental detokenizer),
-// hold back what may be the start of a stop string or a think tag, split reasoning from content,
-// emit chunks, decide when it ends. The scheduler evaluates; this file never touches the KV cache.
+// (section 7's sampler chain, or forced to close a reasoning budget), turn it into text and apply
+// the stop conditions (section 7's stopper: end-of-generation tokens, stop strings held back
+// across tokens), split reasoning from content, emit chunks, decide when it ends. The scheduler
+// evaluates; this file never touches the KV cache.
 //
-// Text pipeline per token:  detok piece -> stop matcher -> think splitter -> chunks
-//   stop matcher   keeps the longest tail that is a prefix of a stop string; a full match ends
-//                  the sequence (finish stop) and the match is not emitted
-//   think splitter chat mode only: "<think>" at the very start of the output (or a prompt that
-//                  ends inside <think>) starts reasoning, "</think>" ends it; tags not emitted
-//
-// STAND-IN parts until src/sample (issue 9) lands: the sampler below (greedy, or top-k/top-p/
-// min-p/temperature with a splitmix64 draw), the stop matcher and the think splitter.
-#define _GNU_SOURCE // qsort_r
+// Think splitter (chat mode only): "<think>" at the very start of the output (or a prompt that
+// ends inside <think>) starts reasoning, "</think>" ends it; the tags are not emitted, and text
+// that may be the start of a tag is held back until it is decided.
+// STAND-IN until the streaming reasoning/tool-call parser of src/chat (issue 9) lands.
+#define _GNU_SOURCE // memmem
 #include <math.h>
 #include <stdlib.h>
 
 #include "gen/gen.h"
 
 #define MAX_TEXT (1u << 20) // held-back text cap
-
-typedef struct pending_lp {
-    wick_token_logprob tok;
-    wick_token_logprob top[20];
-} pending_lp;
 
 struct wk_seq {
     wick_stream *st;
@@ -37,16 +29,14 @@ struct wk_seq {
     int32_t forced[16];
     int n_forced, i_forced;
     bool budget_forced;
-    wick_detok_stream *detok;
-    uint64_t rng;
-    float *probs; // sampler scratch (n_vocab)
-    int32_t *idx;
+    wick_sampler *smp;
+    wick_stopper *stp;
+    bool want_lp;
     // text
-    wk_buf hold; // text not emitted yet (stop matcher)
     wk_buf think; // text not emitted yet (think splitter)
     bool chat, reasoning, at_start, after_think;
-    // logprobs waiting for the text that carries them
-    pending_lp *lps;
+    // log-probabilities waiting for the text that carries them
+    wick_sample *lps;
     size_t n_lps, cap_lps;
     // timings
     double t_ready, t_prefill0, t_prefill1, t_first, t_end;
@@ -82,7 +72,6 @@ wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, do
     s->q = q;
     s->t_ready = t_ready;
     s->at_start = true;
-    wk_buf_init(&s->hold, MAX_TEXT);
     wk_buf_init(&s->think, MAX_TEXT);
     wick_status rc = WICK_OK;
     size_t n = 0;
@@ -128,18 +117,17 @@ wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, do
                      (long long)s->n_prompt, (long long)n_ctx);
         goto fail;
     }
-    if ((rc = wick_detok_stream_create(L->tok, 0, &s->detok)) < 0) { goto fail; }
-    const int32_t nv = wick_model_n_vocab(L->model);
-    s->probs = wk_malloc((size_t)nv * sizeof *s->probs);
-    s->idx = wk_malloc((size_t)nv * sizeof *s->idx);
-    if (!s->probs || !s->idx) {
-        rc = wk_fail_nomem("sampler");
+    if ((rc = wick_sampler_create(&q->sampling, wick_model_n_vocab(L->model), &s->smp)) < 0) {
         goto fail;
     }
-    s->rng = q->sampling.seed;
-    if (s->rng == WICK_SEED_RANDOM) {
-        s->rng = (uint64_t)(wk_now() * 1e9) ^ (uint64_t)(uintptr_t)s;
-    }
+    wick_stopper_opts so;
+    wick_stopper_opts_init(&so); // max_tokens is counted here (forced tokens and padded ids too)
+    so.stop = q->stop;
+    so.n_stop = q->n_stop;
+    so.ignore_eos = q->ignore_eos;
+    if ((rc = wick_stopper_create(L->tok, &so, &s->stp)) < 0) { goto fail; }
+    wick_sampler_accept(s->smp, s->prompt, n); // the penalties look at the prompt too
+    s->want_lp = q->sampling.logprobs || q->sampling.top_logprobs > 0;
     *out = s;
     return WICK_OK;
 fail:
@@ -152,11 +140,9 @@ void wk_seq_free(wk_seq *s)
     if (!s) { return; }
     wk_free(s->prompt);
     wk_free(s->ids);
-    wk_free(s->probs);
-    wk_free(s->idx);
     wk_free(s->lps);
-    wick_detok_stream_destroy(s->detok);
-    wk_buf_free(&s->hold);
+    wick_sampler_destroy(s->smp);
+    wick_stopper_destroy(s->stp);
     wk_buf_free(&s->think);
     wk_free(s);
 }
@@ -188,134 +174,37 @@ void wk_seq_prefill_done(wk_seq *s)
     s->t_prefill1 = wk_now();
 }
 
-// --- sampling (stand-in) -------------------------------------------------------------------------
-
-static uint64_t rng_next(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static int cmp_desc(const void *a, const void *b, void *ctx)
-{
-    const float *lg = ctx;
-    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
-    if (lg[i] != lg[j]) { return lg[i] > lg[j] ? -1 : 1; }
-    return i < j ? -1 : i > j;
-}
-
-static int32_t argmax(const float *x, int32_t n)
-{
-    int32_t b = 0;
-    for (int32_t i = 1; i < n; i++) {
-        if (x[i] > x[b]) { b = i; }
-    }
-    return b;
-}
-
-// Candidates by logit (descending, then id); top_k, top_p and min_p cut, temperature scales,
-// then a draw. Greedy for temperature <= 0.
-static int32_t sample(wk_seq *s, const float *lg, int32_t n)
-{
-    const wick_sampling *p = &s->q->sampling;
-    if (p->temperature <= 0) { return argmax(lg, n); }
-    int32_t k = p->top_k > 0 && p->top_k < n ? p->top_k : n;
-    if (k <= 256) { // the k best by insertion (logit descending, then id)
-        int32_t m = 0;
-        for (int32_t i = 0; i < n; i++) {
-            if (m == k && !(lg[i] > lg[s->idx[k - 1]])) { continue; }
-            int32_t j = m < k ? m++ : k - 1;
-            while (j > 0 && lg[i] > lg[s->idx[j - 1]]) {
-                s->idx[j] = s->idx[j - 1];
-                j--;
-            }
-            s->idx[j] = i;
-        }
-    } else {
-        for (int32_t i = 0; i < n; i++) { s->idx[i] = i; }
-        qsort_r(s->idx, (size_t)n, sizeof *s->idx, cmp_desc, (void *)lg);
-    }
-    const double mx = lg[s->idx[0]];
-    double sum = 0;
-    for (int32_t i = 0; i < k; i++) { sum += s->probs[i] = (float)exp(lg[s->idx[i]] - mx); }
-    double cum = 0;
-    int32_t keep = k;
-    for (int32_t i = 0; i < k; i++) {
-        cum += s->probs[i] / sum;
-        if (s->probs[i] < p->min_p * s->probs[0]) {
-            keep = i > 0 ? i : 1;
-            break;
-        }
-        if (cum >= p->top_p) {
-            keep = i + 1;
-            break;
-        }
-    }
-    double tsum = 0;
-    for (int32_t i = 0; i < keep; i++) {
-        s->probs[i] = (float)exp((lg[s->idx[i]] - mx) / p->temperature);
-        tsum += s->probs[i];
-    }
-    double r = (double)(rng_next(&s->rng) >> 11) * (1.0 / 9007199254740992.0) * tsum;
-    for (int32_t i = 0; i < keep; i++) {
-        r -= s->probs[i];
-        if (r < 0) { return s->idx[i]; }
-    }
-    return s->idx[keep - 1];
-}
-
-// log softmax of the raw logits for token id and the n_top best alternatives.
-static void logprobs(wk_seq *s, const float *lg, int32_t n, int32_t id)
-{
-    double mx = lg[argmax(lg, n)], sum = 0;
-    for (int32_t i = 0; i < n; i++) { sum += exp((double)lg[i] - mx); }
-    const double lse = mx + log(sum);
-    if (s->n_lps == s->cap_lps) {
-        size_t cap = s->cap_lps ? s->cap_lps * 2 : 8;
-        pending_lp *v = wk_realloc(s->lps, cap * sizeof *v);
-        if (!v) { return; } // logprobs are best effort under memory pressure
-        s->lps = v;
-        s->cap_lps = cap;
-    }
-    pending_lp *e = &s->lps[s->n_lps++];
-    size_t len = 0;
-    const char *t = wick_token_text(s->L->tok, id, &len);
-    e->tok = (wick_token_logprob){id, (float)(lg[id] - lse), t ? t : "", t ? len : 0};
-    int nt = s->q->top_logprobs;
-    int32_t best[20];
-    int m = 0;
-    for (int32_t i = 0; i < n && nt > 0; i++) { // insertion into the nt best
-        if (m == nt && !(lg[i] > lg[best[nt - 1]])) { continue; }
-        int j = m < nt ? m++ : nt - 1;
-        while (j > 0 && lg[i] > lg[best[j - 1]]) {
-            best[j] = best[j - 1];
-            j--;
-        }
-        best[j] = i;
-    }
-    for (int j = 0; j < m; j++) {
-        const char *bt = wick_token_text(s->L->tok, best[j], &len);
-        e->top[j] = (wick_token_logprob){best[j], (float)(lg[best[j]] - lse), bt ? bt : "",
-                                         bt ? len : 0};
-    }
-}
-
 // --- text ----------------------------------------------------------------------------------------
 
+static void lp_fill(const wk_seq *s, wick_token_logprob *d, int32_t id, float lp)
+{
+    size_t len = 0;
+    const char *t = wick_token_text(s->L->tok, id, &len);
+    *d = (wick_token_logprob){id, lp, t ? t : "", t ? len : 0};
+}
+
+// One chunk of text; it carries the log-probabilities of the tokens sampled since the last one.
 static void emit_text(wk_seq *s, wick_chunk_type type, const char *text, size_t len)
 {
     if (len == 0) { return; }
     if (!s->t_first) { s->t_first = wk_now(); }
     wick_chunk c = {.type = type, .text = text, .len = len};
-    wick_token_logprob toks[64], tops[64 * 20];
-    if (s->q->logprobs && s->n_lps) {
-        size_t n = s->n_lps < 64 ? s->n_lps : 64;
-        int nt = s->q->top_logprobs;
+    enum { MAX_LP = 32 };
+    wick_token_logprob toks[MAX_LP], tops[MAX_LP * WICK_MAX_TOP_LOGPROBS];
+    if (s->want_lp && s->n_lps) {
+        const size_t n = s->n_lps < MAX_LP ? s->n_lps : MAX_LP;
+        const int nt = s->q->sampling.top_logprobs;
         for (size_t i = 0; i < n; i++) {
-            toks[i] = s->lps[i].tok;
-            for (int j = 0; j < nt; j++) { tops[i * (size_t)nt + (size_t)j] = s->lps[i].top[j]; }
+            const wick_sample *e = &s->lps[i];
+            lp_fill(s, &toks[i], e->id, e->logprob);
+            for (int j = 0; j < nt; j++) {
+                wick_token_logprob *d = &tops[i * (size_t)nt + (size_t)j];
+                if (j < e->n_top) {
+                    lp_fill(s, d, e->top[j].id, e->top[j].logprob);
+                } else {
+                    *d = (wick_token_logprob){-1, -INFINITY, "", 0};
+                }
+            }
         }
         c.n_tokens = n;
         c.tokens = toks;
@@ -396,43 +285,11 @@ static void split_think(wk_seq *s, bool final)
     b->data[b->len] = '\0';
 }
 
-// Feeds text through the stop matcher into the splitter. Returns true when a stop string matched.
-static bool feed_text(wk_seq *s, const char *text, size_t len, bool final)
+// Text from the stopper into the think splitter.
+static void feed_text(wk_seq *s, const char *text, size_t len, bool final)
 {
-    wk_buf *h = &s->hold;
-    if (len && wk_buf_append(h, text, len) < 0) { final = true; } // over the cap: let it out
-    if (h->len == 0) {
-        split_think(s, final);
-        return false;
-    }
-    const wick_request *q = s->q;
-    size_t cut = h->len; // emit h[0, cut)
-    bool stopped = false;
-    for (size_t i = 0; i < q->n_stop; i++) {
-        const char *m = memmem(h->data, h->len, q->stop[i], strlen(q->stop[i]));
-        if (m && (size_t)(m - h->data) <= cut) {
-            cut = (size_t)(m - h->data);
-            stopped = true;
-        }
-    }
-    if (!stopped && !final) {
-        size_t keep = 0;
-        for (size_t i = 0; i < q->n_stop; i++) {
-            size_t k = partial_tail(h->data, h->len, q->stop[i]);
-            if (k > keep) { keep = k; }
-        }
-        cut = h->len - keep;
-    }
-    wk_buf_append(&s->think, h->data, cut);
-    if (stopped) {
-        h->len = 0;
-    } else {
-        memmove(h->data, h->data + cut, h->len - cut);
-        h->len -= cut;
-    }
-    if (h->data) { h->data[h->len] = '\0'; }
-    split_think(s, final || stopped);
-    return stopped;
+    if (len && wk_buf_append(&s->think, text, len) < 0) { final = true; } // over the cap
+    split_think(s, final);
 }
 
 // --- steps and the end ---------------------------------------------------------------------------
@@ -466,10 +323,10 @@ void wk_seq_end(wk_seq *s, wick_finish_reason f, wick_status rc, const char *msg
     s->ended = true;
     s->t_end = wk_now();
     if (f == WICK_FINISH_STOP || f == WICK_FINISH_LENGTH || f == WICK_FINISH_TOOL_CALLS) {
-        const char *piece;
+        const char *text;
         size_t len;
-        if (wick_detok_stream_finish(s->detok, &piece, &len) >= 0) { feed_text(s, piece, len, true); }
-        feed_text(s, NULL, 0, true);
+        if (wick_stopper_flush(s->stp, &text, &len) < 0) { len = 0; } // held text, if any
+        feed_text(s, text, len, true);
     }
     wick_chunk d = {.type = WICK_CHUNK_DONE, .finish_reason = f};
     usage_timings(s, &d);
@@ -493,6 +350,19 @@ static bool push_id(wk_seq *s, int32_t id)
     return true;
 }
 
+static bool push_lp(wk_seq *s, const wick_sample *e)
+{
+    if (s->n_lps == s->cap_lps) {
+        size_t cap = s->cap_lps ? s->cap_lps * 2 : 8;
+        wick_sample *v = wk_realloc(s->lps, cap * sizeof *v);
+        if (!v) { return false; }
+        s->lps = v;
+        s->cap_lps = cap;
+    }
+    s->lps[s->n_lps++] = *e;
+    return true;
+}
+
 // "</think>" as tokens, forced once the reasoning budget is spent.
 static void force_think_end(wk_seq *s)
 {
@@ -509,7 +379,6 @@ static void force_think_end(wk_seq *s)
 bool wk_seq_step(wk_seq *s, const float *logits, int64_t n_past, int64_t n_ctx, int32_t *next)
 {
     const wick_request *q = s->q;
-    const int32_t nv = wick_model_n_vocab(s->L->model);
     if (wk_stream_cancelled(s->st)) {
         wk_seq_end(s, WICK_FINISH_CANCELLED, 0, NULL);
         return false;
@@ -518,35 +387,42 @@ bool wk_seq_step(wk_seq *s, const float *logits, int64_t n_past, int64_t n_ctx, 
         wk_seq_end(s, WICK_FINISH_LENGTH, 0, NULL);
         return false;
     }
-    int64_t budget = q->think == 0 ? 0 : q->reasoning_budget;
+    const int64_t budget = q->think == 0 ? 0 : q->reasoning_budget;
     if (s->reasoning && budget >= 0 && s->n_reasoning >= budget && !s->budget_forced) {
         force_think_end(s);
     }
     int32_t id;
-    bool forced = s->i_forced < s->n_forced;
-    if (forced) {
+    if (s->i_forced < s->n_forced) {
         id = s->forced[s->i_forced++];
     } else {
-        id = sample(s, logits, nv);
-        if (q->logprobs) { logprobs(s, logits, nv, id); }
+        wick_sample smp;
+        wick_status rc = wick_sampler_sample(s->smp, logits, &smp);
+        if (rc < 0) {
+            wk_seq_end(s, WICK_FINISH_ERROR, rc, wick_errmsg());
+            return false;
+        }
+        id = smp.id;
+        if (s->want_lp) { push_lp(s, &smp); } // best effort under memory pressure
     }
+    wick_sampler_accept(s->smp, &id, 1);
     if (!push_id(s, id)) {
         wk_seq_end(s, WICK_FINISH_ERROR, WICK_E_NOMEM, "out of memory (generated ids)");
         return false;
     }
-    bool was_reasoning = s->reasoning;
-    if (!q->ignore_eos && !forced && wick_token_is_eog(s->L->tok, id)) {
-        wk_seq_end(s, WICK_FINISH_STOP, 0, NULL);
-        return false;
+    const bool was_reasoning = s->reasoning;
+    const char *text = "";
+    size_t len = 0;
+    wick_status rc = WICK_OK;
+    if (id < wick_tokenizer_n_vocab(s->L->tok)) { // (a padded vocabulary's extra ids print nothing)
+        rc = wick_stopper_push(s->stp, id, &text, &len);
+        if (rc < 0) {
+            wk_seq_end(s, WICK_FINISH_ERROR, rc, wick_errmsg());
+            return false;
+        }
     }
-    const char *piece;
-    size_t len;
-    if (wick_detok_stream_push(s->detok, id, &piece, &len) < 0) {
-        len = 0; // an id the tokenizer lacks (a padded vocabulary) decodes to nothing
-    }
-    bool stopped = feed_text(s, piece, len, false);
+    feed_text(s, text, len, false);
     if (was_reasoning || s->reasoning) { s->n_reasoning++; }
-    if (stopped) {
+    if (rc == WICK_DONE) { // an end-of-generation token or a stop string
         wk_seq_end(s, WICK_FINISH_STOP, 0, NULL);
         return false;
     }

@@ -607,8 +607,8 @@ static void test_errors_local(void)
     q.model = good;
     CHECK_FAIL(wick_stream_start(r, &q, &st), WICK_E_INVALID, "exactly one");
     q.prompt = "x";
-    q.sampling.top_p = 0;
-    CHECK_FAIL(wick_stream_start(r, &q, &st), WICK_E_INVALID, "sampling");
+    q.sampling.min_p = 2;
+    CHECK_FAIL(wick_stream_start(r, &q, &st), WICK_E_INVALID, "min_p");
     wick_registry_destroy(r);
     wk_free(good);
 }
