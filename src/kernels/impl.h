@@ -14,6 +14,18 @@ void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
 // The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.
 void wk_kernels_fill_avx2_kquant(wk_kernels *k);
+// The K formats' GEMM (gemm_avx512.c), called by wk_kernels_fill_avx512.
+void wk_gemm_fill_avx512(wk_kernels *k);
+
+// A K-format block (Q2_K .. Q6_K) unpacked: q[256] in element order, and the integer scale (and
+// min, 0 for the formats without) of each group of 16 or 32 elements (groups beyond the format's
+// count are unset). The scalar reference's view of a block (ref.c), also used by gemm.c's packer.
+typedef struct kunpacked {
+    int q[WK_QK_K];
+    int sc[16];
+    int mn[16];
+} kunpacked;
+void wk_kunpack(int type, const void *blk, kunpacked *u);
 
 // x86's vcvtps2dq after vroundps: round to nearest, ties to even; NaN, infinities and values out
 // of int32 range give INT32_MIN. The SIMD quantizers then pack with signed saturation to int8

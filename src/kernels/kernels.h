@@ -69,6 +69,14 @@ typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_
 // of attention over a cache shared by all heads, MLA). Paths differ only by FMA rounding.
 typedef void (*wk_accum_rows_fn)(float *o, int64_t o_stride, const float *p, int64_t p_stride,
                                  const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
+// GEMM of the K formats (prefill: many tokens against a weight), layouts in gemm.h. gemm_pack
+// rearranges n_rows <= 16 rows of a weight (row r at w + r * w_stride, K elements) into a tile of
+// wk_gemm_tile_bytes(K); gemm multiplies the tile's rows by token groups [g0, g1) (16 tokens
+// each) of activations packed by wk_gemm_pack_act: y[t * y_stride + r] for t < T, r < n_rows.
+// Same bits as vec_dot for every output. Set on the AVX-512 (VNNI) path only; NULL elsewhere.
+typedef void (*wk_gemm_pack_fn)(const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
+typedef void (*wk_gemm_fn)(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
+                           int64_t g0, int64_t g1, float *y, int64_t y_stride);
 // Converts n floats to the blocks of an activation format (n a multiple of its block).
 typedef void (*wk_from_float_fn)(const float *x, void *y, int64_t n);
 // Decodes n elements (a multiple of the block) to floats.
@@ -83,6 +91,8 @@ typedef struct wk_kernels {
     wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
     wk_accum_rows_fn accum_rows;
+    wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX-512 only
+    wk_gemm_fn gemm[WICK_DTYPE_COUNT];
 } wk_kernels;
 
 // The table in use: the best path this CPU supports, or the one WICK_CPU names. Thread: any.

@@ -299,13 +299,6 @@ DOT(dot_q8_0_ref)
 
 // --- K formats: 256 elements per super-block -----------------------------------------------------
 
-// A K block unpacked: q[256] in element order, and the integer scale (and min) of each group of
-// gsize elements (16 or 32).
-typedef struct kunpacked {
-    int q[WK_QK_K];
-    int sc[16];
-    int mn[16];
-} kunpacked;
 
 static void unpack_q2_k(const wk_block_q2_k *b, kunpacked *u)
 {
@@ -388,6 +381,17 @@ static void unpack_q6_k(const wk_block_q6_k *b, kunpacked *u)
     for (int g = 0; g < 16; g++) {
         u->sc[g] = b->scales[g];
         u->mn[g] = 0;
+    }
+}
+
+void wk_kunpack(int type, const void *blk, kunpacked *u)
+{
+    switch (type) {
+    case WICK_DTYPE_Q2_K: unpack_q2_k(blk, u); break;
+    case WICK_DTYPE_Q3_K: unpack_q3_k(blk, u); break;
+    case WICK_DTYPE_Q4_K: unpack_q4_k(blk, u); break;
+    case WICK_DTYPE_Q5_K: unpack_q5_k(blk, u); break;
+    default: unpack_q6_k(blk, u); break;
     }
 }
 

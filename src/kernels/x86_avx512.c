@@ -359,4 +359,5 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q6_K] = dot4r_q6_k_avx512;
+    wk_gemm_fill_avx512(k);
 }

@@ -1,0 +1,61 @@
+// gemm.h — matrix × matrix (prefill) for the K formats: the layouts the int8 GEMM kernels read.
+//
+//   Y[t][r] = W_r · X_t for a tile of up to WK_GEMM_ROWS weight rows and any number of tokens,
+//   with the same bits as vec_dot (ref.c's KDOT): per super-block of 256 elements the exact
+//   integer sums sumi = Σ_g sc_g Σ_{k in g} q_k a_k and summ = Σ_g mn_g Σ_{k in g} a_k, then
+//   sumf += (d_a · d) · sumi, summf += (d_a · dmin) · summ, and y = sumf − summf.
+//
+// Both operands are rearranged once per matmul so that the kernel's inner loop is one vpdpbusd
+// (u8 × s8 → i32, 64 products) per 64-byte activation load, with no unpacking in it:
+//   - weights (wk_gemm_pack, per tile of 16 rows): each row's quants as int8 in element order,
+//     each group's scale as int32, the mins as int16 pairs, d and dmin as floats;
+//   - activations (wk_gemm_pack_act, per group of 16 tokens): the Q8_K quants plus 128 (u8),
+//     interleaved four bytes per token (one 64-byte vector = 4 elements of 16 tokens), the
+//     bsums as int16 pairs, d as floats.
+// The formats with signed quants (Q3_K, Q6_K) take the activations as the unsigned operand; the
+// +128 adds 128 Σ_{k in g} q_k to each group's dot product, which the weight packer subtracts
+// once per row and super-block (corr). The formats with mins have unsigned quants (Q2_K, Q4_K,
+// Q5_K): the kernel flips the activations back to s8 (one xor) and their corr is 0.
+// Tokens past T in the last group are zero (d = 0, quants 128): their outputs are never written.
+#ifndef WK_KERNELS_GEMM_H
+#define WK_KERNELS_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { WK_GEMM_ROWS = 16, WK_GEMM_TOKS = 16 };
+
+// One super-block of a packed tile of WK_GEMM_ROWS rows (rows past n_rows are zero).
+typedef struct wk_gemm_wsb {
+    int8_t q[WK_GEMM_ROWS][256];  // quants, element order (Q4_K 0..15, Q6_K -32..31, ...)
+    int32_t sc[WK_GEMM_ROWS][16]; // scale of each group (8 groups of 32 or 16 groups of 16)
+    int32_t mn[WK_GEMM_ROWS][8];  // pairs of mins (low 16 bits, high 16 bits) against the
+                                  // activation's pairs of group sums: groups of 32 (Q4_K, Q5_K):
+                                  // p < 4, groups 2p, 2p+1 (bs32); of 16 (Q2_K): p < 8 (bs)
+    int32_t corr[WK_GEMM_ROWS];   // 128 Σ_g sc_g Σ_{k in g} q_k
+    float d[WK_GEMM_ROWS], dmin[WK_GEMM_ROWS];
+} wk_gemm_wsb;
+
+// One super-block of WK_GEMM_TOKS tokens' activations.
+typedef struct wk_gemm_asb {
+    uint8_t q[64][WK_GEMM_TOKS][4]; // [k / 4][token][k % 4] = qs[k] + 128
+    int32_t bs[8][WK_GEMM_TOKS];    // [p][token] = bsums[2p] | bsums[2p + 1] << 16
+    int32_t bs32[4][WK_GEMM_TOKS];  // the same for sums of 32: s_g = bsums[2g] + bsums[2g + 1],
+                                    // [p][token] = s_2p | s_2p+1 << 16
+    float d[WK_GEMM_TOKS];
+} wk_gemm_asb;
+
+// Bytes of one packed weight tile / of the packed activations of T tokens, for rows of K
+// elements (K a multiple of 256).
+size_t wk_gemm_tile_bytes(int64_t K);
+size_t wk_gemm_act_bytes(int64_t T, int64_t K);
+// Packs token groups [g0, g1) (16 tokens each) of T Q8_K activation rows (row i at
+// q8k + i * row_bytes) into act (wk_gemm_act_bytes(T, K) bytes; group g at g * K / 256
+// super-blocks).
+void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, int64_t g0,
+                      int64_t g1, void *act);
+// Packs n_rows (<= 16) rows of a K-format weight (row r at w + r * w_stride) into tile, with the
+// scalar unpacker of ref.c (the AVX-512 path has faster ones for Q4_K and Q6_K).
+void wk_gemm_pack_ref(int type, const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
+
+#endif

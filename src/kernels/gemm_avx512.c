@@ -1,0 +1,290 @@
+// gemm_avx512.c — the K formats' int8 GEMM on AVX-512 VNNI (layouts: gemm.h), bit-identical to
+// vec_dot (ref.c's KDOT) for every output.
+//
+// Micro-kernel: 4 weight rows × 32 tokens (two 16-token vectors) over one super-block. Per 4
+// elements: two 64-byte activation loads and, per row, a 4-byte weight broadcast; 8 vpdpbusd
+// accumulate each group's exact dot products in int32 lanes (lane = token). At the end of a group
+// one vpmulld by the group's scale folds it into the super-block total; at the end of the
+// super-block the mins' term (8 vpdpwssd against the bsums pairs) and the float steps of the
+// reference, in its order. A tile (16 rows) is swept super-block by super-block for each 32
+// tokens: that super-block's activations (9.3 KB) stay in L1 while the four row groups pass.
+// Zen 4 (this machine): vpdpbusd on 512 bits issues once per cycle per core (bench_gemm).
+#include <immintrin.h>
+#include <stdbool.h>
+
+#include "kernels/gemm.h"
+#include "kernels/impl.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE __m512i bcast32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+enum { MAXV = 3 }; // token vectors (16 tokens each) per micro-kernel call
+
+// sf/sm: [row 0..3][vector 0..MAXV-1][16 tokens] running sumf / summf of rows r0 .. r0 + 3;
+// x[j]: vector j's activations of this super-block.
+INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, const int ntv,
+                  const int ng, const bool mins, float *sf, float *sm)
+{
+    const int gs = 64 / ng; // 4-element steps per group: 8 (groups of 32) or 4 (of 16)
+    __m512i sumi[4][MAXV];
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) {
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) { sumi[r][j] = _mm512_setzero_si512(); }
+    }
+    for (int g = 0; g < ng; g++) {
+        __m512i acc[4][MAXV];
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++) {
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_setzero_si512(); }
+        }
+        #pragma GCC unroll 8
+        for (int s = 0; s < gs; s++) {
+            const int k4 = g * gs + s;
+            __m512i xv[MAXV];
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) {
+                xv[j] = _mm512_loadu_si512(x[j]->q[k4]);
+                // unsigned weights: the activations back to s8 (the xor runs beside vpdpbusd)
+                if (mins) { xv[j] = _mm512_xor_si512(xv[j], _mm512_set1_epi8(-128)); }
+            }
+            #pragma GCC unroll 8
+            for (int r = 0; r < 4; r++) {
+                const __m512i wv = bcast32(w->q[r0 + r] + 4 * k4);
+                #pragma GCC unroll 8
+                for (int j = 0; j < ntv; j++) {
+                    acc[r][j] = mins ? _mm512_dpbusd_epi32(acc[r][j], wv, xv[j])
+                                     : _mm512_dpbusd_epi32(acc[r][j], xv[j], wv);
+                }
+            }
+        }
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++) {
+            const __m512i sc = _mm512_set1_epi32(w->sc[r0 + r][g]);
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) {
+                sumi[r][j] = _mm512_add_epi32(sumi[r][j], _mm512_mullo_epi32(acc[r][j], sc));
+            }
+        }
+    }
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) {
+        const __m512i corr = _mm512_set1_epi32(w->corr[r0 + r]);
+        const __m512 d = _mm512_set1_ps(w->d[r0 + r]);
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) {
+            float *f = sf + (r * MAXV + j) * 16;
+            const __m512 da = _mm512_loadu_ps(x[j]->d);
+            const __m512 si = _mm512_cvtepi32_ps(mins ? sumi[r][j] : _mm512_sub_epi32(sumi[r][j], corr));
+            _mm512_storeu_ps(f, _mm512_add_ps(_mm512_loadu_ps(f),
+                                              _mm512_mul_ps(_mm512_mul_ps(da, d), si)));
+        }
+        if (mins) {
+            const __m512 dm = _mm512_set1_ps(w->dmin[r0 + r]);
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) {
+                __m512i summ = _mm512_setzero_si512();
+                #pragma GCC unroll 8
+                for (int p = 0; p < ng / 2; p++) {
+                    const int32_t *bs = ng == 8 ? x[j]->bs32[p] : x[j]->bs[p];
+                    summ = _mm512_dpwssd_epi32(summ, _mm512_loadu_si512(bs),
+                                               _mm512_set1_epi32(w->mn[r0 + r][p]));
+                }
+                const __m512 da = _mm512_loadu_ps(x[j]->d);
+                float *m = sm + (r * MAXV + j) * 16;
+                _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m),
+                                                  _mm512_mul_ps(_mm512_mul_ps(da, dm),
+                                                                _mm512_cvtepi32_ps(summ))));
+            }
+        }
+    }
+}
+
+// One pass of ntv token vectors (from group g) over every super-block: y of those tokens.
+INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_gemm_asb *a,
+                      int64_t T, int64_t g, float *y, int64_t ys, const int ntv, const int ng,
+                      const bool mins)
+{
+    float sf[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
+    float sm[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
+    memset(sf, 0, sizeof sf);
+    memset(sm, 0, sizeof sm);
+    for (int64_t b = 0; b < nsb; b++) {
+        const wk_gemm_asb *x[MAXV];
+        for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
+        for (int r0 = 0; r0 < n_rows; r0 += 4) {
+            micro(w + b, r0, x, ntv, ng, mins, sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
+        }
+    }
+    // y[t][r0 ..]: row r of token l is lane l of sf/sm row (r, j); gathered per token so that
+    // each token's 16 outputs go out in one store
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+                                                            5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(MAXV * 16));
+    const __mmask16 rows = (__mmask16)((1u << n_rows) - 1);
+    for (int j = 0; j < ntv; j++) {
+        for (int l = 0; l < 16; l++) {
+            const int64_t t = (g + j) * WK_GEMM_TOKS + l;
+            if (t >= T) { break; }
+            const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                      sf + j * 16 + l, 4);
+            const __m512 m = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                      sm + j * 16 + l, 4);
+            _mm512_mask_storeu_ps(y + t * ys, rows, _mm512_sub_ps(f, m));
+        }
+    }
+}
+
+// Token groups [g0, g1) of the packed activations times the tile's n_rows rows.
+INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
+                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
+{
+    const int64_t nsb = K / WK_QK_K;
+    int64_t g = g0;
+    for (; g + 3 <= g1; g += 3) { gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins); }
+    if (g + 2 <= g1) {
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins);
+    } else if (g < g1) {
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins);
+    }
+}
+
+static void gemm_g8m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
+                     int64_t g0, int64_t g1, float *y, int64_t ys)
+{
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true);
+}
+static void gemm_g16m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
+                      int64_t g0, int64_t g1, float *y, int64_t ys)
+{
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true);
+}
+static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
+                     int64_t g0, int64_t g1, float *y, int64_t ys)
+{
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false);
+}
+
+// The 8 scales and 8 mins of a Q4_K/Q5_K block (wk_scale_min_k4) as bytes, four at a time.
+INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
+{
+    uint32_t u[3], v[4];
+    memcpy(u, s, 12);
+    v[0] = u[0] & 0x3f3f3f3fu;                                      // sc 0..3
+    v[1] = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);      // sc 4..7
+    v[2] = u[1] & 0x3f3f3f3fu;                                      // mn 0..3
+    v[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u); // mn 4..7
+    memcpy(sc, v, 8);
+    memcpy(mn, v + 2, 8);
+}
+
+// Q4_K: quants 0..15 (unsigned: the kernel takes the activations as s8, no corr).
+static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int64_t b = 0; b < K / WK_QK_K; b++) {
+        wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
+        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
+        for (int r = 0; r < n_rows; r++) {
+            const wk_block_q4_k *x = (const wk_block_q4_k *)((const char *)w + (size_t)r * ws) + b;
+            for (int c = 0; c < 4; c++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), _mm256_and_si256(v, m4));
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32),
+                                    _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+            }
+            uint8_t sc[8], mn[8];
+            scale_min_k4x8(x->scales, sc, mn);
+            uint64_t s8;
+            memcpy(&s8, sc, 8);
+            _mm256_storeu_si256((__m256i *)dst->sc[r],
+                                _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)));
+            memcpy(&s8, mn, 8);
+            // mins as int16 pairs (2p, 2p + 1): the 8 bytes widened to 8 int16
+            _mm_storeu_si128((__m128i *)dst->mn[r], _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
+            dst->corr[r] = 0;
+            dst->d[r] = _cvtsh_ss(x->d);
+            dst->dmin[r] = _cvtsh_ss(x->dmin);
+        }
+    }
+}
+
+// Q6_K: quants -32..31 (signed), corr from Σ_g sc_g Σ q = Σ_k sc_g(k) (q_k + 32) - 32 Σ_g 16 sc_g.
+static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    const __m256i m32 = _mm256_set1_epi8(32), ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < K / WK_QK_K; b++) {
+        wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
+        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
+        for (int r = 0; r < n_rows; r++) {
+            const wk_block_q6_k *x = (const wk_block_q6_k *)((const char *)w + (size_t)r * ws) + b;
+            __m256i usc = _mm256_setzero_si256(); // Σ (q + 32) * sc in 8 int32 lanes
+            for (int h = 0; h < 2; h++) {
+                const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
+                const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
+                const __m256i hb = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+                __m256i u[4];
+                u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+                u[1] = _mm256_or_si256(
+                    _mm256_and_si256(l1, m4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
+                u[2] = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+                u[3] = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+                for (int j = 0; j < 4; j++) {
+                    _mm256_storeu_si256((__m256i *)(dst->q[r] + 128 * h + 32 * j),
+                                        _mm256_sub_epi8(u[j], m32));
+                    const int g = 8 * h + 2 * j; // this vector's two groups: g, g + 1
+                    const __m256i sc = _mm256_set_m128i(_mm_set1_epi8(x->scales[g + 1]),
+                                                        _mm_set1_epi8(x->scales[g]));
+                    usc = _mm256_add_epi32(usc,
+                                           _mm256_madd_epi16(_mm256_maddubs_epi16(u[j], sc), ones));
+                }
+            }
+            const __m512i sc32 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x->scales));
+            _mm512_storeu_si512(dst->sc[r], sc32);
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(usc), _mm256_extracti128_si256(usc, 1));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+            const int32_t sum = _mm_cvtsi128_si32(t) - 32 * 16 * _mm512_reduce_add_epi32(sc32);
+            dst->corr[r] = 128 * sum;
+            dst->d[r] = _cvtsh_ss(x->d);
+            dst->dmin[r] = 0.0f;
+        }
+    }
+}
+
+#define PACK_REF(name, T)                                                                          \
+    static void name(const void *w, size_t ws, int n_rows, int64_t K, void *tile)                  \
+    {                                                                                              \
+        wk_gemm_pack_ref(WICK_DTYPE_##T, w, ws, n_rows, K, tile);                                  \
+    }
+PACK_REF(pack_q2_k, Q2_K)
+PACK_REF(pack_q3_k, Q3_K)
+PACK_REF(pack_q5_k, Q5_K)
+
+void wk_gemm_fill_avx512(wk_kernels *k)
+{
+    k->gemm_pack[WICK_DTYPE_Q2_K] = pack_q2_k;
+    k->gemm[WICK_DTYPE_Q2_K] = gemm_g16m;
+    k->gemm_pack[WICK_DTYPE_Q3_K] = pack_q3_k;
+    k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
+    k->gemm_pack[WICK_DTYPE_Q4_K] = pack_q4_k;
+    k->gemm[WICK_DTYPE_Q4_K] = gemm_g8m;
+    k->gemm_pack[WICK_DTYPE_Q5_K] = pack_q5_k;
+    k->gemm[WICK_DTYPE_Q5_K] = gemm_g8m;
+    k->gemm_pack[WICK_DTYPE_Q6_K] = pack_q6_k;
+    k->gemm[WICK_DTYPE_Q6_K] = gemm_g16;
+}
