@@ -13,14 +13,20 @@
 //      so it is computed the same way with any number of threads.
 //      With fewer than four tokens (decode) and a K-format weight, vec_dot_4row takes four weight
 //      rows per call (shared activation loads, and a prefetch of the next four rows).
+//   3. many tokens (T >= GEMM_MIN_T) and a K-format weight, on a path with the int8 GEMM
+//      (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
+//      the weight into tiles of 16 rows, and each thread packs its tile into its own buffer and
+//      multiplies it by every token. Same bits as vec_dot, so as the paths above.
 #include <stdatomic.h>
 
+#include "kernels/gemm.h"
 #include "model/model.h"
 
 enum {
     ROWS_DECODE = 128, // weight rows per tile when T < 4 (decode; a tile starts without prefetch)
     ROWS_BATCH = 16,   // weight rows per tile when T >= 4
     TOKS_BATCH = 64, // tokens per tile
+    GEMM_MIN_T = 8, // tokens from which the K formats take the GEMM, where the path has it
 };
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k)
@@ -42,13 +48,25 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
     if (!mm->act) { return wk_fail_nomem("matmul activation buffer"); }
     mm->act_bytes = bytes;
     mm->act_type = -1;
+    if (max_rows >= GEMM_MIN_T && max_k >= 256 && mm->kern->gemm[WICK_DTYPE_Q4_K]) {
+        const int64_t k = max_k / 256 * 256; // K formats: whole super-blocks
+        mm->gemm_tile_bytes = wk_gemm_tile_bytes(k);
+        mm->gemm_act = wk_malloc(wk_gemm_act_bytes(max_rows, k));
+        mm->gemm_tiles = wk_malloc(mm->gemm_tile_bytes * (size_t)mm->n_threads);
+        if (!mm->gemm_act || !mm->gemm_tiles) {
+            wk_mm_free(mm);
+            return wk_fail_nomem("matmul GEMM buffers");
+        }
+    }
     return WICK_OK;
 }
 
 void wk_mm_free(wk_mm *mm)
 {
     wk_free(mm->act);
-    mm->act = NULL;
+    wk_free(mm->gemm_act);
+    wk_free(mm->gemm_tiles);
+    mm->act = mm->gemm_act = mm->gemm_tiles = NULL;
 }
 
 typedef struct prep_job {
@@ -61,9 +79,21 @@ typedef struct prep_job {
 static void prep_part(void *ctx, int ith, int nth)
 {
     prep_job *j = ctx;
+    wk_mm *mm = j->mm;
+    if (mm->act_packed) {
+        // whole 16-token groups per thread: each packs the rows it converted
+        const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
+        const int64_t g0 = groups * ith / nth, g1 = groups * (ith + 1) / nth;
+        for (int64_t t = g0 * WK_GEMM_TOKS; t < WK_MIN(g1 * WK_GEMM_TOKS, j->T); t++) {
+            j->from_float(j->x + t * j->x_stride, (char *)mm->act + (size_t)t * mm->act_row_bytes,
+                          j->K);
+        }
+        wk_gemm_pack_act(mm->act, mm->act_row_bytes, j->T, j->K, g0, g1, mm->gemm_act);
+        return;
+    }
     int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
     for (int64_t t = t0; t < t1; t++) {
-        j->from_float(j->x + t * j->x_stride, (char *)j->mm->act + (size_t)t * j->mm->act_row_bytes,
+        j->from_float(j->x + t * j->x_stride, (char *)mm->act + (size_t)t * mm->act_row_bytes,
                       j->K);
     }
 }
@@ -78,6 +108,7 @@ void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_
     mm->act_rows = T;
     mm->act_k = K;
     mm->act_row_bytes = rb;
+    mm->act_packed = mm->gemm_act && T >= GEMM_MIN_T && mm->kern->gemm[weight_type];
     prep_job j = {mm, mm->kern->from_float[vdt], x, T, K, x_stride};
     if (T >= 4 && mm->n_threads > 1) {
         wk_pool_run(mm->pool, mm->n_threads, prep_part, &j);
@@ -148,9 +179,58 @@ static void run_part(void *ctx, int ith, int nth)
     (void)nth;
 }
 
+typedef struct gemm_job {
+    const wk_mm *mm;
+    wk_gemm_pack_fn pack;
+    wk_gemm_fn gemm;
+    const char *w; // first weight row of the range
+    size_t w_row_bytes;
+    int64_t n_rows, n_tiles;
+    float *y;
+    int64_t y_stride;
+    atomic_int_fast64_t next;
+} gemm_job;
+
+static void gemm_part(void *ctx, int ith, int nth)
+{
+    gemm_job *j = ctx;
+    const wk_mm *mm = j->mm;
+    void *tile = (char *)mm->gemm_tiles + (size_t)ith * mm->gemm_tile_bytes;
+    const int64_t groups = (mm->act_rows + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
+    for (int64_t t = ith; t < j->n_tiles;
+         t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
+        const int64_t r0 = t * WK_GEMM_ROWS;
+        const int nr = (int)WK_MIN(WK_GEMM_ROWS, j->n_rows - r0);
+        j->pack(j->w + (size_t)r0 * j->w_row_bytes, j->w_row_bytes, nr, mm->act_k, tile);
+        j->gemm(tile, nr, mm->act_k, mm->gemm_act, mm->act_rows, 0, groups, j->y + r0,
+                j->y_stride);
+    }
+    (void)nth;
+}
+
 void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, float *y,
                int64_t y_stride)
 {
+    if (mm->act_packed && mm->kern->gemm[w->type]) {
+        gemm_job g;
+        g.mm = mm;
+        g.pack = mm->kern->gemm_pack[w->type];
+        g.gemm = mm->kern->gemm[w->type];
+        g.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
+        g.w_row_bytes = w->row_bytes;
+        g.n_rows = n_rows;
+        g.n_tiles = (n_rows + WK_GEMM_ROWS - 1) / WK_GEMM_ROWS;
+        g.y = y;
+        g.y_stride = y_stride;
+        int nth = (int)WK_MIN(mm->n_threads, g.n_tiles);
+        atomic_init(&g.next, nth);
+        if (nth > 1) {
+            wk_pool_run(mm->pool, nth, gemm_part, &g);
+        } else {
+            gemm_part(&g, 0, 1);
+        }
+        return;
+    }
     run_job j;
     j.mm = mm;
     j.dot = mm->kern->vec_dot[w->type];

@@ -192,6 +192,11 @@ typedef struct wk_mm {
     int act_type;
     int64_t act_rows, act_k;
     size_t act_row_bytes;
+    // the K formats' GEMM (kernels/gemm.h), where the kernel path has it: act also packed into
+    // gemm_act for many tokens (act_packed), and one weight tile buffer per thread
+    void *gemm_act, *gemm_tiles;
+    size_t gemm_tile_bytes;
+    bool act_packed;
 } wk_mm;
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k);
