@@ -3,7 +3,8 @@
 // the fraction of the memory roofline reached.
 //
 //   wick-mkmodel --preset kimi --type Q4_K_M -o /tmp/kimi-2l-16e-Q4_K_M.gguf
-//   bench_model_kimi /tmp/kimi-2l-16e-Q4_K_M.gguf [--prompt 128] [--decode 16] [--threads 1,2]
+//   bench_model_kimi /tmp/kimi-2l-16e-Q4_K_M.gguf [--prompt 128,512] [--decode 16] [--threads 1,2]
+//                    [--runs 3]          (what is measured and how: bench_model_run.h)
 //
 // Bytes per decoded token = every weight a token touches: all non-expert tensors (one row of
 // token_embd), the shared experts, and n_used routed experts per MoE layer (top-k picks distinct
@@ -12,9 +13,8 @@
 // Prefill: one call with the whole prompt (n_batch = prompt): each expert's weights are read once
 // for all the prompt's tokens that chose it (src/model/moe.c), so prefill is compute-bound.
 
-#include "bench_common.h"
+#include "bench_model_run.h"
 #include "model/model.h"
-#include "wick.h"
 
 static size_t tbytes(const wk_tensor *t) { return t->data ? t->row_bytes * (size_t)t->n_rows : 0; }
 
@@ -47,41 +47,14 @@ static size_t weight_bytes_per_token(const wk_model *m)
     return b;
 }
 
-static int argmax(const float *x, int64_t n)
-{
-    int b = 0;
-    for (int64_t i = 1; i < n; i++) {
-        if (x[i] > x[b]) { b = (int)i; }
-    }
-    return b;
-}
-
 int main(int argc, char **argv)
 {
-    const char *path = NULL;
-    int n_prompt = 128, n_decode = 16;
-    int threads[8] = {1, 2}, n_thr = 2;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc) {
-            n_prompt = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--decode") == 0 && i + 1 < argc) {
-            n_decode = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            n_thr = 0;
-            for (char *p = strtok(argv[++i], ","); p && n_thr < 8; p = strtok(NULL, ",")) {
-                threads[n_thr++] = atoi(p);
-            }
-        } else if (argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "usage: bench_model_kimi FILE.gguf [--prompt N] [--decode N] "
-                            "[--threads 1,2]\n");
-            return 2;
-        }
-    }
-    if (!path || n_prompt < 1 || n_decode < 1) {
-        fprintf(stderr,
-                "usage: bench_model_kimi FILE.gguf [--prompt N] [--decode N] [--threads 1,2]\n");
+    bench_model_cfg c = {.prompts = {128, 512}, .n_prompts = 2, .n_decode = 16,
+                         .threads = {1, 2}, .n_threads = 2, .runs = 3};
+    const char *path = bench_model_args(argc, argv, &c);
+    if (!path) {
+        fprintf(stderr, "usage: bench_model_kimi FILE.gguf [--prompt 128,512] [--decode 16] "
+                        "[--threads 1,2] [--runs 3]\n");
         return 2;
     }
     bench_print_banner("bench_model_kimi", bench_mem_bandwidth_gbs(0));
@@ -105,62 +78,10 @@ int main(int argc, char **argv)
            "Kimi K2 (61 layers): %d bytes f32, %d f16 per token\n",
            kv_tok, wick_model_kv_bytes_per_token(m, WICK_KV_F16), (long long)hp->n_layer,
            (long long)hp->kv_lora_rank, (long long)hp->n_rot, 61 * 576 * 4, 61 * 576 * 2);
-    const size_t w_tok = weight_bytes_per_token(m);
-
-    for (int ti = 0; ti < n_thr; ti++) {
-        int nth = threads[ti];
-        wick_session_opts so;
-        wick_session_opts_init(&so);
-        so.n_ctx = n_prompt + n_decode + 8;
-        so.n_batch = n_prompt;
-        so.n_threads = nth;
-        wick_session *s = NULL;
-        if (wick_session_create(m, &so, &s) < 0) {
-            fprintf(stderr, "wick: %s\n", wick_errmsg());
-            wick_model_close(m);
-            return 1;
-        }
-        int32_t *toks = malloc(sizeof(int32_t) * (size_t)n_prompt);
-        bench_rng r = bench_rng_seed(42);
-        for (int i = 0; i < n_prompt; i++) {
-            toks[i] = (int32_t)(bench_rng_u64(&r) % (uint64_t)hp->n_vocab);
-        }
-        // The machine may be shared: bandwidth is measured before and after the run, the larger
-        // value (the roofline is a best case) is used.
-        const double bw_before = bench_mem_bandwidth_threads_gbs(nth);
-        // Warm-up (pages of the mapped file, thread pool): one short pass, then start over.
-        wick_session_eval(s, toks, WK_MIN(n_prompt, 8));
-        wick_session_reset(s);
-
-        double tp = bench_now();
-        if (wick_session_eval(s, toks, n_prompt) < 0) {
-            fprintf(stderr, "wick: %s\n", wick_errmsg());
-            return 1;
-        }
-        tp = bench_now() - tp;
-        int32_t tok = argmax(wick_session_logits(s, -1), hp->n_vocab);
-        double td = bench_now();
-        for (int i = 0; i < n_decode; i++) {
-            if (wick_session_eval(s, &tok, 1) < 0) {
-                fprintf(stderr, "wick: %s\n", wick_errmsg());
-                return 1;
-            }
-            tok = argmax(wick_session_logits(s, -1), hp->n_vocab);
-        }
-        td = bench_now() - td;
-        // KV rows read by the decoded tokens: on average at the middle of the decode.
-        const double ctx_mid = n_prompt + n_decode / 2.0;
-        const double bytes = (double)w_tok + ctx_mid * (double)kv_tok;
-        const double bw = WK_MAX(bw_before, bench_mem_bandwidth_threads_gbs(nth));
-        const double tps = n_decode / td, roof = bw * 1e9 / bytes;
-        printf("threads %d: prefill %d tokens %.2f s = %.1f tok/s | decode %d tokens %.3f s = "
-               "%.2f tok/s, %.1f MB read per token (weights %.1f + cache %.2f) = %.2f GB/s; "
-               "bandwidth %.1f GB/s -> roofline %.2f tok/s, reached %.0f%%\n",
-               nth, n_prompt, tp, n_prompt / tp, n_decode, td, tps, bytes / 1e6, w_tok / 1e6,
-               ctx_mid * (double)kv_tok / 1e6, bytes * tps / 1e9, bw, roof, 100.0 * tps / roof);
-        free(toks);
-        wick_session_destroy(s);
-    }
+    c.weight_bytes_per_token = weight_bytes_per_token(m);
+    printf("read per decoded token: %.1f MB of weights + the MLA cache\n",
+           (double)c.weight_bytes_per_token / 1e6);
+    int rc = bench_model_measure(m, &c);
     wick_model_close(m);
-    return 0;
+    return rc;
 }

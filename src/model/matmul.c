@@ -18,6 +18,7 @@
 //      the weight into tiles of 16 rows, and each thread packs its tile into its own buffer and
 //      multiplies it by every token. Same bits as vec_dot, so as the paths above.
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "kernels/gemm.h"
 #include "model/model.h"
@@ -48,7 +49,9 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
     if (!mm->act) { return wk_fail_nomem("matmul activation buffer"); }
     mm->act_bytes = bytes;
     mm->act_type = -1;
-    if (max_rows >= GEMM_MIN_T && max_k >= 256 && mm->kern->gemm[WICK_DTYPE_Q4_K]) {
+    const char *env = getenv("WICK_GEMM"); // "0": the vec_dot paths only (same results)
+    const bool gemm_on = !(env && strcmp(env, "0") == 0);
+    if (gemm_on && max_rows >= GEMM_MIN_T && max_k >= 256 && mm->kern->gemm[WICK_DTYPE_Q4_K]) {
         const int64_t k = max_k / 256 * 256; // K formats: whole super-blocks
         mm->gemm_tile_bytes = wk_gemm_tile_bytes(k);
         mm->gemm_act = wk_malloc(wk_gemm_act_bytes(max_rows, k));

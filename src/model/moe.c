@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdatomic.h>
 
+#include "kernels/gemm.h"
+
 // The order of the selection: larger first, the lower index first among equal values; NaN sorts
 // as -inf (a broken router row still yields k distinct valid ids).
 static inline float topk_key(float v) { return isnan(v) ? -INFINITY : v; }
@@ -124,7 +126,11 @@ void wk_moe_plan(int n_expert, int n_used, int64_t n_tokens, const int32_t *ids,
 
 // --- the routed experts over a batch -------------------------------------------------------------
 
-enum { EXP_ROWS = 16, EXP_PAIRS = 64 };
+enum {
+    EXP_ROWS = 16,  // weight rows per unit (also the GEMM's tile: WK_GEMM_ROWS)
+    EXP_PAIRS = 64, // pairs per unit (vec_dot path)
+    EXP_GEMM_MIN = 8, // an expert with this many pairs takes the GEMM (one unit per row tile)
+};
 
 static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
 
@@ -139,7 +145,10 @@ wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64
     b->n_expert = n_expert;
     b->in_rb = in_rb;
     b->mid_rb = mid_rb;
-    enum { N_BUF = 11 };
+    // GEMM: every expert's slots rounded up to whole 16-token groups, for the wider input
+    const bool gemm = wk_kernels_get()->gemm[WICK_DTYPE_Q4_K] != NULL;
+    const int64_t gemm_k = WK_MAX(n_embd, n_ff);
+    enum { N_BUF = 13 };
     size_t sz[N_BUF] = {0}, total = 0, P = (size_t)b->max_pairs;
     bool ok = wk_mul_size((size_t)max_tokens, in_rb, &sz[0]);
     sz[1] = sz[0];
@@ -152,6 +161,11 @@ wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64
     sz[8] = 2 * ((size_t)n_expert + 1) * sizeof(int64_t);
     sz[9] = P * sizeof(int32_t);
     sz[10] = P * sizeof(int32_t);
+    if (gemm) {
+        ok = ok && wk_mul_size(wk_gemm_act_bytes(WK_GEMM_TOKS, gemm_k),
+                               P / WK_GEMM_TOKS + (size_t)n_expert + 1, &sz[11]);
+        sz[12] = ((size_t)n_expert + 1) * sizeof(int64_t);
+    }
     for (int i = 0; ok && i < N_BUF; i++) { ok = wk_add_size(total, round64(sz[i]), &total); }
     if (!ok) { return wk_fail(WICK_E_RANGE, "expert buffers: size overflows"); }
     b->mem = wk_malloc(total);
@@ -162,12 +176,14 @@ wick_status wk_moe_buf_init(wk_moe_buf *b, int64_t max_tokens, int n_used, int64
     void **ptrs[N_BUF] = {
         &b->tok_gate,       &b->tok_up,         &b->in_gate,      &b->in_up,
         (void **)&b->g,     (void **)&b->u,     &b->mid,          (void **)&b->out,
-        (void **)&b->start, (void **)&b->order, (void **)&b->slot};
+        (void **)&b->start, (void **)&b->order, (void **)&b->slot,
+        &b->gemm_act,       (void **)&b->group_start};
     for (int i = 0; i < N_BUF; i++) {
         *ptrs[i] = p;
         p += round64(sz[i]);
     }
     b->unit_start = b->start + n_expert + 1;
+    if (!gemm) { b->gemm_act = NULL, b->group_start = NULL; }
     return WICK_OK;
 }
 
@@ -177,7 +193,7 @@ void wk_moe_buf_free(wk_moe_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-enum { PH_CONVERT, PH_GATHER, PH_GATE_UP, PH_MID, PH_DOWN, PH_COMBINE };
+enum { PH_CONVERT, PH_GATHER, PH_PACK, PH_GATE_UP, PH_MID, PH_DOWN, PH_COMBINE };
 
 typedef struct moe_job {
     const wk_kernels *kern;
@@ -193,15 +209,43 @@ typedef struct moe_job {
     size_t rb_gate, rb_up, rb_down; // converted row bytes
     int64_t n_rows;                 // weight rows per expert of this phase
     int64_t n_units;
+    bool gemm;                      // this phase's experts with EXP_GEMM_MIN+ pairs take the GEMM
+    const void *pack_src;           // PH_PACK: the Q8_K rows by slot (in_gate or mid) ...
+    size_t pack_rb;                 // ... their bytes
+    int64_t pack_k;                 // ... and elements
+    void *tiles;                    // per-thread GEMM weight tiles (the matmul's)
+    size_t tile_bytes;
     atomic_int_fast64_t next;
 } moe_job;
 
-// Expert e's units of a phase: row tiles × pair tiles.
+static bool expert_gemm(const moe_job *j, int64_t e)
+{
+    return j->gemm && j->b->start[e + 1] - j->b->start[e] >= EXP_GEMM_MIN;
+}
+
+// Expert e's units of a phase: row tiles × pair tiles (the GEMM: row tiles × all its pairs).
 static int64_t expert_units(const moe_job *j, int64_t e)
 {
     const int64_t n = j->b->start[e + 1] - j->b->start[e];
     if (n == 0) { return 0; }
-    return (j->n_rows + EXP_ROWS - 1) / EXP_ROWS * ((n + EXP_PAIRS - 1) / EXP_PAIRS);
+    const int64_t row_tiles = (j->n_rows + EXP_ROWS - 1) / EXP_ROWS;
+    return expert_gemm(j, e) ? row_tiles : row_tiles * ((n + EXP_PAIRS - 1) / EXP_PAIRS);
+}
+
+// One GEMM unit: rows [r0, r0 + 16) of expert e's weight w (rows rb bytes, K elements) times all
+// of its pairs, into y (slot rows of y_stride floats).
+static void gemm_unit(const moe_job *j, int ith, int64_t e, int type, const char *w, size_t rb,
+                      int64_t K, int64_t r0, float *y, int64_t y_stride)
+{
+    const wk_moe_buf *b = j->b;
+    const int64_t n = b->start[e + 1] - b->start[e];
+    const int nr = (int)WK_MIN(EXP_ROWS, j->n_rows - r0);
+    void *tile = (char *)j->tiles + (size_t)ith * j->tile_bytes;
+    const void *act = (const char *)b->gemm_act +
+                      (size_t)b->group_start[e] * wk_gemm_act_bytes(WK_GEMM_TOKS, K);
+    j->kern->gemm_pack[type](w + (size_t)r0 * rb, rb, nr, K, tile);
+    j->kern->gemm[type](tile, nr, K, act, n, 0, (n + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS,
+                        y + b->start[e] * y_stride + r0, y_stride);
 }
 
 static void plan_units(moe_job *j)
@@ -230,7 +274,7 @@ static void dot_rows(const wk_kernels *kern, int type, int64_t K, const void *w,
     for (; i < n_act; i++) { d1(K, &out[i * out_stride], w, a + (size_t)i * stride); }
 }
 
-static void moe_unit(moe_job *j, int64_t u)
+static void moe_unit(moe_job *j, int64_t u, int ith)
 {
     const wk_moe_ffn *f = j->f;
     const wk_moe_buf *b = j->b;
@@ -245,6 +289,25 @@ static void moe_unit(moe_job *j, int64_t u)
         }
     }
     const int64_t e = lo, k = u - b->unit_start[e];
+    if (expert_gemm(j, e)) {
+        const int64_t r0 = k * EXP_ROWS;
+        if (j->phase == PH_GATE_UP) {
+            const char *gw = (const char *)f->gate->data +
+                             (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
+            const char *uw = (const char *)f->up->data +
+                             (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
+            gemm_unit(j, ith, e, f->gate->type, gw, f->gate->row_bytes, f->n_embd, r0, b->g,
+                      f->n_ff);
+            gemm_unit(j, ith, e, f->up->type, uw, f->up->row_bytes, f->n_embd, r0, b->u,
+                      f->n_ff);
+        } else {
+            const char *dw =
+                (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
+            gemm_unit(j, ith, e, f->down->type, dw, f->down->row_bytes, f->n_ff, r0, b->out,
+                      f->n_embd);
+        }
+        return;
+    }
     const int64_t n_pairs = b->start[e + 1] - b->start[e];
     const int64_t pair_tiles = (n_pairs + EXP_PAIRS - 1) / EXP_PAIRS;
     const int64_t rt = k / pair_tiles, pt = k % pair_tiles;
@@ -305,6 +368,18 @@ static void moe_part(void *ctx, int ith, int nth)
         }
         break;
     }
+    case PH_PACK:
+        // every GEMM expert's slots, per 16 (experts split across threads)
+        for (int64_t e = f->n_expert * ith / nth; e < f->n_expert * (ith + 1) / nth; e++) {
+            const int64_t n = b->start[e + 1] - b->start[e];
+            if (!expert_gemm(j, e)) { continue; }
+            char *dst = (char *)b->gemm_act +
+                        (size_t)b->group_start[e] * wk_gemm_act_bytes(WK_GEMM_TOKS, j->pack_k);
+            wk_gemm_pack_act((const char *)j->pack_src + (size_t)b->start[e] * j->pack_rb,
+                             j->pack_rb, n, j->pack_k, 0, (n + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS,
+                             dst);
+        }
+        break;
     case PH_MID: {
         const int64_t P = j->T * j->n_used;
         for (int64_t s = P * ith / nth; s < P * (ith + 1) / nth; s++) {
@@ -330,7 +405,7 @@ static void moe_part(void *ctx, int ith, int nth)
     default: // PH_GATE_UP, PH_DOWN
         for (int64_t u = ith; u < j->n_units;
              u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
-            moe_unit(j, u);
+            moe_unit(j, u, ith);
         }
         break;
     }
@@ -379,10 +454,38 @@ void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *
     wk_moe_plan((int)f->n_expert, n_used, T, ids, b->start, b->order);
     for (int64_t s = 0; s < P; s++) { b->slot[b->order[s]] = (int32_t)s; }
     run_phase(mm, &j, PH_GATHER, P >= 16 ? P : 1);
+    // the GEMM where the path has it for these formats (Q8_K activations) and the session has
+    // its tile buffers; group_start: each expert's slots in whole 16-token groups
+    const bool gemm_ok = b->gemm_act && mm->gemm_tiles && P >= EXP_GEMM_MIN;
+    j.tiles = mm->gemm_tiles;
+    j.tile_bytes = mm->gemm_tile_bytes;
+    if (gemm_ok) {
+        b->group_start[0] = 0;
+        for (int64_t e = 0; e < f->n_expert; e++) {
+            const int64_t n = b->start[e + 1] - b->start[e];
+            b->group_start[e + 1] =
+                b->group_start[e] + (n >= EXP_GEMM_MIN ? (n + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS : 0);
+        }
+    }
+    j.gemm = gemm_ok && j.kern->gemm[f->gate->type] && j.kern->gemm[f->up->type] &&
+             j.vdt_up == j.vdt_gate;
+    if (j.gemm) {
+        j.pack_src = b->in_gate;
+        j.pack_rb = j.rb_gate;
+        j.pack_k = f->n_embd;
+        run_phase(mm, &j, PH_PACK, f->n_expert);
+    }
     j.n_rows = f->n_ff;
     plan_units(&j);
     run_phase(mm, &j, PH_GATE_UP, j.n_units);
     run_phase(mm, &j, PH_MID, P >= 4 ? P : 1);
+    j.gemm = gemm_ok && j.kern->gemm[f->down->type];
+    if (j.gemm) {
+        j.pack_src = b->mid;
+        j.pack_rb = j.rb_down;
+        j.pack_k = f->n_ff;
+        run_phase(mm, &j, PH_PACK, f->n_expert);
+    }
     j.n_rows = f->n_embd;
     plan_units(&j);
     run_phase(mm, &j, PH_DOWN, j.n_units);

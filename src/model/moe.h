@@ -84,6 +84,10 @@ typedef struct wk_moe_buf {
     int32_t *order;          // [max_pairs] slot -> pair t * n_used + j
     int32_t *slot;           // [max_pairs] pair -> slot
     int64_t *unit_start;     // [n_expert + 1] first work unit of each expert (per phase)
+    // The K formats' GEMM (kernels/gemm.h), where the kernel path has it: each expert's slots
+    // packed per 16 (in_gate, then mid), expert e's first group at group_start[e]
+    void *gemm_act;
+    int64_t *group_start; // [n_expert + 1]
     void *mem;
 } wk_moe_buf;
 
