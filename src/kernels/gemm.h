@@ -34,6 +34,8 @@ typedef struct wk_gemm_wsb {
                                   // p < 4, groups 2p, 2p+1 (bs32); of 16 (Q2_K): p < 8 (bs)
     int32_t corr[WK_GEMM_ROWS];   // 128 Σ_g sc_g Σ_{k in g} q_k
     float d[WK_GEMM_ROWS], dmin[WK_GEMM_ROWS];
+    const uint8_t *qs[WK_GEMM_ROWS]; // Q4_K: each row's block in the weight (q above unused: the
+                                     // kernel takes the nibbles from there)
 } wk_gemm_wsb;
 
 // One super-block of WK_GEMM_TOKS tokens' activations.

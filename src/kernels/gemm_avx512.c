@@ -28,8 +28,11 @@ enum { MAXV = 3 }; // token vectors (16 tokens each) per micro-kernel call
 
 // sf/sm: [row 0..3][vector 0..MAXV-1][16 tokens] running sumf / summf of rows r0 .. r0 + 3;
 // x[j]: vector j's activations of this super-block.
+// nib (Q4_K): the weights' 4-element groups come as nibbles from the blocks themselves (qs
+// byte 32 c + l holds element 64 c + l low and 64 c + 32 + l high): a broadcast and a mask (and a
+// shift) per row and step, beside the vpdpbusd, instead of a packed copy.
 INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, const int ntv,
-                  const int ng, const bool mins, float *sf, float *sm)
+                  const int ng, const bool mins, const bool nib, float *sf, float *sm)
 {
     const int gs = 64 / ng; // 4-element steps per group: 8 (groups of 32) or 4 (of 16)
     __m512i sumi[4][MAXV];
@@ -57,7 +60,15 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
             }
             #pragma GCC unroll 8
             for (int r = 0; r < 4; r++) {
-                const __m512i wv = bcast32(w->q[r0 + r] + 4 * k4);
+                __m512i wv;
+                if (nib) {
+                    // element 4 k4 = 64 c + 32 hi + 4 s: byte 32 c + 4 s, nibble hi
+                    const __m512i raw = bcast32(w->qs[r0 + r] + 32 * (g / 2) + 4 * s);
+                    wv = _mm512_and_si512(g % 2 ? _mm512_srli_epi32(raw, 4) : raw,
+                                          _mm512_set1_epi8(15));
+                } else {
+                    wv = bcast32(w->q[r0 + r] + 4 * k4);
+                }
                 #pragma GCC unroll 8
                 for (int j = 0; j < ntv; j++) {
                     acc[r][j] = mins ? _mm512_dpbusd_epi32(acc[r][j], wv, xv[j])
@@ -110,7 +121,7 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
 // One pass of ntv token vectors (from group g) over every super-block: y of those tokens.
 INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_gemm_asb *a,
                       int64_t T, int64_t g, float *y, int64_t ys, const int ntv, const int ng,
-                      const bool mins)
+                      const bool mins, const bool nib)
 {
     float sf[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
     float sm[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
@@ -120,7 +131,7 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
         const wk_gemm_asb *x[MAXV];
         for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
         for (int r0 = 0; r0 < n_rows; r0 += 4) {
-            micro(w + b, r0, x, ntv, ng, mins, sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
+            micro(w + b, r0, x, ntv, ng, mins, nib, sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
         }
     }
     // y[t][r0 ..]: row r of token l is lane l of sf/sm row (r, j); gathered per token so that
@@ -144,32 +155,40 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
 
 // Token groups [g0, g1) of the packed activations times the tile's n_rows rows.
 INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
+                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins,
+                    const bool nib)
 {
     const int64_t nsb = K / WK_QK_K;
     int64_t g = g0;
-    for (; g + 3 <= g1; g += 3) { gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins); }
+    for (; g + 3 <= g1; g += 3) {
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins, nib);
+    }
     if (g + 2 <= g1) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins, nib);
     } else if (g < g1) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins, nib);
     }
 }
 
+static void gemm_q4_k(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
+                      int64_t g0, int64_t g1, float *y, int64_t ys)
+{
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true, true);
+}
 static void gemm_g8m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                      int64_t g0, int64_t g1, float *y, int64_t ys)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true, false);
 }
 static void gemm_g16m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                       int64_t g0, int64_t g1, float *y, int64_t ys)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true, false);
 }
 static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                      int64_t g0, int64_t g1, float *y, int64_t ys)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false, false);
 }
 
 // The 8 scales and 8 mins of a Q4_K/Q5_K block (wk_scale_min_k4) as bytes, four at a time.
@@ -185,20 +204,22 @@ INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
     memcpy(mn, v + 2, 8);
 }
 
-// Q4_K: quants 0..15 (unsigned: the kernel takes the activations as s8, no corr).
+// Q4_K: the scales, mins and d's, and where each row's block is (the kernel reads the quants,
+// 0..15, unsigned, from there; no corr).
 static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
-    const __m256i m4 = _mm256_set1_epi8(15);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
-        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
-        for (int r = 0; r < n_rows; r++) {
-            const wk_block_q4_k *x = (const wk_block_q4_k *)((const char *)w + (size_t)r * ws) + b;
-            for (int c = 0; c < 4; c++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), _mm256_and_si256(v, m4));
-                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32),
-                                    _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+        for (int r = 0; r < WK_GEMM_ROWS; r++) {
+            // rows past n_rows: row 0's quants with zero scales (finite, never written out)
+            const wk_block_q4_k *x =
+                (const wk_block_q4_k *)((const char *)w + (size_t)(r < n_rows ? r : 0) * ws) + b;
+            dst->qs[r] = x->qs;
+            if (r >= n_rows) {
+                memset(dst->sc[r], 0, sizeof dst->sc[r]);
+                memset(dst->mn[r], 0, sizeof dst->mn[r]);
+                dst->d[r] = dst->dmin[r] = 0.0f;
+                continue;
             }
             uint8_t sc[8], mn[8];
             scale_min_k4x8(x->scales, sc, mn);
@@ -208,8 +229,8 @@ static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
                                 _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)));
             memcpy(&s8, mn, 8);
             // mins as int16 pairs (2p, 2p + 1): the 8 bytes widened to 8 int16
-            _mm_storeu_si128((__m128i *)dst->mn[r], _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
-            dst->corr[r] = 0;
+            _mm_storeu_si128((__m128i *)dst->mn[r],
+                             _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
             dst->d[r] = _cvtsh_ss(x->d);
             dst->dmin[r] = _cvtsh_ss(x->dmin);
         }
@@ -282,7 +303,7 @@ void wk_gemm_fill_avx512(wk_kernels *k)
     k->gemm_pack[WICK_DTYPE_Q3_K] = pack_q3_k;
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
     k->gemm_pack[WICK_DTYPE_Q4_K] = pack_q4_k;
-    k->gemm[WICK_DTYPE_Q4_K] = gemm_g8m;
+    k->gemm[WICK_DTYPE_Q4_K] = gemm_q4_k;
     k->gemm_pack[WICK_DTYPE_Q5_K] = pack_q5_k;
     k->gemm[WICK_DTYPE_Q5_K] = gemm_g8m;
     k->gemm_pack[WICK_DTYPE_Q6_K] = pack_q6_k;
