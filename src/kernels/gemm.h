@@ -23,7 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { WK_GEMM_ROWS = 16, WK_GEMM_TOKS = 16 };
+// Rows per packed tile, tokens per activation group, rows one gemm call takes (in consecutive
+// tiles).
+enum { WK_GEMM_ROWS = 16, WK_GEMM_TOKS = 16, WK_GEMM_MAX_ROWS = 64 };
 
 // One super-block of a packed tile of WK_GEMM_ROWS rows (rows past n_rows are zero).
 typedef struct wk_gemm_wsb {

@@ -118,37 +118,47 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
     }
 }
 
-// One pass of ntv token vectors (from group g) over every super-block: y of those tokens.
+// One pass of ntv token vectors (from group g) over every super-block: y of those tokens, for
+// n_rows rows in consecutive tiles of 16. Per super-block, its activations (ntv × 4.9 KB) stay
+// in L1 while every row passes; more rows per pass, fewer passes over the activations (which
+// come from L3 for long prompts and long rows).
 INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_gemm_asb *a,
                       int64_t T, int64_t g, float *y, int64_t ys, const int ntv, const int ng,
                       const bool mins, const bool nib)
 {
-    float sf[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
-    float sm[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
-    memset(sf, 0, sizeof sf);
-    memset(sm, 0, sizeof sm);
+    enum { R = WK_GEMM_MAX_ROWS };
+    float sf[R * MAXV * 16] __attribute__((aligned(64)));
+    float sm[R * MAXV * 16] __attribute__((aligned(64)));
+    memset(sf, 0, sizeof(float) * (size_t)((n_rows + 3) / 4 * 4) * MAXV * 16);
+    memset(sm, 0, sizeof(float) * (size_t)((n_rows + 3) / 4 * 4) * MAXV * 16);
     for (int64_t b = 0; b < nsb; b++) {
         const wk_gemm_asb *x[MAXV];
         for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
         for (int r0 = 0; r0 < n_rows; r0 += 4) {
-            micro(w + b, r0, x, ntv, ng, mins, nib, sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
+            const int t = r0 / WK_GEMM_ROWS;
+            micro(w + t * nsb + b, r0 % WK_GEMM_ROWS, x, ntv, ng, mins, nib,
+                  sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
         }
     }
     // y[t][r0 ..]: row r of token l is lane l of sf/sm row (r, j); gathered per token so that
-    // each token's 16 outputs go out in one store
+    // each token's 16 outputs of a tile go out in one store
     const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
                                                             5, 4, 3, 2, 1, 0),
                                            _mm512_set1_epi32(MAXV * 16));
-    const __mmask16 rows = (__mmask16)((1u << n_rows) - 1);
-    for (int j = 0; j < ntv; j++) {
-        for (int l = 0; l < 16; l++) {
-            const int64_t t = (g + j) * WK_GEMM_TOKS + l;
-            if (t >= T) { break; }
-            const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
-                                                      sf + j * 16 + l, 4);
-            const __m512 m = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
-                                                      sm + j * 16 + l, 4);
-            _mm512_mask_storeu_ps(y + t * ys, rows, _mm512_sub_ps(f, m));
+    for (int r0 = 0; r0 < n_rows; r0 += WK_GEMM_ROWS) {
+        const int nr = n_rows - r0 < WK_GEMM_ROWS ? n_rows - r0 : WK_GEMM_ROWS;
+        const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+        const float *f0 = sf + r0 * MAXV * 16, *m0 = sm + r0 * MAXV * 16;
+        for (int j = 0; j < ntv; j++) {
+            for (int l = 0; l < 16; l++) {
+                const int64_t t = (g + j) * WK_GEMM_TOKS + l;
+                if (t >= T) { break; }
+                const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                          f0 + j * 16 + l, 4);
+                const __m512 m = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                          m0 + j * 16 + l, 4);
+                _mm512_mask_storeu_ps(y + t * ys + r0, rows, _mm512_sub_ps(f, m));
+            }
         }
     }
 }

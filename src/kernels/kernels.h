@@ -71,8 +71,9 @@ typedef void (*wk_accum_rows_fn)(float *o, int64_t o_stride, const float *p, int
                                  const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
 // GEMM of the K formats (prefill: many tokens against a weight), layouts in gemm.h. gemm_pack
 // rearranges n_rows <= 16 rows of a weight (row r at w + r * w_stride, K elements) into a tile of
-// wk_gemm_tile_bytes(K); gemm multiplies the tile's rows by token groups [g0, g1) (16 tokens
-// each) of activations packed by wk_gemm_pack_act: y[t * y_stride + r] for t < T, r < n_rows.
+// wk_gemm_tile_bytes(K); gemm multiplies n_rows <= 64 rows, in tiles back to back (rows 16 i ..
+// in tile i), by token groups [g0, g1) (16 tokens each) of activations packed by
+// wk_gemm_pack_act: y[t * y_stride + r] for t < T, r < n_rows.
 // Same bits as vec_dot for every output. Set on the AVX-512 (VNNI) path only; NULL elsewhere.
 typedef void (*wk_gemm_pack_fn)(const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
 typedef void (*wk_gemm_fn)(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,

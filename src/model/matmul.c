@@ -15,8 +15,9 @@
 //      rows per call (shared activation loads, and a prefetch of the next four rows).
 //   3. many tokens (T >= GEMM_MIN_T) and a K-format weight, on a path with the int8 GEMM
 //      (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
-//      the weight into tiles of 16 rows, and each thread packs its tile into its own buffer and
-//      multiplies it by every token. Same bits as vec_dot, so as the paths above.
+//      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
+//      into its own buffer and multiplies it by every token. Same bits as vec_dot, so as the
+//      paths above.
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -53,7 +54,7 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
     const bool gemm_on = !(env && strcmp(env, "0") == 0);
     if (gemm_on && max_rows >= GEMM_MIN_T && max_k >= 256 && mm->kern->gemm[WICK_DTYPE_Q4_K]) {
         const int64_t k = max_k / 256 * 256; // K formats: whole super-blocks
-        mm->gemm_tile_bytes = wk_gemm_tile_bytes(k);
+        mm->gemm_tile_bytes = wk_gemm_tile_bytes(k) * (WK_GEMM_MAX_ROWS / WK_GEMM_ROWS);
         mm->gemm_act = wk_malloc(wk_gemm_act_bytes(max_rows, k));
         mm->gemm_tiles = wk_malloc(mm->gemm_tile_bytes * (size_t)mm->n_threads);
         if (!mm->gemm_act || !mm->gemm_tiles) {
@@ -188,7 +189,7 @@ typedef struct gemm_job {
     wk_gemm_fn gemm;
     const char *w; // first weight row of the range
     size_t w_row_bytes;
-    int64_t n_rows, n_tiles;
+    int64_t n_rows, rows_per_unit, n_units;
     float *y;
     int64_t y_stride;
     atomic_int_fast64_t next;
@@ -198,14 +199,18 @@ static void gemm_part(void *ctx, int ith, int nth)
 {
     gemm_job *j = ctx;
     const wk_mm *mm = j->mm;
-    void *tile = (char *)mm->gemm_tiles + (size_t)ith * mm->gemm_tile_bytes;
+    char *tiles = (char *)mm->gemm_tiles + (size_t)ith * mm->gemm_tile_bytes;
+    const size_t tb = wk_gemm_tile_bytes(mm->act_k);
     const int64_t groups = (mm->act_rows + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
-    for (int64_t t = ith; t < j->n_tiles;
-         t = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
-        const int64_t r0 = t * WK_GEMM_ROWS;
-        const int nr = (int)WK_MIN(WK_GEMM_ROWS, j->n_rows - r0);
-        j->pack(j->w + (size_t)r0 * j->w_row_bytes, j->w_row_bytes, nr, mm->act_k, tile);
-        j->gemm(tile, nr, mm->act_k, mm->gemm_act, mm->act_rows, 0, groups, j->y + r0,
+    for (int64_t u = ith; u < j->n_units;
+         u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
+        const int64_t r0 = u * j->rows_per_unit;
+        const int nr = (int)WK_MIN(j->rows_per_unit, j->n_rows - r0);
+        for (int r = 0; r < nr; r += WK_GEMM_ROWS) {
+            j->pack(j->w + (size_t)(r0 + r) * j->w_row_bytes, j->w_row_bytes,
+                    WK_MIN(WK_GEMM_ROWS, nr - r), mm->act_k, tiles + r / WK_GEMM_ROWS * tb);
+        }
+        j->gemm(tiles, nr, mm->act_k, mm->gemm_act, mm->act_rows, 0, groups, j->y + r0,
                 j->y_stride);
     }
     (void)nth;
@@ -222,10 +227,16 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
         g.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
         g.w_row_bytes = w->row_bytes;
         g.n_rows = n_rows;
-        g.n_tiles = (n_rows + WK_GEMM_ROWS - 1) / WK_GEMM_ROWS;
+        // units of 64 rows (one pass over the activations serves them all), fewer rows when
+        // there would be fewer than four units per thread
+        g.rows_per_unit = WK_GEMM_MAX_ROWS;
+        while (g.rows_per_unit > WK_GEMM_ROWS && n_rows < g.rows_per_unit * 4 * mm->n_threads) {
+            g.rows_per_unit /= 2;
+        }
+        g.n_units = (n_rows + g.rows_per_unit - 1) / g.rows_per_unit;
         g.y = y;
         g.y_stride = y_stride;
-        int nth = (int)WK_MIN(mm->n_threads, g.n_tiles);
+        int nth = (int)WK_MIN(mm->n_threads, g.n_units);
         atomic_init(&g.next, nth);
         if (nth > 1) {
             wk_pool_run(mm->pool, nth, gemm_part, &g);

@@ -343,21 +343,24 @@ static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
     free(x);
 }
 
-// gemm of path k (the K formats): tiles of 16 and 13 random rows (a stride of the rows' bytes
-// plus 6: every 2-byte alignment) times 37 tokens (two 16-token groups and a tail of 5) or 16,
-// the groups in one call or in two, bit for bit equal to the reference's vec_dot of every row and
-// token; outputs of rows past the tile's are never written.
+// gemm of path k (the K formats): 45 random rows (tiles of 16, 16 and 13) and 16 rows (a
+// stride of the rows' bytes plus 6: every 2-byte alignment) times 37 tokens (two 16-token groups
+// and a tail of 5) or 16, the groups in one call or in two, bit for bit equal to the reference's
+// vec_dot of every row and token; outputs past the rows are never written.
 static void check_gemm(const wk_kernels *k, const wk_kernels *ref, int type)
 {
     const wk_type_traits *t = wk_type(type);
     const int64_t K = 768, T_max = 37;
+    const int R = 48; // output columns (rows 45 .. 47 must stay untouched)
     const size_t stride = (size_t)(K / 256) * t->bytes + 6, arb = (size_t)(K / 256) * 292;
-    uint8_t *w = malloc(WK_GEMM_ROWS * stride + 4), *a = malloc((size_t)T_max * arb + 4);
-    float *x = malloc((size_t)K * sizeof(float)), *y = malloc(sizeof(float) * T_max * 16);
-    void *tile = malloc(wk_gemm_tile_bytes(K)), *act = malloc(wk_gemm_act_bytes(T_max, K));
+    uint8_t *w = malloc((size_t)R * stride + 4), *a = malloc((size_t)T_max * arb + 4);
+    float *x = malloc((size_t)K * sizeof(float)), *y = malloc(sizeof(float) * T_max * R);
+    const size_t tb = wk_gemm_tile_bytes(K);
+    uint8_t *tile = malloc(3 * tb);
+    void *act = malloc(wk_gemm_act_bytes(T_max, K));
     int n_bad = 0;
     for (int rep = 0; rep < 6; rep++) {
-        const int n_rows = rep % 2 ? 13 : WK_GEMM_ROWS;
+        const int n_rows = rep % 2 ? 45 : WK_GEMM_ROWS;
         const int64_t T = rep < 4 ? T_max : 16, groups = (T + 15) / 16;
         for (int r = 0; r < n_rows; r++) { rnd_weights(type, w + 4 + r * stride, K); }
         for (int64_t tok = 0; tok < T; tok++) {
@@ -366,23 +369,26 @@ static void check_gemm(const wk_kernels *k, const wk_kernels *ref, int type)
             ref->from_float[WICK_DTYPE_Q8_K](x, a + 4 + tok * arb, K);
         }
         wk_gemm_pack_act(a + 4, arb, T, K, 0, groups, act);
-        k->gemm_pack[type](w + 4, stride, n_rows, K, tile);
-        for (int i = 0; i < T_max * 16; i++) { y[i] = -1234.5f; }
+        for (int r0 = 0; r0 < n_rows; r0 += WK_GEMM_ROWS) {
+            const int nr = n_rows - r0 < WK_GEMM_ROWS ? n_rows - r0 : WK_GEMM_ROWS;
+            k->gemm_pack[type](w + 4 + r0 * stride, stride, nr, K, tile + r0 / WK_GEMM_ROWS * tb);
+        }
+        for (int i = 0; i < T_max * R; i++) { y[i] = -1234.5f; }
         if (rep >= 2 && groups > 1) {
-            k->gemm[type](tile, n_rows, K, act, T, 0, 1, y, 16);
-            k->gemm[type](tile, n_rows, K, act, T, 1, groups, y, 16);
+            k->gemm[type](tile, n_rows, K, act, T, 0, 1, y, R);
+            k->gemm[type](tile, n_rows, K, act, T, 1, groups, y, R);
         } else {
-            k->gemm[type](tile, n_rows, K, act, T, 0, groups, y, 16);
+            k->gemm[type](tile, n_rows, K, act, T, 0, groups, y, R);
         }
         for (int64_t tok = 0; tok < T_max; tok++) {
-            for (int r = 0; r < 16; r++) {
+            for (int r = 0; r < R; r++) {
                 float s = -1234.5f;
                 if (tok < T && r < n_rows) {
                     ref->vec_dot[type](K, &s, w + 4 + r * stride, a + 4 + tok * arb);
                 }
-                if (fbits(y[tok * 16 + r]) != fbits(s) && n_bad++ < 3) {
+                if (fbits(y[tok * R + r]) != fbits(s) && n_bad++ < 3) {
                     fprintf(stderr, "%s gemm %s rep %d token %lld row %d: %.9g vs ref %.9g\n",
-                            k->name, t->name, rep, (long long)tok, r, y[tok * 16 + r], s);
+                            k->name, t->name, rep, (long long)tok, r, y[tok * R + r], s);
                 }
             }
         }
