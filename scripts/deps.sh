@@ -4,7 +4,7 @@
 set -eu
 
 pkgs="cmake make gcc pkg-config libcurl4-openssl-dev libssl-dev libonig-dev libjansson-dev
-libutf8proc-dev libmicrohttpd-dev xz-utils curl"
+libutf8proc-dev libmicrohttpd-dev libedit-dev xz-utils curl tmux"
 
 missing=""
 for p in $pkgs; do

@@ -24,7 +24,7 @@ typedef struct cli_command {
 // Each cmd_*.c file defines its commands; main.c lists them.
 extern const cli_command cli_cmd_info, cli_cmd_tensor;
 extern const cli_command cli_cmd_tokenize, cli_cmd_detokenize;
-extern const cli_command cli_cmd_eval, cli_cmd_run;
+extern const cli_command cli_cmd_eval, cli_cmd_run, cli_cmd_chat;
 extern const cli_command cli_cmd_pull, cli_cmd_ls, cli_cmd_rm;
 
 // Prints "wick: " + wick_errmsg() (or "wick: <fallback>: <strerror(rc)>" when the message is empty)
@@ -76,6 +76,9 @@ typedef struct cli_view {
     bool bar_shown, in_reasoning, wrote_text, failed;
     wick_finish_reason finish;
     wick_chunk done; // the done chunk's usage and timings (its pointers are not kept)
+    // Called with every chunk after it is shown (NULL: none); `wick chat` keeps the answer.
+    void (*on_chunk)(void *ud, const wick_chunk *c);
+    void *ud;
 } cli_view;
 
 void cli_view_init(cli_view *v, bool json);

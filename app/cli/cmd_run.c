@@ -84,6 +84,7 @@ bool cli_sigint_take(void)
 int cli_stream_show(wick_stream *st, cli_view *v)
 {
     int sfd = cli_sigint_install();
+    cli_sigint_take(); // a Ctrl-C pressed before the stream began is not for it
     for (;;) {
         const wick_chunk *c;
         wick_status rc = wick_stream_next(st, 0, &c);
@@ -91,6 +92,7 @@ int cli_stream_show(wick_stream *st, cli_view *v)
         if (rc == WICK_OK) {
             cli_view_chunk(v, c);
             if (c->type == WICK_CHUNK_DONE) { v->done = *c; }
+            if (v->on_chunk) { v->on_chunk(v->ud, c); }
             continue;
         }
         if (rc != WICK_AGAIN) { return cli_fail_lib(rc, "stream"); }
