@@ -24,6 +24,7 @@
 //   6. Hugging Face Hub                           (src/hub)
 //   7. Sampling, stop conditions, generation      (src/sample, src/gen)
 //   8. Completion streams and the model registry  (src/gen)
+//   9. Chat templates                             (src/chat)
 
 #ifndef WICK_H
 #define WICK_H
@@ -74,6 +75,7 @@ enum {
     WICK_E_NOSPACE = -19,     // the disk or a size limit is full
     WICK_E_BUSY = -20,        // the object is in use (a lock is held, a stream is running)
     WICK_E_INTERNAL = -21,    // a bug in wick: please report it
+    WICK_E_TEMPLATE = -22,    // a chat template failed to render (raise_exception, type error, ...)
 };
 
 // The message of this thread's last failure ("" when none). Borrowed: valid until this thread's
@@ -1185,6 +1187,118 @@ WICK_API void wick_stream_free(wick_stream *st);
 // The name of a status for scripts and JSON ("invalid", "not_found", "repo_not_found", ...:
 // the WICK_E_ name without the prefix, lower case; "ok", "done", "again"). Never NULL.
 WICK_API const char *wick_status_name(wick_status rc);
+
+// =================================================================================================
+// 9. Chat templates                                                 (section owned by src/chat)
+// =================================================================================================
+//
+// A chat model's prompt is its chat template (Jinja) rendered over the conversation. wick renders
+// templates as Hugging Face transformers' apply_chat_template does: Python jinja2 in an
+// ImmutableSandboxedEnvironment with trim_blocks and lstrip_blocks, the loopcontrols extension
+// (break, continue), transformers' {% generation %} tag (its body renders), its tojson filter
+// (json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False): non-ASCII
+// kept, ", " and ": " separators, keys in the order given) and its globals raise_exception(msg)
+// and strftime_now(format). Values print as Python prints them (True, None, 1.0, {'a': [1, 'b']});
+// an undefined variable is falsy and prints as nothing, but using it otherwise (an attribute of
+// it, arithmetic, calling it) is an error, as jinja2's default Undefined.
+//
+// Supported: if/elif/else; for (loop.index, index0, revindex, revindex0, first, last, length,
+// previtem, nextitem, depth, cycle(), changed(), else, "for x in xs if cond", unpacking,
+// recursive loops); set (names, tuples, namespace attributes, block form with filters); macro
+// (defaults, varargs, kwargs, caller) and call; filter blocks; with; break/continue; comments;
+// raw; whitespace control {%- -%} {{- -}} {#- -#} and {%+ +%}. Expressions: literals (strings
+// with Python escapes, ints, floats, lists, dicts, tuples), + - * / // % ** ~, comparisons
+// (chained), in / not in, and/or/not, a if b else c, .attr, [item], [a:b:step], calls with
+// keyword arguments. Tests: defined undefined none string number integer float boolean true false
+// mapping iterable sequence callable even odd divisibleby equalto (eq ==) ne gt ge lt le in
+// sameas lower upper escaped filter test. Filters: trim tojson length count items list string int
+// float upper lower title capitalize replace default (d) join first last map select reject
+// selectattr rejectattr unique sort dictsort reverse indent safe escape (e) abs round sum min max
+// batch attr format center truncate wordcount. Methods: str (strip lstrip rstrip split rsplit
+// splitlines startswith endswith replace upper lower title capitalize swapcase format find rfind
+// index rindex count join center ljust rjust zfill partition rpartition removeprefix removesuffix
+// is*), dict (get items keys values copy), list/tuple (index count copy). Globals: range
+// namespace dict raise_exception strftime_now. Not supported (an error when used): include,
+// import, extends, block (no loader), and the rarely used filters groupby slice striptags
+// urlencode urlize wordwrap xmlattr pprint random filesizeformat. Known differences: integers are
+// 64-bit (overflow is an error); upper/lower use simple case mappings ('ß'.upper() stays 'ß').
+//
+// Limits (each failure names the limit): a template source of at most 16 MiB; blocks and
+// expressions nested at most 200 deep in the source, evaluation (macro calls included) at most
+// 1000 deep; values nested at most 1000 deep when printed or compared; range() at most 100000
+// items (as jinja2's sandbox); and per render the options below: output size, memory, steps.
+//
+// Errors name the place: "NAME:LINE:COL: reason" (LINE and COL 1-based, COL in characters), NAME
+// being the template's name (a path, "FILE.gguf:tokenizer.chat_template", ...). A template that
+// does not parse fails to open with WICK_E_FORMAT ("t.jinja:3:12: expected '%}' to end the tag,
+// got 'foo'"); a render fails with WICK_E_TEMPLATE (raise_exception's message is the reason; an
+// undefined value used: "'dict object' has no attribute 'content'"), WICK_E_RANGE (a limit),
+// WICK_E_FORMAT (the context is not a JSON object).
+// Thread: a template is immutable once open; any number of threads may render it at once.
+
+typedef struct wick_template wick_template;
+
+// Compiles len bytes of template text (UTF-8); name is used in messages. *out is NULL on failure.
+// Errors: FORMAT (syntax, invalid UTF-8: "NAME:LINE:COL: reason"), RANGE (too big), NOMEM.
+// Close with wick_template_close().
+WICK_API wick_status wick_template_open(const char *name, const char *src, size_t len,
+                                        wick_template **out);
+// A .jinja file (its path is the name). Errors as above, and IO.
+WICK_API wick_status wick_template_open_file(const char *path, wick_template **out);
+// The template of a GGUF file: tokenizer.chat_template, or tokenizer.chat_template.VARIANT when
+// variant is not NULL nor "default". Its bos_token / eos_token defaults (see opts) are the texts of
+// tokenizer.ggml.bos_token_id / eos_token_id in tokenizer.ggml.tokens, when present. The template
+// copies what it needs; g may be closed afterwards. Errors: NOT_FOUND (no such template; the
+// message lists the variants the file has), FORMAT.
+WICK_API wick_status wick_template_open_gguf(const wick_gguf *g, const char *variant,
+                                             wick_template **out);
+// The template of a tokenizer_config.json: "chat_template" as a string (the variant "default"),
+// or a list of {"name", "template"} (variant NULL means "default"); without that key, the files
+// transformers saves beside it: chat_template.jinja, additional_chat_templates/VARIANT.jinja.
+// bos_token / eos_token defaults from the config's bos_token / eos_token (a string or
+// {"content": ...}). Errors: IO, FORMAT (bad JSON or layout), NOT_FOUND (no such variant, named
+// with those the file has).
+WICK_API wick_status wick_template_open_config(const char *path, const char *variant,
+                                               wick_template **out);
+WICK_API void wick_template_close(wick_template *t);
+
+// Borrowed: valid while t is open.
+WICK_API const char *wick_template_name(const wick_template *t);
+WICK_API const char *wick_template_source(const wick_template *t, size_t *len); // as given
+// The bos_token / eos_token defaults that came with the template (NULL when none).
+WICK_API const char *wick_template_bos(const wick_template *t);
+WICK_API const char *wick_template_eos(const wick_template *t);
+
+#define WICK_TEMPLATE_MAX_OUTPUT ((size_t)64 << 20)   // bytes of rendered text
+#define WICK_TEMPLATE_MAX_MEMORY ((size_t)512 << 20)  // bytes of values a render may build
+#define WICK_TEMPLATE_MAX_STEPS ((uint64_t)20000000)  // statements, loop turns, calls, filters
+
+typedef struct wick_template_opts {
+    // Defaults for context keys the context lacks: bos_token, eos_token (NULL: the template's
+    // own, see wick_template_bos; none when that is NULL too). A context key always wins.
+    const char *bos_token;
+    const char *eos_token;
+    size_t max_output;  // the render fails with WICK_E_RANGE past these
+    size_t max_memory;
+    uint64_t max_steps;
+    // strftime_now()'s clock: seconds since the Unix epoch, shown in the local time zone.
+    // 0: the current time.
+    int64_t now;
+} wick_template_opts;
+
+// Fills o with the defaults (WICK_TEMPLATE_MAX_*, no bos/eos override, now = 0).
+WICK_API void wick_template_opts_init(wick_template_opts *o);
+
+// Renders t. context: len bytes of one JSON object, whose keys are the template's variables, as
+// given (for chat: "messages", "tools", "add_generation_prompt", "enable_thinking", "bos_token",
+// ...; messages with string or [{"type": "text", "text": ...}] content, "tool_calls",
+// "reasoning_content" are plain JSON to the template); NULL: no variables. o may be NULL.
+// *out: the rendered text, NUL-terminated (it may itself contain NUL bytes: *out_len counts the
+// bytes); free with wick_free(). *out is NULL on failure. Errors: see above.
+WICK_API wick_status wick_template_render(const wick_template *t, const char *context, size_t len,
+                                          const wick_template_opts *o, char **out,
+                                          size_t *out_len);
+
 
 #ifdef __cplusplus
 }

@@ -156,3 +156,31 @@ void cli_json_string(FILE *f, const char *s, size_t len)
     }
     fputc('"', f);
 }
+
+char *cli_read_stdin(size_t *len)
+{
+    const size_t max = (size_t)1 << 31;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap >= max) {
+                free(buf);
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, stdin);
+        n += r;
+        if (r == 0) { break; }
+    }
+    if (buf) { buf[n] = '\0'; }
+    *len = n;
+    return buf;
+}

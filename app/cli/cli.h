@@ -26,6 +26,7 @@ extern const cli_command cli_cmd_info, cli_cmd_tensor;
 extern const cli_command cli_cmd_tokenize, cli_cmd_detokenize;
 extern const cli_command cli_cmd_eval, cli_cmd_run, cli_cmd_chat;
 extern const cli_command cli_cmd_pull, cli_cmd_ls, cli_cmd_rm;
+extern const cli_command cli_cmd_template;
 
 // Prints "wick: " + wick_errmsg() (or "wick: <fallback>: <strerror(rc)>" when the message is empty)
 // and returns CLI_FAIL.
@@ -41,6 +42,10 @@ int cli_print_usage(const cli_command *cmd);
 // Parses a whole decimal integer in [lo, hi]; false on anything else.
 bool cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 bool cli_parse_double(const char *s, double *out);
+
+// All of stdin (at most 2 GiB), NUL-terminated; *len its bytes. NULL when it cannot be read.
+// Free with free().
+char *cli_read_stdin(size_t *len);
 
 // JSON output helpers: a float32 printed so it reads back as the same float32 (%.9g; NaN and
 // infinities, which JSON lacks, as null), and a JSON string with escapes (invalid UTF-8 → U+FFFD).

@@ -7,8 +7,6 @@
 
 #include "cli.h"
 
-#define MAX_STDIN ((size_t)1 << 31)
-
 static const char tokenize_usage[] =
     "usage: wick tokenize (--tokenizer FILE | --model FILE.gguf) [--no-special] [--add-special]\n"
     "                     [--config tokenizer_config.json] [--pattern REGEX]\n"
@@ -98,33 +96,6 @@ static int open_tok(const tok_args *a, wick_tokenizer **tk)
     return CLI_OK;
 }
 
-static char *read_stdin(size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= MAX_STDIN) {
-                free(buf);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, stdin);
-        n += r;
-        if (r == 0) { break; }
-    }
-    if (buf) { buf[n] = '\0'; }
-    *len = n;
-    return buf;
-}
-
 static int run_tokenize(int argc, char **argv)
 {
     tok_args a;
@@ -134,7 +105,7 @@ static int run_tokenize(int argc, char **argv)
     st = open_tok(&a, &tk);
     if (st != CLI_OK) { return st; }
     size_t len = 0;
-    char *text = read_stdin(&len);
+    char *text = cli_read_stdin(&len);
     if (!text || ferror(stdin)) {
         free(text);
         wick_tokenizer_close(tk);
@@ -166,7 +137,7 @@ static int run_detokenize(int argc, char **argv)
     int st = parse(&cli_cmd_detokenize, argc, argv, &a, false);
     if (st >= 0) { return st; }
     size_t len = 0;
-    char *text = read_stdin(&len);
+    char *text = cli_read_stdin(&len);
     if (!text) { return cli_fail("stdin: cannot read the ids"); }
     json_error_t err;
     json_t *arr = json_loadb(text, len, JSON_DECODE_ANY, &err);

@@ -80,6 +80,7 @@ const char *wick_strerror(wick_status rc)
     case WICK_E_NOSPACE: return "no space left";
     case WICK_E_BUSY: return "busy";
     case WICK_E_INTERNAL: return "internal error";
+    case WICK_E_TEMPLATE: return "template error";
     default: return rc < 0 ? "unknown error" : "unknown status";
     }
 }
