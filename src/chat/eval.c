@@ -149,6 +149,7 @@ static int repeat(jrender *r, jv seq, int64_t times, jv *out)
             memcpy(p + (size_t)i * seq.n, seq.u.s, seq.n);
         }
         *out = jv_strn(p, (uint32_t)total);
+        out->sub = seq.sub; // Markup * n is Markup
         return 0;
     }
     size_t total;
@@ -162,6 +163,23 @@ static int repeat(jrender *r, jv seq, int64_t times, jv *out)
     }
     l->n = (uint32_t)total;
     *out = seq.k == JV_TUPLE ? jv_tuple(l) : jv_list(l);
+    return 0;
+}
+
+// Markup % args: the string arguments are escaped first.
+static int markup_args(jrender *r, jv *args)
+{
+    if (args->k == JV_STR) { return jj_escape(r, *args, args); }
+    if (args->k == JV_TUPLE) {
+        jlist *l = jl_new(r, args->u.l->n);
+        if (!l) { return -1; }
+        for (uint32_t i = 0; i < args->u.l->n; i++) {
+            jv x = args->u.l->v[i];
+            if (x.k == JV_STR && jj_escape(r, x, &x) < 0) { return -1; }
+            l->v[l->n++] = x;
+        }
+        *args = jv_tuple(l);
+    }
     return 0;
 }
 
@@ -216,9 +234,13 @@ int jr_binop(jrender *r, int op, jv a, jv b, jv *out)
             return 0;
         }
         if (a.k == JV_STR && b.k == JV_STR) {
+            // Markup + str escapes the str (markupsafe), both ways round
+            bool markup = a.sub == JS_MARKUP || b.sub == JS_MARKUP;
+            if (markup && (jj_escape(r, a, &a) < 0 || jj_escape(r, b, &b) < 0)) { return -1; }
             jsb s = {0};
             if (jsb_put(r, &s, a.u.s, a.n) < 0 || jsb_put(r, &s, b.u.s, b.n) < 0) { return -1; }
             *out = jsb_take(&s);
+            out->sub = markup ? JS_MARKUP : JS_PLAIN;
             return 0;
         }
         if ((a.k == JV_LIST || a.k == JV_TUPLE) && a.k == b.k) {
@@ -299,7 +321,12 @@ int jr_binop(jrender *r, int op, jv a, jv b, jv *out)
             *out = jv_float(m);
             return 0;
         }
-        if (op == OP_MOD && a.k == JV_STR) { return jj_percent_format(r, a, b, out); }
+        if (op == OP_MOD && a.k == JV_STR) {
+            if (a.sub == JS_MARKUP && markup_args(r, &b) < 0) { return -1; }
+            if (jj_percent_format(r, a, b, out) < 0) { return -1; }
+            out->sub = a.sub;
+            return 0;
+        }
         break;
     case OP_POW:
         if (ints) { return int_pow(r, x, y, out); }

@@ -42,15 +42,20 @@ static int need_int(jrender *r, const char *what, jv v, int64_t *out)
 FILTER(trim)
 {
     BIND("filter 'trim'", "chars");
-    if (need_str(r, &v) < 0) { return -1; }
-    return jj_strip(r, v, arg[0].k == JV_STR ? arg[0] : jv_none(), true, true, out);
+    if (need_str(r, &v) < 0 ||
+        jj_strip(r, v, arg[0].k == JV_STR ? arg[0] : jv_none(), true, true, out) < 0) {
+        return -1;
+    }
+    out->sub = v.sub;
+    return 0;
 }
 
 static int casefilter(jrender *r, jv v, const jargs *a, jv *out, const char *what, int how)
 {
     NOARGS(what);
-    if (need_str(r, &v) < 0) { return -1; }
-    return jj_case(r, v, how, out);
+    if (need_str(r, &v) < 0 || jj_case(r, v, how, out) < 0) { return -1; }
+    out->sub = v.sub; // Markup stays Markup (soft_str)
+    return 0;
 }
 FILTER(upper) { return casefilter(r, v, a, out, "filter 'upper'", 'u'); }
 FILTER(lower) { return casefilter(r, v, a, out, "filter 'lower'", 'l'); }
@@ -76,7 +81,7 @@ FILTER(replace)
 FILTER(string)
 {
     NOARGS("filter 'string'");
-    return jv_to_str(r, v, out);
+    return jv_to_str(r, v, out); // soft_str: Markup stays Markup
 }
 
 FILTER(safe)
@@ -87,9 +92,10 @@ FILTER(safe)
     return 0;
 }
 
-FILTER(escape)
+// markupsafe's escape(): Markup stays as it is; anything else becomes its str() with & < > " '
+// replaced, as Markup.
+int jj_escape(jrender *r, jv v, jv *out)
 {
-    NOARGS("filter 'escape'");
     if (v.k == JV_STR && v.sub == JS_MARKUP) {
         *out = v;
         return 0;
@@ -110,10 +116,20 @@ FILTER(escape)
         if (jsb_put(r, &b, v.u.s + run, i - run) < 0 || jsb_put(r, &b, e, strlen(e)) < 0) { return -1; }
         run = i + 1;
     }
-    if (jsb_put(r, &b, v.u.s + run, v.n - run) < 0) { return -1; }
-    *out = jsb_take(&b);
+    if (run == 0) {
+        *out = v;
+    } else {
+        if (jsb_put(r, &b, v.u.s + run, v.n - run) < 0) { return -1; }
+        *out = jsb_take(&b);
+    }
     out->sub = JS_MARKUP;
     return 0;
+}
+
+FILTER(escape)
+{
+    NOARGS("filter 'escape'");
+    return jj_escape(r, v, out);
 }
 
 FILTER(indent)
@@ -674,8 +690,10 @@ static int merge_sort(jrender *r, uint32_t *idx, uint32_t *tmp, uint32_t n, cons
     }
     uint32_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
-        int c;
-        if (jv_cmp(r, keys[idx[j]], keys[idx[i]], "<", &c) < 0) { return -1; }
+        int c = 0; // sort keys are lists in jinja2: equal items never reach '<'
+        if (!jv_eq(keys[idx[j]], keys[idx[i]]) && jv_cmp(r, keys[idx[j]], keys[idx[i]], "<", &c) < 0) {
+            return -1;
+        }
         bool take_right = reverse ? c > 0 && c != 2 : c < 0;
         tmp[k++] = take_right ? idx[j++] : idx[i++];
     }

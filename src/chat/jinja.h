@@ -414,6 +414,7 @@ int jj_filter_id(const char *name, size_t len); // -1 if none
 int jj_test_id(const char *name, size_t len);
 const char *jj_filter_name(int id);
 int jr_filter(jrender *r, int id, jv v, const jargs *a, jv *out);
+int jj_escape(jrender *r, jv v, jv *out); // markupsafe.escape: HTML-escaped Markup
 int jr_test(jrender *r, int id, jv v, const jargs *a, bool *out);
 
 // Global functions (JV_FUNC sub).

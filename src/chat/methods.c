@@ -477,9 +477,45 @@ static int container_method(jrender *r, jv self, int id, const jargs *a, jv *out
     return jr_fail(r, "%s() is not supported by wick", what);
 }
 
+// Markup's methods escape their string arguments (and join's items) and return Markup.
+static int markup_method(jrender *r, jv self, int method, const jargs *a, jv *out)
+{
+    jv *pos = jr_alloc(r, (a->n_pos + 1) * sizeof *pos);
+    jv *kwv = jr_alloc(r, (a->n_kw + 1u) * sizeof *kwv);
+    if (!pos || !kwv) { return -1; }
+    bool join = methods[method].id == S_JOIN;
+    for (uint32_t i = 0; i < a->n_pos + a->n_kw; i++) {
+        jv x = i < a->n_pos ? a->pos[i] : a->kw_val[i - a->n_pos];
+        if (x.k == JV_STR && jj_escape(r, x, &x) < 0) { return -1; }
+        if (join && x.k != JV_STR) {
+            jlist *l, *e;
+            if (jv_iter(r, x, &l) < 0 || !(e = jl_new(r, l->n))) { return -1; }
+            for (uint32_t k = 0; k < l->n; k++) {
+                if (jj_escape(r, l->v[k], &e->v[k]) < 0) { return -1; }
+            }
+            e->n = l->n;
+            x = jv_list(e);
+        }
+        if (i < a->n_pos) { pos[i] = x; } else { kwv[i - a->n_pos] = x; }
+    }
+    jargs ea = {pos, a->n_pos, a->kw_sym, kwv, a->n_kw};
+    if (str_method(r, self, method, &ea, out) < 0) { return -1; }
+    if (out->k == JV_STR) {
+        out->sub = JS_MARKUP;
+    } else if (jv_is_seq(*out)) {
+        for (uint32_t i = 0; i < out->u.l->n; i++) {
+            if (out->u.l->v[i].k == JV_STR) { out->u.l->v[i].sub = JS_MARKUP; }
+        }
+    }
+    return 0;
+}
+
 int jr_call_method(jrender *r, jv self, int method, const jargs *a, jv *out)
 {
-    if (self.k == JV_STR) { return str_method(r, self, method, a, out); }
+    if (self.k == JV_STR) {
+        if (self.sub == JS_MARKUP) { return markup_method(r, self, method, a, out); }
+        return str_method(r, self, method, a, out);
+    }
     return container_method(r, self, method, a, out);
 }
 

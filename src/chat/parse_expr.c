@@ -126,13 +126,16 @@ static bool nv_push_kw(jparser *p, nvec *v, int32_t sym, jnode *val)
     return true;
 }
 
-// A node of type with the collected kids (first, then v's) and keywords.
+// A node of type with the collected kids (first, then v's) and keywords; first == NONE: no
+// first kid (a filter's subject slot is kept, NULL, when the subject is NULL).
+#define NONE ((jnode *)&nvec_none)
+static const int nvec_none = 0;
 static jnode *from_vec(jparser *p, int type, uint32_t pos, jnode *first, const nvec *v)
 {
-    uint32_t k = first ? 1 : 0;
+    uint32_t k = first != NONE ? 1 : 0;
     jnode *n = jp_node(p, type, pos, v->n + k);
     if (!n) { return NULL; }
-    if (first) { n->kid[0] = first; }
+    if (first != NONE) { n->kid[0] = first; }
     for (uint32_t i = 0; i < v->n; i++) {
         n->kid[k + i] = v->v[i];
     }
@@ -217,7 +220,6 @@ static jnode *one_filter(jparser *p, jnode *subject)
     if (jp_is_op(p, T_LPAREN) && !call_args(p, &v)) { return NULL; }
     jnode *n = from_vec(p, N_FILTER, t->pos, subject, &v);
     if (!n) { return NULL; }
-    if (!subject) { n->kid[0] = NULL; }
     n->id = id;
     return n;
 }
@@ -359,7 +361,7 @@ static jnode *parse_subscript(jparser *p, jnode *obj)
         jp_fail(p, pos, "expected a subscript inside '[]'");
         return NULL;
     }
-    jnode *key = v.n == 1 ? v.v[0] : from_vec(p, N_TUPLE, pos, NULL, &v);
+    jnode *key = v.n == 1 ? v.v[0] : from_vec(p, N_TUPLE, pos, NONE, &v);
     jnode *n = jp_node(p, N_ITEM, pos, 2);
     if (!n || !key) { return NULL; }
     n->kid[0] = obj;
@@ -417,7 +419,7 @@ static jnode *parse_list_or_dict(jparser *p, bool dict)
         }
     }
     advance(p);
-    return from_vec(p, dict ? N_DICT : N_LIST, pos, NULL, &v);
+    return from_vec(p, dict ? N_DICT : N_LIST, pos, NONE, &v);
 }
 
 // jinja2's parse_call_args for "name(...)" written in statements ({% call %}): a node N_CALL.
@@ -702,5 +704,5 @@ jnode *jp_tuple(jparser *p, bool simplified, bool with_condexpr, bool explicit_p
             return NULL;
         }
     }
-    return from_vec(p, N_TUPLE, pos, NULL, &v);
+    return from_vec(p, N_TUPLE, pos, NONE, &v);
 }

@@ -526,6 +526,7 @@ int jv_getitem(jrender *r, jv obj, jv key, jv *out)
                 size_t b = char_offset(obj.u.s, obj.n, i), e = b;
                 jj_utf8_next(obj.u.s, obj.n, &e);
                 *out = jv_strn(obj.u.s + b, (uint32_t)(e - b));
+                out->sub = obj.sub;
                 return 0;
             }
         }
@@ -599,6 +600,7 @@ int jv_slice(jrender *r, jv obj, jv start, jv stop, jv step, jv *out)
     if (is_str) {
         if (st == 1 && n == (int64_t)obj.n) { // ASCII: a view
             *out = jv_strn(obj.u.s + b, (uint32_t)count);
+            out->sub = obj.sub;
             return 0;
         }
         // character offsets, then copy the chosen characters
@@ -612,6 +614,7 @@ int jv_slice(jrender *r, jv obj, jv start, jv stop, jv step, jv *out)
         offs[n] = obj.n;
         if (st == 1) {
             *out = jv_strn(obj.u.s + offs[b], offs[b + count] - offs[b]);
+            out->sub = obj.sub;
             return 0;
         }
         jsb sb = {0};
@@ -619,6 +622,7 @@ int jv_slice(jrender *r, jv obj, jv start, jv stop, jv step, jv *out)
             if (jsb_put(r, &sb, obj.u.s + offs[c], offs[c + 1] - offs[c]) < 0) { return -1; }
         }
         *out = jsb_take(&sb);
+        out->sub = obj.sub;
         return 0;
     }
     jlist *l = jl_new(r, (uint32_t)count);
