@@ -18,7 +18,7 @@ void ja_init(jarena *a, size_t max)
     a->head = NULL;
     a->used = 0;
     a->max = max;
-    a->over = false;
+    a->over = a->capped = false;
 }
 
 void ja_free(jarena *a)
@@ -53,7 +53,7 @@ void *ja_alloc(jarena *a, size_t n)
         size = n;
         if (!wk_add_size(size, sizeof(jchunk), &total) || a->used > a->max ||
             total > a->max - a->used) {
-            a->over = true;
+            a->over = a->capped = true;
             return NULL;
         }
     }

@@ -159,7 +159,7 @@ static int repeat(jrender *r, jv seq, int64_t times, jv *out)
     jlist *l = jl_new(r, (uint32_t)total);
     if (!l) { return -1; }
     for (int64_t i = 0; i < times; i++) {
-        memcpy(l->v + (size_t)i * seq.u.l->n, seq.u.l->v, seq.u.l->n * sizeof(jv));
+        jj_copy(l->v + (size_t)i * seq.u.l->n, seq.u.l->v, seq.u.l->n * sizeof(jv));
     }
     l->n = (uint32_t)total;
     *out = seq.k == JV_TUPLE ? jv_tuple(l) : jv_list(l);
@@ -246,8 +246,8 @@ int jr_binop(jrender *r, int op, jv a, jv b, jv *out)
         if ((a.k == JV_LIST || a.k == JV_TUPLE) && a.k == b.k) {
             jlist *l = jl_new(r, a.u.l->n + b.u.l->n);
             if (!l) { return -1; }
-            memcpy(l->v, a.u.l->v, a.u.l->n * sizeof(jv));
-            memcpy(l->v + a.u.l->n, b.u.l->v, b.u.l->n * sizeof(jv));
+            jj_copy(l->v, a.u.l->v, a.u.l->n * sizeof(jv));
+            jj_copy(l->v + a.u.l->n, b.u.l->v, b.u.l->n * sizeof(jv));
             l->n = a.u.l->n + b.u.l->n;
             *out = a.k == JV_LIST ? jv_list(l) : jv_tuple(l);
             return 0;

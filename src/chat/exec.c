@@ -25,7 +25,7 @@ int jr_fail(jrender *r, const char *fmt, ...)
 
 int jr_oom(jrender *r)
 {
-    if (r->a.used + (1 << 20) >= r->a.max) {
+    if (r->a.capped) {
         r->over_limit = !r->have_err;
         return jr_fail(r, "the render needs more than its memory limit of %zu bytes", r->a.max);
     }

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/base.h"
 
@@ -36,6 +37,7 @@ typedef struct jarena {
     size_t used;  // bytes handed out plus chunk overhead
     size_t max;   // cap on used
     bool over;    // an allocation failed (cap or malloc)
+    bool capped;  // ... because of the cap
 } jarena;
 
 void ja_init(jarena *a, size_t max);
@@ -116,6 +118,12 @@ struct jdict {
     int32_t *idx; // open addressing, idx_cap slots, -1 empty
     uint32_t idx_cap;
 };
+
+// memcpy that accepts NULL pointers for 0 bytes (empty lists have no item array).
+static inline void jj_copy(void *dst, const void *src, size_t n)
+{
+    if (n) { memcpy(dst, src, n); }
+}
 
 static inline jv jv_undef(void) { return (jv){.k = JV_UNDEF}; }
 static inline jv jv_none(void) { return (jv){.k = JV_NONE}; }
@@ -234,6 +242,7 @@ typedef struct jtoken {
 
 typedef struct jerr {
     uint32_t pos;
+    bool nomem;
     char msg[480];
 } jerr;
 

@@ -55,6 +55,7 @@ static int fail(lexer *L, size_t pos, const char *fmt, ...)
     vsnprintf(L->e->msg, sizeof L->e->msg, fmt, ap);
     va_end(ap);
     L->e->pos = (uint32_t)pos;
+    L->e->nomem = strcmp(fmt, "out of memory") == 0;
     return -1;
 }
 

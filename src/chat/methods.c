@@ -450,7 +450,7 @@ static int container_method(jrender *r, jv self, int id, const jargs *a, jv *out
         if (jr_bind(r, what, a, NULL, 0, NULL) < 0) { return -1; }
         jlist *l = jl_new(r, self.u.l->n);
         if (!l) { return -1; }
-        memcpy(l->v, self.u.l->v, self.u.l->n * sizeof(jv));
+        jj_copy(l->v, self.u.l->v, self.u.l->n * sizeof(jv));
         l->n = self.u.l->n;
         *out = jv_list(l);
         return 0;

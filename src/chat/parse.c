@@ -396,7 +396,7 @@ static jnode *parse_with(jparser *p, uint32_t pos)
 static jnode *parse_statement(jparser *p)
 {
     jtoken *t = jp_cur(p);
-    uint32_t pos = t->pos;
+    uint32_t pos = p->i > 0 ? p->tk[p->i - 1].pos : t->pos; // the tag's "{%"
     if (t->type != TK_NAME) {
         fail_tok(p, "a tag name");
         return NULL;
@@ -539,6 +539,7 @@ wick_status jj_parse(jtmpl *t, jerr *e)
 {
     e->msg[0] = '\0';
     e->pos = 0;
+    e->nomem = false;
     static const char *const fixed[SYM_N_FIXED] = {"loop", "varargs", "kwargs", "caller",
                                                    "bos_token", "eos_token"};
     for (int i = 0; i < SYM_N_FIXED; i++) {

@@ -11,6 +11,7 @@
 bool jp_fail(jparser *p, uint32_t pos, const char *fmt, ...)
 {
     if (p->e->msg[0]) { return false; } // the first error wins
+    p->e->nomem = strcmp(fmt, "out of memory") == 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(p->e->msg, sizeof p->e->msg, fmt, ap);
@@ -194,7 +195,7 @@ static bool call_args(jparser *p, nvec *v)
 
 static jnode *parse_call(jparser *p, jnode *callee)
 {
-    uint32_t pos = jp_cur(p)->pos;
+    uint32_t pos = callee ? callee->pos : jp_cur(p)->pos; // where the called expression starts
     nvec v = {0};
     if (!call_args(p, &v)) { return NULL; }
     return from_vec(p, N_CALL, pos, callee, &v);

@@ -66,7 +66,9 @@ static wick_status open_named(const char *name, const char *src, size_t len, con
     jerr e;
     wick_status rc = jj_parse(t, &e);
     if (rc < 0) {
-        if (rc == WICK_E_FORMAT) {
+        if (rc == WICK_E_FORMAT && e.nomem) {
+            rc = wk_fail_nomem("template");
+        } else if (rc == WICK_E_FORMAT) {
             int line, col;
             jj_linecol(t->src ? t->src : t->orig, t->src ? t->len : len, e.pos, &line, &col);
             rc = wk_fail(WICK_E_FORMAT, "%s:%d:%d: %s", name, line, col, e.msg);
@@ -315,7 +317,9 @@ wick_status wick_template_render(const wick_template *t, const char *context, si
     wick_status st = WICK_OK;
     if (rc < 0) {
         bool limit = r.over_limit;
-        if (r.err_pos == JJ_NOPOS) {
+        if (r.a.over && !r.a.capped) {
+            st = wk_fail_nomem("template render");
+        } else if (r.err_pos == JJ_NOPOS) {
             st = wk_fail(limit ? WICK_E_RANGE : WICK_E_TEMPLATE, "%s: %s", t->name, r.err);
         } else {
             int line, col;

@@ -398,7 +398,7 @@ int jv_iter(jrender *r, jv v, jlist **out)
     case JV_DICT: {
         jlist *l = jl_new(r, v.u.d->n);
         if (!l) { return -1; }
-        memcpy(l->v, v.u.d->key, (size_t)v.u.d->n * sizeof(jv));
+        jj_copy(l->v, v.u.d->key, (size_t)v.u.d->n * sizeof(jv));
         l->n = v.u.d->n;
         *out = l;
         return 0;
@@ -503,7 +503,7 @@ int jv_getitem(jrender *r, jv obj, jv key, jv *out)
 {
     if (obj.k == JV_UNDEF) { return jv_undef_fail(r, obj); }
     bool int_key = key.k == JV_INT || key.k == JV_BOOL;
-    int64_t ki = key.k == JV_INT ? key.u.i : key.u.b;
+    int64_t ki = key.k == JV_INT ? key.u.i : key.k == JV_BOOL ? key.u.b : 0;
     switch (obj.k) {
     case JV_DICT:
         if (jv_hashable(key) && jd_get(obj.u.d, key, out)) { return 0; }
