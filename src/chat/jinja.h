@@ -394,9 +394,12 @@ int jv_undef_fail(jrender *r, jv v);
 void jv_undef_msg(jv v, char *buf, size_t n);
 // The dotted attribute path of map/selectattr/sort ("a.b.0") applied to v.
 int jv_attrpath(jrender *r, jv v, jv path, jv *out);
-int jv_from_json(jrender *r, const void *json, jv *out); // a jansson json_t
 int jv_gen(jrender *r, jlist *items, const char *what, jv *out);
 int jr_binop(jrender *r, int op, jv a, jv b, jv *out); // eval.c: Python's a op b
+
+// The render context: JSON text (one object) parsed into the arena (json.c). On a syntax error,
+// msg gets "line L column C: reason" (empty when the failure is the arena's: error set in r).
+int jj_json_context(jrender *r, const char *s, size_t n, jv *out, char *msg, size_t msg_n);
 
 // --- printing (print.c) ----------------------------------------------------------------------------
 int jsb_put(jrender *r, jsb *b, const char *s, size_t n);

@@ -2,7 +2,7 @@
 // GGUF metadata (tokenizer.chat_template[.NAME], bos/eos token texts from the vocabulary) and
 // tokenizer_config.json (chat_template as a string or a list of {name, template}; else
 // chat_template.jinja / additional_chat_templates/NAME.jinja beside it, as transformers saves
-// them), and the render: the context JSON is parsed with jansson, its values used in place.
+// them), and the render: the context JSON is parsed into the render's arena (json.c).
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -292,24 +292,19 @@ wick_status wick_template_render(const wick_template *t, const char *context, si
         wick_template_opts_init(&dflt);
         o = &dflt;
     }
-    json_t *ctx = NULL;
-    if (context) {
-        json_error_t err;
-        ctx = json_loadb(context, len, JSON_ALLOW_NUL, &err);
-        if (!ctx) {
-            return wk_fail(WICK_E_FORMAT, "%s: context: invalid JSON at line %d column %d: %s",
-                           t->name, err.line, err.column, err.text);
-        }
-        if (!json_is_object(ctx)) {
-            json_decref(ctx);
-            return wk_fail(WICK_E_FORMAT, "%s: context: expected a JSON object", t->name);
-        }
-    }
     jrender r = {.t = t, .max_output = o->max_output, .max_steps = o->max_steps,
                  .now = o->now ? o->now : (int64_t)time(NULL), .err_pos = JJ_NOPOS};
     ja_init(&r.a, o->max_memory);
     jv cv = jv_none();
-    int rc = ctx ? jv_from_json(&r, ctx, &cv) : 0;
+    char jmsg[200];
+    int rc = context ? jj_json_context(&r, context, len, &cv, jmsg, sizeof jmsg) : 0;
+    if (rc < 0 && jmsg[0]) {
+        ja_free(&r.a);
+        if (strstr(jmsg, "expected a JSON object")) {
+            return wk_fail(WICK_E_FORMAT, "%s: context: expected a JSON object", t->name);
+        }
+        return wk_fail(WICK_E_FORMAT, "%s: context: invalid JSON at %s", t->name, jmsg);
+    }
     if (rc == 0) {
         rc = jr_run(&r, cv, o->bos_token ? o->bos_token : t->bos,
                     o->eos_token ? o->eos_token : t->eos);
@@ -340,6 +335,5 @@ wick_status wick_template_render(const wick_template *t, const char *context, si
         }
     }
     ja_free(&r.a);
-    json_decref(ctx);
     return st;
 }

@@ -1,9 +1,9 @@
 // value.c — the Python semantics of template values: containers, truth, ==, <, len, iteration,
 // `in`, and jinja2's sandboxed attribute/item lookup (obj.x tries the attribute, then the item;
 // obj['x'] the item, then the attribute; a miss is an undefined value that remembers why, and
-// only using that value is an error). JSON values from jansson become values here.
-#include <jansson.h>
+// only using that value is an error).
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "chat/jinja.h"
@@ -671,47 +671,4 @@ int jv_gen(jrender *r, jlist *items, const char *what, jv *out)
     g->what = what;
     *out = (jv){.k = JV_GEN, .u.g = g};
     return 0;
-}
-
-// --- JSON in -------------------------------------------------------------------------------------------
-int jv_from_json(jrender *r, const void *json, jv *out)
-{
-    const json_t *j = json;
-    switch (json_typeof(j)) {
-    case JSON_NULL: *out = jv_none(); return 0;
-    case JSON_TRUE: *out = jv_bool(true); return 0;
-    case JSON_FALSE: *out = jv_bool(false); return 0;
-    case JSON_INTEGER: *out = jv_int((int64_t)json_integer_value(j)); return 0;
-    case JSON_REAL: *out = jv_float(json_real_value(j)); return 0;
-    case JSON_STRING: {
-        size_t n = json_string_length(j);
-        if (n > UINT32_MAX - 1) { return jr_fail(r, "context string too long"); }
-        *out = jv_strn(json_string_value(j), (uint32_t)n);
-        return 0;
-    }
-    case JSON_ARRAY: {
-        size_t n = json_array_size(j);
-        jlist *l = jl_new(r, (uint32_t)n);
-        if (!l) { return -1; }
-        for (size_t i = 0; i < n; i++) {
-            if (jv_from_json(r, json_array_get(j, i), &l->v[i]) < 0) { return -1; }
-        }
-        l->n = (uint32_t)n;
-        *out = jv_list(l);
-        return 0;
-    }
-    case JSON_OBJECT: {
-        jdict *d = jd_new(r, (uint32_t)json_object_size(j));
-        if (!d) { return -1; }
-        for (void *it = json_object_iter((json_t *)j); it; it = json_object_iter_next((json_t *)j, it)) {
-            jv v;
-            if (jv_from_json(r, json_object_iter_value(it), &v) < 0) { return -1; }
-            size_t kn = json_object_iter_key_len(it);
-            if (jd_set(r, d, jv_strn(json_object_iter_key(it), (uint32_t)kn), v) < 0) { return -1; }
-        }
-        *out = jv_dict(d);
-        return 0;
-    }
-    }
-    return jr_fail(r, "unknown JSON value");
 }

@@ -237,7 +237,7 @@ static void errors(void)
     // the context
     check_error("x", "[1, 2]", F, "t.jinja: context: expected a JSON object");
     check_error("x", "{\"a\": ", F,
-                "t.jinja: context: invalid JSON at line 1 column 6: unexpected token near end of file");
+                "t.jinja: context: invalid JSON at line 1 column 7: unexpected end of input");
 }
 
 static void limits(void)
