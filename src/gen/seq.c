@@ -251,7 +251,9 @@ static void split_think(wk_seq *s, bool final)
                 s->at_start = false;
                 continue;
             }
-            if (!final && (ws == n || memcmp(p + ws, "<think>", n - ws) == 0)) { break; }
+            if (!final && (ws == n || (n - ws < 7 && memcmp(p + ws, "<think>", n - ws) == 0))) {
+                break; // maybe the start of <think>: wait for more
+            }
             s->at_start = false;
             continue;
         }

@@ -82,10 +82,9 @@ p3=$(($(computed 3) + $(cached 3)))
     bad "after /reset: $p3 prompt tokens, turn 1 had $p1"
 tm send-keys -t "$S" "/bye" Enter
 wait_for '^CHAT-EXITED 0' 50 && ok "/bye ends the chat (status 0)" || bad "/bye: $(screen)"
-tm kill-session -t "$S"
-S="$S-2"
+S="$S-2" # a second session on the same server (killing the only one stops the server)
 # Ctrl-C during an answer that would not end by itself (the whole context, EOS ignored)
-tm -f /dev/null new-session -d -s "$S" -x 160 -y 50 \
+tm new-session -d -s "$S" -x 160 -y 50 \
     "'$W' chat '$M' --ignore-eos --ctx 8192 --temperature 0 2>'$T/tty2.err'; echo CHAT-EXITED \$?; sleep 60"
 wait_for '^>>> $' 100 || bad "no prompt (2)"
 tm send-keys -t "$S" "tell me everything" Enter
