@@ -1,245 +1,8 @@
 // encode.c — text to ids: UTF-8 cleanup, added tokens, normalizers, pre-tokenizers, BPE,
 // post-processing.
-#include <oniguruma.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "tok/tok.h"
-
-// --- normalizers ---------------------------------------------------------------------------------
-static bool all_ascii(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if ((uint8_t)s[i] >= 0x80) { return false; }
-    }
-    return true;
-}
-
-// Characters that NFC leaves alone wherever they stand: no decomposition, and none composes with
-// what precedes it (combining marks, Hangul jamo, singletons like U+2000 or U+212B are not here).
-static bool nfc_inert(uint32_t cp)
-{
-    return cp < 0x300 || (cp >= 0x400 && cp <= 0x482) || (cp >= 0x48A && cp <= 0x4FF) ||
-           (cp >= 0x3040 && cp <= 0x3098) || (cp >= 0x309B && cp <= 0x30FF) ||
-           (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
-           (cp >= 0xFF01 && cp <= 0xFF5E) || (cp >= 0x1F300 && cp <= 0x1FAFF);
-}
-
-static bool nfc_quick(const char *s, size_t n)
-{
-    const uint8_t *u = (const uint8_t *)s;
-    for (size_t i = 0; i < n;) {
-        if (u[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t adv;
-        if (!nfc_inert(wk_tok_utf8_dec(u + i, n - i, &adv))) { return false; }
-        i += adv;
-    }
-    return true;
-}
-
-static wick_status unicode_form_run(const char *s, size_t n, utf8proc_option_t opt, wk_buf *out);
-
-// NFC line by line: a newline is inert, so NFC(a "\n" b) = NFC(a) "\n" NFC(b), and only lines
-// with a character that NFC might touch go through utf8proc.
-static wick_status unicode_form(const char *s, size_t n, utf8proc_option_t opt, wk_buf *out)
-{
-    if (opt != UTF8PROC_COMPOSE) { return unicode_form_run(s, n, opt, out); }
-    size_t pos = 0;
-    while (pos < n) {
-        const char *nl = memchr(s + pos, '\n', n - pos);
-        size_t end = nl ? (size_t)(nl - s) + 1 : n;
-        wick_status rc = nfc_quick(s + pos, end - pos)
-                             ? wk_buf_append(out, s + pos, end - pos)
-                             : unicode_form_run(s + pos, end - pos, opt, out);
-        if (rc < 0) { return rc; }
-        pos = end;
-    }
-    return WICK_OK;
-}
-
-static wick_status unicode_form_run(const char *s, size_t n, utf8proc_option_t opt, wk_buf *out)
-{
-    if (all_ascii(s, n)) { return wk_buf_append(out, s, n); }
-    opt |= UTF8PROC_STABLE;
-    utf8proc_ssize_t need = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n,
-                                               NULL, 0, opt);
-    if (need < 0) { return wk_fail(WICK_E_INTERNAL, "normalizer: %s", utf8proc_errmsg(need)); }
-    size_t bytes;
-    if (!wk_mul_size((size_t)need + 1, sizeof(utf8proc_int32_t), &bytes)) {
-        return wk_fail_nomem("normalizer");
-    }
-    utf8proc_int32_t *buf = wk_malloc(bytes);
-    if (!buf) { return wk_fail_nomem("normalizer"); }
-    utf8proc_ssize_t got = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n,
-                                              buf, need, opt);
-    wick_status rc = WICK_OK;
-    if (got < 0 || got > need) {
-        rc = wk_fail(WICK_E_INTERNAL, "normalizer: decompose failed");
-    } else {
-        utf8proc_ssize_t m = utf8proc_reencode(buf, got, opt);
-        if (m < 0) {
-            rc = wk_fail(WICK_E_INTERNAL, "normalizer: %s", utf8proc_errmsg(m));
-        } else {
-            rc = wk_buf_append(out, buf, (size_t)m);
-        }
-    }
-    wk_free(buf);
-    return rc;
-}
-
-// Rust's str::to_lowercase: the simple mappings, plus U+0130 -> "i\u0307" and the final sigma
-// (a capital sigma after a letter and not before one becomes U+03C2).
-static wick_status lowercase(const char *s, size_t n, wk_buf *out)
-{
-    const uint8_t *u = (const uint8_t *)s;
-    size_t i = 0;
-    bool prev_letter = false;
-    while (i < n) {
-        size_t adv;
-        uint32_t cp = wk_tok_utf8_dec(u + i, n - i, &adv);
-        uint8_t tmp[8];
-        size_t k;
-        if (cp == 0x130) {
-            k = wk_tok_utf8_enc('i', tmp);
-            k += wk_tok_utf8_enc(0x307, tmp + k);
-        } else if (cp == 0x3A3 && prev_letter) {
-            size_t a2;
-            bool next_letter =
-                i + adv < n &&
-                (wk_tok_cc[wk_tok_utf8_dec(u + i + adv, n - i - adv, &a2)] & WK_CC_L);
-            k = wk_tok_utf8_enc(next_letter ? 0x3C3 : 0x3C2, tmp);
-        } else {
-            k = wk_tok_utf8_enc((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), tmp);
-        }
-        uint8_t cc = wk_tok_cc[cp];
-        if (!(cc & WK_CC_M)) { prev_letter = (cc & WK_CC_L) != 0; } // marks are case-ignorable
-        wick_status rc = wk_buf_append(out, tmp, k);
-        if (rc < 0) { return rc; }
-        i += adv;
-    }
-    return WICK_OK;
-}
-
-static wick_status replace(const wk_norm *nm, const char *s, size_t n, wk_buf *out)
-{
-    size_t pos = 0;
-    if (nm->re) {
-        OnigRegion *reg = onig_region_new();
-        if (!reg) { return wk_fail_nomem("regex region"); }
-        const OnigUChar *u = (const OnigUChar *)s;
-        size_t at = 0;
-        wick_status rc = WICK_OK;
-        while (at <= n && rc == WICK_OK) {
-            int r = onig_search((OnigRegex)nm->re, u, u + n, u + at, u + n, reg, ONIG_OPTION_NONE);
-            if (r < 0) { break; }
-            size_t ms = (size_t)reg->beg[0], me = (size_t)reg->end[0];
-            if (me == ms) {
-                if (ms >= n) { break; }
-                size_t adv;
-                wk_tok_utf8_dec(u + ms, n - ms, &adv);
-                at = ms + adv;
-                continue;
-            }
-            rc = wk_buf_append(out, s + pos, ms - pos);
-            if (rc == WICK_OK) { rc = wk_buf_append(out, nm->content, nm->content_len); }
-            pos = at = me;
-        }
-        onig_region_free(reg, 1);
-        if (rc < 0) { return rc; }
-        return wk_buf_append(out, s + pos, n - pos);
-    }
-    while (nm->pat_len > 0 && pos + nm->pat_len <= n) {
-        const char *p = wk_tok_find(s + pos, n - pos, nm->pat, nm->pat_len);
-        if (!p) { break; }
-        size_t ms = (size_t)(p - s);
-        wick_status rc = wk_buf_append(out, s + pos, ms - pos);
-        if (rc == WICK_OK) { rc = wk_buf_append(out, nm->content, nm->content_len); }
-        if (rc < 0) { return rc; }
-        pos = ms + nm->pat_len;
-    }
-    return wk_buf_append(out, s + pos, n - pos);
-}
-
-static size_t strip_left(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t adv;
-        if (!wk_tok_is_ws(wk_tok_utf8_dec((const uint8_t *)s + i, n - i, &adv))) { break; }
-        i += adv;
-    }
-    return i;
-}
-
-static size_t prev_char(const char *s, size_t i)
-{
-    do {
-        i--;
-    } while (i > 0 && ((uint8_t)s[i] & 0xC0) == 0x80);
-    return i;
-}
-
-static size_t strip_right(const char *s, size_t n, size_t from)
-{
-    size_t e = n;
-    while (e > from) {
-        size_t p = prev_char(s, e), adv;
-        if (!wk_tok_is_ws(wk_tok_utf8_dec((const uint8_t *)s + p, e - p, &adv))) { break; }
-        e = p;
-    }
-    return e;
-}
-
-wick_status wk_tok_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_buf *out)
-{
-    wk_buf a, b;
-    wk_buf_init(&a, SIZE_MAX / 2);
-    wk_buf_init(&b, SIZE_MAX / 2);
-    wick_status rc = wk_buf_append(&a, s, n);
-    for (int k = 0; k < t->n_norm && rc == WICK_OK; k++) {
-        const wk_norm *nm = &t->norm[k];
-        wk_buf_clear(&b);
-        const char *src = a.data ? a.data : "";
-        size_t len = a.len;
-        switch (nm->kind) {
-        case WK_NORM_NFC: rc = unicode_form(src, len, UTF8PROC_COMPOSE, &b); break;
-        case WK_NORM_NFD: rc = unicode_form(src, len, UTF8PROC_DECOMPOSE, &b); break;
-        case WK_NORM_NFKC:
-            rc = unicode_form(src, len, UTF8PROC_COMPOSE | UTF8PROC_COMPAT, &b);
-            break;
-        case WK_NORM_NFKD:
-            rc = unicode_form(src, len, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &b);
-            break;
-        case WK_NORM_LOWER: rc = lowercase(src, len, &b); break;
-        case WK_NORM_REPLACE: rc = replace(nm, src, len, &b); break;
-        case WK_NORM_PREPEND:
-            if (len > 0) { rc = wk_buf_append(&b, nm->pat, nm->pat_len); }
-            if (rc == WICK_OK) { rc = wk_buf_append(&b, src, len); }
-            break;
-        case WK_NORM_STRIP: {
-            size_t l = nm->left ? strip_left(src, len) : 0;
-            size_t r = nm->right ? strip_right(src, len, l) : len;
-            rc = wk_buf_append(&b, src + l, r - l);
-            break;
-        }
-        default: rc = wk_fail(WICK_E_INTERNAL, "normalizer kind %d", nm->kind);
-        }
-        wk_buf tmp = a;
-        a = b;
-        b = tmp;
-    }
-    wk_buf_free(&b);
-    if (rc < 0) {
-        wk_buf_free(&a);
-        return rc;
-    }
-    wk_buf_free(out);
-    *out = a;
-    return WICK_OK;
-}
 
 // --- the pipeline for one segment between added tokens -------------------------------------------
 typedef struct enc_state {
@@ -252,14 +15,55 @@ typedef struct enc_state {
     size_t fixed_first; // when the segment arrives normalized: first_end measured before (or 0)
 } enc_state;
 
-static wick_status bpe_spans(enc_state *e, const char *base, const wk_tok_spans *sp)
+wick_status wk_tok_model_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
+                               wk_tok_ids *out)
+{
+    switch (t->model) {
+    default: return wk_tok_bpe_piece(t, s, n, out);
+    }
+}
+
+// Re-spells every piece in the GPT-2 alphabet (appended to the work buffer).
+static wick_status to_alphabet(enc_state *e, wk_tok_spans *sp)
 {
     for (size_t i = 0; i < sp->n; i++) {
-        wick_status rc =
-            wk_tok_bpe_piece(e->t, (const uint8_t *)base + sp->v[i].off, sp->v[i].len, e->out);
-        if (rc < 0) { return rc; }
+        size_t off = e->work.len;
+        for (uint32_t k = 0; k < sp->v[i].len; k++) {
+            uint8_t tmp[4];
+            uint8_t b = (uint8_t)e->work.data[sp->v[i].off + k];
+            wick_status rc =
+                wk_buf_append(&e->work, tmp, wk_tok_utf8_enc(wk_tok_bl_byte_to_cp[b], tmp));
+            if (rc < 0) { return rc; }
+        }
+        sp->v[i] = (wk_tok_span){(uint32_t)off, (uint32_t)(e->work.len - off)};
     }
     return WICK_OK;
+}
+
+// The model over every piece; pieces in the GPT-2 alphabet go back to bytes first (characters
+// outside it stay as they are).
+static wick_status model_spans(enc_state *e, const wk_tok_spans *sp, bool bl_text)
+{
+    wk_buf raw;
+    wk_buf_init(&raw, SIZE_MAX / 2);
+    wick_status rc = WICK_OK;
+    for (size_t i = 0; i < sp->n && rc == WICK_OK; i++) {
+        const char *s = e->work.data + sp->v[i].off;
+        size_t n = sp->v[i].len;
+        if (bl_text) {
+            wk_buf_clear(&raw);
+            if (!wk_tok_bl_decode(s, n, &raw, &rc)) {
+                if (rc < 0) { break; }
+                rc = wk_buf_append(&raw, s, n);
+            }
+            if (rc < 0) { break; }
+            s = raw.data ? raw.data : "";
+            n = raw.len;
+        }
+        rc = wk_tok_model_piece(e->t, (const uint8_t *)s, n, e->out);
+    }
+    wk_buf_free(&raw);
+    return rc;
 }
 
 // Metaspace: spaces become the replacement, a replacement is prepended (scheme), and with split the
@@ -354,21 +158,22 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
         only = p;
         n_real++;
     }
-    if (n_real == 0) { return wk_tok_bpe_piece(t, (const uint8_t *)s, n, e->out); }
-    if (n_real == 1 && only->kind == WK_PRE_SPLIT && only->fast != WK_FAST_NONE &&
+    if (n_real == 0 && !t->norm_bl) { return wk_tok_model_piece(t, (const uint8_t *)s, n, e->out); }
+    if (n_real == 1 && !t->norm_bl && only->kind == WK_PRE_SPLIT && only->fast != WK_FAST_NONE &&
         ((only->behavior == WK_SPLIT_ISOLATED && !only->invert) ||
          (only->behavior == WK_SPLIT_REMOVED && only->invert))) {
         const uint8_t *u = (const uint8_t *)s;
         size_t i = 0;
         while (i < n) {
             size_t end = wk_tok_fast_next(only->fast, u, n, i);
-            rc = wk_tok_bpe_piece(t, u + i, end - i, e->out);
+            rc = wk_tok_model_piece(t, u + i, end - i, e->out);
             if (rc < 0) { return rc; }
             i = end;
         }
         return WICK_OK;
     }
     // General path: pieces as spans over the work buffer.
+    bool bl_text = t->norm_bl; // pieces spelled in the GPT-2 alphabet
     wk_buf_clear(&e->work);
     rc = wk_buf_append(&e->work, s, n);
     if (rc < 0) { return rc; }
@@ -405,8 +210,14 @@ static wick_status encode_segment(enc_state *e, const char *s, size_t n, bool fi
         wk_tok_spans *tmp = cur;
         cur = next;
         next = tmp;
+        // Steps after a ByteLevel one see the GPT-2 alphabet's characters, one per byte (falcon's
+        // Digits cuts "\xC3\xBC" because U+00BC is a number).
+        if (rc == WICK_OK && p->kind == WK_PRE_BYTELEVEL && !bl_text && k + 1 < t->n_pre) {
+            rc = to_alphabet(e, cur);
+            bl_text = true;
+        }
     }
-    if (rc == WICK_OK) { rc = bpe_spans(e, e->work.data, cur); }
+    if (rc == WICK_OK) { rc = model_spans(e, cur, bl_text); }
     return rc;
 }
 
@@ -473,7 +284,7 @@ static wick_status split_added(enc_state *e, const char *s, size_t n, bool norma
         const wk_added *ad = &t->added[a];
         size_t start = i, stop = i + mlen;
         if (ad->single_word) {
-            bool ok_l = start == 0 || !is_word_char(s, prev_char(s, start), n);
+            bool ok_l = start == 0 || !is_word_char(s, wk_tok_prev_char(s, start), n);
             bool ok_r = stop == n || !is_word_char(s, stop, n);
             if (!ok_l || !ok_r) {
                 i++;
@@ -483,13 +294,13 @@ static wick_status split_added(enc_state *e, const char *s, size_t n, bool norma
         if (ad->lstrip) {
             size_t ns = start;
             while (ns > seg) {
-                size_t p = prev_char(s, ns), adv;
+                size_t p = wk_tok_prev_char(s, ns), adv;
                 if (!wk_tok_is_ws(wk_tok_utf8_dec((const uint8_t *)s + p, ns - p, &adv))) { break; }
                 ns = p;
             }
             start = ns;
         }
-        if (ad->rstrip) { stop += strip_left(s + stop, n - stop); }
+        if (ad->rstrip) { stop += wk_tok_strip_left(s + stop, n - stop); }
         rc = part(e, s + seg, start - seg, first && seg == 0);
         if (rc == WICK_OK) { rc = wk_tok_ids_push(e->out, ad->id); }
         if (rc < 0) { return rc; }

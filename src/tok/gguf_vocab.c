@@ -1,6 +1,10 @@
-// gguf_vocab.c — the tokenizer.ggml.* vocabulary of a GGUF file, as llama.cpp reads it
-// (src/llama-vocab.cpp): "gpt2" = byte-level BPE with merges and a pre-tokenizer chosen by
-// tokenizer.ggml.pre; "llama" = SentencePiece-style BPE over scores with byte fallback.
+// gguf_vocab.c — the tokenizer.ggml.* vocabulary of a GGUF file (the keys and token types as
+// llama.cpp's src/llama-vocab.cpp reads them), made into the tokenizer the model family's
+// tokenizer.json describes:
+//   "gpt2"  BPE with merges; tokenizer.ggml.pre names the normalizers and pre-tokenizers
+//           (pre_table.c); byte-level tokens, or UTF-8 ones with <0xXX> byte fallback
+//   "llama" SentencePiece-style BPE over scores with byte fallback
+//   "bert"  WordPiece (wordpiece.c), "t5" Unigram (unigram.c), "rwkv" greedy bytes (rwkv.c)
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,57 +13,11 @@
 
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
 
-#define LLAMA3_CS                                                                                  \
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"     \
-    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define QWEN2_CS                                                                                   \
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|"     \
-    "\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define GPT4O                                                                                      \
-    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"    \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"    \
-    "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| "                    \
-    "?[^\\s\\p{L}\\p{N}]+"                                                                         \
-    "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)"
-
-static const char *const pre_llama3[] = {LLAMA3_CS, NULL};
-static const char *const pre_qwen2[] = {QWEN2_CS, NULL};
-static const char *const pre_gpt4o[] = {GPT4O, NULL};
-static const char *const pre_gpt2[] = {GPT2, NULL};
-static const char *const pre_deepseek3[] = {
-    "\\p{N}{1,3}",
-    "[\xE4\xB8\x80-\xE9\xBE\xA5\xE3\x81\x80-\xE3\x82\x9F\xE3\x82\xA0-\xE3\x83\xBF]+",
-    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}"
-    "\\p{M}]+| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-    NULL};
-static const char *const pre_default[] = {
-    "[\\p{P}\\$\\+<=>\\^~\\|]+",
-    GPT2,
-    "\\p{N}+",
-    "[0-9][0-9][0-9]",
-    NULL};
-static const char *const pre_kimi[] = {wk_tok_kimi_pattern, NULL};
-
-static const struct {
-    const char *name;
-    const char *const *regexes;
-    bool ignore_merges, add_bos;
-} pres[] = {
-    {"llama3", pre_llama3, true, true},     {"llama-v3", pre_llama3, true, true},
-    {"llama-bpe", pre_llama3, true, true},  {"falcon3", pre_llama3, true, true},
-    {"pixtral", pre_llama3, true, true},    {"dbrx", pre_llama3, false, false},
-    {"smaug-bpe", pre_llama3, false, false}, {"qwen2", pre_qwen2, false, false},
-    {"deepseek-r1-qwen", pre_qwen2, false, false}, {"gpt-4o", pre_gpt4o, false, false},
-    {"llama4", pre_gpt4o, false, true},     {"deepseek-v3", pre_deepseek3, false, false},
-    {"kimi-k2", pre_kimi, false, false},    {"gpt2", pre_gpt2, false, false},
-    {"default", pre_default, false, false},
-};
-
 typedef struct gload {
     const wick_gguf *g;
     const char *name;
     wick_tokenizer *t;
+    bool spm, raw; // model "llama"; gpt2 tokens in UTF-8 (not the GPT-2 alphabet)
 } gload;
 
 static wick_status opt_id(gload *L, const char *key, int32_t *out)
@@ -123,8 +81,14 @@ static wick_status load_merges(gload *L, const wick_gguf_value *merges)
         size_t an = (size_t)(sp - s);
         wk_buf_clear(&ka);
         wk_buf_clear(&kb);
-        bool ok = wk_tok_bl_decode(s, an, &ka, &rc) &&
-                  wk_tok_bl_decode(sp + 1, sn - an - 1, &kb, &rc);
+        bool ok = true;
+        if (t->byte_level) {
+            ok = wk_tok_bl_decode(s, an, &ka, &rc) &&
+                 wk_tok_bl_decode(sp + 1, sn - an - 1, &kb, &rc);
+        } else {
+            rc = wk_buf_append(&ka, s, an);
+            if (rc == WICK_OK) { rc = wk_buf_append(&kb, sp + 1, sn - an - 1); }
+        }
         if (rc < 0) { break; }
         int32_t a = ok ? wk_tok_lookup(t, ka.data ? ka.data : "", ka.len) : -1;
         int32_t b = ok ? wk_tok_lookup(t, kb.data ? kb.data : "", kb.len) : -1;
@@ -220,13 +184,32 @@ static wick_status load(gload *L)
     size_t mlen = 0, plen = 0;
     wick_status rc = wick_gguf_get_str(g, "tokenizer.ggml.model", &model, &mlen);
     if (rc < 0) { return rc; }
-    bool spm = strcmp(model, "llama") == 0;
-    if (!spm && strcmp(model, "gpt2") != 0) {
+    L->spm = strcmp(model, "llama") == 0;
+    bool ws_model = strcmp(model, "whitespace") == 0;
+    if (!L->spm && !ws_model && strcmp(model, "gpt2") != 0) {
         return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported",
                        L->name, model);
     }
     if (wick_gguf_find_kv(g, "tokenizer.ggml.pre") >= 0) {
         rc = wick_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &plen);
+        if (rc < 0) { return rc; }
+    }
+    unsigned pre_flags = 0;
+    if (!L->spm) {
+        if (!pre && ws_model) { pre = "whitespace"; }
+        if (!pre) {
+            wk_warn("%s: no tokenizer.ggml.pre: the 'default' pre-tokenizer, which may not be the "
+                    "model's (tokens can differ from its tokenizer.json)",
+                    L->name);
+        }
+        rc = wk_tok_gguf_pre(t, pre ? pre : "default", L->name, &pre_flags);
+        if (rc < 0) { return rc; }
+        L->raw = (pre_flags & WK_GGUF_PRE_RAW) != 0;
+        bool lower = false; // "whitespace" (jina-embeddings-v2-base-zh): lowercase when asked
+        rc = opt_bool(L, "tokenizer.ggml.normalizer.lowercase", &lower);
+        if (rc == WICK_OK && lower && strcmp(pre ? pre : "", "whitespace") == 0) {
+            rc = wk_tok_add_norm(t, WK_NORM_LOWER, NULL, NULL);
+        }
         if (rc < 0) { return rc; }
     }
     const wick_gguf_value *tokens = NULL, *types = NULL, *scores = NULL, *merges = NULL;
@@ -261,8 +244,8 @@ static wick_status load(gload *L)
     }
     rc = wk_tok_reserve(t, (int32_t)n);
     if (rc < 0) { return rc; }
-    t->byte_level = !spm;
-    t->byte_fallback = spm;
+    t->byte_level = !L->spm && !L->raw;
+    t->byte_fallback = L->spm || L->raw;
     wk_buf tmp;
     wk_buf_init(&tmp, SIZE_MAX / 2);
     for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
@@ -306,7 +289,8 @@ static wick_status load(gload *L)
     if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
 
     // merges and the pre-tokenizer
-    bool add_bos = spm, add_eos = false, add_space = spm;
+    bool spm = L->spm;
+    bool add_bos = spm || (pre_flags & WK_GGUF_PRE_BOS), add_eos = false, add_space = spm;
     if (spm) {
         if (!scores) {
             return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores: missing for model 'llama'",
@@ -330,28 +314,7 @@ static wick_status load(gload *L)
         t->eos = n > 2 ? 2 : -1;
         if (t->unk_id < 0 && n > 0) { t->unk_id = 0; }
     } else {
-        const char *const *regexes = NULL;
-        bool ignore = false;
-        const char *pn = pre ? pre : "default";
-        for (size_t i = 0; i < WK_ARRAY_LEN(pres); i++) {
-            if (strcmp(pres[i].name, pn) == 0) {
-                regexes = pres[i].regexes;
-                ignore = pres[i].ignore_merges;
-                add_bos = pres[i].add_bos;
-            }
-        }
-        if (!regexes) {
-            return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.pre '%s' is not supported",
-                           L->name, pn);
-        }
-        t->ignore_merges = ignore;
-        for (int k = 0; regexes[k]; k++) {
-            char what[300];
-            snprintf(what, sizeof what, "%s: tokenizer.ggml.pre '%s'", L->name, pn);
-            rc = wk_tok_add_split(t, regexes[k], strlen(regexes[k]), true, WK_SPLIT_ISOLATED,
-                                  false, what);
-            if (rc < 0) { return rc; }
-        }
+        t->ignore_merges = (pre_flags & WK_GGUF_PRE_IGNORE) != 0;
         rc = merges ? load_merges(L, merges) : wk_tok_pairs_from_ranks(t);
         if (rc < 0) { return rc; }
         t->bos = t->eos = n > 11 ? 11 : -1;
@@ -379,7 +342,12 @@ static wick_status load(gload *L)
         t->post_post[0] = t->eos;
         t->n_post_post = 1;
     }
-    if (!spm) { return wk_tok_add_dec(t, WK_DEC_BYTELEVEL, NULL, NULL, 0, 0); }
+    if (!spm && !L->raw) { return wk_tok_add_dec(t, WK_DEC_BYTELEVEL, NULL, NULL, 0, 0); }
+    if (L->raw) { // UTF-8 BPE with U+2581 for spaces (Gemma 4) or without spaces (whitespace)
+        rc = wk_tok_add_dec(t, WK_DEC_REPLACE, "\xE2\x96\x81", " ", 0, 0);
+        if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_BYTEFALLBACK, NULL, NULL, 0, 0); }
+        return rc == WICK_OK ? wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0) : rc;
+    }
     // SentencePiece: spaces are U+2581, with one in front of each text part when add_space_prefix
     if (add_space) {
         rc = wk_tok_add_norm(t, WK_NORM_PREPEND, "\xE2\x96\x81", NULL);

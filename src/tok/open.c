@@ -192,45 +192,6 @@ wick_status wick_tokenizer_open_json(const char *path, const wick_tokenizer_opts
 }
 
 // --- tiktoken ------------------------------------------------------------------------------------
-static int b64_val(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z') { return c - 'A'; }
-    if (c >= 'a' && c <= 'z') { return c - 'a' + 26; }
-    if (c >= '0' && c <= '9') { return c - '0' + 52; }
-    if (c == '+') { return 62; }
-    if (c == '/') { return 63; }
-    return -1;
-}
-
-// Standard base64 with padding; false on any other input.
-static bool b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
-{
-    if (n % 4 != 0) { return false; }
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            uint8_t c = (uint8_t)s[i + (size_t)k];
-            if (c == '=' && i + 4 == n && k >= 2) {
-                v[k] = 0;
-                pad++;
-            } else {
-                if (pad) { return false; }
-                v[k] = b64_val(c);
-                if (v[k] < 0) { return false; }
-            }
-        }
-        uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
-                     (uint32_t)v[3];
-        out[o++] = (uint8_t)(w >> 16);
-        if (pad < 2) { out[o++] = (uint8_t)(w >> 8); }
-        if (pad < 1) { out[o++] = (uint8_t)w; }
-    }
-    *out_len = o;
-    return true;
-}
-
 static wick_status load_tiktoken(wick_tokenizer *t, const char *path, const char *data, size_t len)
 {
     // count lines to size the vocabulary (ranks must be dense 0..N-1)
@@ -255,7 +216,7 @@ static wick_status load_tiktoken(wick_tokenizer *t, const char *path, const char
         const char *sp = memchr(s, ' ', n);
         if (!sp) { return wk_fail(WICK_E_FORMAT, "%s:%zu: expected 'BASE64 RANK'", path, line); }
         size_t bn = (size_t)(sp - s), tl = 0;
-        if (bn > 4 * (sizeof tok / 3) || !b64_decode(s, bn, tok, &tl) || tl == 0) {
+        if (bn > 4 * (sizeof tok / 3) || !wk_tok_base64(s, bn, tok, &tl) || tl == 0) {
             return wk_fail(WICK_E_FORMAT, "%s:%zu: bad base64 token", path, line);
         }
         int64_t rank = 0;

@@ -79,6 +79,19 @@ wick_status wk_tok_add_split(wick_tokenizer *t, const char *pat, size_t n, bool 
     return rc;
 }
 
+wick_status wk_tok_add_bytelevel(wick_tokenizer *t, bool add_prefix_space, bool use_regex)
+{
+    static const char gpt2[] =
+        "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    wk_pre *pr = NULL;
+    wick_status rc = wk_tok_pre_push(t, WK_PRE_BYTELEVEL, &pr);
+    if (rc < 0) { return rc; }
+    pr->add_prefix_space = add_prefix_space;
+    pr->use_regex = use_regex;
+    t->byte_level = true;
+    return use_regex ? wk_tok_regex_new(gpt2, sizeof gpt2 - 1, "ByteLevel", &pr->re) : WICK_OK;
+}
+
 wick_status wk_tok_add_dec(wick_tokenizer *t, int kind, const char *pat, const char *content,
                            int start, int stop)
 {
@@ -103,6 +116,7 @@ void wk_tok_pipeline_free(wick_tokenizer *t)
         wk_free(t->norm[i].pat);
         wk_free(t->norm[i].content);
         wk_tok_regex_free(t->norm[i].re);
+        wk_free(t->norm[i].units);
     }
     wk_free(t->norm);
     for (int i = 0; i < t->n_pre; i++) {

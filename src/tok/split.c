@@ -1,49 +1,10 @@
 // split.c — pre-tokenizer splitting: Oniguruma regexes (the general path, as Hugging Face
-// tokenizers runs them), literal patterns, Digits, and hand-written splitters for the hot patterns.
-//
-// The hand splitters implement the leftmost-first alternation of one known pattern, alternative by
-// alternative, with the backtracking each quantifier would do; their Unicode classes come from
-// Oniguruma's tables (util.c). test_tok_split.c checks them against Oniguruma on every golden text
-// and on a large randomized differential corpus.
+// tokenizers runs them), literal patterns, character classes (Digits, Punctuation, whitespace),
+// the split behaviours, and the dispatch to the hand-written splitters of fast_split.c.
 #include <oniguruma.h>
 #include <string.h>
 
 #include "tok/tok.h"
-
-// --- known patterns ------------------------------------------------------------------------------
-#define P_TAIL "|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define P_CI "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
-#define P_CS "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
-#define P_WORD "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
-#define P_QTAIL "|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define K_UP "[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}&&[^\\p{Han}]]"
-#define K_LO "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}&&[^\\p{Han}]]"
-#define K_PRE "[^\\r\\n\\p{L}\\p{N}]?"
-
-const char wk_tok_kimi_pattern[] =
-    "[\\p{Han}]+|" K_PRE K_UP "*" K_LO "+" P_CI "?|" K_PRE K_UP "+" K_LO "*" P_CI "?" P_TAIL;
-
-static const struct {
-    const char *pat;
-    int kind;
-} known[] = {
-    {P_CI P_WORD P_TAIL, WK_FAST_LLAMA3},
-    {P_CS P_WORD P_TAIL, WK_FAST_LLAMA3_CS},
-    {P_CI P_WORD P_QTAIL, WK_FAST_QWEN2},
-    {P_CS P_WORD P_QTAIL, WK_FAST_QWEN2_CS},
-    {"[\\p{Han}]+|" K_PRE K_UP "*" K_LO "+" P_CI "?|" K_PRE K_UP "+" K_LO "*" P_CI "?" P_TAIL,
-     WK_FAST_KIMI},
-};
-
-int wk_tok_fast_kind(const char *pat, size_t len)
-{
-    for (size_t i = 0; i < WK_ARRAY_LEN(known); i++) {
-        if (strlen(known[i].pat) == len && memcmp(known[i].pat, pat, len) == 0) {
-            return known[i].kind;
-        }
-    }
-    return WK_FAST_NONE;
-}
 
 // --- Oniguruma -----------------------------------------------------------------------------------
 wick_status wk_tok_regex_new(const char *pat, size_t len, const char *what, void **out)
@@ -106,13 +67,15 @@ static wick_status ms_push(msplits *m, size_t a, size_t b, bool match)
     return WICK_OK;
 }
 
-// Matches of the regex in text, with the gaps between them (Hugging Face's find_matches).
+// Matches of the regex in text, with the gaps between them (Hugging Face's find_matches over the
+// onig crate's find_iter): empty matches count (they cut the text), except an empty match where the
+// previous match ended, after which the search moves on by one character.
 static wick_status regex_splits(OnigRegex re, const char *text, size_t n, msplits *out)
 {
     OnigRegion *reg = onig_region_new();
     if (!reg) { return wk_fail_nomem("regex region"); }
     const OnigUChar *s = (const OnigUChar *)text, *end = s + n;
-    size_t pos = 0, prev = 0;
+    size_t pos = 0, prev = 0, last_end = SIZE_MAX;
     wick_status rc = WICK_OK;
     while (pos <= n) {
         int r = onig_search(re, s, end, s + pos, end, reg, ONIG_OPTION_NONE);
@@ -124,17 +87,17 @@ static wick_status regex_splits(OnigRegex re, const char *text, size_t n, msplit
             break;
         }
         size_t ms = (size_t)reg->beg[0], me = (size_t)reg->end[0];
-        if (me == ms) { // empty match: step over one character
-            if (ms >= n) { break; }
-            size_t adv;
-            wk_tok_utf8_dec(s + ms, n - ms, &adv);
-            pos = ms + adv;
+        if (me == ms && last_end == me) { // not again: step over one character
+            size_t adv = 1;
+            if (pos < n) { wk_tok_utf8_dec(s + pos, n - pos, &adv); }
+            pos += adv;
             continue;
         }
+        pos = last_end = me;
         if (prev < ms) { rc = ms_push(out, prev, ms, false); }
         if (rc == WICK_OK) { rc = ms_push(out, ms, me, true); }
         if (rc < 0) { break; }
-        prev = pos = me;
+        prev = me;
     }
     if (rc == WICK_OK && prev < n) { rc = ms_push(out, prev, n, false); }
     onig_region_free(reg, 1);
@@ -161,14 +124,16 @@ static wick_status literal_splits(const char *lit, size_t ln, const char *text, 
 
 // Character-class splits: each character for which the class holds is a match of its own; the
 // characters between matches form one split (the Contiguous behaviour joins runs of matches).
-static wick_status class_splits(const char *text, size_t n, uint8_t cls, bool ws, msplits *out)
+// cls is a mask of Hugging Face's classes (WK_HF_*); delim, when not 0, the one matching character.
+static wick_status class_splits(const char *text, size_t n, uint8_t cls, uint32_t delim,
+                                msplits *out)
 {
     const uint8_t *s = (const uint8_t *)text;
     size_t i = 0;
     while (i < n) {
         size_t adv;
         uint32_t cp = wk_tok_utf8_dec(s + i, n - i, &adv);
-        bool m = ws ? wk_tok_is_ws(cp) : (wk_tok_cc[cp] & cls) != 0;
+        bool m = delim ? cp == delim : (wk_tok_hf[cp] & cls) != 0;
         if (!m && out->n > 0 && !out->v[out->n - 1].match && out->v[out->n - 1].end == i) {
             out->v[out->n - 1].end = (uint32_t)(i + adv);
         } else {
@@ -196,9 +161,7 @@ static wick_status apply_behavior(msplits *m, int behavior, bool invert, size_t 
             if (!m->v[i].match) { m->v[k++] = m->v[i]; }
         }
         break;
-    case WK_SPLIT_ISOLATED:
-        k = m->n;
-        break;
+    case WK_SPLIT_ISOLATED: k = m->n; break;
     case WK_SPLIT_PREV:
         for (size_t i = 0; i < m->n; i++) {
             if (m->v[i].match && !prev_match && k > 0) {
@@ -235,8 +198,7 @@ static wick_status apply_behavior(msplits *m, int behavior, bool invert, size_t 
             prev_match = m->v[i].match;
         }
         break;
-    default:
-        return wk_fail(WICK_E_INTERNAL, "split behaviour %d", behavior);
+    default: return wk_fail(WICK_E_INTERNAL, "split behaviour %d", behavior);
     }
     for (size_t i = 0; i < k; i++) {
         wick_status rc = wk_tok_spans_push(out, base + m->v[i].start, m->v[i].end - m->v[i].start);
@@ -245,167 +207,50 @@ static wick_status apply_behavior(msplits *m, int behavior, bool invert, size_t 
     return WICK_OK;
 }
 
-// --- hand splitters ------------------------------------------------------------------------------
-static inline uint8_t cc_at(const uint8_t *s, size_t n, size_t i, size_t *adv)
+// Hugging Face's Whitespace: \w+|[^\w\s]+ (the regex crate's classes), whitespace dropped.
+static wick_status word_splits(const char *text, size_t n, size_t base, wk_tok_spans *out)
 {
-    if (s[i] < 0x80) {
-        *adv = 1;
-        return wk_tok_cc[s[i]];
-    }
-    return wk_tok_cc[wk_tok_utf8_dec(s + i, n - i, adv)];
-}
-
-static inline size_t run_of(const uint8_t *s, size_t n, size_t i, uint8_t any, uint8_t none)
-{
+    const uint8_t *s = (const uint8_t *)text;
+    size_t i = 0;
     while (i < n) {
         size_t adv;
-        uint8_t c = cc_at(s, n, i, &adv);
-        if (!(c & any) || (c & none)) { break; }
-        i += adv;
-    }
-    return i;
-}
-
-// (?i:'s|'t|'re|'ve|'m|'ll|'d) or its case-sensitive-class spelling at i; returns the end or i.
-// Under Oniguruma's Unicode case folding 's' also matches U+017F (long s).
-static size_t contraction(const uint8_t *s, size_t n, size_t i, bool fold)
-{
-    if (i + 1 >= n || s[i] != '\'') { return i; }
-    uint8_t a = (uint8_t)(s[i + 1] | 0x20);
-    if (a == 's' || a == 't' || a == 'm' || a == 'd') { return i + 2; }
-    if (fold && s[i + 1] == 0xC5 && i + 2 < n && s[i + 2] == 0xBF) { return i + 3; }
-    if (i + 2 < n) {
-        uint8_t b = (uint8_t)(s[i + 2] | 0x20);
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
-            return i + 3;
+        uint8_t c = wk_tok_hf[wk_tok_utf8_dec(s + i, n - i, &adv)];
+        if (c & WK_HF_WS) {
+            i += adv;
+            continue;
         }
-    }
-    return i;
-}
-
-// The whitespace alternatives shared by all: \s*[\r\n]+ | \s+(?!\S) | \s+ at i (a space char).
-static size_t space_tail(const uint8_t *s, size_t n, size_t i)
-{
-    size_t j = i, last_nl = SIZE_MAX, last_start = i, nchars = 0;
-    while (j < n) {
-        size_t adv;
-        uint8_t c = cc_at(s, n, j, &adv);
-        if (!(c & WK_CC_S)) { break; }
-        if (s[j] == '\r' || s[j] == '\n') { last_nl = j; }
-        last_start = j;
-        nchars++;
-        j += adv;
-    }
-    if (last_nl != SIZE_MAX) { return last_nl + 1; }
-    if (j == n) { return j; }
-    if (nchars >= 2) { return last_start; }
-    return j;
-}
-
-// " ?[^\s\p{L}\p{N}]+[\r\n]*" at i; i when it does not match.
-static size_t punct_run(const uint8_t *s, size_t n, size_t i)
-{
-    size_t j = i + (s[i] == ' ' ? 1 : 0), p = j, adv;
-    while (p < n) {
-        if (cc_at(s, n, p, &adv) & (WK_CC_S | WK_CC_L | WK_CC_N)) { break; }
-        p += adv;
-    }
-    if (p == j) { return i; }
-    while (p < n && (s[p] == '\r' || s[p] == '\n')) { p++; }
-    return p;
-}
-
-static size_t digits(const uint8_t *s, size_t n, size_t i, int max)
-{
-    for (int k = 0; k < max && i < n; k++) {
-        size_t adv;
-        if (!(cc_at(s, n, i, &adv) & WK_CC_N)) { break; }
-        i += adv;
-    }
-    return i;
-}
-
-static size_t next_llama3(const uint8_t *s, size_t n, size_t i, bool fold, int max_digits)
-{
-    size_t e = contraction(s, n, i, fold);
-    if (e > i) { return e; }
-    size_t adv;
-    uint8_t c = cc_at(s, n, i, &adv);
-    if (c & WK_CC_L) { return run_of(s, n, i + adv, WK_CC_L, 0); }
-    if (!(c & WK_CC_N) && s[i] != '\r' && s[i] != '\n' && i + adv < n) {
-        size_t adv2;
-        if (cc_at(s, n, i + adv, &adv2) & WK_CC_L) {
-            return run_of(s, n, i + adv + adv2, WK_CC_L, 0);
+        bool word = (c & WK_HF_WORD) != 0;
+        size_t j = i + adv;
+        while (j < n) {
+            uint8_t d = wk_tok_hf[wk_tok_utf8_dec(s + j, n - j, &adv)];
+            if ((d & WK_HF_WS) || ((d & WK_HF_WORD) != 0) != word) { break; }
+            j += adv;
         }
+        wick_status rc = wk_tok_spans_push(out, base + i, j - i);
+        if (rc < 0) { return rc; }
+        i = j;
     }
-    if (c & WK_CC_N) { return digits(s, n, i, max_digits); }
-    e = punct_run(s, n, i);
-    if (e > i) { return e; }
-    if (c & WK_CC_S) { return space_tail(s, n, i); }
-    return i + adv; // unreachable for valid text: the pattern covers every character
+    return WICK_OK;
 }
 
-#define K_UPC (WK_CC_LU | WK_CC_LMO | WK_CC_M)
-#define K_LOC (WK_CC_LL | WK_CC_LMO | WK_CC_M)
-
-// [UP&&^Han]*[LO&&^Han]+ at j: the end, or SIZE_MAX when it does not match.
-static size_t kimi_a2(const uint8_t *s, size_t n, size_t j)
+// FixedLength: pieces of at most len characters.
+static wick_status fixed_splits(const char *text, size_t n, size_t len, size_t base,
+                                wk_tok_spans *out)
 {
-    size_t p = j, last_lo = SIZE_MAX, adv;
-    while (p < n) {
-        uint8_t c = cc_at(s, n, p, &adv);
-        if (!(c & K_UPC) || (c & WK_CC_HAN)) { break; }
-        if (c & K_LOC) { last_lo = p; }
-        p += adv;
-    }
-    size_t start = SIZE_MAX;
-    if (p < n) {
-        uint8_t c = cc_at(s, n, p, &adv);
-        if ((c & K_LOC) && !(c & WK_CC_HAN)) { start = p; }
-    }
-    if (start == SIZE_MAX) { start = last_lo; }
-    if (start == SIZE_MAX) { return SIZE_MAX; }
-    return run_of(s, n, start, K_LOC, WK_CC_HAN);
-}
-
-// [UP&&^Han]+[LO&&^Han]* at j.
-static size_t kimi_a3(const uint8_t *s, size_t n, size_t j)
-{
-    size_t p = run_of(s, n, j, K_UPC, WK_CC_HAN);
-    if (p == j) { return SIZE_MAX; }
-    return run_of(s, n, p, K_LOC, WK_CC_HAN);
-}
-
-static size_t next_kimi(const uint8_t *s, size_t n, size_t i)
-{
-    size_t adv;
-    uint8_t c = cc_at(s, n, i, &adv);
-    if (c & WK_CC_HAN) { return run_of(s, n, i + adv, WK_CC_HAN, 0); }
-    bool pre = !(c & (WK_CC_L | WK_CC_N)) && s[i] != '\r' && s[i] != '\n';
-    for (int alt = 0; alt < 2; alt++) {
-        for (int with = pre ? 1 : 0; with >= 0; with--) {
-            size_t j = with ? i + adv : i;
-            size_t e = alt == 0 ? kimi_a2(s, n, j) : kimi_a3(s, n, j);
-            if (e != SIZE_MAX) { return contraction(s, n, e, true); }
+    const uint8_t *s = (const uint8_t *)text;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        for (size_t k = 0; k < len && j < n; k++) {
+            size_t adv;
+            wk_tok_utf8_dec(s + j, n - j, &adv);
+            j += adv;
         }
+        wick_status rc = wk_tok_spans_push(out, base + i, j - i);
+        if (rc < 0) { return rc; }
+        i = j;
     }
-    if (c & WK_CC_N) { return digits(s, n, i, 3); }
-    size_t e = punct_run(s, n, i);
-    if (e > i) { return e; }
-    if (c & WK_CC_S) { return space_tail(s, n, i); }
-    return i + adv;
-}
-
-size_t wk_tok_fast_next(int fast, const uint8_t *s, size_t n, size_t i)
-{
-    switch (fast) {
-    case WK_FAST_LLAMA3: return next_llama3(s, n, i, true, 3);
-    case WK_FAST_LLAMA3_CS: return next_llama3(s, n, i, false, 3);
-    case WK_FAST_QWEN2: return next_llama3(s, n, i, true, 1);
-    case WK_FAST_QWEN2_CS: return next_llama3(s, n, i, false, 1);
-    case WK_FAST_KIMI: return next_kimi(s, n, i);
-    default: return n;
-    }
+    return WICK_OK;
 }
 
 // --- one pre-tokenizer step over one piece -------------------------------------------------------
@@ -415,6 +260,54 @@ wick_status wk_tok_regex_isolated(void *re, const char *text, size_t n, size_t b
     msplits m = {0};
     wick_status rc = regex_splits((OnigRegex)re, text, n, &m);
     if (rc == WICK_OK) { rc = apply_behavior(&m, WK_SPLIT_ISOLATED, false, base, out); }
+    wk_free(m.v);
+    return rc;
+}
+
+// Every split, then the behaviour; Bert's whitespace step first (its punctuation then runs over
+// each whitespace-free piece).
+static wick_status splits_of(const wk_pre *p, const char *text, size_t n, size_t base,
+                             wk_tok_spans *out)
+{
+    msplits m = {0};
+    wick_status rc = WICK_OK;
+    int behavior = p->behavior;
+    bool invert = p->invert;
+    switch (p->kind) {
+    case WK_PRE_SPLIT:
+    case WK_PRE_BYTELEVEL:
+        if (p->re) {
+            rc = regex_splits((OnigRegex)p->re, text, n, &m);
+        } else {
+            rc = literal_splits(p->literal, p->literal_len, text, n, &m);
+        }
+        if (p->kind == WK_PRE_BYTELEVEL) {
+            behavior = WK_SPLIT_ISOLATED;
+            invert = false;
+        }
+        break;
+    case WK_PRE_DIGITS:
+        rc = class_splits(text, n, WK_HF_NUM, 0, &m);
+        behavior = p->individual ? WK_SPLIT_ISOLATED : WK_SPLIT_CONTIG;
+        invert = false;
+        break;
+    case WK_PRE_PUNCT:
+        rc = class_splits(text, n, WK_HF_PUNC, 0, &m);
+        invert = false;
+        break;
+    case WK_PRE_WSPLIT:
+        rc = class_splits(text, n, WK_HF_WS, 0, &m);
+        behavior = WK_SPLIT_REMOVED;
+        invert = false;
+        break;
+    case WK_PRE_DELIM:
+        rc = class_splits(text, n, 0, p->delim, &m);
+        behavior = WK_SPLIT_REMOVED;
+        invert = false;
+        break;
+    default: rc = wk_fail(WICK_E_INTERNAL, "pre-tokenizer kind %d", p->kind);
+    }
+    if (rc == WICK_OK) { rc = apply_behavior(&m, behavior, invert, base, out); }
     wk_free(m.v);
     return rc;
 }
@@ -437,51 +330,21 @@ wick_status wk_tok_pre_split(const wk_pre *p, const char *text, size_t n, size_t
         }
         return WICK_OK;
     }
-    msplits m = {0};
-    wick_status rc = WICK_OK;
-    int behavior = p->behavior;
-    bool invert = p->invert;
     switch (p->kind) {
-    case WK_PRE_SPLIT:
-    case WK_PRE_BYTELEVEL:
-        if (p->re) {
-            rc = regex_splits((OnigRegex)p->re, text, n, &m);
-        } else {
-            rc = literal_splits(p->literal, p->literal_len, text, n, &m);
+    case WK_PRE_WHITESPACE: return word_splits(text, n, base, out);
+    case WK_PRE_FIXED: return fixed_splits(text, n, p->length, base, out);
+    case WK_PRE_BERT: {
+        // whitespace removed, then each piece split at punctuation (isolated)
+        wk_tok_spans ws = {0};
+        wk_pre w = {.kind = WK_PRE_WSPLIT};
+        wk_pre pu = {.kind = WK_PRE_PUNCT, .behavior = WK_SPLIT_ISOLATED};
+        wick_status rc = splits_of(&w, text, n, 0, &ws);
+        for (size_t i = 0; i < ws.n && rc == WICK_OK; i++) {
+            rc = splits_of(&pu, text + ws.v[i].off, ws.v[i].len, base + ws.v[i].off, out);
         }
-        if (p->kind == WK_PRE_BYTELEVEL) {
-            behavior = WK_SPLIT_ISOLATED;
-            invert = false;
-        }
-        break;
-    case WK_PRE_DIGITS:
-        rc = class_splits(text, n, WK_CC_N, false, &m);
-        behavior = p->individual ? WK_SPLIT_ISOLATED : WK_SPLIT_CONTIG;
-        invert = false;
-        break;
-    case WK_PRE_WSPLIT:
-        rc = class_splits(text, n, 0, true, &m);
-        behavior = WK_SPLIT_CONTIG; // then drop the whitespace runs below
-        invert = false;
-        break;
-    default:
-        rc = wk_fail(WICK_E_INTERNAL, "pre-tokenizer kind %d", p->kind);
+        wk_free(ws.v);
+        return rc;
     }
-    if (rc == WICK_OK && p->kind == WK_PRE_WSPLIT) {
-        // contiguous runs, whitespace ones removed
-        msplits r = {0};
-        for (size_t i = 0; i < m.n && rc == WICK_OK; i++) {
-            if (r.n > 0 && r.v[r.n - 1].match == m.v[i].match) {
-                r.v[r.n - 1].end = m.v[i].end;
-            } else {
-                rc = ms_push(&r, m.v[i].start, m.v[i].end, m.v[i].match);
-            }
-        }
-        if (rc == WICK_OK) { rc = apply_behavior(&r, WK_SPLIT_REMOVED, false, base, out); }
-        wk_free(r.v);
-    } else if (rc == WICK_OK) {
-        rc = apply_behavior(&m, behavior, invert, base, out);
+    default: return splits_of(p, text, n, base, out);
     }
-    wk_free(m.v);
-    return rc;
 }

@@ -37,6 +37,32 @@ enum {
     WK_CC_L = WK_CC_LU | WK_CC_LL | WK_CC_LMO,
 };
 extern const uint8_t *wk_tok_cc; // 0x110000 entries, set by wk_tok_global_init()
+
+// --- Hugging Face's own character classes (hf_tables.c, probed from the Rust library) ------------
+enum {
+    WK_HF_PUNC = 1 << 0,   // Punctuation, BertPreTokenizer: ASCII punctuation or is_punctuation
+    WK_HF_WS = 1 << 1,     // Rust's char::is_whitespace (WhitespaceSplit, BertPreTokenizer)
+    WK_HF_NUM = 1 << 2,    // Rust's char::is_numeric (Digits)
+    WK_HF_OTHER = 1 << 3,  // BertNormalizer clean_text removes it
+    WK_HF_BSPACE = 1 << 4, // BertNormalizer clean_text makes it a space
+    WK_HF_MARK = 1 << 5,   // is_combining_mark (StripAccents)
+    WK_HF_MN = 1 << 6,     // is_mark_nonspacing (BertNormalizer strip_accents)
+    WK_HF_WORD = 1 << 7,   // the regex crate's \w (Whitespace; its \s is WK_HF_WS)
+};
+typedef struct wk_tok_hf_range {
+    uint32_t lo, hi;
+    uint8_t bits;
+} wk_tok_hf_range;
+typedef struct wk_tok_hf_lower {
+    uint32_t cp, to[3]; // to: 1 to 3 code points, then zeros
+} wk_tok_hf_lower;
+extern const wk_tok_hf_range wk_tok_hf_ranges[];
+extern const size_t wk_tok_hf_n_ranges;
+extern const wk_tok_hf_lower wk_tok_hf_lowers[]; // sorted by cp
+extern const size_t wk_tok_hf_n_lowers;
+extern const uint8_t *wk_tok_hf; // 0x110000 entries of WK_HF_* bits, set by wk_tok_global_init()
+// Rust's to_lowercase of one character (without the final-sigma rule): *n code points in out.
+void wk_tok_hf_tolower(uint32_t cp, uint32_t out[3], int *n);
 wick_status wk_tok_global_init(void);
 
 // --- UTF-8 ---------------------------------------------------------------------------------------
@@ -70,6 +96,8 @@ int wk_tok_utf8_seq(const uint8_t *s, size_t n);
 wick_status wk_tok_utf8_lossy(wk_buf *out, const uint8_t *s, size_t n);
 bool wk_tok_utf8_valid(const uint8_t *s, size_t n);
 bool wk_tok_is_ws(uint32_t cp); // Unicode White_Space
+// Standard base64 with padding into out (n / 4 * 3 bytes at most); false when s is not that.
+bool wk_tok_base64(const char *s, size_t n, uint8_t *out, size_t *out_len);
 // memmem (a GNU extension): the first occurrence of needle in hay, or NULL.
 const char *wk_tok_find(const char *hay, size_t n, const char *needle, size_t m);
 
@@ -131,6 +159,11 @@ enum {
     WK_NORM_REPLACE,
     WK_NORM_PREPEND,
     WK_NORM_STRIP,
+    WK_NORM_STRIP_ACCENTS,
+    WK_NORM_NMT,
+    WK_NORM_BERT,
+    WK_NORM_BYTELEVEL,
+    WK_NORM_PRECOMPILED,
 };
 typedef struct wk_norm {
     int kind;
@@ -139,10 +172,25 @@ typedef struct wk_norm {
     void *re; // REPLACE with a regex: an OnigRegex
     char *content;
     size_t content_len;
-    bool left, right; // STRIP
+    bool left, right;                           // STRIP
+    bool clean, chinese, strip_accents, lower;  // BERT
+    uint32_t *units;                            // PRECOMPILED: the double array (darts-clone)
+    size_t n_units;                             // (the replacement strings are in pat, pat_len)
 } wk_norm;
 
-enum { WK_PRE_SPLIT, WK_PRE_BYTELEVEL, WK_PRE_DIGITS, WK_PRE_METASPACE, WK_PRE_WSPLIT };
+enum {
+    WK_PRE_SPLIT,
+    WK_PRE_BYTELEVEL,
+    WK_PRE_DIGITS,
+    WK_PRE_METASPACE,
+    WK_PRE_WSPLIT,     // WhitespaceSplit
+    WK_PRE_WHITESPACE, // Whitespace: \w+|[^\w\s]+
+    WK_PRE_PUNCT,      // Punctuation (behavior)
+    WK_PRE_BERT,       // BertPreTokenizer
+    WK_PRE_DELIM,      // CharDelimiterSplit
+    WK_PRE_FIXED,      // FixedLength
+    WK_PRE_SCRIPTS,    // UnicodeScripts
+};
 enum { WK_SPLIT_REMOVED, WK_SPLIT_ISOLATED, WK_SPLIT_PREV, WK_SPLIT_NEXT, WK_SPLIT_CONTIG };
 // Hand-written splitters for the hot patterns (proven equal to Oniguruma in test_tok_split.c).
 enum {
@@ -168,6 +216,8 @@ typedef struct wk_pre {
     size_t replacement_len;
     int prepend; // METASPACE: 0 never, 1 first, 2 always
     bool msplit;
+    uint32_t delim; // DELIM
+    size_t length;  // FIXED
 } wk_pre;
 
 enum { WK_DEC_BYTELEVEL, WK_DEC_BYTEFALLBACK, WK_DEC_REPLACE, WK_DEC_FUSE, WK_DEC_STRIP };
@@ -197,7 +247,9 @@ struct wick_tokenizer {
     uint8_t *self_state; // BPE of the token's own bytes gives the token: 0 unknown, 1 yes, 2 no
 
     // the model (BPE)
+    int model;           // WK_MODEL_*
     bool byte_level;     // model space = raw bytes (GPT-2 ByteLevel, tiktoken)
+    bool norm_bl;        // a ByteLevel normalizer: pre-tokenizers see the GPT-2 alphabet
     bool ignore_merges;  // a piece that is a token is that token
     bool byte_fallback;  // unknown chars → <0xXX> tokens
     int32_t unk_id;      // -1: none
@@ -237,6 +289,8 @@ struct wick_tokenizer {
     int32_t *eog;
     int n_eog;
 };
+
+enum { WK_MODEL_BPE, WK_MODEL_WORDPIECE, WK_MODEL_WORDLEVEL, WK_MODEL_UNIGRAM, WK_MODEL_RWKV };
 
 // --- building (core.c) ---------------------------------------------------------------------------
 wick_status wk_tok_create(const char *name, wick_tokenizer **out);
@@ -300,6 +354,13 @@ size_t wk_tok_fast_next(int fast, const uint8_t *s, size_t n, size_t i);
 wick_status wk_tok_regex_isolated(void *re, const char *text, size_t n, size_t base,
                                   wk_tok_spans *out);
 
+// Whitespace (White_Space) at the start of s: its length. The start of the character before i.
+size_t wk_tok_strip_left(const char *s, size_t n);
+size_t wk_tok_prev_char(const char *s, size_t i);
+// Precompiled (charsmap.c): reads SentencePiece's precompiled_charsmap blob into nm (units, pat);
+// applies it to s as Hugging Face does (grapheme by grapheme, then character by character).
+wick_status wk_tok_charsmap_load(wk_norm *nm, const uint8_t *blob, size_t n, const char *what);
+wick_status wk_tok_charsmap_apply(const wk_norm *nm, const char *s, size_t n, wk_buf *out);
 // Runs the normalizers over s, writing the result to out (cleared first).
 wick_status wk_tok_normalize(const wick_tokenizer *t, const char *s, size_t n, wk_buf *out);
 
@@ -310,6 +371,9 @@ typedef struct wk_tok_ids {
 } wk_tok_ids;
 wick_status wk_tok_ids_push(wk_tok_ids *a, int32_t id);
 wick_status wk_tok_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n, wk_tok_ids *out);
+// The model of t (BPE, WordPiece, WordLevel, Unigram, RWKV) over one piece, appended to out.
+wick_status wk_tok_model_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
+                               wk_tok_ids *out);
 // Merges the symbols syms[0, n) in place; returns the new count (SIZE_MAX: out of memory).
 size_t wk_tok_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.
@@ -323,6 +387,14 @@ wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len,
 // Decodes ids to bytes (lossy UTF-8 at the end when lossy).
 wick_status wk_tok_decode(const wick_tokenizer *t, const int32_t *ids, size_t n, unsigned flags,
                           wk_buf *out);
+
+// --- tokenizer.ggml.pre (pre_table.c) ---
+enum { WK_GGUF_PRE_IGNORE = 1, WK_GGUF_PRE_BOS = 2, WK_GGUF_PRE_RAW = 4 };
+// Adds the normalizers and pre-tokenizers of a pre name; *flags: WK_GGUF_PRE_* (ignore_merges,
+// add_bos by default, UTF-8 tokens with <0xXX> byte fallback instead of the GPT-2 alphabet).
+// Unknown name: WICK_E_UNSUPPORTED naming it. what: the file, for messages.
+wick_status wk_tok_gguf_pre(wick_tokenizer *t, const char *name, const char *what,
+                            unsigned *flags);
 
 // --- loaders -------------------------------------------------------------------------------------
 wick_status wk_tok_load_json(const char *name, const char *data, size_t len,
@@ -346,6 +418,8 @@ wick_status wk_tok_add_split(wick_tokenizer *t, const char *pat, size_t n, bool 
                              int behavior, bool invert, const char *what);
 wick_status wk_tok_add_dec(wick_tokenizer *t, int kind, const char *pat, const char *content,
                            int start, int stop);
+// A ByteLevel pre-tokenizer (GPT-2's regex when use_regex); the model becomes byte-level.
+wick_status wk_tok_add_bytelevel(wick_tokenizer *t, bool add_prefix_space, bool use_regex);
 void wk_tok_pipeline_free(wick_tokenizer *t);
 
 #endif

@@ -7,7 +7,9 @@
 #include "tok/tok.h"
 
 const uint8_t *wk_tok_cc;
+const uint8_t *wk_tok_hf;
 static uint8_t cc_table[0x110000]; // 1.1 MB of BSS, touched once
+static uint8_t hf_table[0x110000];
 static wick_status init_rc = WICK_OK;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int16_t bl_inv[324]; // byte-level alphabet → byte, filled by global_init()
@@ -109,6 +111,33 @@ static void global_init(void)
         if (ONIGENC_IS_CODE_CTYPE(enc, cp, ONIGENC_CTYPE_SPACE)) { tab[cp] |= WK_CC_S; }
     }
     wk_tok_cc = tab;
+    for (size_t i = 0; i < wk_tok_hf_n_ranges; i++) {
+        for (uint32_t cp = wk_tok_hf_ranges[i].lo; cp <= wk_tok_hf_ranges[i].hi; cp++) {
+            hf_table[cp] |= wk_tok_hf_ranges[i].bits;
+        }
+    }
+    wk_tok_hf = hf_table;
+}
+
+void wk_tok_hf_tolower(uint32_t cp, uint32_t out[3], int *n)
+{
+    size_t lo = 0, hi = wk_tok_hf_n_lowers;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (wk_tok_hf_lowers[mid].cp < cp) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo < wk_tok_hf_n_lowers && wk_tok_hf_lowers[lo].cp == cp) {
+        const wk_tok_hf_lower *l = &wk_tok_hf_lowers[lo];
+        *n = 0;
+        for (int k = 0; k < 3 && l->to[k]; k++) { out[(*n)++] = l->to[k]; }
+        return;
+    }
+    out[0] = cp;
+    *n = 1;
 }
 
 wick_status wk_tok_global_init(void)
@@ -278,6 +307,45 @@ bad:
     out->len = start;
     if (out->data) { out->data[start] = '\0'; }
     return false;
+}
+
+// --- base64 ------------------------------------------------------------------------------------
+static int b64_val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z') { return c - 'A'; }
+    if (c >= 'a' && c <= 'z') { return c - 'a' + 26; }
+    if (c >= '0' && c <= '9') { return c - '0' + 52; }
+    if (c == '+') { return 62; }
+    if (c == '/') { return 63; }
+    return -1;
+}
+
+bool wk_tok_base64(const char *s, size_t n, uint8_t *out, size_t *out_len)
+{
+    if (n % 4 != 0) { return false; }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            uint8_t c = (uint8_t)s[i + (size_t)k];
+            if (c == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else {
+                if (pad) { return false; }
+                v[k] = b64_val(c);
+                if (v[k] < 0) { return false; }
+            }
+        }
+        uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
+                     (uint32_t)v[3];
+        out[o++] = (uint8_t)(w >> 16);
+        if (pad < 2) { out[o++] = (uint8_t)(w >> 8); }
+        if (pad < 1) { out[o++] = (uint8_t)w; }
+    }
+    *out_len = o;
+    return true;
 }
 
 const char *wk_tok_find(const char *hay, size_t n, const char *needle, size_t m)

@@ -34,8 +34,8 @@ static void bad_json(void)
         {"{", WICK_E_FORMAT, "t.json: invalid JSON at line 1"},
         {"[1, 2]", WICK_E_FORMAT, "t.json: (root): expected an object"},
         {"{}", WICK_E_FORMAT, "t.json: model: expected an object"},
-        {"{\"model\": {\"type\": \"Unigram\"}}", WICK_E_UNSUPPORTED,
-         "t.json: model.type: 'Unigram' is not supported"},
+        {"{\"model\": {\"type\": \"Morse\"}}", WICK_E_UNSUPPORTED,
+         "t.json: model.type: 'Morse' is not supported"},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -1}}}", WICK_E_FORMAT,
          "t.json: model.vocab[\"a\"]: expected a token id"},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 0}}}", WICK_E_FORMAT,
@@ -59,9 +59,9 @@ static void bad_json(void)
          "\"special\": 3}]}",
          WICK_E_FORMAT, "added_tokens[0].special: expected true or false"},
         {"{" BASE_MODEL "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"Sequence\", "
-         "\"pretokenizers\": [{\"type\": \"ByteLevel\"}, {\"type\": \"BertPreTokenizer\"}]}}",
+         "\"pretokenizers\": [{\"type\": \"ByteLevel\"}, {\"type\": \"Morse\"}]}}",
          WICK_E_UNSUPPORTED,
-         "t.json: pre_tokenizer.pretokenizers[1].type: 'BertPreTokenizer' is not supported"},
+         "t.json: pre_tokenizer.pretokenizers[1].type: 'Morse' is not supported"},
         {"{" BASE_MODEL "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": "
          "{\"Regex\": \"(a\"}, \"behavior\": \"Isolated\"}}",
          WICK_E_FORMAT, "t.json: pre_tokenizer.pattern.Regex: bad regex"},
@@ -71,13 +71,13 @@ static void bad_json(void)
         {"{" BASE_MODEL "\"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": "
          "\"a\"}}",
          WICK_E_FORMAT, "pre_tokenizer.pattern: expected"},
-        {"{" BASE_MODEL "\"merges\": []}, \"normalizer\": {\"type\": \"BertNormalizer\"}}",
-         WICK_E_UNSUPPORTED, "t.json: normalizer.type: 'BertNormalizer' is not supported"},
+        {"{" BASE_MODEL "\"merges\": []}, \"normalizer\": {\"type\": \"Rot13\"}}",
+         WICK_E_UNSUPPORTED, "t.json: normalizer.type: 'Rot13' is not supported"},
         {"{" BASE_MODEL "\"merges\": []}, \"normalizer\": {\"type\": \"Replace\", \"pattern\": "
          "{\"String\": \"a\"}}}",
          WICK_E_FORMAT, "normalizer.content: expected a string"},
-        {"{" BASE_MODEL "\"merges\": []}, \"decoder\": {\"type\": \"WordPiece\"}}",
-         WICK_E_UNSUPPORTED, "t.json: decoder.type: 'WordPiece' is not supported"},
+        {"{" BASE_MODEL "\"merges\": []}, \"decoder\": {\"type\": \"Morse\"}}",
+         WICK_E_UNSUPPORTED, "t.json: decoder.type: 'Morse' is not supported"},
         {"{" BASE_MODEL "\"merges\": []}, \"decoder\": {\"no\": 1}}", WICK_E_FORMAT,
          "decoder.type: expected a string"},
         {"{" BASE_MODEL "\"merges\": []}, \"post_processor\": {\"type\": \"TemplateProcessing\", "

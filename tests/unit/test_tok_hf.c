@@ -45,7 +45,7 @@ static int run_golden(const char *name, wick_tokenizer *tk, const char *golden, 
         char *nl = strchr(line, '\n');
         if (nl) { *nl = '\0'; }
         json_error_t err;
-        json_t *v = json_loads(line, 0, &err);
+        json_t *v = json_loads(line, JSON_ALLOW_NUL, &err);
         CHECKF(v != NULL, "%s:%d: %s", golden, n + 1, err.text);
         json_t *t = json_object_get(v, "text"), *want = json_object_get(v, "ids");
         unsigned char raw[4096];
