@@ -197,6 +197,7 @@ static wick_status load(gload *L)
     unsigned pre_flags = 0;
     if (!L->spm) {
         if (!pre && ws_model) { pre = "whitespace"; }
+        if (pre && !*pre) { pre = NULL; } // llama.cpp: an empty name is a missing one
         if (!pre) {
             wk_warn("%s: no tokenizer.ggml.pre: the 'default' pre-tokenizer, which may not be the "
                     "model's (tokens can differ from its tokenizer.json)",

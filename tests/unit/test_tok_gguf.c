@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "tok_twin.h"
 
 static const char *build_path(const char *name)
 {
@@ -18,80 +19,6 @@ static const char *build_path(const char *name)
     k = (k + 1) % 4;
     snprintf(p[k], sizeof p[k], "%s/%s", b ? b : "/tmp", name);
     return p[k];
-}
-
-// tokenizer.json (byte-level BPE) → a vocabulary-only GGUF the way llama.cpp's converter writes it.
-static bool json_to_gguf(const char *json_path, const char *pre, const char *out)
-{
-    json_error_t err;
-    json_t *root = json_load_file(json_path, 0, &err);
-    if (!root) { return false; }
-    json_t *model = json_object_get(root, "model");
-    json_t *vocab = json_object_get(model, "vocab"), *merges = json_object_get(model, "merges");
-    json_t *added = json_object_get(root, "added_tokens");
-    size_t n = json_object_size(vocab);
-    for (size_t i = 0; i < json_array_size(added); i++) {
-        size_t id = (size_t)json_integer_value(json_object_get(json_array_get(added, i), "id"));
-        if (id + 1 > n) { n = id + 1; }
-    }
-    char **toks = calloc(n, sizeof *toks);
-    int32_t *types = calloc(n, sizeof *types);
-    const char *key;
-    json_t *v;
-    json_object_foreach(vocab, key, v)
-    {
-        toks[json_integer_value(v)] = strdup(key);
-        types[json_integer_value(v)] = 1;
-    }
-    for (size_t i = 0; i < json_array_size(added); i++) {
-        json_t *a = json_array_get(added, i);
-        size_t id = (size_t)json_integer_value(json_object_get(a, "id"));
-        free(toks[id]);
-        toks[id] = strdup(json_string_value(json_object_get(a, "content")));
-        types[id] = json_is_true(json_object_get(a, "special")) ? 3 : 4;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!toks[i]) {
-            char tmp[32];
-            snprintf(tmp, sizeof tmp, "[PAD%zu]", i);
-            toks[i] = strdup(tmp);
-            types[i] = 5;
-        }
-    }
-    size_t nm = json_array_size(merges);
-    char **ms = calloc(nm + 1, sizeof *ms);
-    for (size_t i = 0; i < nm; i++) {
-        json_t *m = json_array_get(merges, i);
-        if (json_is_string(m)) {
-            ms[i] = strdup(json_string_value(m));
-        } else {
-            const char *a = json_string_value(json_array_get(m, 0));
-            const char *b = json_string_value(json_array_get(m, 1));
-            ms[i] = malloc(strlen(a) + strlen(b) + 2);
-            sprintf(ms[i], "%s %s", a, b);
-        }
-    }
-    wick_gguf_writer *w = NULL;
-    bool ok = wick_gguf_writer_create(&w) == WICK_OK &&
-              wick_gguf_writer_add_str(w, "general.architecture", "llama") == WICK_OK &&
-              wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "gpt2") == WICK_OK &&
-              wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre) == WICK_OK &&
-              wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING, toks, n) ==
-                  WICK_OK &&
-              wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, types,
-                                         n) == WICK_OK &&
-              wick_gguf_writer_add_array(w, "tokenizer.ggml.merges", WICK_GGUF_STRING, ms, nm) ==
-                  WICK_OK &&
-              wick_gguf_writer_write(w, out, NULL, NULL) == WICK_OK;
-    CHECKF(ok, "writing %s: %s", out, wick_errmsg());
-    wick_gguf_writer_free(w);
-    for (size_t i = 0; i < n; i++) { free(toks[i]); }
-    for (size_t i = 0; i < nm; i++) { free(ms[i]); }
-    free(toks);
-    free(types);
-    free(ms);
-    json_decref(root);
-    return ok;
 }
 
 static int golden(const wick_tokenizer *tk, const char *rel)

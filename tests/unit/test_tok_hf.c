@@ -8,11 +8,14 @@
 //     Contiguous + invert); byte_fallback, unk_token with fuse_unk; lstrip/rstrip/single_word/
 //     normalized added tokens; TemplateProcessing; Replace, ByteFallback, Fuse, Strip decoders.
 //   byte-level: ByteLevel with add_prefix_space and use_regex, ignore_merges, merges as pairs, NFC.
+// Each family's "gguf" names: its tokenizer.json written as a GGUF vocabulary (model "gpt2", that
+// tokenizer.ggml.pre, as llama.cpp's converter writes it; tok_twin.h) gives the same lines.
 // Known difference: a normalized non-special added token that is also in model.vocab decodes as
 // its vocabulary text; HF decodes it as its normalized content ("zz" -> " zz" in spm-like).
 #include <jansson.h>
 
 #include "harness.h"
+#include "tok_twin.h"
 
 // Decodes standard base64 (the golden files' "b64"); returns the length or -1.
 static long b64(const char *s, unsigned char *out, size_t cap)
@@ -94,7 +97,7 @@ int main(void)
     json_t *index = json_load_file(path, 0, &err);
     CHECKF(index != NULL, "%s: %s", path, err.text);
     json_t *fams = json_object_get(index, "families");
-    int total = 0, total_ok = 0;
+    int total = 0, total_ok = 0, gguf_total = 0, gguf_ok = 0, n_pre = 0;
     for (size_t i = 0; i < json_array_size(fams); i++) {
         json_t *f = json_array_get(fams, i);
         const char *name = json_string_value(json_object_get(f, "name"));
@@ -108,8 +111,35 @@ int main(void)
         total += n;
         total_ok += ok;
         wick_tokenizer_close(tk);
+        json_t *gg = json_object_get(json_object_get(f, "gguf"), "pre");
+        for (size_t k = 0; k < json_array_size(gg); k++) {
+            const char *pre = json_string_value(json_array_get(gg, k));
+            char json_path[8192], out[8192];
+            snprintf(json_path, sizeof json_path, "%s/%s", dir,
+                     json_string_value(json_object_get(f, "json")));
+            snprintf(out, sizeof out, "%s/tok-hf-%s-%zu.gguf",
+                     getenv("WICK_BUILD_DIR") ? getenv("WICK_BUILD_DIR") : "/tmp", name, k);
+            if (!json_to_gguf_bos(json_path, pre, 0, out)) { continue; }
+            wick_gguf *g = NULL;
+            tk = NULL;
+            CHECK_OK(wick_gguf_open(out, &g));
+            if (g) {
+                CHECKF(wick_tokenizer_open_gguf(g, &tk) == WICK_OK, "pre '%s': %s", pre,
+                       wick_errmsg());
+            }
+            wick_gguf_close(g);
+            if (!tk) { continue; }
+            ok = run_golden(name, tk, path, &n);
+            printf("%-16s GGUF pre '%s': %d/%d lines as Hugging Face\n", name, pre, ok, n);
+            gguf_total += n;
+            gguf_ok += ok;
+            n_pre++;
+            wick_tokenizer_close(tk);
+            unlink(out);
+        }
     }
     printf("all families: %d/%d lines as Hugging Face\n", total_ok, total);
+    printf("GGUF twins: %d pre names, %d/%d lines as Hugging Face\n", n_pre, gguf_ok, gguf_total);
     json_decref(index);
     return test_summary("tok_hf");
 }
