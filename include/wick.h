@@ -24,7 +24,7 @@
 //   6. Hugging Face Hub                           (src/hub)
 //   7. Sampling, stop conditions, generation      (src/sample, src/gen)
 //   8. Completion streams and the model registry  (src/gen)
-//   9. Chat templates                             (src/chat)
+//   9. Chat templates, reasoning, tool calls    (src/chat)
 
 #ifndef WICK_H
 #define WICK_H
@@ -1299,6 +1299,97 @@ WICK_API wick_status wick_template_render(const wick_template *t, const char *co
                                           const wick_template_opts *o, char **out,
                                           size_t *out_len);
 
+// --- reasoning and tool-call parsing ---
+//
+// A wick_chat_parser splits a model's generated text, fed piece by piece as it streams, into
+// typed pieces: reasoning (between <think> and </think>), content (the answer) and tool calls.
+// Markers may arrive split across feeds at any byte; text that might begin a marker is held back
+// until it is decided, so a piece is never taken back. Rules:
+//   - reasoning starts at the think-open marker, or at once when the generation prompt already
+//     opened it (think_open_in_prompt), and ends at the think-close marker or at a tool-call
+//     section; it is trimmed of leading and trailing whitespace; only one reasoning block is
+//     parsed: a think-open marker after it is content;
+//   - text before the think-open marker is content (when it is only whitespace, it is dropped);
+//     whitespace right after the think-close marker or a tool-call section is dropped; all other
+//     content is given as generated;
+//   - a reasoning block still open at the end (no think-close) is given as reasoning, followed by
+//     a warning;
+//   - Kimi K2 tool calls: <|tool_calls_section_begin|> then any number of
+//     <|tool_call_begin|>ID<|tool_call_argument_begin|>ARGS<|tool_call_end|>, then
+//     <|tool_calls_section_end|> (text between calls is content, trimmed of whitespace).
+//     ID is "functions.NAME:INDEX" (NAME taken from it; a bare
+//     "NAME:INDEX" also works); ARGS must be a JSON object. A call whose ID or ARGS is malformed,
+//     or that is unterminated at the end, is given as content (its text as generated, markers
+//     included) followed by a warning; it never fails the parse.
+// Pieces are whole UTF-8 characters when the fed text is valid UTF-8 (an incomplete character at
+// the end of a feed is held until the next).
+// Thread: one thread at a time per parser.
+
+typedef struct wick_chat_parser wick_chat_parser;
+
+typedef enum wick_tool_style {
+    WICK_TOOLS_NONE = 0,
+    WICK_TOOLS_KIMI_K2 = 1, // <|tool_calls_section_begin|> ... (see above)
+} wick_tool_style;
+
+// Which markers a model uses. Strings are borrowed (static or the caller's) and copied by
+// wick_chat_parser_create. All NULL / 0: no parsing, every byte is content.
+typedef struct wick_chat_format {
+    const char *think_open;    // "<think>", or NULL: no reasoning markers
+    const char *think_close;   // "</think>"
+    bool think_open_in_prompt; // the generation prompt ends inside an open think block
+    bool think_closed_in_prompt; // the prompt already closed it (thinking off): all is content
+    wick_tool_style tools;
+} wick_chat_format;
+
+// Derives the format from what the model ships, never from its file name:
+//   tmpl (its chat template source, may be NULL): think markers when it mentions </think>, Kimi
+//     K2 tool calls when it uses <|tool_calls_section_begin|> and <|tool_call_begin|>;
+//   tk (may be NULL): think markers also when the vocabulary has tokens "<think>" and "</think>",
+//     Kimi K2 tool calls when it has the five tool-call marker tokens;
+//   gen_prompt (the rendered prompt, or its tail; may be NULL): ending in the think-open marker
+//     (trailing whitespace aside) sets think_open_in_prompt, ending in "<think></think>" or the
+//     think-close marker sets think_closed_in_prompt.
+WICK_API void wick_chat_format_detect(const char *tmpl, const wick_tokenizer *tk,
+                                      const char *gen_prompt, wick_chat_format *out);
+
+typedef enum wick_chat_piece_kind {
+    WICK_PIECE_CONTENT = 0,
+    WICK_PIECE_REASONING = 1,
+    WICK_PIECE_TOOL_CALL = 2,
+    WICK_PIECE_WARNING = 3, // text: what was wrong (e.g. "tool call 0: arguments are not a JSON
+                            // object: ..."); the affected text came as content just before
+} wick_chat_piece_kind;
+
+// One piece. Borrowed: valid until the next call on the parser.
+typedef struct wick_chat_piece {
+    wick_chat_piece_kind kind;
+    const char *text;      // content, reasoning or warning text (NUL-terminated); "" for a call
+    size_t len;
+    const char *name;      // tool call: the function name; else NULL
+    const char *arguments; // tool call: the arguments, a JSON object as generated (trimmed)
+    const char *id;        // tool call: the model's call id ("functions.get_weather:0")
+    int index;             // tool call: 0, 1, ... in the order of this output; else -1
+} wick_chat_piece;
+
+// Errors: WICK_E_INVALID (a marker empty or over 64 bytes), WICK_E_NOMEM.
+// Free with wick_chat_parser_destroy().
+WICK_API wick_status wick_chat_parser_create(const wick_chat_format *f, wick_chat_parser **out);
+WICK_API void wick_chat_parser_destroy(wick_chat_parser *p); // NULL ok
+
+// Feeds the next len bytes of generated text. Then take the pieces with wick_chat_parser_next.
+// Errors: WICK_E_INVALID after finish, WICK_E_RANGE when the text held back (a tool call being
+// collected) passes 16 MiB, WICK_E_NOMEM.
+WICK_API wick_status wick_chat_parser_feed(wick_chat_parser *p, const char *text, size_t len);
+// The text has ended: everything held back is decided (see the rules above).
+WICK_API wick_status wick_chat_parser_finish(wick_chat_parser *p);
+// The next piece: WICK_OK with *out, or WICK_DONE when none is ready (after finish: none will be).
+WICK_API wick_status wick_chat_parser_next(wick_chat_parser *p, wick_chat_piece *out);
+// Starts over with the same format (a new generation).
+WICK_API void wick_chat_parser_reset(wick_chat_parser *p);
+// True while the text fed so far ends inside the reasoning block (for counting reasoning tokens,
+// or forcing the think-close marker when a reasoning budget runs out).
+WICK_API bool wick_chat_parser_in_reasoning(const wick_chat_parser *p);
 
 #ifdef __cplusplus
 }
