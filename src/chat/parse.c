@@ -437,7 +437,7 @@ static jnode *parse_statement(jparser *p)
             outs[k++] = o;
         }
         jnode *n = jp_node(p, N_BLOCK, pos, k);
-        if (n) { memcpy(n->kid, outs, k * sizeof *outs); }
+        if (n && k) { memcpy(n->kid, outs, k * sizeof *outs); }
         return n;
     }
     if (strcmp(name, "break") == 0 || strcmp(name, "continue") == 0) {

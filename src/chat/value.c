@@ -389,7 +389,7 @@ int jv_iter(jrender *r, jv v, jlist **out)
         jgen *g = v.u.g;
         jlist *l = jl_new(r, 0);
         if (!l) { return -1; }
-        l->v = g->items->v + g->pos;
+        if (g->pos < g->items->n) { l->v = g->items->v + g->pos; } // (else v may be NULL)
         l->n = l->cap = g->items->n - g->pos;
         g->pos = g->items->n;
         *out = l;
