@@ -93,8 +93,7 @@ void cli_json_float(FILE *f, float v)
     fputs(buf, f);
 }
 
-// Length of a valid UTF-8 sequence at s (at most n bytes), or 0 when it is invalid.
-static size_t utf8_valid_len(const unsigned char *s, size_t n)
+size_t cli_utf8_valid_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len;
@@ -144,7 +143,7 @@ void cli_json_string(FILE *f, const char *s, size_t len)
             fputc((int)c, f);
             i++;
         } else {
-            size_t n = utf8_valid_len(p + i, len - i);
+            size_t n = cli_utf8_valid_len(p + i, len - i);
             if (n == 0) {
                 fputs("\xEF\xBF\xBD", f); // U+FFFD for each invalid byte
                 i++;

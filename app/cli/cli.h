@@ -27,6 +27,7 @@ extern const cli_command cli_cmd_tokenize, cli_cmd_detokenize;
 extern const cli_command cli_cmd_eval, cli_cmd_run, cli_cmd_chat;
 extern const cli_command cli_cmd_pull, cli_cmd_ls, cli_cmd_rm;
 extern const cli_command cli_cmd_template;
+extern const cli_command cli_cmd_serve; // app/server/cmd_serve.c
 
 // Prints "wick: " + wick_errmsg() (or "wick: <fallback>: <strerror(rc)>" when the message is empty)
 // and returns CLI_FAIL.
@@ -51,6 +52,8 @@ char *cli_read_stdin(size_t *len);
 // infinities, which JSON lacks, as null), and a JSON string with escapes (invalid UTF-8 → U+FFFD).
 void cli_json_float(FILE *f, float v);
 void cli_json_string(FILE *f, const char *s, size_t len);
+// Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is invalid.
+size_t cli_utf8_valid_len(const unsigned char *s, size_t n);
 
 // --- run and chat (gen_args.c, cmd_run.c) --------------------------------------------------------
 

@@ -7,7 +7,7 @@
 static const cli_command *const commands[] = {
     &cli_cmd_info, &cli_cmd_tensor, &cli_cmd_tokenize, &cli_cmd_detokenize, &cli_cmd_eval,
     &cli_cmd_run,  &cli_cmd_chat,  &cli_cmd_pull,   &cli_cmd_ls,       &cli_cmd_rm,
-    &cli_cmd_template,
+    &cli_cmd_template, &cli_cmd_serve,
 };
 
 static const cli_command *find(const char *name)
