@@ -12,6 +12,11 @@ for p in $pkgs; do
         missing="$missing $p"
     fi
 done
+# node + npm run the server tests with the official openai client (tests/server); any install
+# that provides both commands will do (Debian's packages otherwise).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 
 echo "wick: installing:$missing" >&2
