@@ -197,11 +197,8 @@ void srv_error_from_wick(srv_error *e, wick_status code, const char *message)
         break;
     case WICK_E_INVALID:
     case WICK_E_TYPE:
+    case WICK_E_RANGE: // a prompt longer than the context, a token id out of range
         status = 400;
-        break;
-    case WICK_E_RANGE: // a prompt longer than the context
-        status = 400;
-        c = "context_length_exceeded";
         break;
     // The Hub failed us: a bad gateway.
     case WICK_E_NETWORK:
