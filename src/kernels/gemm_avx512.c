@@ -201,121 +201,12 @@ static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, i
     gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false, false);
 }
 
-// The 8 scales and 8 mins of a Q4_K/Q5_K block (wk_scale_min_k4) as bytes, four at a time.
-INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
-{
-    uint32_t u[3], v[4];
-    memcpy(u, s, 12);
-    v[0] = u[0] & 0x3f3f3f3fu;                                      // sc 0..3
-    v[1] = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);      // sc 4..7
-    v[2] = u[1] & 0x3f3f3f3fu;                                      // mn 0..3
-    v[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u); // mn 4..7
-    memcpy(sc, v, 8);
-    memcpy(mn, v + 2, 8);
-}
-
-// Q4_K: the scales, mins and d's, and where each row's block is (the kernel reads the quants,
-// 0..15, unsigned, from there; no corr).
-static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
-{
-    for (int64_t b = 0; b < K / WK_QK_K; b++) {
-        wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
-        for (int r = 0; r < WK_GEMM_ROWS; r++) {
-            // rows past n_rows: row 0's quants with zero scales (finite, never written out)
-            const wk_block_q4_k *x =
-                (const wk_block_q4_k *)((const char *)w + (size_t)(r < n_rows ? r : 0) * ws) + b;
-            dst->qs[r] = x->qs;
-            if (r >= n_rows) {
-                memset(dst->sc[r], 0, sizeof dst->sc[r]);
-                memset(dst->mn[r], 0, sizeof dst->mn[r]);
-                dst->d[r] = dst->dmin[r] = 0.0f;
-                continue;
-            }
-            uint8_t sc[8], mn[8];
-            scale_min_k4x8(x->scales, sc, mn);
-            uint64_t s8;
-            memcpy(&s8, sc, 8);
-            _mm256_storeu_si256((__m256i *)dst->sc[r],
-                                _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)));
-            memcpy(&s8, mn, 8);
-            // mins as int16 pairs (2p, 2p + 1): the 8 bytes widened to 8 int16
-            _mm_storeu_si128((__m128i *)dst->mn[r],
-                             _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
-            dst->d[r] = _cvtsh_ss(x->d);
-            dst->dmin[r] = _cvtsh_ss(x->dmin);
-        }
-    }
-}
-
-// Q6_K: quants -32..31 (signed), corr from Σ_g sc_g Σ q = Σ_k sc_g(k) (q_k + 32) - 32 Σ_g 16 sc_g.
-static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
-{
-    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-    const __m256i m32 = _mm256_set1_epi8(32), ones = _mm256_set1_epi16(1);
-    for (int64_t b = 0; b < K / WK_QK_K; b++) {
-        wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
-        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
-        for (int r = 0; r < n_rows; r++) {
-            const wk_block_q6_k *x = (const wk_block_q6_k *)((const char *)w + (size_t)r * ws) + b;
-            __m256i usc = _mm256_setzero_si256(); // Σ (q + 32) * sc in 8 int32 lanes
-            for (int h = 0; h < 2; h++) {
-                const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
-                const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
-                const __m256i hb = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
-                __m256i u[4];
-                u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                       _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
-                u[1] = _mm256_or_si256(
-                    _mm256_and_si256(l1, m4),
-                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
-                u[2] = _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
-                u[3] = _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
-                for (int j = 0; j < 4; j++) {
-                    _mm256_storeu_si256((__m256i *)(dst->q[r] + 128 * h + 32 * j),
-                                        _mm256_sub_epi8(u[j], m32));
-                    const int g = 8 * h + 2 * j; // this vector's two groups: g, g + 1
-                    const __m256i sc = _mm256_set_m128i(_mm_set1_epi8(x->scales[g + 1]),
-                                                        _mm_set1_epi8(x->scales[g]));
-                    usc = _mm256_add_epi32(usc,
-                                           _mm256_madd_epi16(_mm256_maddubs_epi16(u[j], sc), ones));
-                }
-            }
-            const __m512i sc32 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x->scales));
-            _mm512_storeu_si512(dst->sc[r], sc32);
-            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(usc), _mm256_extracti128_si256(usc, 1));
-            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
-            t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
-            const int32_t sum = _mm_cvtsi128_si32(t) - 32 * 16 * _mm512_reduce_add_epi32(sc32);
-            dst->corr[r] = 128 * sum;
-            dst->d[r] = _cvtsh_ss(x->d);
-            dst->dmin[r] = 0.0f;
-        }
-    }
-}
-
-#define PACK_REF(name, T)                                                                          \
-    static void name(const void *w, size_t ws, int n_rows, int64_t K, void *tile)                  \
-    {                                                                                              \
-        wk_gemm_pack_ref(WICK_DTYPE_##T, w, ws, n_rows, K, tile);                                  \
-    }
-PACK_REF(pack_q2_k, Q2_K)
-PACK_REF(pack_q3_k, Q3_K)
-PACK_REF(pack_q5_k, Q5_K)
-
 void wk_gemm_fill_avx512(wk_kernels *k)
 {
-    k->gemm_pack[WICK_DTYPE_Q2_K] = pack_q2_k;
+    // the packers are the AVX2 path's (gemm_avx2.c), already in the table
     k->gemm[WICK_DTYPE_Q2_K] = gemm_g16m;
-    k->gemm_pack[WICK_DTYPE_Q3_K] = pack_q3_k;
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
-    k->gemm_pack[WICK_DTYPE_Q4_K] = pack_q4_k;
     k->gemm[WICK_DTYPE_Q4_K] = gemm_q4_k;
-    k->gemm_pack[WICK_DTYPE_Q5_K] = pack_q5_k;
     k->gemm[WICK_DTYPE_Q5_K] = gemm_g8m;
-    k->gemm_pack[WICK_DTYPE_Q6_K] = pack_q6_k;
     k->gemm[WICK_DTYPE_Q6_K] = gemm_g16;
 }

@@ -14,7 +14,9 @@ void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
 // The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.
 void wk_kernels_fill_avx2_kquant(wk_kernels *k);
-// The K formats' GEMM (gemm_avx512.c), called by wk_kernels_fill_avx512.
+// The K formats' GEMM and weight packers (gemm_avx2.c), called by wk_kernels_fill_avx2; the
+// AVX-512 kernels (gemm_avx512.c), called by wk_kernels_fill_avx512.
+void wk_gemm_fill_avx2(wk_kernels *k);
 void wk_gemm_fill_avx512(wk_kernels *k);
 
 // A K-format block (Q2_K .. Q6_K) unpacked: q[256] in element order, and the integer scale (and

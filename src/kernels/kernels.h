@@ -74,7 +74,7 @@ typedef void (*wk_accum_rows_fn)(float *o, int64_t o_stride, const float *p, int
 // wk_gemm_tile_bytes(K); gemm multiplies n_rows <= 64 rows, in tiles back to back (rows 16 i ..
 // in tile i), by token groups [g0, g1) (16 tokens each) of activations packed by
 // wk_gemm_pack_act: y[t * y_stride + r] for t < T, r < n_rows.
-// Same bits as vec_dot for every output. Set on the AVX-512 (VNNI) path only; NULL elsewhere.
+// Same bits as vec_dot for every output. Set on the AVX2 and AVX-512 paths; NULL on scalar.
 typedef void (*wk_gemm_pack_fn)(const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
 typedef void (*wk_gemm_fn)(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                            int64_t g0, int64_t g1, float *y, int64_t y_stride);
@@ -92,7 +92,7 @@ typedef struct wk_kernels {
     wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
     wk_accum_rows_fn accum_rows;
-    wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX-512 only
+    wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512
     wk_gemm_fn gemm[WICK_DTYPE_COUNT];
 } wk_kernels;
 

@@ -491,4 +491,5 @@ void wk_kernels_fill_avx2(wk_kernels *k)
     k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0_avx2;
     k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1_avx2;
     wk_kernels_fill_avx2_kquant(k);
+    wk_gemm_fill_avx2(k);
 }

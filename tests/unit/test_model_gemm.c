@@ -3,7 +3,8 @@
 // (default) and without it (WICK_GEMM=0: vec_dot per output), for dense models and the MoE one,
 // at 1 and 2 threads. The kernels give the same bits as vec_dot (test_kernels); this checks the
 // matmul and expert drivers around them (tiles, token groups, experts' slot ranges). Runs where
-// the kernel path has the GEMM (AVX-512 VNNI); elsewhere it says so and passes.
+// the kernel path has the GEMM (AVX2 and AVX-512; WICK_CPU=avx2 runs the AVX2 one); on the scalar
+// path it says so and passes.
 #include "harness.h"
 #include "kernels/kernels.h"
 
