@@ -14,7 +14,7 @@
 // for all the prompt's tokens that chose it (src/model/moe.c), so prefill is compute-bound.
 
 #include "bench_model_run.h"
-#include "model/model.h"
+#include "model/deepseek2.h"
 
 static size_t tbytes(const wk_tensor *t) { return t->data ? t->row_bytes * (size_t)t->n_rows : 0; }
 
@@ -22,9 +22,10 @@ static size_t tbytes(const wk_tensor *t) { return t->data ? t->row_bytes * (size
 static size_t weight_bytes_per_token(const wk_model *m)
 {
     const wk_hparams *hp = &m->hp;
+    const wk_ds2_model *dm = wk_ds2_of(m);
     size_t b = m->tok_embd.row_bytes + tbytes(&m->output_norm) + tbytes(&m->output);
     for (int64_t il = 0; il < hp->n_layer; il++) {
-        const wk_layer *L = &m->layers[il];
+        const wk_ds2_layer *L = &dm->layers[il];
         const wk_tensor *all[] = {&L->attn_norm,      &L->attn_q_a_norm,
                                   &L->attn_kv_a_norm, &L->wq,
                                   &L->wq_a,           &L->wq_b,
@@ -40,7 +41,7 @@ static size_t weight_bytes_per_token(const wk_model *m)
                                    &L->ffn_down_exps};
         for (size_t i = 0; i < 4; i++) {
             if (exps[i]->data) {
-                b += tbytes(exps[i]) / (size_t)hp->n_expert * (size_t)hp->n_expert_used;
+                b += tbytes(exps[i]) / (size_t)dm->hp.n_expert * (size_t)dm->hp.n_expert_used;
             }
         }
     }
@@ -65,19 +66,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "wick: %s\n", wick_errmsg());
         return 1;
     }
+    if (strcmp(wick_model_arch(m), "deepseek2") != 0) {
+        fprintf(stderr, "wick: %s: arch %s, expected deepseek2\n", path, wick_model_arch(m));
+        wick_model_close(m);
+        return 1;
+    }
     const wk_hparams *hp = &m->hp;
+    const wk_ds2_hparams *dh = &wk_ds2_of(m)->hp;
     printf("model %s: %s, %lld layers (%lld dense), %lld experts (%lld used, %lld shared), "
            "n_embd %lld, %lld heads, kv_lora %lld, rope %lld; weights %.2f GB; opened in %.3f s "
            "(mmap)\n",
-           path, wick_model_arch(m), (long long)hp->n_layer, (long long)hp->n_layer_dense_lead,
-           (long long)hp->n_expert, (long long)hp->n_expert_used, (long long)hp->n_expert_shared,
-           (long long)hp->n_embd, (long long)hp->n_head, (long long)hp->kv_lora_rank,
+           path, wick_model_arch(m), (long long)hp->n_layer, (long long)dh->n_layer_dense_lead,
+           (long long)dh->n_expert, (long long)dh->n_expert_used, (long long)dh->n_expert_shared,
+           (long long)hp->n_embd, (long long)hp->n_head, (long long)dh->kv_lora_rank,
            (long long)hp->n_rot, (double)wick_model_weight_bytes(m) / 1e9, bench_now() - t0);
     const size_t kv_tok = wick_model_kv_bytes_per_token(m, WICK_KV_F32);
     printf("MLA cache: %zu bytes per token (f32; %zu f16) = %lld layers x (%lld + %lld) x 4; "
            "Kimi K2 (61 layers): %d bytes f32, %d f16 per token\n",
            kv_tok, wick_model_kv_bytes_per_token(m, WICK_KV_F16), (long long)hp->n_layer,
-           (long long)hp->kv_lora_rank, (long long)hp->n_rot, 61 * 576 * 4, 61 * 576 * 2);
+           (long long)dh->kv_lora_rank, (long long)hp->n_rot, 61 * 576 * 4, 61 * 576 * 2);
     c.weight_bytes_per_token = weight_bytes_per_token(m);
     printf("read per decoded token: %.1f MB of weights + the MLA cache\n",
            (double)c.weight_bytes_per_token / 1e6);

@@ -49,7 +49,7 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     // s[r][j] = kq_scale · (q_r · k_j)
     for (int64_t j = 0; j < n_kv; j++) {
         const char *kr =
-            (const char *)wk_kv_row(kv, kv->k, a->il, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
+            (const char *)wk_kv_row(kv, kv->k, a->il, a->seq, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
         int64_t r = 0;
         for (; r + 4 <= n_rep; r += 4) {
             float d4[4];
@@ -76,7 +76,7 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     float vrow[1024];
     for (int64_t j = 0; j < n_kv; j++) {
         const void *vr0 =
-            (const char *)wk_kv_row(kv, kv->v, a->il, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
+            (const char *)wk_kv_row(kv, kv->v, a->il, a->seq, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
         const float *vr = vr0;
         for (int64_t d0 = 0; d0 < hv; d0 += 1024) {
             const int64_t nd = hv - d0 < 1024 ? hv - d0 : 1024;

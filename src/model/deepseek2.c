@@ -17,24 +17,20 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "model/deepseek2.h"
 #include "model/mla.h"
-#include "model/model.h"
 #include "model/moe.h"
 #include "model/yarn.h"
 
-// --- model data: what the loader allocates (the split of legacy attn_kv_b tensors) ---------------
-
-typedef struct ds2_model {
-    void **split; // per layer: k_b | v_b buffer of a file with attn_kv_b, or NULL
-    int64_t n_layer;
-} ds2_model;
+// --- model data (deepseek2.h): parameters, layers, the split of legacy attn_kv_b tensors ---------
 
 static void ds2_unload(wk_model *m)
 {
-    ds2_model *dm = m->arch_data;
+    wk_ds2_model *dm = m->arch_data;
     if (!dm) { return; }
-    for (int64_t il = 0; dm->split && il < dm->n_layer; il++) { wk_free(dm->split[il]); }
+    for (int64_t il = 0; dm->split && il < m->hp.n_layer; il++) { wk_free(dm->split[il]); }
     wk_free(dm->split);
+    wk_free(dm->layers);
     wk_free(dm);
     m->arch_data = NULL;
 }
@@ -57,7 +53,7 @@ static bool has_key(const wk_model *m, const char *suffix)
     return wick_gguf_find_kv(m->gguf, key) >= 0;
 }
 
-static wick_status load_hparams(wk_model *m)
+static wick_status load_hparams(wk_model *m, wk_ds2_hparams *dh)
 {
     wk_hparams *hp = &m->hp;
     wick_status rc;
@@ -68,17 +64,17 @@ static wick_status load_hparams(wk_model *m)
         int64_t *dst;
         bool required;
     } ints[] = {
-        {"leading_dense_block_count", &hp->n_layer_dense_lead, true},
-        {"attention.kv_lora_rank", &hp->kv_lora_rank, true},
-        {"attention.q_lora_rank", &hp->q_lora_rank, false}, // absent: lite (plain attn_q)
-        {"attention.key_length_mla", &hp->head_dim_k_mla, false},
-        {"attention.value_length_mla", &hp->head_dim_v_mla, false},
-        {"expert_feed_forward_length", &hp->n_ff_exp, false},
-        {"expert_count", &hp->n_expert, false},
-        {"expert_used_count", &hp->n_expert_used, false},
-        {"expert_shared_count", &hp->n_expert_shared, false},
-        {"expert_group_count", &hp->n_expert_groups, false},
-        {"expert_group_used_count", &hp->n_expert_groups_used, false},
+        {"leading_dense_block_count", &dh->n_layer_dense_lead, true},
+        {"attention.kv_lora_rank", &dh->kv_lora_rank, true},
+        {"attention.q_lora_rank", &dh->q_lora_rank, false}, // absent: lite (plain attn_q)
+        {"attention.key_length_mla", &dh->head_dim_k_mla, false},
+        {"attention.value_length_mla", &dh->head_dim_v_mla, false},
+        {"expert_feed_forward_length", &dh->n_ff_exp, false},
+        {"expert_count", &dh->n_expert, false},
+        {"expert_used_count", &dh->n_expert_used, false},
+        {"expert_shared_count", &dh->n_expert_shared, false},
+        {"expert_group_count", &dh->n_expert_groups, false},
+        {"expert_group_used_count", &dh->n_expert_groups_used, false},
         {"expert_gating_func", &gating, false},
         {"expert_weights_norm", &norm, false},
     };
@@ -86,30 +82,30 @@ static wick_status load_hparams(wk_model *m)
         rc = wk_model_key_int(m, ints[i].key, ints[i].dst, 0, ints[i].required);
         if (rc < 0) { return rc; }
     }
-    rc = wk_model_key_float(m, "expert_weights_scale", &hp->expert_weights_scale, 0.0f);
+    rc = wk_model_key_float(m, "expert_weights_scale", &dh->expert_weights_scale, 0.0f);
     if (rc < 0) { return rc; }
-    rc = wk_model_key_float(m, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul, 0.0f);
+    rc = wk_model_key_float(m, "rope.scaling.yarn_log_multiplier", &dh->yarn_log_mul, 0.0f);
     if (rc < 0) { return rc; }
     float rope_attn = 1.0f;
     if ((rc = wk_model_key_float(m, "rope.scaling.attn_factor", &rope_attn, 1.0f)) < 0) {
         return rc;
     }
     // The converter stores 0.1 * mscale_all_dim; llama.cpp divides by 0.1 again.
-    hp->yarn_log_mul /= 0.1f;
-    hp->expert_weights_norm = norm != 0;
+    dh->yarn_log_mul /= 0.1f;
+    dh->expert_weights_norm = norm != 0;
     // No gating key: DeepSeek V2 / V2.5 files, softmax.
-    hp->expert_gating = gating == 0 ? WK_GATING_SOFTMAX : (int)gating;
-    if (hp->expert_gating != WK_GATING_SOFTMAX && hp->expert_gating != WK_GATING_SIGMOID &&
-        hp->expert_gating != WK_GATING_SQRT_SOFTPLUS) {
+    dh->expert_gating = gating == 0 ? WK_GATING_SOFTMAX : (int)gating;
+    if (dh->expert_gating != WK_GATING_SOFTMAX && dh->expert_gating != WK_GATING_SIGMOID &&
+        dh->expert_gating != WK_GATING_SQRT_SOFTPLUS) {
         return wk_fail(WICK_E_UNSUPPORTED,
                        "%s: deepseek2.expert_gating_func = %lld is not supported", m->path,
                        (long long)gating);
     }
 
     const int64_t big = INT64_C(1) << 20;
-    if ((rc = range(m, "leading_dense_block_count", hp->n_layer_dense_lead, 0, hp->n_layer)) < 0 ||
-        (rc = range(m, "attention.q_lora_rank", hp->q_lora_rank, 0, big)) < 0 ||
-        (rc = range(m, "attention.kv_lora_rank", hp->kv_lora_rank, 1, big)) < 0) {
+    if ((rc = range(m, "leading_dense_block_count", dh->n_layer_dense_lead, 0, hp->n_layer)) < 0 ||
+        (rc = range(m, "attention.q_lora_rank", dh->q_lora_rank, 0, big)) < 0 ||
+        (rc = range(m, "attention.kv_lora_rank", dh->kv_lora_rank, 1, big)) < 0) {
         return rc;
     }
     // MLA files (key_length_mla and value_length_mla present) carry the cache row sizes in
@@ -118,48 +114,48 @@ static wick_status load_hparams(wk_model *m)
     const bool mla =
         has_key(m, "attention.key_length_mla") && has_key(m, "attention.value_length_mla");
     if (!mla) {
-        hp->head_dim_k_mla = hp->head_dim_k;
-        hp->head_dim_v_mla = hp->head_dim_v;
-    } else if (hp->head_dim_k != hp->kv_lora_rank + hp->n_rot ||
-               hp->head_dim_v != hp->kv_lora_rank) {
+        dh->head_dim_k_mla = hp->head_dim_k;
+        dh->head_dim_v_mla = hp->head_dim_v;
+    } else if (hp->head_dim_k != dh->kv_lora_rank + hp->n_rot ||
+               hp->head_dim_v != dh->kv_lora_rank) {
         return wk_fail(WICK_E_FORMAT,
                        "%s: deepseek2.attention.key_length %lld / value_length %lld, expected "
                        "kv_lora_rank + rope.dimension_count = %lld / kv_lora_rank = %lld",
                        m->path, (long long)hp->head_dim_k, (long long)hp->head_dim_v,
-                       (long long)(hp->kv_lora_rank + hp->n_rot), (long long)hp->kv_lora_rank);
+                       (long long)(dh->kv_lora_rank + hp->n_rot), (long long)dh->kv_lora_rank);
     }
-    if ((rc = range(m, "attention.key_length_mla", hp->head_dim_k_mla, hp->n_rot + 1, big)) < 0 ||
-        (rc = range(m, "attention.value_length_mla", hp->head_dim_v_mla, 1, big)) < 0) {
+    if ((rc = range(m, "attention.key_length_mla", dh->head_dim_k_mla, hp->n_rot + 1, big)) < 0 ||
+        (rc = range(m, "attention.value_length_mla", dh->head_dim_v_mla, 1, big)) < 0) {
         return rc;
     }
     if (hp->n_rot < 2) {
         return wk_fail(WICK_E_FORMAT, "%s: deepseek2.rope.dimension_count = %lld, expected >= 2",
                        m->path, (long long)hp->n_rot);
     }
-    if (hp->n_layer_dense_lead > 0 && hp->n_ff < 1) {
+    if (dh->n_layer_dense_lead > 0 && hp->n_ff < 1) {
         return wk_fail(WICK_E_FORMAT, "%s: missing key 'deepseek2.feed_forward_length'", m->path);
     }
-    if (hp->n_layer_dense_lead < hp->n_layer) { // MoE layers
-        if ((rc = range(m, "expert_count", hp->n_expert, 1, 1 << 16)) < 0 ||
-            (rc = range(m, "expert_used_count", hp->n_expert_used, 1, hp->n_expert)) < 0 ||
-            (rc = range(m, "expert_feed_forward_length", hp->n_ff_exp, 1, big)) < 0 ||
-            (rc = range(m, "expert_shared_count", hp->n_expert_shared, 0, 1 << 10)) < 0) {
+    if (dh->n_layer_dense_lead < hp->n_layer) { // MoE layers
+        if ((rc = range(m, "expert_count", dh->n_expert, 1, 1 << 16)) < 0 ||
+            (rc = range(m, "expert_used_count", dh->n_expert_used, 1, dh->n_expert)) < 0 ||
+            (rc = range(m, "expert_feed_forward_length", dh->n_ff_exp, 1, big)) < 0 ||
+            (rc = range(m, "expert_shared_count", dh->n_expert_shared, 0, 1 << 10)) < 0) {
             return rc;
         }
-        if (hp->n_expert_groups > 1) {
-            if ((rc = range(m, "expert_group_count", hp->n_expert_groups, 1, hp->n_expert)) < 0 ||
-                (rc = range(m, "expert_group_used_count", hp->n_expert_groups_used, 1,
-                            hp->n_expert_groups)) < 0) {
+        if (dh->n_expert_groups > 1) {
+            if ((rc = range(m, "expert_group_count", dh->n_expert_groups, 1, dh->n_expert)) < 0 ||
+                (rc = range(m, "expert_group_used_count", dh->n_expert_groups_used, 1,
+                            dh->n_expert_groups)) < 0) {
                 return rc;
             }
-            const int64_t per = hp->n_expert / hp->n_expert_groups;
-            if (hp->n_expert % hp->n_expert_groups != 0 || per < 2 ||
-                hp->n_expert_used > hp->n_expert_groups_used * per) {
+            const int64_t per = dh->n_expert / dh->n_expert_groups;
+            if (dh->n_expert % dh->n_expert_groups != 0 || per < 2 ||
+                dh->n_expert_used > dh->n_expert_groups_used * per) {
                 return wk_fail(WICK_E_FORMAT,
                                "%s: deepseek2: %lld experts in %lld groups (%lld kept) cannot give "
                                "%lld experts per token",
-                               m->path, (long long)hp->n_expert, (long long)hp->n_expert_groups,
-                               (long long)hp->n_expert_groups_used, (long long)hp->n_expert_used);
+                               m->path, (long long)dh->n_expert, (long long)dh->n_expert_groups,
+                               (long long)dh->n_expert_groups_used, (long long)dh->n_expert_used);
             }
         }
     }
@@ -173,8 +169,8 @@ static wick_status load_hparams(wk_model *m)
     hp->yarn_beta_fast = 32.0f;
     hp->yarn_beta_slow = 1.0f;
     wk_yarn_scales ys;
-    wk_deepseek2_yarn_scales(yarn, 1.0f / hp->rope_freq_scale, hp->yarn_log_mul, rope_attn,
-                             hp->head_dim_k_mla, &ys);
+    wk_deepseek2_yarn_scales(yarn, 1.0f / hp->rope_freq_scale, dh->yarn_log_mul, rope_attn,
+                             dh->head_dim_k_mla, &ys);
     hp->rope_attn_factor = ys.attn_factor;
     hp->kq_scale = ys.kq_scale;
     return WICK_OK;
@@ -211,11 +207,12 @@ static void bind_w(wk_model *m, wick_status *rc, wk_tensor *t, int il, const cha
 // of attn_k_b / attn_v_b. Split it once here: v_b is V's rows as they are (whole rows, any type);
 // k_b is K's rows transposed, element by element for F32 / F16 / BF16, dequantized to F32 for the
 // block formats (whose blocks run along the rows being transposed).
-static wick_status split_kv_b(wk_model *m, wk_layer *L, int il, ds2_model *dm)
+static wick_status split_kv_b(wk_model *m, wk_ds2_layer *L, int il, wk_ds2_model *dm)
 {
     const wk_hparams *hp = &m->hp;
-    const int64_t H = hp->n_head, lora = hp->kv_lora_rank, nope = hp->head_dim_k_mla - hp->n_rot;
-    const int64_t vd = hp->head_dim_v_mla;
+    const wk_ds2_hparams *dh = &dm->hp;
+    const int64_t H = hp->n_head, lora = dh->kv_lora_rank, nope = dh->head_dim_k_mla - hp->n_rot;
+    const int64_t vd = dh->head_dim_v_mla;
     const wk_tensor *kvb = &L->wkv_b;
     const wk_type_traits *tt = wk_type(kvb->type);
     const bool elementwise = tt->blck == 1 && (tt->bytes == 2 || tt->bytes == 4);
@@ -280,14 +277,14 @@ static wick_status load_deepseek2(wk_model *m)
 {
     wk_hparams *hp = &m->hp;
     wick_status rc;
-    if ((rc = load_hparams(m)) < 0) { return rc; }
-
-    ds2_model *dm = wk_calloc(1, sizeof *dm);
+    wk_ds2_model *dm = wk_calloc(1, sizeof *dm);
     if (!dm) { return wk_fail_nomem("deepseek2 model data"); }
     m->arch_data = dm;
-    dm->n_layer = hp->n_layer;
+    dm->layers = wk_calloc((size_t)hp->n_layer, sizeof(wk_ds2_layer));
     dm->split = wk_calloc((size_t)hp->n_layer, sizeof(void *));
-    if (!dm->split) { return wk_fail_nomem("deepseek2 model data"); }
+    if (!dm->layers || !dm->split) { return wk_fail_nomem("deepseek2 model data"); }
+    const wk_ds2_hparams *dh = &dm->hp;
+    if ((rc = load_hparams(m, &dm->hp)) < 0) { return rc; }
 
     // token_embd gives the vocabulary size; output falls back to it (tied).
     int64_t i = wick_gguf_find_tensor(m->gguf, "token_embd.weight");
@@ -307,9 +304,9 @@ static wick_status load_deepseek2(wk_model *m)
                        m->path, (long long)vocab_key, (long long)hp->n_vocab);
     }
     const int64_t E = hp->n_embd, V = hp->n_vocab, H = hp->n_head, R = hp->n_rot;
-    const int64_t lora = hp->kv_lora_rank, qk = hp->head_dim_k_mla, nope = qk - R;
-    const int64_t vd = hp->head_dim_v_mla, X = hp->n_expert, F = hp->n_ff_exp;
-    const int64_t S = hp->n_expert_shared;
+    const int64_t lora = dh->kv_lora_rank, qk = dh->head_dim_k_mla, nope = qk - R;
+    const int64_t vd = dh->head_dim_v_mla, X = dh->n_expert, F = dh->n_ff_exp;
+    const int64_t S = dh->n_expert_shared;
     const int64_t ne_v[2] = {E, V};
     rc = wk_model_bind(m, &m->tok_embd, "token_embd.weight", 2, ne_v, false);
     if (rc < 0) { return rc; }
@@ -319,10 +316,10 @@ static wick_status load_deepseek2(wk_model *m)
     if (!m->output.data) { m->output = m->tok_embd; }
 
     for (int il = 0; il < hp->n_layer && rc >= 0; il++) {
-        wk_layer *L = &m->layers[il];
+        wk_ds2_layer *L = &dm->layers[il];
         bind_f32(m, &rc, &L->attn_norm, il, "blk.%d.attn_norm.weight", E, false);
-        if (hp->q_lora_rank > 0) {
-            const int64_t ql = hp->q_lora_rank;
+        if (dh->q_lora_rank > 0) {
+            const int64_t ql = dh->q_lora_rank;
             bind_f32(m, &rc, &L->attn_q_a_norm, il, "blk.%d.attn_q_a_norm.weight", ql, false);
             bind_w(m, &rc, &L->wq_a, il, "blk.%d.attn_q_a.weight", 2, E, ql, 1, false);
             bind_w(m, &rc, &L->wq_b, il, "blk.%d.attn_q_b.weight", 2, ql, H * qk, 1, false);
@@ -351,7 +348,7 @@ static wick_status load_deepseek2(wk_model *m)
         }
         bind_w(m, &rc, &L->wo, il, "blk.%d.attn_output.weight", 2, H * vd, E, 1, false);
         bind_f32(m, &rc, &L->ffn_norm, il, "blk.%d.ffn_norm.weight", E, false);
-        if (il < hp->n_layer_dense_lead) {
+        if (il < dh->n_layer_dense_lead) {
             const int64_t f = hp->n_ff;
             bind_w(m, &rc, &L->ffn_gate, il, "blk.%d.ffn_gate.weight", 2, E, f, 1, false);
             bind_w(m, &rc, &L->ffn_up, il, "blk.%d.ffn_up.weight", 2, E, f, 1, false);
@@ -381,10 +378,19 @@ static wick_status load_deepseek2(wk_model *m)
 }
 
 // One cache row per token and layer: [c_kv (kv_lora) | k_pe (rope)]; no V (it is c_kv).
-static void ds2_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
+static void ds2_needs(const wk_model *m, wk_arch_needs *out)
 {
-    *k_row = m->hp.kv_lora_rank + m->hp.n_rot;
-    *v_row = 0;
+    const wk_hparams *hp = &m->hp;
+    const wk_ds2_hparams *dh = &wk_ds2_of(m)->hp;
+    out->kv_k_row = dh->kv_lora_rank + hp->n_rot;
+    out->kv_v_row = 0;
+    // matmul inputs: n_embd, n_ff (dense down), q_lora (W_q_b), the heads' V (W_o), the shared
+    // experts' n_ff (their down); the per-head and expert products have their own buffers
+    int64_t k = WK_MAX(hp->n_embd, hp->n_ff);
+    k = WK_MAX(k, hp->n_head * hp->head_dim_v);
+    k = WK_MAX(k, WK_MAX(dh->q_lora_rank, dh->kv_lora_rank));
+    k = WK_MAX(k, WK_MAX(dh->n_ff_exp * WK_MAX(dh->n_expert_shared, 1), hp->head_dim_k));
+    out->mm_max_k = k;
 }
 
 // --- session scratch -----------------------------------------------------------------------------
@@ -440,24 +446,26 @@ static wick_status ds2_session_init(wk_session *s)
 {
     const wk_model *m = s->m;
     const wk_hparams *hp = &m->hp;
+    const wk_ds2_model *dm = wk_ds2_of(m);
+    const wk_ds2_hparams *dh = &dm->hp;
     ds2_state *st = wk_calloc(1, sizeof *st);
     if (!st) { return wk_fail_nomem("session scratch"); }
     s->arch_state = st;
     const int64_t B = s->n_batch, E = hp->n_embd, H = hp->n_head, R = hp->n_rot;
-    const int64_t lora = hp->kv_lora_rank, vd = hp->head_dim_v_mla;
-    st->q_dim = H * hp->head_dim_k_mla;
+    const int64_t lora = dh->kv_lora_rank, vd = dh->head_dim_v_mla;
+    st->q_dim = H * dh->head_dim_k_mla;
     st->kv_dim = lora + R;
-    st->ff_max = WK_MAX(hp->n_ff, hp->n_ff_exp * hp->n_expert_shared);
-    const int64_t X = hp->n_expert, U = hp->n_expert_used;
+    st->ff_max = WK_MAX(hp->n_ff, dh->n_ff_exp * dh->n_expert_shared);
+    const int64_t X = dh->n_expert, U = dh->n_expert_used;
     const int64_t hb = WK_MIN(H, (int64_t)ATT_HEADS);
     st->att_per_thread = wk_mla_attend_scratch((int)hb, lora, R, s->n_ctx);
-    wk_moe_router r = {.n_expert = (int)X, .n_group = (int)hp->n_expert_groups};
+    wk_moe_router r = {.n_expert = (int)X, .n_group = (int)dh->n_expert_groups};
     st->route_per_thread = (wk_moe_route_scratch(&r) + 15) / 16 * 16;
     const int64_t sizes[] = {B * E,
                              B * E,
                              B * E,
                              B * E,
-                             B * WK_MAX(hp->q_lora_rank, 1),
+                             B * WK_MAX(dh->q_lora_rank, 1),
                              B * st->q_dim,
                              B * st->kv_dim,
                              B * H * st->kv_dim,
@@ -476,199 +484,133 @@ static wick_status ds2_session_init(wk_session *s)
         &st->x,    &st->h,    &st->y,  &st->y2,         &st->qa,  &st->q,      &st->kv,
         &st->qabs, &st->o,    &st->ov, &st->gu,         &st->act, &st->router, &st->route_scratch,
         &st->w,    &ids_area, &st->cs, &st->att_scratch};
-    size_t total = 0;
-    for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
-        size_t n = (size_t)((sizes[i] + 15) / 16 * 16), b;
-        if (!wk_mul_size(n, sizeof(float), &b) || !wk_add_size(total, b, &total)) {
-            return wk_fail(WICK_E_RANGE, "session scratch: size overflows");
-        }
-    }
-    st->mem = wk_malloc(total);
-    if (!st->mem) {
-        return wk_fail(WICK_E_NOMEM, "session scratch: cannot allocate %zu bytes", total);
-    }
-    float *p = st->mem;
-    for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
-        *ptrs[i] = p;
-        p += (sizes[i] + 15) / 16 * 16;
-    }
+    wick_status rc =
+        wk_scratch_alloc(&st->mem, ptrs, sizes, WK_ARRAY_LEN(sizes), "session scratch");
+    if (rc < 0) { return rc; }
     st->ids = (int32_t *)(void *)ids_area;
 
     // Per-head activations and expert buffers, for the widest formats any layer uses.
     size_t head_bytes = 0, in_rb = 0, mid_rb = 0;
     for (int64_t il = 0; il < hp->n_layer; il++) {
-        const wk_layer *L = &m->layers[il];
+        const wk_ds2_layer *L = &dm->layers[il];
         head_bytes = WK_MAX(head_bytes, wk_mla_head_act_bytes(L->wk_b.type, L->wk_b.ne[0], B, H));
         head_bytes = WK_MAX(head_bytes, wk_mla_head_act_bytes(L->wv_b.type, L->wv_b.ne[0], B, H));
         const wk_tensor *g = L->ffn_gate_up_exps.data ? &L->ffn_gate_up_exps : &L->ffn_gate_exps;
         in_rb = WK_MAX(in_rb, act_row_bytes(g, E));
         in_rb = WK_MAX(in_rb, act_row_bytes(&L->ffn_up_exps, E));
-        mid_rb = WK_MAX(mid_rb, act_row_bytes(&L->ffn_down_exps, hp->n_ff_exp));
+        mid_rb = WK_MAX(mid_rb, act_row_bytes(&L->ffn_down_exps, dh->n_ff_exp));
     }
     st->head_act = wk_malloc(head_bytes ? head_bytes : 1);
     if (!st->head_act) {
         return wk_fail(WICK_E_NOMEM, "session scratch: cannot allocate %zu bytes", head_bytes);
     }
-    if (hp->n_layer_dense_lead < hp->n_layer) {
-        wick_status rc = wk_moe_buf_init(&st->moe, B, (int)U, E, hp->n_ff_exp, X, in_rb, mid_rb);
+    if (dh->n_layer_dense_lead < hp->n_layer) {
+        rc = wk_moe_buf_init(&st->moe, B, (int)U, E, dh->n_ff_exp, X, in_rb, mid_rb);
         if (rc < 0) { return rc; }
     }
     wk_rope_init(&st->rope, hp, R, WK_ROPE_NORM, NULL);
     return WICK_OK;
 }
 
-// --- row-parallel steps --------------------------------------------------------------------------
+// --- forward -------------------------------------------------------------------------------------
 
-enum { STEP_ATTN_PRE, STEP_NORM, STEP_ADD, STEP_SWIGLU, STEP_ROUTE, STEP_ATTEND };
-
-typedef struct step_job {
-    int kind;
-    int64_t T;
+// The arguments of the arch's own parallel steps.
+typedef struct ds2_job {
     wk_session *s;
-    const wk_layer *L;
+    const wk_batch *b;
+    const wk_ds2_layer *L;
     int il;
-    float *dst;
-    const float *src;
-    const float *w;
-    int64_t n; // row length (NORM, ADD, SWIGLU)
-    int64_t n_units;
-    const wk_moe_router *router; // ROUTE
-} step_job;
+    int64_t n_units;             // attend: (token, block of heads) units
+    const wk_moe_router *router; // route
+} ds2_job;
+
+// RoPE on q_pe of every head and on k_pe; RMSNorm of c_kv (in its cache row), tokens [t0, t1).
+static void attn_pre_rows(void *ctx, int64_t t0, int64_t t1, int ith)
+{
+    const ds2_job *j = ctx;
+    const wk_hparams *hp = &j->s->m->hp;
+    const wk_ds2_hparams *dh = &wk_ds2_of(j->s->m)->hp;
+    ds2_state *st = j->s->arch_state;
+    const int64_t qk = dh->head_dim_k_mla, lora = dh->kv_lora_rank;
+    (void)ith;
+    for (int64_t t = t0; t < t1; t++) {
+        const float *cs = st->cs + t * hp->n_rot;
+        wk_rope_apply(&st->rope, cs, st->q + t * st->q_dim + (qk - hp->n_rot), hp->n_head, qk);
+        float *kv = st->kv + t * st->kv_dim;
+        wk_rope_apply(&st->rope, cs, kv + lora, 1, st->kv_dim);
+        wk_rms_norm(kv, kv, j->L->attn_kv_a_norm.data, 1, lora, hp->rms_eps);
+    }
+}
+
+// The router of tokens [t0, t1): expert ids and weights (per-thread scratch).
+static void route_rows(void *ctx, int64_t t0, int64_t t1, int ith)
+{
+    const ds2_job *j = ctx;
+    ds2_state *st = j->s->arch_state;
+    const int64_t X = j->router->n_expert, U = j->router->n_used;
+    float *scratch = st->route_scratch + (int64_t)ith * st->route_per_thread;
+    for (int64_t t = t0; t < t1; t++) {
+        wk_moe_route(j->router, st->router + t * X, scratch, st->ids + t * U, st->w + t * U);
+    }
+}
 
 // Attention of one (token, block of heads) unit over the cached rows the token sees.
-static void attend_unit(step_job *j, int64_t u, int ith)
+static void attend_unit(const ds2_job *j, int64_t u, int ith)
 {
     wk_session *s = j->s;
     const wk_hparams *hp = &s->m->hp;
+    const int64_t lora = wk_ds2_of(s->m)->hp.kv_lora_rank;
     ds2_state *st = s->arch_state;
     const int64_t H = hp->n_head, hb = WK_MIN(H, (int64_t)ATT_HEADS), n_hb = (H + hb - 1) / hb;
     const int64_t t = u / n_hb, h0 = (u % n_hb) * hb, nh = WK_MIN(hb, H - h0);
-    const int64_t lora = hp->kv_lora_rank, D = st->kv_dim;
-    const int64_t n_kv = s->n_past + t + 1;
+    const int64_t D = st->kv_dim;
+    const int64_t n_kv = j->b->pos0 + t + 1;
     const float *q = st->qabs + (t * H + h0) * D;
     float *o = st->o + (t * H + h0) * lora;
     float *scratch = st->att_scratch + (int64_t)ith * st->att_per_thread;
+    const void *rows = wk_kv_row(&s->kv, s->kv.k, j->il, j->b->seq, 0, s->kv.k_row);
     if (s->kv.type == WK_KV_F32) {
-        const float *rows = wk_kv_row(&s->kv, s->kv.k, j->il, 0, s->kv.k_row);
         wk_mla_attend(s->mm.kern, (int)nh, lora, hp->n_rot, q, D, rows, s->kv.k_row, n_kv,
                       hp->kq_scale, scratch, o, lora);
     } else {
-        const uint16_t *rows = wk_kv_row(&s->kv, s->kv.k, j->il, 0, s->kv.k_row);
         wk_mla_attend_f16(s->mm.kern, (int)nh, lora, hp->n_rot, q, D, rows, s->kv.k_row, n_kv,
                           hp->kq_scale, scratch, o, lora);
     }
 }
 
-static void step_rows(step_job *j, int64_t t0, int64_t t1)
+static void attend_part(void *ctx, int ith, int nth)
 {
-    wk_session *s = j->s;
-    const wk_hparams *hp = &s->m->hp;
-    ds2_state *st = s->arch_state;
-    for (int64_t t = t0; t < t1; t++) {
-        switch (j->kind) {
-        case STEP_ATTN_PRE: {
-            // RoPE on q_pe of every head and on k_pe; RMSNorm of c_kv (in its cache row).
-            const int64_t qk = hp->head_dim_k_mla, lora = hp->kv_lora_rank;
-            const float *cs = st->cs + t * hp->n_rot;
-            wk_rope_apply(&st->rope, cs, st->q + t * st->q_dim + (qk - hp->n_rot), hp->n_head, qk);
-            float *kv = st->kv + t * st->kv_dim;
-            wk_rope_apply(&st->rope, cs, kv + lora, 1, st->kv_dim);
-            wk_rms_norm(kv, kv, j->L->attn_kv_a_norm.data, 1, lora, hp->rms_eps);
-            break;
-        }
-        case STEP_NORM:
-            wk_rms_norm(j->dst + t * j->n, j->src + t * j->n, j->w, 1, j->n, hp->rms_eps);
-            break;
-        case STEP_ADD:
-            wk_add(j->dst + t * j->n, j->src + t * j->n, j->n);
-            break;
-        case STEP_SWIGLU:
-            wk_swiglu(st->act + t * j->n, j->n, st->gu + t * 2 * j->n, st->gu + t * 2 * j->n + j->n,
-                      2 * j->n, 1, j->n);
-            break;
-        default:
-            break;
-        }
-    }
+    const ds2_job *j = ctx;
+    // Interleaved: later tokens see more rows, so contiguous ranges would be uneven.
+    for (int64_t u = ith; u < j->n_units; u += nth) { attend_unit(j, u, ith); }
 }
 
-static void step_part(void *ctx, int ith, int nth)
-{
-    step_job *j = ctx;
-    if (j->kind == STEP_ROUTE) {
-        ds2_state *st = j->s->arch_state;
-        const int64_t X = j->router->n_expert, U = j->router->n_used;
-        float *scratch = st->route_scratch + (int64_t)ith * st->route_per_thread;
-        for (int64_t t = j->T * ith / nth; t < j->T * (ith + 1) / nth; t++) {
-            wk_moe_route(j->router, st->router + t * X, scratch, st->ids + t * U, st->w + t * U);
-        }
-        return;
-    }
-    if (j->kind == STEP_ATTEND) {
-        // Interleaved: later tokens see more rows, so contiguous ranges would be uneven.
-        for (int64_t u = ith; u < j->n_units; u += nth) { attend_unit(j, u, ith); }
-        return;
-    }
-    step_rows(j, j->T * ith / nth, j->T * (ith + 1) / nth);
-}
-
-static void step(wk_session *s, step_job *j)
-{
-    j->s = s;
-    const int64_t work = j->kind == STEP_ATTEND ? j->n_units : j->T;
-    if (work > 1) {
-        wk_mm_parallel(&s->mm, step_part, j);
-    } else {
-        step_part(j, 0, 1);
-    }
-}
-
-static void norm_rows(wk_session *s, float *dst, const float *src, const float *w, int64_t T,
-                      int64_t n)
-{
-    step_job j = {.kind = STEP_NORM, .T = T, .dst = dst, .src = src, .w = w, .n = n};
-    step(s, &j);
-}
-
-static void add_rows(wk_session *s, float *dst, const float *src, int64_t T, int64_t n)
-{
-    step_job j = {.kind = STEP_ADD, .T = T, .dst = dst, .src = src, .n = n};
-    step(s, &j);
-}
-
-// y[t * y_stride + r] = (W x_t)[r], x rows of W's input length.
-static void project(wk_session *s, const wk_tensor *w, const float *x, int64_t T, float *y,
-                    int64_t y_stride)
-{
-    wk_mm_prepare(&s->mm, w->type, x, T, w->ne[0], w->ne[0]);
-    wk_mm_run(&s->mm, w, 0, w->n_rows, y, y_stride);
-}
-
-// --- forward -------------------------------------------------------------------------------------
-
-static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
+static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const wk_batch *b)
 {
     const wk_hparams *hp = &s->m->hp;
+    const wk_ds2_hparams *dh = &wk_ds2_of(s->m)->hp;
     ds2_state *st = s->arch_state;
-    const int64_t H = hp->n_head, E = hp->n_embd, lora = hp->kv_lora_rank, D = st->kv_dim;
-    const int64_t qk = hp->head_dim_k_mla, nope = qk - hp->n_rot, vd = hp->head_dim_v_mla;
+    wk_mm *mm = &s->mm;
+    const int64_t T = b->n, H = hp->n_head, E = hp->n_embd, lora = dh->kv_lora_rank;
+    const int64_t D = st->kv_dim, qk = dh->head_dim_k_mla, nope = qk - hp->n_rot;
+    const int64_t vd = dh->head_dim_v_mla;
 
-    norm_rows(s, st->h, st->x, L->attn_norm.data, T, E);
+    wk_rows_norm(mm, st->h, st->x, L->attn_norm.data, T, E, hp->rms_eps);
     if (L->wq_a.data) {
-        const int64_t ql = hp->q_lora_rank;
-        project(s, &L->wq_a, st->h, T, st->qa, ql);
-        norm_rows(s, st->qa, st->qa, L->attn_q_a_norm.data, T, ql);
-        project(s, &L->wq_b, st->qa, T, st->q, st->q_dim);
+        const int64_t ql = dh->q_lora_rank;
+        wk_mm_project(mm, &L->wq_a, st->h, T, st->qa, ql, false);
+        wk_rows_norm(mm, st->qa, st->qa, L->attn_q_a_norm.data, T, ql, hp->rms_eps);
+        wk_mm_project(mm, &L->wq_b, st->qa, T, st->q, st->q_dim, false);
     } else {
-        project(s, &L->wq, st->h, T, st->q, st->q_dim);
+        wk_mm_project(mm, &L->wq, st->h, T, st->q, st->q_dim, false);
     }
-    project(s, &L->wkv_a_mqa, st->h, T, st->kv, D);
-    step_job pre = {.kind = STEP_ATTN_PRE, .T = T, .L = L, .il = il};
-    step(s, &pre);
-    wk_kv_store(&s->kv, s->kv.k, il, s->n_past, T, s->kv.k_row, st->kv, D);
+    wk_mm_project(mm, &L->wkv_a_mqa, st->h, T, st->kv, D, true);
+    ds2_job j = {.s = s, .b = b, .L = L, .il = il};
+    wk_rows_run(mm, T, attn_pre_rows, &j);
+    wk_kv_store(&s->kv, s->kv.k, il, b->seq, b->pos0, T, s->kv.k_row, st->kv, D);
 
     // Q[t][h] = [W_k_b[h] q_nope[t][h] | q_pe[t][h]]
-    wk_mla_head_matmul(&s->mm, &L->wk_b, st->q, st->q_dim, qk, T, st->qabs, H * D, D, st->head_act);
+    wk_mla_head_matmul(mm, &L->wk_b, st->q, st->q_dim, qk, T, st->qabs, H * D, D, st->head_act);
     for (int64_t t = 0; t < T; t++) {
         for (int64_t h = 0; h < H; h++) {
             memcpy(st->qabs + (t * H + h) * D + lora, st->q + t * st->q_dim + h * qk + nope,
@@ -676,13 +618,16 @@ static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
         }
     }
     const int64_t hb = WK_MIN(H, (int64_t)ATT_HEADS);
-    step_job att = {.kind = STEP_ATTEND, .T = T, .il = il, .n_units = T * ((H + hb - 1) / hb)};
-    step(s, &att);
+    j.n_units = T * ((H + hb - 1) / hb);
+    if (j.n_units > 1) {
+        wk_mm_parallel(mm, attend_part, &j);
+    } else {
+        attend_part(&j, 0, 1);
+    }
     // ov[t][h] = W_v_b[h] o[t][h]; x += W_o ov
-    wk_mla_head_matmul(&s->mm, &L->wv_b, st->o, H * lora, lora, T, st->ov, H * vd, vd,
-                       st->head_act);
-    project(s, &L->wo, st->ov, T, st->y, E);
-    add_rows(s, st->x, st->y, T, E);
+    wk_mla_head_matmul(mm, &L->wv_b, st->o, H * lora, lora, T, st->ov, H * vd, vd, st->head_act);
+    wk_mm_project(mm, &L->wo, st->ov, T, st->y, E, false);
+    wk_rows_add(mm, st->x, st->y, T, E);
 }
 
 // y = W_down (silu(W_gate h) * (W_up h)) for a dense FFN or the shared experts (n_ff rows).
@@ -690,92 +635,93 @@ static void swiglu_ffn(wk_session *s, const wk_tensor *gate, const wk_tensor *up
                        const wk_tensor *down, int64_t T, float *y)
 {
     ds2_state *st = s->arch_state;
+    wk_mm *mm = &s->mm;
     const int64_t f = gate->ne[1];
-    wk_mm_prepare(&s->mm, gate->type, st->h, T, gate->ne[0], gate->ne[0]);
-    wk_mm_run(&s->mm, gate, 0, gate->n_rows, st->gu, 2 * f);
-    if (wk_type(up->type)->vec_dot_type != s->mm.act_type) {
-        wk_mm_prepare(&s->mm, up->type, st->h, T, up->ne[0], up->ne[0]);
-    }
-    wk_mm_run(&s->mm, up, 0, up->n_rows, st->gu + f, 2 * f);
-    step_job j = {.kind = STEP_SWIGLU, .T = T, .n = f};
-    step(s, &j);
-    project(s, down, st->act, T, y, s->m->hp.n_embd);
+    wk_mm_project(mm, gate, st->h, T, st->gu, 2 * f, false);
+    wk_mm_project(mm, up, st->h, T, st->gu + f, 2 * f, true);
+    wk_rows_swiglu(mm, st->act, st->gu, T, f);
+    wk_mm_project(mm, down, st->act, T, y, s->m->hp.n_embd, false);
 }
 
-static void moe_block(wk_session *s, const wk_layer *L, int64_t T)
+static void moe_block(wk_session *s, const wk_ds2_layer *L, const wk_batch *b)
 {
     const wk_hparams *hp = &s->m->hp;
+    const wk_ds2_hparams *dh = &wk_ds2_of(s->m)->hp;
     ds2_state *st = s->arch_state;
-    const int64_t E = hp->n_embd, X = hp->n_expert;
-    const int U = (int)hp->n_expert_used;
+    const int64_t E = hp->n_embd, X = dh->n_expert, T = b->n;
+    const int U = (int)dh->n_expert_used;
 
     // Route every token (n_expert values each; tokens split across the threads).
-    project(s, &L->ffn_gate_inp, st->h, T, st->router, X);
+    wk_mm_project(&s->mm, &L->ffn_gate_inp, st->h, T, st->router, X, false);
     wk_moe_router r = {
         .n_expert = (int)X,
         .n_used = U,
-        .n_group = (int)hp->n_expert_groups,
-        .n_group_used = (int)hp->n_expert_groups_used,
-        .gating = hp->expert_gating,
-        .norm = hp->expert_weights_norm,
-        .scale = hp->expert_weights_scale,
+        .n_group = (int)dh->n_expert_groups,
+        .n_group_used = (int)dh->n_expert_groups_used,
+        .gating = dh->expert_gating,
+        .norm = dh->expert_weights_norm,
+        .scale = dh->expert_weights_scale,
         .bias = L->exp_probs_b.data,
     };
-    step_job route = {.kind = STEP_ROUTE, .T = T, .router = &r};
-    step(s, &route);
+    ds2_job j = {.s = s, .b = b, .L = L, .router = &r};
+    wk_rows_run(&s->mm, T, route_rows, &j);
 
-    wk_moe_ffn f = {.down = &L->ffn_down_exps, .n_ff = hp->n_ff_exp, .n_embd = E, .n_expert = X};
+    wk_moe_ffn f = {.down = &L->ffn_down_exps, .n_ff = dh->n_ff_exp, .n_embd = E, .n_expert = X};
     if (L->ffn_gate_up_exps.data) { // rows per expert: gate (n_ff) | up (n_ff)
         f.gate = f.up = &L->ffn_gate_up_exps;
         f.gate_row0 = 0;
-        f.up_row0 = hp->n_ff_exp;
-        f.gu_stride = 2 * hp->n_ff_exp;
+        f.up_row0 = dh->n_ff_exp;
+        f.gu_stride = 2 * dh->n_ff_exp;
     } else {
         f.gate = &L->ffn_gate_exps;
         f.up = &L->ffn_up_exps;
-        f.gu_stride = hp->n_ff_exp;
+        f.gu_stride = dh->n_ff_exp;
     }
     wk_moe_ffn_run(&s->mm, &f, &st->moe, st->h, T, U, st->ids, st->w, st->y);
     if (L->ffn_gate_shexp.data) { // shared experts: a plain SwiGLU FFN with weight 1
         swiglu_ffn(s, &L->ffn_gate_shexp, &L->ffn_up_shexp, &L->ffn_down_shexp, T, st->y2);
-        add_rows(s, st->y, st->y2, T, E);
+        wk_rows_add(&s->mm, st->y, st->y2, T, E);
     }
 }
 
-static wick_status ds2_forward(wk_session *s, const int32_t *tokens, int64_t T, bool logits_all)
+static wick_status ds2_forward(wk_session *s, const wk_batch *b)
 {
     const wk_model *m = s->m;
     const wk_hparams *hp = &m->hp;
+    const wk_ds2_model *dm = wk_ds2_of(m);
     ds2_state *st = s->arch_state;
     const wk_kernels *kern = s->mm.kern;
-    const int64_t E = hp->n_embd;
+    const int64_t E = hp->n_embd, T = b->n;
 
     for (int64_t t = 0; t < T; t++) {
-        if (tokens[t] < 0 || tokens[t] >= hp->n_vocab) {
-            return wk_fail(WICK_E_INVALID, "deepseek2: token %d is outside [0, %lld)", tokens[t],
+        const int32_t tok = b->tokens[t];
+        if (tok < 0 || tok >= hp->n_vocab) {
+            return wk_fail(WICK_E_INVALID, "deepseek2: token %d is outside [0, %lld)", tok,
                            (long long)hp->n_vocab);
         }
-        const char *row =
-            (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        const char *row = (const char *)m->tok_embd.data + (size_t)tok * m->tok_embd.row_bytes;
         kern->to_float[m->tok_embd.type](row, st->x + t * E, E);
-        wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot);
+        wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
     }
 
     for (int il = 0; il < hp->n_layer; il++) {
-        const wk_layer *L = &m->layers[il];
-        attention_block(s, L, il, T);
-        norm_rows(s, st->h, st->x, L->ffn_norm.data, T, E);
-        if (il < hp->n_layer_dense_lead) {
+        if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) {
+            return wk_fail(WICK_E_CANCELLED, "%s: evaluation cancelled", m->path);
+        }
+        const wk_ds2_layer *L = &dm->layers[il];
+        attention_block(s, L, il, b);
+        wk_rows_norm(&s->mm, st->h, st->x, L->ffn_norm.data, T, E, hp->rms_eps);
+        if (il < dm->hp.n_layer_dense_lead) {
             swiglu_ffn(s, &L->ffn_gate, &L->ffn_up, &L->ffn_down, T, st->y);
         } else {
-            moe_block(s, L, T);
+            moe_block(s, L, b);
         }
-        add_rows(s, st->x, st->y, T, E);
+        wk_rows_add(&s->mm, st->x, st->y, T, E);
     }
 
-    const int64_t first = logits_all ? 0 : T - 1, n_out = T - first;
-    norm_rows(s, st->h, st->x + first * E, m->output_norm.data, n_out, E);
-    project(s, &m->output, st->h, n_out, s->logits, hp->n_vocab);
+    const int64_t first = b->logits_all ? 0 : T - 1, n_out = T - first;
+    wk_rows_norm(&s->mm, st->h, st->x + first * E, m->output_norm.data, n_out, E, hp->rms_eps);
+    wk_mm_project(&s->mm, &m->output, st->h, n_out, s->logits, hp->n_vocab, false);
     s->n_logits = n_out;
     return WICK_OK;
 }
@@ -783,9 +729,9 @@ static wick_status ds2_forward(wk_session *s, const int32_t *tokens, int64_t T, 
 const wk_arch wk_arch_deepseek2 = {
     .name = "deepseek2",
     .load = load_deepseek2,
-    .kv_shape = ds2_kv_shape,
+    .unload = ds2_unload,
+    .needs = ds2_needs,
     .session_init = ds2_session_init,
     .session_free = ds2_session_free,
     .forward = ds2_forward,
-    .unload = ds2_unload,
 };

@@ -14,7 +14,7 @@
 // logits = W_out (RMSNorm(x) * output_norm)          W_out = token_embd when output is absent
 #include <math.h>
 
-#include "model/model.h"
+#include "model/dense.h"
 
 // Scratch for n_batch tokens; every pass reuses it.
 typedef struct dense_state {
@@ -30,11 +30,29 @@ typedef struct dense_state {
     float *attn_scratch;
     int64_t attn_scratch_per_thread;
     wk_rope rope;
-    float q_scale; // hp->q_scale: phi3's explicit 1/sqrt(head_dim) on q; 0 = none
     void *mem;
 } dense_state;
 
 // --- loading -------------------------------------------------------------------------------------
+
+wick_status wk_dense_alloc(wk_model *m)
+{
+    wk_dense_model *dm = wk_calloc(1, sizeof *dm);
+    if (!dm) { return wk_fail_nomem("model layers"); }
+    m->arch_data = dm;
+    dm->layers = wk_calloc((size_t)m->hp.n_layer, sizeof(wk_dense_layer));
+    if (!dm->layers) { return wk_fail_nomem("model layers"); }
+    return WICK_OK;
+}
+
+void wk_dense_unload(wk_model *m)
+{
+    wk_dense_model *dm = m->arch_data;
+    if (!dm) { return; }
+    wk_free(dm->layers);
+    wk_free(dm);
+    m->arch_data = NULL;
+}
 
 wick_status wk_dense_bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt)
 {
@@ -112,12 +130,14 @@ static wick_status load_llama(wk_model *m)
     if ((rc = wk_model_key_float(m, "attention.scale", &scale, 0.0f)) < 0) { return rc; }
     hp->kq_scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)hp->head_dim_k);
     hp->rope_mode = WK_ROPE_NORM;
+    if ((rc = wk_dense_alloc(m)) < 0) { return rc; }
+    wk_dense_layer *layers = ((wk_dense_model *)m->arch_data)->layers;
     if ((rc = wk_dense_bind_globals(m)) < 0) { return rc; }
     const int64_t e = hp->n_embd, q = hp->n_head * hp->head_dim_k,
                   kv = hp->n_head_kv * hp->head_dim_k, vd = hp->n_head_kv * hp->head_dim_v,
                   o = hp->n_head * hp->head_dim_v, f = hp->n_ff;
     for (int il = 0; il < hp->n_layer; il++) {
-        wk_layer *L = &m->layers[il];
+        wk_dense_layer *L = &layers[il];
         const int64_t s_q[2] = {e, q}, s_k[2] = {e, kv}, s_v[2] = {e, vd}, s_o[2] = {o, e};
         const int64_t s_up[2] = {e, f}, s_down[2] = {f, e};
         if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) {
@@ -151,10 +171,14 @@ static wick_status load_llama(wk_model *m)
     return WICK_OK;
 }
 
-void wk_dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row)
+void wk_dense_needs(const wk_model *m, wk_arch_needs *out)
 {
-    *k_row = m->hp.n_head_kv * m->hp.head_dim_k;
-    *v_row = m->hp.n_head_kv * m->hp.head_dim_v;
+    const wk_hparams *hp = &m->hp;
+    out->kv_k_row = hp->n_head_kv * hp->head_dim_k;
+    out->kv_v_row = hp->n_head_kv * hp->head_dim_v;
+    // matmul inputs: n_embd (Q, K, V, gate, up, output), n_ff (down), the attention output (O)
+    out->mm_max_k = WK_MAX(WK_MAX(hp->n_embd, hp->n_ff), hp->n_head * hp->head_dim_v);
+    out->mm_max_k = WK_MAX(out->mm_max_k, hp->head_dim_k);
 }
 
 // --- session scratch -----------------------------------------------------------------------------
@@ -171,32 +195,18 @@ wick_status wk_dense_session_init(wk_session *s)
     st->attn_scratch_per_thread =
         wk_attn_scratch(s->n_ctx, hp->n_head / hp->n_head_kv, hp->head_dim_k, hp->head_dim_v);
     const int64_t att_dim = hp->n_head * hp->head_dim_v;
-    // sizes in floats, each rounded up to 16 floats (64 bytes)
     const int64_t sizes[] = {
         B * hp->n_embd,     B * hp->n_embd, B * hp->n_embd,
         B * st->qkv_stride, B * att_dim,    B * 2 * hp->n_ff,
         B * hp->n_ff,       B * hp->n_rot,  st->attn_scratch_per_thread * s->n_threads};
     float **ptrs[] = {&st->x,  &st->h,   &st->y,  &st->qkv,         &st->att,
                       &st->gu, &st->act, &st->cs, &st->attn_scratch};
-    size_t total = 0;
-    for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
-        total += (size_t)((sizes[i] + 15) / 16 * 16);
-    }
-    st->mem = wk_malloc(total * sizeof(float));
-    if (!st->mem) {
-        wk_free(st);
-        return wk_fail(WICK_E_NOMEM, "session scratch: cannot allocate %zu bytes",
-                       total * sizeof(float));
-    }
-    float *p = st->mem;
-    for (size_t i = 0; i < WK_ARRAY_LEN(sizes); i++) {
-        *ptrs[i] = p;
-        p += (sizes[i] + 15) / 16 * 16;
-    }
+    s->arch_state = st;
+    wick_status rc =
+        wk_scratch_alloc(&st->mem, ptrs, sizes, WK_ARRAY_LEN(sizes), "session scratch");
+    if (rc < 0) { return rc; }
     const float *ff = s->m->rope_freqs.data;
     wk_rope_init(&st->rope, hp, hp->n_rot, hp->rope_mode, ff);
-    st->q_scale = hp->q_scale;
-    s->arch_state = st;
     return WICK_OK;
 }
 
@@ -209,96 +219,45 @@ void wk_dense_session_free(wk_session *s)
     s->arch_state = NULL;
 }
 
-// --- row-parallel element-wise steps -------------------------------------------------------------
-
-enum { STEP_NORM, STEP_ROPE, STEP_SWIGLU, STEP_ADD };
-
-typedef struct step_job {
-    int kind;
-    int64_t T;
-    const wk_session *s;
-    dense_state *st;
-    float *dst;
-    const float *src;
-    const float *w; // norm gain
-} step_job;
-
-static void step_rows(step_job *j, int64_t t0, int64_t t1)
-{
-    const wk_hparams *hp = &j->s->m->hp;
-    dense_state *st = j->st;
-    for (int64_t t = t0; t < t1; t++) {
-        switch (j->kind) {
-        case STEP_NORM:
-            wk_rms_norm(j->dst + t * hp->n_embd, j->src + t * hp->n_embd, j->w, 1, hp->n_embd,
-                        hp->rms_eps);
-            break;
-        case STEP_ROPE: {
-            // q heads then k heads of token t, rotated with the cos/sin of its position
-            float *row = st->qkv + t * st->qkv_stride;
-            const float *cs = st->cs + t * hp->n_rot;
-            wk_rope_apply(&st->rope, cs, row, hp->n_head, hp->head_dim_k);
-            wk_rope_apply(&st->rope, cs, row + st->q_dim, hp->n_head_kv, hp->head_dim_k);
-            if (st->q_scale != 0.0f) { wk_scale(row, st->q_dim, st->q_scale); }
-            break;
-        }
-        case STEP_SWIGLU:
-            wk_swiglu(st->act + t * hp->n_ff, hp->n_ff, st->gu + t * 2 * hp->n_ff,
-                      st->gu + t * 2 * hp->n_ff + hp->n_ff, 2 * hp->n_ff, 1, hp->n_ff);
-            break;
-        case STEP_ADD:
-            wk_add(j->dst + t * hp->n_embd, j->src + t * hp->n_embd, hp->n_embd);
-            break;
-        }
-    }
-}
-
-static void step_part(void *ctx, int ith, int nth)
-{
-    step_job *j = ctx;
-    step_rows(j, j->T * ith / nth, j->T * (ith + 1) / nth);
-}
-
-static void step(wk_session *s, int kind, int64_t T, float *dst, const float *src, const float *w)
-{
-    step_job j = {kind, T, s, s->arch_state, dst, src, w};
-    if (T > 1) {
-        wk_mm_parallel(&s->mm, step_part, &j);
-    } else {
-        step_rows(&j, 0, T);
-    }
-}
-
 // --- forward -------------------------------------------------------------------------------------
 
-// y[t * y_stride + r] = (W x_t)[r] for the rows of W, reusing the prepared activations when the
-// previous matmul had the same input and activation format.
-static void project(wk_session *s, const wk_tensor *w, const float *x, int64_t T, float *y,
-                    int64_t y_stride, const float **prepared)
+typedef struct rope_job {
+    const wk_session *s;
+    float q_scale;
+} rope_job;
+
+// The q heads then k heads of tokens [t0, t1), rotated with the cos/sin of their positions; phi3
+// then scales q.
+static void rope_rows(void *ctx, int64_t t0, int64_t t1, int ith)
 {
-    const int vdt = wk_type(w->type)->vec_dot_type;
-    if (*prepared != x || s->mm.act_type != vdt || s->mm.act_rows != T || s->mm.act_k != w->ne[0]) {
-        wk_mm_prepare(&s->mm, w->type, x, T, w->ne[0], w->ne[0]);
-        *prepared = x;
+    const rope_job *j = ctx;
+    const wk_hparams *hp = &j->s->m->hp;
+    dense_state *st = j->s->arch_state;
+    (void)ith;
+    for (int64_t t = t0; t < t1; t++) {
+        float *row = st->qkv + t * st->qkv_stride;
+        const float *cs = st->cs + t * hp->n_rot;
+        wk_rope_apply(&st->rope, cs, row, hp->n_head, hp->head_dim_k);
+        wk_rope_apply(&st->rope, cs, row + st->q_dim, hp->n_head_kv, hp->head_dim_k);
+        if (j->q_scale != 0.0f) { wk_scale(row, st->q_dim, j->q_scale); }
     }
-    wk_mm_run(&s->mm, w, 0, w->n_rows, y, y_stride);
 }
 
-static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
+static void attention_block(wk_session *s, const wk_dense_layer *L, int il, const wk_batch *b)
 {
     const wk_hparams *hp = &s->m->hp;
     dense_state *st = s->arch_state;
-    const float *prep = NULL;
-    const int64_t qs = st->qkv_stride;
+    wk_mm *mm = &s->mm;
+    const int64_t qs = st->qkv_stride, T = b->n;
 
-    step(s, STEP_NORM, T, st->h, st->x, L->attn_norm.data);
+    wk_rows_norm(mm, st->h, st->x, L->attn_norm.data, T, hp->n_embd, hp->rms_eps);
     if (L->wqkv.data) {
-        project(s, &L->wqkv, st->h, T, st->qkv, qs, &prep);
+        wk_mm_project(mm, &L->wqkv, st->h, T, st->qkv, qs, false);
         if (L->bqkv.data) { wk_add_bias(st->qkv, L->bqkv.data, T, qs, qs); }
     } else {
-        project(s, &L->wq, st->h, T, st->qkv, qs, &prep);
-        project(s, &L->wk, st->h, T, st->qkv + st->q_dim, qs, &prep);
-        project(s, &L->wv, st->h, T, st->qkv + st->q_dim + st->kv_dim, qs, &prep);
+        wk_mm_project(mm, &L->wq, st->h, T, st->qkv, qs, false);
+        wk_mm_project(mm, &L->wk, st->h, T, st->qkv + st->q_dim, qs, true);
+        wk_mm_project(mm, &L->wv, st->h, T, st->qkv + st->q_dim + st->kv_dim, qs, true);
         if (L->bq.data) { wk_add_bias(st->qkv, L->bq.data, T, st->q_dim, qs); }
         if (L->bk.data) { wk_add_bias(st->qkv + st->q_dim, L->bk.data, T, st->kv_dim, qs); }
         if (L->bv.data) {
@@ -306,17 +265,19 @@ static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
                         hp->n_head_kv * hp->head_dim_v, qs);
         }
     }
-    step(s, STEP_ROPE, T, NULL, NULL, NULL);
+    rope_job rj = {s, wk_dense_of(s->m)->q_scale};
+    wk_rows_run(mm, T, rope_rows, &rj);
 
-    // k and v rows of this pass into the cache at positions n_past ..
-    wk_kv_store(&s->kv, s->kv.k, il, s->n_past, T, s->kv.k_row, st->qkv + st->q_dim, qs);
-    wk_kv_store(&s->kv, s->kv.v, il, s->n_past, T, s->kv.v_row, st->qkv + st->q_dim + st->kv_dim,
-                qs);
+    // k and v rows of this pass into the cache at positions pos0 ..
+    wk_kv_store(&s->kv, s->kv.k, il, b->seq, b->pos0, T, s->kv.k_row, st->qkv + st->q_dim, qs);
+    wk_kv_store(&s->kv, s->kv.v, il, b->seq, b->pos0, T, s->kv.v_row,
+                st->qkv + st->q_dim + st->kv_dim, qs);
 
     wk_attn_args a = {
         .kv = &s->kv,
         .il = il,
-        .pos0 = s->n_past,
+        .seq = b->seq,
+        .pos0 = b->pos0,
         .T = T,
         .n_head = hp->n_head,
         .n_head_kv = hp->n_head_kv,
@@ -329,38 +290,39 @@ static void attention_block(wk_session *s, const wk_layer *L, int il, int64_t T)
         .scratch = st->attn_scratch,
         .scratch_per_thread = st->attn_scratch_per_thread,
     };
-    wk_attention(&s->mm, &a);
+    wk_attention(mm, &a);
 
-    prep = NULL;
-    project(s, &L->wo, st->att, T, st->y, hp->n_embd, &prep);
+    wk_mm_project(mm, &L->wo, st->att, T, st->y, hp->n_embd, false);
     if (L->bo.data) { wk_add_bias(st->y, L->bo.data, T, hp->n_embd, hp->n_embd); }
-    step(s, STEP_ADD, T, st->x, st->y, NULL);
+    wk_rows_add(mm, st->x, st->y, T, hp->n_embd);
 }
 
-static void ffn_block(wk_session *s, const wk_layer *L, int64_t T)
+static void ffn_block(wk_session *s, const wk_dense_layer *L, int64_t T)
 {
     const wk_hparams *hp = &s->m->hp;
     dense_state *st = s->arch_state;
-    const float *prep = NULL;
-    step(s, STEP_NORM, T, st->h, st->x, L->ffn_norm.data);
+    wk_mm *mm = &s->mm;
+    wk_rows_norm(mm, st->h, st->x, L->ffn_norm.data, T, hp->n_embd, hp->rms_eps);
     if (L->ffn_gate.data) {
-        project(s, &L->ffn_gate, st->h, T, st->gu, 2 * hp->n_ff, &prep);
-        project(s, &L->ffn_up, st->h, T, st->gu + hp->n_ff, 2 * hp->n_ff, &prep);
+        wk_mm_project(mm, &L->ffn_gate, st->h, T, st->gu, 2 * hp->n_ff, false);
+        wk_mm_project(mm, &L->ffn_up, st->h, T, st->gu + hp->n_ff, 2 * hp->n_ff, true);
     } else {
-        project(s, &L->ffn_up, st->h, T, st->gu, 2 * hp->n_ff, &prep); // fused gate | up
+        wk_mm_project(mm, &L->ffn_up, st->h, T, st->gu, 2 * hp->n_ff, false); // fused gate | up
     }
-    step(s, STEP_SWIGLU, T, NULL, NULL, NULL);
-    prep = NULL;
-    project(s, &L->ffn_down, st->act, T, st->y, hp->n_embd, &prep);
-    step(s, STEP_ADD, T, st->x, st->y, NULL);
+    wk_rows_swiglu(mm, st->act, st->gu, T, hp->n_ff);
+    wk_mm_project(mm, &L->ffn_down, st->act, T, st->y, hp->n_embd, false);
+    wk_rows_add(mm, st->x, st->y, T, hp->n_embd);
 }
 
-wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bool logits_all)
+wick_status wk_dense_forward(wk_session *s, const wk_batch *b)
 {
     const wk_model *m = s->m;
     const wk_hparams *hp = &m->hp;
+    const wk_dense_layer *layers = wk_dense_of(m)->layers;
     dense_state *st = s->arch_state;
     const wk_kernels *kern = s->mm.kern;
+    const int32_t *tokens = b->tokens;
+    const int64_t T = b->n;
 
     // x[t] = token_embd[tokens[t]]
     for (int64_t t = 0; t < T; t++) {
@@ -369,22 +331,22 @@ wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bo
         kern->to_float[m->tok_embd.type](row, st->x + t * hp->n_embd, hp->n_embd);
     }
     for (int64_t t = 0; t < T; t++) {
-        wk_rope_cache(&st->rope, s->n_past + t, st->cs + t * hp->n_rot);
+        wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
     }
 
     for (int il = 0; il < hp->n_layer; il++) {
         if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) {
             return wk_fail(WICK_E_CANCELLED, "%s: evaluation cancelled", m->path);
         }
-        attention_block(s, &m->layers[il], il, T);
-        ffn_block(s, &m->layers[il], T);
+        attention_block(s, &layers[il], il, b);
+        ffn_block(s, &layers[il], T);
     }
 
     // logits of every row, or of the last one only
-    const int64_t first = logits_all ? 0 : T - 1, n_out = T - first;
-    step(s, STEP_NORM, n_out, st->h, st->x + first * hp->n_embd, m->output_norm.data);
-    const float *prep = NULL;
-    project(s, &m->output, st->h, n_out, s->logits, hp->n_vocab, &prep);
+    const int64_t first = b->logits_all ? 0 : T - 1, n_out = T - first;
+    wk_rows_norm(&s->mm, st->h, st->x + first * hp->n_embd, m->output_norm.data, n_out,
+                 hp->n_embd, hp->rms_eps);
+    wk_mm_project(&s->mm, &m->output, st->h, n_out, s->logits, hp->n_vocab, false);
     if (m->output_b.data) {
         wk_add_bias(s->logits, m->output_b.data, n_out, hp->n_vocab, hp->n_vocab);
     }
@@ -395,7 +357,8 @@ wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t T, bo
 const wk_arch wk_arch_llama = {
     .name = "llama",
     .load = load_llama,
-    .kv_shape = wk_dense_kv_shape,
+    .unload = wk_dense_unload,
+    .needs = wk_dense_needs,
     .session_init = wk_dense_session_init,
     .session_free = wk_dense_session_free,
     .forward = wk_dense_forward,

@@ -111,8 +111,10 @@ void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_
     mm->act_type = vdt;
     mm->act_rows = T;
     mm->act_k = K;
+    mm->act_stride = x_stride;
     mm->act_row_bytes = rb;
     mm->act_packed = mm->gemm_act && T >= GEMM_MIN_T && mm->kern->gemm[weight_type];
+    mm->act_src = x;
     prep_job j = {mm, mm->kern->from_float[vdt], x, T, K, x_stride};
     if (T >= 4 && mm->n_threads > 1) {
         wk_pool_run(mm->pool, mm->n_threads, prep_part, &j);
@@ -281,6 +283,20 @@ void wk_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t T, float *
 {
     wk_mm_prepare(mm, w->type, x, T, w->ne[0], w->ne[0]);
     wk_mm_run(mm, w, 0, w->n_rows, y, w->n_rows);
+}
+
+void wk_mm_project(wk_mm *mm, const wk_tensor *w, const float *x, int64_t T, float *y,
+                   int64_t y_stride, bool reuse)
+{
+    const int vdt = wk_type(w->type)->vec_dot_type;
+    const int64_t K = w->ne[0];
+    // reused only when act is also packed for the GEMM if w would take it
+    const bool want_packed = mm->gemm_act && T >= GEMM_MIN_T && mm->kern->gemm[w->type];
+    if (!reuse || mm->act_src != x || mm->act_type != vdt || mm->act_rows != T ||
+        mm->act_k != K || mm->act_stride != K || (want_packed && !mm->act_packed)) {
+        wk_mm_prepare(mm, w->type, x, T, K, K);
+    }
+    wk_mm_run(mm, w, 0, w->n_rows, y, y_stride);
 }
 
 void wk_mm_parallel(wk_mm *mm, wk_pool_fn fn, void *ctx)

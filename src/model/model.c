@@ -287,11 +287,6 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         goto fail;
     }
     if ((rc = load_common_hparams(m)) < 0) { goto fail; }
-    m->layers = wk_calloc((size_t)m->hp.n_layer, sizeof(wk_layer));
-    if (!m->layers) {
-        rc = wk_fail_nomem("model layers");
-        goto fail;
-    }
     if ((rc = m->arch->load(m)) < 0) { goto fail; }
 
     // Every tensor of the file must be one the arch uses (as llama.cpp's loader insists).
@@ -318,7 +313,6 @@ void wick_model_close(wick_model *m)
     if (!m) { return; }
     if (m->arch && m->arch->unload) { m->arch->unload(m); }
     wick_gguf_close(m->gguf);
-    wk_free(m->layers);
     wk_free(m->bound);
     wk_free(m->path);
     wk_free(m);
@@ -355,8 +349,8 @@ size_t wick_model_weight_bytes(const wick_model *m)
 
 size_t wick_model_kv_bytes_per_token(const wick_model *m, wick_kv_type type)
 {
-    int64_t k_row, v_row;
-    m->arch->kv_shape(m, &k_row, &v_row);
+    wk_arch_needs needs;
+    m->arch->needs(m, &needs);
     size_t elt = type == WICK_KV_F16 ? 2 : 4;
-    return (size_t)(k_row + v_row) * elt * (size_t)m->hp.n_layer;
+    return (size_t)(needs.kv_k_row + needs.kv_v_row) * elt * (size_t)m->hp.n_layer;
 }

@@ -1,15 +1,19 @@
-// model.h — the engine's internal structures: hyperparameters, tensor views into the mapped GGUF,
-// per-layer weights, the per-architecture table, the KV cache, the matmul driver, the numeric ops.
+// model.h — the engine's internal structures: the hyperparameters every architecture shares,
+// tensor views into the mapped GGUF, the per-architecture table, the KV cache, the matmul driver,
+// the row-parallel steps and the numeric ops.
 //
 // Data flow of one evaluation (session.c → arch->forward):
 //   tokens[T] → embeddings x[T][n_embd] → layers (norm, attention with the KV cache, FFN) →
 //   final norm → logits[T or 1][n_vocab].
 // Activations are row-major float32 matrices: row t = token t of the batch.
 //
-// Adding an architecture (e.g. deepseek2): a file src/model/<arch>.c defines a wk_arch with
-// load (read its keys into hparams, bind its tensors with wk_model_bind), kv_shape (how many
-// elements of K and V the cache keeps per token and layer), session_init/free (its scratch
-// buffers, sized for n_batch tokens) and forward; then list it in model.c's arch table.
+// Adding an architecture: a file src/model/<arch>.c defines a wk_arch whose load reads its own
+// keys and binds its tensors (wk_model_bind) into its own model data (its parameters and layer
+// struct, behind m->arch_data; a header <arch>.h when tests or benches read them), whose needs
+// say what a session must size for it (KV cache rows, the widest matmul input), whose
+// session_init/free hold its scratch (sized for n_batch tokens) and whose forward evaluates a
+// wk_batch; then list it in model.c's arch table. llama and phi3 share the dense transformer of
+// llama.c (dense.h); deepseek2 is deepseek2.c (deepseek2.h).
 #ifndef WK_MODEL_H
 #define WK_MODEL_H
 
@@ -44,6 +48,8 @@ enum {
     WK_ROPE_SCALING_LONGROPE
 };
 
+// The hyperparameters of every architecture, read by model.c from "<arch>.<key>" (n_vocab and
+// kq_scale by the arch's load). An arch's own parameters live in its model data.
 typedef struct wk_hparams {
     int64_t n_vocab;
     int64_t n_ctx_train;
@@ -57,7 +63,6 @@ typedef struct wk_hparams {
     int64_t n_rot; // rope.dimension_count (default head_dim_k)
     float rms_eps;
     float kq_scale; // softmax scale (llama: 1/sqrt(head_dim) or attention.scale; phi3: 1)
-    float q_scale; // phi3: q *= q_scale after RoPE (1/sqrt(head_dim)); 0 = none
 
     // RoPE (ggml rope_ext parameters)
     int rope_mode; // WK_ROPE_NORM | WK_ROPE_NEOX
@@ -67,54 +72,50 @@ typedef struct wk_hparams {
     float rope_attn_factor; // mscale passed to the rope kernel (1 unless YaRN)
     float yarn_ext_factor; // 0 unless YaRN
     float yarn_beta_fast, yarn_beta_slow; // 32, 1 (llama.cpp defaults; deepseek2 ignores the keys)
-    float yarn_log_mul; // deepseek2: rope.scaling.yarn_log_multiplier / 0.1
     int64_t n_ctx_orig; // rope.scaling.original_context_length (default n_ctx_train)
-
-    // mixture of experts / MLA (deepseek2; 0 for dense models)
-    int64_t n_expert, n_expert_used, n_expert_shared, n_expert_groups, n_expert_groups_used;
-    int64_t n_layer_dense_lead, n_ff_exp;
-    int64_t q_lora_rank, kv_lora_rank, head_dim_k_mla, head_dim_v_mla;
-    int expert_gating; // 1 softmax, 2 sigmoid
-    bool expert_weights_norm;
-    float expert_weights_scale;
 } wk_hparams;
 
-// --- weights -------------------------------------------------------------------------------------
-
-// Every weight a layer of a supported arch may have; absent ones have data == NULL.
-typedef struct wk_layer {
-    wk_tensor attn_norm;
-    wk_tensor wq, wk, wv, wqkv; // separate (llama) or fused rows Q|K|V (phi3)
-    wk_tensor bq, bk, bv, bqkv; // optional biases
-    wk_tensor wo, bo;
-    wk_tensor ffn_norm;
-    wk_tensor ffn_gate, ffn_up, ffn_down; // phi3: ffn_up holds rows gate|up, no ffn_gate
-    // deepseek2 (MLA + MoE): added by its loader
-    wk_tensor attn_q_a_norm, attn_kv_a_norm, wq_a, wq_b, wkv_a_mqa, wk_b, wv_b, wkv_b;
-    wk_tensor ffn_gate_inp, exp_probs_b, ffn_gate_exps, ffn_up_exps, ffn_down_exps,
-        ffn_gate_up_exps, ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp;
-} wk_layer;
+// --- the architecture table ----------------------------------------------------------------------
 
 typedef struct wick_model wk_model;
 typedef struct wick_session wk_session;
 
-// One architecture. All functions get a model whose gguf and common hparams are filled in.
+// What a session of a model needs sized for it (session.c allocates these; the arch's own
+// scratch is session_init's).
+typedef struct wk_arch_needs {
+    int64_t kv_k_row, kv_v_row; // KV cache elements per token and layer for K and for V (V may be 0)
+    int64_t mm_max_k;           // the widest input row of a matmul through s->mm (elements)
+} wk_arch_needs;
+
+// One forward pass: n tokens (n <= s->n_batch) of sequence seq at positions pos0 .. pos0 + n - 1,
+// after the pos0 positions already in that sequence's KV cache. Logits of every position
+// (logits_all) or of the last one go to s->logits. Sessions hold one sequence (seq 0) today; the
+// KV cache and the scratch (sized for n_batch tokens) are laid out so that a pass can later carry
+// several sequences' tokens.
+typedef struct wk_batch {
+    const int32_t *tokens;
+    int64_t n;
+    int64_t pos0;
+    int seq;
+    bool logits_all;
+} wk_batch;
+
+// One architecture. load gets a model whose gguf and common hparams are filled in; the others
+// get a loaded model.
 typedef struct wk_arch {
     const char *name; // the GGUF general.architecture value
-    // Reads the arch's own keys into m->hp and binds m->tok_embd, m->output*, m->layers.
+    // Reads the arch's own keys, sets hp->n_vocab and hp->kq_scale, binds m->tok_embd,
+    // m->output* and its layers' tensors into m->arch_data (allocated here, freed by unload, also
+    // after a failed load).
     wick_status (*load)(wk_model *m);
-    // Elements per token and layer kept in the KV cache for K and for V (V may be 0).
-    void (*kv_shape)(const wk_model *m, int64_t *k_row, int64_t *v_row);
+    void (*unload)(wk_model *m);
+    void (*needs)(const wk_model *m, wk_arch_needs *out);
     // Allocates s->arch_state (scratch for s->n_batch tokens); forward never allocates.
     wick_status (*session_init)(wk_session *s);
     void (*session_free)(wk_session *s);
-    // Evaluates tokens[0..n) at positions s->n_past.. (n <= s->n_batch), appending to the KV
-    // cache; writes logits of every position (logits_all) or the last one to s->logits. Returns
-    // WICK_E_CANCELLED (checked between layers) once s->cancel is set; session.c then leaves
-    // n_past where it was.
-    wick_status (*forward)(wk_session *s, const int32_t *tokens, int64_t n, bool logits_all);
-    // Frees m->arch_data (what load allocated beyond the mapped file); NULL: nothing to free.
-    void (*unload)(wk_model *m);
+    // Evaluates b (see wk_batch), appending its K/V rows to the cache. Returns WICK_E_CANCELLED
+    // (checked between layers) once s->cancel is set; session.c then leaves n_past where it was.
+    wick_status (*forward)(wk_session *s, const wk_batch *b);
 } wk_arch;
 
 struct wick_model {
@@ -123,10 +124,9 @@ struct wick_model {
     const wk_arch *arch;
     wk_hparams hp;
     wk_tensor tok_embd, output_norm, output_norm_b, output, output_b, rope_freqs;
-    wk_layer *layers; // n_layer
     bool *bound; // per GGUF tensor: claimed by the loader (unclaimed ones are an error)
     size_t weight_bytes;
-    void *arch_data; // the arch's own model data (e.g. deepseek2's split attn_kv_b), or NULL
+    void *arch_data; // the arch's own model: its parameters, its layers' weights, what load made
 };
 
 // model.c: binding. Finds name, checks its shape against ne (n_dims values; trailing dims must be
@@ -146,30 +146,32 @@ wick_status wk_model_key_float(wk_model *m, const char *suffix, float *out, floa
 
 enum { WK_KV_F32 = 0, WK_KV_F16 = 1 };
 
-// Per layer il: k[il] is (n_ctx, k_row) and v[il] is (n_ctx, v_row), row p = the token at position
-// p, elements of type WK_KV_F32 (float) or WK_KV_F16 (fp16 bits). For llama/phi3 a K row is
-// n_head_kv heads of head_dim (kv head g at g * head_dim); deepseek2 (MLA) keeps one row of
-// kv_lora + rope per token in k and nothing in v.
+// Per layer il: k[il] is (n_seq, n_ctx, k_row) and v[il] is (n_seq, n_ctx, v_row), row (s, p) = the
+// token at position p of sequence s, elements of type WK_KV_F32 (float) or WK_KV_F16 (fp16 bits).
+// For llama/phi3 a K row is n_head_kv heads of head_dim (kv head g at g * head_dim); deepseek2
+// (MLA) keeps one row of kv_lora + rope per token in k and nothing in v. Sessions have n_seq = 1.
 typedef struct wk_kv {
     int type;
-    int64_t n_layer, n_ctx, k_row, v_row;
+    int64_t n_layer, n_seq, n_ctx, k_row, v_row;
     size_t elt; // bytes per element
     void **k; // n_layer pointers into one allocation
     void **v;
     void *mem;
 } wk_kv;
 
-wick_status wk_kv_init(wk_kv *kv, int type, int64_t n_layer, int64_t n_ctx, int64_t k_row,
-                       int64_t v_row);
+wick_status wk_kv_init(wk_kv *kv, int type, int64_t n_layer, int64_t n_seq, int64_t n_ctx,
+                       int64_t k_row, int64_t v_row);
 void wk_kv_free(wk_kv *kv);
-// Stores rows src[t] (float, row stride src_stride elements) for t < n at positions pos0 + t.
-void wk_kv_store(const wk_kv *kv, void *const *dst_layers, int il, int64_t pos0, int64_t n,
-                 int64_t row, const float *src, int64_t src_stride);
-// Address of row pos of layer il of k or v.
-static inline void *wk_kv_row(const wk_kv *kv, void *const *layers, int il, int64_t pos,
+// Stores rows src[t] (float, row stride src_stride elements) for t < n at positions pos0 + t of
+// sequence seq.
+void wk_kv_store(const wk_kv *kv, void *const *dst_layers, int il, int seq, int64_t pos0,
+                 int64_t n, int64_t row, const float *src, int64_t src_stride);
+// Address of row (seq, pos) of layer il of k or v (row: kv->k_row or kv->v_row); the rows of one
+// sequence follow each other.
+static inline void *wk_kv_row(const wk_kv *kv, void *const *layers, int il, int seq, int64_t pos,
                               int64_t row)
 {
-    return (char *)layers[il] + (size_t)pos * (size_t)row * kv->elt;
+    return (char *)layers[il] + (size_t)(seq * kv->n_ctx + pos) * (size_t)row * kv->elt;
 }
 
 // --- matmul (matmul.c) ---------------------------------------------------------------------------
@@ -188,10 +190,11 @@ typedef struct wk_mm {
     void *act; // converted activations: max_rows rows of up to max_k elements
     size_t act_bytes;
     int64_t max_rows, max_k;
-    // what act currently holds (wk_mm_prepare)
+    // what act currently holds (wk_mm_prepare): converted from act_src
     int act_type;
-    int64_t act_rows, act_k;
+    int64_t act_rows, act_k, act_stride;
     size_t act_row_bytes;
+    const float *act_src;
     // the K formats' GEMM (kernels/gemm.h), where the kernel path has it: act also packed into
     // gemm_act for many tokens (act_packed), and one weight tile buffer per thread
     void *gemm_act, *gemm_tiles;
@@ -209,8 +212,36 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
                int64_t y_stride);
 // prepare + run over all rows of W: y[t * N + r].
 void wk_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t T, float *y);
+// y[t * y_stride + r] = (W x_t)[r] for every row of W, x rows of W's input length (stride too).
+// reuse: the caller promises x is unchanged since the previous projection from it; then, when
+// mm->act still holds x converted to W's vec_dot_type (same rows and width), it is not converted
+// again (e.g. Q, K and V from one normed input).
+void wk_mm_project(wk_mm *mm, const wk_tensor *w, const float *x, int64_t T, float *y,
+                   int64_t y_stride, bool reuse);
 // Runs fn over the session's threads (a thin wrapper for ops that split by rows).
 void wk_mm_parallel(wk_mm *mm, wk_pool_fn fn, void *ctx);
+
+// --- row-parallel steps (rows.c) -----------------------------------------------------------------
+
+// fn(ctx, t0, t1, ith) for rows [t0, t1): T rows split into one contiguous range per thread
+// (ith: the part's index, for per-thread scratch); T <= 1 runs on the calling thread. Results do
+// not depend on the split.
+typedef void (*wk_rows_fn)(void *ctx, int64_t t0, int64_t t1, int ith);
+void wk_rows_run(wk_mm *mm, int64_t T, wk_rows_fn fn, void *ctx);
+// dst[t] = RMSNorm(src[t]) * w for T rows of n (stride n; dst may be src).
+void wk_rows_norm(wk_mm *mm, float *dst, const float *src, const float *w, int64_t T, int64_t n,
+                  float eps);
+// dst[t] += src[t] for T rows of n (stride n).
+void wk_rows_add(wk_mm *mm, float *dst, const float *src, int64_t T, int64_t n);
+// act[t] = silu(gate) * up for T rows, gu[t] = gate (n) | up (n), act rows of n.
+void wk_rows_swiglu(wk_mm *mm, float *act, const float *gu, int64_t T, int64_t n);
+
+// --- scratch -------------------------------------------------------------------------------------
+
+// One allocation (*mem, free with wk_free) carved into n buffers: *ptrs[i] gets n_floats[i]
+// floats (4-byte elements), each buffer starting on 64 bytes. Fails with a message naming what.
+wick_status wk_scratch_alloc(void **mem, float **const *ptrs, const int64_t *n_floats, size_t n,
+                             const char *what);
 
 // --- ops (ops.c): one small function per step, the math in its comment ---------------------------
 
@@ -258,6 +289,7 @@ void wk_rope_apply(const wk_rope *r, const float *cs, float *x, int64_t n_heads,
 typedef struct wk_attn_args {
     const wk_kv *kv;
     int il;
+    int seq;
     int64_t pos0, T;
     int64_t n_head, n_head_kv, head_dim_k, head_dim_v;
     float kq_scale;
@@ -289,18 +321,7 @@ struct wick_session {
     atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers
 };
 
-// The dense transformer (llama.c) that llama and phi3 share: binding helpers (a norm gain of
-// n_embd F32, an optional F32 bias of n, token_embd/output_norm/output(tied)/rope_freqs) and the
-// arch functions.
-wick_status wk_dense_bind_norm(wk_model *m, wk_tensor *t, int il, const char *fmt);
-wick_status wk_dense_bind_bias(wk_model *m, wk_tensor *t, int il, const char *fmt, int64_t n);
-wick_status wk_dense_bind_globals(wk_model *m);
-void wk_dense_kv_shape(const wk_model *m, int64_t *k_row, int64_t *v_row);
-wick_status wk_dense_session_init(wk_session *s);
-void wk_dense_session_free(wk_session *s);
-wick_status wk_dense_forward(wk_session *s, const int32_t *tokens, int64_t n, bool logits_all);
-
-// Archs (llama.c, phi3.c, deepseek2.c).
+// The archs of model.c's table (llama.c, phi3.c, deepseek2.c).
 extern const wk_arch wk_arch_llama;
 extern const wk_arch wk_arch_phi3;
 extern const wk_arch wk_arch_deepseek2; // deepseek2.c

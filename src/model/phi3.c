@@ -4,7 +4,7 @@
 // RoPE with an attention scale of 1. Sliding windows are ignored (llama.cpp disables them for phi3).
 #include <math.h>
 
-#include "model/model.h"
+#include "model/dense.h"
 
 static wick_status load_phi3(wk_model *m)
 {
@@ -17,15 +17,17 @@ static wick_status load_phi3(wk_model *m)
         return wk_fail(WICK_E_FORMAT, "%s: phi3: key and value head sizes differ", m->path);
     }
     hp->kq_scale = 1.0f; // q is scaled explicitly instead, after RoPE
-    hp->q_scale = 1.0f / sqrtf((float)hp->head_dim_k);
     hp->rope_mode = WK_ROPE_NEOX;
+    if ((rc = wk_dense_alloc(m)) < 0) { return rc; }
+    wk_dense_model *dm = m->arch_data;
+    dm->q_scale = 1.0f / sqrtf((float)hp->head_dim_k);
     // Phi-3 128k variants' rope_factors_long/short are not supported (Phi-4 has none); a file
     // with them fails as an unexpected tensor.
     if ((rc = wk_dense_bind_globals(m)) < 0) { return rc; }
     const int64_t e = hp->n_embd, q = hp->n_head * hp->head_dim_k,
                   kv = hp->n_head_kv * hp->head_dim_k, f = hp->n_ff;
     for (int il = 0; il < hp->n_layer; il++) {
-        wk_layer *L = &m->layers[il];
+        wk_dense_layer *L = &dm->layers[il];
         const int64_t s_qkv[2] = {e, q + 2 * kv}, s_q[2] = {e, q}, s_k[2] = {e, kv};
         const int64_t s_o[2] = {q, e}, s_up[2] = {e, 2 * f}, s_down[2] = {f, e};
         if ((rc = wk_dense_bind_norm(m, &L->attn_norm, il, "blk.%d.attn_norm.weight")) < 0) {
@@ -67,7 +69,8 @@ static wick_status load_phi3(wk_model *m)
 const wk_arch wk_arch_phi3 = {
     .name = "phi3",
     .load = load_phi3,
-    .kv_shape = wk_dense_kv_shape,
+    .unload = wk_dense_unload,
+    .needs = wk_dense_needs,
     .session_init = wk_dense_session_init,
     .session_free = wk_dense_session_free,
     .forward = wk_dense_forward,

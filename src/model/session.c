@@ -1,5 +1,5 @@
-// session.c — sessions: the KV cache, the matmul driver and the arch's scratch, all sized at
-// create; evaluation appends tokens in passes of at most n_batch.
+// session.c — sessions: the KV cache, the matmul driver (both sized from the arch's needs) and the
+// arch's scratch, all sized at create; evaluation appends tokens in passes of at most n_batch.
 #include "model/model.h"
 
 void wick_session_opts_init(wick_session_opts *o)
@@ -51,18 +51,13 @@ wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_
     if ((rc = wk_pool_global(s->n_threads, &pool)) < 0) { goto fail; }
     if (wk_pool_size(pool) < s->n_threads) { s->n_threads = wk_pool_size(pool); }
 
-    int64_t k_row, v_row;
-    m->arch->kv_shape(m, &k_row, &v_row);
-    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer,
-                         n_ctx, k_row, v_row)) < 0) {
+    wk_arch_needs needs;
+    m->arch->needs(m, &needs);
+    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer, 1,
+                         n_ctx, needs.kv_k_row, needs.kv_v_row)) < 0) {
         goto fail;
     }
-    // the widest matmul input: n_embd, n_ff, the attention output, or an arch's wider rows
-    int64_t max_k = WK_MAX(hp->n_embd, hp->n_ff);
-    max_k = WK_MAX(max_k, hp->n_head * hp->head_dim_v);
-    max_k = WK_MAX(max_k, WK_MAX(hp->q_lora_rank, hp->kv_lora_rank));
-    max_k = WK_MAX(max_k, WK_MAX(hp->n_ff_exp * WK_MAX(hp->n_expert_shared, 1), hp->head_dim_k));
-    if ((rc = wk_mm_init(&s->mm, pool, s->n_threads, n_batch, max_k)) < 0) { goto fail; }
+    if ((rc = wk_mm_init(&s->mm, pool, s->n_threads, n_batch, needs.mm_max_k)) < 0) { goto fail; }
     size_t n_logits;
     if (!wk_mul_size((size_t)(s->logits_all ? n_batch : 1), (size_t)hp->n_vocab, &n_logits)) {
         rc = wk_fail(WICK_E_RANGE, "session: logits buffer overflows");
@@ -116,8 +111,14 @@ wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
     s->n_logits = 0;
     for (int64_t i = 0; i < n; i += s->n_batch) {
         int64_t len = WK_MIN(s->n_batch, n - i);
-        bool last = i + len == n;
-        wick_status rc = s->m->arch->forward(s, tokens + i, len, s->logits_all && last);
+        const wk_batch b = {
+            .tokens = tokens + i,
+            .n = len,
+            .pos0 = s->n_past,
+            .seq = 0,
+            .logits_all = s->logits_all && i + len == n,
+        };
+        wick_status rc = s->m->arch->forward(s, &b);
         if (rc < 0) {
             s->n_logits = 0;
             if (rc == WICK_E_CANCELLED) { atomic_store(&s->cancel, false); } // consumed
@@ -170,4 +171,28 @@ void wick_session_reset(wick_session *s)
 {
     s->n_past = 0;
     s->n_logits = 0;
+}
+
+wick_status wk_scratch_alloc(void **mem, float **const *ptrs, const int64_t *n_floats, size_t n,
+                             const char *what)
+{
+    *mem = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        // rounded up to 16 floats (64 bytes)
+        size_t b;
+        if (n_floats[i] < 0 ||
+            !wk_mul_size((size_t)((n_floats[i] + 15) / 16 * 16), sizeof(float), &b) ||
+            !wk_add_size(total, b, &total)) {
+            return wk_fail(WICK_E_RANGE, "%s: size overflows", what);
+        }
+    }
+    *mem = wk_malloc(total ? total : 1);
+    if (!*mem) { return wk_fail(WICK_E_NOMEM, "%s: cannot allocate %zu bytes", what, total); }
+    float *p = *mem;
+    for (size_t i = 0; i < n; i++) {
+        *ptrs[i] = p;
+        p += (n_floats[i] + 15) / 16 * 16;
+    }
+    return WICK_OK;
 }

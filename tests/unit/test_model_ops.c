@@ -10,7 +10,7 @@
 
 #include "harness.h"
 #include "base/pool.h"
-#include "model/model.h"
+#include "model/dense.h"
 
 // --- pool ----------------------------------------------------------------------------------------
 
@@ -170,8 +170,8 @@ static void test_matmul_types(void)
         wick_model *m = NULL;
         CHECK_OK(wick_model_open(test_data(files[f]), NULL, &m));
         if (!m) { continue; }
-        const wk_tensor *ws[] = {&m->layers[0].ffn_down, &m->layers[0].wo,
-                                 m->layers[0].wqkv.data ? &m->layers[0].wqkv : &m->layers[0].wq};
+        const wk_dense_layer *L0 = &wk_dense_of(m)->layers[0];
+        const wk_tensor *ws[] = {&L0->ffn_down, &L0->wo, L0->wqkv.data ? &L0->wqkv : &L0->wq};
         for (size_t k = 0; k < WK_ARRAY_LEN(ws); k++) {
             const wk_tensor *w = ws[k];
             const int64_t K = w->ne[0], N = w->n_rows, T = 7;
@@ -334,7 +334,7 @@ static void test_zero_biases(void)
     CHECK(nv == 1536 && memcmp(la, lb, sizeof la) == 0);
     wick_model *m = NULL;
     CHECK_OK(wick_model_open(path, NULL, &m));
-    CHECK(m && m->layers[1].bv.data != NULL && m->output_b.data != NULL);
+    CHECK(m && wk_dense_of(m)->layers[1].bv.data != NULL && m->output_b.data != NULL);
     wick_model_close(m);
 }
 
