@@ -256,9 +256,12 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
         pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_CDAB));
         const __m128i pm4 = _mm512_castsi512_si128(_mm512_permutexvar_epi32(lane0, pm));
         __m512i sumi[4];
+        const __m512i scr[4] = { // lane r everywhere (immediates: clang wants constants)
+            _mm512_shuffle_i64x2(scm, scm, 0x00), _mm512_shuffle_i64x2(scm, scm, 0x55),
+            _mm512_shuffle_i64x2(scm, scm, 0xaa), _mm512_shuffle_i64x2(scm, scm, 0xff)};
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
-            const __m512i sc = _mm512_shuffle_i64x2(scm, scm, 0x55 * r); // lane r everywhere
+            const __m512i sc = scr[r];
             __m512i qh0 = _mm512_setzero_si512(), qh1 = _mm512_setzero_si512();
             if (five) { // bits 0, 1 of qh0 for chunks 0, 1; 2, 3 for chunks 2, 3 (then >> 4)
                 __m256i qh = _mm256_loadu_si256((const __m256i *)(blk[r] + 16));
