@@ -453,20 +453,15 @@ static int32_t draw(wick_sampler *s, wk_cand *c, size_t n)
 // --- log-probabilities of the model's distribution -----------------------------------------------
 static void logprobs(const wick_sampler *s, const float *x, wick_sample *out)
 {
-    float max = -INFINITY;
-    for (int32_t i = 0; i < s->n_vocab; i++) {
-        if (x[i] > max && x[i] < INFINITY) { max = x[i]; }
-    }
-    double sum = 0;
-    for (int32_t i = 0; i < s->n_vocab; i++) {
-        if (x[i] < INFINITY) { sum += expf(x[i] - max); } // NaN and -inf add nothing
-    }
+    // the best finite logits (the first is the largest: the log-sum-exp's shift)
+    wk_cand top[WICK_MAX_TOP_LOGPROBS];
+    const int32_t k = wk_sample_top(x, s->n_vocab, WK_MAX(s->o.top_logprobs, 1), top);
+    const float max = k > 0 ? top[0].logit : 0.0f; // k 0: no finite logit, no token was drawn
+    const double sum = wk_sample_sum_exp(x, (size_t)s->n_vocab, max); // NaN, +-inf add nothing
     const float lse = max + (float)log(sum);
     float v = x[out->id];
     out->logprob = is_finite(v) ? v - lse : -INFINITY;
     if (s->o.top_logprobs > 0) {
-        wk_cand top[WICK_MAX_TOP_LOGPROBS];
-        int32_t k = wk_sample_top(x, s->n_vocab, s->o.top_logprobs, top);
         for (int32_t i = 0; i < k; i++) { out->top[i] = (wick_logprob){top[i].id, top[i].logit - lse}; }
         out->n_top = k;
     }

@@ -147,3 +147,20 @@ float wk_sample_softmax(wk_cand *c, size_t n)
     for (size_t i = 0; i < n; i++) { c[i].p *= inv; }
     return max;
 }
+
+double wk_sample_sum_exp(const float *x, size_t n, float max)
+{
+    double sum = 0;
+    size_t i = 0;
+    for (; i + 256 <= n; i += 256) {
+        float acc[16] = {0};
+        for (size_t j = 0; j < 256; j += 16) {
+            for (int l = 0; l < 16; l++) { acc[l] += wk_sample_exp_neg(x[i + j + l] - max); }
+        }
+        float t = 0;
+        for (int l = 0; l < 16; l++) { t += acc[l]; }
+        sum += t;
+    }
+    for (; i < n; i++) { sum += wk_sample_exp_neg(x[i] - max); }
+    return sum;
+}

@@ -551,6 +551,34 @@ static void test_logprobs(void)
     wick_sampler_destroy(s);
 }
 
+// The log-probabilities' exp: within 2 ulp-ish of exp over [-87, 0], 0 outside and for NaN;
+// the sum over a vocabulary as a double-precision reference gives it.
+static void test_exp(void)
+{
+    double worst = 0;
+    for (float t = -87.0f; t <= 0.0f; t = nextafterf(t, 1.0f) + 0.00037f) {
+        double e = fabs((double)wk_sample_exp_neg(t) - exp((double)t)) / exp((double)t);
+        worst = e > worst ? e : worst;
+    }
+    CHECKF(worst < 2.5e-7, "exp_neg: relative error %g", worst);
+    CHECK(wk_sample_exp_neg(0.0f) == 1.0f && wk_sample_exp_neg(-0.0f) == 1.0f);
+    CHECK(wk_sample_exp_neg(-88.0f) == 0.0f && wk_sample_exp_neg(-INFINITY) == 0.0f);
+    CHECK(wk_sample_exp_neg(NAN) == 0.0f && wk_sample_exp_neg(-NAN) == 0.0f);
+    CHECK(wk_sample_exp_neg(1e-30f) == 0.0f && wk_sample_exp_neg(INFINITY) == 0.0f);
+    enum { N = 1000 };
+    float x[N];
+    double ref = 0;
+    for (int i = 0; i < N; i++) {
+        x[i] = i % 97 == 5 ? NAN : i % 89 == 3 ? -INFINITY : i % 83 == 1 ? INFINITY
+                                                            : (float)(urand() * 20 - 14);
+        if (isfinite(x[i])) { ref += exp((double)x[i] - 6.0); }
+    }
+    x[500] = 6.0f;
+    ref += 1.0;
+    double got = wk_sample_sum_exp(x, N, 6.0f);
+    CHECKF(fabs(got - ref) / ref < 1e-6, "sum_exp %.9g vs %.9g", got, ref);
+}
+
 // --- determinism ---------------------------------------------------------------------------------
 enum { DET_N = 4096, DET_DRAWS = 500 };
 static float det_logits[DET_N];
@@ -771,6 +799,7 @@ int main(void)
     test_penalties();
     test_logit_bias();
     test_logprobs();
+    test_exp();
     test_determinism();
     test_bad_options();
     test_selections();
