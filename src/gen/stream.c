@@ -93,7 +93,7 @@ static void *put(copier *k, const void *src, size_t n, size_t align, bool nul)
 {
     k->n = (k->n + align - 1) / align * align;
     void *d = k->p ? k->p + k->n : NULL;
-    if (d && n) { memcpy(d, src, n); }
+    if (d && n && src) { memcpy(d, src, n); } // src NULL: room only, filled by the caller
     if (d && nul) { ((char *)d)[n] = '\0'; }
     k->n += n + (nul ? 1 : 0);
     return d;

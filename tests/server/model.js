@@ -9,7 +9,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { spawn } = require('child_process');
+const { spawn, execFileSync } = require('child_process');
 const L = require('./lib.js');
 const { ok, sleep } = L;
 const mod = require('openai');
@@ -20,6 +20,9 @@ const DATA = process.env.WICK_TEST_DATA;
 const TMP = path.join(process.env.WICK_BUILD_DIR, 'tmp-server-model');
 const ASAN = process.env.WICK_ASAN === '1';
 const LLAMA = path.join(DATA, 'models/llama-F32.gguf');
+// `wick run`'s text for the same request (its trailing newline dropped)
+const wickRun = (args) => execFileSync(BIN, ['run', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    .replace(/\n$/, '');
 const textOf = (events) => events.filter((e) => e !== '[DONE]' && e.choices && e.choices[0])
     .map((e) => e.choices[0].text !== undefined ? e.choices[0].text : e.choices[0].delta.content || '').join('');
 
@@ -100,6 +103,9 @@ async function greedy(srv) {
     ok(same === N && new Set(seq).size > 1, `${N} concurrent greedy streams = the sequential runs (${same}/${N}, ${Date.now() - t0} ms)`,
         { seq, par: par.slice(0, 8) });
 
+    const run = wickRun([LLAMA, prompts[0], '--max-tokens', '24', '--temperature', '0']);
+    ok(run === seq[0], 'greedy completion = `wick run` on the same prompt', { run, seq: seq[0] });
+
     // chat through the openai client, streamed and not: the same greedy text
     const c = new OpenAI({ baseURL: srv.url + '/v1', apiKey: 'none', maxRetries: 0 });
     const msgs = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Name three colours.' }];
@@ -112,6 +118,8 @@ async function greedy(srv) {
         if (ch.choices[0] && ch.choices[0].delta.content) text += ch.choices[0].delta.content;
     }
     ok(a.choices[0].message.content === text && text.length > 0, 'chat: streamed and non-streamed greedy text agree', { a: a.choices[0].message.content, text });
+    const runChat = wickRun([LLAMA, '--chat', 'Name three colours.', '--system', 'Be brief.', '--max-tokens', '16', '--temperature', '0']);
+    ok(runChat === text, 'chat: the same text as `wick run --chat`', { runChat, text });
     ok(usage && usage.prompt_tokens === a.usage.prompt_tokens && usage.completion_tokens === a.usage.completion_tokens,
         'chat: usage of the stream = usage of the answer', { usage, u: a.usage });
     const again = await c.chat.completions.create({ model: LLAMA, messages: msgs, max_tokens: 16, temperature: 0 });
@@ -131,6 +139,21 @@ async function greedy(srv) {
     const [s1, s2, s3] = await Promise.all([sampled(7), sampled(7), sampled(8)]);
     ok(s1.json.choices[0].text === s2.json.choices[0].text && s1.json.choices[0].text !== s3.json.choices[0].text,
         'seed: same seed same text, another seed another text', [s1.json.choices[0].text, s3.json.choices[0].text]);
+    const runSeed = wickRun([LLAMA, 'Once', '--max-tokens', '24', '--temperature', '1', '--top-k', '0', '--top-p', '1', '--min-p', '0', '--seed', '7']);
+    ok(runSeed === s1.json.choices[0].text, 'seed 7: the same text as `wick run --seed 7`', { runSeed, s: s1.json.choices[0].text });
+
+    // logprobs: one entry per token, top_logprobs most likely first, greedy picks the first; the stream's = the answer's
+    const lpq = { model: LLAMA, messages: msgs, max_tokens: 8, temperature: 0, logprobs: true, top_logprobs: 3 };
+    const lp = await c.chat.completions.create(lpq);
+    const lc = lp.choices[0].logprobs && lp.choices[0].logprobs.content;
+    const sorted = lc && lc.every((t) => t.top_logprobs.length === 3 && t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob &&
+        t.top_logprobs[1].logprob >= t.top_logprobs[2].logprob && t.logprob === t.top_logprobs[0].logprob && t.logprob <= 0);
+    ok(lc && lc.length === lp.usage.completion_tokens && sorted,
+        `logprobs: ${lc && lc.length} entries for ${lp.usage.completion_tokens} tokens, top 3 sorted, greedy = the most likely`, lc && lc.slice(0, 2));
+    const lps = await c.chat.completions.create({ ...lpq, stream: true });
+    const slc = [];
+    for await (const ch of lps) if (ch.choices[0] && ch.choices[0].logprobs) slc.push(...ch.choices[0].logprobs.content);
+    ok(JSON.stringify(slc) === JSON.stringify(lc), 'logprobs: the stream carries the same entries', { n: slc.length });
 
     // usage against /tokenize
     const tk = await L.req(srv.url, '/tokenize', { model: LLAMA, content: prompts[0], add_special: true });
