@@ -8,8 +8,10 @@
 
 #include "harness.h"
 
-// tokenizer.json (byte-level BPE) → a vocabulary-only GGUF the way llama.cpp's converter writes it
-// (tokenizer.ggml.model "gpt2", tokens, token types, merges, the given tokenizer.ggml.pre).
+// tokenizer.json → a vocabulary-only GGUF the way llama.cpp's converters write it: BPE as
+// tokenizer.ggml.model "gpt2" (tokens, token types, merges, the given tokenizer.ggml.pre),
+// WordPiece as "bert" (U+2581 before word-start tokens, continuations without "##"), Unigram as
+// "t5" (tokens, scores, UNKNOWN/CONTROL/BYTE types).
 // add_bos: 0 or 1 writes tokenizer.ggml.add_bos_token, -1 leaves it out (the pre name's default).
 static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int add_bos,
                                     const char *out)
@@ -20,7 +22,10 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     json_t *model = json_object_get(root, "model");
     json_t *vocab = json_object_get(model, "vocab"), *merges = json_object_get(model, "merges");
     json_t *added = json_object_get(root, "added_tokens");
-    size_t n = json_object_size(vocab);
+    const char *mtype = json_string_value(json_object_get(model, "type"));
+    bool wpm = mtype && strcmp(mtype, "WordPiece") == 0;
+    bool ugm = mtype && strcmp(mtype, "Unigram") == 0;
+    size_t n = ugm ? json_array_size(vocab) : json_object_size(vocab);
     for (size_t i = 0; i < json_array_size(added); i++) {
         size_t id = (size_t)json_integer_value(json_object_get(json_array_get(added, i), "id"));
         if (id + 1 > n) { n = id + 1; }
@@ -29,17 +34,35 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     int32_t *types = calloc(n, sizeof *types);
     const char *key;
     json_t *v;
-    json_object_foreach(vocab, key, v)
+    float *scores = calloc(n + 1, sizeof *scores);
+    json_object_foreach(vocab, key, v) // BPE, WordPiece (U+2581 before word starts, ## dropped)
     {
-        toks[json_integer_value(v)] = strdup(key);
+        char *tk = malloc(strlen(key) + 4);
+        if (wpm && strncmp(key, "##", 2) == 0) {
+            strcpy(tk, key + 2);
+        } else {
+            sprintf(tk, "%s%s", wpm ? "\xE2\x96\x81" : "", key);
+        }
+        toks[json_integer_value(v)] = tk;
         types[json_integer_value(v)] = 1;
+    }
+    for (size_t i = 0; ugm && i < n; i++) { // Unigram: [piece, score], <0xXX> are BYTE tokens
+        json_t *e = json_array_get(vocab, i);
+        const char *pc = json_string_value(json_array_get(e, 0));
+        toks[i] = strdup(pc);
+        scores[i] = (float)json_number_value(json_array_get(e, 1));
+        bool byte = strlen(pc) == 6 && strncmp(pc, "<0x", 3) == 0 && pc[5] == '>';
+        types[i] = byte && json_is_true(json_object_get(model, "byte_fallback")) ? 6 : 1;
+    }
+    if (ugm && json_is_integer(json_object_get(model, "unk_id"))) {
+        types[json_integer_value(json_object_get(model, "unk_id"))] = 2;
     }
     for (size_t i = 0; i < json_array_size(added); i++) {
         json_t *a = json_array_get(added, i);
         size_t id = (size_t)json_integer_value(json_object_get(a, "id"));
         free(toks[id]);
         toks[id] = strdup(json_string_value(json_object_get(a, "content")));
-        types[id] = json_is_true(json_object_get(a, "special")) ? 3 : 4;
+        if (types[id] != 2) { types[id] = json_is_true(json_object_get(a, "special")) ? 3 : 4; }
     }
     for (size_t i = 0; i < n; i++) {
         if (!toks[i]) {
@@ -65,7 +88,8 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     wick_gguf_writer *w = NULL;
     bool ok = wick_gguf_writer_create(&w) == WICK_OK &&
               wick_gguf_writer_add_str(w, "general.architecture", "llama") == WICK_OK &&
-              wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "gpt2") == WICK_OK &&
+              wick_gguf_writer_add_str(w, "tokenizer.ggml.model",
+                                       wpm ? "bert" : ugm ? "t5" : "gpt2") == WICK_OK &&
               wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre) == WICK_OK &&
               (add_bos < 0 || wick_gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token",
                                                         add_bos == 1) == WICK_OK) &&
@@ -73,8 +97,11 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
                   WICK_OK &&
               wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, types,
                                          n) == WICK_OK &&
-              wick_gguf_writer_add_array(w, "tokenizer.ggml.merges", WICK_GGUF_STRING, ms, nm) ==
-                  WICK_OK &&
+              (wpm || ugm ||
+               wick_gguf_writer_add_array(w, "tokenizer.ggml.merges", WICK_GGUF_STRING, ms, nm) ==
+                   WICK_OK) &&
+              (!ugm || wick_gguf_writer_add_array(w, "tokenizer.ggml.scores", WICK_GGUF_FLOAT32,
+                                                  scores, n) == WICK_OK) &&
               wick_gguf_writer_write(w, out, NULL, NULL) == WICK_OK;
     CHECKF(ok, "writing %s: %s", out, wick_errmsg());
     wick_gguf_writer_free(w);
@@ -82,6 +109,7 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     for (size_t i = 0; i < nm; i++) { free(ms[i]); }
     free(toks);
     free(types);
+    free(scores);
     free(ms);
     json_decref(root);
     return ok;

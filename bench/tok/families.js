@@ -137,6 +137,85 @@ function families() {
             gguf: { model: 'gpt2', pre: pres },
         });
     }
+    // WordPiece (BERT uncased) and its GGUF twin (model "bert")
+    const wp = V.wordPiece(corpus.TRAIN, 600);
+    const special = (list) => list.map(([c, id]) => ({ id, content: c, single_word: false,
+                                                      lstrip: false, rstrip: false,
+                                                      normalized: false, special: true }));
+    out.push({
+        name: 'bert',
+        json: tokenizerJson({
+            added_tokens: special([['[PAD]', 0], ['[UNK]', 1], ['[CLS]', 2], ['[SEP]', 3],
+                                   ['[MASK]', 4]]),
+            normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true,
+                          strip_accents: null, lowercase: true },
+            pre_tokenizer: { type: 'BertPreTokenizer' },
+            post_processor: {
+                type: 'TemplateProcessing',
+                single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } },
+                         { Sequence: { id: 'A', type_id: 0 } },
+                         { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+                pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } },
+                       { Sequence: { id: 'A', type_id: 0 } },
+                       { SpecialToken: { id: '[SEP]', type_id: 0 } },
+                       { Sequence: { id: 'B', type_id: 1 } },
+                       { SpecialToken: { id: '[SEP]', type_id: 1 } }],
+                special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
+                                  '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+            },
+            decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+            model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##',
+                     max_input_chars_per_word: 100, vocab: wp.vocab },
+        }),
+        gguf: { model: 'bert', pre: ['default'] },
+    });
+    // Unigram (T5 style: Metaspace, </s> after) and its GGUF twin (model "t5"), without and with
+    // byte fallback
+    for (const [name, bf] of [['t5', false], ['unigram-bytes', true]]) {
+        const ug = V.unigram(corpus.TRAIN, 500, bf);
+        out.push({
+            name,
+            json: tokenizerJson({
+                added_tokens: special([['<unk>', 0], ['<s>', 1], ['</s>', 2]]),
+                normalizer: { type: 'Sequence', normalizers: [
+                    { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }] },
+                pre_tokenizer: { type: 'Metaspace', replacement: '\u2581',
+                                 prepend_scheme: 'always', split: true },
+                post_processor: {
+                    type: 'TemplateProcessing',
+                    single: [{ Sequence: { id: 'A', type_id: 0 } },
+                             { SpecialToken: { id: '</s>', type_id: 0 } }],
+                    pair: [{ Sequence: { id: 'A', type_id: 0 } },
+                           { SpecialToken: { id: '</s>', type_id: 0 } },
+                           { Sequence: { id: 'B', type_id: 0 } },
+                           { SpecialToken: { id: '</s>', type_id: 0 } }],
+                    special_tokens: { '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } },
+                },
+                // with byte fallback, the decoder HF's converter writes for such models
+                decoder: bf ? { type: 'Sequence', decoders: [
+                    { type: 'Replace', pattern: { String: '\u2581' }, content: ' ' },
+                    { type: 'ByteFallback' }, { type: 'Fuse' },
+                    { type: 'Strip', content: ' ', start: 1, stop: 0 }] } :
+                    { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always',
+                      split: true },
+                model: { type: 'Unigram', unk_id: 0, vocab: ug.vocab, byte_fallback: bf },
+            }),
+            gguf: { model: 't5', pre: ['default'] },
+        });
+    }
+    // WordLevel (no GGUF twin: llama.cpp has no such vocabulary type): whole words or [UNK]
+    const wl = { '[UNK]': 0 };
+    let wn = 1;
+    for (const [w] of V.countWords(corpus.TRAIN.match(/\w+|[^\w\s]+/gu))) wl[w] = wn++;
+    out.push({
+        name: 'wordlevel',
+        json: tokenizerJson({
+            added_tokens: special([['[UNK]', 0]]),
+            normalizer: { type: 'NFKC' },
+            pre_tokenizer: { type: 'Whitespace' },
+            model: { type: 'WordLevel', vocab: wl, unk_token: '[UNK]' },
+        }),
+    });
     return out;
 }
 

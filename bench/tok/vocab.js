@@ -116,4 +116,52 @@ function spmBpe(text, nMerges, opts) {
     return { vocab, merges: merges.map(([a, b]) => [a, b]), order, size: id };
 }
 
-module.exports = { B2U, bl, GPT2_RE, trainMerges, countWords, byteLevel, spmBpe };
+// WordPiece (BERT uncased): [PAD] [UNK] [CLS] [SEP] [MASK], each character of the lowercased,
+// accent-stripped text alone and as a continuation (##c), then the pieces of greedy merges (a
+// continuation keeps its ## in front).
+function wordPiece(text, nMerges) {
+    const norm = text.toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, '');
+    const words = norm.match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu);
+    const vocab = { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4 };
+    let id = 5;
+    const chars = new Set();
+    for (const w of words) for (const c of w) chars.add(c);
+    for (const c of [...chars].sort()) vocab[c] = id++;
+    for (const c of [...chars].sort()) vocab['##' + c] = id++;
+    const syms = countWords(words).map(([w, c]) => [[...w].map((ch, i) => (i ? '##' : '') + ch), c]);
+    const clean = (s) => (s.startsWith('##') ? '##' : '') + s.replace(/##/g, '');
+    for (const [a, b] of trainMerges(syms, nMerges)) {
+        const tok = clean(a + b);
+        if (vocab[tok] === undefined) vocab[tok] = id++;
+    }
+    return { vocab, size: id };
+}
+
+// Unigram (SentencePiece style): <unk> <s> </s>, with byteFallback <0x00>..<0xFF>, then the
+// characters and merged pieces of spmBpe, each scored by the log of its frequency in the text's
+// words (U+2581 in front of each).
+function unigram(text, nMerges, byteFallback) {
+    const sp = spmBpe(text, nMerges, {});
+    const words = countWords(text.replace(/\n/g, ' ').split(' ').filter((w) => w).map((w) => '\u2581' + w));
+    const pieces = Object.keys(sp.vocab).filter((k) => sp.vocab[k] >= 259);
+    let total = 0;
+    const count = new Map();
+    for (const p of pieces) {
+        let c = 0;
+        for (const [w, n] of words) {
+            for (let i = w.indexOf(p); i >= 0; i = w.indexOf(p, i + p.length)) c += n;
+        }
+        count.set(p, c + 1);
+        total += c + 1;
+    }
+    const vocab = [['<unk>', 0], ['<s>', 0], ['</s>', 0]];
+    if (byteFallback) {
+        for (let b = 0; b < 256; b++) {
+            vocab.push(['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>', 0]);
+        }
+    }
+    for (const p of pieces) vocab.push([p, Math.log(count.get(p) / total)]);
+    return { vocab, size: vocab.length };
+}
+
+module.exports = { B2U, bl, GPT2_RE, trainMerges, countWords, byteLevel, spmBpe, wordPiece, unigram };

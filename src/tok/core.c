@@ -436,6 +436,7 @@ void wick_tokenizer_close(wick_tokenizer *t)
     wk_free(t->self_state);
     wk_free(t->vmap);
     wk_free(t->pairs);
+    wk_free(t->scores);
     for (int i = 0; i < t->n_added; i++) { wk_free(t->added[i].content); }
     wk_free(t->added);
     wk_free(t->trie);

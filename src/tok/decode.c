@@ -46,6 +46,33 @@ static bool byte_token(const char *s, size_t n, uint8_t *out)
     return true;
 }
 
+// Hugging Face's WordPiece decoder cleanup over buf[from, len): each of these replacements in turn,
+// every occurrence (tokenizers/src/decoders/wordpiece.rs).
+static wick_status wp_cleanup(wk_buf *buf, size_t from)
+{
+    static const char *const rep[][2] = {{" .", "."},   {" ?", "?"},     {" !", "!"},
+                                         {" ,", ","},   {" ' ", "'"},    {" n't", "n't"},
+                                         {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"},
+                                         {" 've", "'ve"}, {" 're", "'re"}};
+    for (size_t r = 0; r < WK_ARRAY_LEN(rep); r++) {
+        size_t fl = strlen(rep[r][0]), tl = strlen(rep[r][1]);
+        size_t i = from;
+        while (i + fl <= buf->len) {
+            if (memcmp(buf->data + i, rep[r][0], fl) != 0) {
+                i++;
+                continue;
+            }
+            // the replacement is never longer than the pattern except " do not" (same length)
+            memcpy(buf->data + i, rep[r][1], tl);
+            memmove(buf->data + i + tl, buf->data + i + fl, buf->len - i - fl);
+            buf->len -= fl - tl;
+            buf->data[buf->len] = '\0';
+            i += tl;
+        }
+    }
+    return WICK_OK;
+}
+
 static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *in, pieces *out,
                         bool lossy_bytes)
 {
@@ -117,6 +144,23 @@ static wick_status step(const wick_tokenizer *t, const wk_dec *d, const pieces *
                 hi = p;
             }
             rc = piece_add(out, s + lo, hi - lo);
+        }
+        break;
+    case WK_DEC_WORDPIECE:
+        for (size_t i = 0; i < in->sp.n && rc == WICK_OK; i++) {
+            const char *s = b + in->sp.v[i].off;
+            size_t n = in->sp.v[i].len, off = out->buf.len;
+            if (i > 0 || !d->start) {
+                if (d->pat_len == 0 || (n >= d->pat_len && memcmp(s, d->pat, d->pat_len) == 0)) {
+                    s += d->pat_len;
+                    n -= d->pat_len;
+                } else {
+                    rc = wk_buf_append(&out->buf, " ", 1);
+                }
+            }
+            if (rc == WICK_OK) { rc = wk_buf_append(&out->buf, s, n); }
+            if (rc == WICK_OK && d->stop) { rc = wp_cleanup(&out->buf, off); }
+            if (rc == WICK_OK) { rc = wk_tok_spans_push(&out->sp, off, out->buf.len - off); }
         }
         break;
     default: rc = wk_fail(WICK_E_INTERNAL, "decoder kind %d", d->kind);
@@ -292,6 +336,7 @@ wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char 
                 if (s->started) { d.start = 0; }
                 d.stop = 0;
             }
+            if (d.kind == WK_DEC_WORDPIECE && s->started) { d.start = 0; }
             pieces *nxt = res == &s->a ? &s->b : &s->a;
             wk_buf_clear(&nxt->buf);
             nxt->sp.n = 0;

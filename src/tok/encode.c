@@ -15,14 +15,6 @@ typedef struct enc_state {
     size_t fixed_first; // when the segment arrives normalized: first_end measured before (or 0)
 } enc_state;
 
-wick_status wk_tok_model_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
-                               wk_tok_ids *out)
-{
-    switch (t->model) {
-    default: return wk_tok_bpe_piece(t, s, n, out);
-    }
-}
-
 // Re-spells every piece in the GPT-2 alphabet (appended to the work buffer).
 static wick_status to_alphabet(enc_state *e, wk_tok_spans *sp)
 {

@@ -4,7 +4,7 @@
 //   "gpt2"  BPE with merges; tokenizer.ggml.pre names the normalizers and pre-tokenizers
 //           (pre_table.c); byte-level tokens, or UTF-8 ones with <0xXX> byte fallback
 //   "llama" SentencePiece-style BPE over scores with byte fallback
-//   "bert"  WordPiece (wordpiece.c), "t5" Unigram (unigram.c), "rwkv" greedy bytes (rwkv.c)
+//   "bert"  WordPiece, "t5" Unigram (models.c), with the pipelines of their tokenizer.json files
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,6 +176,230 @@ done:
     return rc;
 }
 
+// --- "bert" (WordPiece) and "t5" (Unigram) -------------------------------------------------------
+// llama.cpp's converters write BERT's vocabulary with U+2581 in front of word-start tokens and
+// continuations bare ("##ing" -> "ing"), control tokens as they are; the tokenizer here is the
+// tokenizer.json one (BertNormalizer lowercasing, BertPreTokenizer, WordPiece "##",
+// [CLS] .. [SEP]).
+static wick_status wpm_token(gload *L, int32_t id, const char *s, size_t n, wk_buf *tmp)
+{
+    wk_buf_clear(tmp);
+    wick_status rc;
+    if (n >= 3 && memcmp(s, "\xE2\x96\x81", 3) == 0) {
+        rc = wk_buf_append(tmp, s + 3, n - 3);
+    } else {
+        rc = wk_buf_append(tmp, "##", 2);
+        if (rc == WICK_OK) { rc = wk_buf_append(tmp, s, n); }
+    }
+    if (rc == WICK_OK) {
+        rc = wk_tok_set(L->t, id, tmp->data, tmp->len, WK_TOKF_MODEL);
+        // the text it decodes to is the GGUF's, made HF-like: "##x" continues, "x" starts a word
+    }
+    return rc;
+}
+
+// tokenizer.ggml.precompiled_charsmap (bytes) as the first normalizer.
+static wick_status ugm_charsmap(gload *L)
+{
+    const char *key = "tokenizer.ggml.precompiled_charsmap";
+    if (wick_gguf_find_kv(L->g, key) < 0) { return WICK_OK; }
+    const wick_gguf_value *v = NULL;
+    wick_status rc = wick_gguf_get_array(L->g, key, &v);
+    if (rc < 0) { return rc; }
+    uint64_t n = wick_gguf_array_len(v);
+    if (n == 0) { return WICK_OK; }
+    int ty = wick_gguf_array_type(v);
+    if ((ty != WICK_GGUF_UINT8 && ty != WICK_GGUF_INT8) || n > (1u << 30)) {
+        return wk_fail(WICK_E_FORMAT, "%s: %s: expected an array of bytes", L->name, key);
+    }
+    uint8_t *blob = wk_malloc((size_t)n);
+    if (!blob) { return wk_fail_nomem("charsmap"); }
+    for (uint64_t i = 0; i < n; i++) { blob[i] = (uint8_t)elem_int(wick_gguf_array_at(v, i), 0); }
+    wk_norm *nm = NULL;
+    char what[600];
+    snprintf(what, sizeof what, "%s: %s", L->name, key);
+    rc = wk_tok_norm_push(L->t, WK_NORM_PRECOMPILED, &nm);
+    if (rc == WICK_OK) { rc = wk_tok_charsmap_load(nm, blob, (size_t)n, what); }
+    wk_free(blob);
+    return rc;
+}
+
+static wick_status wpm_ugm_pipeline(gload *L, bool wpm)
+{
+    wick_tokenizer *t = L->t;
+    wk_norm *nm = NULL;
+    wk_pre *pr = NULL;
+    wick_status rc;
+    if (wpm) {
+        bool lower = true;
+        rc = opt_bool(L, "tokenizer.ggml.normalizer.lowercase", &lower);
+        if (rc == WICK_OK) { rc = wk_tok_norm_push(t, WK_NORM_BERT, &nm); }
+        if (rc < 0) { return rc; }
+        nm->clean = nm->chinese = true;
+        nm->strip_accents = nm->lower = lower;
+        rc = wk_tok_pre_push(t, WK_PRE_BERT, &pr);
+        if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_WORDPIECE, "##", NULL, 1, 1); }
+        return rc;
+    }
+    rc = ugm_charsmap(L);
+    if (rc == WICK_OK) { rc = wk_tok_norm_push(t, WK_NORM_REPLACE, &nm); } // runs of spaces
+    if (rc == WICK_OK) { rc = wk_tok_set_str(&nm->content, &nm->content_len, " ", 1); }
+    if (rc == WICK_OK) { rc = wk_tok_regex_new(" {2,}", 5, L->name, &nm->re); }
+    if (rc == WICK_OK) { rc = wk_tok_pre_push(t, WK_PRE_METASPACE, &pr); }
+    if (rc < 0) { return rc; }
+    pr->msplit = true;
+    pr->prepend = 2;
+    rc = wk_tok_set_str(&pr->replacement, &pr->replacement_len, "\xE2\x96\x81", 3);
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_REPLACE, "\xE2\x96\x81", " ", 0, 0); }
+    if (rc == WICK_OK && t->byte_fallback) {
+        rc = wk_tok_add_dec(t, WK_DEC_BYTEFALLBACK, NULL, NULL, 0, 0);
+    }
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0); }
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_STRIP, NULL, " ", 1, 0); }
+    return rc;
+}
+
+// One special id: the first of keys present, else the token named name, else -1.
+static wick_status special_id(gload *L, const char *const *keys, const char *name, int32_t *out)
+{
+    *out = wk_tok_find_text(L->t, name, strlen(name));
+    for (int k = 0; keys[k]; k++) {
+        if (wick_gguf_find_kv(L->g, keys[k]) >= 0) { return opt_id(L, keys[k], out); }
+    }
+    return WICK_OK;
+}
+
+static wick_status push_post(int32_t **v, int *n, int32_t id)
+{
+    if (id < 0) { return WICK_OK; }
+    *v = wk_malloc(sizeof **v);
+    if (!*v) { return wk_fail_nomem("post-processor"); }
+    (*v)[0] = id;
+    *n = 1;
+    return WICK_OK;
+}
+
+// tokenizer.ggml.tokens (1..2^24-1 strings) and, when present, token_type and scores of the same
+// length.
+static wick_status vocab_arrays(gload *L, const wick_gguf_value **tokens,
+                                const wick_gguf_value **types, const wick_gguf_value **scores,
+                                uint64_t *n)
+{
+    *types = *scores = NULL;
+    wick_status rc = wick_gguf_get_array(L->g, "tokenizer.ggml.tokens", tokens);
+    if (rc < 0) { return rc; }
+    *n = wick_gguf_array_len(*tokens);
+    if (wick_gguf_array_type(*tokens) != WICK_GGUF_STRING || *n == 0 || *n >= WK_TOK_MAX_VOCAB) {
+        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.tokens: expected 1..2^24-1 strings",
+                       L->name);
+    }
+    static const char *const arrays[] = {"tokenizer.ggml.token_type", "tokenizer.ggml.scores"};
+    const wick_gguf_value **dst[] = {types, scores};
+    for (int k = 0; k < 2; k++) {
+        if (wick_gguf_find_kv(L->g, arrays[k]) < 0) { continue; }
+        rc = wick_gguf_get_array(L->g, arrays[k], dst[k]);
+        if (rc == WICK_OK && wick_gguf_array_len(*dst[k]) != *n) {
+            rc = wk_fail(WICK_E_FORMAT, "%s: %s: %llu entries for %llu tokens", L->name,
+                         arrays[k], (unsigned long long)wick_gguf_array_len(*dst[k]),
+                         (unsigned long long)*n);
+        }
+        if (rc < 0) { return rc; }
+    }
+    return WICK_OK;
+}
+
+static wick_status load_wpm_ugm(gload *L, bool wpm)
+{
+    wick_tokenizer *t = L->t;
+    const char *model = wpm ? "bert" : "t5";
+    const wick_gguf_value *tokens = NULL, *types = NULL, *scores = NULL;
+    uint64_t n = 0;
+    wick_status rc = vocab_arrays(L, &tokens, &types, &scores, &n);
+    if (rc < 0) { return rc; }
+    if (!wpm && !scores) {
+        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores: missing for model 't5'",
+                       L->name);
+    }
+    rc = wk_tok_reserve(t, (int32_t)n);
+    if (rc < 0) { return rc; }
+    t->model = wpm ? WK_MODEL_WORDPIECE : WK_MODEL_UNIGRAM;
+    if (!wpm) {
+        t->scores = wk_calloc((size_t)n, sizeof *t->scores);
+        if (!t->scores) { return wk_fail_nomem("scores"); }
+    }
+    wk_buf tmp;
+    wk_buf_init(&tmp, SIZE_MAX / 2);
+    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
+        const char *s;
+        size_t sn;
+        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
+        if (rc < 0) { break; }
+        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
+        int32_t id = (int32_t)i;
+        if (!wpm) {
+            double d = 0;
+            if (wick_gguf_value_float(wick_gguf_array_at(scores, i), &d) < 0 || isnan(d)) {
+                rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float",
+                             L->name, (unsigned long long)i);
+                break;
+            }
+            t->scores[i] = d;
+        }
+        if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
+            // as llama.cpp: the unknown token's text is special too
+            bool special = type != TT_USER;
+            rc = wk_tok_set(t, id, s, sn,
+                            (uint8_t)(WK_TOKF_ADDED | WK_TOKF_MODEL |
+                                      (special ? WK_TOKF_SPECIAL : 0)));
+            if (rc == WICK_OK) {
+                rc = wk_tok_add_added(t, s, sn, id, special, false, false, false, false);
+            }
+        } else if (wpm) {
+            rc = wpm_token(L, id, s, sn, &tmp);
+        } else {
+            rc = wk_tok_set(t, id, s, sn, WK_TOKF_MODEL);
+            if (type == TT_BYTE) { t->byte_fallback = true; }
+        }
+        if (rc == WICK_OK && type == TT_UNKNOWN) { t->unk_id = id; }
+    }
+    wk_buf_free(&tmp);
+    if (rc == WICK_OK) { rc = wk_tok_build_vmap(t); }
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
+    if (wpm) {
+        memcpy(t->wp_prefix, "##", 3);
+        t->wp_prefix_len = 2;
+        t->wp_max_chars = 100;
+    } else {
+        rc = wk_tok_unigram_init(t);
+    }
+    // special ids and what ADD_SPECIAL adds: BERT [CLS] .. [SEP], T5 .. </s>
+    static const char *const bos_keys[] = {"tokenizer.ggml.cls_token_id",
+                                           "tokenizer.ggml.bos_token_id", NULL};
+    static const char *const eos_keys[] = {"tokenizer.ggml.seperator_token_id",
+                                           "tokenizer.ggml.eos_token_id", NULL};
+    static const char *const t5_eos[] = {"tokenizer.ggml.eos_token_id", NULL};
+    static const char *const unk_keys[] = {"tokenizer.ggml.unknown_token_id", NULL};
+    int32_t unk = -1;
+    if (rc == WICK_OK && wpm) { rc = special_id(L, bos_keys, "[CLS]", &t->bos); }
+    if (rc == WICK_OK) {
+        rc = special_id(L, wpm ? eos_keys : t5_eos, wpm ? "[SEP]" : "</s>", &t->eos);
+    }
+    if (rc == WICK_OK) { rc = special_id(L, unk_keys, wpm ? "[UNK]" : "<unk>", &unk); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.padding_token_id", &t->pad); }
+    if (rc < 0) { return rc; }
+    if (unk >= 0) { t->unk_id = t->unk_special = unk; }
+    bool add_bos = wpm, add_eos = true;
+    rc = opt_bool(L, "tokenizer.ggml.add_bos_token", &add_bos);
+    if (rc == WICK_OK) {
+        rc = opt_bool(L, wpm ? "tokenizer.ggml.add_sep_token" : "tokenizer.ggml.add_eos_token",
+                      &add_eos);
+    }
+    if (rc == WICK_OK && add_bos) { rc = push_post(&t->post_pre, &t->n_post_pre, t->bos); }
+    if (rc == WICK_OK && add_eos) { rc = push_post(&t->post_post, &t->n_post_post, t->eos); }
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.model '%s'", L->name, model); }
+    return wpm_ugm_pipeline(L, wpm);
+}
+
 static wick_status load(gload *L)
 {
     const wick_gguf *g = L->g;
@@ -184,6 +408,9 @@ static wick_status load(gload *L)
     size_t mlen = 0, plen = 0;
     wick_status rc = wick_gguf_get_str(g, "tokenizer.ggml.model", &model, &mlen);
     if (rc < 0) { return rc; }
+    if (strcmp(model, "bert") == 0 || strcmp(model, "t5") == 0) {
+        return load_wpm_ugm(L, model[0] == 'b');
+    }
     L->spm = strcmp(model, "llama") == 0;
     bool ws_model = strcmp(model, "whitespace") == 0;
     if (!L->spm && !ws_model && strcmp(model, "gpt2") != 0) {
@@ -214,31 +441,9 @@ static wick_status load(gload *L)
         if (rc < 0) { return rc; }
     }
     const wick_gguf_value *tokens = NULL, *types = NULL, *scores = NULL, *merges = NULL;
-    rc = wick_gguf_get_array(g, "tokenizer.ggml.tokens", &tokens);
+    uint64_t n = 0;
+    rc = vocab_arrays(L, &tokens, &types, &scores, &n);
     if (rc < 0) { return rc; }
-    uint64_t n = wick_gguf_array_len(tokens);
-    if (wick_gguf_array_type(tokens) != WICK_GGUF_STRING || n == 0 || n >= WK_TOK_MAX_VOCAB) {
-        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.tokens: expected 1..2^24-1 strings",
-                       L->name);
-    }
-    if (wick_gguf_find_kv(g, "tokenizer.ggml.token_type") >= 0) {
-        rc = wick_gguf_get_array(g, "tokenizer.ggml.token_type", &types);
-        if (rc == WICK_OK && wick_gguf_array_len(types) != n) {
-            rc = wk_fail(WICK_E_FORMAT,
-                         "%s: tokenizer.ggml.token_type: %llu entries for %llu tokens", L->name,
-                         (unsigned long long)wick_gguf_array_len(types), (unsigned long long)n);
-        }
-        if (rc < 0) { return rc; }
-    }
-    if (wick_gguf_find_kv(g, "tokenizer.ggml.scores") >= 0) {
-        rc = wick_gguf_get_array(g, "tokenizer.ggml.scores", &scores);
-        if (rc == WICK_OK && wick_gguf_array_len(scores) != n) {
-            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores: %llu entries for %llu tokens",
-                         L->name, (unsigned long long)wick_gguf_array_len(scores),
-                         (unsigned long long)n);
-        }
-        if (rc < 0) { return rc; }
-    }
     if (wick_gguf_find_kv(g, "tokenizer.ggml.merges") >= 0) {
         rc = wick_gguf_get_array(g, "tokenizer.ggml.merges", &merges);
         if (rc < 0) { return rc; }

@@ -385,6 +385,16 @@ wick_status wk_tok_json_decoder(wk_tok_jload *j, json_t *o, const char *path, in
         return wk_tok_add_dec(t, WK_DEC_BYTEFALLBACK, 0, 0, 0, 0);
     }
     if (strcmp(type, "Fuse") == 0) { return wk_tok_add_dec(t, WK_DEC_FUSE, 0, 0, 0, 0); }
+    if (strcmp(type, "WordPiece") == 0) {
+        const char *pf;
+        size_t pn;
+        bool cleanup = true;
+        rc = wk_tok_json_str(j, o, "prefix", path, &pf, &pn);
+        if (rc == WICK_OK) { rc = wk_tok_json_bool(j, o, "cleanup", path, true, &cleanup); }
+        if (rc < 0) { return rc; }
+        if (pf && strlen(pf) != pn) { return wk_tok_json_bad(j, path, "prefix with a NUL"); }
+        return wk_tok_add_dec(t, WK_DEC_WORDPIECE, pf ? pf : "##", NULL, 1, cleanup);
+    }
     if (strcmp(type, "Replace") == 0) {
         const char *s, *c;
         size_t n, cn;

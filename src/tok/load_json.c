@@ -154,6 +154,72 @@ static wick_status load_merges(wk_tok_jload *j, json_t *model)
     return rc;
 }
 
+// WordPiece: vocab {token: id}, unk_token, continuing_subword_prefix, max_input_chars_per_word.
+// WordLevel (level): vocab and unk_token.
+static wick_status load_wordpiece(wk_tok_jload *j, json_t *model, bool level)
+{
+    wick_tokenizer *t = j->t;
+    t->model = level ? WK_MODEL_WORDLEVEL : WK_MODEL_WORDPIECE;
+    const char *pf, *unk;
+    size_t pn, un;
+    int max_chars = 100;
+    wick_status rc = wk_tok_json_str(j, model, "continuing_subword_prefix", "model", &pf, &pn);
+    if (rc == WICK_OK) {
+        rc = wk_tok_json_int(j, model, "max_input_chars_per_word", "model", 100, &max_chars);
+    }
+    if (rc == WICK_OK) { rc = wk_tok_json_str(j, model, "unk_token", "model", &unk, &un); }
+    if (rc < 0) { return rc; }
+    if (!pf) { pf = "##", pn = 2; }
+    if (pn >= sizeof t->wp_prefix) {
+        return wk_tok_json_bad(j, "model.continuing_subword_prefix", "expected at most 15 bytes");
+    }
+    memcpy(t->wp_prefix, pf, pn);
+    t->wp_prefix_len = pn;
+    t->wp_max_chars = max_chars;
+    rc = load_vocab(j, model);
+    if (rc < 0) { return rc; }
+    t->unk_id = unk ? wk_tok_lookup(t, unk, un) : -1;
+    if (unk && t->unk_id < 0) {
+        return wk_tok_json_bad(j, "model.unk_token", "expected a token of model.vocab");
+    }
+    return WICK_OK;
+}
+
+// Unigram: vocab [[piece, score], ...] (the id is the index), unk_id, byte_fallback.
+static wick_status load_unigram(wk_tok_jload *j, json_t *model)
+{
+    wick_tokenizer *t = j->t;
+    t->model = WK_MODEL_UNIGRAM;
+    json_t *vocab = json_object_get(model, "vocab");
+    size_t n = json_array_size(vocab);
+    if (!json_is_array(vocab) || n == 0 || n >= WK_TOK_MAX_VOCAB) {
+        return wk_tok_json_bad(j, "model.vocab", "expected an array of 1 to 2^24-1 [piece, score]");
+    }
+    wick_status rc = wk_tok_json_bool(j, model, "byte_fallback", "model", false, &t->byte_fallback);
+    if (rc == WICK_OK) { rc = wk_tok_reserve(t, (int32_t)n); }
+    if (rc < 0) { return rc; }
+    t->scores = wk_malloc(n * sizeof *t->scores);
+    if (!t->scores) { return wk_fail_nomem("model.vocab"); }
+    for (size_t i = 0; i < n && rc == WICK_OK; i++) {
+        json_t *e = json_array_get(vocab, i), *p = json_array_get(e, 0), *sc = json_array_get(e, 1);
+        if (json_array_size(e) != 2 || !json_is_string(p) || !json_is_number(sc)) {
+            char path[64];
+            snprintf(path, sizeof path, "model.vocab[%zu]", i);
+            return wk_tok_json_bad(j, path, "expected [piece, score]");
+        }
+        t->scores[i] = json_number_value(sc);
+        rc = wk_tok_set(t, (int32_t)i, json_string_value(p), json_string_length(p), WK_TOKF_MODEL);
+    }
+    if (rc == WICK_OK) { rc = wk_tok_build_vmap(t); }
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: model.vocab", j->name); }
+    json_t *unk = json_object_get(model, "unk_id");
+    if (unk && !json_is_null(unk)) {
+        rc = wk_tok_json_id(j, unk, "model.unk_id", &t->unk_id);
+        if (rc < 0) { return rc; }
+    }
+    return wk_tok_unigram_init(t);
+}
+
 static wick_status load_model(wk_tok_jload *j, json_t *root)
 {
     wick_tokenizer *t = j->t;
@@ -163,6 +229,11 @@ static wick_status load_model(wk_tok_jload *j, json_t *root)
     if (type && !json_is_string(type)) {
         return wk_tok_json_bad(j, "model.type", "expected a string");
     }
+    if (type && (strcmp(json_string_value(type), "WordPiece") == 0 ||
+                 strcmp(json_string_value(type), "WordLevel") == 0)) {
+        return load_wordpiece(j, model, json_string_value(type)[4] == 'L');
+    }
+    if (type && strcmp(json_string_value(type), "Unigram") == 0) { return load_unigram(j, model); }
     if (type && strcmp(json_string_value(type), "BPE") != 0) {
         return wk_tok_json_unsupported(j, "model.type", json_string_value(type));
     }

@@ -94,8 +94,9 @@ static wick_status unicode_form_run(const char *s, size_t n, utf8proc_option_t o
 
 // Rust's str::to_lowercase: each character's full lowercase (hf_tables.c, as the Rust library has
 // them: U+0130 -> "i\u0307"), and the final sigma (a capital sigma after a letter and not before
-// one becomes U+03C2).
-static wick_status lowercase(const char *s, size_t n, wk_buf *out)
+// one becomes U+03C2) when final_sigma (the Lowercase normalizer; BertNormalizer goes character by
+// character without it).
+static wick_status lowercase(const char *s, size_t n, bool final_sigma, wk_buf *out)
 {
     const uint8_t *u = (const uint8_t *)s;
     size_t i = 0;
@@ -113,7 +114,7 @@ static wick_status lowercase(const char *s, size_t n, wk_buf *out)
         }
         uint8_t tmp[16];
         size_t k = 0;
-        if (cp == 0x3A3 && prev_letter) {
+        if (cp == 0x3A3 && prev_letter && final_sigma) {
             size_t a2;
             bool next_letter =
                 i + adv < n &&
@@ -235,7 +236,7 @@ static wick_status bert(const wk_norm *nm, const char *s, size_t n, wk_buf *out)
         wk_buf_clear(&b);
     }
     if (rc == WICK_OK && nm->lower) {
-        rc = lowercase(a.data ? a.data : "", a.len, &b);
+        rc = lowercase(a.data ? a.data : "", a.len, false, &b);
         wk_buf tmp = a;
         a = b;
         b = tmp;
@@ -348,7 +349,7 @@ wick_status wk_tok_normalize(const wick_tokenizer *t, const char *s, size_t n, w
         case WK_NORM_NFKD:
             rc = unicode_form(src, len, UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &b);
             break;
-        case WK_NORM_LOWER: rc = lowercase(src, len, &b); break;
+        case WK_NORM_LOWER: rc = lowercase(src, len, true, &b); break;
         case WK_NORM_REPLACE: rc = replace(nm, src, len, &b); break;
         case WK_NORM_PREPEND:
             if (len > 0) { rc = wk_buf_append(&b, nm->pat, nm->pat_len); }

@@ -220,7 +220,15 @@ typedef struct wk_pre {
     size_t length;  // FIXED
 } wk_pre;
 
-enum { WK_DEC_BYTELEVEL, WK_DEC_BYTEFALLBACK, WK_DEC_REPLACE, WK_DEC_FUSE, WK_DEC_STRIP };
+// WORDPIECE: pat the prefix, start 1 (the first piece starts the text), stop 1 (cleanup).
+enum {
+    WK_DEC_BYTELEVEL,
+    WK_DEC_BYTEFALLBACK,
+    WK_DEC_REPLACE,
+    WK_DEC_FUSE,
+    WK_DEC_STRIP,
+    WK_DEC_WORDPIECE,
+};
 typedef struct wk_dec {
     int kind;
     char *pat, *content;
@@ -254,6 +262,14 @@ struct wick_tokenizer {
     bool byte_fallback;  // unknown chars → <0xXX> tokens
     int32_t unk_id;      // -1: none
     bool fuse_unk;
+    // WordPiece: the continuing-subword prefix ("##"), the longest piece (characters) before unk
+    char wp_prefix[16];
+    size_t wp_prefix_len;
+    int wp_max_chars;
+    // Unigram: each token's score (log probability), an unknown piece's, the longest token (bytes)
+    double *scores;
+    double unk_score;
+    uint32_t max_tok_len;
     // tiktoken files (Kimi's tokenization_kimi.py, Llama 3's tokenizer.py): the text is encoded in
     // pieces of at most 400000 characters, each cut where a run of whitespace or of
     // non-whitespace (Python's str.isspace) passes 25000 characters.
@@ -374,6 +390,12 @@ wick_status wk_tok_bpe_piece(const wick_tokenizer *t, const uint8_t *s, size_t n
 // The model of t (BPE, WordPiece, WordLevel, Unigram, RWKV) over one piece, appended to out.
 wick_status wk_tok_model_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
                                wk_tok_ids *out);
+wick_status wk_tok_wordpiece_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
+                                   wk_tok_ids *out);
+wick_status wk_tok_unigram_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
+                                 wk_tok_ids *out);
+// After the vocabulary and t->scores: the unknown piece's score and the longest token.
+wick_status wk_tok_unigram_init(wick_tokenizer *t);
 // Merges the symbols syms[0, n) in place; returns the new count (SIZE_MAX: out of memory).
 size_t wk_tok_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.

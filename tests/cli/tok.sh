@@ -85,8 +85,8 @@ printf '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}' >"$T/b
 expect_fail bad-merge 1 "bad.json: model.merges\[0\]" "$W" tokenize --tokenizer "$T/bad.json"
 printf '{"model": {"type": "BPE", "vocab": {"a": 0}' >"$T/trunc.json"
 expect_fail truncated 1 "trunc.json: invalid JSON" "$W" tokenize --tokenizer "$T/trunc.json"
-printf '{"model": {"type": "Unigram", "vocab": []}}' >"$T/uni.json"
-expect_fail unsupported 1 "uni.json: model.type: 'Unigram' is not supported" "$W" tokenize --tokenizer "$T/uni.json"
+printf '{"model": {"type": "Charade", "vocab": []}}' >"$T/uni.json"
+expect_fail unsupported 1 "uni.json: model.type: 'Charade' is not supported" "$W" tokenize --tokenizer "$T/uni.json"
 expect_fail no-source 2 "wick: tokenize:" "$W" tokenize
 expect_fail both-sources 2 "wick: tokenize:" "$W" tokenize --tokenizer "$PHI4" --model "$LLAMA"
 expect_fail bad-option 2 "wick: detokenize:" "$W" detokenize --tokenizer "$PHI4" --frob

@@ -8,8 +8,11 @@
 //     Contiguous + invert); byte_fallback, unk_token with fuse_unk; lstrip/rstrip/single_word/
 //     normalized added tokens; TemplateProcessing; Replace, ByteFallback, Fuse, Strip decoders.
 //   byte-level: ByteLevel with add_prefix_space and use_regex, ignore_merges, merges as pairs, NFC.
+//   bert (WordPiece: BertNormalizer, BertPreTokenizer, [CLS] .. [SEP], WordPiece decoder with
+//   cleanup), t5 and unigram-bytes (Unigram: Metaspace, </s> after, byte fallback), wordlevel.
 // Each family's "gguf" names: its tokenizer.json written as a GGUF vocabulary (model "gpt2", that
-// tokenizer.ggml.pre, as llama.cpp's converter writes it; tok_twin.h) gives the same lines.
+// tokenizer.ggml.pre, as llama.cpp's converter writes it; "bert" and "t5" for WordPiece and
+// Unigram; tok_twin.h) gives the same lines.
 // Known difference: a normalized non-special added token that is also in model.vocab decodes as
 // its vocabulary text; HF decodes it as its normalized content ("zz" -> " zz" in spm-like).
 #include <jansson.h>
@@ -119,7 +122,9 @@ int main(void)
                      json_string_value(json_object_get(f, "json")));
             snprintf(out, sizeof out, "%s/tok-hf-%s-%zu.gguf",
                      getenv("WICK_BUILD_DIR") ? getenv("WICK_BUILD_DIR") : "/tmp", name, k);
-            if (!json_to_gguf_bos(json_path, pre, 0, out)) { continue; }
+            json_t *gm = json_object_get(json_object_get(f, "gguf"), "model");
+            bool bpe = !gm || strcmp(json_string_value(gm), "gpt2") == 0;
+            if (!json_to_gguf_bos(json_path, pre, bpe ? 0 : -1, out)) { continue; }
             wick_gguf *g = NULL;
             tk = NULL;
             CHECK_OK(wick_gguf_open(out, &g));
