@@ -25,6 +25,7 @@
 //   7. Sampling, stop conditions, generation      (src/sample, src/gen)
 //   8. Completion streams and the model registry  (src/gen)
 //   9. Chat templates, reasoning, tool calls    (src/chat)
+//  10. Distributed evaluation (MPI)               (src/dist)
 
 #ifndef WICK_H
 #define WICK_H
@@ -1390,6 +1391,52 @@ WICK_API void wick_chat_parser_reset(wick_chat_parser *p);
 // True while the text fed so far ends inside the reasoning block (for counting reasoning tokens,
 // or forcing the think-close marker when a reasoning budget runs out).
 WICK_API bool wick_chat_parser_in_reasoning(const wick_chat_parser *p);
+
+// =================================================================================================
+// 10. Distributed evaluation                   (section owned by src/dist; builds with -DWICK_MPI=ON)
+// =================================================================================================
+//
+// One model spread over several processes (MPI ranks started by mpirun, on one or many machines),
+// pipeline parallel: rank r computes a contiguous range of the model's layers and keeps their KV
+// cache; hidden states go from rank to rank with MPI point-to-point messages. Rank 0 is the front:
+// it embeds the tokens, runs its layers, and gets the last layer's output back to compute the
+// logits, so its session behaves as a single-process one (wick_session_eval, wick_session_logits)
+// and its logits are the single-process ones bit for bit. Other ranks only compute, in
+// wick_dist_serve(). These functions exist only in builds with MPI (WICK_MPI).
+//
+//   every rank:  wick_dist_init(&d); wick_model_open(same file); wick_session_create(same opts);
+//                wick_dist_pipeline(d, s, NULL);
+//   rank 0:      wick_session_eval(s, ...) as usual ...; wick_dist_release(d);
+//   other ranks: wick_dist_serve(d);
+//   every rank:  wick_session_destroy(s); ...; wick_dist_finish(d);
+//
+// Thread: a wick_dist and its session are used by one thread at a time (MPI_THREAD_SERIALIZED).
+
+typedef struct wick_dist wick_dist;
+
+// Joins the MPI job (MPI_Init_thread unless the program already did). Errors: WICK_E_IO.
+WICK_API wick_status wick_dist_init(wick_dist **out);
+WICK_API int wick_dist_rank(const wick_dist *d); // 0 .. size - 1 (NULL: 0)
+WICK_API int wick_dist_size(const wick_dist *d); // ranks in the job (NULL: 1)
+// Makes s this rank's stage of the pipeline. Call it on every rank with a session of the same
+// model file and options. first_layers: size values, rank r computes layers [first_layers[r],
+// first_layers[r + 1]) (the last to n_layer; rank 0 starts at 0); NULL: balanced by weight bytes,
+// rank 0 counting the output matrix (a rank may get no layer when ranks outnumber layers).
+// Errors: WICK_E_INVALID for a bad split, WICK_E_NOMEM.
+WICK_API wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_layers);
+// The first layer of rank (rank == size: n_layer); -1 before wick_dist_pipeline().
+WICK_API int wick_dist_first_layer(const wick_dist *d, int rank);
+// Ranks other than 0: evaluates passes as rank 0 sends them until rank 0 releases the pipeline
+// (wick_dist_release or wick_dist_finish), then detaches the session. Errors: WICK_E_IO naming
+// the rank whose message failed, WICK_E_FORMAT for a message out of order.
+WICK_API wick_status wick_dist_serve(wick_dist *d);
+// Rank 0: ends the other ranks' wick_dist_serve() and detaches the session, which may then be
+// destroyed (a session must not be destroyed while attached); wick_dist_pipeline() may then
+// attach another. NULL or nothing attached: nothing.
+WICK_API void wick_dist_release(wick_dist *d);
+// Releases (rank 0), leaves the job (MPI_Finalize when wick_dist_init initialized MPI) and
+// frees d. NULL ok.
+WICK_API void wick_dist_finish(wick_dist *d);
 
 #ifdef __cplusplus
 }

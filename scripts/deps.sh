@@ -4,7 +4,7 @@
 set -eu
 
 pkgs="cmake make gcc pkg-config libcurl4-openssl-dev libssl-dev libonig-dev libjansson-dev
-libutf8proc-dev libmicrohttpd-dev libedit-dev xz-utils curl tmux"
+libutf8proc-dev libmicrohttpd-dev libedit-dev xz-utils curl tmux libopenmpi-dev openmpi-bin"
 
 missing=""
 for p in $pkgs; do

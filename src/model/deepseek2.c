@@ -693,7 +693,13 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
     const wk_kernels *kern = s->mm.kern;
     const int64_t E = hp->n_embd, T = b->n;
 
+    int lo, hi;
+    bool embed;
+    wick_status rc = wk_stage_enter(s, b, st->x, &lo, &hi, &embed);
+    if (rc < 0) { return rc; }
     for (int64_t t = 0; t < T; t++) {
+        wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
+        if (!embed) { continue; }
         const int32_t tok = b->tokens[t];
         if (tok < 0 || tok >= hp->n_vocab) {
             return wk_fail(WICK_E_INVALID, "deepseek2: token %d is outside [0, %lld)", tok,
@@ -701,10 +707,9 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
         }
         const char *row = (const char *)m->tok_embd.data + (size_t)tok * m->tok_embd.row_bytes;
         kern->to_float[m->tok_embd.type](row, st->x + t * E, E);
-        wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
     }
 
-    for (int il = 0; il < hp->n_layer; il++) {
+    for (int il = lo; il < hi; il++) {
         if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) {
             return wk_fail(WICK_E_CANCELLED, "%s: evaluation cancelled", m->path);
         }
@@ -718,6 +723,7 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
         }
         wk_rows_add(&s->mm, st->x, st->y, T, E);
     }
+    if ((rc = wk_stage_leave(s, b, st->x)) != WICK_OK) { return rc < 0 ? rc : WICK_OK; }
 
     const int64_t first = b->logits_all ? 0 : T - 1, n_out = T - first;
     wk_rows_norm(&s->mm, st->h, st->x + first * E, m->output_norm.data, n_out, E, hp->rms_eps);

@@ -324,8 +324,12 @@ wick_status wk_dense_forward(wk_session *s, const wk_batch *b)
     const int32_t *tokens = b->tokens;
     const int64_t T = b->n;
 
+    int lo, hi;
+    bool embed;
+    wick_status rc = wk_stage_enter(s, b, st->x, &lo, &hi, &embed);
+    if (rc < 0) { return rc; }
     // x[t] = token_embd[tokens[t]]
-    for (int64_t t = 0; t < T; t++) {
+    for (int64_t t = 0; t < T && embed; t++) {
         const char *row =
             (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
         kern->to_float[m->tok_embd.type](row, st->x + t * hp->n_embd, hp->n_embd);
@@ -334,13 +338,14 @@ wick_status wk_dense_forward(wk_session *s, const wk_batch *b)
         wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
     }
 
-    for (int il = 0; il < hp->n_layer; il++) {
+    for (int il = lo; il < hi; il++) {
         if (atomic_load_explicit(&s->cancel, memory_order_relaxed)) {
             return wk_fail(WICK_E_CANCELLED, "%s: evaluation cancelled", m->path);
         }
         attention_block(s, &layers[il], il, b);
         ffn_block(s, &layers[il], T);
     }
+    if ((rc = wk_stage_leave(s, b, st->x)) != WICK_OK) { return rc < 0 ? rc : WICK_OK; }
 
     // logits of every row, or of the last one only
     const int64_t first = b->logits_all ? 0 : T - 1, n_out = T - first;

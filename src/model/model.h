@@ -319,7 +319,35 @@ struct wick_session {
     int64_t last_n; // tokens of the last eval
     void *arch_state; // the arch's scratch
     atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers
+    struct wk_stage *stage; // a pipeline stage (src/dist), or NULL: the whole model
 };
+
+// A pipeline stage (src/dist): the session computes layers [lo, hi) only. forward calls
+// pass(st, s, b, false, x) before layer lo (x: the b->n rows of n_embd hidden states): WICK_DONE
+// when it filled x (forward skips the embeddings), WICK_OK to embed the tokens; and
+// pass(st, s, b, true, x) after layer hi - 1: WICK_OK when x then holds the last layer's output
+// (forward computes the logits), WICK_DONE when another stage computes them (no logits here:
+// n_logits stays 0). Either may fail (< 0).
+typedef struct wk_stage {
+    int lo, hi;
+    wick_status (*pass)(struct wk_stage *st, wk_session *s, const wk_batch *b, bool after,
+                        float *x);
+} wk_stage;
+// The layers forward runs, [*lo, *hi), and the stage's pass before them: *embed says whether
+// forward embeds the tokens (wk_stage_leave: the pass after them).
+static inline wick_status wk_stage_enter(wk_session *s, const wk_batch *b, float *x, int *lo,
+                                         int *hi, bool *embed)
+{
+    *lo = s->stage ? s->stage->lo : 0;
+    *hi = s->stage ? s->stage->hi : (int)s->m->hp.n_layer;
+    wick_status rc = s->stage ? s->stage->pass(s->stage, s, b, false, x) : WICK_OK;
+    *embed = rc == WICK_OK;
+    return rc < 0 ? rc : WICK_OK;
+}
+static inline wick_status wk_stage_leave(wk_session *s, const wk_batch *b, float *x)
+{
+    return s->stage ? s->stage->pass(s->stage, s, b, true, x) : WICK_OK;
+}
 
 // The archs of model.c's table (llama.c, phi3.c, deepseek2.c).
 extern const wk_arch wk_arch_llama;
