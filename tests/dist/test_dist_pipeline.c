@@ -27,8 +27,8 @@ static void same(const char *what, wick_session *ref, wick_session *pip, int n_v
         const float *a = wick_session_logits(ref, row), *b = wick_session_logits(pip, row);
         float md = 0;
         for (int k = 0; a && b && k < n_vocab; k++) { md = fabsf(a[k] - b[k]) > md ? fabsf(a[k] - b[k]) : md; }
-        CHECKF(a && b && memcmp(a, b, (size_t)n_vocab * sizeof *a) == 0, "%s: logits row %lld differ by %g (%g)",
-               what, (long long)i, md, a ? a[0] : 0);
+        CHECKF(a && b && memcmp(a, b, (size_t)n_vocab * sizeof *a) == 0, "%s: logits row %lld differ (max |diff| %g)",
+               what, (long long)i, md);
     }
 }
 
