@@ -166,6 +166,28 @@ async function greedy(srv) {
     ok(ids.json.choices[0].text === seq[0], 'a prompt of token ids = the same prompt as text', ids.text.slice(0, 200));
 }
 
+// --model preloads in the background: the server answers at once while the model downloads, lists
+// it as loading, and then serves requests that name no model with it.
+async function preload(hubPort) {
+    const t0 = Date.now();
+    const srv = await L.start(BIN, ['--model', 'wick-test/tiny-GGUF:q8_0'], {
+        HF_ENDPOINT: `http://127.0.0.1:${hubPort}`, HF_HUB_CACHE: path.join(TMP, 'cache2'), WICK_HUB_BACKOFF_MS: '20', HF_TOKEN: '',
+    });
+    try {
+        const h = await L.req(srv.url, '/health');
+        const ms = await L.req(srv.url, '/v1/models');
+        const m = ms.json.data.find((d) => d.id === 'wick-test/tiny-GGUF:q8_0');
+        ok(h.status === 200 && Date.now() - t0 < 1500 && m && m.status.value === 'loading',
+            `--model: the server answers at once (${Date.now() - t0} ms) while the model loads`, ms.text);
+        const r = await L.req(srv.url, '/v1/completions', { prompt: 'Hello', max_tokens: 4, temperature: 0 });
+        const again = (await L.req(srv.url, '/v1/models')).json.data.find((d) => d.id === 'wick-test/tiny-GGUF:q8_0');
+        ok(r.status === 200 && r.json.usage.completion_tokens === 4 && again.status.value === 'loaded',
+            'a request without a model: the --model one, then listed as loaded', r.text.slice(0, 200));
+    } finally {
+        await L.stop(srv);
+    }
+}
+
 async function disconnects(srv) {
     const long = { model: LLAMA, prompt: 'x', max_tokens: 4000, temperature: 0, stream: true };
     const s = await L.openRequest(srv.port, L.post('/v1/completions', long, ''), 2000);
@@ -185,6 +207,7 @@ async function disconnects(srv) {
     try {
         await fromHub(srv, path.join(TMP, 'hub.log'));
         await greedy(srv);
+        await preload(mh.port);
         await disconnects(srv);
         // SIGTERM during a stream: the stream ends, exit 0
         const streaming = L.req(srv.url, '/v1/completions', { model: LLAMA, prompt: 'x', max_tokens: 4000, stream: true });
