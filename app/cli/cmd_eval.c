@@ -72,7 +72,10 @@ static const char eval_usage[] =
     "  --ctx N         context positions (default: the model's, at most 8192)\n"
     "  --kv-type T     KV cache element type: f32 (default) or f16\n"
     "  --json          one JSON line per position: {\"pos\": P, \"top\": [[id, logit], ...]},\n"
-    "                  then {\"generated\": [id, ...]} when --generate is given\n";
+    "                  then {\"generated\": [id, ...]} when --generate is given\n"
+    "  --dist pipeline under mpirun: the model's layers spread over the ranks (balanced by\n"
+    "                  weight bytes); rank 0 prints what one process prints, bit for bit\n"
+    "                  (builds with MPI only: -DWICK_MPI=ON)\n";
 
 // ids of the k largest logits (logit descending, id ascending), by insertion into a sorted list.
 static void top_k(const float *x, int32_t n, int32_t k, int32_t *out)
@@ -161,7 +164,7 @@ static int run_eval(int argc, char **argv)
     model_args ma = {NULL, 0, 0, WICK_KV_F32};
     const char *tokens_arg = NULL;
     int64_t top = 40, gen = 0;
-    bool json = false;
+    bool json = false, dist = false;
     for (int i = 1; i < argc; i++) {
         int r = parse_model_arg(cmd, argc, argv, &i, &ma);
         if (r < 0) { return CLI_USAGE; }
@@ -169,6 +172,16 @@ static int run_eval(int argc, char **argv)
         const char *o = argv[i];
         if (!strcmp(o, "--json")) {
             json = true;
+        } else if (!strcmp(o, "--dist")) {
+            if (i + 1 >= argc || strcmp(argv[i + 1], "pipeline") != 0) {
+                return cli_usage(cmd, "--dist: expected 'pipeline'");
+            }
+            i++;
+#ifdef WICK_MPI
+            dist = true;
+#else
+            return cli_usage(cmd, "--dist: this wick was built without MPI (-DWICK_MPI=ON)");
+#endif
         } else if (!strcmp(o, "--tokens") || !strcmp(o, "--top") || !strcmp(o, "--generate")) {
             if (i + 1 >= argc) { return cli_usage(cmd, "%s needs a value", o); }
             const char *v = argv[++i];
@@ -200,6 +213,13 @@ static int run_eval(int argc, char **argv)
     wick_session *s = NULL;
     wick_generator *g = NULL;
     int32_t *ids = NULL, *gen_ids = NULL;
+#ifdef WICK_MPI
+    wick_dist *d = NULL;
+    if (dist && (st = wick_dist_init(&d)) < 0) {
+        rc = cli_fail_lib(st, "MPI");
+        goto done;
+    }
+#endif
     if ((st = wick_model_open(ma.model, NULL, &m)) < 0) {
         rc = cli_fail_lib(st, ma.model);
         goto done;
@@ -225,6 +245,19 @@ static int run_eval(int argc, char **argv)
         rc = cli_fail_lib(st, ma.model);
         goto done;
     }
+#ifdef WICK_MPI
+    if (d) { // every rank computes its layers; the others serve rank 0's passes and print nothing
+        if ((st = wick_dist_pipeline(d, s, NULL)) < 0) {
+            rc = cli_fail_lib(st, ma.model);
+            goto done;
+        }
+        if (wick_dist_rank(d) != 0) {
+            st = wick_dist_serve(d);
+            rc = st < 0 ? cli_fail_lib(st, ma.model) : CLI_OK;
+            goto done;
+        }
+    }
+#endif
     ids = malloc(sizeof *ids * (size_t)n_vocab);
     gen_ids = malloc(sizeof *gen_ids * (size_t)(gen + 1));
     if (!ids || !gen_ids) {
@@ -272,8 +305,14 @@ done:
     free(ids);
     free(gen_ids);
     free(toks);
+#ifdef WICK_MPI
+    wick_dist_release(d);
+#endif
     wick_session_destroy(s);
     wick_model_close(m);
+#ifdef WICK_MPI
+    wick_dist_finish(d);
+#endif
     return rc;
 }
 
