@@ -393,7 +393,8 @@ static wick_status on_marker(wick_chat_parser *p, int mk, const char *s, size_t 
     case MK_CALL_END:
         rc = wk_buf_append(&p->call, s, n);
         if (rc == WICK_OK) {
-            rc = p->st == ST_CALL_ARGS ? end_call(p) : bad_call(p, "no <|tool_call_argument_begin|>");
+            rc = p->st == ST_CALL_ARGS ? end_call(p)
+                                       : bad_call(p, "no <|tool_call_argument_begin|>");
         }
         p->st = ST_TOOLS;
         break;

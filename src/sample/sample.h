@@ -40,7 +40,8 @@ static inline float wk_sample_exp_neg(float t)
     uint32_t b;
     memcpy(&b, &t, sizeof b);
     // +0, or negative with magnitude at most 87 (0x42ae0000): -inf and NaN are above it
-    const uint32_t ok = (uint32_t)0 - (uint32_t)((b == 0) | ((b >> 31) & ((b & 0x7fffffffu) <= 0x42ae0000u)));
+    const uint32_t in = (b == 0) | ((b >> 31) & ((b & 0x7fffffffu) <= 0x42ae0000u));
+    const uint32_t ok = (uint32_t)0 - in; // all ones or zero
     const uint32_t ub = b & ok; // the rest computes e^0 and is masked
     float u;
     memcpy(&u, &ub, sizeof u);

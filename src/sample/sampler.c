@@ -122,8 +122,10 @@ static wick_status check_opts(const wick_sampler_opts *o, int32_t n_vocab)
     for (size_t i = 0; i < o->n_logit_bias; i++) {
         const wick_logit_bias *b = &o->logit_bias[i];
         if (b->id < 0 || b->id >= n_vocab || isnan(b->bias) || b->bias == INFINITY) {
-            return wk_fail(WICK_E_INVALID, "sampler: logit_bias[%zu]: token %d (bias %g) is not an id "
-                           "in [0, %d) with a bias < +inf", i, b->id, (double)b->bias, n_vocab);
+            return wk_fail(WICK_E_INVALID,
+                           "sampler: logit_bias[%zu]: token %d (bias %g) is not an id in [0, %d) "
+                           "with a bias < +inf",
+                           i, b->id, (double)b->bias, n_vocab);
         }
     }
     return WICK_OK;
@@ -462,7 +464,9 @@ static void logprobs(const wick_sampler *s, const float *x, wick_sample *out)
     float v = x[out->id];
     out->logprob = is_finite(v) ? v - lse : -INFINITY;
     if (s->o.top_logprobs > 0) {
-        for (int32_t i = 0; i < k; i++) { out->top[i] = (wick_logprob){top[i].id, top[i].logit - lse}; }
+        for (int32_t i = 0; i < k; i++) {
+            out->top[i] = (wick_logprob){top[i].id, top[i].logit - lse};
+        }
         out->n_top = k;
     }
 }

@@ -188,7 +188,9 @@ wick_status wick_stopper_flush(wick_stopper *s, const char **text, size_t *len)
 {
     if (text) { *text = ""; }
     if (len) { *len = 0; }
-    if (!s || !text || !len) { return wk_fail(WICK_E_INVALID, "wick_stopper_flush: NULL argument"); }
+    if (!s || !text || !len) {
+        return wk_fail(WICK_E_INVALID, "wick_stopper_flush: NULL argument");
+    }
     if (s->reason != WICK_STOP_NONE) { return WICK_DONE; }
     wk_buf_clear(&s->out);
     s->reason = WICK_STOP_FLUSHED;

@@ -156,7 +156,8 @@ static const fmt KIMI_INSTRUCT = {false, false, false, true};
 static const fmt NONE = {false, false, false, false};
 static const fmt CLOSED = {true, false, true, false};
 
-#define CALL(id, args) "<|tool_call_begin|>" id "<|tool_call_argument_begin|>" args "<|tool_call_end|>"
+#define CALL(id, args) \
+    "<|tool_call_begin|>" id "<|tool_call_argument_begin|>" args "<|tool_call_end|>"
 #define SECTION(calls) "<|tool_calls_section_begin|>" calls "<|tool_calls_section_end|>"
 
 static void test_reasoning(void)
@@ -254,13 +255,15 @@ static void test_api(void)
     // a tool call that never ends is capped, not grown without bound
     wick_chat_format k = {NULL, NULL, false, false, WICK_TOOLS_KIMI_K2};
     CHECK_OK(wick_chat_parser_create(&k, &p));
-    CHECK_OK(wick_chat_parser_feed(p, SECTION("<|tool_call_begin|>f<|tool_call_argument_begin|>"),
-                                   strlen(SECTION("<|tool_call_begin|>f<|tool_call_argument_begin|>")) -
-                                       strlen("<|tool_calls_section_end|>")));
+    const char *open_call = SECTION("<|tool_call_begin|>f<|tool_call_argument_begin|>");
+    CHECK_OK(wick_chat_parser_feed(p, open_call,
+                                   strlen(open_call) - strlen("<|tool_calls_section_end|>")));
     static char big[1 << 20];
     memset(big, 'a', sizeof big);
     wick_status rc = WICK_OK;
-    for (int i = 0; i < 20 && rc == WICK_OK; i++) { rc = wick_chat_parser_feed(p, big, sizeof big); }
+    for (int i = 0; i < 20 && rc == WICK_OK; i++) {
+        rc = wick_chat_parser_feed(p, big, sizeof big);
+    }
     CHECK(rc == WICK_E_RANGE);
     wick_chat_parser_destroy(p);
 }
@@ -310,12 +313,60 @@ static void test_detect(void)
     const char *tmpl = "{{ '<think>' }}{{ '</think>' }}";
     wick_chat_format_detect(tmpl, NULL, "<|im_start|>assistant<|im_sep|><think>\n", &f);
     CHECK(f.think_open_in_prompt && !f.think_closed_in_prompt);
-    wick_chat_format_detect(tmpl, NULL, "<|im_assistant|>assistant<|im_middle|><think></think>", &f);
+    const char *closed = "<|im_assistant|>assistant<|im_middle|><think></think>";
+    wick_chat_format_detect(tmpl, NULL, closed, &f);
     CHECK(!f.think_open_in_prompt && f.think_closed_in_prompt);
     wick_chat_format_detect(tmpl, NULL, "<|im_start|>assistant<|im_sep|>", &f);
     CHECK(!f.think_open_in_prompt && !f.think_closed_in_prompt);
     wick_chat_format_detect(NULL, NULL, "<think>", &f); // no markers known: nothing
     CHECK(f.think_open == NULL && !f.think_open_in_prompt && f.tools == WICK_TOOLS_NONE);
+}
+
+// Real templates rendered through the C API: the markers and whether the generation prompt
+// opened (R1 distills, QwQ) or closed (DeepSeek V3.1, Qwen3 with thinking off) the think block.
+static void test_detect_rendered(void)
+{
+    struct {
+        const char *file, *ctx;
+        bool think, kimi, open, closed;
+    } t[] = {
+        {"templates/phi-4-reasoning.jinja", NULL, true, false, false, false},
+        {"templates/kimi-k2-thinking.jinja", NULL, true, true, false, false},
+        {"templates/kimi-k2-instruct.jinja", NULL, false, true, false, false},
+        {"templates/corpus/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", NULL, true, false,
+         true, false},
+        {"templates/corpus/Qwen-QwQ-32B.jinja", NULL, true, false, true, false},
+        {"templates/corpus/deepseek-ai-DeepSeek-V3.1.jinja", NULL, true, false, false, true},
+        {"templates/corpus/Qwen-Qwen3-0.6B.jinja", NULL, true, false, false, false},
+        {"templates/corpus/Qwen-Qwen3-0.6B.jinja", "\"enable_thinking\": false, ", true, false,
+         false, true},
+        {"templates/corpus/meta-llama-Llama-3.1-8B-Instruct.jinja", NULL, false, false, false,
+         false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char ctx[256];
+        snprintf(ctx, sizeof ctx,
+                 "{%s\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+                 "\"add_generation_prompt\": true}",
+                 t[i].ctx ? t[i].ctx : "");
+        wick_template *tp = NULL;
+        CHECK_OK(wick_template_open_file(test_data(t[i].file), &tp));
+        char *out = NULL;
+        size_t n = 0;
+        if (tp) { CHECK_OK(wick_template_render(tp, ctx, strlen(ctx), NULL, &out, &n)); }
+        size_t len = 0;
+        const char *src = tp ? wick_template_source(tp, &len) : NULL;
+        wick_chat_format f;
+        wick_chat_format_detect(src, NULL, out, &f);
+        const bool kimi = f.tools == WICK_TOOLS_KIMI_K2;
+        CHECKF((f.think_open != NULL) == t[i].think && kimi == t[i].kimi &&
+                   f.think_open_in_prompt == t[i].open && f.think_closed_in_prompt == t[i].closed,
+               "%s %s: think %d tools %d open %d closed %d", t[i].file, t[i].ctx ? t[i].ctx : "",
+               f.think_open != NULL, (int)f.tools, f.think_open_in_prompt,
+               f.think_closed_in_prompt);
+        wick_free(out);
+        wick_template_close(tp);
+    }
 }
 
 int main(void)
@@ -324,6 +375,7 @@ int main(void)
     test_kimi();
     test_api();
     test_detect();
+    test_detect_rendered();
     printf("%d chunked feedings compared\n", n_feedings);
     return test_summary("chat_reasoning");
 }
