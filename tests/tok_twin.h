@@ -7,11 +7,27 @@
 #include <stdbool.h>
 
 #include "harness.h"
+#include "tok/tok.h"
+
+// The precompiled_charsmap of a Precompiled normalizer (alone or in a Sequence), decoded; NULL.
+static inline uint8_t *twin_charsmap(json_t *norm, size_t *len)
+{
+    json_t *seq = json_object_get(norm, "normalizers");
+    for (size_t i = 0; i < (seq ? json_array_size(seq) : 1); i++) {
+        json_t *o = seq ? json_array_get(seq, i) : norm;
+        const char *b64 = json_string_value(json_object_get(o, "precompiled_charsmap"));
+        if (!b64) { continue; }
+        uint8_t *blob = malloc(strlen(b64) / 4 * 3 + 3);
+        if (blob && wk_tok_base64(b64, strlen(b64), blob, len)) { return blob; }
+        free(blob);
+    }
+    return NULL;
+}
 
 // tokenizer.json → a vocabulary-only GGUF the way llama.cpp's converters write it: BPE as
 // tokenizer.ggml.model "gpt2" (tokens, token types, merges, the given tokenizer.ggml.pre),
 // WordPiece as "bert" (U+2581 before word-start tokens, continuations without "##"), Unigram as
-// "t5" (tokens, scores, UNKNOWN/CONTROL/BYTE types).
+// "t5" (tokens, scores, UNKNOWN/CONTROL/BYTE types, the Precompiled normalizer's charsmap).
 // add_bos: 0 or 1 writes tokenizer.ggml.add_bos_token, -1 leaves it out (the pre name's default).
 static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int add_bos,
                                     const char *out)
@@ -85,6 +101,8 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
             sprintf(ms[i], "%s %s", a, b);
         }
     }
+    size_t cm_len = 0;
+    uint8_t *cm = ugm ? twin_charsmap(json_object_get(root, "normalizer"), &cm_len) : NULL;
     wick_gguf_writer *w = NULL;
     bool ok = wick_gguf_writer_create(&w) == WICK_OK &&
               wick_gguf_writer_add_str(w, "general.architecture", "llama") == WICK_OK &&
@@ -102,6 +120,8 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
                    WICK_OK) &&
               (!ugm || wick_gguf_writer_add_array(w, "tokenizer.ggml.scores", WICK_GGUF_FLOAT32,
                                                   scores, n) == WICK_OK) &&
+              (!cm || wick_gguf_writer_add_array(w, "tokenizer.ggml.precompiled_charsmap",
+                                                 WICK_GGUF_UINT8, cm, cm_len) == WICK_OK) &&
               wick_gguf_writer_write(w, out, NULL, NULL) == WICK_OK;
     CHECKF(ok, "writing %s: %s", out, wick_errmsg());
     wick_gguf_writer_free(w);
@@ -110,6 +130,7 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     free(toks);
     free(types);
     free(scores);
+    free(cm);
     free(ms);
     json_decref(root);
     return ok;

@@ -171,14 +171,22 @@ function families() {
     });
     // Unigram (T5 style: Metaspace, </s> after) and its GGUF twin (model "t5"), without and with
     // byte fallback
-    for (const [name, bf] of [['t5', false], ['unigram-bytes', true]]) {
+    // a few NFKC-like mappings of a SentencePiece charsmap (fullwidth, ligatures, circled digits,
+    // spaces, a decomposed accent, a key that is a prefix of another)
+    const CM = V.charsmap([['\uFF21', 'A'], ['\uFF41', 'a'], ['\uFF11', '1'], ['\uFB01', 'fi'],
+                           ['\uFB03', 'ffi'], ['\u2460', '1'], ['\u00A0', ' '], ['\u3000', ' '],
+                           ['e\u0301', '\u00E9'], ['\u2126', '\u03A9'], ['\u212B', '\u00C5'],
+                           ['\u00BD', '1\u20442'], ['\u2122', 'TM'], ['\u200B', '']]);
+    for (const [name, bf, cm] of [['t5', false, false], ['unigram-bytes', true, false],
+                                  ['t5-charsmap', false, true]]) {
         const ug = V.unigram(corpus.TRAIN, 500, bf);
         out.push({
             name,
             json: tokenizerJson({
                 added_tokens: special([['<unk>', 0], ['<s>', 1], ['</s>', 2]]),
-                normalizer: { type: 'Sequence', normalizers: [
-                    { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }] },
+                normalizer: { type: 'Sequence', normalizers: (cm ?
+                    [{ type: 'Precompiled', precompiled_charsmap: CM }] : []).concat([
+                    { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }]) },
                 pre_tokenizer: { type: 'Metaspace', replacement: '\u2581',
                                  prepend_scheme: 'always', split: true },
                 post_processor: {

@@ -164,4 +164,48 @@ function unigram(text, nMerges, byteFallback) {
     return { vocab, size: vocab.length };
 }
 
-module.exports = { B2U, bl, GPT2_RE, trainMerges, countWords, byteLevel, spmBpe, wordPiece, unigram };
+// A SentencePiece precompiled_charsmap (base64) mapping each key string to its replacement: u32 LE
+// trie size, a darts-clone double array over the keys' UTF-8 bytes, the replacements NUL-ended.
+// Each node with children gets a block of 256 units of its own (child c of a node whose children
+// start at B sits at B ^ c = B + c; a leaf's value unit at B itself).
+function charsmap(map) {
+    const strings = [];
+    const value = new Map();
+    let off = 0;
+    for (const [k, v] of map) {
+        value.set(k, off);
+        const b = Buffer.from(v, 'utf8');
+        strings.push(b, Buffer.from([0]));
+        off += b.length + 1;
+    }
+    const root = { kids: new Map(), leaf: -1 };
+    for (const [k] of map) {
+        let n = root;
+        for (const c of Buffer.from(k, 'utf8')) {
+            if (!n.kids.has(c)) n.kids.set(c, { kids: new Map(), leaf: -1 });
+            n = n.kids.get(c);
+        }
+        n.leaf = value.get(k);
+    }
+    const units = [0];
+    let blocks = 0;
+    const place = (n, pos) => { // n sits at pos; its label and has_leaf are set by the parent
+        if (n.kids.size === 0 && n.leaf < 0) return;
+        const base = 256 * ++blocks;
+        while (units.length < base + 256) units.push(0);
+        units[pos] |= (pos ^ base) << 10;
+        if (n.leaf >= 0) units[base] = (0x80000000 | n.leaf) >>> 0;
+        for (const [c, k] of n.kids) {
+            units[base ^ c] = c | (k.leaf >= 0 ? 1 << 8 : 0);
+            place(k, base ^ c);
+        }
+    };
+    place(root, 0);
+    const head = Buffer.alloc(4 + 4 * units.length);
+    head.writeUInt32LE(4 * units.length, 0);
+    units.forEach((u, i) => head.writeUInt32LE(u >>> 0, 4 + 4 * i));
+    return Buffer.concat([head].concat(strings)).toString('base64');
+}
+
+module.exports = { B2U, bl, GPT2_RE, trainMerges, countWords, byteLevel, spmBpe, wordPiece, unigram,
+                   charsmap };

@@ -9,7 +9,8 @@
 //     normalized added tokens; TemplateProcessing; Replace, ByteFallback, Fuse, Strip decoders.
 //   byte-level: ByteLevel with add_prefix_space and use_regex, ignore_merges, merges as pairs, NFC.
 //   bert (WordPiece: BertNormalizer, BertPreTokenizer, [CLS] .. [SEP], WordPiece decoder with
-//   cleanup), t5 and unigram-bytes (Unigram: Metaspace, </s> after, byte fallback), wordlevel.
+//   cleanup), t5, unigram-bytes and t5-charsmap (Unigram: Metaspace, </s> after, byte fallback,
+//   a SentencePiece precompiled_charsmap built by bench/tok/vocab.js), wordlevel.
 // Each family's "gguf" names: its tokenizer.json written as a GGUF vocabulary (model "gpt2", that
 // tokenizer.ggml.pre, as llama.cpp's converter writes it; "bert" and "t5" for WordPiece and
 // Unigram; tok_twin.h) gives the same lines.
