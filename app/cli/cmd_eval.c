@@ -198,6 +198,7 @@ static int run_eval(int argc, char **argv)
             return cli_usage(cmd, "unknown option '%s'", o);
         }
     }
+    (void)dist; // read only in builds with MPI
     if (!ma.model) { return cli_usage(cmd, "--model is required"); }
     if (!tokens_arg) { return cli_usage(cmd, "--tokens is required"); }
     int32_t *toks = NULL;
