@@ -20,6 +20,8 @@ const DATA = process.env.WICK_TEST_DATA;
 const TMP = path.join(process.env.WICK_BUILD_DIR, 'tmp-server-model');
 const ASAN = process.env.WICK_ASAN === '1';
 const LLAMA = path.join(DATA, 'models/llama-F32.gguf');
+// The demo model (a small reasoning model trained on arithmetic): its checks run once it is in the repo.
+const DEMO = path.join(__dirname, '../../demo/hub/wick-demo/arith-GGUF/arith-Q4_K_M.gguf');
 // `wick run`'s text for the same request (its trailing newline dropped)
 const wickRun = (args) => execFileSync(BIN, ['run', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .replace(/\n$/, '');
@@ -48,6 +50,10 @@ function hubRepos() {
     fs.copyFileSync(path.join(DATA, 'models/llama-Q4_K_M.gguf'), path.join(root, 'wick-test/gated-GGUF/gated-Q4_K_M.gguf'));
     fs.copyFileSync(path.join(DATA, 'models/llama-Q4_K_M.gguf'), path.join(root, 'wick-test/tiny-GGUF/tiny-Q4_K_M.gguf'));
     fs.copyFileSync(path.join(DATA, 'models/llama-Q8_0.gguf'), path.join(root, 'wick-test/tiny-GGUF/tiny-Q8_0.gguf'));
+    if (fs.existsSync(DEMO)) {
+        fs.mkdirSync(path.join(root, 'wick-demo/arith-GGUF'), { recursive: true });
+        fs.copyFileSync(DEMO, path.join(root, 'wick-demo/arith-GGUF/arith-Q4_K_M.gguf'));
+    }
     const junk = Buffer.alloc(300000, 7);
     junk.write('GGUF', 0);
     fs.writeFileSync(path.join(root, 'wick-test/broken-GGUF/broken-Q4_K_M.gguf'), junk);
@@ -166,6 +172,84 @@ async function greedy(srv) {
     ok(ids.json.choices[0].text === seq[0], 'a prompt of token ids = the same prompt as text', ids.text.slice(0, 200));
 }
 
+// Answers and reasoning_content that must be right: the demo model's greedy answers to questions it
+// never saw (those its torch original answers right), streamed and not, all at once as the first
+// requests for it (served from the fake Hub: one download, one load).
+async function demo(srv) {
+    if (!fs.existsSync(DEMO)) {
+        console.log('note: no demo model in demo/hub: its checks are skipped');
+        return;
+    }
+    const qs = JSON.parse(fs.readFileSync(path.join(DATA, 'demo/arith-questions.json'), 'utf8')).questions
+        .filter((q) => q.torch === q.answer).slice(0, ASAN ? 2 : 6);
+    const c = new OpenAI({ baseURL: srv.url + '/v1', apiKey: 'none', maxRetries: 0 });
+    const ask = (q, stream) => c.chat.completions.create({ model: 'wick-demo/arith-GGUF', messages: [{ role: 'user', content: q.q }],
+        max_tokens: 400, temperature: 0, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) });
+    const lastNumber = (t) => { const m = (t || '').match(/-?\d+(?=\D*$)/); return m ? +m[0] : null; };
+    const res = await Promise.all(qs.map(async (q) => {
+        const a = await ask(q, false);
+        const s = await ask(q, true);
+        let content = '', reasoning = '', mixed = 0, usage = null;
+        for await (const ch of s) {
+            if (ch.usage) usage = ch.usage;
+            const d = ch.choices[0] && ch.choices[0].delta;
+            if (!d) continue;
+            if (d.content && d.reasoning_content) mixed++;
+            content += d.content || '';
+            reasoning += d.reasoning_content || '';
+        }
+        return { q, m: a.choices[0].message, u: a.usage, content, reasoning, mixed, usage };
+    }));
+    const right = res.filter((r) => lastNumber(r.m.content) === r.q.answer).length;
+    ok(right === qs.length, `demo model: ${right}/${qs.length} answers right in content`, res.map((r) => [r.q.q, r.m.content]));
+    ok(res.every((r) => r.m.reasoning_content && r.m.reasoning_content.length > 10 && !/<\/?think>/.test(r.m.content + r.m.reasoning_content) &&
+        !r.m.content.includes(r.m.reasoning_content)), 'demo model: reasoning_content apart from content, no think tags',
+    res.map((r) => r.m));
+    ok(res.every((r) => r.content === r.m.content && r.reasoning === (r.m.reasoning_content || '') && r.mixed === 0),
+        'demo model: the stream\'s reasoning_content and content deltas = the answer\'s', res.map((r) => {
+        let i = 0;
+        while (i < r.content.length && r.content[i] === r.m.content[i]) i++;
+        return { differ_at: i, stream: r.content.slice(i, i + 40), answer: (r.m.content || '').slice(i, i + 40), mixed: r.mixed };
+    }));
+    const lines = execFileSync(BIN, ['run', DEMO, '--chat', qs[0].q, '--max-tokens', '400', '--temperature', '0', '--json'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => l).map((l) => JSON.parse(l));
+    const of = (type) => lines.filter((c) => c.type === type).map((c) => c.text).join('');
+    ok(of('content') === res[0].m.content && of('reasoning') === res[0].m.reasoning_content,
+        'demo model: content and reasoning_content = `wick run --chat --json`\'s chunks', { content: of('content'), reasoning: of('reasoning') });
+    ok(res.every((r) => r.u.completion_tokens_details.reasoning_tokens > 0 &&
+        r.u.completion_tokens_details.reasoning_tokens < r.u.completion_tokens && r.usage.completion_tokens === r.u.completion_tokens),
+    'demo model: usage counts the reasoning tokens', res.map((r) => r.u));
+}
+
+// A conversation with tools, a reasoning assistant turn with a tool call and the tool's result goes
+// to the model's chat template whole: the prompt is `wick template`'s rendering of the same context
+// (Kimi K2's template in the deepseek2 fixture); tool_choice none leaves the tools out.
+async function toolHistory(srv) {
+    const KIMI = path.join(DATA, 'models/deepseek2-Q4_K_M.gguf');
+    const call = { id: 'functions.get_weather:0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    const ctx = {
+        messages: [{ role: 'system', content: 'Use the tools.' }, { role: 'user', content: 'Weather in Paris?' },
+            { role: 'assistant', content: '', reasoning_content: 'I should call the tool.', tool_calls: [call] },
+            { role: 'tool', tool_call_id: call.id, name: 'get_weather', content: '{"temp":21}' },
+            { role: 'user', content: 'And in Rome?' }],
+        tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather',
+            parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }],
+        add_generation_prompt: true,
+    };
+    const text = execFileSync(BIN, ['template', '--model', KIMI], { input: JSON.stringify(ctx), encoding: 'utf8' });
+    const tk = await L.req(srv.url, '/tokenize', { model: KIMI, content: text });
+    const q = { model: KIMI, messages: ctx.messages, tools: ctx.tools, max_tokens: 2, temperature: 0 };
+    const a = await L.req(srv.url, '/v1/chat/completions', q);
+    ok(text.includes('<think>I should call the tool.</think>') && text.includes('<|tool_call_begin|>functions.get_weather:0') &&
+        text.includes('{"temp":21}') &&
+        a.status === 200 && a.json.usage.prompt_tokens === tk.json.tokens.length,
+    `tool history: the prompt is the template's rendering with tools, reasoning, call and result (${tk.json.tokens.length} tokens)`,
+    { usage: a.json && a.json.usage, tokens: tk.json.tokens.length });
+    const none = await L.req(srv.url, '/v1/chat/completions', { ...q, tool_choice: 'none' });
+    ok(none.status === 200 && none.json.usage.prompt_tokens < a.json.usage.prompt_tokens, 'tool_choice none: no tool declarations in the prompt',
+        none.json && none.json.usage);
+}
+
 // --model preloads in the background: the server answers at once while the model downloads, lists
 // it as loading, and then serves requests that name no model with it.
 async function preload(hubPort) {
@@ -207,6 +291,8 @@ async function disconnects(srv) {
     try {
         await fromHub(srv, path.join(TMP, 'hub.log'));
         await greedy(srv);
+        await demo(srv);
+        await toolHistory(srv);
         await preload(mh.port);
         await disconnects(srv);
         // SIGTERM during a stream: the stream ends, exit 0
