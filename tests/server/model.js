@@ -22,6 +22,9 @@ const ASAN = process.env.WICK_ASAN === '1';
 const LLAMA = path.join(DATA, 'models/llama-F32.gguf');
 // The demo model (a small reasoning model trained on arithmetic): its checks run once it is in the repo.
 const DEMO = path.join(__dirname, '../../demo/hub/wick-demo/arith-GGUF/arith-Q4_K_M.gguf');
+// Chat prompts rendered with the model's own Jinja template (tools, reasoning, tool calls) came
+// with the commit that added test_gen_chat.c; before it the checks that need them are skipped.
+const JINJA_CHAT = fs.existsSync(path.join(__dirname, '../unit/test_gen_chat.c'));
 // `wick run`'s text for the same request (its trailing newline dropped)
 const wickRun = (args) => execFileSync(BIN, ['run', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .replace(/\n$/, '');
@@ -176,8 +179,8 @@ async function greedy(srv) {
 // never saw (those its torch original answers right), streamed and not, all at once as the first
 // requests for it (served from the fake Hub: one download, one load).
 async function demo(srv) {
-    if (!fs.existsSync(DEMO)) {
-        console.log('note: no demo model in demo/hub: its checks are skipped');
+    if (!fs.existsSync(DEMO) || !JINJA_CHAT) {
+        console.log('note: no demo model in demo/hub or no Jinja chat prompts: its checks are skipped');
         return;
     }
     const qs = JSON.parse(fs.readFileSync(path.join(DATA, 'demo/arith-questions.json'), 'utf8')).questions
@@ -225,6 +228,10 @@ async function demo(srv) {
 // to the model's chat template whole: the prompt is `wick template`'s rendering of the same context
 // (Kimi K2's template in the deepseek2 fixture); tool_choice none leaves the tools out.
 async function toolHistory(srv) {
+    if (!JINJA_CHAT) {
+        console.log('note: no Jinja chat prompts (tests/unit/test_gen_chat.c): the tool-history checks are skipped');
+        return;
+    }
     const KIMI = path.join(DATA, 'models/deepseek2-Q4_K_M.gguf');
     const call = { id: 'functions.get_weather:0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
     const ctx = {
