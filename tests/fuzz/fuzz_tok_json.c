@@ -24,7 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned flags = 0; flags < 4; flags++) {
         int32_t *ids = NULL;
         size_t n = 0;
-        if (wick_tokenize_alloc(tk, text, sizeof text - 1, flags, &ids, &n) < 0) { abort(); }
+        // a model without an unknown token fails on text it cannot spell (as HF does), naming
+        // the file
+        wick_status erc = wick_tokenize_alloc(tk, text, sizeof text - 1, flags, &ids, &n);
+        if (erc == WICK_E_FORMAT && strncmp(wick_errmsg(), "fz.json: ", 9) == 0) { continue; }
+        if (erc < 0) { abort(); }
         char *out = NULL;
         size_t ol = 0;
         if (wick_detokenize(tk, ids, n, flags & 1, &out, &ol) < 0) { abort(); }
