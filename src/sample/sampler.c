@@ -372,30 +372,41 @@ static size_t typical(const wick_sampler *s, wk_cand *c, size_t n)
 static size_t top_p(const wick_sampler *s, wk_cand *c, size_t n)
 {
     if (s->o.top_p >= 1.0f || n <= 1) { return n; }
-    const float max = wk_sample_softmax(c, n);
     const size_t keep = keep_at_least(s);
-    if (n > 1024) {
+    if (n > 1024 && s->lg) {
         // The kept prefix lies inside any logit threshold whose tokens already hold the mass:
-        // find a threshold (a pass each, no writes) and keep only those before selecting.
+        // find one (a pass each, e^ only above it) and keep only those before selecting. The
+        // normalizer comes from the logits laid out in a row (s->lg is free once the candidates
+        // are built), where the exp vectorizes.
+        float max = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            max = c[i].logit > max ? c[i].logit : max;
+            s->lg[i] = c[i].logit;
+        }
+        const double z = wk_sample_sum_exp(s->lg, n, max);
         for (float d = 2.0f; d <= 64.0f; d *= 2) {
             const float thr = max - d;
             double mass = 0;
             size_t cnt = 0;
             for (size_t i = 0; i < n; i++) {
                 if (c[i].logit >= thr) {
-                    mass += c[i].p;
+                    mass += expf(c[i].logit - max);
                     cnt++;
                 }
             }
-            if (mass < s->o.top_p || cnt < keep) { continue; }
+            if (mass < s->o.top_p * z || cnt < keep) { continue; }
             size_t m = 0;
             for (size_t i = 0; i < n; i++) {
-                if (c[i].logit >= thr) { c[m++] = c[i]; }
+                if (c[i].logit >= thr) {
+                    c[m] = c[i];
+                    c[m++].p = (float)(expf(c[i].logit - max) / z);
+                }
             }
-            n = m;
-            break;
+            for (size_t i = 0; i < m; i++) { c[i].key = -c[i].logit; }
+            return wk_sample_mass_prefix(c, m, s->o.top_p, false, keep);
         }
     }
+    wk_sample_softmax(c, n);
     for (size_t i = 0; i < n; i++) { c[i].key = -c[i].logit; }
     return wk_sample_mass_prefix(c, n, s->o.top_p, false, keep);
 }
