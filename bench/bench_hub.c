@@ -5,7 +5,9 @@
 //
 //   bench_hub [N_FILES] [MB_PER_FILE]       env: WICK_BENCH_DIR (default /tmp/wick-bench-hub)
 // wick-minihub is looked up next to this program (the build directory).
+#if defined(__GNUC__) && !defined(__clang__) // GCC only: clang has no such warning
 #pragma GCC diagnostic ignored "-Wformat-truncation" // fixed buffers, short paths
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>

@@ -6,6 +6,11 @@ set -eu
 pkgs="cmake make gcc pkg-config libcurl4-openssl-dev libssl-dev libonig-dev libjansson-dev
 libutf8proc-dev libmicrohttpd-dev libedit-dev xz-utils curl tmux libopenmpi-dev openmpi-bin"
 
+# CC=clang (CI's second compiler, the fuzz build) needs clang; libFuzzer comes with it.
+case "${CC:-}" in
+clang*) pkgs="$pkgs clang" ;;
+esac
+
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -2,10 +2,8 @@
 // everything the API hands out (every key and nested value, every tensor, the first and last row
 // of each decodable tensor), so that any out-of-bounds read shows under ASan.
 //
-// Build (the library itself must be instrumented too: WICK_SANITIZE for ASan/UBSan in every
-// module, -fsanitize=fuzzer-no-link for coverage; CMake adds -fsanitize=fuzzer to the target):
-//   cmake -S . -B build-fuzz -DWICK_FUZZ=ON -DWICK_SANITIZE=ON -DWICK_BUILD_SHARED=OFF \
-//         -DCMAKE_C_COMPILER=clang -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link
+// Build (WICK_FUZZ instruments the whole library: ASan, UBSan and coverage; see the README):
+//   CC=clang cmake -S . -B build-fuzz -DWICK_FUZZ=ON -DWICK_BUILD_SHARED=OFF
 //   cmake --build build-fuzz --target fuzz_gguf
 // Seeds: the broken-file corpus that test_gguf_broken writes, plus the head of a fixture model:
 //   mkdir -p tests/fuzz/corpus-gguf && cp BUILD/gguf-broken-corpus/*.gguf tests/fuzz/corpus-gguf/

@@ -2,7 +2,9 @@
 // both loop modes, every injected fault, errors, locks between processes, a full disk, offline.
 // Each scenario starts its own minihub on an ephemeral port and stops it.
 // Paths here are short; the buffers are generous. Truncation warnings would be noise.
+#if defined(__GNUC__) && !defined(__clang__) // GCC only: clang has no such warning
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
