@@ -387,7 +387,7 @@ static jnode *parse_with(jparser *p, uint32_t pos)
     }
     jnode *n = jp_node(p, N_WITH, pos, np);
     if (!n) { return NULL; }
-    memcpy(n->kid, pairs, np * sizeof *pairs);
+    if (np) { memcpy(n->kid, pairs, np * sizeof *pairs); } // {% with %} may assign nothing
     static const char *const with_ends[] = {"endwith", NULL};
     n->body = parse_body(p, "with", pos, with_ends, true);
     return n->body ? n : NULL;

@@ -331,6 +331,13 @@ static void sources(void)
     CHECK(t == NULL);
     wick_gguf_close(g);
 
+    // {% with %} may assign nothing (jinja2 renders the body; fuzz_jinja found a memcpy to NULL)
+    CHECK_OK(wick_template_open("with", "{% with %}W{% endwith %}", 24, &t));
+    s = t ? render_str(t, "{}") : NULL;
+    CHECK(s && strcmp(s, "W") == 0);
+    wick_free(s);
+    wick_template_close(t);
+
     // tokenizer_config.json: a string, a list of named templates, the file beside it
     CHECK_OK(wick_template_open_config(test_data("tokenizers/phi4/tokenizer_config.json"), NULL, &t));
     CHECK(t && strcmp(wick_template_eos(t), "<|im_end|>") == 0);
