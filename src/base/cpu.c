@@ -80,12 +80,6 @@ bool wk_cpu_has_avx2(void)
     return cpu.os_ymm && cpu.avx2 && cpu.fma && cpu.f16c;
 }
 
-bool wk_cpu_has_bmi2(void)
-{
-    init();
-    return cpu.bmi2;
-}
-
 bool wk_cpu_has_avx512(void)
 {
     init();

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 
 bool wk_cpu_has_avx2(void);   // AVX2 + FMA + F16C (+ OS YMM support): the avx2 kernel path
-bool wk_cpu_has_bmi2(void);
 // AVX-512 F + BW + VL + DQ + VNNI, with FMA/F16C/BMI2 (+ OS ZMM support): the avx512 path.
 bool wk_cpu_has_avx512(void);
 // A short description ("avx2 fma f16c bmi2", "none"): static storage.
