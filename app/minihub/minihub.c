@@ -1,7 +1,7 @@
-// minihub.c — a fake Hugging Face Hub on 127.0.0.1 for the tests and the benchmark. It speaks the
-// protocol of shared/spec/HUB.md: HEAD/GET /ORG/NAME/resolve/REV/PATH (302 to /cdn/SHA256 for LFS
-// files with X-Repo-Commit, X-Linked-Etag, X-Linked-Size; 200 with ETag = git blob sha1 for small
-// files), Range/206/416 on every body, /api/models/ORG/NAME/revision/REV, the recursive tree API
+// minihub.c — a fake Hugging Face Hub on 127.0.0.1 for the tests and the benchmark. It speaks
+// huggingface.co's protocol as huggingface_hub uses it: HEAD/GET /ORG/NAME/resolve/REV/PATH (302
+// to /cdn/SHA256 for LFS files with X-Repo-Commit, X-Linked-Etag, X-Linked-Size; 200 with
+// ETag = git blob sha1 for small files), Range/206/416 on every body, /api/models/ORG/NAME/revision/REV, the recursive tree API
 // paginated with Link: rel="next", X-Error-Code errors, gated and private repos, renamed repos
 // (relative 307), and injected faults.
 //

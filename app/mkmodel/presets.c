@@ -1,5 +1,5 @@
 // presets.c — model shapes, the tensor list of each architecture, and llama-quantize's per-tensor
-// type policy (shared/spec/MODELS.md §3, §4.1), so a generated Q4_K_M file has the tensor types a
+// type policy (llama.cpp's llama-quant.cpp), so a generated Q4_K_M file has the tensor types a
 // real llama-quantize file of the same shapes has.
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 // gguf.h — the GGUF container, internal side: the parsed structures that reader.c builds and the
 // accessors in gguf.c and the writer in writer.c share. The public interface is wick.h section 3.
 //
-// Layout of a GGUF file (little endian; shared/spec/MODELS.md §1):
+// Layout of a GGUF file (little endian; the GGUF spec, ggml docs/gguf.md):
 //   "GGUF" u32 version  u64 n_tensors  u64 n_kv
 //   n_kv    x { string key, u32 type, value }
 //   n_tensors x { string name, u32 n_dims, u64 ne[n_dims], u32 type, u64 offset }

@@ -5,7 +5,7 @@
 // compiled with that ISA's flags by CMake because of their names) and are picked once, at first use, into a wk_kernels table
 // (select.c). WICK_CPU=scalar|avx2|avx512 forces a path.
 //
-// Matrix-vector products follow ggml (shared/spec/MODELS.md §4.2): a weight row of type T is dotted
+// Matrix-vector products follow ggml (ggml-cpu's vec_dot_type): a weight row of type T is dotted
 // with an activation row first converted to T's vec_dot_type (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for
 // Q4_1/Q5_1, Q8_K for the K-quants, F16 for F16, BF16 for BF16, F32 for F32), with integer
 // products inside blocks and float scales per block.

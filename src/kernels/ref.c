@@ -1,5 +1,5 @@
 // ref.c — the scalar reference kernels: the specification of every tensor format and the oracle
-// the SIMD paths are tested against (shared/spec/MODELS.md §4, ggml-quants.c `*_ref`).
+// the SIMD paths are tested against (ggml-quants.c `*_ref`).
 //
 // Each quantized format has one unpacking function that turns a block into its small integers
 // and per-group scales; dequantization and the dot product are both written on top of it, so they

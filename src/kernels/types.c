@@ -1,5 +1,5 @@
 // types.c — the table of tensor formats: names, block sizes, and what wick can compute with.
-// Block sizes are those of ggml (shared/spec/MODELS.md §1), so a reader can check the size of a
+// Block sizes are those of ggml (ggml.c type_traits), so a reader can check the size of a
 // tensor of any type, including the IQ and TQ types wick cannot decode.
 #include "kernels/kernels.h"
 

@@ -1,6 +1,6 @@
 // attn.c — causal grouped-query attention over the KV cache (see wk_attention in model.h).
 //
-// Like ggml's non-flash path (shared/spec/MODELS.md §3d): scores s = K·q with float32 dots
+// Like ggml's non-flash path (ggml's soft_max_ext and mul_mat): scores s = K·q with float32 dots
 // (an fp16 cache: q is rounded to fp16 and the dot runs on fp16 pairs with float32 sums),
 // softmax(kq_scale · s) with a causal mask, then out = Σ_j p_j · v_j (an fp16 cache: p_j rounded
 // to fp16 first, as ggml converts the probabilities to the V cache's type).

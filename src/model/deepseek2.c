@@ -1,5 +1,5 @@
 // deepseek2.c — DeepSeek-V2/V3 and Kimi K2 (GGUF arch deepseek2): multi-head latent attention in
-// its absorbed form, mixture of experts, YaRN (shared/spec/MODELS.md §3b).
+// its absorbed form, mixture of experts, YaRN (DeepSeek-V2, arXiv:2405.04434; llama.cpp's llm_build_deepseek2).
 //
 // Per layer, for the T tokens of a pass (rows of x), H heads, nope + rope = qk per head:
 //   h   = RMSNorm(x) * attn_norm

@@ -1,5 +1,5 @@
 // llama.c — the dense transformer of the llama family, also run by Phi-4 (arch phi3: phi3.c binds
-// its fused tensors and reuses everything here): shared/spec/MODELS.md §3a, §3c, §3d.
+// its fused tensors and reuses everything here): llama.cpp's llm_build_llama (src/llama-model.cpp).
 //
 // Per layer, for the T tokens of a pass (rows of x):
 //   h = RMSNorm(x) * attn_norm

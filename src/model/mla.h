@@ -1,4 +1,4 @@
-// mla.h — multi-head latent attention, absorbed form (shared/spec/MODELS.md §3b).
+// mla.h — multi-head latent attention, absorbed form (DeepSeek-V2, arXiv:2405.04434).
 //
 // The cache holds one row per token and layer: [c_kv (kv_lora) | k_pe (n_rope)], shared by all
 // heads (MQA with one kv head). Per head h, with the absorbed query

@@ -95,7 +95,7 @@ static wick_status positive(wk_model *m, const char *what, int64_t v, int64_t ma
     return WICK_OK;
 }
 
-// The hyperparameters every arch shares (shared/spec/MODELS.md §2).
+// The hyperparameters every arch shares (the GGUF spec's "<arch>." keys: ggml docs/gguf.md).
 static wick_status load_common_hparams(wk_model *m)
 {
     wk_hparams *hp = &m->hp;

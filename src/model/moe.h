@@ -1,5 +1,5 @@
 // moe.h — mixture-of-experts routing and the grouping of a batch's tokens by expert
-// (shared/spec/MODELS.md §3b, llama.cpp build_moe_ffn).
+// (DeepSeek-V3, arXiv:2412.19437; llama.cpp build_moe_ffn).
 //
 // Router, per token, from the gate logits l[n_expert] (W_gate_inp · h):
 //   p   = sigmoid(l) | softmax(l) | sqrt(softplus(l))          (expert_gating_func 2 | 1 | 4)

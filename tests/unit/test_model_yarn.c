@@ -1,4 +1,4 @@
-// test_model_yarn.c — deepseek2's YaRN numbers: the Kimi K2 values of shared/spec/MODELS.md §3b
+// test_model_yarn.c — deepseek2's YaRN numbers: the Kimi K2 values of Kimi K2's config.json
 // (attention factor, mscale, kq_scale, correction range).
 #include <math.h>
 
