@@ -1067,7 +1067,7 @@ WICK_API const char *wick_finish_reason_name(wick_finish_reason f);
 typedef struct wick_usage {
     int64_t prompt_tokens;    // the whole prompt, cached part included
     int64_t completion_tokens; // generated tokens (reasoning included)
-    int64_t reasoning_tokens; // generated tokens inside <think> ... </think>
+    int64_t reasoning_tokens; // generated tokens of the think block (a closing </think> included)
     int64_t cached_tokens;    // prompt tokens whose KV cache was reused
 } wick_usage;
 

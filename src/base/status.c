@@ -112,6 +112,7 @@ const char *wick_status_name(wick_status rc)
     case WICK_E_NOSPACE: return "nospace";
     case WICK_E_BUSY: return "busy";
     case WICK_E_INTERNAL: return "internal";
+    case WICK_E_TEMPLATE: return "template";
     default: return rc < 0 ? "error" : "status";
     }
 }

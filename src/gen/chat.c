@@ -1,89 +1,116 @@
-// chat.c — chat prompts: messages rendered with the model's template.
-//
-// STAND-IN until the Jinja engine (src/chat, issue 9) lands: the template text is only inspected
-// for the markers of a few known formats (as llama.cpp's llm_chat_apply_template detects its
-// built-ins) and the messages are laid out in that format:
-//   phi4     <|im_start|>ROLE<|im_sep|>CONTENT<|im_end|> ... <|im_start|>assistant<|im_sep|>
-//   chatml   <|im_start|>ROLE\nCONTENT<|im_end|>\n ...     <|im_start|>assistant\n
-//   llama3   BOS <|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|> ...
-//   kimi     <|im_ROLE|>ROLE<|im_middle|>CONTENT<|im_end|> ... <|im_assistant|>assistant<|im_middle|>
-// Anything else is WICK_E_UNSUPPORTED naming the missing engine.
+// chat.c — chat prompts: the request's messages (+ tools) rendered with the model's own Jinja chat
+// template (src/chat, wick.h section 8), as transformers' apply_chat_template does: the context is
+// {"messages": [...], "tools": [...], "add_generation_prompt": true, "enable_thinking": bool,
+// "bos_token", "eos_token"}.
+#include <jansson.h>
+
 #include "gen/gen.h"
 
-#define MAX_PROMPT_BYTES (64u << 20)
-
-typedef enum fmt { F_PHI4, F_CHATML, F_LLAMA3, F_KIMI } fmt;
-
-static wick_status detect(const char *t, fmt *f)
+// A message as the templates expect it: role, content (a string, "" when none), and, when given,
+// reasoning_content, tool_calls (parsed), tool_call_id, name.
+static wick_status message_json(const wick_message *m, size_t i, json_t *arr)
 {
-    if (strstr(t, "<|im_start|>") && strstr(t, "<|im_sep|>")) {
-        *f = F_PHI4;
-    } else if (strstr(t, "<|im_start|>")) {
-        *f = F_CHATML;
-    } else if (strstr(t, "<|start_header_id|>")) {
-        *f = F_LLAMA3;
-    } else if (strstr(t, "<|im_user|>") && strstr(t, "<|im_middle|>")) {
-        *f = F_KIMI;
-    } else {
-        return wk_fail(WICK_E_UNSUPPORTED,
-                       "chat template: not one of the formats wick renders without a Jinja "
-                       "engine (phi4, chatml, llama3, kimi)");
+    json_t *o = json_object();
+    if (!o || json_array_append_new(arr, o) < 0) { return wk_fail_nomem("chat messages"); }
+    if (!m->role || !*m->role) {
+        return wk_fail(WICK_E_INVALID, "messages[%zu].role: missing", i);
+    }
+    int bad = json_object_set_new(o, "role", json_string(m->role));
+    bad |= json_object_set_new(o, "content", json_string(m->content ? m->content : ""));
+    if (m->reasoning_content) {
+        bad |= json_object_set_new(o, "reasoning_content", json_string(m->reasoning_content));
+    }
+    if (m->tool_call_id) { bad |= json_object_set_new(o, "tool_call_id", json_string(m->tool_call_id)); }
+    if (m->name) { bad |= json_object_set_new(o, "name", json_string(m->name)); }
+    if (bad) {
+        return wk_fail(WICK_E_INVALID, "messages[%zu]: a string is not valid UTF-8", i);
+    }
+    if (m->tool_calls) {
+        json_error_t err;
+        json_t *tc = json_loads(m->tool_calls, 0, &err);
+        if (!json_is_array(tc)) {
+            json_decref(tc);
+            return wk_fail(WICK_E_INVALID, "messages[%zu].tool_calls: expected a JSON array%s%s", i,
+                           tc ? "" : ": ", tc ? "" : err.text);
+        }
+        if (json_object_set_new(o, "tool_calls", tc) < 0) { return wk_fail_nomem("chat messages"); }
     }
     return WICK_OK;
 }
 
-wick_status wk_chat_render(const char *tmpl, const wick_request *q, const char *bos,
-                           const char *eos, char **out, bool *opens_think)
+// The template's context for request q, as compact JSON (*out: free with wk_free).
+static wick_status context_json(const wick_request *q, char **out, size_t *len)
 {
-    (void)eos;
     *out = NULL;
-    *opens_think = false;
-    if (!tmpl) {
+    json_t *root = json_object(), *msgs = json_array();
+    wick_status rc = WICK_OK;
+    if (!root || !msgs || json_object_set(root, "messages", msgs) < 0) {
+        rc = wk_fail_nomem("chat context");
+    }
+    for (size_t i = 0; i < q->n_messages && rc >= 0; i++) {
+        rc = message_json(&q->messages[i], i, msgs);
+    }
+    if (rc >= 0 && q->tools) {
+        json_error_t err;
+        json_t *tools = json_loads(q->tools, 0, &err);
+        if (!json_is_array(tools)) {
+            rc = wk_fail(WICK_E_INVALID, "tools: expected a JSON array of tool definitions%s%s",
+                         tools ? "" : ": ", tools ? "" : err.text);
+            json_decref(tools);
+        } else if (json_object_set_new(root, "tools", tools) < 0) {
+            rc = wk_fail_nomem("chat context");
+        }
+    }
+    if (rc >= 0) {
+        int bad = json_object_set_new(root, "add_generation_prompt", json_true());
+        if (q->think >= 0) { bad |= json_object_set_new(root, "enable_thinking", json_boolean(q->think)); }
+        if (bad) { rc = wk_fail_nomem("chat context"); }
+    }
+    if (rc >= 0) {
+        char *s = json_dumps(root, JSON_COMPACT);
+        if (!s) {
+            rc = wk_fail_nomem("chat context");
+        } else {
+            *len = strlen(s);
+            *out = wk_strndup(s, *len);
+            free(s);
+            if (!*out) { rc = wk_fail_nomem("chat context"); }
+        }
+    }
+    json_decref(msgs);
+    json_decref(root);
+    return rc;
+}
+
+wick_status wk_chat_render(const wk_loaded *L, const wick_request *q, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    wick_template *own = NULL;
+    const wick_template *t = L->tmpl;
+    wick_status rc;
+    if (q->chat_template) {
+        rc = wick_template_open("chat_template", q->chat_template, strlen(q->chat_template), &own);
+        if (rc < 0) { return rc; }
+        t = own;
+    } else if (!t) {
+        if (L->tmpl_error) { return wk_fail(L->tmpl_rc, "%s", L->tmpl_error); }
         return wk_fail(WICK_E_NOT_FOUND,
                        "no chat template: the GGUF has no tokenizer.chat_template and no "
                        "tokenizer_config.json gives one (give a template file)");
     }
-    fmt f = F_CHATML;
-    wick_status rc = detect(tmpl, &f);
-    if (rc < 0) { return rc; }
-    wk_buf b;
-    wk_buf_init(&b, MAX_PROMPT_BYTES);
-    if (f == F_LLAMA3 && bos) { rc = wk_buf_puts(&b, bos); }
-    for (size_t i = 0; i < q->n_messages && rc >= 0; i++) {
-        const wick_message *m = &q->messages[i];
-        const char *c = m->content ? m->content : "";
-        switch (f) {
-        case F_PHI4: rc = wk_buf_printf(&b, "<|im_start|>%s<|im_sep|>%s<|im_end|>", m->role, c); break;
-        case F_CHATML: rc = wk_buf_printf(&b, "<|im_start|>%s\n%s<|im_end|>\n", m->role, c); break;
-        case F_LLAMA3:
-            rc = wk_buf_printf(&b, "<|start_header_id|>%s<|end_header_id|>\n\n%s<|eot_id|>", m->role,
-                               c);
-            break;
-        case F_KIMI: {
-            const char *tag = strcmp(m->role, "user") == 0        ? "user"
-                              : strcmp(m->role, "assistant") == 0 ? "assistant"
-                                                                  : "system";
-            rc = wk_buf_printf(&b, "<|im_%s|>%s<|im_middle|>%s<|im_end|>", tag, m->role, c);
-            break;
-        }
-        }
-    }
+    char *ctx = NULL;
+    size_t ctx_len = 0;
+    rc = context_json(q, &ctx, &ctx_len);
     if (rc >= 0) {
-        switch (f) {
-        case F_PHI4: rc = wk_buf_puts(&b, "<|im_start|>assistant<|im_sep|>"); break;
-        case F_CHATML: rc = wk_buf_puts(&b, "<|im_start|>assistant\n"); break;
-        case F_LLAMA3: rc = wk_buf_puts(&b, "<|start_header_id|>assistant<|end_header_id|>\n\n"); break;
-        case F_KIMI: rc = wk_buf_puts(&b, "<|im_assistant|>assistant<|im_middle|>"); break;
-        }
+        wick_template_opts o;
+        wick_template_opts_init(&o);
+        // the template's own bos/eos texts, else the tokenizer's
+        if (!wick_template_bos(t)) { o.bos_token = L->bos_text; }
+        if (!wick_template_eos(t)) { o.eos_token = L->eos_text; }
+        rc = wick_template_render(t, ctx, ctx_len, &o, out, out_len);
     }
-    if (rc < 0) {
-        wk_buf_free(&b);
-        return rc;
-    }
-    *out = wk_buf_take(&b, NULL);
-    if (!*out) { return wk_fail_nomem("chat prompt"); }
-    size_t n = strlen(*out);
-    while (n > 0 && ((*out)[n - 1] == '\n' || (*out)[n - 1] == ' ')) { n--; }
-    *opens_think = n >= 7 && memcmp(*out + n - 7, "<think>", 7) == 0;
-    return WICK_OK;
+    wk_free(ctx);
+    wick_template_close(own);
+    return rc;
 }

@@ -13,7 +13,7 @@
 //               leaving between steps, prefix reuse
 //   seq.c       one sequence's generation: the prompt, sampling, detokenizing, stop strings,
 //               reasoning split, finish
-//   chat.c      chat prompt rendering
+//   chat.c      chat prompts: messages rendered with the Jinja chat template (src/chat)
 //
 // Threads. A stream's chunk queue is guarded by its own mutex. The registry's state (models,
 // waiters, refcounts) by the registry's mutex, touched by the registry thread, by
@@ -136,8 +136,10 @@ void wk_registry_stream_ended(wick_registry *r, wk_gmodel *gm);
 typedef struct wk_loaded {
     wick_model *model;
     wick_tokenizer *tok;
-    char *template_text; // the model's chat template, or NULL
-    char *bos_text, *eos_text; // for templates ("" when none)
+    wick_template *tmpl; // the model's chat template, or NULL
+    char *tmpl_error;    // why the model's template did not compile (tmpl NULL), or NULL
+    wick_status tmpl_rc;
+    char *bos_text, *eos_text; // the tokenizer's, for templates without their own ("" when none)
 } wk_loaded;
 
 // What to open: the GGUF (first shard), and the tokenizer's files when not the GGUF's vocabulary.
@@ -198,9 +200,9 @@ void wk_seq_end(wk_seq *q, wick_finish_reason f, wick_status rc, const char *msg
 
 // --- chat prompts (chat.c) -----------------------------------------------------------------------
 
-// Renders messages (+ tools) with template tmpl and the generation prompt. think: -1, 0, 1.
-// *out: NUL-terminated, free with wk_free. *opens_think: the prompt ends inside <think>.
-wick_status wk_chat_render(const char *tmpl, const wick_request *q, const char *bos,
-                           const char *eos, char **out, bool *opens_think);
+// Renders q's messages (+ tools) with q's chat_template, else L's, and the generation prompt.
+// *out: NUL-terminated (*out_len bytes), free with wk_free. Errors: NOT_FOUND (no template),
+// the template's (FORMAT, TEMPLATE, RANGE), INVALID (tools / tool_calls not JSON arrays).
+wick_status wk_chat_render(const wk_loaded *L, const wick_request *q, char **out, size_t *out_len);
 
 #endif

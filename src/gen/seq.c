@@ -45,9 +45,10 @@ struct wk_seq {
 
 // --- prompt --------------------------------------------------------------------------------------
 
-static wick_status tokenize_text(const wk_loaded *L, const char *text, int32_t **ids, size_t *n)
+static wick_status tokenize_text(const wk_loaded *L, const char *text, size_t len, int32_t **ids,
+                                 size_t *n)
 {
-    wick_status rc = wick_tokenize_alloc(L->tok, text, strlen(text),
+    wick_status rc = wick_tokenize_alloc(L->tok, text, len,
                                          WICK_TOKENIZE_PARSE_SPECIAL | WICK_TOKENIZE_ADD_SPECIAL,
                                          ids, n);
     if (rc < 0) { return rc; }
@@ -92,15 +93,15 @@ wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, do
             }
         }
     } else if (q->prompt) {
-        if ((rc = tokenize_text(L, q->prompt, &s->prompt, &n)) < 0) { goto fail; }
+        if ((rc = tokenize_text(L, q->prompt, strlen(q->prompt), &s->prompt, &n)) < 0) { goto fail; }
     } else {
         char *text = NULL;
-        const char *tpl = q->chat_template ? q->chat_template : L->template_text;
-        bool opens = false;
-        if ((rc = wk_chat_render(tpl, q, L->bos_text, L->eos_text, &text, &opens)) < 0) {
-            goto fail;
-        }
-        rc = tokenize_text(L, text, &s->prompt, &n);
+        size_t len = 0;
+        if ((rc = wk_chat_render(L, q, &text, &len)) < 0) { goto fail; }
+        size_t k = len; // the generation prompt opens <think> (the answer starts inside it)
+        while (k > 0 && (text[k - 1] == '\n' || text[k - 1] == ' ')) { k--; }
+        bool opens = k >= 7 && memcmp(text + k - 7, "<think>", 7) == 0;
+        rc = tokenize_text(L, text, len, &s->prompt, &n);
         wk_free(text);
         if (rc < 0) { goto fail; }
         s->chat = true;

@@ -75,7 +75,8 @@ static void make_root(bool big)
     mkmodel("--preset tiny --arch llama --type Q8_0 --split 2", "org/split-GGUF/Q8_0/s-Q8_0.gguf");
     put_text("org/broken-GGUF/broken-Q4_K_M.gguf", "GGUF but not really a model file at all");
     put("models/llama-Q4_K_M.gguf", "org/broken-GGUF.next/broken-Q4_K_M.gguf");
-    put("models/phi3-F32.gguf", "org/phi-GGUF/phi-F32.gguf");
+    // a GGUF without a chat template: the tokenizer repo's tokenizer_config.json gives it
+    mkmodel("--preset tiny --arch phi3 --type F32", "org/phi-GGUF/phi-F32.gguf");
     put("tokenizers/mini-phi4r-1536/tokenizer.json", "org/phi-tok/tokenizer.json");
     put_text("org/phi-tok/tokenizer_config.json",
              "{\"eos_token\": \"<|im_end|>\", \"chat_template\": \"{% for message in messages %}"
