@@ -183,7 +183,9 @@ static int turn(chat_state *s, wick_registry *reg, const char *line)
     bool ok = acc.ok && show_rc == CLI_OK;
     if (v.tty_out && (v.wrote_text || thought.n)) { fputs("\x1b[0m", stdout); }
     if (v.wrote_text || thought.n) { putchar('\n'); }
-    if (v.finish == WICK_FINISH_CANCELLED) { fputs("[cancelled]\n", stdout); }
+    if (v.finish == WICK_FINISH_CANCELLED) { // after the terminal's "^C" when nothing came yet
+        fputs(v.wrote_text || thought.n ? "[cancelled]\n" : "\n[cancelled]\n", stdout);
+    }
     fflush(stdout);
     if (s->timings && v.done.type == WICK_CHUNK_DONE) { cli_print_timings(&v.done); }
     if (v.failed || v.finish == WICK_FINISH_ERROR || !ok ||
