@@ -1,20 +1,14 @@
 // seq.c — one sequence's generation: the prompt's tokens, then per step: pick the next token
 // (section 7's sampler chain, or forced to close a reasoning budget), turn it into text and apply
 // the stop conditions (section 7's stopper: end-of-generation tokens, stop strings held back
-// across tokens), split reasoning from content, emit chunks, decide when it ends. The scheduler
-// evaluates; this file never touches the KV cache.
-//
-// Think splitter (chat mode only): "<think>" at the very start of the output (or a prompt that
-// ends inside <think>) starts reasoning, "</think>" ends it; the tags are not emitted, and text
-// that may be the start of a tag is held back until it is decided.
-// STAND-IN until the streaming reasoning/tool-call parser of src/chat (issue 9) lands.
-#define _GNU_SOURCE // memmem
+// across tokens), emit chunks through the chat parser when the
+// prompt is a chat (section 8's wick_chat_parser, in the format wick_chat_format_detect finds in
+// the template, the vocabulary and the rendered prompt: reasoning, content, tool calls), decide
+// when it ends. The scheduler evaluates; this file never touches the KV cache.
 #include <math.h>
 #include <stdlib.h>
 
 #include "gen/gen.h"
-
-#define MAX_TEXT (1u << 20) // held-back text cap
 
 struct wk_seq {
     wick_stream *st;
@@ -26,15 +20,16 @@ struct wk_seq {
     int32_t *ids;
     size_t n_ids, cap_ids;
     int64_t n_reasoning;
+    int n_tool_calls;
     int32_t forced[16];
     int n_forced, i_forced;
     bool budget_forced;
     wick_sampler *smp;
     wick_stopper *stp;
     bool want_lp;
-    // text
-    wk_buf think; // text not emitted yet (think splitter)
-    bool chat, reasoning, at_start, after_think;
+    // text: chat output through the parser (NULL: all content)
+    wick_chat_parser *parser;
+    char think_close[72]; // the format's think-close marker, forced when the budget is spent
     // log-probabilities waiting for the text that carries them
     wick_sample *lps;
     size_t n_lps, cap_lps;
@@ -61,6 +56,30 @@ static wick_status tokenize_text(const wk_loaded *L, const char *text, size_t le
     return WICK_OK;
 }
 
+// The parser of the model's output, in the format of the template, the vocabulary and the
+// rendered prompt (which may end inside <think>).
+static wick_status chat_parser(wk_seq *s, const char *prompt)
+{
+    const wick_request *q = s->q;
+    char *tmpl = NULL;
+    if (q->chat_template || s->L->tmpl) {
+        size_t n = 0;
+        const char *src = q->chat_template;
+        if (src) {
+            n = strlen(src);
+        } else {
+            src = wick_template_source(s->L->tmpl, &n);
+        }
+        if (!(tmpl = wk_strndup(src, n))) { return wk_fail_nomem("chat template"); }
+    }
+    wick_chat_format f;
+    wick_chat_format_detect(tmpl, s->L->tok, prompt, &f);
+    snprintf(s->think_close, sizeof s->think_close, "%s", f.think_close ? f.think_close : "</think>");
+    wick_status rc = wick_chat_parser_create(&f, &s->parser);
+    wk_free(tmpl);
+    return rc;
+}
+
 wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, double t_ready,
                           wk_seq **out)
 {
@@ -72,8 +91,6 @@ wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, do
     s->L = L;
     s->q = q;
     s->t_ready = t_ready;
-    s->at_start = true;
-    wk_buf_init(&s->think, MAX_TEXT);
     wick_status rc = WICK_OK;
     size_t n = 0;
     if (q->tokens) {
@@ -98,15 +115,10 @@ wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, do
         char *text = NULL;
         size_t len = 0;
         if ((rc = wk_chat_render(L, q, &text, &len)) < 0) { goto fail; }
-        size_t k = len; // the generation prompt opens <think> (the answer starts inside it)
-        while (k > 0 && (text[k - 1] == '\n' || text[k - 1] == ' ')) { k--; }
-        bool opens = k >= 7 && memcmp(text + k - 7, "<think>", 7) == 0;
-        rc = tokenize_text(L, text, len, &s->prompt, &n);
+        rc = chat_parser(s, text);
+        rc = rc < 0 ? rc : tokenize_text(L, text, len, &s->prompt, &n);
         wk_free(text);
         if (rc < 0) { goto fail; }
-        s->chat = true;
-        s->reasoning = opens && q->think != 0;
-        if (opens) { s->at_start = false; }
     }
     s->n_prompt = (int64_t)n;
     if (n == 0) {
@@ -144,7 +156,7 @@ void wk_seq_free(wk_seq *s)
     wk_free(s->lps);
     wick_sampler_destroy(s->smp);
     wick_stopper_destroy(s->stp);
-    wk_buf_free(&s->think);
+    wick_chat_parser_destroy(s->parser);
     wk_free(s);
 }
 
@@ -217,82 +229,43 @@ static void emit_text(wk_seq *s, wick_chunk_type type, const char *text, size_t 
     wk_stream_emit(s->st, &c);
 }
 
-// Longest tail of text[0, n) that is a proper prefix of tag.
-static size_t partial_tail(const char *text, size_t n, const char *tag)
+static void emit_piece(wk_seq *s, const wick_chat_piece *p)
 {
-    size_t t = strlen(tag);
-    for (size_t k = t - 1 < n ? t - 1 : n; k > 0; k--) {
-        if (memcmp(text + n - k, tag, k) == 0) { return k; }
-    }
-    return 0;
-}
-
-static size_t skip_ws(const char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')) { i++; }
-    return i;
-}
-
-// The think splitter: consumes s->think (all of it when final).
-static void split_think(wk_seq *s, bool final)
-{
-    wk_buf *b = &s->think;
-    size_t pos = 0;
-    if (b->len == 0) { return; }
-    for (;;) {
-        const char *p = b->data + pos;
-        size_t n = b->len - pos;
-        if (n == 0) { break; }
-        if (s->at_start && s->chat) {
-            size_t ws = skip_ws(p, n);
-            if (n - ws >= 7 && memcmp(p + ws, "<think>", 7) == 0) {
-                pos += ws + 7;
-                s->reasoning = true;
-                s->at_start = false;
-                continue;
-            }
-            if (!final && (ws == n || (n - ws < 7 && memcmp(p + ws, "<think>", n - ws) == 0))) {
-                break; // maybe the start of <think>: wait for more
-            }
-            s->at_start = false;
-            continue;
-        }
-        if (s->reasoning) {
-            const char *end = memmem(p, n, "</think>", 8);
-            if (end) {
-                emit_text(s, WICK_CHUNK_REASONING, p, (size_t)(end - p));
-                pos += (size_t)(end - p) + 8;
-                s->reasoning = false;
-                s->after_think = true;
-                continue;
-            }
-            size_t keep = final ? 0 : partial_tail(p, n, "</think>");
-            emit_text(s, WICK_CHUNK_REASONING, p, n - keep);
-            pos += n - keep;
-            break;
-        }
-        if (s->after_think) { // the answer starts after the blank lines that follow </think>
-            size_t ws = skip_ws(p, n);
-            pos += ws;
-            if (ws == n) { break; }
-            s->after_think = false;
-            continue;
-        }
-        emit_text(s, WICK_CHUNK_CONTENT, p, n);
-        pos += n;
+    switch (p->kind) {
+    case WICK_PIECE_CONTENT: emit_text(s, WICK_CHUNK_CONTENT, p->text, p->len); break;
+    case WICK_PIECE_REASONING: emit_text(s, WICK_CHUNK_REASONING, p->text, p->len); break;
+    case WICK_PIECE_TOOL_CALL: {
+        if (!s->t_first) { s->t_first = wk_now(); }
+        wick_chunk c = {.type = WICK_CHUNK_TOOL_CALL,
+                        .tool_index = p->index,
+                        .tool_id = p->id ? p->id : "",
+                        .tool_name = p->name ? p->name : "",
+                        .tool_arguments = p->arguments ? p->arguments : "{}"};
+        wk_stream_emit(s->st, &c);
+        s->n_tool_calls++;
         break;
     }
-    memmove(b->data, b->data + pos, b->len - pos);
-    b->len -= pos;
-    b->data[b->len] = '\0';
+    case WICK_PIECE_WARNING: break; // the text it is about came as content
+    }
 }
 
-// Text from the stopper into the think splitter.
-static void feed_text(wk_seq *s, const char *text, size_t len, bool final)
+// Text from the stopper: through the parser (chat) or straight out as content. final: the end.
+static wick_status feed_text(wk_seq *s, const char *text, size_t len, bool final)
 {
-    if (len && wk_buf_append(&s->think, text, len) < 0) { final = true; } // over the cap
-    split_think(s, final);
+    if (!s->parser) {
+        emit_text(s, WICK_CHUNK_CONTENT, text, len);
+        return WICK_OK;
+    }
+    wick_status rc = len ? wick_chat_parser_feed(s->parser, text, len) : WICK_OK;
+    if (rc >= 0 && final) { rc = wick_chat_parser_finish(s->parser); }
+    wick_chat_piece p;
+    while (wick_chat_parser_next(s->parser, &p) == WICK_OK) { emit_piece(s, &p); }
+    return rc;
+}
+
+static bool in_reasoning(const wk_seq *s)
+{
+    return s->parser && wick_chat_parser_in_reasoning(s->parser);
 }
 
 // --- steps and the end ---------------------------------------------------------------------------
@@ -329,7 +302,8 @@ void wk_seq_end(wk_seq *s, wick_finish_reason f, wick_status rc, const char *msg
         const char *text;
         size_t len;
         if (wick_stopper_flush(s->stp, &text, &len) < 0) { len = 0; } // held text, if any
-        feed_text(s, text, len, true);
+        feed_text(s, text, len, true); // (a parser failure here: what it held is lost)
+        if (f == WICK_FINISH_STOP && s->n_tool_calls > 0) { f = WICK_FINISH_TOOL_CALLS; }
     }
     wick_chunk d = {.type = WICK_CHUNK_DONE, .finish_reason = f};
     usage_timings(s, &d);
@@ -366,11 +340,12 @@ static bool push_lp(wk_seq *s, const wick_sample *e)
     return true;
 }
 
-// "</think>" as tokens, forced once the reasoning budget is spent.
+// The think-close marker as tokens, forced once the reasoning budget is spent.
 static void force_think_end(wk_seq *s)
 {
     size_t n = 0;
-    wick_status rc = wick_tokenize(s->L->tok, "</think>", 8, WICK_TOKENIZE_PARSE_SPECIAL, s->forced,
+    wick_status rc = wick_tokenize(s->L->tok, s->think_close, strlen(s->think_close),
+                                   WICK_TOKENIZE_PARSE_SPECIAL, s->forced,
                                    WK_ARRAY_LEN(s->forced), &n);
     s->budget_forced = true;
     if (rc >= 0 && n > 0) {
@@ -391,7 +366,7 @@ bool wk_seq_step(wk_seq *s, const float *logits, int64_t n_past, int64_t n_ctx, 
         return false;
     }
     const int64_t budget = q->think == 0 ? 0 : q->reasoning_budget;
-    if (s->reasoning && budget >= 0 && s->n_reasoning >= budget && !s->budget_forced) {
+    if (budget >= 0 && !s->budget_forced && s->n_reasoning >= budget && in_reasoning(s)) {
         force_think_end(s);
     }
     int32_t id;
@@ -412,7 +387,7 @@ bool wk_seq_step(wk_seq *s, const float *logits, int64_t n_past, int64_t n_ctx, 
         wk_seq_end(s, WICK_FINISH_ERROR, WICK_E_NOMEM, "out of memory (generated ids)");
         return false;
     }
-    const bool was_reasoning = s->reasoning;
+    const bool was_reasoning = in_reasoning(s);
     const char *text = "";
     size_t len = 0;
     wick_status rc = WICK_OK;
@@ -423,8 +398,12 @@ bool wk_seq_step(wk_seq *s, const float *logits, int64_t n_past, int64_t n_ctx, 
             return false;
         }
     }
-    feed_text(s, text, len, false);
-    if (was_reasoning || s->reasoning) { s->n_reasoning++; }
+    wick_status prc = feed_text(s, text, len, false);
+    if (prc < 0) {
+        wk_seq_end(s, WICK_FINISH_ERROR, prc, wick_errmsg());
+        return false;
+    }
+    if (was_reasoning || in_reasoning(s)) { s->n_reasoning++; }
     if (rc == WICK_DONE) { // an end-of-generation token or a stop string
         wk_seq_end(s, WICK_FINISH_STOP, 0, NULL);
         return false;

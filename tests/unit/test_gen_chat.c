@@ -119,13 +119,15 @@ static void test_budget(wick_registry *r, const char *model)
     CHECKF(fr && (!fc || fr < fc) && !strchr(fc ? fc : "", 'R'),
            "reasoning, then content: chunks %s", d.types);
     CHECK(d.n_reasoning > 0 && !strstr(d.reasoning, "</think>") && !strstr(d.content, "</think>"));
-    // thinking off (think 0): the budget is 0, no reasoning token at all
+    // thinking off (think 0): the budget is 0: </think> at once (the think block's one token),
+    // no reasoning text
     q.think = 0;
     run_request(r, &q, &d);
-    CHECKF(d.n_error == 0 && d.usage.reasoning_tokens == 0 && !strchr(d.types, 'R'),
+    CHECKF(d.n_error == 0 && d.usage.reasoning_tokens == 1 && !strchr(d.types, 'R') &&
+               d.n_content > 0,
            "think off: %lld reasoning tokens, chunks %s", (long long)d.usage.reasoning_tokens,
            d.types);
-    printf("  reasoning budget 6: 6 reasoning tokens, </think> forced, then content\n");
+    printf("  reasoning budget 6: 6 reasoning tokens + the forced </think>, then content; think off: </think> at once\n");
 }
 
 static void test_errors(wick_registry *r, const char *model)
