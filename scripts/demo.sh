@@ -1,9 +1,9 @@
 #!/bin/sh
 # Quick start: sets up, builds and runs wick's main job end to end on a built-in default, without
-# the network: the repo's fake Hub (wick-minihub, on 127.0.0.1) serves a bundled Phi-4-shaped
-# model (arch phi3, Q4_K_M, random weights), `wick pull` fetches it into a throwaway
-# Hugging Face cache, `wick info` describes it and `wick run` streams a greedy completion from it.
-# The weights are random, so the text is gibberish; the path it takes is the real one.
+# the network: the repo's fake Hub (wick-minihub, on 127.0.0.1) serves demo/hub, where the demo
+# model lives (wick-demo/arith-GGUF, wick-demo/arith: a small reasoning model trained for this by
+# tools/demo-model), and `wick run` fetches it into a throwaway Hugging Face cache, loads it and
+# streams its thinking, then its answer, to an arithmetic question.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/build.sh build
@@ -16,10 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-repo="$tmp/hub/wick-demo/phi3-tiny-GGUF"
-mkdir -p "$repo"
-cp tests/data/models/phi3-Q4_K_M.gguf "$repo/phi3-tiny-Q4_K_M.gguf"
-./build/wick-minihub --root "$tmp/hub" --exit-after 600 > "$tmp/port" 2> "$tmp/minihub.log" &
+./build/wick-minihub --root demo/hub --exit-after 600 > "$tmp/port" 2> "$tmp/minihub.log" &
 mh=$!
 i=0
 while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -28,13 +25,22 @@ while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 export HF_ENDPOINT="http://127.0.0.1:$(cat "$tmp/port")" HF_HUB_CACHE="$tmp/cache"
 unset HF_HUB_OFFLINE HF_TOKEN HF_TOKEN_PATH 2>/dev/null || true
 
-echo "== wick pull wick-demo/phi3-tiny-GGUF '*Q4_K_M*.gguf'   (from the fake Hub at $HF_ENDPOINT)"
-model=$(./build/wick pull wick-demo/phi3-tiny-GGUF '*Q4_K_M*.gguf')
-echo "$model"
-echo
-echo "== wick info (first lines)"
-./build/wick info "$model" | head -n 12
-echo
-echo "== wick run --prompt 'The quick brown fox' --max-tokens 32 --temperature 0"
-./build/wick run --model "$model" --prompt "The quick brown fox" --max-tokens 32 --temperature 0
-echo
+q="What is 4825 + 3796?"
+# Phi-4-reasoning's system prompt, as the model's template injects it (wick run's chat layout
+# does not render the template's literal text yet, so it is passed as --system)
+sys=$(printf '{"messages":[]}' | ./build/wick template --tokenizer-config demo/hub/wick-demo/arith/tokenizer_config.json |
+    sed -e 's/^<|im_start|>system<|im_sep|>//' -e 's/<|im_end|>$//')
+echo "== wick run wick-demo/arith-GGUF:Q8_0 --tokenizer wick-demo/arith --system \"\$sys\" '$q'   (Hub: $HF_ENDPOINT)"
+# --json: one chunk per line; shown here as the thinking, then the answer
+./build/wick run wick-demo/arith-GGUF:Q8_0 --tokenizer wick-demo/arith --system "$sys" "$q" --temperature 0 \
+    --json > "$tmp/chunks"
+awk '
+/"type":"(reasoning|content)"/ {
+    t = $0; sub(/^.*"type":"/, "", t); sub(/".*$/, "", t)
+    x = $0; sub(/^.*"text":"/, "", x); sub(/"[,}][^"]*$/, "", x); sub(/"}$/, "", x)
+    gsub(/\\n/, "\n", x); gsub(/\\"/, "\"", x); gsub(/\\\\/, "\\", x)
+    if (t != last) { printf "%s[%s]\n", (last == "" ? "" : "\n"), t; last = t }
+    printf "%s", x
+}
+/"type":"done"/ { done = $0; sub(/,"ids":\[[^]]*\]/, "", done) }
+END { printf "\n\n%s\n", done }' "$tmp/chunks"
