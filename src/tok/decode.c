@@ -260,7 +260,8 @@ wick_status wick_detokenize(const wick_tokenizer *t, const int32_t *ids, size_t 
 struct wick_detok_stream {
     const wick_tokenizer *t;
     unsigned flags;
-    bool started; // a piece was produced (Strip's start applies to the first one)
+    bool started;     // a piece was produced
+    int *strip_left;  // per decoder: Strip characters still to take from the start of the text
     wk_buf pending;
     wk_buf out;
     pieces a, b;
@@ -275,6 +276,14 @@ wick_status wick_detok_stream_create(const wick_tokenizer *t, unsigned flags,
     if (!s) { return wk_fail_nomem("detokenizer stream"); }
     s->t = t;
     s->flags = flags;
+    s->strip_left = wk_calloc(t->n_dec > 0 ? (size_t)t->n_dec : 1, sizeof *s->strip_left);
+    if (!s->strip_left) {
+        wk_free(s);
+        return wk_fail_nomem("detokenizer stream");
+    }
+    for (int k = 0; k < t->n_dec; k++) {
+        if (t->dec[k].kind == WK_DEC_STRIP) { s->strip_left[k] = t->dec[k].start; }
+    }
     wk_buf_init(&s->pending, SIZE_MAX / 2);
     wk_buf_init(&s->out, SIZE_MAX / 2);
     pieces_init(&s->a);
@@ -290,7 +299,28 @@ void wick_detok_stream_destroy(wick_detok_stream *s)
     wk_buf_free(&s->out);
     pieces_free(&s->a);
     pieces_free(&s->b);
+    wk_free(s->strip_left);
     wk_free(s);
+}
+
+// Strip's start counts characters of the whole decoded text (after Fuse), not of one token: a
+// token that decodes to strip characters only uses up part of the count and the next token gets
+// the rest. Returns the count left after the pieces of in.
+static int strip_rest(const wk_dec *d, const pieces *in, int left)
+{
+    const uint8_t *b = (const uint8_t *)(in->buf.data ? in->buf.data : "");
+    for (size_t i = 0; i < in->sp.n && left > 0; i++) {
+        const uint8_t *s = b + in->sp.v[i].off;
+        size_t n = in->sp.v[i].len, lo = 0;
+        while (left > 0 && lo < n) {
+            size_t adv;
+            if (wk_tok_utf8_dec(s + lo, n - lo, &adv) != d->strip_cp) { return 0; }
+            lo += adv;
+            left--;
+        }
+        if (lo < n) { return 0; }
+    }
+    return left;
 }
 
 // Moves the complete part of pending to out (invalid sequences as U+FFFD), keeps an incomplete
@@ -325,7 +355,7 @@ wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char 
     wick_status rc = check_id(t, id);
     if (rc < 0) { return rc; }
     if (!skipped(t, id, s->flags)) {
-        // one token through the chain; Strip's start only at the beginning of the stream
+        // one token through the chain; Strip's start only at the beginning of the text
         wk_buf_clear(&s->a.buf);
         s->a.sp.n = 0;
         rc = piece_add(&s->a, t->arena + t->doff[id], t->dlen[id]);
@@ -333,8 +363,9 @@ wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char 
         for (int k = 0; k < t->n_dec && rc == WICK_OK; k++) {
             wk_dec d = t->dec[k];
             if (d.kind == WK_DEC_STRIP) {
-                if (s->started) { d.start = 0; }
+                d.start = s->strip_left[k];
                 d.stop = 0;
+                s->strip_left[k] = strip_rest(&d, res, d.start);
             }
             if (d.kind == WK_DEC_WORDPIECE && s->started) { d.start = 0; }
             pieces *nxt = res == &s->a ? &s->b : &s->a;

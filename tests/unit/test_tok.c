@@ -148,6 +148,60 @@ static void test_json_paths(void)
     }
 }
 
+// Streams ids one by one; checks the pieces add up to want (and to wick_detokenize).
+static void check_stream(const wick_tokenizer *tk, const int32_t *ids, size_t n, const char *want)
+{
+    char *full = NULL;
+    size_t fl = 0;
+    CHECK_OK(wick_detokenize(tk, ids, n, 0, &full, &fl));
+    CHECKF(full && strcmp(full, want) == 0, "decoded '%s', want '%s'", full ? full : "", want);
+    wick_detok_stream *st = NULL;
+    CHECK_OK(wick_detok_stream_create(tk, 0, &st));
+    char acc[256];
+    size_t al = 0;
+    for (size_t k = 0; st && k <= n; k++) {
+        const char *piece;
+        size_t pl;
+        wick_status r = k < n ? wick_detok_stream_push(st, ids[k], &piece, &pl)
+                              : wick_detok_stream_finish(st, &piece, &pl);
+        CHECK(r == WICK_OK && al + pl < sizeof acc);
+        if (r == WICK_OK && al + pl < sizeof acc) {
+            memcpy(acc + al, piece, pl);
+            al += pl;
+        }
+    }
+    acc[al] = '\0';
+    CHECKF(strcmp(acc, want) == 0, "streamed '%s', want '%s'", acc, want);
+    wick_detok_stream_destroy(st);
+    wick_free(full);
+}
+
+// Strip (start 1) takes one leading space of the whole text: when the first token is that space
+// alone, the second token keeps its own (found by fuzz_tok_encode on "\u2581 ").
+static void test_stream_strip(void)
+{
+    wick_tokenizer *tk = open_json("tokenizers/hf/unigram-bytes.json");
+    if (!tk) { return; }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    CHECK_OK(wick_tokenize_alloc(tk, "\xe2\x96\x81 ", 4, 0, &ids, &n));
+    CHECKF(n == 2, "%zu ids for \"\\u2581 \"", n);
+    if (n == 2) { check_stream(tk, ids, n, " "); }
+    wick_free(ids);
+    int32_t sp = wick_token_find(tk, "\xe2\x96\x81", 3);
+    int32_t th = wick_token_find(tk, "\xe2\x96\x81the", 6);
+    CHECK(sp >= 0 && th >= 0);
+    if (sp >= 0 && th >= 0) {
+        int32_t seq[] = {sp, sp, th, sp, th};
+        check_stream(tk, seq, 2, " ");
+        check_stream(tk, seq + 1, 2, " the");
+        check_stream(tk, seq, 3, "  the");
+        check_stream(tk, seq, 5, "  the  the");
+        check_stream(tk, seq + 2, 3, "the  the");
+    }
+    wick_tokenizer_close(tk);
+}
+
 static void test_qwen3(void)
 {
     // (not test_tmpdir: its snprintf trips -Wformat-truncation here)
@@ -277,6 +331,7 @@ static void test_threads(void)
 int main(void)
 {
     test_json_paths();
+    test_stream_strip();
     test_qwen3();
     test_tiktoken();
     test_gguf_paths();
