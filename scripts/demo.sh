@@ -10,8 +10,10 @@ sh scripts/build.sh build
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wick-demo.XXXXXX")
 mh=
+sv=
 cleanup() {
     [ -n "$mh" ] && kill "$mh" 2>/dev/null
+    [ -n "$sv" ] && kill "$sv" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -26,13 +28,9 @@ export HF_ENDPOINT="http://127.0.0.1:$(cat "$tmp/port")" HF_HUB_CACHE="$tmp/cach
 unset HF_HUB_OFFLINE HF_TOKEN HF_TOKEN_PATH 2>/dev/null || true
 
 q="What is 4825 + 3796?"
-# Phi-4-reasoning's system prompt, as the model's template injects it (wick run's chat layout
-# does not render the template's literal text yet, so it is passed as --system)
-sys=$(printf '{"messages":[]}' | ./build/wick template --tokenizer-config demo/hub/wick-demo/arith/tokenizer_config.json |
-    sed -e 's/^<|im_start|>system<|im_sep|>//' -e 's/<|im_end|>$//')
-echo "== wick run wick-demo/arith-GGUF:Q8_0 --tokenizer wick-demo/arith --system \"\$sys\" '$q'   (Hub: $HF_ENDPOINT)"
+echo "== wick run wick-demo/arith-GGUF:Q8_0 --tokenizer wick-demo/arith --chat '$q'   (Hub: $HF_ENDPOINT)"
 # --json: one chunk per line; shown here as the thinking, then the answer
-./build/wick run wick-demo/arith-GGUF:Q8_0 --tokenizer wick-demo/arith --system "$sys" "$q" --temperature 0 \
+./build/wick run wick-demo/arith-GGUF:Q8_0 --tokenizer wick-demo/arith --chat "$q" --temperature 0 \
     --json > "$tmp/chunks"
 awk '
 /"type":"(reasoning|content)"/ {
@@ -44,3 +42,24 @@ awk '
 }
 /"type":"done"/ { done = $0; sub(/,"ids":\[[^]]*\]/, "", done) }
 END { printf "\n\n%s\n", done }' "$tmp/chunks"
+
+# The same model through the OpenAI-compatible server: one streamed chat request with curl.
+./build/wick serve --port 0 --model wick-demo/arith-GGUF:Q8_0 > "$tmp/serve.out" 2> "$tmp/serve.log" &
+sv=$!
+i=0
+while [ ! -s "$tmp/serve.out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+url=$(sed -n 's/^listening on //p' "$tmp/serve.out")
+[ -n "$url" ] || { echo "demo: wick serve did not start" >&2; cat "$tmp/serve.log" >&2; exit 1; }
+body='{"model":"wick-demo/arith-GGUF:Q8_0","messages":[{"role":"user","content":"What is 12 * 7?"}],"stream":true,"temperature":0}'
+echo
+echo "== wick serve --port 0 --model wick-demo/arith-GGUF:Q8_0   ($url)"
+echo "== curl -N $url/v1/chat/completions -d '$body'"
+curl -sSN --max-time 120 "$url/v1/chat/completions" -H 'Content-Type: application/json' -d "$body" \
+    > "$tmp/sse"
+# the server-sent events: the first chunks (reasoning_content), then the last ones (content, usage)
+grep '^data:' "$tmp/sse" > "$tmp/events" || true
+n=$(wc -l < "$tmp/events")
+[ "$n" -gt 8 ] || { cat "$tmp/sse"; exit 1; }
+head -3 "$tmp/events"
+echo "... ($((n - 7)) more events) ..."
+tail -4 "$tmp/events"
