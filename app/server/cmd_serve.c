@@ -152,12 +152,14 @@ static int run(int argc, char **argv)
     }
     int port = 0;
     if (!srv_start(&o, be, &s, &port)) { goto out; }
-    bool v6 = strchr(o.host, ':') != NULL;
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", o.host, v6 ? "]" : "", port);
-    fflush(stdout);
+    // Preloads start (in the background) before the first line, so a client that reads it and
+    // asks /v1/models at once already sees them as loading.
     for (size_t i = 0; i < n_models; i++) {
         be_engine_preload(be, models[i]);
     }
+    bool v6 = strchr(o.host, ':') != NULL;
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", o.host, v6 ? "]" : "", port);
+    fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "wick serve: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
