@@ -73,6 +73,37 @@ bool cli_parse_double(const char *s, double *out)
     return true;
 }
 
+bool cli_parse_ids(const char *s, int32_t **out, size_t *n)
+{
+    size_t cap = 16, len = 0;
+    int32_t *v = malloc(cap * sizeof *v);
+    const char *p = s;
+    while (v) {
+        while (*p == ' ') { p++; }
+        if (*p < '0' || *p > '9') { break; }
+        char *end;
+        long long x = strtoll(p, &end, 10);
+        if (end == p || x > INT32_MAX) { break; }
+        if (len == cap) {
+            int32_t *nv = realloc(v, (cap *= 2) * sizeof *v);
+            if (!nv) { break; }
+            v = nv;
+        }
+        v[len++] = (int32_t)x;
+        p = end;
+        while (*p == ' ') { p++; }
+        if (*p == '\0') {
+            *out = v;
+            *n = len;
+            return true;
+        }
+        if (*p != ',') { break; }
+        p++;
+    }
+    free(v);
+    return false;
+}
+
 void cli_json_float(FILE *f, float v)
 {
     if (!isfinite(v)) {

@@ -43,6 +43,9 @@ int cli_print_usage(const cli_command *cmd);
 // Parses a whole decimal integer in [lo, hi]; false on anything else.
 bool cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 bool cli_parse_double(const char *s, double *out);
+// Parses "ID,ID,..." (token ids in [0, INT32_MAX], spaces allowed around them) into a malloc'd
+// array; false (nothing allocated) for an empty list or anything else.
+bool cli_parse_ids(const char *s, int32_t **out, size_t *n);
 
 // All of stdin (at most 2 GiB), NUL-terminated; *len its bytes. NULL when it cannot be read.
 // Free with free().

@@ -126,38 +126,6 @@ static void print_position(int64_t pos, const float *lg, int32_t n_vocab, int32_
     }
 }
 
-static bool parse_tokens(const char *s, int32_t **out, int64_t *n)
-{
-    size_t cap = 16;
-    int64_t len = 0;
-    int32_t *v = malloc(cap * sizeof *v);
-    const char *p = s;
-    while (v) {
-        while (*p == ' ') { p++; }
-        char *end;
-        if (*p < '0' || *p > '9') { break; }
-        long long x = strtoll(p, &end, 10);
-        if (end == p || x < 0 || x > INT32_MAX) { break; }
-        if ((size_t)len == cap) {
-            int32_t *nv = realloc(v, (cap *= 2) * sizeof *v);
-            if (!nv) { break; }
-            v = nv;
-        }
-        v[len++] = (int32_t)x;
-        p = end;
-        while (*p == ' ') { p++; }
-        if (*p == '\0') {
-            *out = v;
-            *n = len;
-            return len > 0;
-        }
-        if (*p != ',') { break; }
-        p++;
-    }
-    free(v);
-    return false;
-}
-
 static int run_eval(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_eval;
@@ -202,11 +170,12 @@ static int run_eval(int argc, char **argv)
     if (!ma.model) { return cli_usage(cmd, "--model is required"); }
     if (!tokens_arg) { return cli_usage(cmd, "--tokens is required"); }
     int32_t *toks = NULL;
-    int64_t n = 0;
-    if (!parse_tokens(tokens_arg, &toks, &n)) {
+    size_t n_toks = 0;
+    if (!cli_parse_ids(tokens_arg, &toks, &n_toks)) {
         return cli_usage(cmd, "--tokens: '%s' is not a comma-separated list of token ids",
                          tokens_arg);
     }
+    int64_t n = (int64_t)n_toks;
 
     int rc = CLI_FAIL;
     wick_status st;

@@ -127,36 +127,6 @@ static char *read_stdin(void)
     return b;
 }
 
-static bool parse_ids(const char *s, int32_t **out, size_t *n)
-{
-    size_t cap = 16, len = 0;
-    int32_t *v = malloc(cap * sizeof *v);
-    const char *p = s;
-    while (v) {
-        while (*p == ' ') { p++; }
-        char *end;
-        long long x = strtoll(p, &end, 10);
-        if (end == p || x < 0 || x > INT32_MAX) { break; }
-        if (len == cap) {
-            int32_t *nv = realloc(v, (cap *= 2) * sizeof *v);
-            if (!nv) { break; }
-            v = nv;
-        }
-        v[len++] = (int32_t)x;
-        p = end;
-        while (*p == ' ') { p++; }
-        if (*p == '\0') {
-            *out = v;
-            *n = len;
-            return true;
-        }
-        if (*p != ',') { break; }
-        p++;
-    }
-    free(v);
-    return false;
-}
-
 static int run_run(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_run;
@@ -205,7 +175,7 @@ static int run_run(int argc, char **argv)
     int32_t *ids = NULL;
     size_t n_ids = 0;
     char *in = NULL;
-    if (tokens && !parse_ids(tokens, &ids, &n_ids)) {
+    if (tokens && !cli_parse_ids(tokens, &ids, &n_ids)) {
         return cli_usage(cmd, "--tokens: '%s' is not a comma-separated list of token ids", tokens);
     }
     if (!tokens && !prompt) {
