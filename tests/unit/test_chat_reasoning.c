@@ -6,6 +6,7 @@
 // fed whole, byte by byte, split in two at every byte, and (for the shorter texts) split in three
 // at every pair of bytes: each feeding must give the same pieces, every piece whole UTF-8.
 #include "harness.h"
+#include "tok/tok.h"
 
 typedef struct render {
     char buf[8192];
@@ -13,21 +14,6 @@ typedef struct render {
     int open; // the kind of the bracket left open (-1: none)
     bool utf8_ok;
 } render;
-
-static bool utf8_ok(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (k == 0 || i + k > n) { return false; }
-        for (size_t j = 1; j < k; j++) {
-            if (((unsigned char)s[i + j] & 0xC0) != 0x80) { return false; }
-        }
-        i += k;
-    }
-    return true;
-}
 
 static void put(render *r, const char *s, size_t n)
 {
@@ -48,7 +34,9 @@ static void drain(wick_chat_parser *p, render *r)
 {
     wick_chat_piece pc;
     while (wick_chat_parser_next(p, &pc) == WICK_OK) {
-        if (!utf8_ok(pc.text, pc.len) || strlen(pc.text) != pc.len) { r->utf8_ok = false; }
+        if (!wk_tok_utf8_valid((const uint8_t *)pc.text, pc.len) || strlen(pc.text) != pc.len) {
+            r->utf8_ok = false;
+        }
         switch (pc.kind) {
         case WICK_PIECE_CONTENT:
         case WICK_PIECE_REASONING:

@@ -9,21 +9,7 @@
 // max_tokens flushing what was held, several stop strings (the earliest wins), skip_special,
 // flush, reset, bad options.
 #include "harness.h"
-
-static bool utf8_ok(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (k == 0 || i + k > n) { return false; }
-        for (size_t j = 1; j < k; j++) {
-            if (((unsigned char)s[i + j] & 0xC0) != 0x80) { return false; }
-        }
-        i += k;
-    }
-    return true;
-}
+#include "tok/tok.h"
 
 static const char TEXT[] = "Hello, wörld! 東京 🤖 stop here: END of the line.\n";
 
@@ -52,7 +38,7 @@ static run_result run(const wick_tokenizer *tk, const wick_stopper_opts *o, cons
         size_t l;
         r.last = wick_stopper_push(s, ids[i], &t, &l);
         if (r.last < 0) { break; }
-        if (!utf8_ok(t, l) || r.len + l >= sizeof r.out) { r.pieces_ok = false; }
+        if (!wk_tok_utf8_valid((const uint8_t *)t, l) || r.len + l >= sizeof r.out) { r.pieces_ok = false; }
         if (r.len + l < sizeof r.out) {
             memcpy(r.out + r.len, t, l);
             r.len += l;
