@@ -9,7 +9,7 @@
 
 static int eval(jrender *r, const jnode *n, jv *out);
 
-int jr_eval(jrender *r, const jnode *n, jv *out)
+int jr_enter(jrender *r, const jnode *n)
 {
     if (++r->depth > JJ_MAX_EVAL_DEPTH) {
         r->depth--;
@@ -18,10 +18,20 @@ int jr_eval(jrender *r, const jnode *n, jv *out)
         return jr_fail(r, "evaluation nested too deeply (limit %d levels; a macro calling "
                           "itself without end?)", JJ_MAX_EVAL_DEPTH);
     }
-    int rc = eval(r, n, out);
+    return 0;
+}
+
+int jr_leave(jrender *r, const jnode *n, int rc)
+{
     r->depth--;
     if (rc < 0 && r->err_pos == JJ_NOPOS) { r->err_pos = n->pos; }
     return rc;
+}
+
+int jr_eval(jrender *r, const jnode *n, jv *out)
+{
+    if (jr_enter(r, n) < 0) { return -1; }
+    return jr_leave(r, n, eval(r, n, out));
 }
 
 static jv lookup(jrender *r, int32_t sym)

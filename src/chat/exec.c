@@ -486,17 +486,8 @@ static int exec(jrender *r, const jnode *n)
 
 int jr_exec(jrender *r, const jnode *n)
 {
-    if (++r->depth > JJ_MAX_EVAL_DEPTH) {
-        r->depth--;
-        if (r->err_pos == JJ_NOPOS) { r->err_pos = n->pos; }
-        r->over_limit = !r->have_err;
-        return jr_fail(r, "evaluation nested too deeply (limit %d levels; a macro calling "
-                          "itself without end?)", JJ_MAX_EVAL_DEPTH);
-    }
-    int rc = jr_step(r) ? exec(r, n) : -1;
-    r->depth--;
-    if (rc < 0 && r->err_pos == JJ_NOPOS) { r->err_pos = n->pos; }
-    return rc;
+    if (jr_enter(r, n) < 0) { return -1; }
+    return jr_leave(r, n, jr_step(r) ? exec(r, n) : -1);
 }
 
 // --- the render ------------------------------------------------------------------------------------

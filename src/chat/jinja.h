@@ -352,6 +352,10 @@ int jr_bind(jrender *r, const char *what, const jargs *a, const char *const *nam
 const char *jr_symname(const jrender *r, int32_t sym);
 
 // eval.c / exec.c
+// Around every evaluated or executed node: jr_enter counts a nesting level (-1, error set, past
+// JJ_MAX_EVAL_DEPTH); jr_leave undoes it and, for a failed rc, puts the error at n if none is set.
+int jr_enter(jrender *r, const jnode *n);
+int jr_leave(jrender *r, const jnode *n, int rc);
 int jr_eval(jrender *r, const jnode *n, jv *out);
 int jr_exec(jrender *r, const jnode *n);
 int jr_call(jrender *r, jv fn, const jargs *a, jv *out);
