@@ -177,15 +177,24 @@ static wick_status warn(wick_chat_parser *p, const char *msg)
 }
 
 // --- text of each kind ---------------------------------------------------------------------------
+// While p->drop_ws: drops the leading whitespace of s; false when nothing else is left (the
+// flag then stays for the next text), else the flag is cleared.
+static bool skip_dropped_ws(wick_chat_parser *p, const char **s, size_t *n)
+{
+    if (!p->drop_ws) { return true; }
+    while (*n > 0 && is_ws(**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    if (*n == 0) { return false; }
+    p->drop_ws = false;
+    return true;
+}
+
 static wick_status content(wick_chat_parser *p, const char *s, size_t n)
 {
     if (p->drop_ws) {
-        while (n > 0 && is_ws(*s)) {
-            s++;
-            n--;
-        }
-        if (n == 0) { return WICK_OK; }
-        p->drop_ws = false;
+        if (!skip_dropped_ws(p, &s, &n)) { return WICK_OK; }
         p->content_started = true;
     }
     if (!p->content_started && !p->think_done) {
@@ -203,14 +212,7 @@ static wick_status content(wick_chat_parser *p, const char *s, size_t n)
 
 static wick_status reasoning(wick_chat_parser *p, const char *s, size_t n)
 {
-    if (p->drop_ws) {
-        while (n > 0 && is_ws(*s)) {
-            s++;
-            n--;
-        }
-        if (n == 0) { return WICK_OK; }
-        p->drop_ws = false;
-    }
+    if (!skip_dropped_ws(p, &s, &n)) { return WICK_OK; }
     size_t body = n;
     while (body > 0 && is_ws(s[body - 1])) { body--; }
     if (body == 0) { return wk_buf_append(&p->ws, s, n); } // trailing whitespace waits
