@@ -70,6 +70,14 @@ expect "no model" 2 $?
 expect "--tokens with --chat" 2 $?
 "$W" run "$LF32" --temperature -1 x > /dev/null 2>&1
 expect "bad temperature" 2 $?
+for t in "" "1,,2" "+5" "1,2," "2147483648" "1;2"; do
+    msg=$("$W" run "$LF32" --tokens "$t" 2>&1 > /dev/null)
+    expect "bad --tokens '$t'" 2 $?
+    case "$msg" in
+    *"--tokens: '$t' is not a comma-separated list of token ids"*) ok ;;
+    *) bad "bad --tokens '$t': message '$msg'" ;;
+    esac
+done
 "$W" run "$LF32" --bogus x > /dev/null 2>&1
 expect "unknown option" 2 $?
 "$W" run --help | grep -q 'usage: wick run SPEC'
