@@ -4,8 +4,8 @@
 // (an fp16 cache: q is rounded to fp16 and the dot runs on fp16 pairs with float32 sums),
 // softmax(kq_scale · s) with a causal mask, then out = Σ_j p_j · v_j (an fp16 cache: p_j rounded
 // to fp16 first, as ggml converts the probabilities to the V cache's type).
-// Work: the T × n_head_kv (token, kv head) pairs are split into contiguous ranges, one per part;
-// a pair handles the n_rep query heads that share the kv head, so every K and V row is read once
+// Work: the T × n_head_kv (token, kv head) pairs are split into contiguous ranges of equal cost,
+// one per part; a pair handles the n_rep query heads that share the kv head, so every K and V row is read once
 // for the group (and the scores of four heads come from one vec_dot_4act call).
 #include <math.h>
 
@@ -71,26 +71,27 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
         }
     }
 
-    // out_r = Σ_j p_r[j] · v_j
+    // out_r = Σ_j p_r[j] · v_j, four cached rows at a time for all n_rep heads (accum_rows: each
+    // accumulator is loaded and stored once per four rows); an fp16 cache's rows as floats first
     for (int64_t i = 0; i < n_rep * hv; i++) { acc[i] = 0.0f; }
-    float vrow[1024];
-    for (int64_t j = 0; j < n_kv; j++) {
-        const void *vr0 =
+    enum { VCHUNK = 512 };
+    float vrow[4 * VCHUNK];
+    const size_t v_stride = (size_t)kv->v_row * kv->elt; // bytes from one position to the next
+    for (int64_t j = 0; j < n_kv; j += 4) {
+        const int nr = (int)(n_kv - j < 4 ? n_kv - j : 4);
+        const char *vr0 =
             (const char *)wk_kv_row(kv, kv->v, a->il, a->seq, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
-        const float *vr = vr0;
-        for (int64_t d0 = 0; d0 < hv; d0 += 1024) {
-            const int64_t nd = hv - d0 < 1024 ? hv - d0 : 1024;
-            if (f16) {
-                kern->to_float[WICK_DTYPE_F16]((const uint16_t *)vr0 + d0, vrow, nd);
-                vr = vrow;
-            } else {
-                vr = (const float *)vr0 + d0;
+        if (!f16) {
+            kern->accum_rows(acc, hv, s + j, n_ctx, (const float *)vr0, kv->v_row, nr, (int)n_rep, hv);
+            continue;
+        }
+        for (int64_t d0 = 0; d0 < hv; d0 += VCHUNK) {
+            const int64_t nd = hv - d0 < VCHUNK ? hv - d0 : VCHUNK;
+            for (int i = 0; i < nr; i++) {
+                kern->to_float[WICK_DTYPE_F16]((const uint16_t *)(vr0 + i * v_stride) + d0,
+                                               vrow + i * nd, nd);
             }
-            for (int64_t r = 0; r < n_rep; r++) {
-                const float p = s[r * n_ctx + j];
-                float *o = acc + r * hv + d0;
-                for (int64_t d = 0; d < nd; d++) { o[d] += p * vr[d]; }
-            }
+            kern->accum_rows(acc + d0, hv, s + j, n_ctx, vrow, nd, nr, (int)n_rep, nd);
         }
     }
     for (int64_t r = 0; r < n_rep; r++) {
@@ -99,12 +100,25 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     }
 }
 
+// The first (token, kv head) pair of part k of nth: causal, the pairs of token t read pos0 + t + 1
+// positions, so the parts take equal sums of that cost rather than equal counts of pairs (every
+// output is computed the same way with any split).
+static int64_t part_start(const wk_attn_args *a, int k, int nth)
+{
+    const int64_t n = a->T * a->n_head_kv;
+    if (k <= 0) { return 0; }
+    if (k >= nth) { return n; }
+    const int64_t total = a->n_head_kv * (a->T * a->pos0 + a->T * (a->T + 1) / 2);
+    int64_t c = 0, i = 0;
+    for (; i < n && c * nth < total * k; i++) { c += a->pos0 + i / a->n_head_kv + 1; }
+    return i;
+}
+
 static void attn_part(void *ctx, int ith, int nth)
 {
     attn_job *j = ctx;
     wk_attn_args *a = j->a;
-    const int64_t n = a->T * a->n_head_kv;
-    const int64_t i0 = n * ith / nth, i1 = n * (ith + 1) / nth;
+    const int64_t i0 = part_start(a, ith, nth), i1 = part_start(a, ith + 1, nth);
     float *scratch = a->scratch + (size_t)ith * (size_t)a->scratch_per_thread;
     for (int64_t i = i0; i < i1; i++) {
         attend_group(a, j->kern, i / a->n_head_kv, i % a->n_head_kv, scratch);
