@@ -163,7 +163,7 @@ int main(int argc, char **argv)
     double t0 = bench_now();
     rc = wick_gguf_writer_write(w, path, fill, &filled);
     double t_write = bench_now() - t0;
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     for (int i = 0; i < N_VOCAB; i++) {
         free(toks[i]);
     }

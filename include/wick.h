@@ -48,9 +48,8 @@ extern "C" {
 // 1. Status, errors, logging, allocation
 // =================================================================================================
 
-typedef int wick_status;
-
-enum {
+// Every status a wick call returns. New codes may be added; compare with these names, not numbers.
+typedef enum wick_status {
     WICK_OK = 0,
     WICK_DONE = 1, // a stream or iteration has finished
     WICK_AGAIN = 2, // nothing ready yet: wait (poll the stream's fd) and call again
@@ -77,7 +76,8 @@ enum {
     WICK_E_BUSY = -20,        // the object is in use (a lock is held, a stream is running)
     WICK_E_INTERNAL = -21,    // a bug in wick: please report it
     WICK_E_TEMPLATE = -22,    // a chat template failed to render (raise_exception, type error, ...)
-};
+    WICK_E_TIMEOUT = -23,     // a wait ran out of time before what it waited for happened
+} wick_status;
 
 // The message of this thread's last failure ("" when none). Borrowed: valid until this thread's
 // next failing wick call. Thread: any; each thread has its own message.
@@ -86,7 +86,12 @@ WICK_API const char *wick_errmsg(void);
 // A short constant text for a status code ("format error", "not found", ...). Never NULL.
 WICK_API const char *wick_strerror(wick_status rc);
 
-// The library version as "MAJOR.MINOR.PATCH". Static storage.
+// The version of this header. wick_version() is that of the library linked at run time, as
+// "MAJOR.MINOR.PATCH" (static storage); a program built against one header may run with a newer
+// library of the same MAJOR.
+#define WICK_VERSION_MAJOR 0
+#define WICK_VERSION_MINOR 1
+#define WICK_VERSION_PATCH 0
 WICK_API const char *wick_version(void);
 
 // Logging. The library is silent by default (WICK_LOG_NONE). Messages at or above the level go to
@@ -99,9 +104,9 @@ typedef enum wick_log_level {
     WICK_LOG_ERROR = 3,
     WICK_LOG_NONE = 4,
 } wick_log_level;
-typedef void (*wick_log_fn)(wick_log_level level, const char *msg, void *ud);
+typedef void (*wick_log_cb)(wick_log_level level, const char *msg, void *ud);
 WICK_API void wick_log_set_level(wick_log_level level);
-WICK_API void wick_log_set_callback(wick_log_fn fn, void *ud); // NULL: back to stderr
+WICK_API void wick_log_set_callback(wick_log_cb fn, void *ud); // NULL: back to stderr
 
 // Allocation hooks: every allocation the library makes goes through these. All three must be
 // given; pass NULL to restore malloc/realloc/free. Thread: call before any other wick call.
@@ -142,18 +147,18 @@ typedef enum wick_dtype {
 
 // The name of a type as GGUF tools print it ("Q4_K", "BF16", "IQ2_XXS"), or NULL for an id no
 // known format uses. Names are known for every ggml type id, also those wick cannot compute with.
-WICK_API const char *wick_dtype_name(int type);
+WICK_API const char *wick_dtype_name(wick_dtype type);
 
 // Elements per block and bytes per block of a type (1 and 4 for F32). 0 for an unknown id.
-WICK_API int64_t wick_dtype_block_elems(int type);
-WICK_API size_t wick_dtype_block_bytes(int type);
+WICK_API int64_t wick_dtype_block_elems(wick_dtype type);
+WICK_API size_t wick_dtype_block_bytes(wick_dtype type);
 
 // Whether wick can dequantize (and compute with) this type.
-WICK_API bool wick_dtype_supported(int type);
+WICK_API bool wick_dtype_supported(wick_dtype type);
 
 // Dequantizes n elements (a multiple of the type's block size) from src to dst.
 // Errors: WICK_E_UNSUPPORTED for a type wick cannot decode, WICK_E_INVALID for a bad n.
-WICK_API wick_status wick_dequantize(int type, const void *src, float *dst, int64_t n);
+WICK_API wick_status wick_dequantize(wick_dtype type, const void *src, float *dst, int64_t n);
 
 // =================================================================================================
 // 3. GGUF files
@@ -184,7 +189,7 @@ typedef enum wick_gguf_type {
 } wick_gguf_type;
 
 // "uint8", "string", "array", ... ; NULL for an unknown id.
-WICK_API const char *wick_gguf_type_name(int type);
+WICK_API const char *wick_gguf_type_name(wick_gguf_type type);
 
 // Opens path. When path is one shard of a split model (its metadata has split.count > 1; shards are
 // named NAME-00001-of-00005.gguf ... NAME-00005-of-00005.gguf, as llama.cpp's gguf-split writes
@@ -273,9 +278,9 @@ WICK_API wick_status wick_gguf_tensor_rows(const wick_gguf *g, int64_t i, int64_
 // Thread: one thread at a time.
 typedef struct wick_gguf_writer wick_gguf_writer;
 
-// A writer for GGUF version 3 with alignment 32. Free with wick_gguf_writer_free().
+// A writer for GGUF version 3 with alignment 32. Free with wick_gguf_writer_destroy().
 WICK_API wick_status wick_gguf_writer_create(wick_gguf_writer **out);
-WICK_API void wick_gguf_writer_free(wick_gguf_writer *w);
+WICK_API void wick_gguf_writer_destroy(wick_gguf_writer *w);
 WICK_API wick_status wick_gguf_writer_set_version(wick_gguf_writer *w, uint32_t version); // 2|3
 // The data alignment (a power of two); also written as general.alignment when not 32.
 WICK_API wick_status wick_gguf_writer_set_alignment(wick_gguf_writer *w, size_t alignment);
@@ -299,16 +304,17 @@ WICK_API wick_status wick_gguf_writer_copy_kv(wick_gguf_writer *w, const wick_gg
 // Declares a tensor (written in the order declared). n_dims 1..4, ne[0] a multiple of the type's
 // block. data: its bytes (copied at write time; must stay valid until then), or NULL to have the
 // fill callback supply them.
-WICK_API wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name, int type,
-                                                 int n_dims, const int64_t *ne, const void *data);
+WICK_API wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name,
+                                                 wick_dtype type, int n_dims, const int64_t *ne,
+                                                 const void *data);
 
 // Supplies the bytes of tensor i (in declaration order) into dst (bytes long). A status < 0
 // aborts the write, which then fails with it.
-typedef wick_status (*wick_gguf_fill_fn)(void *ud, int64_t tensor, void *dst, size_t bytes);
+typedef wick_status (*wick_gguf_fill_cb)(void *ud, int64_t tensor, void *dst, size_t bytes);
 
 // Writes the file. fill may be NULL when every tensor was given its data.
 WICK_API wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path,
-                                            wick_gguf_fill_fn fill, void *ud);
+                                            wick_gguf_fill_cb fill, void *ud);
 
 // =================================================================================================
 // 4. Tokenizers                                                    (section owned by src/tok)
@@ -451,9 +457,12 @@ WICK_API int32_t wick_tokenizer_eos(const wick_tokenizer *tk);
 // =================================================================================================
 //
 // A wick_model is an opened GGUF model: hyperparameters read, every tensor bound (shape checked)
-// and used in place from the read-only mapping. Supported architectures: "llama" (the llama
-// family) and "phi3" (Phi-4, Phi-4-reasoning). Thread: a model is immutable once open; any number
-// of sessions on any threads may use it at once. Close it after its sessions.
+// and used in place from the read-only mapping. Supported architectures (general.architecture):
+//   "llama"      the llama family (Llama 2/3 and models that share its layout);
+//   "phi3"       Phi-4, Phi-4-reasoning (fused QKV and gate|up projections);
+//   "deepseek2"  DeepSeek-V2/V3 and Kimi K2 (multi-head latent attention, mixture of experts).
+// Any other architecture is WICK_E_UNSUPPORTED naming it. Thread: a model is immutable once open;
+// any number of sessions on any threads may use it at once. Close it after its sessions.
 //
 // A wick_session evaluates tokens with a model: it owns a KV cache of n_ctx positions and scratch
 // buffers, all allocated at create (evaluation never allocates). Tokens are appended: each
@@ -1126,7 +1135,7 @@ typedef struct wick_chunk {
     const int32_t *ids;       // the stream), also with logprobs off
 } wick_chunk;
 
-typedef void (*wick_chunk_fn)(wick_stream *st, const wick_chunk *c, void *ud);
+typedef void (*wick_chunk_cb)(wick_stream *st, const wick_chunk *c, void *ud);
 
 // A request. Strings and arrays are copied by wick_stream_start(): they need not outlive it.
 typedef struct wick_request {
@@ -1150,7 +1159,7 @@ typedef struct wick_request {
     size_t n_stop;            // not emitted (up to WICK_MAX_STOP_STRINGS of WICK_MAX_STOP_BYTES)
     wick_sampler_opts sampling; // section 7's chain; logprobs / top_logprobs fill chunk tokens
     // Being told (see BEING TOLD above)
-    wick_chunk_fn on_chunk;   // NULL (default): poll the fd or block in wick_stream_next
+    wick_chunk_cb on_chunk;   // NULL (default): poll the fd or block in wick_stream_next
     void *ud;
 } wick_request;
 

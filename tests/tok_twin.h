@@ -124,7 +124,7 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
                                                  WICK_GGUF_UINT8, cm, cm_len) == WICK_OK) &&
               wick_gguf_writer_write(w, out, NULL, NULL) == WICK_OK;
     CHECKF(ok, "writing %s: %s", out, wick_errmsg());
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     for (size_t i = 0; i < n; i++) { free(toks[i]); }
     for (size_t i = 0; i < nm; i++) { free(ms[i]); }
     free(toks);

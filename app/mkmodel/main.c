@@ -386,7 +386,7 @@ static int write_shard(const mk_model *m, const wick_gguf *vocab, const char *pa
     fill_ctx fc = {m, first, n_threads, 0.0};
     rc = wick_gguf_writer_write(w, path, fill_cb, &fc);
     if (rc < 0) { goto fail; }
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     double dt = now_s() - t0;
     if (!quiet) {
         printf("%s: %d tensors, %.3f GB of tensor data, %.2f s, %.2f GB/s (generating: %.2f s)\n",
@@ -395,7 +395,7 @@ static int write_shard(const mk_model *m, const wick_gguf *vocab, const char *pa
     }
     return 0;
 fail:
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     return fail("%s: %s", path, *wick_errmsg() ? wick_errmsg() : wick_strerror(rc));
 }
 

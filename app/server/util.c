@@ -220,6 +220,7 @@ void srv_error_from_wick(srv_error *e, wick_status code, const char *message)
         c = "model_load_failed";
         break;
     case WICK_E_BUSY:
+    case WICK_E_TIMEOUT:
     case WICK_E_CANCELLED:
         status = 503;
         break;

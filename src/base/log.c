@@ -4,7 +4,7 @@
 #include "base/base.h"
 
 static wick_log_level min_level = WICK_LOG_NONE;
-static wick_log_fn log_fn;
+static wick_log_cb log_fn;
 static void *log_ud;
 
 void wick_log_set_level(wick_log_level level)
@@ -12,7 +12,7 @@ void wick_log_set_level(wick_log_level level)
     min_level = level;
 }
 
-void wick_log_set_callback(wick_log_fn fn, void *ud)
+void wick_log_set_callback(wick_log_cb fn, void *ud)
 {
     log_fn = fn;
     log_ud = ud;

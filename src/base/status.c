@@ -81,6 +81,7 @@ const char *wick_strerror(wick_status rc)
     case WICK_E_BUSY: return "busy";
     case WICK_E_INTERNAL: return "internal error";
     case WICK_E_TEMPLATE: return "template error";
+    case WICK_E_TIMEOUT: return "timed out";
     default: return rc < 0 ? "unknown error" : "unknown status";
     }
 }
@@ -113,11 +114,15 @@ const char *wick_status_name(wick_status rc)
     case WICK_E_BUSY: return "busy";
     case WICK_E_INTERNAL: return "internal";
     case WICK_E_TEMPLATE: return "template";
+    case WICK_E_TIMEOUT: return "timeout";
     default: return rc < 0 ? "error" : "status";
     }
 }
 
+#define STR(x) #x
+#define VERSION_STRING(a, b, c) STR(a) "." STR(b) "." STR(c)
+
 const char *wick_version(void)
 {
-    return "0.1.0";
+    return VERSION_STRING(WICK_VERSION_MAJOR, WICK_VERSION_MINOR, WICK_VERSION_PATCH);
 }

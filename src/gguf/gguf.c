@@ -17,9 +17,9 @@ static const char *const type_names[] = {
     "bool",  "string", "array", "uint64", "int64", "float64",
 };
 
-const char *wick_gguf_type_name(int type)
+const char *wick_gguf_type_name(wick_gguf_type type)
 {
-    if (type < 0 || type >= (int)WK_ARRAY_LEN(type_names)) { return NULL; }
+    if ((unsigned)type >= WK_ARRAY_LEN(type_names)) { return NULL; }
     return type_names[type];
 }
 
@@ -177,7 +177,7 @@ static wick_status split_key(const wk_gguf_file *f, const char *key, int64_t *ou
         wick_status rc = wick_gguf_value_int(&f->kvs[i].value, out);
         if (rc < 0) {
             return wk_fail(WICK_E_FORMAT, "%s: %s: a %s, expected an integer", f->path, key,
-                           wick_gguf_type_name((int)f->kvs[i].value.type));
+                           wick_gguf_type_name((wick_gguf_type)f->kvs[i].value.type));
         }
         *present = true;
         return WICK_OK;
@@ -495,11 +495,11 @@ static wick_status conv_uint(const wick_gguf_value *v, uint64_t *out)
 static const char *value_desc(const wick_gguf_value *v, char *buf, size_t n)
 {
     if (is_signed_int(v->type)) {
-        snprintf(buf, n, "%s %" PRId64, wick_gguf_type_name((int)v->type), v->v.i);
+        snprintf(buf, n, "%s %" PRId64, wick_gguf_type_name((wick_gguf_type)v->type), v->v.i);
     } else if (is_unsigned_int(v->type)) {
-        snprintf(buf, n, "%s %" PRIu64, wick_gguf_type_name((int)v->type), v->v.u);
+        snprintf(buf, n, "%s %" PRIu64, wick_gguf_type_name((wick_gguf_type)v->type), v->v.u);
     } else {
-        snprintf(buf, n, "%s", wick_gguf_type_name((int)v->type));
+        snprintf(buf, n, "%s", wick_gguf_type_name((wick_gguf_type)v->type));
     }
     return buf;
 }

@@ -197,7 +197,7 @@ static wick_status parse_array(rd *r, struct wick_gguf_value *v, int depth, cons
         return wk_fail(WICK_E_FORMAT,
                        "%s: offset %zu: %s: array of %" PRIu64 " %s elements cannot fit in the "
                        "%zu bytes left in the file",
-                       r->path, at + 4, ctx, n, wick_gguf_type_name((int)et), left(r));
+                       r->path, at + 4, ctx, n, wick_gguf_type_name((wick_gguf_type)et), left(r));
     }
     size_t bytes;
     if (!wk_mul_size((size_t)n, sizeof(struct wick_gguf_value), &bytes)) {
@@ -230,7 +230,7 @@ static wick_status parse_value(rd *r, uint32_t type, struct wick_gguf_value *v, 
 {
     int ss = scalar_size(type);
     if (ss > 0) {
-        wick_status rc = need(r, (uint64_t)ss, wick_gguf_type_name((int)type), ctx);
+        wick_status rc = need(r, (uint64_t)ss, wick_gguf_type_name((wick_gguf_type)type), ctx);
         if (rc < 0) { return rc; }
         decode_scalar(r->p + r->off, type, v);
         r->off += (size_t)ss;
@@ -309,7 +309,7 @@ static wick_status read_alignment(wk_gguf_file *f)
         break;
     default:
         return wk_fail(WICK_E_FORMAT, "%s: offset %" PRIu64 ": general.alignment: a %s, expected "
-                       "uint32", f->path, kv->offset, wick_gguf_type_name((int)v->type));
+                       "uint32", f->path, kv->offset, wick_gguf_type_name((wick_gguf_type)v->type));
     }
     if (a == 0 || (a & (a - 1)) != 0 || a > (1u << 30)) {
         return wk_fail(WICK_E_FORMAT, "%s: offset %" PRIu64 ": general.alignment: %" PRIu64

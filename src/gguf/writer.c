@@ -56,7 +56,7 @@ wick_status wick_gguf_writer_create(wick_gguf_writer **out)
     return WICK_OK;
 }
 
-void wick_gguf_writer_free(wick_gguf_writer *w)
+void wick_gguf_writer_destroy(wick_gguf_writer *w)
 {
     if (!w) { return; }
     wk_buf_free(&w->kv);
@@ -325,14 +325,14 @@ wick_status wick_gguf_writer_copy_kv(wick_gguf_writer *w, const wick_gguf *g, in
 }
 
 // --- tensors -------------------------------------------------------------------------------------
-wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name, int type,
+wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name, wick_dtype type,
                                         int n_dims, const int64_t *ne, const void *data)
 {
     if (!w || !name || !*name || !ne) {
         return wk_fail(WICK_E_INVALID, "GGUF writer: add_tensor: empty name or NULL argument");
     }
     const wk_type_traits *tt = wk_type(type);
-    if (!tt) { return wk_fail(WICK_E_INVALID, "GGUF writer: tensor '%s': type %d", name, type); }
+    if (!tt) { return wk_fail(WICK_E_INVALID, "GGUF writer: tensor '%s': type %d", name, (int)type); }
     if (n_dims < 1 || n_dims > WICK_MAX_DIMS) {
         return wk_fail(WICK_E_INVALID, "GGUF writer: tensor '%s': n_dims %d, expected 1..4", name,
                        n_dims);
@@ -445,7 +445,7 @@ static wick_status build_head(wick_gguf_writer *w, wk_buf *out, size_t *data_byt
     return WICK_OK;
 }
 
-wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path, wick_gguf_fill_fn fill,
+wick_status wick_gguf_writer_write(wick_gguf_writer *w, const char *path, wick_gguf_fill_cb fill,
                                    void *ud)
 {
     if (!w || !path) { return wk_fail(WICK_E_INVALID, "GGUF writer: NULL writer or path"); }

@@ -57,13 +57,13 @@ const wk_kernels *wk_kernels_named(const char *name)
     return NULL;
 }
 
-wick_status wick_dequantize(int type, const void *src, float *dst, int64_t n)
+wick_status wick_dequantize(wick_dtype type, const void *src, float *dst, int64_t n)
 {
     const wk_type_traits *t = wk_type(type);
-    if (!t) { return wk_fail(WICK_E_UNSUPPORTED, "tensor type %d is unknown", type); }
+    if (!t) { return wk_fail(WICK_E_UNSUPPORTED, "tensor type %d is unknown", (int)type); }
     const wk_kernels *k = wk_kernels_get();
     if (!t->supported || !k->to_float[type]) {
-        return wk_fail(WICK_E_UNSUPPORTED, "tensor type %s (%d) is not supported", t->name, type);
+        return wk_fail(WICK_E_UNSUPPORTED, "tensor type %s (%d) is not supported", t->name, (int)type);
     }
     if (n < 0 || n % t->blck != 0) {
         return wk_fail(WICK_E_INVALID, "%" PRId64 " elements of %s: not a whole number of %" PRId64

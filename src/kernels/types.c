@@ -49,25 +49,25 @@ const wk_type_traits *wk_type(int type)
     return &traits[type];
 }
 
-const char *wick_dtype_name(int type)
+const char *wick_dtype_name(wick_dtype type)
 {
     const wk_type_traits *t = wk_type(type);
     return t ? t->name : NULL;
 }
 
-int64_t wick_dtype_block_elems(int type)
+int64_t wick_dtype_block_elems(wick_dtype type)
 {
     const wk_type_traits *t = wk_type(type);
     return t ? t->blck : 0;
 }
 
-size_t wick_dtype_block_bytes(int type)
+size_t wick_dtype_block_bytes(wick_dtype type)
 {
     const wk_type_traits *t = wk_type(type);
     return t ? t->bytes : 0;
 }
 
-bool wick_dtype_supported(int type)
+bool wick_dtype_supported(wick_dtype type)
 {
     const wk_type_traits *t = wk_type(type);
     return t && t->supported;

@@ -1,5 +1,6 @@
 // test_base.c — the error model, checked arithmetic, capped buffers and allocation failures.
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/base.h"
 #include "harness.h"
@@ -11,10 +12,24 @@ static void test_errors(void)
     CHECK(strcmp(wick_errmsg(), "x.gguf: offset 12: bad") == 0);
     wk_fail_prefix(WICK_E_FORMAT, "outer");
     CHECK(strcmp(wick_errmsg(), "outer: x.gguf: offset 12: bad") == 0);
-    for (int rc = WICK_E_INTERNAL; rc <= WICK_DONE; rc++) {
-        CHECK(strcmp(wick_strerror(rc), "unknown error") != 0);
+    for (int rc = WICK_E_TIMEOUT; rc <= WICK_AGAIN; rc++) {
+        CHECKF(strcmp(wick_strerror((wick_status)rc), "unknown error") != 0 &&
+                   strcmp(wick_strerror((wick_status)rc), "unknown status") != 0,
+               "code %d has no text", rc);
+        CHECKF(strcmp(wick_status_name((wick_status)rc), "error") != 0 &&
+                   strcmp(wick_status_name((wick_status)rc), "status") != 0,
+               "code %d has no name", rc);
     }
-    CHECK(strcmp(wick_strerror(-999), "unknown error") == 0);
+    CHECK(strcmp(wick_strerror((wick_status)-999), "unknown error") == 0);
+}
+
+// The header's macros and the run-time library agree (CMake reads its version from the header).
+static void test_version(void)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", WICK_VERSION_MAJOR, WICK_VERSION_MINOR,
+             WICK_VERSION_PATCH);
+    CHECKF(strcmp(wick_version(), want) == 0, "wick_version() %s, header %s", wick_version(), want);
 }
 
 static void test_arith(void)
@@ -56,6 +71,7 @@ static void test_alloc_failure(void)
 int main(void)
 {
     test_errors();
+    test_version();
     test_arith();
     test_buf();
     test_alloc_failure();

@@ -553,7 +553,7 @@ static const char *with_arch(const char *arch)
         CHECK_OK(wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, ti.data));
     }
     CHECK_OK(wick_gguf_writer_write(w, out, NULL, NULL));
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf_close(g);
     return out;
 }

@@ -286,7 +286,7 @@ static void test_writer_roundtrip(void)
             fc = (fill_ctx){0, -1};
             CHECK_OK(wick_gguf_writer_write(w, p, fill_pattern, &fc));
             CHECK(fc.calls == 2);
-            wick_gguf_writer_free(w);
+            wick_gguf_writer_destroy(w);
 
             wick_gguf *g = NULL;
             CHECK_OK(wick_gguf_open(p, &g));
@@ -371,8 +371,8 @@ static void test_writer_roundtrip(void)
                "general.alignment is 16");
     CHECK_OK(wick_gguf_writer_set_alignment(w, 16));
     CHECK_OK(wick_gguf_writer_write(w, tmp_path("align16.gguf"), NULL, NULL));
-    wick_gguf_writer_free(w);
-    wick_gguf_writer_free(NULL);
+    wick_gguf_writer_destroy(w);
+    wick_gguf_writer_destroy(NULL);
     wick_gguf *g = NULL;
     CHECK_OK(wick_gguf_open(tmp_path("align16.gguf"), &g));
     CHECK(g && wick_gguf_alignment(g) == 16 && wick_gguf_n_kv(g) == 1);
@@ -389,7 +389,7 @@ static void test_undecodable_type(void)
     uint8_t blocks[2 * 66] = {0};
     CHECK_OK(wick_gguf_writer_add_tensor(w, "iq", 16, 2, (int64_t[]){256, 2}, blocks));
     CHECK_OK(wick_gguf_writer_write(w, tmp_path("iq.gguf"), NULL, NULL));
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf *g = NULL;
     CHECK_OK(wick_gguf_open(tmp_path("iq.gguf"), &g));
     if (!g) { return; }
@@ -432,7 +432,7 @@ static void test_nested_copy(void)
     CHECK_OK(wick_gguf_writer_copy_kv(w, g, 0));
     CHECK_FAIL(wick_gguf_writer_copy_kv(w, g, 1), WICK_E_INVALID, "bad file or index");
     CHECK_OK(wick_gguf_writer_write(w, tmp_path("nested2.gguf"), NULL, NULL));
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf_close(g);
     size_t n1 = 0, n2 = 0;
     char *a = test_slurp(src, &n1), *b = test_slurp(tmp_path("nested2.gguf"), &n2);
@@ -476,7 +476,7 @@ static void test_rewrite_identical(void)
         }
         const char *out = tmp_path("rewrite.gguf");
         CHECK_OK(wick_gguf_writer_write(w, out, NULL, NULL));
-        wick_gguf_writer_free(w);
+        wick_gguf_writer_destroy(w);
         wick_gguf_close(g);
         size_t n1 = 0, n2 = 0;
         char *a = test_slurp(src, &n1), *b = test_slurp(out, &n2);
@@ -513,7 +513,7 @@ static void write_shards(const wick_gguf *g, const char *name, int n, int bad_no
         char file[300];
         snprintf(file, sizeof file, "%s-%05d-of-%05d.gguf", name, s + 1, n);
         CHECK_OK(wick_gguf_writer_write(w, tmp_path(file), NULL, NULL));
-        wick_gguf_writer_free(w);
+        wick_gguf_writer_destroy(w);
     }
 }
 

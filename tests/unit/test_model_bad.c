@@ -58,7 +58,7 @@ static const char *make_variant(const char *src_rel, const char *name, const var
     }
     CHECK_OK(wick_gguf_writer_write(w, out, NULL, NULL));
 done:
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf_close(g);
     return out;
 }

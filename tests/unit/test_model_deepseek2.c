@@ -410,7 +410,7 @@ static bool write_variant(const char *path, const rewrite *rw)
     CHECK_OK(wick_gguf_writer_create(&w));
     if (!g || !w) {
         wick_gguf_close(g);
-        wick_gguf_writer_free(w);
+        wick_gguf_writer_destroy(w);
         return false;
     }
     bool ok = true;
@@ -443,7 +443,7 @@ static bool write_variant(const char *path, const rewrite *rw)
     }
     ok = ok && wick_gguf_writer_write(w, path, NULL, NULL) >= 0;
     CHECKF(ok, "writing %s: %s", path, wick_errmsg());
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf_close(g);
     for (int il = 0; il < FX_LAYERS; il++) { free(kv_b[il]); }
     return ok;

@@ -246,7 +246,7 @@ static const char *write_variant(const char *name, bool rope_freqs)
         }
         CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
     }
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf_close(g);
     return path;
 }
@@ -323,7 +323,7 @@ static void test_zero_biases(void)
         CHECK_OK(wick_gguf_writer_add_tensor(w, "output.bias", WICK_DTYPE_F32, 1, &nv, zeros));
         CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
     }
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     wick_gguf_close(g);
     int32_t toks[16];
     for (int i = 0; i < 16; i++) { toks[i] = (i * 53 + 3) % 1536; }

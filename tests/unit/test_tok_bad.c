@@ -242,7 +242,7 @@ static const char *write_vocab(const char *name, const char *model, const char *
         CHECK_OK(wick_gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)bos));
     }
     CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
     return path;
 }
 

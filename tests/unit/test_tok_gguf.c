@@ -116,7 +116,7 @@ static void spm_equivalence(void)
     CHECK_OK(wick_gguf_writer_add_array(w, "tokenizer.ggml.scores", WICK_GGUF_FLOAT32, scores, n));
     CHECK_OK(wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, types, n));
     CHECK_OK(wick_gguf_writer_write(w, gp, NULL, NULL));
-    wick_gguf_writer_free(w);
+    wick_gguf_writer_destroy(w);
 
     // The twin: merges = every split of every piece into two pieces, ordered by the piece's score.
     json_t *vocab = json_object(), *merges = json_array();
