@@ -1,14 +1,9 @@
-// hub.c — the hub's event loop: libcurl's multi interface driven through one epoll fd (curl's
-// sockets, a timerfd for every deadline, an eventfd for wakeups), usable from the caller's loop
-// (embedded) or from a thread the hub owns (threaded), and the public API around it.
-#include <errno.h>
-#include <poll.h>
+// hub.c — the hub's event loop: libcurl's multi interface driven through one wk_loop (curl's
+// sockets, a timer for every deadline, wakeups), usable from the caller's loop (embedded) or
+// from a thread the hub owns (threaded), and the public API around it.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,21 +23,16 @@ void wick_hub_opts_init(wick_hub_opts *o)
     o->part_min_bytes = (uint64_t)256 << 20;
 }
 
-// --- curl callbacks: keep epoll in step with the sockets curl wants watched ---------------------
+// --- curl callbacks: keep the loop in step with the sockets curl wants watched -------------------
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)e;
     (void)socketp;
     wick_hub *h = userp;
     if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
-        return 0;
-    }
-    struct epoll_event ev = {0};
-    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-    ev.data.fd = s;
-    if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT) {
-        epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev);
+        wk_loop_unwatch(&h->loop, s);
+    } else {
+        wk_loop_watch(&h->loop, s, (what & CURL_POLL_IN) != 0, (what & CURL_POLL_OUT) != 0);
     }
     return 0;
 }
@@ -55,17 +45,12 @@ static int on_timer(CURLM *m, long ms, void *userp)
     return 0;
 }
 
-static void arm_timer(wick_hub *h, double deadline)
+// The earlier of the jobs' deadline and curl's (< 0: none).
+static double next_deadline(const wick_hub *h)
 {
-    struct itimerspec its = {0};
-    if (deadline >= 0) {
-        double d = deadline - wk_now();
-        if (d < 1e-6) { d = 1e-6; } // 0 would disarm
-        its.it_value.tv_sec = (time_t)d;
-        its.it_value.tv_nsec = (long)((d - (double)(time_t)d) * 1e9);
-        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) { its.it_value.tv_nsec = 1000; }
-    }
-    timerfd_settime(h->tfd, 0, &its, NULL);
+    double d = h->next_deadline;
+    if (h->curl_deadline >= 0 && (d < 0 || h->curl_deadline < d)) { d = h->curl_deadline; }
+    return d;
 }
 
 static void *thread_main(void *arg);
@@ -95,7 +80,7 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
 
     wick_hub *h = wk_calloc(1, sizeof *h);
     if (!h) { return wk_fail_nomem("hub"); }
-    h->epfd = h->evfd = h->tfd = -1;
+    h->loop.epfd = h->loop.evfd = h->loop.tfd = -1;
     h->curl_deadline = h->next_deadline = -1;
     h->next_id = 1;
     pthread_mutex_init(&h->mu, NULL);
@@ -156,18 +141,8 @@ wick_status wick_hub_create(const wick_hub_opts *o, wick_hub **out)
     h->backoff_ms = o->backoff_ms;
     h->backoff_max_ms = o->backoff_max_ms;
 
-    h->epfd = epoll_create1(EPOLL_CLOEXEC);
-    h->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (h->epfd < 0 || h->evfd < 0 || h->tfd < 0) {
-        rc = wk_fail(WICK_E_IO, "hub: epoll/eventfd/timerfd: %s", strerror(errno));
-        goto fail;
-    }
-    struct epoll_event ev = {.events = EPOLLIN};
-    ev.data.fd = h->evfd;
-    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->evfd, &ev);
-    ev.data.fd = h->tfd;
-    epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->tfd, &ev);
+    rc = wk_loop_init(&h->loop, "hub");
+    if (rc < 0) { goto fail; }
 
     h->multi = curl_multi_init();
     if (!h->multi) { goto nomem; }
@@ -227,9 +202,7 @@ void wick_hub_destroy(wick_hub *h)
     }
     wk_hub_writer_stop(h);
     if (h->multi) { curl_multi_cleanup(h->multi); }
-    if (h->epfd >= 0) { close(h->epfd); }
-    if (h->evfd >= 0) { close(h->evfd); }
-    if (h->tfd >= 0) { close(h->tfd); }
+    wk_loop_free(&h->loop);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
     wk_free(h->cancels);
@@ -244,10 +217,7 @@ void wick_hub_destroy(wick_hub *h)
 
 void wick_hub_wakeup(wick_hub *h)
 {
-    if (!h || h->evfd < 0) { return; }
-    uint64_t one = 1;
-    ssize_t r = write(h->evfd, &one, sizeof one);
-    (void)r; // EAGAIN: the counter is already non-zero, which is all we need
+    if (h) { wk_loop_wakeup(&h->loop); }
 }
 
 static wick_status start_job(wick_hub *h, hub_job *j, uint64_t *id)
@@ -367,18 +337,13 @@ wick_status wick_hub_cancel(wick_hub *h, uint64_t id)
 
 int wick_hub_fd(const wick_hub *h)
 {
-    return (!h || h->threaded) ? -1 : h->epfd;
+    return (!h || h->threaded) ? -1 : wk_loop_fd(&h->loop);
 }
 
 int wick_hub_timeout_ms(const wick_hub *h)
 {
     if (!h || h->threaded) { return -1; }
-    double d = h->next_deadline;
-    if (h->curl_deadline >= 0 && (d < 0 || h->curl_deadline < d)) { d = h->curl_deadline; }
-    if (d < 0) { return -1; }
-    double ms = (d - wk_now()) * 1000.0;
-    if (ms <= 0) { return 0; }
-    return ms > 3.6e6 ? 3600000 : (int)ms + 1;
+    return wk_loop_ms_until(next_deadline(h));
 }
 
 // --- the loop ------------------------------------------------------------------------------------
@@ -419,9 +384,7 @@ static void do_perform(wick_hub *h)
 {
     double t_start = wk_now(), cpu_start = thread_cpu();
     h->in_perform = true;
-    uint64_t junk;
-    while (read(h->evfd, &junk, sizeof junk) > 0) {}
-    while (read(h->tfd, &junk, sizeof junk) > 0) {}
+    wk_loop_clear(&h->loop);
 
     // Take new jobs and cancel requests.
     pthread_mutex_lock(&h->mu);
@@ -459,21 +422,20 @@ static void do_perform(wick_hub *h)
     }
 
     // Sockets that are ready, then curl's own timeout.
-    struct epoll_event evs[64];
-    int n;
+    wk_loop_event evs[64];
+    bool more;
     int rounds = 0;
     int running = 0;
     do {
-        n = epoll_wait(h->epfd, evs, 64, 0);
+        int n = wk_loop_ready(&h->loop, evs, 64, &more);
         for (int i = 0; i < n; i++) {
-            int fd = evs[i].data.fd;
-            if (fd == h->evfd || fd == h->tfd) { continue; }
-            int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
-                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-            curl_multi_socket_action(h->multi, fd, flags, &running);
+            int w = evs[i].what;
+            int flags = (w & WK_LOOP_IN ? CURL_CSELECT_IN : 0) |
+                        (w & WK_LOOP_OUT ? CURL_CSELECT_OUT : 0) |
+                        (w & WK_LOOP_ERR ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(h->multi, evs[i].fd, flags, &running);
         }
-    } while (n == 64 && ++rounds < 16);
+    } while (more && ++rounds < 16);
     if (h->curl_deadline >= 0 && wk_now() >= h->curl_deadline) {
         h->curl_deadline = -1;
         curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -552,9 +514,7 @@ static void do_perform(wick_hub *h)
         }
     }
     h->next_deadline = deadline;
-    double t = deadline;
-    if (h->curl_deadline >= 0 && (t < 0 || h->curl_deadline < t)) { t = h->curl_deadline; }
-    arm_timer(h, t);
+    wk_loop_arm(&h->loop, next_deadline(h));
     h->in_perform = false;
     double took = wk_now() - t_start;
     if (took > h->worst_perform) { // wall time vs CPU time tells work from waiting for a core
@@ -585,15 +545,7 @@ static void *thread_main(void *arg)
 {
     wick_hub *h = arg;
     while (!atomic_load(&h->stop)) {
-        struct epoll_event ev;
-        double d = h->next_deadline;
-        if (h->curl_deadline >= 0 && (d < 0 || h->curl_deadline < d)) { d = h->curl_deadline; }
-        int ms = -1;
-        if (d >= 0) {
-            double x = (d - wk_now()) * 1000.0;
-            ms = x <= 0 ? 0 : (int)x + 1;
-        }
-        epoll_wait(h->epfd, &ev, 1, ms);
+        wk_loop_wait(&h->loop, wk_loop_ms_until(next_deadline(h)));
         if (atomic_load(&h->stop)) { break; }
         do_perform(h);
     }
@@ -640,8 +592,7 @@ wick_status wick_hub_wait(wick_hub *h, uint64_t id, int timeout_ms)
             if (left <= 0) { return wk_fail(WICK_E_BUSY, "hub: wait timed out"); }
             if (ms < 0 || ms > left) { ms = (int)left + 1; }
         }
-        struct pollfd pfd = {h->epfd, POLLIN, 0};
-        poll(&pfd, 1, ms);
+        wk_loop_wait(&h->loop, ms);
         do_perform(h);
     }
 }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "base/base.h"
+#include "base/loop.h"
 
 #define HUB_MAX_JSON (64u << 20)  // one API answer (a listing page)
 #define HUB_MAX_ERRBODY (64u << 10) // an error body we read (and ignore) before giving up on it
@@ -147,7 +148,7 @@ struct wick_hub {
     int max_transfers, connect_timeout_ms, stall_timeout_ms, max_retries, backoff_ms,
         backoff_max_ms;
 
-    int epfd, evfd, tfd;
+    wk_loop loop;          // curl's sockets, the deadline timer, wakeups
     CURLM *multi;
     double curl_deadline;  // < 0: none
     double next_deadline;  // < 0: none (computed at the end of perform)
