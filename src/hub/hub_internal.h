@@ -1,6 +1,6 @@
 // hub_internal.h — what the files of src/hub share: the hub and its jobs (one per download or
-// listing), the event loop glue (hub.c), the state machines (job.c), the cache on disk (cache.c)
-// and small helpers (util.c).
+// listing), the event loop glue (hub.c), one HTTP request with its retries (transfer.c), the
+// state machines (job.c), the cache on disk (cache.c) and small helpers (util.c).
 #ifndef WK_HUB_INTERNAL_H
 #define WK_HUB_INTERNAL_H
 
@@ -253,6 +253,28 @@ void wk_hub_part_want_get(wick_hub *h, hub_job *part);
 void wk_hub_part_get_done(wick_hub *h, hub_job *part, CURLcode cc);
 void wk_hub_part_finished(wick_hub *h, hub_job *part); // from wk_hub_job_finish
 
+// --- transfer.c ----------------------------------------------------------------------------------
+#define HUB_RESTART 1 // write_rc: start the body over from byte 0
+wick_status wk_hub_start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+                             bool may_auth);
+// A request with Range bytes=from- (to 0) or bytes=from-(to-1).
+wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
+                               uint64_t to, bool may_auth);
+void wk_hub_xfer_detach(wick_hub *h, hub_job *j);    // drops the request's curl handle, if any
+void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j); // queues what was received, then detaches
+// A request that received nothing for stall_timeout_ms is dropped and retried; *deadline gets
+// the time this must be checked again.
+void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline);
+char *wk_hub_resolve_url(const char *base, const char *loc); // RFC 3986; NULL: bad or no memory
+bool wk_hub_is_relative(const char *loc);
+bool wk_hub_retryable(long status); // 408, 429, 500, 502, 503, 504
+void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then);
+// Retry `then` after a backoff, or fail with rc and the message already in wick_errmsg().
+void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc);
+void wk_hub_net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then); // retried
+// Maps an HTTP error answer to a wick code (retried when wk_hub_retryable).
+void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then);
+
 // --- job.c ---------------------------------------------------------------------------------------
 void wk_hub_job_step(wick_hub *h, hub_job *j, double now);     // advance a job not in a transfer
 // The URL a download's content comes from (malloc'd; NULL when out of memory): the CDN URL the
@@ -262,19 +284,8 @@ char *wk_hub_content_url(const wick_hub *h, const hub_job *j);
 void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc); // its transfer finished
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc);  // -> ST_DONE (msg from errmsg)
 void wk_hub_job_free(hub_job *j);
-void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j);
 void wk_hub_job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(4, 5);
-wick_status wk_hub_start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
-                             bool may_auth);
-// A request with Range bytes=from- (to 0) or bytes=from-(to-1).
-wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
-                               uint64_t to, bool may_auth);
-void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc);
-void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then);
 wick_status wk_hub_truncate_tmp(hub_job *j);
 void wk_hub_job_report(hub_job *j);  // runs the callback
-// A request that received nothing for stall_timeout_ms is dropped and retried; *deadline gets
-// the time this must be checked again.
-void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline);
 
 #endif

@@ -4,8 +4,8 @@
 //   (CDN Location without the token, or /resolve/COMMIT) with Range -> size + hash -> rename into
 //   blobs/, symlink into snapshots/.
 //   listing: GET /api/models/REPO/revision/REV (commit) -> GET tree pages (Link: rel="next").
-// Errors 408/429/5xx and network failures are retried with backoff (Retry-After honoured); the
-// byte counter of a download survives a retry, so it resumes with Range.
+// Requests and their retries are transfer.c's; the byte counter of a download survives a retry,
+// so it resumes with Range.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "hub/hub_internal.h"
-
-#define RESTART 1 // write_rc: start the body over from byte 0
 
 // --- finishing ----------------------------------------------------------------------------------
 static void close_files(hub_job *j)
@@ -36,19 +33,6 @@ static void close_files(hub_job *j)
         wk_hub_unlock(j->lock_path, j->lock_fd);
         j->lock_fd = -1;
     }
-}
-
-void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j)
-{
-    wk_hub_writer_flush(h, j); // what was received is written (in order) all the same
-    if (j->easy) {
-        curl_multi_remove_handle(h->multi, j->easy);
-        curl_easy_cleanup(j->easy);
-        j->easy = NULL;
-        h->n_transfers--;
-    }
-    curl_slist_free_all(j->hdrs);
-    j->hdrs = NULL;
 }
 
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc)
@@ -154,106 +138,6 @@ void wk_hub_job_report(hub_job *j)
     }
 }
 
-// --- headers -------------------------------------------------------------------------------------
-static void set_field(hub_headers *hh, char *dst, size_t cap, const char *v, size_t n, bool must)
-{
-    if (n >= cap) {
-        if (must) { hh->overflow = true; }
-        n = cap - 1;
-    }
-    memcpy(dst, v, n);
-    dst[n] = '\0';
-}
-
-static bool parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    if (n == 0 || n > 20) { return false; }
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') { return false; }
-        if (!wk_mul_u64(v, 10, &v) || !wk_add_u64(v, (uint64_t)(s[i] - '0'), &v)) { return false; }
-    }
-    *out = v;
-    return true;
-}
-
-// Link: <url>; rel="next", <url2>; rel="last"
-static void parse_link(hub_headers *hh, const char *v, size_t n)
-{
-    const char *end = v + n, *p = v;
-    while (p < end) {
-        const char *lt = memchr(p, '<', (size_t)(end - p));
-        if (!lt) { return; }
-        const char *gt = memchr(lt, '>', (size_t)(end - lt));
-        if (!gt) { return; }
-        const char *comma = gt;
-        while (comma < end && *comma != ',') { comma++; }
-        // look for rel="next" / rel=next in the parameters
-        for (const char *q = gt; q + 8 <= comma; q++) {
-            if (strncasecmp(q, "rel=\"next\"", 10) == 0 || strncasecmp(q, "rel=next", 8) == 0) {
-                set_field(hh, hh->link_next, sizeof hh->link_next, lt + 1, (size_t)(gt - lt - 1),
-                          true);
-                return;
-            }
-        }
-        p = comma + 1;
-    }
-}
-
-static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
-{
-    hub_job *j = ud;
-    size_t len = size * nitems;
-    j->last_io = wk_now();
-    hub_headers *hh = &j->hh;
-    if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-        memset(hh, 0, sizeof *hh);
-        const char *sp = memchr(buf, ' ', len);
-        uint64_t st = 0;
-        if (sp && (size_t)(buf + len - sp) > 3 && parse_u64(sp + 1, 3, &st)) { hh->status = (long)st; }
-        return len;
-    }
-    const char *colon = memchr(buf, ':', len);
-    if (!colon) { return len; }
-    size_t nlen = (size_t)(colon - buf);
-    const char *v = colon + 1, *end = buf + len;
-    while (v < end && (*v == ' ' || *v == '\t')) { v++; }
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-    size_t vlen = (size_t)(end - v);
-#define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(buf, name, nlen) == 0)
-    if (IS("x-repo-commit")) {
-        set_field(hh, hh->commit, sizeof hh->commit, v, vlen, true);
-    } else if (IS("etag")) {
-        set_field(hh, hh->etag, sizeof hh->etag, v, vlen, true);
-    } else if (IS("x-linked-etag")) {
-        set_field(hh, hh->linked_etag, sizeof hh->linked_etag, v, vlen, true);
-    } else if (IS("x-linked-size")) {
-        hh->has_linked_size = parse_u64(v, vlen, &hh->linked_size);
-        if (!hh->has_linked_size) { hh->overflow = true; }
-    } else if (IS("content-length")) {
-        hh->has_length = parse_u64(v, vlen, &hh->content_length);
-    } else if (IS("location")) {
-        set_field(hh, hh->location, sizeof hh->location, v, vlen, true);
-    } else if (IS("x-error-code")) {
-        set_field(hh, hh->error_code, sizeof hh->error_code, v, vlen, false);
-    } else if (IS("x-error-message")) {
-        set_field(hh, hh->error_message, sizeof hh->error_message, v, vlen, false);
-    } else if (IS("retry-after")) {
-        set_field(hh, hh->retry_after, sizeof hh->retry_after, v, vlen, false);
-    } else if (IS("content-range")) {
-        set_field(hh, hh->content_range, sizeof hh->content_range, v, vlen, false);
-    } else if (IS("content-encoding")) {
-        set_field(hh, hh->content_encoding, sizeof hh->content_encoding, v, vlen, false);
-    } else if (IS("link")) {
-        parse_link(hh, v, vlen);
-    }
-#undef IS
-    return len;
-}
-
-// --- the body ------------------------------------------------------------------------------------
 wick_status wk_hub_md_reset(hub_job *j)
 {
     if (!j->md) { j->md = EVP_MD_CTX_new(); }
@@ -280,298 +164,6 @@ wick_status wk_hub_truncate_tmp(hub_job *j)
     j->offset = 0;
     atomic_store(&j->p_done, 0);
     return wk_hub_md_reset(j);
-}
-
-static size_t write_fail(hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(3, 4);
-static size_t write_fail(hub_job *j, wick_status rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(j->write_msg, sizeof j->write_msg, fmt, ap);
-    va_end(ap);
-    j->write_rc = rc;
-    return 0; // curl stops the transfer with CURLE_WRITE_ERROR
-}
-
-// "bytes A-B/T" -> A
-static bool range_start(const char *cr, uint64_t *a)
-{
-    if (strncasecmp(cr, "bytes ", 6) != 0) { return false; }
-    const char *p = cr + 6, *d = strchr(p, '-');
-    return d && parse_u64(p, (size_t)(d - p), a);
-}
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
-{
-    hub_job *j = ud;
-    size_t n = size * nmemb;
-    long st = j->hh.status;
-    j->last_io = wk_now();
-    if (!j->body_checked) {
-        j->body_checked = true;
-        j->body_to_file = false;
-        if (j->kind != JOB_LIST && j->state == ST_GET && (st == 200 || st == 206)) {
-            if (j->hh.content_encoding[0] && strcasecmp(j->hh.content_encoding, "identity") != 0) {
-                return write_fail(j, WICK_E_FORMAT, "%s: the server compressed the body (%s)",
-                                  j->req_url, j->hh.content_encoding);
-            }
-            if (st == 206) {
-                uint64_t a;
-                if (!range_start(j->hh.content_range, &a) || a != j->offset) {
-                    return write_fail(j, RESTART, "bad Content-Range");
-                }
-            } else if (j->kind == JOB_PART) {
-                j->part_norange = true;
-                return write_fail(j, WICK_E_HTTP, "%s: the server ignored Range", j->req_url);
-            } else if (j->offset > 0) {
-                // The server ignored Range and sends the whole file: start over (in order with
-                // the bytes still queued for the writer).
-                wick_status rc = wk_hub_writer_push(j->hub, j, WR_TRUNC, 0, NULL, 0);
-                if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
-                j->offset = 0;
-                atomic_store(&j->p_done, 0);
-            }
-            j->body_to_file = true;
-        }
-    }
-    if (j->body_to_file && atomic_load(&j->wr_err) != 0) {
-        return write_fail(j, atomic_load(&j->wr_err), "%s", j->wr_msg);
-    }
-    if (j->body_to_file && (wk_now() > j->hub->slice_end || wk_hub_writer_full(j->hub))) {
-        // This perform has worked long enough: curl keeps the bytes and hands them again after
-        // hub.c unpauses the transfer at the next perform.
-        j->paused = true;
-        return CURL_WRITEFUNC_PAUSE;
-    }
-    if (!j->body_to_file) {
-        if (j->kind == JOB_LIST && st >= 200 && st < 300) {
-            if (wk_buf_append(&j->body, p, n) < 0) {
-                return write_fail(j, WICK_E_FORMAT, "%s: answer larger than %u bytes", j->req_url,
-                                  HUB_MAX_JSON);
-            }
-            return n;
-        }
-        j->discard += n;
-        return j->discard > HUB_MAX_ERRBODY ? 0 : n; // an error page: we only need its status
-    }
-    uint64_t end;
-    if (!wk_add_u64(j->offset, n, &end) || end > (j->kind == JOB_PART ? j->part_end : j->size)) {
-        return write_fail(j, WICK_E_CHECKSUM, "%s: the server sent more than the %" PRIu64
-                          " bytes the Hub announced", j->req_url, j->size);
-    }
-    wick_status rc = wk_hub_writer_append(j->hub, j, j->offset, p, n);
-    if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
-    j->offset = end;
-    j->got_data = true;
-    atomic_store(&j->p_done, end);
-    if (j->parent) { atomic_fetch_add(&j->parent->p_done, n); }
-    j->hub->agg_bytes += n;
-    return n;
-}
-
-// --- requests ------------------------------------------------------------------------------------
-wick_status wk_hub_start_req(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
-                             bool may_auth)
-{
-    return wk_hub_start_range(h, j, url, head, from, 0, may_auth);
-}
-
-wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
-                               uint64_t to, bool may_auth)
-{
-    wk_free(j->req_url);
-    j->req_url = wk_strdup(url);
-    if (!j->req_url) { return wk_fail_nomem("url"); }
-    CURL *e = curl_easy_init();
-    if (!e) { return wk_fail_nomem("curl handle"); }
-    memset(&j->hh, 0, sizeof j->hh);
-    j->body_checked = j->body_to_file = j->got_data = false;
-    j->write_rc = 0;
-    j->discard = 0;
-    j->errbuf[0] = '\0';
-    wk_buf_clear(&j->body);
-    struct curl_slist *hd = NULL, *t;
-    char line[4200];
-    // The token goes to the Hub's own origin only, and never to a signed CDN URL (which needs
-    // none), even when the CDN shares the Hub's host.
-    char *origin = wk_hub_origin(url);
-    j->req_auth = may_auth && h->token && origin && strcmp(origin, h->endpoint_origin) == 0;
-    wk_free(origin);
-    hd = curl_slist_append(hd, "Accept-Encoding: identity");
-    if (j->req_auth && hd) {
-        snprintf(line, sizeof line, "Authorization: Bearer %s", h->token);
-        t = curl_slist_append(hd, line);
-        memset(line, 0, sizeof line);
-        hd = t;
-    }
-    if ((from > 0 || to > 0) && hd) {
-        if (to > 0) { // a part: [from, to), HTTP's end is inclusive
-            snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-%" PRIu64, from, to - 1);
-        } else {
-            snprintf(line, sizeof line, "Range: bytes=%" PRIu64 "-", from);
-        }
-        hd = curl_slist_append(hd, line);
-    }
-    if (!hd) {
-        curl_easy_cleanup(e);
-        return wk_fail_nomem("headers");
-    }
-    j->hdrs = hd;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(e, CURLOPT_NOBODY, head ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_timeout_ms);
-    long stall = h->stall_timeout_ms < 1000 ? 1 : h->stall_timeout_ms / 1000;
-    stall = 2 * stall + 10; // a backstop: our own check (wk_hub_job_check_stall) is the precise one
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, stall);
-    if (head) {
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->connect_timeout_ms + h->stall_timeout_ms);
-    }
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-        curl_easy_cleanup(e);
-        return wk_fail(WICK_E_INTERNAL, "%s: cannot add the transfer", url);
-    }
-    j->easy = e;
-    j->last_io = wk_now();
-    h->n_transfers++;
-    return WICK_OK;
-}
-
-static char *resolve_url(const char *base, const char *loc)
-{
-    CURLU *u = curl_url();
-    char *out = NULL, *r = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
-        r = wk_strdup(out);
-    }
-    curl_free(out);
-    curl_url_cleanup(u);
-    return r;
-}
-
-static bool is_relative(const char *loc)
-{
-    return strstr(loc, "://") == NULL;
-}
-
-void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
-{
-    (void)h;
-    atomic_store(&j->p_active, false);
-    j->state = ST_WAIT;
-    j->after_wait = then;
-    j->wake_at = wk_now() + delay_s;
-}
-
-// Retry `then` after a backoff, or fail with rc and the message already in wick_errmsg().
-void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc)
-{
-    j->tries++;
-    if (j->tries > h->max_retries) {
-        char m[HUB_MSG];
-        snprintf(m, sizeof m, "%s", wick_errmsg());
-        wk_fail(rc, "%s (gave up after %d tries)", m, j->tries);
-        wk_hub_job_finish(h, j, rc);
-        return;
-    }
-    double ms = h->backoff_ms;
-    for (int i = 1; i < j->tries && ms < h->backoff_max_ms; i++) { ms *= 2; }
-    if (ms > h->backoff_max_ms) { ms = h->backoff_max_ms; }
-    uint64_t ra;
-    const char *r = j->hh.retry_after;
-    if (r[0] && parse_u64(r, strlen(r), &ra)) {
-        double ras = ra > 60 ? 60000.0 : (double)ra * 1000.0;
-        if (ras > ms) { ms = ras; }
-    }
-    wk_debug("%s: retry %d in %.0f ms: %s", j->req_url ? j->req_url : j->repo, j->tries, ms,
-             wick_errmsg());
-    wk_hub_wait_then(h, j, ms / 1000.0, then);
-}
-
-static bool retryable_status(long st)
-{
-    return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
-}
-
-static void net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then)
-{
-    wk_fail(WICK_E_NETWORK, "%s: %s", j->req_url, j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
-    wk_hub_retry_or_fail(h, j, then, WICK_E_NETWORK);
-}
-
-// Maps an HTTP error answer (X-Error-Code first, as huggingface_hub's hf_raise_for_status).
-static void http_failure(wick_hub *h, hub_job *j, job_state then)
-{
-    const hub_headers *hh = &j->hh;
-    long st = hh->status;
-    const char *url = j->req_url, *ec = hh->error_code, *em = hh->error_message;
-    bool tok = h->token != NULL;
-    if (retryable_status(st)) {
-        wk_fail(WICK_E_HTTP, "%s: HTTP %ld%s%s%s", url, st, em[0] ? ": " : "", em,
-                st == 429 ? (tok ? " (rate limited by the Hub)"
-                                 : " (rate limited by the Hub; a token (HF_TOKEN) raises the limit)")
-                          : "");
-        wk_hub_retry_or_fail(h, j, then, WICK_E_HTTP);
-        return;
-    }
-    if (strstr(em, "Access to this resource is disabled")) {
-        wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: repository '%s' is disabled on the Hub", url, j->repo);
-        return;
-    }
-    if (strcmp(ec, "GatedRepo") == 0) {
-        wk_hub_job_fail(h, j, WICK_E_GATED,
-                 "%s: repository '%s' is gated: accept its conditions at %s/%s%s", url, j->repo,
-                 h->endpoint, j->repo,
-                 tok ? " with the account of your token" : ", then set HF_TOKEN to a token");
-        return;
-    }
-    if (strcmp(ec, "RevisionNotFound") == 0) {
-        wk_hub_job_fail(h, j, WICK_E_REVISION_NOT_FOUND, "%s: revision '%s' not found in '%s'", url,
-                 j->rev, j->repo);
-        return;
-    }
-    if (strcmp(ec, "EntryNotFound") == 0 || (st == 404 && j->kind == JOB_DOWNLOAD && !ec[0])) {
-        if (j->kind == JOB_DOWNLOAD && wk_hub_is_hex(hh->commit, 40)) {
-            wk_hub_touch_no_exist(j->repo_dir, hh->commit, j->file);
-            wk_hub_write_ref(j->repo_dir, j->rev, hh->commit);
-        }
-        wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' not found in '%s' at revision '%s'", url,
-                 j->file ? j->file : "", j->repo, j->rev);
-        return;
-    }
-    if (st == 401 && strcmp(em, "Invalid credentials in Authorization header") == 0) {
-        wk_hub_job_fail(h, j, WICK_E_UNAUTHORIZED,
-                 "%s: the Hub refused the token (from HF_TOKEN, HF_TOKEN_PATH or $HF_HOME/token): "
-                 "invalid credentials", url);
-        return;
-    }
-    if (strcmp(ec, "RepoNotFound") == 0 || st == 401) {
-        wk_hub_job_fail(h, j, WICK_E_REPO_NOT_FOUND,
-                 "%s: repository '%s' not found, or it is private: check the name%s", url, j->repo,
-                 tok ? " and that your token can read it" : ", or set HF_TOKEN");
-        return;
-    }
-    if (st == 403) {
-        wk_hub_job_fail(h, j, WICK_E_UNAUTHORIZED, "%s: HTTP 403 forbidden%s%s%s", url,
-                 em[0] ? ": " : "", em, tok ? " (check the token's permissions)" : " (set HF_TOKEN?)");
-        return;
-    }
-    wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: unexpected HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
 }
 
 // --- download ------------------------------------------------------------------------------------
@@ -677,7 +269,7 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
             wk_warn("%s: %s; using the cached copy", j->req_url, curl_easy_strerror(cc));
             return;
         }
-        net_failure(h, j, cc, ST_WANT_META);
+        wk_hub_net_failure(h, j, cc, ST_WANT_META);
         return;
     }
     if (hh->overflow) {
@@ -686,9 +278,9 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
     }
     long st = hh->status;
     bool redirect = st >= 300 && st < 400 && hh->location[0];
-    if (redirect && (is_relative(hh->location) || !wk_hub_is_hex(hh->commit, 40))) {
+    if (redirect && (wk_hub_is_relative(hh->location) || !wk_hub_is_hex(hh->commit, 40))) {
         // A renamed repo, /api/resolve-cache/...: follow (RFC 3986, query kept) for metadata.
-        char *u = resolve_url(j->req_url, hh->location);
+        char *u = wk_hub_resolve_url(j->req_url, hh->location);
         if (!u) {
             wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: bad redirect", j->req_url);
             return;
@@ -720,11 +312,11 @@ static void dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
     if (!redirect && !(st >= 200 && st < 300)) {
         // The Hub is down (5xx, 429...): a cached copy of this revision will do. Auth and
         // not-found answers are reported instead, so that they are not hidden.
-        if (retryable_status(st) && !j->have_meta && cached_for_rev(h, j)) {
+        if (wk_hub_retryable(st) && !j->have_meta && cached_for_rev(h, j)) {
             wk_warn("%s: HTTP %ld; using the cached copy", j->req_url, st);
             return;
         }
-        http_failure(h, j, ST_WANT_META);
+        wk_hub_http_failure(h, j, ST_WANT_META);
         return;
     }
     if (!wk_hub_is_hex(hh->commit, 40)) {
@@ -977,7 +569,7 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
         j->best_offset = j->offset;                    // huggingface_hub), but only real progress:
         j->tries = 0;                                  // the same bytes again do not count
     }
-    if (j->write_rc == RESTART) {
+    if (j->write_rc == HUB_RESTART) {
         wick_status rc = wk_hub_truncate_tmp(j);
         if (rc < 0) {
             wk_hub_job_finish(h, j, rc);
@@ -998,7 +590,7 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
     long st = hh->status;
     if (cc == CURLE_WRITE_ERROR && !(st >= 200 && st < 300)) { cc = CURLE_OK; } // error body cut
     if (cc != CURLE_OK) {
-        net_failure(h, j, cc, ST_WANT_GET);
+        wk_hub_net_failure(h, j, cc, ST_WANT_GET);
         return;
     }
     if (st == 200 || st == 206) {
@@ -1022,7 +614,7 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
         return;
     }
     if (st >= 300 && st < 400 && hh->location[0]) {
-        char *u = resolve_url(j->req_url, hh->location);
+        char *u = wk_hub_resolve_url(j->req_url, hh->location);
         if (!u || ++j->n_redirects > HUB_MAX_REDIRECTS) {
             wk_free(u);
             wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
@@ -1056,7 +648,7 @@ static void dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)
         j->state = ST_WANT_META;
         return;
     }
-    http_failure(h, j, ST_WANT_GET);
+    wk_hub_http_failure(h, j, ST_WANT_GET);
 }
 
 // --- listing -------------------------------------------------------------------------------------
@@ -1195,11 +787,11 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
     long st = j->hh.status;
     if (cc == CURLE_WRITE_ERROR && !(st >= 200 && st < 300)) { cc = CURLE_OK; }
     if (cc != CURLE_OK) {
-        net_failure(h, j, cc, ST_WANT_META);
+        wk_hub_net_failure(h, j, cc, ST_WANT_META);
         return;
     }
-    if (st >= 300 && st < 400 && j->hh.location[0] && is_relative(j->hh.location)) {
-        char *u = resolve_url(j->req_url, j->hh.location);
+    if (st >= 300 && st < 400 && j->hh.location[0] && wk_hub_is_relative(j->hh.location)) {
+        char *u = wk_hub_resolve_url(j->req_url, j->hh.location);
         if (!u || ++j->n_redirects > HUB_MAX_REDIRECTS) {
             wk_free(u);
             wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: bad or too many redirects", j->req_url);
@@ -1212,7 +804,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
         return;
     }
     if (!(st >= 200 && st < 300)) {
-        http_failure(h, j, ST_WANT_META);
+        wk_hub_http_failure(h, j, ST_WANT_META);
         return;
     }
     json_error_t jerr;
@@ -1282,7 +874,7 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
     wk_free(j->next_url);
     j->next_url = NULL;
     if (j->hh.link_next[0]) {
-        char *u = resolve_url(j->req_url, j->hh.link_next);
+        char *u = wk_hub_resolve_url(j->req_url, j->hh.link_next);
         char *o = u ? wk_hub_origin(u) : NULL;
         bool same = o && strcmp(o, h->endpoint_origin) == 0;
         wk_free(o);
@@ -1297,24 +889,6 @@ static void list_done(wick_hub *h, hub_job *j, CURLcode cc)
     }
     write_tree_cache(j);
     wk_hub_job_finish(h, j, WICK_OK);
-}
-
-void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline)
-{
-    if (!j->easy || h->stall_timeout_ms <= 0) { return; }
-    double limit = j->last_io + h->stall_timeout_ms / 1000.0;
-    if (now < limit) {
-        if (*deadline < 0 || limit < *deadline) { *deadline = limit; }
-        return;
-    }
-    job_state again = j->state == ST_GET ? ST_WANT_GET : ST_WANT_META;
-    wk_hub_job_abort_xfer(h, j);
-    if (j->got_data && j->offset > j->best_offset) {
-        j->best_offset = j->offset;
-        j->tries = 0;
-    }
-    wk_fail(WICK_E_NETWORK, "%s: no data for %d ms", j->req_url, h->stall_timeout_ms);
-    wk_hub_retry_or_fail(h, j, again, WICK_E_NETWORK);
 }
 
 // --- dispatch ------------------------------------------------------------------------------------
@@ -1372,13 +946,7 @@ void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
 
 void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc)
 {
-    // Detach the finished handle first (the connection stays in the multi's pool: keep-alive).
-    curl_multi_remove_handle(h->multi, j->easy);
-    curl_easy_cleanup(j->easy);
-    j->easy = NULL;
-    h->n_transfers--;
-    curl_slist_free_all(j->hdrs);
-    j->hdrs = NULL;
+    wk_hub_xfer_detach(h, j); // the connection stays in the multi's pool: keep-alive
     if (j->state == ST_GET) { // the verdict waits for the writer to finish this body
         wk_hub_writer_flush(h, j);
         j->done_cc = cc;
