@@ -189,22 +189,3 @@ void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x
         head_run(&j, 0, 1);
     }
 }
-
-void wk_mla_split_kv_b(const float *kv_b, int n_head, int64_t kv_lora, int64_t nope, int64_t v_dim,
-                       float *k_b, float *v_b)
-{
-    for (int h = 0; h < n_head; h++) {
-        const float *base = kv_b + (int64_t)h * (nope + v_dim) * kv_lora;
-        if (k_b) {
-            float *kh = k_b + (int64_t)h * kv_lora * nope;
-            for (int64_t c = 0; c < nope; c++) {
-                for (int64_t r = 0; r < kv_lora; r++) { kh[r * nope + c] = base[c * kv_lora + r]; }
-            }
-        }
-        if (v_b) {
-            float *vh = v_b + (int64_t)h * v_dim * kv_lora;
-            const float *src = base + nope * kv_lora;
-            for (int64_t i = 0; i < v_dim * kv_lora; i++) { vh[i] = src[i]; }
-        }
-    }
-}

@@ -51,12 +51,4 @@ size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_he
 void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
                         int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act);
 
-// Splits the legacy attn_kv_b (ne {kv_lora, n_head * (nope + v_dim)}; per head h its rows
-// h*(nope+v_dim) .. +nope are K's, the next v_dim rows V's) given as float rows:
-//   k_b[h][r][c] = kv_b[h*(nope+v_dim) + c][r]   (kv_lora rows of nope: attn_k_b layout)
-//   v_b[h][r][c] = kv_b[h*(nope+v_dim) + nope + r][c]   (v_dim rows of kv_lora: attn_v_b layout)
-// Either output may be NULL.
-void wk_mla_split_kv_b(const float *kv_b, int n_head, int64_t kv_lora, int64_t nope, int64_t v_dim,
-                       float *k_b, float *v_b);
-
 #endif

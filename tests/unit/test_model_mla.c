@@ -1,5 +1,5 @@
 // test_model_mla.c — absorbed multi-head latent attention equals the plain (non-absorbed) form
-// of the same weights, and the attn_kv_b split yields the attn_k_b / attn_v_b layouts.
+// of the same weights (the absorbed form reads the attn_k_b / attn_v_b layouts split from kv_b).
 #include <math.h>
 
 #include "harness.h"
@@ -14,6 +14,21 @@ static float frand(void)
     return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
 }
 
+// Splits the legacy attn_kv_b (per head h its rows h*(NOPE+VD) .. +NOPE are K's, the next VD
+// rows V's) into the attn_k_b layout k_b[h][r][c] = kv_b[h*(NOPE+VD) + c][r] (LORA rows of NOPE)
+// and the attn_v_b layout v_b[h][r][c] = kv_b[h*(NOPE+VD) + NOPE + r][c] (VD rows of LORA).
+static void split_kv_b(const float *kv_b, float *k_b, float *v_b)
+{
+    for (int h = 0; h < NH; h++) {
+        const float *base = kv_b + (size_t)h * (NOPE + VD) * LORA;
+        float *kh = k_b + (size_t)h * LORA * NOPE, *vh = v_b + (size_t)h * VD * LORA;
+        for (int c = 0; c < NOPE; c++) {
+            for (int r = 0; r < LORA; r++) { kh[r * NOPE + c] = base[c * LORA + r]; }
+        }
+        for (int i = 0; i < VD * LORA; i++) { vh[i] = base[NOPE * LORA + i]; }
+    }
+}
+
 static void test_absorbed_equals_plain(void)
 {
     // kv_b as an old GGUF stores it: ne {LORA, NH*(NOPE+VD)}, per head NOPE K rows then VD V rows.
@@ -25,7 +40,7 @@ static void test_absorbed_equals_plain(void)
     for (size_t i = 0; i < WK_ARRAY_LEN(cache); i++) { cache[i] = frand(); }
     for (size_t i = 0; i < WK_ARRAY_LEN(q_nope); i++) { q_nope[i] = frand(); }
     for (size_t i = 0; i < WK_ARRAY_LEN(q_pe); i++) { q_pe[i] = frand(); }
-    wk_mla_split_kv_b(kv_b, NH, LORA, NOPE, VD, k_b, v_b);
+    split_kv_b(kv_b, k_b, v_b);
     float kq_scale = 0.37f;
 
     // Plain MLA: decompress K and V per head, then ordinary attention.
