@@ -142,6 +142,16 @@ static double run_gemm(job *j, int nth, int reps, double *pack_share, double *cp
     return best;
 }
 
+// The id of a type name ("Q4_K"), or -1.
+static int type_named(const char *name)
+{
+    for (int t = 0; t < WICK_DTYPE_COUNT; t++) {
+        const char *n = wick_dtype_name((wick_dtype)t);
+        if (n && strcmp(n, name) == 0) { return t; }
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     int64_t N = 4096, K = 5120;
@@ -160,8 +170,8 @@ int main(int argc, char **argv)
             for (char *t = strtok(argv[++i], ","); t && *cnt < 8; t = strtok(NULL, ",")) {
                 dst[(*cnt)++] = atoi(t);
             }
-        } else if (wk_type_from_name(argv[i]) >= 0 && n_types < 16) {
-            types[n_types++] = wk_type_from_name(argv[i]);
+        } else if (type_named(argv[i]) >= 0 && n_types < 16) {
+            types[n_types++] = type_named(argv[i]);
         } else {
             fprintf(stderr, "usage: bench_gemm [--rows N] [--k K] [--tokens 128,512] "
                             "[--threads 1,2] [TYPE...]\n");

@@ -38,8 +38,6 @@ typedef struct wk_type_traits {
 
 // The traits of a type id, or NULL when no known format has that id.
 const wk_type_traits *wk_type(int type);
-// The id of a type name ("Q4_K"), or -1.
-int wk_type_from_name(const char *name);
 // Bytes taken by n elements of type (n a multiple of the block size); fails with a message.
 wick_status wk_row_bytes(int type, int64_t n, size_t *out);
 

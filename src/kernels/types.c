@@ -73,14 +73,6 @@ bool wick_dtype_supported(wick_dtype type)
     return t && t->supported;
 }
 
-int wk_type_from_name(const char *name)
-{
-    for (int i = 0; i < WICK_DTYPE_COUNT; i++) {
-        if (traits[i].name && strcmp(traits[i].name, name) == 0) { return i; }
-    }
-    return -1;
-}
-
 wick_status wk_row_bytes(int type, int64_t n, size_t *out)
 {
     const wk_type_traits *t = wk_type(type);
