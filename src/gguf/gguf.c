@@ -12,17 +12,6 @@
 #include "gguf/gguf.h"
 #include "kernels/kernels.h"
 
-static const char *const type_names[] = {
-    "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-    "bool",  "string", "array", "uint64", "int64", "float64",
-};
-
-const char *wick_gguf_type_name(wick_gguf_type type)
-{
-    if ((unsigned)type >= WK_ARRAY_LEN(type_names)) { return NULL; }
-    return type_names[type];
-}
-
 // --- name index ----------------------------------------------------------------------------------
 uint64_t wk_name_hash(const char *s, size_t len)
 {

@@ -63,6 +63,19 @@ void wk_arena_free(wk_arena *a)
     a->head = NULL;
 }
 
+// --- value type names ----------------------------------------------------------------------------
+// Names of the metadata value types (wick_gguf_type ids), for messages here and in gguf.c.
+static const char *const type_names[] = {
+    "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
+    "bool",  "string", "array", "uint64", "int64", "float64",
+};
+
+const char *wick_gguf_type_name(wick_gguf_type type)
+{
+    if ((unsigned)type >= WK_ARRAY_LEN(type_names)) { return NULL; }
+    return type_names[type];
+}
+
 // --- the byte reader -----------------------------------------------------------------------------
 typedef struct rd {
     const uint8_t *p;
