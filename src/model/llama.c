@@ -239,7 +239,7 @@ static void rope_rows(void *ctx, int64_t t0, int64_t t1, int ith)
         const float *cs = st->cs + t * hp->n_rot;
         wk_rope_apply(&st->rope, cs, row, hp->n_head, hp->head_dim_k);
         wk_rope_apply(&st->rope, cs, row + st->q_dim, hp->n_head_kv, hp->head_dim_k);
-        if (j->q_scale != 0.0f) { wk_scale(row, st->q_dim, j->q_scale); }
+        if (j->q_scale != 0.0f) { wk_vec_scale(row, st->q_dim, j->q_scale); }
     }
 }
 

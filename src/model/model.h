@@ -248,11 +248,11 @@ wick_status wk_scratch_alloc(void **mem, float **const *ptrs, const int64_t *n_f
 // y = x / sqrt(mean(x²) + eps) * w, for T rows of n (sum of squares in double, as ggml).
 void wk_rms_norm(float *y, const float *x, const float *w, int64_t T, int64_t n, float eps);
 // y[i] += x[i]
-void wk_add(float *y, const float *x, int64_t n);
+void wk_vec_add(float *y, const float *x, int64_t n);
 // y += b for T rows of n
 void wk_add_bias(float *y, const float *b, int64_t T, int64_t n, int64_t stride);
 // y[i] *= s
-void wk_scale(float *y, int64_t n, float s);
+void wk_vec_scale(float *y, int64_t n, float s);
 // h[t][i] = silu(g[t][i]) * u[t][i], silu(x) = x / (1 + e^-x); rows with strides
 void wk_swiglu(float *h, int64_t h_stride, const float *g, const float *u, int64_t gu_stride,
                int64_t T, int64_t n);

@@ -19,17 +19,17 @@ void wk_rms_norm(float *y, const float *x, const float *w, int64_t T, int64_t n,
     }
 }
 
-void wk_add(float *y, const float *x, int64_t n)
+void wk_vec_add(float *y, const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) { y[i] += x[i]; }
 }
 
 void wk_add_bias(float *y, const float *b, int64_t T, int64_t n, int64_t stride)
 {
-    for (int64_t t = 0; t < T; t++) { wk_add(y + t * stride, b, n); }
+    for (int64_t t = 0; t < T; t++) { wk_vec_add(y + t * stride, b, n); }
 }
 
-void wk_scale(float *y, int64_t n, float s)
+void wk_vec_scale(float *y, int64_t n, float s)
 {
     for (int64_t i = 0; i < n; i++) { y[i] *= s; }
 }

@@ -53,7 +53,7 @@ static void add_rows(void *ctx, int64_t t0, int64_t t1, int ith)
 {
     const elt_job *j = ctx;
     (void)ith;
-    for (int64_t t = t0; t < t1; t++) { wk_add(j->dst + t * j->n, j->src + t * j->n, j->n); }
+    for (int64_t t = t0; t < t1; t++) { wk_vec_add(j->dst + t * j->n, j->src + t * j->n, j->n); }
 }
 
 void wk_rows_add(wk_mm *mm, float *dst, const float *src, int64_t T, int64_t n)
