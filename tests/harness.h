@@ -63,6 +63,10 @@ static inline int test_summary(const char *name)
     return test_n_failed ? 1 : 0;
 }
 
+// What main() returns when the test cannot run here (say why first); ctest reports it as skipped
+// (SKIP_RETURN_CODE in CMakeLists.txt), not as passed.
+#define TEST_SKIPPED 77
+
 // The path of a file under tests/data (static buffer, one call at a time).
 static inline const char *test_data(const char *rel)
 {

@@ -53,8 +53,8 @@ int main(void)
     wick_log_set_level(WICK_LOG_WARN);
     const wk_kernels *k = wk_kernels_get();
     if (!k->gemm[WICK_DTYPE_Q4_K]) {
-        printf("kernel path %s has no GEMM: SKIPPED\n", k->name);
-        return test_summary("model_gemm");
+        printf("model_gemm: kernel path %s has no GEMM: skipped\n", k->name);
+        return TEST_SKIPPED;
     }
     static const char *const models[] = {"llama-Q4_K_M", "phi3-Q4_K_M", "phi3-Q3_K_M",
                                          "deepseek2-Q4_K_M", "deepseek2-Q6_K", "deepseek2-Q2_K"};
