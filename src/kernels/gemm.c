@@ -25,7 +25,7 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
             for (int t = 0; t < WK_GEMM_TOKS; t++) {
                 const int64_t tok = g * WK_GEMM_TOKS + t;
                 if (tok >= T) {
-                    for (int k4 = 0; k4 < 64; k4++) { memset(dst->q[k4][t], 128, 4); }
+                    for (int k4 = 0; k4 < 64; k4++) { memset(dst->q[k4][t], 0, 4); }
                     for (int p = 0; p < 8; p++) { dst->bs[p][t] = 0; }
                     for (int p = 0; p < 4; p++) { dst->bs32[p][t] = 0; }
                     dst->d[t] = 0.0f;
@@ -33,12 +33,7 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
                 }
                 const wk_block_q8_k *a =
                     (const wk_block_q8_k *)((const char *)q8k + (size_t)tok * row_bytes) + b;
-                for (int k4 = 0; k4 < 64; k4++) {
-                    uint32_t v;
-                    memcpy(&v, a->qs + 4 * k4, 4);
-                    v ^= 0x80808080u; // s8 + 128 as u8
-                    memcpy(dst->q[k4][t], &v, 4);
-                }
+                for (int k4 = 0; k4 < 64; k4++) { memcpy(dst->q[k4][t], a->qs + 4 * k4, 4); }
                 for (int p = 0; p < 8; p++) {
                     dst->bs[p][t] = (int32_t)((uint32_t)(uint16_t)a->bsums[2 * p] |
                                               (uint32_t)(uint16_t)a->bsums[2 * p + 1] << 16);
@@ -57,6 +52,12 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
 static bool has_min(int type)
 {
     return type == WICK_DTYPE_Q2_K || type == WICK_DTYPE_Q4_K || type == WICK_DTYPE_Q5_K;
+}
+
+// What the signed formats' quants are packed with (gemm.h), 0 for the unsigned ones.
+static int quant_offset(int type)
+{
+    return type == WICK_DTYPE_Q3_K ? 4 : type == WICK_DTYPE_Q6_K ? 32 : 0;
 }
 
 static int group_size(int type)
@@ -85,7 +86,7 @@ void wk_gemm_pack_ref(int type, const void *w, size_t w_stride, int n_rows, int6
 {
     const int64_t nsb = K / WK_QK_K;
     const size_t bb = wk_type(type)->bytes;
-    const int gs = group_size(type), ng = WK_QK_K / gs;
+    const int gs = group_size(type), ng = WK_QK_K / gs, off = quant_offset(type);
     for (int64_t b = 0; b < nsb; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
         memset(dst, 0, sizeof *dst);
@@ -93,20 +94,12 @@ void wk_gemm_pack_ref(int type, const void *w, size_t w_stride, int n_rows, int6
             const void *blk = (const char *)w + (size_t)r * w_stride + (size_t)b * bb;
             kunpacked u;
             wk_kunpack(type, blk, &u);
-            int32_t corr = 0;
-            for (int g = 0; g < ng; g++) {
-                int32_t qsum = 0;
-                for (int l = 0; l < gs; l++) {
-                    dst->q[r][g * gs + l] = (int8_t)u.q[g * gs + l];
-                    qsum += u.q[g * gs + l];
-                }
-                dst->sc[r][g] = u.sc[g];
-                corr += u.sc[g] * qsum;
-            }
-            dst->corr[r] = has_min(type) ? 0 : 128 * corr; // unsigned quants: s8 activations
-            for (int p = 0; has_min(type) && p < ng / 2; p++) {
-                dst->mn[r][p] = (int32_t)((uint32_t)(uint16_t)u.mn[2 * p] |
-                                          (uint32_t)(uint16_t)u.mn[2 * p + 1] << 16);
+            for (int k = 0; k < WK_QK_K; k++) { dst->q[r][k] = (uint8_t)(u.q[k] + off); }
+            for (int g = 0; g < ng; g++) { dst->sc[r][g] = u.sc[g]; }
+            for (int p = 0; p < ng / 2; p++) {
+                const int lo = has_min(type) ? u.mn[2 * p] : off * u.sc[2 * p];
+                const int hi = has_min(type) ? u.mn[2 * p + 1] : off * u.sc[2 * p + 1];
+                dst->mn[r][p] = (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
             }
             block_scales(type, blk, &dst->d[r], &dst->dmin[r]);
         }

@@ -7,16 +7,18 @@
 //
 // Both operands are rearranged once per matmul so that the kernel's inner loop is one vpdpbusd
 // (u8 × s8 → i32, 64 products) per 64-byte activation load, with no unpacking in it:
-//   - weights (wk_gemm_pack, per tile of 16 rows): each row's quants as int8 in element order,
-//     each group's scale as int32, the mins as int16 pairs, d and dmin as floats;
-//   - activations (wk_gemm_pack_act, per group of 16 tokens): the Q8_K quants plus 128 (u8),
-//     interleaved four bytes per token (one 64-byte vector = 4 elements of 16 tokens), the
-//     bsums as int16 pairs, d as floats.
-// The formats with signed quants (Q3_K, Q6_K) take the activations as the unsigned operand; the
-// +128 adds 128 Σ_{k in g} q_k to each group's dot product, which the weight packer subtracts
-// once per row and super-block (corr). The formats with mins have unsigned quants (Q2_K, Q4_K,
-// Q5_K): the kernel flips the activations back to s8 (one xor) and their corr is 0.
-// Tokens past T in the last group are zero (d = 0, quants 128): their outputs are never written.
+//   - weights (wk_gemm_pack, per tile of 16 rows): each row's quants as unsigned bytes in element
+//     order, each group's scale as int32, pairs of int16 against the activations' group sums,
+//     d and dmin as floats;
+//   - activations (wk_gemm_pack_act, per group of 16 tokens): the Q8_K quants (s8), interleaved
+//     four bytes per token (one 64-byte vector = 4 elements of 16 tokens), the bsums as int16
+//     pairs, d as floats.
+// The formats with mins have unsigned quants (Q2_K, Q4_K, Q5_K): the pairs are the mins and their
+// term goes through the float steps as in the reference. The formats with signed quants (Q3_K
+// -4..3, Q6_K -32..31) are packed as q + off (off 4, 32) and the pairs are off · sc_g: the
+// kernel subtracts off Σ_g sc_g Σ_{k in g} a_k from the integer sum before the float steps, so
+// the sum is the reference's exact integer.
+// Tokens past T in the last group are zero (d = 0, quants 0): their outputs are never written.
 #ifndef WK_KERNELS_GEMM_H
 #define WK_KERNELS_GEMM_H
 
@@ -29,20 +31,18 @@ enum { WK_GEMM_ROWS = 16, WK_GEMM_TOKS = 16, WK_GEMM_MAX_ROWS = 64 };
 
 // One super-block of a packed tile of WK_GEMM_ROWS rows (rows past n_rows are zero).
 typedef struct wk_gemm_wsb {
-    int8_t q[WK_GEMM_ROWS][256];  // quants, element order (Q4_K 0..15, Q6_K -32..31, ...)
+    uint8_t q[WK_GEMM_ROWS][256]; // quants in element order, unsigned (Q4_K 0..15, Q6_K q + 32 ...)
     int32_t sc[WK_GEMM_ROWS][16]; // scale of each group (8 groups of 32 or 16 groups of 16)
-    int32_t mn[WK_GEMM_ROWS][8];  // pairs of mins (low 16 bits, high 16 bits) against the
-                                  // activation's pairs of group sums: groups of 32 (Q4_K, Q5_K):
-                                  // p < 4, groups 2p, 2p+1 (bs32); of 16 (Q2_K): p < 8 (bs)
-    int32_t corr[WK_GEMM_ROWS];   // 128 Σ_g sc_g Σ_{k in g} q_k
+    int32_t mn[WK_GEMM_ROWS][8];  // pairs (low 16 bits, high 16 bits) against the activation's
+                                  // pairs of group sums: the mins of groups of 32 (Q4_K, Q5_K):
+                                  // p < 4, groups 2p, 2p+1 (bs32); of 16 (Q2_K): p < 8 (bs);
+                                  // off · sc of groups of 16 (Q3_K, Q6_K): p < 8 (bs)
     float d[WK_GEMM_ROWS], dmin[WK_GEMM_ROWS];
-    const uint8_t *qs[WK_GEMM_ROWS]; // Q4_K: each row's block in the weight (q above unused: the
-                                     // kernel takes the nibbles from there)
 } wk_gemm_wsb;
 
 // One super-block of WK_GEMM_TOKS tokens' activations.
 typedef struct wk_gemm_asb {
-    uint8_t q[64][WK_GEMM_TOKS][4]; // [k / 4][token][k % 4] = qs[k] + 128
+    int8_t q[64][WK_GEMM_TOKS][4]; // [k / 4][token][k % 4] = qs[k]
     int32_t bs[8][WK_GEMM_TOKS];    // [p][token] = bsums[2p] | bsums[2p + 1] << 16
     int32_t bs32[4][WK_GEMM_TOKS];  // the same for sums of 32: s_g = bsums[2g] + bsums[2g + 1],
                                     // [p][token] = s_2p | s_2p+1 << 16

@@ -3,9 +3,8 @@
 //
 // Kernel: 2 weight rows × 16 tokens over one super-block. Without VNNI each 4-element step is
 // vpmaddubsw (u8 × s8 → pairs summed in i16) + vpmaddwd by ones (→ i32) + vpaddd; the pairs
-// never saturate here: unsigned quants (Q2_K, Q4_K, Q5_K: at most 31) against s8 activations,
-// or u8 activations (q + 128 <= 255) against signed quants (Q3_K, Q6_K: |q| <= 32), give at most
-// 2 · 255 · 32 = 16320. Group scales, mins and the float steps as in gemm_avx512.c, so the same
+// never saturate here: the packed quants are at most 63 (Q6_K + 32), against s8 activations:
+// at most 2 · 63 · 128 = 16128. Group scales, mins and the float steps as in gemm_avx512.c, so the same
 // bits as vec_dot.
 #include <immintrin.h>
 #include <stdbool.h>
@@ -14,14 +13,6 @@
 #include "kernels/impl.h"
 
 #define INLINE static inline __attribute__((always_inline))
-
-INLINE int32_t hsum_i32(__m256i v)
-{
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
-    return _mm_cvtsi128_si32(t);
-}
 
 INLINE __m256i bcast32(const void *p)
 {
@@ -32,7 +23,7 @@ INLINE __m256i bcast32(const void *p)
 
 // Rows r0, r0 + 1 of super-block w against the 16 tokens of x: sf/sm [row 0..1][16 tokens].
 INLINE void micro2(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *x, const int ng,
-                   const bool mins, const bool nib, float *sf, float *sm)
+                   const bool mins, float *sf, float *sm)
 {
     const int gs = 64 / ng;
     const __m256i ones = _mm256_set1_epi16(1);
@@ -50,22 +41,13 @@ INLINE void micro2(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *x, const int
             #pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
                 xv[h] = _mm256_loadu_si256((const __m256i *)x->q[k4][8 * h]);
-                if (mins) { xv[h] = _mm256_xor_si256(xv[h], _mm256_set1_epi8(-128)); }
             }
             #pragma GCC unroll 2
             for (int r = 0; r < 2; r++) {
-                __m256i wv;
-                if (nib) {
-                    const __m256i raw = bcast32(w->qs[r0 + r] + 32 * (g / 2) + 4 * s);
-                    wv = _mm256_and_si256(g % 2 ? _mm256_srli_epi32(raw, 4) : raw,
-                                          _mm256_set1_epi8(15));
-                } else {
-                    wv = bcast32(w->q[r0 + r] + 4 * k4);
-                }
+                const __m256i wv = bcast32(w->q[r0 + r] + 4 * k4);
                 #pragma GCC unroll 2
                 for (int h = 0; h < 2; h++) {
-                    const __m256i p = mins ? _mm256_maddubs_epi16(wv, xv[h])
-                                           : _mm256_maddubs_epi16(xv[h], wv);
+                    const __m256i p = _mm256_maddubs_epi16(wv, xv[h]);
                     acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(p, ones));
                 }
             }
@@ -81,25 +63,24 @@ INLINE void micro2(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *x, const int
     }
     #pragma GCC unroll 2
     for (int r = 0; r < 2; r++) {
-        const __m256i corr = _mm256_set1_epi32(w->corr[r0 + r]);
         const __m256 d = _mm256_set1_ps(w->d[r0 + r]), dm = _mm256_set1_ps(w->dmin[r0 + r]);
         #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
+            __m256i summ = _mm256_setzero_si256();
+            #pragma GCC unroll 8
+            for (int p = 0; p < ng / 2; p++) {
+                const int32_t *bs = ng == 8 ? x->bs32[p] : x->bs[p];
+                summ = _mm256_add_epi32(
+                    summ, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 8 * h)),
+                                            _mm256_set1_epi32(w->mn[r0 + r][p])));
+            }
             const __m256 da = _mm256_loadu_ps(x->d + 8 * h);
             float *f = sf + r * 16 + 8 * h;
-            const __m256i si = mins ? sumi[r][h] : _mm256_sub_epi32(sumi[r][h], corr);
+            const __m256i si = mins ? sumi[r][h] : _mm256_sub_epi32(sumi[r][h], summ);
             _mm256_storeu_ps(f, _mm256_add_ps(_mm256_loadu_ps(f),
                                               _mm256_mul_ps(_mm256_mul_ps(da, d),
                                                             _mm256_cvtepi32_ps(si))));
             if (mins) {
-                __m256i summ = _mm256_setzero_si256();
-                #pragma GCC unroll 8
-                for (int p = 0; p < ng / 2; p++) {
-                    const int32_t *bs = ng == 8 ? x->bs32[p] : x->bs[p];
-                    summ = _mm256_add_epi32(
-                        summ, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 8 * h)),
-                                                _mm256_set1_epi32(w->mn[r0 + r][p])));
-                }
                 float *m = sm + r * 16 + 8 * h;
                 _mm256_storeu_ps(m, _mm256_add_ps(_mm256_loadu_ps(m),
                                                   _mm256_mul_ps(_mm256_mul_ps(da, dm),
@@ -111,8 +92,7 @@ INLINE void micro2(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *x, const int
 
 // Token groups [g0, g1) times n_rows rows (tiles of 16 back to back), group by group.
 INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins,
-                    const bool nib)
+                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
 {
     const int64_t nsb = K / WK_QK_K;
     const wk_gemm_wsb *w = tile;
@@ -125,7 +105,7 @@ INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, in
         for (int64_t b = 0; b < nsb; b++) {
             for (int r0 = 0; r0 < n_rows; r0 += 2) {
                 micro2(w + r0 / WK_GEMM_ROWS * nsb + b, r0 % WK_GEMM_ROWS, a + g * nsb + b, ng,
-                       mins, nib, sf + r0 * 16, sm + r0 * 16);
+                       mins, sf + r0 * 16, sm + r0 * 16);
             }
         }
         for (int l = 0; l < WK_GEMM_TOKS && g * WK_GEMM_TOKS + l < T; l++) {
@@ -135,16 +115,15 @@ INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, in
     }
 }
 
-#define GEMM(name, ng, mins, nib)                                                                  \
+#define GEMM(name, ng, mins)                                                                  \
     static void name(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,          \
                      int64_t g0, int64_t g1, float *y, int64_t ys)                                 \
     {                                                                                              \
-        gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, ng, mins, nib);                            \
+        gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, ng, mins);                                 \
     }
-GEMM(gemm_q4_k, 8, true, true)
-GEMM(gemm_g8m, 8, true, false)
-GEMM(gemm_g16m, 16, true, false)
-GEMM(gemm_g16, 16, false, false)
+GEMM(gemm_g8m, 8, true)
+GEMM(gemm_g16m, 16, true)
+GEMM(gemm_g16, 16, false)
 
 // The 8 scales and 8 mins of a Q4_K/Q5_K block (wk_scale_min_k4) as bytes, four at a time.
 INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
@@ -159,22 +138,21 @@ INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
     memcpy(mn, v + 2, 8);
 }
 
-// Q4_K: the scales, mins and d's, and where each row's block is (the kernel reads the quants,
-// 0..15, unsigned, from there; no corr).
+// Q4_K: the quants (0..15) out of their nibbles (qs byte 32 c + l holds element 64 c + l low and
+// 64 c + 32 + l high), the scales, mins and d's.
 static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
+    const __m256i m4 = _mm256_set1_epi8(15);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
-        for (int r = 0; r < WK_GEMM_ROWS; r++) {
-            // rows past n_rows: row 0's quants with zero scales (finite, never written out)
-            const wk_block_q4_k *x =
-                (const wk_block_q4_k *)((const char *)w + (size_t)(r < n_rows ? r : 0) * ws) + b;
-            dst->qs[r] = x->qs;
-            if (r >= n_rows) {
-                memset(dst->sc[r], 0, sizeof dst->sc[r]);
-                memset(dst->mn[r], 0, sizeof dst->mn[r]);
-                dst->d[r] = dst->dmin[r] = 0.0f;
-                continue;
+        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); } // rows past n_rows: zero
+        for (int r = 0; r < n_rows; r++) {
+            const wk_block_q4_k *x = (const wk_block_q4_k *)((const char *)w + (size_t)r * ws) + b;
+            for (int c = 0; c < 4; c++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), _mm256_and_si256(v, m4));
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32),
+                                    _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
             }
             uint8_t sc[8], mn[8];
             scale_min_k4x8(x->scales, sc, mn);
@@ -192,17 +170,15 @@ static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
     }
 }
 
-// Q6_K: quants -32..31 (signed), corr from Σ_g sc_g Σ q = Σ_k sc_g(k) (q_k + 32) - 32 Σ_g 16 sc_g.
+// Q6_K: quants -32..31 packed as q + 32 (0..63), pairs 32 sc (gemm.h).
 static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
-    const __m256i m32 = _mm256_set1_epi8(32), ones = _mm256_set1_epi16(1);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
         for (int r = 0; r < n_rows; r++) {
             const wk_block_q6_k *x = (const wk_block_q6_k *)((const char *)w + (size_t)r * ws) + b;
-            __m256i usc = _mm256_setzero_si256(); // Σ (q + 32) * sc in 8 int32 lanes
             for (int h = 0; h < 2; h++) {
                 const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
                 const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
@@ -220,25 +196,16 @@ static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
                     _mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
                 for (int j = 0; j < 4; j++) {
-                    _mm256_storeu_si256((__m256i *)(dst->q[r] + 128 * h + 32 * j),
-                                        _mm256_sub_epi8(u[j], m32));
-                    const int g = 8 * h + 2 * j; // this vector's two groups: g, g + 1
-                    const __m256i sc = _mm256_set_m128i(_mm_set1_epi8(x->scales[g + 1]),
-                                                        _mm_set1_epi8(x->scales[g]));
-                    usc = _mm256_add_epi32(usc,
-                                           _mm256_madd_epi16(_mm256_maddubs_epi16(u[j], sc), ones));
+                    _mm256_storeu_si256((__m256i *)(dst->q[r] + 128 * h + 32 * j), u[j]);
                 }
             }
             const __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
-            const __m256i sc_lo = _mm256_cvtepi8_epi32(sc8);
-            const __m256i sc_hi = _mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8));
-            _mm256_storeu_si256((__m256i *)dst->sc[r], sc_lo);
-            _mm256_storeu_si256((__m256i *)(dst->sc[r] + 8), sc_hi);
-            // Σ (q + 32) sc - 512 Σ sc, one 8-lane sum: usc - 512 (sc_lo + sc_hi)
-            const __m256i t8 = _mm256_sub_epi32(
-                usc, _mm256_slli_epi32(_mm256_add_epi32(sc_lo, sc_hi), 9));
-            const int32_t sum = hsum_i32(t8);
-            dst->corr[r] = 128 * sum;
+            _mm256_storeu_si256((__m256i *)dst->sc[r], _mm256_cvtepi8_epi32(sc8));
+            _mm256_storeu_si256((__m256i *)(dst->sc[r] + 8),
+                                _mm256_cvtepi8_epi32(_mm_srli_si128(sc8, 8)));
+            // pairs 32 sc_2p | 32 sc_2p+1 << 16: the 16 scales as int16, times 32
+            _mm256_storeu_si256((__m256i *)dst->mn[r],
+                                _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc8), 5));
             dst->d[r] = _cvtsh_ss(x->d);
             dst->dmin[r] = 0.0f;
         }
@@ -261,7 +228,7 @@ void wk_gemm_fill_avx2(wk_kernels *k)
     k->gemm_pack[WICK_DTYPE_Q3_K] = pack_q3_k;
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
     k->gemm_pack[WICK_DTYPE_Q4_K] = pack_q4_k;
-    k->gemm[WICK_DTYPE_Q4_K] = gemm_q4_k;
+    k->gemm[WICK_DTYPE_Q4_K] = gemm_g8m;
     k->gemm_pack[WICK_DTYPE_Q5_K] = pack_q5_k;
     k->gemm[WICK_DTYPE_Q5_K] = gemm_g8m;
     k->gemm_pack[WICK_DTYPE_Q6_K] = pack_q6_k;

@@ -1,14 +1,17 @@
 // gemm_avx512.c — the K formats' int8 GEMM on AVX-512 VNNI (layouts: gemm.h), bit-identical to
 // vec_dot (ref.c's KDOT) for every output.
 //
-// Micro-kernel: 4 weight rows × 32 tokens (two 16-token vectors) over one super-block. Per 4
-// elements: two 64-byte activation loads and, per row, a 4-byte weight broadcast; 8 vpdpbusd
-// accumulate each group's exact dot products in int32 lanes (lane = token). At the end of a group
-// one vpmulld by the group's scale folds it into the super-block total; at the end of the
-// super-block the mins' term (8 vpdpwssd against the bsums pairs) and the float steps of the
-// reference, in its order. A tile (16 rows) is swept super-block by super-block for each 32
-// tokens: that super-block's activations (9.3 KB) stay in L1 while the four row groups pass.
-// Zen 4 (this machine): vpdpbusd on 512 bits issues once per cycle per core (bench_gemm).
+// Micro-kernel: 4 weight rows × up to 48 tokens (three 16-token vectors) over one super-block.
+// Per 4 elements: one 64-byte activation load per vector and, per row, a 4-byte weight broadcast;
+// 12 vpdpbusd (unsigned weights × signed activations, nothing to unpack or flip) accumulate each
+// group's exact dot products in int32 lanes (lane = token). At the end of a group one vpmulld by
+// the group's scale folds it into the super-block total; at the end of the super-block the pairs'
+// term (vpdpwssd against the bsums pairs: the mins, or the signed formats' offset) and the float
+// steps of the reference, in its order. The weight rows are swept super-block by super-block for
+// each 48 tokens: that super-block's activations (14 KB) stay in L1 while the rows pass.
+// Zen 4 (this machine): vpdpbusd on 512 bits issues once per cycle per core (bench_gemm: Q4_K
+// 4096 × 5120 × 512 tokens at 57 % of that peak with the nibbles unpacked in the loop and the
+// activations flipped to s8 there, 65-68 % with both done at packing; loaded machine).
 #include <immintrin.h>
 #include <stdbool.h>
 
@@ -27,12 +30,10 @@ INLINE __m512i bcast32(const void *p)
 enum { MAXV = 3 }; // token vectors (16 tokens each) per micro-kernel call
 
 // sf/sm: [row 0..3][vector 0..MAXV-1][16 tokens] running sumf / summf of rows r0 .. r0 + 3;
-// x[j]: vector j's activations of this super-block.
-// nib (Q4_K): the weights' 4-element groups come as nibbles from the blocks themselves (qs
-// byte 32 c + l holds element 64 c + l low and 64 c + 32 + l high): a broadcast and a mask (and a
-// shift) per row and step, beside the vpdpbusd, instead of a packed copy.
+// x[j]: vector j's activations of this super-block. mins: the pairs' term goes to summf (Q2_K,
+// Q4_K, Q5_K); else it is the offset's, subtracted from the integer sum (Q3_K, Q6_K).
 INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, const int ntv,
-                  const int ng, const bool mins, const bool nib, float *sf, float *sm)
+                  const int ng, const bool mins, float *sf, float *sm)
 {
     const int gs = 64 / ng; // 4-element steps per group: 8 (groups of 32) or 4 (of 16)
     __m512i sumi[4][MAXV];
@@ -53,26 +54,13 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
             const int k4 = g * gs + s;
             __m512i xv[MAXV];
             #pragma GCC unroll 8
-            for (int j = 0; j < ntv; j++) {
-                xv[j] = _mm512_loadu_si512(x[j]->q[k4]);
-                // unsigned weights: the activations back to s8 (the xor runs beside vpdpbusd)
-                if (mins) { xv[j] = _mm512_xor_si512(xv[j], _mm512_set1_epi8(-128)); }
-            }
+            for (int j = 0; j < ntv; j++) { xv[j] = _mm512_loadu_si512(x[j]->q[k4]); }
             #pragma GCC unroll 8
             for (int r = 0; r < 4; r++) {
-                __m512i wv;
-                if (nib) {
-                    // element 4 k4 = 64 c + 32 hi + 4 s: byte 32 c + 4 s, nibble hi
-                    const __m512i raw = bcast32(w->qs[r0 + r] + 32 * (g / 2) + 4 * s);
-                    wv = _mm512_and_si512(g % 2 ? _mm512_srli_epi32(raw, 4) : raw,
-                                          _mm512_set1_epi8(15));
-                } else {
-                    wv = bcast32(w->q[r0 + r] + 4 * k4);
-                }
+                const __m512i wv = bcast32(w->q[r0 + r] + 4 * k4);
                 #pragma GCC unroll 8
                 for (int j = 0; j < ntv; j++) {
-                    acc[r][j] = mins ? _mm512_dpbusd_epi32(acc[r][j], wv, xv[j])
-                                     : _mm512_dpbusd_epi32(acc[r][j], xv[j], wv);
+                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv, xv[j]);
                 }
             }
         }
@@ -87,28 +75,23 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
     }
     #pragma GCC unroll 8
     for (int r = 0; r < 4; r++) {
-        const __m512i corr = _mm512_set1_epi32(w->corr[r0 + r]);
         const __m512 d = _mm512_set1_ps(w->d[r0 + r]);
+        const __m512 dm = _mm512_set1_ps(w->dmin[r0 + r]);
         #pragma GCC unroll 8
         for (int j = 0; j < ntv; j++) {
-            float *f = sf + (r * MAXV + j) * 16;
+            __m512i summ = _mm512_setzero_si512();
+            #pragma GCC unroll 8
+            for (int p = 0; p < ng / 2; p++) {
+                const int32_t *bs = ng == 8 ? x[j]->bs32[p] : x[j]->bs[p];
+                summ = _mm512_dpwssd_epi32(summ, _mm512_loadu_si512(bs),
+                                           _mm512_set1_epi32(w->mn[r0 + r][p]));
+            }
             const __m512 da = _mm512_loadu_ps(x[j]->d);
-            const __m512 si = _mm512_cvtepi32_ps(mins ? sumi[r][j] : _mm512_sub_epi32(sumi[r][j], corr));
+            float *f = sf + (r * MAXV + j) * 16;
+            const __m512 si = _mm512_cvtepi32_ps(mins ? sumi[r][j] : _mm512_sub_epi32(sumi[r][j], summ));
             _mm512_storeu_ps(f, _mm512_add_ps(_mm512_loadu_ps(f),
                                               _mm512_mul_ps(_mm512_mul_ps(da, d), si)));
-        }
-        if (mins) {
-            const __m512 dm = _mm512_set1_ps(w->dmin[r0 + r]);
-            #pragma GCC unroll 8
-            for (int j = 0; j < ntv; j++) {
-                __m512i summ = _mm512_setzero_si512();
-                #pragma GCC unroll 8
-                for (int p = 0; p < ng / 2; p++) {
-                    const int32_t *bs = ng == 8 ? x[j]->bs32[p] : x[j]->bs[p];
-                    summ = _mm512_dpwssd_epi32(summ, _mm512_loadu_si512(bs),
-                                               _mm512_set1_epi32(w->mn[r0 + r][p]));
-                }
-                const __m512 da = _mm512_loadu_ps(x[j]->d);
+            if (mins) {
                 float *m = sm + (r * MAXV + j) * 16;
                 _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m),
                                                   _mm512_mul_ps(_mm512_mul_ps(da, dm),
@@ -124,7 +107,7 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
 // come from L3 for long prompts and long rows).
 INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_gemm_asb *a,
                       int64_t T, int64_t g, float *y, int64_t ys, const int ntv, const int ng,
-                      const bool mins, const bool nib)
+                      const bool mins)
 {
     enum { R = WK_GEMM_MAX_ROWS };
     float sf[R * MAXV * 16] __attribute__((aligned(64)));
@@ -136,7 +119,7 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
         for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
         for (int r0 = 0; r0 < n_rows; r0 += 4) {
             const int t = r0 / WK_GEMM_ROWS;
-            micro(w + t * nsb + b, r0 % WK_GEMM_ROWS, x, ntv, ng, mins, nib,
+            micro(w + t * nsb + b, r0 % WK_GEMM_ROWS, x, ntv, ng, mins,
                   sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
         }
     }
@@ -165,40 +148,34 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
 
 // Token groups [g0, g1) of the packed activations times the tile's n_rows rows.
 INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins,
-                    const bool nib)
+                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
 {
     const int64_t nsb = K / WK_QK_K;
     int64_t g = g0;
     for (; g + 3 <= g1; g += 3) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins, nib);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins);
     }
     if (g + 2 <= g1) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins, nib);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins);
     } else if (g < g1) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins, nib);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins);
     }
 }
 
-static void gemm_q4_k(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                      int64_t g0, int64_t g1, float *y, int64_t ys)
-{
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true, true);
-}
 static void gemm_g8m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                      int64_t g0, int64_t g1, float *y, int64_t ys)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true, false);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true);
 }
 static void gemm_g16m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                       int64_t g0, int64_t g1, float *y, int64_t ys)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true, false);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true);
 }
 static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                      int64_t g0, int64_t g1, float *y, int64_t ys)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false, false);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false);
 }
 
 void wk_gemm_fill_avx512(wk_kernels *k)
@@ -206,7 +183,7 @@ void wk_gemm_fill_avx512(wk_kernels *k)
     // the packers are the AVX2 path's (gemm_avx2.c), already in the table
     k->gemm[WICK_DTYPE_Q2_K] = gemm_g16m;
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
-    k->gemm[WICK_DTYPE_Q4_K] = gemm_q4_k;
+    k->gemm[WICK_DTYPE_Q4_K] = gemm_g8m;
     k->gemm[WICK_DTYPE_Q5_K] = gemm_g8m;
     k->gemm[WICK_DTYPE_Q6_K] = gemm_g16;
 }
