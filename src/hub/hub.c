@@ -239,9 +239,14 @@ static hub_job *new_job(wick_hub *h, job_kind kind, const char *repo, const char
     if (!j) { return NULL; }
     j->kind = kind;
     j->hub = h;
-    j->fd = j->lock_fd = -1;
     j->state = ST_NEW;
-    wk_buf_init(&j->body, HUB_MAX_JSON);
+    if (kind == JOB_DOWNLOAD) {
+        j->dl.tmp.fd = j->dl.lock_fd = -1;
+        j->f.sink.file = &j->dl.tmp;
+        j->f.sink.hash = true;
+    } else {
+        wk_buf_init(&j->ls.body, HUB_MAX_JSON);
+    }
     j->repo = wk_strdup(repo);
     j->rev = wk_strdup(rev ? rev : "main");
     j->file = file ? wk_strdup(file) : NULL;
@@ -279,7 +284,7 @@ wick_status wick_hub_download(wick_hub *h, const char *repo, const char *rev, co
     }
     hub_job *j = new_job(h, JOB_DOWNLOAD, repo, rev, file);
     if (!j) { return wk_fail_nomem("download"); }
-    j->dl_cb = cb;
+    j->dl.cb = cb;
     j->ud = ud;
     return start_job(h, j, id);
 }
@@ -291,7 +296,7 @@ wick_status wick_hub_list(wick_hub *h, const char *repo, const char *rev, wick_l
     if (rc < 0) { return rc; }
     hub_job *j = new_job(h, JOB_LIST, repo, rev, NULL);
     if (!j) { return wk_fail_nomem("listing"); }
-    j->list_cb = cb;
+    j->ls.cb = cb;
     j->ud = ud;
     return start_job(h, j, id);
 }
@@ -359,16 +364,17 @@ static void update_rates(wick_hub *h, double now)
         h->agg_rate_t = now;
         h->agg_rate_bytes = h->agg_bytes;
         for (hub_job *j = h->jobs; j; j = j->next) {
+            if (j->kind != JOB_DOWNLOAD) { continue; }
             uint64_t d = atomic_load(&j->p_done);
-            if (j->rate_t == 0) {
-                j->rate_t = now;
-                j->rate_bytes = d;
+            if (j->dl.rate_t == 0) {
+                j->dl.rate_t = now;
+                j->dl.rate_bytes = d;
                 continue;
             }
-            double jr = d >= j->rate_bytes ? (double)(d - j->rate_bytes) / (now - j->rate_t) : 0;
-            j->rate = j->rate == 0 ? jr : 0.5 * j->rate + 0.5 * jr;
-            j->rate_t = now;
-            j->rate_bytes = d;
+            double jr = d >= j->dl.rate_bytes ? (double)(d - j->dl.rate_bytes) / (now - j->dl.rate_t) : 0;
+            j->dl.rate = j->dl.rate == 0 ? jr : 0.5 * j->dl.rate + 0.5 * jr;
+            j->dl.rate_t = now;
+            j->dl.rate_bytes = d;
         }
     }
 }
@@ -415,9 +421,9 @@ static void do_perform(wick_hub *h)
     // Transfers paused by the previous slice take bytes again (curl may deliver them right here).
     h->slice_end = wk_now() + HUB_SLICE;
     for (hub_job *j = h->jobs; j; j = j->next) {
-        if (j->paused && j->easy) {
-            j->paused = false;
-            curl_easy_pause(j->easy, CURLPAUSE_CONT);
+        if (j->x.paused && j->x.easy) {
+            j->x.paused = false;
+            curl_easy_pause(j->x.easy, CURLPAUSE_CONT);
         }
     }
 
@@ -470,8 +476,8 @@ static void do_perform(wick_hub *h)
         if (j->state == ST_WAIT && (deadline < 0 || j->wake_at < deadline)) {
             deadline = j->wake_at;
         }
-        if (j->state == ST_NEW || (j->paused && !atomic_load(&h->bp_paused))) { deadline = now; }
-        if (j->paused && atomic_load(&h->bp_paused) && (deadline < 0 || now + 0.005 < deadline)) {
+        if (j->state == ST_NEW || (j->x.paused && !atomic_load(&h->bp_paused))) { deadline = now; }
+        if (j->x.paused && atomic_load(&h->bp_paused) && (deadline < 0 || now + 0.005 < deadline)) {
             deadline = now + 0.005; // the writer is behind: look again soon (it also wakes us)
         }
     }
@@ -613,7 +619,7 @@ wick_status wick_hub_progress(wick_hub *h, uint64_t id, wick_hub_progress_info *
         } else if (!atomic_load(&j->p_finished)) {
             out->n_queued++;
         }
-        if (id != 0) { out->rate = j->rate; }
+        if (id != 0) { out->rate = j->dl.rate; }
     }
     for (hub_job *j = h->incoming; j; j = j->next) {
         if (id == 0 || j->id == id) {

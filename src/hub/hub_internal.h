@@ -1,6 +1,8 @@
-// hub_internal.h — what the files of src/hub share: the hub and its jobs (one per download or
-// listing), the event loop glue (hub.c), one HTTP request with its retries (transfer.c), the
-// state machines (job.c), the cache on disk (cache.c) and small helpers (util.c).
+// hub_internal.h — what the files of src/hub share: the hub and its jobs (one per download,
+// listing or part of a split download, each kind with its own payload), the event loop (hub.c),
+// one HTTP request with its retries (transfer.c), what every job shares (job.c), the steps of a
+// download (download.c), a listing (list.c) and a split download (parts.c), the writer thread
+// with the temp files' hashes (writer.c), the cache on disk (cache.c) and helpers (util.c).
 #ifndef WK_HUB_INTERNAL_H
 #define WK_HUB_INTERNAL_H
 
@@ -55,6 +57,93 @@ typedef enum job_state {
 } job_state;
 
 typedef struct hub_job hub_job;
+
+// The request a job runs, one at a time (transfer.c).
+typedef struct hub_xfer {
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *url;
+    bool auth;            // the token went with this request
+    hub_headers hh;
+    char errbuf[CURL_ERROR_SIZE];
+    double last_io;       // when it last received something
+    bool paused;          // its body callback paused it: this perform's slice is used
+    bool body_checked;    // the status/range of this response was looked at
+    bool body_to_file;    // this response's body goes to the file
+    bool got_data;        // this attempt received body bytes for the file
+    wick_status write_rc; // a failure inside the body callback (HUB_RESTART: start over)
+    char write_msg[HUB_MSG];
+    size_t discard;       // bytes of a non-file body swallowed
+    int tries;            // failed attempts since the job last got further than ever before
+} hub_xfer;
+
+// A temp file and the running hash of its bytes (writer.c).
+typedef struct hub_file {
+    int fd;
+    char *path;
+    EVP_MD_CTX *md;
+    int hash_kind;        // 0 size only, 1 git blob sha1, 2 sha256
+    uint64_t size;        // the size the Hub announced (a git blob id hashes it first)
+} hub_file;
+
+// A job's writes in the writer's queue, in order, into `file` (hashed when `hash`; a part writes
+// into its parent's file unhashed: the parent hashes the whole file at the end).
+typedef struct hub_sink {
+    hub_file *file;
+    bool hash;
+    _Atomic int pending;  // operations queued
+    _Atomic int err;      // a failure of the writer (wick_status), message in msg
+    char msg[HUB_MSG];
+    struct wr_op *cur;    // the data buffer being filled (loop side), not yet queued
+} hub_sink;
+
+// Downloads and parts: where the body bytes go.
+typedef struct hub_fetch {
+    uint64_t offset;      // bytes in the file so far (a part: where it is in its range)
+    uint64_t end;         // where the range ends: the file size, or a part's end
+    uint64_t best_offset; // the furthest it got
+    CURLcode done_cc;     // ST_FLUSH: how the transfer ended
+    hub_sink sink;
+} hub_fetch;
+
+// JOB_DOWNLOAD's payload.
+typedef struct hub_dl {
+    wick_dl_cb cb;
+    char etag[129];
+    uint64_t size;
+    bool have_meta, lfs, cached;
+    int hash_kind;        // as hub_file's, known before the file is open
+    char *cdn_url;        // absolute Location of the metadata redirect (signed CDN URL), or NULL
+    int n_mismatch;       // downloads discarded for a wrong hash
+    int lock_fd;
+    double lock_since;    // when it started waiting for the lock (0: not waiting)
+    bool lock_warned;
+    char *lock_path, *blob_path, *pointer_path;
+    hub_file tmp;         // blobs/ETAG.incomplete
+    // split downloads (parts.c): the parent owns the temp file and the hash
+    hub_job **parts;
+    int n_parts, n_parts_left;
+    bool no_split;        // fetch as one stream (after a failed split, a bad hash)
+    bool split_failed;    // a part gave up; fall back to one stream
+    double rate, rate_t;  // progress rate (loop thread; read under hub->mu)
+    uint64_t rate_bytes;
+} hub_dl;
+
+// JOB_LIST's payload.
+typedef struct hub_ls {
+    wick_list_cb cb;
+    char *next_url;       // the tree page to fetch once the commit is known
+    wick_hub_entry *entries;
+    size_t n_entries, cap_entries;
+    wk_buf body;          // the JSON answer being received
+} hub_ls;
+
+// JOB_PART's payload: one byte range of its parent's file (fetch.offset .. fetch.end).
+typedef struct hub_part {
+    hub_job *parent;
+    bool norange;         // the server ignored Range
+} hub_part;
+
 struct hub_job {
     hub_job *next;
     wick_hub *hub;
@@ -62,81 +151,31 @@ struct hub_job {
     job_kind kind;
     job_state state, after_wait; // after_wait: the state ST_WAIT leads to
     double wake_at;
-    double last_io;       // when the running request last received something
-    bool paused;          // its body callback paused the transfer: this perform's slice is used
     char *repo, *rev, *file;
     char *repo_dir; // <cache>/models--org--name
-    wick_dl_cb dl_cb;
-    wick_list_cb list_cb;
     void *ud;
     atomic_bool cancel;
 
     wick_status rc;
     char msg[HUB_MSG];
 
-    // metadata
     char commit[41];
-    char etag[129];
-    uint64_t size;
-    bool have_meta, lfs, cached;
-    char *meta_url;   // current /resolve URL (moves with relative redirects)
-    char *cdn_url;    // absolute Location of the metadata redirect (signed CDN URL), or NULL
+    char *meta_url;       // download: the /resolve URL (moves with relative redirects); listing:
+                          // the revision API URL
     int n_redirects;
-    int tries;        // failed attempts since the download last got further than ever before
-    uint64_t best_offset; // the furthest it got
-    int n_mismatch;   // downloads discarded for a wrong hash
-    int hash_kind;    // 0 size only, 1 git blob sha1, 2 sha256
-    char errbuf[CURL_ERROR_SIZE];
-
-    // lock + temp file
-    int lock_fd;
-    double lock_since;    // when it started waiting for the lock (0: not waiting)
-    bool lock_warned;
-    char *lock_path, *tmp_path, *blob_path, *pointer_path;
-    int fd;
-    uint64_t offset;      // bytes in the temp file (all hashed into md)
-    CURLcode done_cc;     // ST_FLUSH: how the transfer ended
-    _Atomic int pending;  // writer operations queued for this job
-    _Atomic int wr_err;   // a failure of the writer (wick_status), message in wr_msg
-    struct wr_op *wcur;   // the data buffer being filled (loop side), not yet queued
-    char wr_msg[HUB_MSG];
-    EVP_MD_CTX *md;
-    bool got_data;        // this attempt received body bytes
-    bool body_checked;    // the status/range of this response was looked at
-    bool body_to_file;    // this response's body goes to the file
-    wick_status write_rc; // a failure inside the write callback
-    char write_msg[HUB_MSG];
-    size_t discard;       // bytes of a non-file body swallowed
-
-    // the running request
-    CURL *easy;
-    struct curl_slist *hdrs;
-    char *req_url;
-    bool req_auth;        // the token went with this request
-    hub_headers hh;
-    wk_buf body;          // JSON answers
-
-    // listing
-    char *next_url;
-    wick_hub_entry *entries;
-    char **strs;          // owned strings of entries
-    size_t n_entries, cap_entries, n_strs, cap_strs;
-
-    // split downloads (parts.c): the parent owns the temp file and the hash
-    hub_job *parent;      // JOB_PART: the download it belongs to
-    hub_job **parts;      // parent: its parts
-    int n_parts, n_parts_left;
-    uint64_t part_end;    // JOB_PART: its range is [start, part_end); offset is where it is
-    bool no_split;        // parent: fetch as one stream (after a failed split, a bad hash)
-    bool split_failed;    // parent: a part gave up; fall back to one stream
-    bool part_norange;    // JOB_PART: the server ignored Range
+    hub_xfer x;
+    hub_fetch f;          // downloads and parts
 
     // progress (read by any thread under hub->mu)
     _Atomic uint64_t p_done, p_total;
     atomic_bool p_active; // a body transfer runs (or its bytes are being written)
     atomic_bool p_finished;
-    double rate, rate_t;
-    uint64_t rate_bytes;
+
+    union {
+        hub_dl dl;
+        hub_ls ls;
+        hub_part part;
+    };
 };
 
 struct wick_hub {
@@ -224,10 +263,8 @@ void wk_hub_unlock(const char *path, int fd);
 typedef enum wr_kind { WR_DATA, WR_TRUNC, WR_HASH_PREFIX } wr_kind;
 typedef struct wr_op {
     struct wr_op *next;
-    hub_job *job;
+    hub_sink *sink;
     wr_kind kind;
-    int fd;          // the file (a part writes into its parent's)
-    EVP_MD_CTX *md;  // NULL: no hashing (parts; the parent hashes the whole file at the end)
     uint64_t off; // WR_DATA: file offset; WR_HASH_PREFIX: bytes to hash from 0
     size_t n;
     size_t cap;   // data capacity (HUB_WBUF for pooled data buffers, else 0)
@@ -235,15 +272,20 @@ typedef struct wr_op {
 } wr_op;
 wick_status wk_hub_writer_start(wick_hub *h);
 void wk_hub_writer_stop(wick_hub *h);
-// Queues a WR_TRUNC or WR_HASH_PREFIX for j (after j's gathered data). Errors: NOMEM.
-wick_status wk_hub_writer_push(wick_hub *h, hub_job *j, wr_kind kind, uint64_t off,
-                               const void *data, size_t n);
-// Adds n received bytes for file offset off (copied into j's current buffer, queued when full).
-wick_status wk_hub_writer_append(wick_hub *h, hub_job *j, uint64_t off, const void *data, size_t n);
-void wk_hub_writer_flush(wick_hub *h, hub_job *j); // queues j's partly filled buffer
+// Queues a WR_TRUNC or WR_HASH_PREFIX for s (after its gathered data). Errors: NOMEM.
+wick_status wk_hub_writer_push(wick_hub *h, hub_sink *s, wr_kind kind, uint64_t off);
+// Adds n received bytes for file offset off (copied into s's current buffer, queued when full).
+wick_status wk_hub_writer_append(wick_hub *h, hub_sink *s, uint64_t off, const void *data, size_t n);
+void wk_hub_writer_flush(wick_hub *h, hub_sink *s); // queues s's partly filled buffer
 bool wk_hub_writer_full(wick_hub *h);
-void wk_hub_writer_drain(wick_hub *h, hub_job *j); // blocks until j has nothing queued
-wick_status wk_hub_md_reset(hub_job *j);
+void wk_hub_writer_drain(wick_hub *h, hub_sink *s); // blocks until s has nothing queued
+// Loop side: drains s, empties its file and starts its hash over. Errors: IO, NOMEM.
+wick_status wk_hub_writer_truncate(wick_hub *h, hub_sink *s);
+// (Re)starts f's hash for f->hash_kind and f->size. Errors: NOMEM, INTERNAL.
+wick_status wk_hub_file_hash_start(hub_file *f);
+// The hex digest of what was hashed ("" when hash_kind is 0); the hash must be started again.
+void wk_hub_file_digest(hub_file *f, char hex[2 * EVP_MAX_MD_SIZE + 1]);
+void wk_hub_file_free(hub_file *f); // the hash and the path (the fd is the owner's to close)
 
 // --- parts.c -------------------------------------------------------------------------------------
 // Splits a fresh download into h->parts ranges when it is big enough; true when it did (the job
@@ -269,6 +311,7 @@ char *wk_hub_resolve_url(const char *base, const char *loc); // RFC 3986; NULL: 
 bool wk_hub_is_relative(const char *loc);
 bool wk_hub_retryable(long status); // 408, 429, 500, 502, 503, 504
 void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then);
+void wk_hub_note_progress(hub_job *j); // a body that got further than ever resets the tries
 // Retry `then` after a backoff, or fail with rc and the message already in wick_errmsg().
 void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc);
 void wk_hub_net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then); // retried
@@ -277,15 +320,32 @@ void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then);
 
 // --- job.c ---------------------------------------------------------------------------------------
 void wk_hub_job_step(wick_hub *h, hub_job *j, double now);     // advance a job not in a transfer
-// The URL a download's content comes from (malloc'd; NULL when out of memory): the CDN URL the
-// Hub redirected to when there is one, else the resolve URL by commit, never by branch, so a
-// branch that moves meanwhile does no harm.
-char *wk_hub_content_url(const wick_hub *h, const hub_job *j);
 void wk_hub_job_xfer_done(wick_hub *h, hub_job *j, CURLcode cc); // its transfer finished
 void wk_hub_job_finish(wick_hub *h, hub_job *j, wick_status rc);  // -> ST_DONE (msg from errmsg)
 void wk_hub_job_free(hub_job *j);
 void wk_hub_job_fail(wick_hub *h, hub_job *j, wick_status rc, const char *fmt, ...) WK_PRINTF(4, 5);
-wick_status wk_hub_truncate_tmp(hub_job *j);
 void wk_hub_job_report(hub_job *j);  // runs the callback
+
+// --- download.c (JOB_DOWNLOAD; the steps are called by job.c's dispatch) -------------------------
+void wk_hub_dl_begin(wick_hub *h, hub_job *j);                 // ST_NEW
+void wk_hub_dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc); // the HEAD /resolve ended
+void wk_hub_dl_lock(wick_hub *h, hub_job *j);                  // ST_LOCK
+void wk_hub_dl_want_get(wick_hub *h, hub_job *j);              // ST_WANT_GET
+void wk_hub_dl_get_done(wick_hub *h, hub_job *j, CURLcode cc);  // the body is in the file
+// The URL a download's content comes from (malloc'd; NULL when out of memory): the CDN URL the
+// Hub redirected to when there is one, else the resolve URL by commit, never by branch, so a
+// branch that moves meanwhile does no harm.
+char *wk_hub_content_url(const wick_hub *h, const hub_job *j);
+char *wk_hub_commit_url(const wick_hub *h, const hub_job *j); // /resolve/COMMIT/FILE; NULL: no memory
+wick_status wk_hub_truncate_tmp(hub_job *j);
+void wk_hub_dl_close(hub_job *j);  // closes the temp file and the lock (writes drained)
+void wk_hub_dl_free(hub_job *j);
+void wk_hub_dl_report(hub_job *j);
+
+// --- list.c (JOB_LIST) ---------------------------------------------------------------------------
+void wk_hub_ls_begin(wick_hub *h, hub_job *j);                 // ST_NEW
+void wk_hub_ls_done(wick_hub *h, hub_job *j, CURLcode cc);      // an API request ended
+void wk_hub_ls_free(hub_job *j);
+void wk_hub_ls_report(hub_job *j);
 
 #endif

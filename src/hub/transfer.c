@@ -14,19 +14,19 @@
 // --- the request ---------------------------------------------------------------------------------
 void wk_hub_xfer_detach(wick_hub *h, hub_job *j)
 {
-    if (j->easy) {
-        curl_multi_remove_handle(h->multi, j->easy);
-        curl_easy_cleanup(j->easy);
-        j->easy = NULL;
+    if (j->x.easy) {
+        curl_multi_remove_handle(h->multi, j->x.easy);
+        curl_easy_cleanup(j->x.easy);
+        j->x.easy = NULL;
         h->n_transfers--;
     }
-    curl_slist_free_all(j->hdrs);
-    j->hdrs = NULL;
+    curl_slist_free_all(j->x.hdrs);
+    j->x.hdrs = NULL;
 }
 
 void wk_hub_job_abort_xfer(wick_hub *h, hub_job *j)
 {
-    wk_hub_writer_flush(h, j); // what was received is written (in order) all the same
+    wk_hub_writer_flush(h, &j->f.sink); // what was received is written (in order) all the same
     wk_hub_xfer_detach(h, j);
 }
 
@@ -80,8 +80,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     hub_job *j = ud;
     size_t len = size * nitems;
-    j->last_io = wk_now();
-    hub_headers *hh = &j->hh;
+    j->x.last_io = wk_now();
+    hub_headers *hh = &j->x.hh;
     if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
         memset(hh, 0, sizeof *hh);
         const char *sp = memchr(buf, ' ', len);
@@ -136,9 +136,9 @@ static size_t write_fail(hub_job *j, wick_status rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(j->write_msg, sizeof j->write_msg, fmt, ap);
+    vsnprintf(j->x.write_msg, sizeof j->x.write_msg, fmt, ap);
     va_end(ap);
-    j->write_rc = rc;
+    j->x.write_rc = rc;
     return 0; // curl stops the transfer with CURLE_WRITE_ERROR
 }
 
@@ -154,66 +154,66 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     hub_job *j = ud;
     size_t n = size * nmemb;
-    long st = j->hh.status;
-    j->last_io = wk_now();
-    if (!j->body_checked) {
-        j->body_checked = true;
-        j->body_to_file = false;
+    long st = j->x.hh.status;
+    j->x.last_io = wk_now();
+    if (!j->x.body_checked) {
+        j->x.body_checked = true;
+        j->x.body_to_file = false;
         if (j->kind != JOB_LIST && j->state == ST_GET && (st == 200 || st == 206)) {
-            if (j->hh.content_encoding[0] && strcasecmp(j->hh.content_encoding, "identity") != 0) {
+            if (j->x.hh.content_encoding[0] && strcasecmp(j->x.hh.content_encoding, "identity") != 0) {
                 return write_fail(j, WICK_E_FORMAT, "%s: the server compressed the body (%s)",
-                                  j->req_url, j->hh.content_encoding);
+                                  j->x.url, j->x.hh.content_encoding);
             }
             if (st == 206) {
                 uint64_t a;
-                if (!range_start(j->hh.content_range, &a) || a != j->offset) {
+                if (!range_start(j->x.hh.content_range, &a) || a != j->f.offset) {
                     return write_fail(j, HUB_RESTART, "bad Content-Range");
                 }
             } else if (j->kind == JOB_PART) {
-                j->part_norange = true;
-                return write_fail(j, WICK_E_HTTP, "%s: the server ignored Range", j->req_url);
-            } else if (j->offset > 0) {
+                j->part.norange = true;
+                return write_fail(j, WICK_E_HTTP, "%s: the server ignored Range", j->x.url);
+            } else if (j->f.offset > 0) {
                 // The server ignored Range and sends the whole file: start over (in order with
                 // the bytes still queued for the writer).
-                wick_status rc = wk_hub_writer_push(j->hub, j, WR_TRUNC, 0, NULL, 0);
+                wick_status rc = wk_hub_writer_push(j->hub, &j->f.sink, WR_TRUNC, 0);
                 if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
-                j->offset = 0;
+                j->f.offset = 0;
                 atomic_store(&j->p_done, 0);
             }
-            j->body_to_file = true;
+            j->x.body_to_file = true;
         }
     }
-    if (j->body_to_file && atomic_load(&j->wr_err) != 0) {
-        return write_fail(j, atomic_load(&j->wr_err), "%s", j->wr_msg);
+    if (j->x.body_to_file && atomic_load(&j->f.sink.err) != 0) {
+        return write_fail(j, atomic_load(&j->f.sink.err), "%s", j->f.sink.msg);
     }
-    if (j->body_to_file && (wk_now() > j->hub->slice_end || wk_hub_writer_full(j->hub))) {
+    if (j->x.body_to_file && (wk_now() > j->hub->slice_end || wk_hub_writer_full(j->hub))) {
         // This perform has worked long enough: curl keeps the bytes and hands them again after
         // hub.c unpauses the transfer at the next perform.
-        j->paused = true;
+        j->x.paused = true;
         return CURL_WRITEFUNC_PAUSE;
     }
-    if (!j->body_to_file) {
+    if (!j->x.body_to_file) {
         if (j->kind == JOB_LIST && st >= 200 && st < 300) {
-            if (wk_buf_append(&j->body, p, n) < 0) {
-                return write_fail(j, WICK_E_FORMAT, "%s: answer larger than %u bytes", j->req_url,
+            if (wk_buf_append(&j->ls.body, p, n) < 0) {
+                return write_fail(j, WICK_E_FORMAT, "%s: answer larger than %u bytes", j->x.url,
                                   HUB_MAX_JSON);
             }
             return n;
         }
-        j->discard += n;
-        return j->discard > HUB_MAX_ERRBODY ? 0 : n; // an error page: we only need its status
+        j->x.discard += n;
+        return j->x.discard > HUB_MAX_ERRBODY ? 0 : n; // an error page: we only need its status
     }
     uint64_t end;
-    if (!wk_add_u64(j->offset, n, &end) || end > (j->kind == JOB_PART ? j->part_end : j->size)) {
+    if (!wk_add_u64(j->f.offset, n, &end) || end > j->f.end) {
         return write_fail(j, WICK_E_CHECKSUM, "%s: the server sent more than the %" PRIu64
-                          " bytes the Hub announced", j->req_url, j->size);
+                          " bytes the Hub announced", j->x.url, j->f.sink.file->size);
     }
-    wick_status rc = wk_hub_writer_append(j->hub, j, j->offset, p, n);
+    wick_status rc = wk_hub_writer_append(j->hub, &j->f.sink, j->f.offset, p, n);
     if (rc < 0) { return write_fail(j, rc, "%s", wick_errmsg()); }
-    j->offset = end;
-    j->got_data = true;
+    j->f.offset = end;
+    j->x.got_data = true;
     atomic_store(&j->p_done, end);
-    if (j->parent) { atomic_fetch_add(&j->parent->p_done, n); }
+    if (j->kind == JOB_PART && j->part.parent) { atomic_fetch_add(&j->part.parent->p_done, n); }
     j->hub->agg_bytes += n;
     return n;
 }
@@ -228,26 +228,26 @@ wick_status wk_hub_start_req(wick_hub *h, hub_job *j, const char *url, bool head
 wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool head, uint64_t from,
                                uint64_t to, bool may_auth)
 {
-    wk_free(j->req_url);
-    j->req_url = wk_strdup(url);
-    if (!j->req_url) { return wk_fail_nomem("url"); }
+    wk_free(j->x.url);
+    j->x.url = wk_strdup(url);
+    if (!j->x.url) { return wk_fail_nomem("url"); }
     CURL *e = curl_easy_init();
     if (!e) { return wk_fail_nomem("curl handle"); }
-    memset(&j->hh, 0, sizeof j->hh);
-    j->body_checked = j->body_to_file = j->got_data = false;
-    j->write_rc = 0;
-    j->discard = 0;
-    j->errbuf[0] = '\0';
-    wk_buf_clear(&j->body);
+    memset(&j->x.hh, 0, sizeof j->x.hh);
+    j->x.body_checked = j->x.body_to_file = j->x.got_data = false;
+    j->x.write_rc = 0;
+    j->x.discard = 0;
+    j->x.errbuf[0] = '\0';
+    if (j->kind == JOB_LIST) { wk_buf_clear(&j->ls.body); }
     struct curl_slist *hd = NULL, *t;
     char line[4200];
     // The token goes to the Hub's own origin only, and never to a signed CDN URL (which needs
     // none), even when the CDN shares the Hub's host.
     char *origin = wk_hub_origin(url);
-    j->req_auth = may_auth && h->token && origin && strcmp(origin, h->endpoint_origin) == 0;
+    j->x.auth = may_auth && h->token && origin && strcmp(origin, h->endpoint_origin) == 0;
     wk_free(origin);
     hd = curl_slist_append(hd, "Accept-Encoding: identity");
-    if (j->req_auth && hd) {
+    if (j->x.auth && hd) {
         snprintf(line, sizeof line, "Authorization: Bearer %s", h->token);
         t = curl_slist_append(hd, line);
         memset(line, 0, sizeof line);
@@ -265,7 +265,7 @@ wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool he
         curl_easy_cleanup(e);
         return wk_fail_nomem("headers");
     }
-    j->hdrs = hd;
+    j->x.hdrs = hd;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)j);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hd);
@@ -275,7 +275,7 @@ wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool he
     curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->x.errbuf);
     curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -293,8 +293,8 @@ wick_status wk_hub_start_range(wick_hub *h, hub_job *j, const char *url, bool he
         curl_easy_cleanup(e);
         return wk_fail(WICK_E_INTERNAL, "%s: cannot add the transfer", url);
     }
-    j->easy = e;
-    j->last_io = wk_now();
+    j->x.easy = e;
+    j->x.last_io = wk_now();
     h->n_transfers++;
     return WICK_OK;
 }
@@ -319,6 +319,16 @@ bool wk_hub_is_relative(const char *loc)
 }
 
 // --- retries and errors --------------------------------------------------------------------------
+void wk_hub_note_progress(hub_job *j)
+{
+    // Progress resets the retry budget (as huggingface_hub), but only real progress: the same
+    // bytes again do not count.
+    if (j->x.got_data && j->f.offset > j->f.best_offset) {
+        j->f.best_offset = j->f.offset;
+        j->x.tries = 0;
+    }
+}
+
 void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
 {
     (void)h;
@@ -331,24 +341,24 @@ void wk_hub_wait_then(wick_hub *h, hub_job *j, double delay_s, job_state then)
 // Retry `then` after a backoff, or fail with rc and the message already in wick_errmsg().
 void wk_hub_retry_or_fail(wick_hub *h, hub_job *j, job_state then, wick_status rc)
 {
-    j->tries++;
-    if (j->tries > h->max_retries) {
+    j->x.tries++;
+    if (j->x.tries > h->max_retries) {
         char m[HUB_MSG];
         snprintf(m, sizeof m, "%s", wick_errmsg());
-        wk_fail(rc, "%s (gave up after %d tries)", m, j->tries);
+        wk_fail(rc, "%s (gave up after %d tries)", m, j->x.tries);
         wk_hub_job_finish(h, j, rc);
         return;
     }
     double ms = h->backoff_ms;
-    for (int i = 1; i < j->tries && ms < h->backoff_max_ms; i++) { ms *= 2; }
+    for (int i = 1; i < j->x.tries && ms < h->backoff_max_ms; i++) { ms *= 2; }
     if (ms > h->backoff_max_ms) { ms = h->backoff_max_ms; }
     uint64_t ra;
-    const char *r = j->hh.retry_after;
+    const char *r = j->x.hh.retry_after;
     if (r[0] && parse_u64(r, strlen(r), &ra)) {
         double ras = ra > 60 ? 60000.0 : (double)ra * 1000.0;
         if (ras > ms) { ms = ras; }
     }
-    wk_debug("%s: retry %d in %.0f ms: %s", j->req_url ? j->req_url : j->repo, j->tries, ms,
+    wk_debug("%s: retry %d in %.0f ms: %s", j->x.url ? j->x.url : j->repo, j->x.tries, ms,
              wick_errmsg());
     wk_hub_wait_then(h, j, ms / 1000.0, then);
 }
@@ -360,16 +370,16 @@ bool wk_hub_retryable(long st)
 
 void wk_hub_net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then)
 {
-    wk_fail(WICK_E_NETWORK, "%s: %s", j->req_url, j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+    wk_fail(WICK_E_NETWORK, "%s: %s", j->x.url, j->x.errbuf[0] ? j->x.errbuf : curl_easy_strerror(cc));
     wk_hub_retry_or_fail(h, j, then, WICK_E_NETWORK);
 }
 
 // Maps an HTTP error answer (X-Error-Code first, as huggingface_hub's hf_raise_for_status).
 void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then)
 {
-    const hub_headers *hh = &j->hh;
+    const hub_headers *hh = &j->x.hh;
     long st = hh->status;
-    const char *url = j->req_url, *ec = hh->error_code, *em = hh->error_message;
+    const char *url = j->x.url, *ec = hh->error_code, *em = hh->error_message;
     bool tok = h->token != NULL;
     if (wk_hub_retryable(st)) {
         wk_fail(WICK_E_HTTP, "%s: HTTP %ld%s%s%s", url, st, em[0] ? ": " : "", em,
@@ -426,18 +436,15 @@ void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then)
 
 void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline)
 {
-    if (!j->easy || h->stall_timeout_ms <= 0) { return; }
-    double limit = j->last_io + h->stall_timeout_ms / 1000.0;
+    if (!j->x.easy || h->stall_timeout_ms <= 0) { return; }
+    double limit = j->x.last_io + h->stall_timeout_ms / 1000.0;
     if (now < limit) {
         if (*deadline < 0 || limit < *deadline) { *deadline = limit; }
         return;
     }
     job_state again = j->state == ST_GET ? ST_WANT_GET : ST_WANT_META;
     wk_hub_job_abort_xfer(h, j);
-    if (j->got_data && j->offset > j->best_offset) {
-        j->best_offset = j->offset;
-        j->tries = 0;
-    }
-    wk_fail(WICK_E_NETWORK, "%s: no data for %d ms", j->req_url, h->stall_timeout_ms);
+    wk_hub_note_progress(j);
+    wk_fail(WICK_E_NETWORK, "%s: no data for %d ms", j->x.url, h->stall_timeout_ms);
     wk_hub_retry_or_fail(h, j, again, WICK_E_NETWORK);
 }
