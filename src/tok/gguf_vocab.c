@@ -308,6 +308,111 @@ static wick_status vocab_arrays(gload *L, const wick_gguf_value **tokens,
     return WICK_OK;
 }
 
+// What one vocabulary entry (id, its text s of sn bytes, its token_type) adds to the tokenizer;
+// scores: tokenizer.ggml.scores or NULL; tmp: scratch.
+typedef wick_status (*entry_fn)(gload *L, int32_t id, const char *s, size_t sn, int type,
+                                const wick_gguf_value *scores, wk_buf *tmp);
+
+// Runs entry on tokens[0..n) with their token_type (NORMAL when the file has none), stopping at
+// the first failure, then builds the text -> id map; a failure is prefixed with the array's name.
+static wick_status each_token(gload *L, const wick_gguf_value *tokens,
+                              const wick_gguf_value *types, const wick_gguf_value *scores,
+                              uint64_t n, entry_fn entry)
+{
+    wk_buf tmp;
+    wk_buf_init(&tmp, SIZE_MAX / 2);
+    wick_status rc = WICK_OK;
+    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
+        const char *s;
+        size_t sn;
+        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
+        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
+        if (rc == WICK_OK) { rc = entry(L, (int32_t)i, s, sn, type, scores, &tmp); }
+    }
+    wk_buf_free(&tmp);
+    if (rc == WICK_OK) { rc = wk_tok_build_vmap(L->t); }
+    return rc < 0 ? wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name) : rc;
+}
+
+// Score i, a float that is not NaN; else WICK_E_FORMAT naming it.
+static wick_status score_at(gload *L, const wick_gguf_value *scores, uint64_t i, double *d)
+{
+    if (wick_gguf_value_float(wick_gguf_array_at(scores, i), d) < 0 || isnan(*d)) {
+        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float", L->name,
+                       (unsigned long long)i);
+    }
+    return WICK_OK;
+}
+
+// A WordPiece (BERT) or Unigram (T5, its score from scores) entry.
+static wick_status wpm_ugm_entry(gload *L, int32_t id, const char *s, size_t sn, int type,
+                                 const wick_gguf_value *scores, wk_buf *tmp)
+{
+    wick_tokenizer *t = L->t;
+    bool wpm = t->model == WK_MODEL_WORDPIECE;
+    wick_status rc = WICK_OK;
+    if (!wpm) {
+        double d = 0;
+        rc = score_at(L, scores, (uint64_t)id, &d);
+        if (rc < 0) { return rc; }
+        t->scores[id] = d;
+    }
+    if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
+        // as llama.cpp: the unknown token's text is special too
+        bool special = type != TT_USER;
+        rc = wk_tok_set(t, id, s, sn,
+                        (uint8_t)(WK_TOKF_ADDED | WK_TOKF_MODEL |
+                                  (special ? WK_TOKF_SPECIAL : 0)));
+        if (rc == WICK_OK) {
+            rc = wk_tok_add_added(t, s, sn, id, special, false, false, false, false);
+        }
+    } else if (wpm) {
+        rc = wpm_token(L, id, s, sn, tmp);
+    } else {
+        rc = wk_tok_set(t, id, s, sn, WK_TOKF_MODEL);
+        if (type == TT_BYTE) { t->byte_fallback = true; }
+    }
+    if (rc == WICK_OK && type == TT_UNKNOWN) { t->unk_id = id; }
+    return rc;
+}
+
+// A BPE (gpt2) or SentencePiece (llama) entry; byte-level texts are decoded to raw bytes.
+static wick_status bpe_entry(gload *L, int32_t id, const char *s, size_t sn, int type,
+                             const wick_gguf_value *scores, wk_buf *tmp)
+{
+    (void)scores;
+    wick_tokenizer *t = L->t;
+    wick_status rc = WICK_OK;
+    bool control = type == TT_CONTROL, user = type == TT_USER;
+    if (control || user) {
+        rc = wk_tok_set(t, id, s, sn,
+                        (uint8_t)(WK_TOKF_ADDED | (control ? WK_TOKF_SPECIAL : 0)));
+        if (rc == WICK_OK) {
+            rc = wk_tok_add_added(t, s, sn, id, control, false, false, false, false);
+        }
+        return rc;
+    }
+    if (type == TT_UNUSED) {
+        return wk_tok_set(t, id, s, sn, 0);
+    }
+    // NORMAL, UNKNOWN, BYTE: model tokens (byte-level ones in raw bytes)
+    wk_buf_clear(tmp);
+    bool ok = true;
+    if (t->byte_level) {
+        ok = wk_tok_bl_decode(s, sn, tmp, &rc);
+        if (rc < 0) { return rc; }
+    }
+    if (!ok || !t->byte_level) {
+        wk_buf_clear(tmp);
+        rc = wk_buf_append(tmp, s, sn);
+    }
+    if (rc == WICK_OK) {
+        rc = wk_tok_set(t, id, tmp->data ? tmp->data : "", tmp->len, ok ? WK_TOKF_MODEL : 0);
+    }
+    if (rc == WICK_OK && type == TT_UNKNOWN) { t->unk_id = id; }
+    return rc;
+}
+
 static wick_status load_wpm_ugm(gload *L, bool wpm)
 {
     wick_tokenizer *t = L->t;
@@ -327,44 +432,8 @@ static wick_status load_wpm_ugm(gload *L, bool wpm)
         t->scores = wk_calloc((size_t)n, sizeof *t->scores);
         if (!t->scores) { return wk_fail_nomem("scores"); }
     }
-    wk_buf tmp;
-    wk_buf_init(&tmp, SIZE_MAX / 2);
-    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
-        const char *s;
-        size_t sn;
-        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
-        if (rc < 0) { break; }
-        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
-        int32_t id = (int32_t)i;
-        if (!wpm) {
-            double d = 0;
-            if (wick_gguf_value_float(wick_gguf_array_at(scores, i), &d) < 0 || isnan(d)) {
-                rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float",
-                             L->name, (unsigned long long)i);
-                break;
-            }
-            t->scores[i] = d;
-        }
-        if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
-            // as llama.cpp: the unknown token's text is special too
-            bool special = type != TT_USER;
-            rc = wk_tok_set(t, id, s, sn,
-                            (uint8_t)(WK_TOKF_ADDED | WK_TOKF_MODEL |
-                                      (special ? WK_TOKF_SPECIAL : 0)));
-            if (rc == WICK_OK) {
-                rc = wk_tok_add_added(t, s, sn, id, special, false, false, false, false);
-            }
-        } else if (wpm) {
-            rc = wpm_token(L, id, s, sn, &tmp);
-        } else {
-            rc = wk_tok_set(t, id, s, sn, WK_TOKF_MODEL);
-            if (type == TT_BYTE) { t->byte_fallback = true; }
-        }
-        if (rc == WICK_OK && type == TT_UNKNOWN) { t->unk_id = id; }
-    }
-    wk_buf_free(&tmp);
-    if (rc == WICK_OK) { rc = wk_tok_build_vmap(t); }
-    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
+    rc = each_token(L, tokens, types, scores, n, wpm_ugm_entry);
+    if (rc < 0) { return rc; }
     if (wpm) {
         memcpy(t->wp_prefix, "##", 3);
         t->wp_prefix_len = 2;
@@ -452,47 +521,8 @@ static wick_status load(gload *L)
     if (rc < 0) { return rc; }
     t->byte_level = !L->spm && !L->raw;
     t->byte_fallback = L->spm || L->raw;
-    wk_buf tmp;
-    wk_buf_init(&tmp, SIZE_MAX / 2);
-    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
-        const char *s;
-        size_t sn;
-        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
-        if (rc < 0) { break; }
-        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
-        int32_t id = (int32_t)i;
-        bool control = type == TT_CONTROL, user = type == TT_USER;
-        if (control || user) {
-            rc = wk_tok_set(t, id, s, sn,
-                            (uint8_t)(WK_TOKF_ADDED | (control ? WK_TOKF_SPECIAL : 0)));
-            if (rc == WICK_OK) {
-                rc = wk_tok_add_added(t, s, sn, id, control, false, false, false, false);
-            }
-            continue;
-        }
-        if (type == TT_UNUSED) {
-            rc = wk_tok_set(t, id, s, sn, 0);
-            continue;
-        }
-        // NORMAL, UNKNOWN, BYTE: model tokens (byte-level ones in raw bytes)
-        wk_buf_clear(&tmp);
-        bool ok = true;
-        if (t->byte_level) {
-            ok = wk_tok_bl_decode(s, sn, &tmp, &rc);
-            if (rc < 0) { break; }
-        }
-        if (!ok || !t->byte_level) {
-            wk_buf_clear(&tmp);
-            rc = wk_buf_append(&tmp, s, sn);
-        }
-        if (rc == WICK_OK) {
-            rc = wk_tok_set(t, id, tmp.data ? tmp.data : "", tmp.len, ok ? WK_TOKF_MODEL : 0);
-        }
-        if (rc == WICK_OK && type == TT_UNKNOWN) { t->unk_id = id; }
-    }
-    wk_buf_free(&tmp);
-    if (rc == WICK_OK) { rc = wk_tok_build_vmap(t); }
-    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
+    rc = each_token(L, tokens, types, scores, n, bpe_entry);
+    if (rc < 0) { return rc; }
 
     // merges and the pre-tokenizer
     bool spm = L->spm;
@@ -506,10 +536,9 @@ static wick_status load(gload *L)
         if (!sc) { return wk_fail_nomem("scores"); }
         for (uint64_t i = 0; i < n; i++) {
             double d = 0;
-            if (wick_gguf_value_float(wick_gguf_array_at(scores, i), &d) < 0 || isnan(d)) {
+            if (score_at(L, scores, i, &d) < 0) {
                 wk_free(sc);
-                return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float",
-                               L->name, (unsigned long long)i);
+                return WICK_E_FORMAT;
             }
             sc[i] = (float)d;
         }
