@@ -201,6 +201,21 @@ static bool split_name(const char *path, size_t *prefix_len, int *no, int *count
     return true;
 }
 
+static wick_status finish(wick_gguf *g);
+
+// The end of an open: rc < 0 (a step failed) or the last step's WICK_OK; finishes g and hands it
+// out, or closes it.
+static wick_status opened(wick_gguf *g, wick_status rc, wick_gguf **out)
+{
+    if (rc == WICK_OK) { rc = finish(g); }
+    if (rc < 0) {
+        wick_gguf_close(g);
+        return rc;
+    }
+    *out = g;
+    return WICK_OK;
+}
+
 static wick_status finish(wick_gguf *g)
 {
     // All tensors in one array, shard after shard; names unique across shards.
@@ -333,34 +348,29 @@ wick_status wick_gguf_open(const char *path, wick_gguf **out)
     f->path = wk_strdup(path);
     if (!f->path) {
         rc = wk_fail_nomem("path");
-        goto fail;
+        goto done;
     }
     rc = file_map(f);
-    if (rc < 0) { goto fail; }
+    if (rc < 0) { goto done; }
     rc = wk_gguf_parse(&g->arena, f);
-    if (rc < 0) { goto fail; }
+    if (rc < 0) { goto done; }
     int64_t no = 0, count = 1;
     bool has_no, has_count;
     rc = split_key(f, "split.count", &count, &has_count);
-    if (rc < 0) { goto fail; }
+    if (rc < 0) { goto done; }
     if (has_count && count > 1) {
         rc = split_key(f, "split.no", &no, &has_no);
-        if (rc < 0) { goto fail; }
+        if (rc < 0) { goto done; }
         if (!has_no || no < 0 || no >= count || count > 99999) {
             rc = wk_fail(WICK_E_FORMAT, "%s: split.count = %" PRId64 " needs split.no in 0..%"
                          PRId64 "%s", path, count, count - 1, has_no ? "" : " (it is missing)");
-            goto fail;
+            goto done;
         }
         rc = open_shards(g, (int)no, (int)count);
-        if (rc < 0) { goto fail; }
+        if (rc < 0) { goto done; }
     }
-    rc = finish(g);
-    if (rc < 0) { goto fail; }
-    *out = g;
-    return WICK_OK;
-fail:
-    wick_gguf_close(g);
-    return rc;
+done:
+    return opened(g, rc, out);
 }
 
 wick_status wk_gguf_open_memory(const void *data, size_t size, const char *name, wick_gguf **out)
@@ -373,7 +383,7 @@ wick_status wk_gguf_open_memory(const void *data, size_t size, const char *name,
     f->path = wk_strdup(name ? name : "(memory)");
     if (!f->path) {
         rc = wk_fail_nomem("name");
-        goto fail;
+        goto done;
     }
     f->map = data;
     f->size = size;
@@ -381,17 +391,11 @@ wick_status wk_gguf_open_memory(const void *data, size_t size, const char *name,
     if (size < 4) {
         rc = wk_fail(WICK_E_FORMAT, "%s: the file is %zu bytes, too short for a GGUF header",
                      f->path, size);
-        goto fail;
+        goto done;
     }
     rc = wk_gguf_parse(&g->arena, f);
-    if (rc < 0) { goto fail; }
-    rc = finish(g);
-    if (rc < 0) { goto fail; }
-    *out = g;
-    return WICK_OK;
-fail:
-    wick_gguf_close(g);
-    return rc;
+done:
+    return opened(g, rc, out);
 }
 
 // --- file-level accessors ------------------------------------------------------------------------
@@ -456,9 +460,12 @@ static bool is_unsigned_int(uint32_t t)
            t == WICK_GGUF_UINT64 || t == WICK_GGUF_BOOL;
 }
 
-// Conversions without a message: 0, WICK_E_TYPE or WICK_E_RANGE.
-static wick_status conv_int(const wick_gguf_value *v, int64_t *out)
+// Conversions without a message: 0, WICK_E_TYPE or WICK_E_RANGE; dst is the out type's pointer.
+typedef wick_status (*conv_fn)(const wick_gguf_value *v, void *dst);
+
+static wick_status conv_int(const wick_gguf_value *v, void *dst)
 {
+    int64_t *out = dst;
     if (is_signed_int(v->type)) {
         *out = v->v.i;
         return WICK_OK;
@@ -469,8 +476,9 @@ static wick_status conv_int(const wick_gguf_value *v, int64_t *out)
     return WICK_OK;
 }
 
-static wick_status conv_uint(const wick_gguf_value *v, uint64_t *out)
+static wick_status conv_uint(const wick_gguf_value *v, void *dst)
 {
+    uint64_t *out = dst;
     if (is_unsigned_int(v->type)) {
         *out = v->v.u;
         return WICK_OK;
@@ -478,6 +486,14 @@ static wick_status conv_uint(const wick_gguf_value *v, uint64_t *out)
     if (!is_signed_int(v->type)) { return WICK_E_TYPE; }
     if (v->v.i < 0) { return WICK_E_RANGE; }
     *out = (uint64_t)v->v.i;
+    return WICK_OK;
+}
+
+static wick_status conv_float(const wick_gguf_value *v, void *dst)
+{
+    double *out = dst;
+    if (v->type != WICK_GGUF_FLOAT32 && v->type != WICK_GGUF_FLOAT64) { return WICK_E_TYPE; }
+    *out = v->v.f;
     return WICK_OK;
 }
 
@@ -520,11 +536,8 @@ wick_status wick_gguf_value_uint(const wick_gguf_value *v, uint64_t *out)
 wick_status wick_gguf_value_float(const wick_gguf_value *v, double *out)
 {
     if (!v || !out) { return wk_fail(WICK_E_INVALID, "wick_gguf_value_float: NULL argument"); }
-    if (v->type != WICK_GGUF_FLOAT32 && v->type != WICK_GGUF_FLOAT64) {
-        return value_fail(WICK_E_TYPE, "metadata value", v, "a float");
-    }
-    *out = v->v.f;
-    return WICK_OK;
+    wick_status rc = conv_float(v, out);
+    return rc < 0 ? value_fail(rc, "metadata value", v, "a float") : rc;
 }
 
 wick_status wick_gguf_value_str(const wick_gguf_value *v, const char **s, size_t *len)
@@ -574,52 +587,54 @@ static wick_status key_fail(const wick_gguf *g, const char *key, wick_status rc,
     return value_fail(rc, where, v, want);
 }
 
-wick_status wick_gguf_get_int(const wick_gguf *g, const char *key, int64_t *out)
+// key's value converted by conv into out; a failure names the key and want.
+static wick_status get_conv(const wick_gguf *g, const char *key, conv_fn conv, void *out,
+                            const char *want)
 {
     const wick_gguf_value *v = NULL;
     wick_status rc = lookup(g, key, &v);
     if (rc < 0) { return rc; }
-    rc = conv_int(v, out);
-    return rc < 0 ? key_fail(g, key, rc, v, "an integer (int64)") : rc;
+    rc = conv(v, out);
+    return rc < 0 ? key_fail(g, key, rc, v, want) : rc;
+}
+
+// The value of key when it has that type; else a failure naming the key and what was wanted.
+static wick_status lookup_typed(const wick_gguf *g, const char *key, uint32_t type,
+                                const char *want, const wick_gguf_value **v)
+{
+    wick_status rc = lookup(g, key, v);
+    if (rc == WICK_OK && (*v)->type != type) { rc = key_fail(g, key, WICK_E_TYPE, *v, want); }
+    return rc;
+}
+
+wick_status wick_gguf_get_int(const wick_gguf *g, const char *key, int64_t *out)
+{
+    return get_conv(g, key, conv_int, out, "an integer (int64)");
 }
 
 wick_status wick_gguf_get_uint(const wick_gguf *g, const char *key, uint64_t *out)
 {
-    const wick_gguf_value *v = NULL;
-    wick_status rc = lookup(g, key, &v);
-    if (rc < 0) { return rc; }
-    rc = conv_uint(v, out);
-    return rc < 0 ? key_fail(g, key, rc, v, "an unsigned integer (uint64)") : rc;
+    return get_conv(g, key, conv_uint, out, "an unsigned integer (uint64)");
 }
 
 wick_status wick_gguf_get_float(const wick_gguf *g, const char *key, double *out)
 {
-    const wick_gguf_value *v = NULL;
-    wick_status rc = lookup(g, key, &v);
-    if (rc < 0) { return rc; }
-    if (v->type != WICK_GGUF_FLOAT32 && v->type != WICK_GGUF_FLOAT64) {
-        return key_fail(g, key, WICK_E_TYPE, v, "a float");
-    }
-    *out = v->v.f;
-    return WICK_OK;
+    return get_conv(g, key, conv_float, out, "a float");
 }
 
 wick_status wick_gguf_get_bool(const wick_gguf *g, const char *key, bool *out)
 {
     const wick_gguf_value *v = NULL;
-    wick_status rc = lookup(g, key, &v);
-    if (rc < 0) { return rc; }
-    if (v->type != WICK_GGUF_BOOL) { return key_fail(g, key, WICK_E_TYPE, v, "a bool"); }
-    *out = v->v.u != 0;
-    return WICK_OK;
+    wick_status rc = lookup_typed(g, key, WICK_GGUF_BOOL, "a bool", &v);
+    if (rc == WICK_OK) { *out = v->v.u != 0; }
+    return rc;
 }
 
 wick_status wick_gguf_get_str(const wick_gguf *g, const char *key, const char **s, size_t *len)
 {
     const wick_gguf_value *v = NULL;
-    wick_status rc = lookup(g, key, &v);
+    wick_status rc = lookup_typed(g, key, WICK_GGUF_STRING, "a string", &v);
     if (rc < 0) { return rc; }
-    if (v->type != WICK_GGUF_STRING) { return key_fail(g, key, WICK_E_TYPE, v, "a string"); }
     *s = v->v.s;
     if (len) { *len = (size_t)v->n; }
     return WICK_OK;
@@ -628,11 +643,9 @@ wick_status wick_gguf_get_str(const wick_gguf *g, const char *key, const char **
 wick_status wick_gguf_get_array(const wick_gguf *g, const char *key, const wick_gguf_value **out)
 {
     const wick_gguf_value *v = NULL;
-    wick_status rc = lookup(g, key, &v);
-    if (rc < 0) { return rc; }
-    if (v->type != WICK_GGUF_ARRAY) { return key_fail(g, key, WICK_E_TYPE, v, "an array"); }
-    *out = v;
-    return WICK_OK;
+    wick_status rc = lookup_typed(g, key, WICK_GGUF_ARRAY, "an array", &v);
+    if (rc == WICK_OK) { *out = v; }
+    return rc;
 }
 
 // --- tensors -------------------------------------------------------------------------------------

@@ -102,22 +102,24 @@ static wick_status need(const rd *r, uint64_t n, const char *what, const char *c
     return WICK_OK;
 }
 
+// n bytes (a little-endian integer) into v.
+static wick_status rd_le(rd *r, void *v, size_t n, const char *what, const char *ctx)
+{
+    wick_status rc = need(r, n, what, ctx);
+    if (rc < 0) { return rc; }
+    memcpy(v, r->p + r->off, n);
+    r->off += n;
+    return WICK_OK;
+}
+
 static wick_status rd_u32(rd *r, uint32_t *v, const char *what, const char *ctx)
 {
-    wick_status rc = need(r, 4, what, ctx);
-    if (rc < 0) { return rc; }
-    memcpy(v, r->p + r->off, 4);
-    r->off += 4;
-    return WICK_OK;
+    return rd_le(r, v, 4, what, ctx);
 }
 
 static wick_status rd_u64(rd *r, uint64_t *v, const char *what, const char *ctx)
 {
-    wick_status rc = need(r, 8, what, ctx);
-    if (rc < 0) { return rc; }
-    memcpy(v, r->p + r->off, 8);
-    r->off += 8;
-    return WICK_OK;
+    return rd_le(r, v, 8, what, ctx);
 }
 
 // A string: u64 length + bytes, copied NUL-terminated into the arena.
