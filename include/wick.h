@@ -1435,9 +1435,31 @@ WICK_API int wick_dist_size(const wick_dist *d); // ranks in the job (NULL: 1)
 WICK_API wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_layers);
 // The first layer of rank (rank == size: n_layer); -1 before wick_dist_pipeline().
 WICK_API int wick_dist_first_layer(const wick_dist *d, int rank);
-// Ranks other than 0: evaluates passes as rank 0 sends them until rank 0 releases the pipeline
-// (wick_dist_release or wick_dist_finish), then detaches the session. Errors: WICK_E_IO naming
-// the rank whose message failed, WICK_E_FORMAT for a message out of order.
+// Makes s expert parallel instead (mixture-of-experts models, arch deepseek2): the routed
+// experts of every MoE layer are spread over the ranks, rank r holding experts
+// [first_experts[r], first_experts[r + 1]) (the last to n_expert; NULL: n_expert / size each).
+// Rank 0 runs everything else (embeddings, attention, routers, shared experts, dense layers,
+// logits); in each MoE layer it sends the hidden states of the tokens that chose a rank's
+// experts to that rank and gets each (token, expert) output back. Each pair is computed and the
+// outputs summed as one process does, so rank 0's logits are the single-process ones bit for
+// bit. A rank reads only its experts' weights (workers nothing else). Call it on every rank
+// with a session of the same model file and options. Errors: WICK_E_INVALID for a model without
+// routed experts or a bad split, WICK_E_NOMEM.
+WICK_API wick_status wick_dist_expert(wick_dist *d, wick_session *s, const int *first_experts);
+// mode "pipeline" (wick_dist_pipeline, balanced), "expert" (wick_dist_expert, even split) or
+// "auto": expert parallel for a model with routed experts (most of its weights), else pipeline.
+// Errors: those of the two, WICK_E_INVALID for another mode.
+WICK_API wick_status wick_dist_attach(wick_dist *d, wick_session *s, const char *mode);
+// The first expert of rank (rank == size: n_expert); -1 before wick_dist_expert().
+WICK_API int wick_dist_first_expert(const wick_dist *d, int rank);
+// Ranks other than 0: evaluates passes (or expert requests) as rank 0 sends them until rank 0
+// releases the session (wick_dist_release or wick_dist_finish), then detaches it. Errors:
+// WICK_E_IO naming the rank whose message failed, WICK_E_FORMAT for a message out of order.
+//
+// Every wait for another rank has a deadline, WICK_DIST_TIMEOUT seconds (default 120): when a
+// rank dies or stops answering, rank 0's wick_session_eval fails with WICK_E_IO naming it
+// ("dist: rank 2 did not answer rank 0 within 120 s") instead of hanging, and every later pass
+// fails the same way; wick_dist_finish then ends the whole job (MPI_Abort, exit status 1).
 WICK_API wick_status wick_dist_serve(wick_dist *d);
 // Rank 0: ends the other ranks' wick_dist_serve() and detaches the session, which may then be
 // destroyed (a session must not be destroyed while attached); wick_dist_pipeline() may then

@@ -73,9 +73,10 @@ static const char eval_usage[] =
     "  --kv-type T     KV cache element type: f32 (default) or f16\n"
     "  --json          one JSON line per position: {\"pos\": P, \"top\": [[id, logit], ...]},\n"
     "                  then {\"generated\": [id, ...]} when --generate is given\n"
-    "  --dist pipeline under mpirun: the model's layers spread over the ranks (balanced by\n"
-    "                  weight bytes); rank 0 prints what one process prints, bit for bit\n"
-    "                  (builds with MPI only: -DWICK_MPI=ON)\n";
+    "  --dist MODE     under mpirun, the model spread over the ranks; rank 0 prints what one\n"
+    "                  process prints, bit for bit (builds with MPI only: -DWICK_MPI=ON).\n"
+    "                  pipeline: the layers (balanced by weight bytes); expert: the routed\n"
+    "                  experts of the MoE layers; auto: expert for a mixture of experts\n";
 
 // ids of the k largest logits (logit descending, id ascending), by insertion into a sorted list.
 static void top_k(const float *x, int32_t n, int32_t k, int32_t *out)
@@ -132,7 +133,8 @@ static int run_eval(int argc, char **argv)
     model_args ma = {NULL, 0, 0, WICK_KV_F32};
     const char *tokens_arg = NULL;
     int64_t top = 40, gen = 0;
-    bool json = false, dist = false;
+    bool json = false;
+    const char *dist = NULL;
     for (int i = 1; i < argc; i++) {
         int r = parse_model_arg(cmd, argc, argv, &i, &ma);
         if (r < 0) { return CLI_USAGE; }
@@ -141,12 +143,13 @@ static int run_eval(int argc, char **argv)
         if (!strcmp(o, "--json")) {
             json = true;
         } else if (!strcmp(o, "--dist")) {
-            if (i + 1 >= argc || strcmp(argv[i + 1], "pipeline") != 0) {
-                return cli_usage(cmd, "--dist: expected 'pipeline'");
+            const char *v = i + 1 < argc ? argv[i + 1] : "";
+            if (strcmp(v, "pipeline") && strcmp(v, "expert") && strcmp(v, "auto")) {
+                return cli_usage(cmd, "--dist: expected 'pipeline', 'expert' or 'auto'");
             }
             i++;
 #ifdef WICK_MPI
-            dist = true;
+            dist = v;
 #else
             return cli_usage(cmd, "--dist: this wick was built without MPI (-DWICK_MPI=ON)");
 #endif
@@ -217,7 +220,7 @@ static int run_eval(int argc, char **argv)
     }
 #ifdef WICK_MPI
     if (d) { // every rank computes its layers; the others serve rank 0's passes and print nothing
-        if ((st = wick_dist_pipeline(d, s, NULL)) < 0) {
+        if ((st = wick_dist_attach(d, s, dist)) < 0) {
             rc = cli_fail_lib(st, ma.model);
             goto done;
         }

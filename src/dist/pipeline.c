@@ -12,74 +12,10 @@
 // logits are bit for bit the single-process ones. The split balances weight bytes: rank 0 counts
 // the output matrix (it reads it for every token), then each layer goes to the rank whose share of
 // the cumulative bytes holds the layer's middle. A rank may get no layer (more ranks than layers).
-#include <mpi.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "model/model.h"
-
-enum { TAG_HDR = 1, TAG_X = 2 };
-enum { OP_EVAL = 1, OP_QUIT = 2 };
-
-struct wick_dist {
-    int rank, size;
-    bool own_init; // MPI_Init was ours: MPI_Finalize at finish
-    wk_stage stage;
-    wk_session *s;
-    int64_t n_embd;
-    int *lo; // size + 1 layer boundaries
-};
-
-static wick_status mpi_fail(const wick_dist *d, int err, const char *what, int peer)
-{
-    char msg[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    if (MPI_Error_string(err, msg, &len) != MPI_SUCCESS) { len = 0; }
-    msg[len] = 0;
-    return wk_fail(WICK_E_IO, "dist: rank %d: %s rank %d failed: %s", d->rank, what, peer, msg);
-}
-
-static wick_status send_to(wick_dist *d, const void *buf, int64_t n, MPI_Datatype type, int to,
-                           int tag)
-{
-    if (n > INT32_MAX) { return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n); }
-    int err = MPI_Send(buf, (int)n, type, to, tag, MPI_COMM_WORLD);
-    return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "send to", to);
-}
-
-static wick_status recv_from(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, int from,
-                             int tag)
-{
-    if (n > INT32_MAX) { return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n); }
-    int err = MPI_Recv(buf, (int)n, type, from, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "receive from", from);
-}
-
-wick_status wick_dist_init(wick_dist **out)
-{
-    if (!out) { return wk_fail(WICK_E_INVALID, "wick_dist_init: out is NULL"); }
-    *out = NULL;
-    wick_dist *d = wk_calloc(1, sizeof *d);
-    if (!d) { return wk_fail_nomem("dist"); }
-    int inited = 0;
-    MPI_Initialized(&inited);
-    if (!inited) {
-        int provided = 0;
-        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
-            wk_free(d);
-            return wk_fail(WICK_E_IO, "dist: MPI_Init_thread failed");
-        }
-        d->own_init = true;
-    }
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &d->size);
-    *out = d;
-    return WICK_OK;
-}
-
-int wick_dist_rank(const wick_dist *d) { return d ? d->rank : 0; }
-int wick_dist_size(const wick_dist *d) { return d ? d->size : 1; }
+#include "dist/dist.h"
 
 // Weight bytes per layer (the GGUF's "blk.N." tensors) and of the output matrix (output.weight,
 // else the tied token_embd.weight), read from the file's tensor list.
@@ -131,23 +67,23 @@ static wick_status pass(wk_stage *st, wk_session *s, const wk_batch *b, bool aft
     wick_status rc;
     if (d->rank == 0) {
         if (!after) { return WICK_OK; }
-        const int64_t hdr[4] = {OP_EVAL, b->pos0, b->n, b->seq};
-        if ((rc = send_to(d, hdr, 4, MPI_INT64_T, next, TAG_HDR)) < 0 ||
-            (rc = send_to(d, x, n, MPI_FLOAT, next, TAG_X)) < 0 ||
-            (rc = recv_from(d, x, n, MPI_FLOAT, prev, TAG_X)) < 0) {
+        const int64_t hdr[4] = {WK_OP_EVAL, b->pos0, b->n, b->seq};
+        if ((rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, next, WK_TAG_HDR)) < 0 ||
+            (rc = wk_dist_send(d, x, n, MPI_FLOAT, next, WK_TAG_X)) < 0 ||
+            (rc = wk_dist_recv(d, x, n, MPI_FLOAT, prev, WK_TAG_X)) < 0) {
             return rc;
         }
         return WICK_OK;
     }
     if (!after) {
-        rc = recv_from(d, x, n, MPI_FLOAT, prev, TAG_X);
+        rc = wk_dist_recv(d, x, n, MPI_FLOAT, prev, WK_TAG_X);
         return rc < 0 ? rc : WICK_DONE; // x given: no embeddings here
     }
     if (next != 0) {
-        const int64_t hdr[4] = {OP_EVAL, b->pos0, b->n, b->seq};
-        if ((rc = send_to(d, hdr, 4, MPI_INT64_T, next, TAG_HDR)) < 0) { return rc; }
+        const int64_t hdr[4] = {WK_OP_EVAL, b->pos0, b->n, b->seq};
+        if ((rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, next, WK_TAG_HDR)) < 0) { return rc; }
     }
-    rc = send_to(d, x, n, MPI_FLOAT, next, TAG_X);
+    rc = wk_dist_send(d, x, n, MPI_FLOAT, next, WK_TAG_X);
     return rc < 0 ? rc : WICK_DONE;
 }
 
@@ -176,16 +112,11 @@ wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_l
         return rc;
     }
     d->s = s;
+    d->mode = WK_DIST_PIPELINE;
     d->n_embd = m->hp.n_embd;
     d->stage = (wk_stage){.lo = d->lo[d->rank], .hi = d->lo[d->rank + 1], .pass = pass};
     s->stage = d->size > 1 ? &d->stage : NULL;
     return WICK_OK;
-}
-
-static void detach(wick_dist *d)
-{
-    if (d->s) { d->s->stage = NULL; }
-    d->s = NULL;
 }
 
 int wick_dist_first_layer(const wick_dist *d, int rank)
@@ -193,10 +124,8 @@ int wick_dist_first_layer(const wick_dist *d, int rank)
     return d && d->lo && rank >= 0 && rank <= d->size ? d->lo[rank] : -1;
 }
 
-wick_status wick_dist_serve(wick_dist *d)
+wick_status wk_dist_serve_pipeline(wick_dist *d)
 {
-    if (!d || !d->s) { return wk_fail(WICK_E_INVALID, "wick_dist_serve: no pipeline session"); }
-    if (d->rank == 0) { return wk_fail(WICK_E_INVALID, "wick_dist_serve: rank 0 is the front"); }
     wk_session *s = d->s;
     int32_t *zeros = wk_calloc((size_t)s->n_batch, sizeof *zeros); // tokens only rank 0 reads
     if (!zeros) { return wk_fail_nomem("dist"); }
@@ -204,12 +133,14 @@ wick_status wick_dist_serve(wick_dist *d)
     wick_status rc = WICK_OK;
     for (;;) {
         int64_t hdr[4];
-        if ((rc = recv_from(d, hdr, 4, MPI_INT64_T, prev, TAG_HDR)) < 0) { break; }
-        if (hdr[0] == OP_QUIT) {
-            if (d->rank + 1 < d->size) { rc = send_to(d, hdr, 4, MPI_INT64_T, d->rank + 1, TAG_HDR); }
+        if ((rc = wk_dist_recv_idle(d, hdr)) < 0) { break; }
+        if (hdr[0] == WK_OP_QUIT) {
+            if (d->rank + 1 < d->size) {
+                rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, d->rank + 1, WK_TAG_HDR);
+            }
             break;
         }
-        if (hdr[0] != OP_EVAL || hdr[1] < 0 || hdr[1] > s->n_past || hdr[2] < 1 ||
+        if (hdr[0] != WK_OP_EVAL || hdr[1] < 0 || hdr[1] > s->n_past || hdr[2] < 1 ||
             hdr[2] > s->n_batch || hdr[3] != 0) { // one sequence per session for now
             rc = wk_fail(WICK_E_FORMAT,
                          "dist: rank %d: bad header {%lld, %lld, %lld, %lld} from rank %d", d->rank,
@@ -217,31 +148,12 @@ wick_status wick_dist_serve(wick_dist *d)
                          prev);
             break;
         }
+        wk_dist_test_hang(d);
         if ((rc = wick_session_truncate(s, hdr[1])) < 0 ||
             (rc = wick_session_eval(s, zeros, hdr[2])) < 0) {
             break;
         }
     }
     wk_free(zeros);
-    detach(d);
     return rc;
-}
-
-void wick_dist_release(wick_dist *d)
-{
-    if (!d || !d->s) { return; }
-    if (d->rank == 0 && d->size > 1) {
-        const int64_t hdr[4] = {OP_QUIT, 0, 0, 0};
-        (void)send_to(d, hdr, 4, MPI_INT64_T, 1, TAG_HDR);
-    }
-    detach(d);
-}
-
-void wick_dist_finish(wick_dist *d)
-{
-    if (!d) { return; }
-    wick_dist_release(d);
-    if (d->own_init) { MPI_Finalize(); }
-    wk_free(d->lo);
-    wk_free(d);
 }

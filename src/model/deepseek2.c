@@ -442,6 +442,41 @@ static size_t act_row_bytes(const wk_tensor *t, int64_t K)
     return rb;
 }
 
+wick_status wk_ds2_moe_buf_init(const wk_model *m, wk_moe_buf *b, int64_t max_tokens, int n_used)
+{
+    const wk_ds2_model *dm = wk_ds2_of(m);
+    const int64_t E = m->hp.n_embd, F = dm->hp.n_ff_exp;
+    size_t in_rb = 0, mid_rb = 0; // the widest formats any layer's experts use
+    for (int64_t il = 0; il < m->hp.n_layer; il++) {
+        const wk_ds2_layer *L = &dm->layers[il];
+        const wk_tensor *g = L->ffn_gate_up_exps.data ? &L->ffn_gate_up_exps : &L->ffn_gate_exps;
+        in_rb = WK_MAX(in_rb, act_row_bytes(g, E));
+        in_rb = WK_MAX(in_rb, act_row_bytes(&L->ffn_up_exps, E));
+        mid_rb = WK_MAX(mid_rb, act_row_bytes(&L->ffn_down_exps, F));
+    }
+    return wk_moe_buf_init(b, max_tokens, n_used, E, F, dm->hp.n_expert, in_rb, mid_rb);
+}
+
+void wk_ds2_moe_ffn(const wk_model *m, int il, wk_moe_ffn *f)
+{
+    const wk_ds2_hparams *dh = &wk_ds2_of(m)->hp;
+    const wk_ds2_layer *L = &wk_ds2_of(m)->layers[il];
+    *f = (wk_moe_ffn){.down = &L->ffn_down_exps,
+                      .n_ff = dh->n_ff_exp,
+                      .n_embd = m->hp.n_embd,
+                      .n_expert = dh->n_expert};
+    if (L->ffn_gate_up_exps.data) { // rows per expert: gate (n_ff) | up (n_ff)
+        f->gate = f->up = &L->ffn_gate_up_exps;
+        f->gate_row0 = 0;
+        f->up_row0 = dh->n_ff_exp;
+        f->gu_stride = 2 * dh->n_ff_exp;
+    } else {
+        f->gate = &L->ffn_gate_exps;
+        f->up = &L->ffn_up_exps;
+        f->gu_stride = dh->n_ff_exp;
+    }
+}
+
 static wick_status ds2_session_init(wk_session *s)
 {
     const wk_model *m = s->m;
@@ -490,23 +525,19 @@ static wick_status ds2_session_init(wk_session *s)
     st->ids = (int32_t *)(void *)ids_area;
 
     // Per-head activations and expert buffers, for the widest formats any layer uses.
-    size_t head_bytes = 0, in_rb = 0, mid_rb = 0;
+    size_t head_bytes = 0;
     for (int64_t il = 0; il < hp->n_layer; il++) {
         const wk_ds2_layer *L = &dm->layers[il];
         head_bytes = WK_MAX(head_bytes, wk_mla_head_act_bytes(L->wk_b.type, L->wk_b.ne[0], B, H));
         head_bytes = WK_MAX(head_bytes, wk_mla_head_act_bytes(L->wv_b.type, L->wv_b.ne[0], B, H));
-        const wk_tensor *g = L->ffn_gate_up_exps.data ? &L->ffn_gate_up_exps : &L->ffn_gate_exps;
-        in_rb = WK_MAX(in_rb, act_row_bytes(g, E));
-        in_rb = WK_MAX(in_rb, act_row_bytes(&L->ffn_up_exps, E));
-        mid_rb = WK_MAX(mid_rb, act_row_bytes(&L->ffn_down_exps, dh->n_ff_exp));
     }
     st->head_act = wk_malloc(head_bytes ? head_bytes : 1);
     if (!st->head_act) {
         return wk_fail(WICK_E_NOMEM, "session scratch: cannot allocate %zu bytes", head_bytes);
     }
-    if (dh->n_layer_dense_lead < hp->n_layer) {
-        rc = wk_moe_buf_init(&st->moe, B, (int)U, E, dh->n_ff_exp, X, in_rb, mid_rb);
-        if (rc < 0) { return rc; }
+    if (dh->n_layer_dense_lead < hp->n_layer &&
+        (rc = wk_ds2_moe_buf_init(m, &st->moe, B, (int)U)) < 0) {
+        return rc;
     }
     wk_rope_init(&st->rope, hp, R, WK_ROPE_NORM, NULL);
     return WICK_OK;
@@ -643,7 +674,7 @@ static void swiglu_ffn(wk_session *s, const wk_tensor *gate, const wk_tensor *up
     wk_mm_project(mm, down, st->act, T, y, s->m->hp.n_embd, false);
 }
 
-static void moe_block(wk_session *s, const wk_ds2_layer *L, const wk_batch *b)
+static wick_status moe_block(wk_session *s, const wk_ds2_layer *L, int il, const wk_batch *b)
 {
     const wk_hparams *hp = &s->m->hp;
     const wk_ds2_hparams *dh = &wk_ds2_of(s->m)->hp;
@@ -666,22 +697,19 @@ static void moe_block(wk_session *s, const wk_ds2_layer *L, const wk_batch *b)
     ds2_job j = {.s = s, .b = b, .L = L, .router = &r};
     wk_rows_run(&s->mm, T, route_rows, &j);
 
-    wk_moe_ffn f = {.down = &L->ffn_down_exps, .n_ff = dh->n_ff_exp, .n_embd = E, .n_expert = X};
-    if (L->ffn_gate_up_exps.data) { // rows per expert: gate (n_ff) | up (n_ff)
-        f.gate = f.up = &L->ffn_gate_up_exps;
-        f.gate_row0 = 0;
-        f.up_row0 = dh->n_ff_exp;
-        f.gu_stride = 2 * dh->n_ff_exp;
+    wk_moe_ffn f;
+    wk_ds2_moe_ffn(s->m, il, &f);
+    if (s->experts) {
+        wick_status rc = s->experts->run(s->experts, s, il, &f, st->h, T, U, st->ids, st->w, st->y);
+        if (rc < 0) { return rc; }
     } else {
-        f.gate = &L->ffn_gate_exps;
-        f.up = &L->ffn_up_exps;
-        f.gu_stride = dh->n_ff_exp;
+        wk_moe_ffn_run(&s->mm, &f, &st->moe, st->h, T, U, st->ids, st->w, st->y);
     }
-    wk_moe_ffn_run(&s->mm, &f, &st->moe, st->h, T, U, st->ids, st->w, st->y);
     if (L->ffn_gate_shexp.data) { // shared experts: a plain SwiGLU FFN with weight 1
         swiglu_ffn(s, &L->ffn_gate_shexp, &L->ffn_up_shexp, &L->ffn_down_shexp, T, st->y2);
         wk_rows_add(&s->mm, st->y, st->y2, T, E);
     }
+    return WICK_OK;
 }
 
 static wick_status ds2_forward(wk_session *s, const wk_batch *b)
@@ -718,8 +746,8 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
         wk_rows_norm(&s->mm, st->h, st->x, L->ffn_norm.data, T, E, hp->rms_eps);
         if (il < dm->hp.n_layer_dense_lead) {
             swiglu_ffn(s, &L->ffn_gate, &L->ffn_up, &L->ffn_down, T, st->y);
-        } else {
-            moe_block(s, L, b);
+        } else if ((rc = moe_block(s, L, il, b)) < 0) {
+            return rc;
         }
         wk_rows_add(&s->mm, st->x, st->y, T, E);
     }

@@ -4,6 +4,7 @@
 #define WK_MODEL_DEEPSEEK2_H
 
 #include "model/model.h"
+#include "model/moe.h"
 
 // deepseek2.<key> values beyond the common ones (0 when a key is absent and optional).
 typedef struct wk_ds2_hparams {
@@ -45,5 +46,10 @@ static inline const wk_ds2_model *wk_ds2_of(const wk_model *m)
 {
     return m->arch_data;
 }
+
+// The routed experts of MoE layer il, for wk_moe_ffn_run.
+void wk_ds2_moe_ffn(const wk_model *m, int il, wk_moe_ffn *f);
+// b sized for max_tokens rows of n_used experts each, in the widest formats m's experts use.
+wick_status wk_ds2_moe_buf_init(const wk_model *m, wk_moe_buf *b, int64_t max_tokens, int n_used);
 
 #endif

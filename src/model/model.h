@@ -320,6 +320,7 @@ struct wick_session {
     void *arch_state; // the arch's scratch
     atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers
     struct wk_stage *stage; // a pipeline stage (src/dist), or NULL: the whole model
+    struct wk_experts *experts; // expert parallel (src/dist), or NULL: every expert here
 };
 
 // A pipeline stage (src/dist): the session computes layers [lo, hi) only. forward calls
@@ -348,6 +349,16 @@ static inline wick_status wk_stage_leave(wk_session *s, const wk_batch *b, float
 {
     return s->stage ? s->stage->pass(s->stage, s, b, true, x) : WICK_OK;
 }
+
+// Expert parallel (src/dist): the routed experts of MoE layer il run where run() sends them.
+// Same contract as wk_moe_ffn_run (moe.h): y[t] = the weighted sum of the chosen experts' outputs
+// for the T rows of h, ids and w (n_used per token); may fail (< 0).
+struct wk_moe_ffn;
+typedef struct wk_experts {
+    wick_status (*run)(struct wk_experts *ex, wk_session *s, int il, const struct wk_moe_ffn *f,
+                       const float *h, int64_t T, int n_used, const int32_t *ids, const float *w,
+                       float *y);
+} wk_experts;
 
 // The archs of model.c's table (llama.c, phi3.c, deepseek2.c).
 extern const wk_arch wk_arch_llama;

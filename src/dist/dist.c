@@ -1,0 +1,214 @@
+// dist.c — joining the MPI job, messages with a deadline, a worker's serving loop and leaving
+// (wick.h section 10; dist.h). Errors come back (MPI_ERRORS_RETURN) and every wait polls
+// nonblocking requests against a deadline, so a dead or silent peer is named, not waited on.
+#include "dist/dist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void nap(long ns)
+{
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+}
+
+static wick_status mpi_fail(const wick_dist *d, int err, const char *what, int peer)
+{
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(err, msg, &len) != MPI_SUCCESS) { len = 0; }
+    msg[len] = 0;
+    return wk_fail(WICK_E_IO, "dist: rank %d: %s rank %d failed: %s", d->rank, what, peer, msg);
+}
+
+static wick_status broken(const wick_dist *d)
+{
+    return wk_fail(WICK_E_IO, "dist: rank %d did not answer rank %d within %g s (WICK_DIST_TIMEOUT)",
+                   d->failed, d->rank, d->timeout);
+}
+
+wick_status wick_dist_init(wick_dist **out)
+{
+    if (!out) { return wk_fail(WICK_E_INVALID, "wick_dist_init: out is NULL"); }
+    *out = NULL;
+    wick_dist *d = wk_calloc(1, sizeof *d);
+    if (!d) { return wk_fail_nomem("dist"); }
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        int provided = 0;
+        if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
+            wk_free(d);
+            return wk_fail(WICK_E_IO, "dist: MPI_Init_thread failed");
+        }
+        d->own_init = true;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &d->size);
+    d->failed = -1;
+    d->timeout = 120;
+    const char *env = getenv("WICK_DIST_TIMEOUT");
+    if (env && *env) {
+        char *end = NULL;
+        double t = strtod(env, &end);
+        if (end && !*end && t > 0) { d->timeout = t; }
+    }
+    *out = d;
+    return WICK_OK;
+}
+
+int wick_dist_rank(const wick_dist *d) { return d ? d->rank : 0; }
+int wick_dist_size(const wick_dist *d) { return d ? d->size : 1; }
+
+wick_status wk_dist_isend(wick_dist *d, const void *buf, int64_t n, MPI_Datatype type, int to,
+                          int tag, MPI_Request *req)
+{
+    *req = MPI_REQUEST_NULL;
+    if (n > INT32_MAX) { return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n); }
+    int err = MPI_Isend(buf, (int)n, type, to, tag, MPI_COMM_WORLD, req);
+    return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "send to", to);
+}
+
+wick_status wk_dist_irecv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, int from,
+                          int tag, MPI_Request *req)
+{
+    *req = MPI_REQUEST_NULL;
+    if (n > INT32_MAX) { return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n); }
+    int err = MPI_Irecv(buf, (int)n, type, from, tag, MPI_COMM_WORLD, req);
+    return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "receive from", from);
+}
+
+wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n)
+{
+    if (d->failed >= 0) { return broken(d); }
+    const double deadline = now_s() + d->timeout;
+    for (long spin = 0;; spin++) {
+        int done = 1;
+        for (int i = 0; i < n; i++) {
+            if (req[i] == MPI_REQUEST_NULL) { continue; }
+            int flag = 0;
+            MPI_Status stt;
+            int err = MPI_Test(&req[i], &flag, &stt);
+            if (err != MPI_SUCCESS) {
+                d->failed = peer[i];
+                return mpi_fail(d, err, "a message with", peer[i]);
+            }
+            done &= flag;
+        }
+        if (done) { return WICK_OK; }
+        if (spin > 2000) { // after the first few ms of spinning, poll every 50 µs
+            if (now_s() > deadline) {
+                for (int i = 0; i < n && d->failed < 0; i++) {
+                    if (req[i] != MPI_REQUEST_NULL) { d->failed = peer[i]; }
+                }
+                return broken(d);
+            }
+            nap(50000);
+        }
+    }
+}
+
+wick_status wk_dist_send(wick_dist *d, const void *buf, int64_t n, MPI_Datatype type, int to,
+                         int tag)
+{
+    MPI_Request req;
+    wick_status rc = wk_dist_isend(d, buf, n, type, to, tag, &req);
+    return rc < 0 ? rc : wk_dist_wait(d, &req, &to, 1);
+}
+
+wick_status wk_dist_recv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, int from, int tag)
+{
+    MPI_Request req;
+    wick_status rc = wk_dist_irecv(d, buf, n, type, from, tag, &req);
+    return rc < 0 ? rc : wk_dist_wait(d, &req, &from, 1);
+}
+
+wick_status wk_dist_recv_idle(wick_dist *d, int64_t hdr[4])
+{
+    const int from = d->mode == WK_DIST_PIPELINE ? d->rank - 1 : 0;
+    for (long spin = 0;; spin++) {
+        int flag = 0;
+        int err = MPI_Iprobe(from, WK_TAG_HDR, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        if (err != MPI_SUCCESS) { return mpi_fail(d, err, "waiting for", from); }
+        if (flag) { return wk_dist_recv(d, hdr, 4, MPI_INT64_T, from, WK_TAG_HDR); }
+        if (spin > 2000) { nap(spin > 200000 ? 1000000 : 50000); } // idle: every ms
+    }
+}
+
+void wk_dist_test_hang(wick_dist *d)
+{
+    const char *env = getenv("WICK_DIST_TEST_HANG");
+    if (d->rank != 1 || !env || !*env || d->n_served++ < atol(env)) { return; }
+    fprintf(stderr, "dist: rank 1 stops answering (WICK_DIST_TEST_HANG=%s)\n", env);
+    for (;;) { nap(100000000); } // until the job ends
+}
+
+static void detach(wick_dist *d)
+{
+    if (d->s) {
+        d->s->stage = NULL;
+        d->s->experts = NULL;
+    }
+    d->s = NULL;
+    d->mode = WK_DIST_NONE;
+}
+
+wick_status wick_dist_attach(wick_dist *d, wick_session *s, const char *mode)
+{
+    if (!mode || !strcmp(mode, "auto")) {
+        wick_status rc = wick_dist_expert(d, s, NULL);
+        if (rc != WICK_E_INVALID || !d || !s || d->s) { return rc; } // not a mixture of experts
+        return wick_dist_pipeline(d, s, NULL);
+    }
+    if (!strcmp(mode, "pipeline")) { return wick_dist_pipeline(d, s, NULL); }
+    if (!strcmp(mode, "expert")) { return wick_dist_expert(d, s, NULL); }
+    return wk_fail(WICK_E_INVALID, "dist: mode '%s': expected pipeline, expert or auto", mode);
+}
+
+wick_status wick_dist_serve(wick_dist *d)
+{
+    if (!d || !d->s) { return wk_fail(WICK_E_INVALID, "wick_dist_serve: no session attached"); }
+    if (d->rank == 0) { return wk_fail(WICK_E_INVALID, "wick_dist_serve: rank 0 is the front"); }
+    wick_status rc = d->mode == WK_DIST_EXPERT ? wk_dist_serve_expert(d) : wk_dist_serve_pipeline(d);
+    detach(d);
+    return rc;
+}
+
+void wick_dist_release(wick_dist *d)
+{
+    if (!d || !d->s) { return; }
+    if (d->rank == 0 && d->size > 1 && d->failed < 0) {
+        const int64_t hdr[4] = {WK_OP_QUIT, 0, 0, 0};
+        // the pipeline passes it on from rank to rank; the experts' ranks each get one
+        for (int r = 1; r < (d->mode == WK_DIST_EXPERT ? d->size : 2); r++) {
+            if (wk_dist_send(d, hdr, 4, MPI_INT64_T, r, WK_TAG_HDR) < 0) { break; }
+        }
+    }
+    detach(d);
+}
+
+void wick_dist_finish(wick_dist *d)
+{
+    if (!d) { return; }
+    wick_dist_release(d);
+    const bool abort_job = d->failed >= 0 && d->own_init; // MPI_Finalize would wait for it
+    wk_dist_ex_free(d);
+    wk_free(d->lo);
+    if (abort_job) {
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    if (d->own_init) { MPI_Finalize(); }
+    wk_free(d);
+}

@@ -1,0 +1,58 @@
+// dist.h — the state of a wick_dist (wick.h section 10) shared by its files: dist.c (joining the
+// job, messages with a deadline, serving), pipeline.c (layers over ranks) and expert.c (the
+// routed experts of MoE layers over ranks).
+//
+// Every wait for a peer has a deadline (WICK_DIST_TIMEOUT seconds, default 120): a rank that
+// died or stopped answering fails the pass with WICK_E_IO naming it, and the wick_dist stays
+// broken (every later pass fails the same way) instead of hanging. Only a worker's wait for
+// rank 0's next request has none: rank 0 may be idle for as long as it likes.
+#ifndef WK_DIST_DIST_H
+#define WK_DIST_DIST_H
+
+#include <mpi.h>
+
+#include "model/model.h"
+
+enum { WK_TAG_HDR = 1, WK_TAG_X = 2, WK_TAG_IDS = 3, WK_TAG_Y = 4 };
+enum { WK_OP_EVAL = 1, WK_OP_QUIT = 2, WK_OP_MOE = 3 };
+enum { WK_DIST_NONE, WK_DIST_PIPELINE, WK_DIST_EXPERT };
+
+typedef struct wk_dist_ex wk_dist_ex; // expert.c
+
+struct wick_dist {
+    int rank, size;
+    bool own_init; // MPI_Init was ours: MPI_Finalize at finish
+    int mode;      // WK_DIST_*
+    double timeout; // seconds a peer may take to answer
+    int failed;     // the rank that did not answer (-1: none)
+    wk_stage stage;
+    wk_experts experts;
+    wk_session *s;
+    int64_t n_embd;
+    int *lo;        // pipeline: size + 1 layer boundaries
+    wk_dist_ex *ex; // expert parallel
+    int64_t n_served; // requests a worker served (for WICK_DIST_TEST_HANG)
+};
+
+// Blocking point to point with the deadline (a count above INT32_MAX: WICK_E_RANGE).
+wick_status wk_dist_send(wick_dist *d, const void *buf, int64_t n, MPI_Datatype type, int to,
+                         int tag);
+wick_status wk_dist_recv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, int from, int tag);
+// Starts a nonblocking send or receive into *req (peer: the rank, for the error message).
+wick_status wk_dist_isend(wick_dist *d, const void *buf, int64_t n, MPI_Datatype type, int to,
+                          int tag, MPI_Request *req);
+wick_status wk_dist_irecv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, int from,
+                          int tag, MPI_Request *req);
+// Waits for the n requests until the deadline; peer[i] is the rank of req[i].
+wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n);
+// A worker's wait for rank 0's next header (no deadline; polls gently).
+wick_status wk_dist_recv_idle(wick_dist *d, int64_t hdr[4]);
+
+// pipeline.c / expert.c: a worker's loop (after the attach), and freeing the mode's state.
+wick_status wk_dist_serve_pipeline(wick_dist *d);
+wick_status wk_dist_serve_expert(wick_dist *d);
+void wk_dist_ex_free(wick_dist *d);
+// Test hook: WICK_DIST_TEST_HANG=K makes rank 1 stop answering after serving K requests.
+void wk_dist_test_hang(wick_dist *d);
+
+#endif
