@@ -1014,6 +1014,11 @@ typedef struct wick_registry_opts {
     int64_t n_batch;          // most prompt tokens one forward pass takes (default 512)
     wick_kv_type kv_type;     // default WICK_KV_F32
     bool prefix_cache;        // reuse the KV cache of a common prompt prefix (default true)
+    // Called on the model's thread after the registry creates a session (created true; a
+    // failure fails the stream that needed it) and before it destroys one (created false), e.g.
+    // wick_dist_session_hook (section 10). Default NULL: none.
+    wick_status (*session_hook)(void *ctx, wick_session *s, bool created);
+    void *session_ctx;
 } wick_registry_opts;
 
 // Fills o with the defaults.
@@ -1461,6 +1466,16 @@ WICK_API int wick_dist_first_expert(const wick_dist *d, int rank);
 // ("dist: rank 2 did not answer rank 0 within 120 s") instead of hanging, and every later pass
 // fails the same way; wick_dist_finish then ends the whole job (MPI_Abort, exit status 1).
 WICK_API wick_status wick_dist_serve(wick_dist *d);
+// A job whose models a registry opens (wick run, wick serve): rank 0 calls wick_dist_front(d,
+// mode) and gives the registry wick_dist_session_hook with d as its session_ctx (and n_seq 1:
+// one session is spread over the ranks at a time); its sessions are then attached with mode as
+// the registry creates them (the workers open the same model path and session options) and
+// released when it destroys them. The other ranks call wick_dist_worker(d, n_threads), which
+// serves each session in turn until rank 0's wick_dist_finish. Errors: WICK_E_INVALID (mode,
+// not rank 0 / not a worker), those of model open, session create, attach and serve.
+WICK_API wick_status wick_dist_front(wick_dist *d, const char *mode);
+WICK_API wick_status wick_dist_session_hook(void *d, wick_session *s, bool created);
+WICK_API wick_status wick_dist_worker(wick_dist *d, int n_threads);
 // Rank 0: ends the other ranks' wick_dist_serve() and detaches the session, which may then be
 // destroyed (a session must not be destroyed while attached); wick_dist_pipeline() may then
 // attach another. NULL or nothing attached: nothing.

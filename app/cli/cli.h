@@ -70,6 +70,8 @@ typedef struct cli_gen {
     wick_request rq; // sampling, stop, max_tokens, think, tokenizer ...
     const char *stop[16];
     size_t n_stop;
+    const char *dist; // --dist MODE: the model spread over the ranks of an MPI job
+    wick_dist *d;     // joined by cli_gen_start, left by cli_gen_free
 } cli_gen;
 
 void cli_gen_init(cli_gen *g);

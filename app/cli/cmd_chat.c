@@ -263,7 +263,7 @@ static int run_chat(int argc, char **argv)
         using_history();
         fprintf(stderr, "wick chat: %s (/help for commands, Ctrl-D to end)\n", s.g.model);
     }
-    while (rc == CLI_OK) {
+    while (rc == CLI_OK && reg) { // no registry: an MPI worker rank (--dist), done
         bool interrupted;
         char *line = read_line(s.tty_in, &interrupted);
         if (!line) {

@@ -42,6 +42,9 @@ static const char run_usage[] =
     "  --threads N          threads to compute with (default: the number of CPUs)\n"
     "  --ctx N              context positions (default: the model's, at most 8192)\n"
     "  --kv-type T          KV cache element type: f32 (default) or f16\n"
+    "  --dist MODE          under mpirun (MPI builds): the model spread over the ranks, rank 0\n"
+    "                       runs the command, the others only compute; pipeline (layers),\n"
+    "                       expert (routed experts of a mixture of experts) or auto\n"
     "  --json               one JSON object per line per chunk: progress, reasoning, content,\n"
     "                       tool_call, error, and last done (finish_reason, usage, timings, ids)\n";
 
@@ -199,12 +202,12 @@ static int run_run(int argc, char **argv)
 
     wick_registry *reg = NULL;
     wick_stream *st = NULL;
-    int rc = cli_gen_start(&g, 1, &reg);
-    if (rc == CLI_OK) {
+    int rc = cli_gen_start(&g, 1, &reg); // an MPI worker rank (--dist): done, no registry
+    if (rc == CLI_OK && reg) {
         wick_status s = wick_stream_start(reg, &g.rq, &st);
         if (s < 0) { rc = cli_fail_lib(s, g.model); }
     }
-    if (rc == CLI_OK) {
+    if (rc == CLI_OK && st) {
         cli_view v;
         cli_view_init(&v, json);
         rc = cli_stream_show(st, &v);

@@ -19,6 +19,10 @@ void cli_gen_free(cli_gen *g)
 {
     free(g->chat_template);
     g->chat_template = NULL;
+#ifdef WICK_MPI
+    wick_dist_finish(g->d); // after the registry: its sessions are released
+    g->d = NULL;
+#endif
 }
 
 static int need_value(const cli_command *cmd, int argc, int i, const char *o)
@@ -47,7 +51,7 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
     static const char *const valued[] = {
         "--model", "-m", "--tokenizer", "--chat-template", "--threads", "-t", "--ctx",
         "--kv-type", "--max-tokens", "-n", "--temperature", "--temp", "--top-k", "--top-p",
-        "--min-p", "--seed", "--stop", "--reasoning-budget", "--repeat-penalty", NULL};
+        "--min-p", "--seed", "--stop", "--reasoning-budget", "--repeat-penalty", "--dist", NULL};
     bool known = false;
     for (int k = 0; valued[k]; k++) { known |= strcmp(o, valued[k]) == 0; }
     if (!known) { return 0; }
@@ -57,6 +61,14 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
     double d;
     if (is(o, "--model", "-m")) {
         g->model = v;
+    } else if (is(o, "--dist", NULL)) {
+        if (strcmp(v, "pipeline") && strcmp(v, "expert") && strcmp(v, "auto")) {
+            return cli_usage(cmd, "--dist: expected 'pipeline', 'expert' or 'auto'"), -1;
+        }
+#ifndef WICK_MPI
+        return cli_usage(cmd, "--dist: this wick was built without MPI (-DWICK_MPI=ON)"), -1;
+#endif
+        g->dist = v;
     } else if (is(o, "--tokenizer", NULL)) {
         g->rq.tokenizer = v;
     } else if (is(o, "--chat-template", NULL)) {
@@ -153,6 +165,20 @@ int cli_gen_start(cli_gen *g, int n_seq, wick_registry **out)
     ro.kv_type = g->kv;
     ro.n_seq = n_seq;
     ro.max_models = 1;
+#ifdef WICK_MPI
+    if (g->dist) { // rank 0 runs the registry; the others only compute (*out stays NULL)
+        wick_status rc = wick_dist_init(&g->d);
+        if (rc < 0) { return cli_fail_lib(rc, "MPI"); }
+        if (wick_dist_rank(g->d) != 0) {
+            rc = wick_dist_worker(g->d, (int)g->threads);
+            return rc < 0 ? cli_fail_lib(rc, g->model) : CLI_OK;
+        }
+        if ((rc = wick_dist_front(g->d, g->dist)) < 0) { return cli_fail_lib(rc, "--dist"); }
+        ro.session_hook = wick_dist_session_hook;
+        ro.session_ctx = g->d;
+        ro.n_seq = 1;
+    }
+#endif
     wick_status rc = wick_registry_create(&ro, out);
     return rc < 0 ? cli_fail_lib(rc, "registry") : CLI_OK;
 }

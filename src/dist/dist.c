@@ -133,14 +133,13 @@ wick_status wk_dist_recv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, 
     return rc < 0 ? rc : wk_dist_wait(d, &req, &from, 1);
 }
 
-wick_status wk_dist_recv_idle(wick_dist *d, int64_t hdr[4])
+wick_status wk_dist_recv_idle(wick_dist *d, int from, int tag, int64_t *hdr, int n)
 {
-    const int from = d->mode == WK_DIST_PIPELINE ? d->rank - 1 : 0;
     for (long spin = 0;; spin++) {
         int flag = 0;
-        int err = MPI_Iprobe(from, WK_TAG_HDR, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        int err = MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
         if (err != MPI_SUCCESS) { return mpi_fail(d, err, "waiting for", from); }
-        if (flag) { return wk_dist_recv(d, hdr, 4, MPI_INT64_T, from, WK_TAG_HDR); }
+        if (flag) { return wk_dist_recv(d, hdr, n, MPI_INT64_T, from, tag); }
         if (spin > 2000) { nap(spin > 200000 ? 1000000 : 50000); } // idle: every ms
     }
 }
@@ -201,6 +200,7 @@ void wick_dist_finish(wick_dist *d)
 {
     if (!d) { return; }
     wick_dist_release(d);
+    wk_dist_front_exit(d);
     const bool abort_job = d->failed >= 0 && d->own_init; // MPI_Finalize would wait for it
     wk_dist_ex_free(d);
     wk_free(d->lo);

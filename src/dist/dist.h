@@ -13,8 +13,8 @@
 
 #include "model/model.h"
 
-enum { WK_TAG_HDR = 1, WK_TAG_X = 2, WK_TAG_IDS = 3, WK_TAG_Y = 4 };
-enum { WK_OP_EVAL = 1, WK_OP_QUIT = 2, WK_OP_MOE = 3 };
+enum { WK_TAG_HDR = 1, WK_TAG_X = 2, WK_TAG_IDS = 3, WK_TAG_Y = 4, WK_TAG_CTL = 5 };
+enum { WK_OP_EVAL = 1, WK_OP_QUIT = 2, WK_OP_MOE = 3, WK_OP_OPEN = 4, WK_OP_EXIT = 5 };
 enum { WK_DIST_NONE, WK_DIST_PIPELINE, WK_DIST_EXPERT };
 
 typedef struct wk_dist_ex wk_dist_ex; // expert.c
@@ -32,6 +32,8 @@ struct wick_dist {
     int *lo;        // pipeline: size + 1 layer boundaries
     wk_dist_ex *ex; // expert parallel
     int64_t n_served; // requests a worker served (for WICK_DIST_TEST_HANG)
+    bool front;       // rank 0 of a registry's job (front.c): workers wait in wick_dist_worker
+    int front_mode;   // its mode: 0 pipeline, 1 expert, 2 auto
 };
 
 // Blocking point to point with the deadline (a count above INT32_MAX: WICK_E_RANGE).
@@ -45,8 +47,10 @@ wick_status wk_dist_irecv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type,
                           int tag, MPI_Request *req);
 // Waits for the n requests until the deadline; peer[i] is the rank of req[i].
 wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n);
-// A worker's wait for rank 0's next header (no deadline; polls gently).
-wick_status wk_dist_recv_idle(wick_dist *d, int64_t hdr[4]);
+// A worker's wait for the next request of n int64 (no deadline; polls gently).
+wick_status wk_dist_recv_idle(wick_dist *d, int from, int tag, int64_t *hdr, int n);
+// Rank 0 of a front: tells the workers to leave wick_dist_worker (front.c).
+void wk_dist_front_exit(wick_dist *d);
 
 // pipeline.c / expert.c: a worker's loop (after the attach), and freeing the mode's state.
 wick_status wk_dist_serve_pipeline(wick_dist *d);

@@ -232,7 +232,7 @@ wick_status wk_dist_serve_expert(wick_dist *d)
     const int lo = ex->first[d->rank], hi = ex->first[d->rank + 1];
     for (;;) {
         int64_t hdr[4];
-        wick_status rc = wk_dist_recv_idle(d, hdr);
+        wick_status rc = wk_dist_recv_idle(d, 0, WK_TAG_HDR, hdr, 4);
         if (rc < 0) { return rc; }
         if (hdr[0] == WK_OP_QUIT) { return WICK_OK; }
         const int64_t n_rows = hdr[2], n_pairs = hdr[3];

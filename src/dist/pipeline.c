@@ -133,7 +133,7 @@ wick_status wk_dist_serve_pipeline(wick_dist *d)
     wick_status rc = WICK_OK;
     for (;;) {
         int64_t hdr[4];
-        if ((rc = wk_dist_recv_idle(d, hdr)) < 0) { break; }
+        if ((rc = wk_dist_recv_idle(d, d->rank - 1, WK_TAG_HDR, hdr, 4)) < 0) { break; }
         if (hdr[0] == WK_OP_QUIT) {
             if (d->rank + 1 < d->size) {
                 rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, d->rank + 1, WK_TAG_HDR);

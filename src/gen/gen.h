@@ -162,6 +162,8 @@ typedef struct wk_sched_opts {
     int n_seq;
     wick_kv_type kv_type;
     bool prefix_cache;
+    wick_status (*session_hook)(void *ctx, wick_session *s, bool created); // wick_registry_opts'
+    void *session_ctx;
 } wk_sched_opts;
 
 // Starts the scheduler thread of gm: it opens a (then reports with wk_registry_loaded) and serves

@@ -151,7 +151,11 @@ static void admit(wk_sched *s)
             so.n_batch = s->o.n_batch;
             so.n_threads = s->o.n_threads;
             so.kv_type = s->o.kv_type;
-            if ((rc = wick_session_create(s->L.model, &so, &sl->sess)) < 0) {
+            if ((rc = wick_session_create(s->L.model, &so, &sl->sess)) < 0 ||
+                (s->o.session_hook &&
+                 (rc = s->o.session_hook(s->o.session_ctx, sl->sess, true)) < 0)) {
+                wick_session_destroy(sl->sess); // NULL ok; sets no error
+                sl->sess = NULL;
                 wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
                 wk_seq_free(q);
                 release(s, st);
@@ -394,6 +398,9 @@ void wk_sched_stop(wk_sched *s)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
     for (int i = 0; i < s->n_slots; i++) {
+        if (s->o.session_hook && s->slots[i].sess) {
+            (void)s->o.session_hook(s->o.session_ctx, s->slots[i].sess, false);
+        }
         wick_session_destroy(s->slots[i].sess);
         wk_free(s->slots[i].toks);
     }

@@ -1,0 +1,52 @@
+#!/bin/sh
+# run.sh — `mpirun -np N wick run --dist MODE` generates on rank 0 the same greedy ids as one
+# process (the other ranks only compute), for 2 and 3 ranks on the deepseek2 and phi3 fixtures;
+# a worker that stops answering ends the stream with an error chunk naming it, within the deadline.
+set -u
+W="$WICK_BIN"
+D="$WICK_TEST_DATA"
+T="$WICK_BUILD_DIR/tmp-dist-run"
+rm -rf "$T"
+mkdir -p "$T" || exit 1
+n_fail=0
+n_check=0
+check() {
+    n_check=$((n_check + 1))
+    if ! "$@"; then
+        n_fail=$((n_fail + 1))
+        echo "FAIL: $*" >&2
+    fi
+}
+MPI="mpirun --oversubscribe --allow-run-as-root"
+ARGS="--tokens 1,17,230,5,99 --temperature 0 --max-tokens 12 --threads 1 --json"
+ids() { grep '"type":"done"' "$1" | sed 's/.*"ids"://'; }
+# model:mode:ranks
+for run in deepseek2-F32:expert:2 deepseek2-F32:pipeline:3 deepseek2-F32:auto:3 phi3-F32:auto:2; do
+    m=${run%%:*}
+    mode=${run#*:}
+    np=${mode#*:}
+    mode=${mode%:*}
+    if [ ! -s "$T/$m.one" ]; then
+        "$W" run "$D/models/$m.gguf" $ARGS >"$T/$m.one" 2>"$T/$m.one.err"
+        check grep -q '"finish_reason":"length"' "$T/$m.one"
+    fi
+    $MPI -np $np "$W" run "$D/models/$m.gguf" $ARGS --dist $mode >"$T/$m.$mode.$np" \
+        2>"$T/$m.$mode.$np.err"
+    check test $? -eq 0
+    check test "$(ids "$T/$m.one")" = "$(ids "$T/$m.$mode.$np")"
+    check test -n "$(ids "$T/$m.one")"
+done
+"$W" run "$D/models/phi3-F32.gguf" $ARGS --dist tensor >/dev/null 2>"$T/bad.err"
+check test $? -eq 2
+check grep -q "expected 'pipeline', 'expert' or 'auto'" "$T/bad.err"
+# rank 1 stops answering after 5 requests: an error chunk names it, the job ends (status 1)
+t0=$(date +%s)
+WICK_DIST_TIMEOUT=2 WICK_DIST_TEST_HANG=5 timeout 60 $MPI -x WICK_DIST_TIMEOUT \
+    -x WICK_DIST_TEST_HANG -np 3 "$W" run "$D/models/deepseek2-F32.gguf" $ARGS --dist expert \
+    >"$T/hang.out" 2>"$T/hang.err"
+check test $? -ne 0
+check test $(($(date +%s) - t0)) -le 10
+check grep -q '"type":"error".*rank 1 did not answer rank 0 within 2 s' "$T/hang.out"
+check grep -q '"finish_reason":"error"' "$T/hang.out"
+echo "dist run: $n_check checks, $n_fail failed"
+[ "$n_fail" -eq 0 ]
