@@ -29,6 +29,10 @@ typedef struct be_engine_opts {
     int n_threads;     // 0: the library's default
     int max_models;    // models kept loaded at once; 0: the library's default
     uint64_t memory;   // bytes the loaded models may use; 0: the library's default
+    // wick_registry_opts' session hook (wick serve --dist: wick_dist_session_hook, one stream
+    // computed at a time, the others wait); NULL: none
+    wick_status (*session_hook)(void *ctx, wick_session *s, bool created);
+    void *session_ctx;
 } be_engine_opts;
 
 // Creates the engine. Errors: a wick status with wick_errmsg() set.

@@ -63,7 +63,7 @@ static int run(int argc, char **argv)
     const char *models[MAX_LIST];
     srv_alias aliases[MAX_LIST];
     size_t n_models = 0, n_aliases = 0;
-    const char *key = NULL, *key_file = NULL;
+    const char *key = NULL, *key_file = NULL, *dist = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -106,6 +106,14 @@ static int run(int argc, char **argv)
         } else if (strcmp(a, "--threads") == 0) {
             if (!cli_parse_i64(v, 1, 1024, &n)) { return cli_usage(&cli_cmd_serve, "--threads: expected 1..1024"); }
             o.be.n_threads = (int)n;
+        } else if (strcmp(a, "--dist") == 0) {
+            if (strcmp(v, "pipeline") && strcmp(v, "expert") && strcmp(v, "auto")) {
+                return cli_usage(&cli_cmd_serve, "--dist: expected 'pipeline', 'expert' or 'auto'");
+            }
+#ifndef WICK_MPI
+            return cli_usage(&cli_cmd_serve, "--dist: this wick was built without MPI (-DWICK_MPI=ON)");
+#endif
+            dist = v;
         } else if (strcmp(a, "--timeout") == 0) {
             if (!cli_parse_i64(v, 1, 86400, &n)) { return cli_usage(&cli_cmd_serve, "--timeout: expected seconds"); }
             o.timeout_s = (int)n;
@@ -132,6 +140,29 @@ static int run(int argc, char **argv)
     } else if (n_models == 0 && n_aliases == 1) {
         o.default_model = aliases[0].name;
     }
+
+#ifdef WICK_MPI
+    // --dist: rank 0 serves; the other ranks only compute, until rank 0 ends
+    wick_dist *d = NULL;
+    if (dist) {
+        wick_status ds = wick_dist_init(&d);
+        if (ds >= 0 && wick_dist_rank(d) != 0) {
+            ds = wick_dist_worker(d, o.be.n_threads);
+            wick_dist_finish(d);
+            free(key_owned);
+            for (size_t i = 0; i < n_aliases; i++) { free((char *)aliases[i].name); }
+            return ds < 0 ? cli_fail_lib(ds, "serve --dist") : CLI_OK;
+        }
+        if (ds < 0 || (ds = wick_dist_front(d, dist)) < 0) {
+            wick_dist_finish(d);
+            free(key_owned);
+            for (size_t i = 0; i < n_aliases; i++) { free((char *)aliases[i].name); }
+            return cli_fail_lib(ds, "serve --dist");
+        }
+        o.be.session_hook = wick_dist_session_hook;
+        o.be.session_ctx = d;
+    }
+#endif
 
     // Signals: SIGINT/SIGTERM are taken by sigwait below; every thread started from here on
     // inherits the mask. A client gone mid-write must not kill the process.
@@ -169,6 +200,9 @@ static int run(int argc, char **argv)
 out:
     srv_stop(s, 0);
     be_engine_destroy(be);
+#ifdef WICK_MPI
+    wick_dist_finish(d); // after the engine: its sessions are released
+#endif
     for (size_t i = 0; i < n_aliases; i++) {
         free((char *)aliases[i].name);
     }
@@ -180,7 +214,7 @@ const cli_command cli_cmd_serve = {
     "serve", run,
     "usage: wick serve [--host 127.0.0.1] [--port 8080] [--api-key KEY | --api-key-file F]\n"
     "                  [--model SPEC]... [--alias NAME=SPEC]... [--max-models N] [--memory BYTES]\n"
-    "                  [--parallel N] [--queue N] [--ctx N] [--threads N] [--timeout S]\n"
+    "                  [--parallel N] [--queue N] [--ctx N] [--threads N] [--timeout S] [--dist MODE]\n"
     "\n"
     "An OpenAI-compatible HTTP server. The first line on stdout is 'listening on http://HOST:PORT'\n"
     "(--port 0 picks a free port); request logs go to stderr. SIGINT or SIGTERM stops it: no new\n"
@@ -208,6 +242,9 @@ const cli_command cli_cmd_serve = {
     "  --queue N          requests that may wait for a slot (default 64; 429 beyond)\n"
     "  --ctx N            context positions per request\n"
     "  --threads N        compute threads\n"
+    "  --dist MODE        under mpirun (MPI builds): the models spread over the ranks, rank 0\n"
+    "                     serves, the others compute; pipeline, expert or auto; one stream is\n"
+    "                     computed at a time\n"
     "  --timeout S        drop clients idle (or sending a request) longer than S s (default 30)\n",
     "serve models over an OpenAI-compatible HTTP API",
 };
