@@ -22,6 +22,12 @@ typedef struct attn_job {
     const wk_kernels *kern;
 } attn_job;
 
+// The position of token t of the pass.
+static inline int64_t pos_of(const wk_attn_args *a, int64_t t)
+{
+    return a->tok_pos ? a->tok_pos[t] : a->pos0 + t;
+}
+
 // The n_rep query heads of kv head g for token t: each K and V row is read once for all of them.
 static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t t, int64_t g,
                          float *scratch)
@@ -29,7 +35,8 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     const wk_kv *kv = a->kv;
     const int64_t hk = a->head_dim_k, hv = a->head_dim_v, n_ctx = kv->n_ctx;
     const int64_t n_rep = a->n_head / a->n_head_kv;
-    const int64_t n_kv = a->pos0 + t + 1; // causal: positions 0 .. pos0 + t
+    const int seq = a->tok_seq ? a->tok_seq[t] : a->seq;
+    const int64_t n_kv = pos_of(a, t) + 1; // causal: positions 0 .. the token's
     const float *q = a->q + t * a->q_stride + g * n_rep * hk; // the group's heads, contiguous
     float *s = scratch; // s[r * n_ctx + j]
     uint16_t *q16 = (uint16_t *)(scratch + n_rep * n_ctx); // n_rep * hk halves
@@ -49,7 +56,7 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     // s[r][j] = kq_scale · (q_r · k_j)
     for (int64_t j = 0; j < n_kv; j++) {
         const char *kr =
-            (const char *)wk_kv_row(kv, kv->k, a->il, a->seq, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
+            (const char *)wk_kv_row(kv, kv->k, a->il, seq, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
         int64_t r = 0;
         for (; r + 4 <= n_rep; r += 4) {
             float d4[4];
@@ -80,7 +87,7 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     for (int64_t j = 0; j < n_kv; j += 4) {
         const int nr = (int)(n_kv - j < 4 ? n_kv - j : 4);
         const char *vr0 =
-            (const char *)wk_kv_row(kv, kv->v, a->il, a->seq, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
+            (const char *)wk_kv_row(kv, kv->v, a->il, seq, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
         if (!f16) {
             kern->accum_rows(acc, hv, s + j, n_ctx, (const float *)vr0, kv->v_row, nr, (int)n_rep, hv);
             continue;
@@ -100,17 +107,21 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     }
 }
 
-// The first (token, kv head) pair of part k of nth: causal, the pairs of token t read pos0 + t + 1
-// positions, so the parts take equal sums of that cost rather than equal counts of pairs (every
+// The first (token, kv head) pair of part k of nth: causal, the pairs of token t read its
+// position + 1 positions, so the parts take equal sums of that cost rather than equal counts of pairs (every
 // output is computed the same way with any split).
 static int64_t part_start(const wk_attn_args *a, int k, int nth)
 {
     const int64_t n = a->T * a->n_head_kv;
     if (k <= 0) { return 0; }
     if (k >= nth) { return n; }
-    const int64_t total = a->n_head_kv * (a->T * a->pos0 + a->T * (a->T + 1) / 2);
+    int64_t total = a->n_head_kv * (a->T * a->pos0 + a->T * (a->T + 1) / 2);
+    if (a->tok_pos) {
+        total = 0;
+        for (int64_t t = 0; t < a->T; t++) { total += a->n_head_kv * (a->tok_pos[t] + 1); }
+    }
     int64_t c = 0, i = 0;
-    for (; i < n && c * nth < total * k; i++) { c += a->pos0 + i / a->n_head_kv + 1; }
+    for (; i < n && c * nth < total * k; i++) { c += pos_of(a, i / a->n_head_kv) + 1; }
     return i;
 }
 

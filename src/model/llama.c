@@ -27,6 +27,8 @@ typedef struct dense_state {
     float *gu; // [B][2 n_ff] gate | up per token
     float *act; // [B][n_ff] silu(gate) * up
     float *cs; // [B][n_rot] RoPE cos/sin per token
+    int *tok_seq; // [B] each token's sequence and position
+    int64_t *tok_pos;
     float *attn_scratch;
     int64_t attn_scratch_per_thread;
     wk_rope rope;
@@ -198,13 +200,18 @@ wick_status wk_dense_session_init(wk_session *s)
     const int64_t sizes[] = {
         B * hp->n_embd,     B * hp->n_embd, B * hp->n_embd,
         B * st->qkv_stride, B * att_dim,    B * 2 * hp->n_ff,
-        B * hp->n_ff,       B * hp->n_rot,  st->attn_scratch_per_thread * s->n_threads};
-    float **ptrs[] = {&st->x,  &st->h,   &st->y,  &st->qkv,         &st->att,
-                      &st->gu, &st->act, &st->cs, &st->attn_scratch};
+        B * hp->n_ff,       B * hp->n_rot,  st->attn_scratch_per_thread * s->n_threads,
+        B,                  2 * B}; // tok_seq (int), tok_pos (int64_t) in 4-byte units
+    float *seq_mem, *pos_mem;
+    float **ptrs[] = {&st->x,  &st->h,   &st->y,  &st->qkv,          &st->att,
+                      &st->gu, &st->act, &st->cs, &st->attn_scratch, &seq_mem,
+                      &pos_mem};
     s->arch_state = st;
     wick_status rc =
         wk_scratch_alloc(&st->mem, ptrs, sizes, WK_ARRAY_LEN(sizes), "session scratch");
     if (rc < 0) { return rc; }
+    st->tok_seq = (int *)(void *)seq_mem;
+    st->tok_pos = (int64_t *)(void *)pos_mem;
     const float *ff = s->m->rope_freqs.data;
     wk_rope_init(&st->rope, hp, hp->n_rot, hp->rope_mode, ff);
     return WICK_OK;
@@ -268,10 +275,15 @@ static void attention_block(wk_session *s, const wk_dense_layer *L, int il, cons
     rope_job rj = {s, wk_dense_of(s->m)->q_scale};
     wk_rows_run(mm, T, rope_rows, &rj);
 
-    // k and v rows of this pass into the cache at positions pos0 ..
-    wk_kv_store(&s->kv, s->kv.k, il, b->seq, b->pos0, T, s->kv.k_row, st->qkv + st->q_dim, qs);
-    wk_kv_store(&s->kv, s->kv.v, il, b->seq, b->pos0, T, s->kv.v_row,
-                st->qkv + st->q_dim + st->kv_dim, qs);
+    // k and v rows of this pass into the cache: each segment's at its positions
+    const wk_seg one = {b->seq, b->pos0, b->n};
+    const wk_seg *segs = b->segs ? b->segs : &one;
+    for (int64_t i = 0, t = 0; i < (b->segs ? b->n_segs : 1); t += segs[i].n, i++) {
+        const float *k = st->qkv + t * qs + st->q_dim;
+        wk_kv_store(&s->kv, s->kv.k, il, segs[i].seq, segs[i].pos0, segs[i].n, s->kv.k_row, k, qs);
+        wk_kv_store(&s->kv, s->kv.v, il, segs[i].seq, segs[i].pos0, segs[i].n, s->kv.v_row,
+                    k + st->kv_dim, qs);
+    }
 
     wk_attn_args a = {
         .kv = &s->kv,
@@ -279,6 +291,8 @@ static void attention_block(wk_session *s, const wk_dense_layer *L, int il, cons
         .seq = b->seq,
         .pos0 = b->pos0,
         .T = T,
+        .tok_seq = b->segs ? st->tok_seq : NULL,
+        .tok_pos = b->segs ? st->tok_pos : NULL,
         .n_head = hp->n_head,
         .n_head_kv = hp->n_head_kv,
         .head_dim_k = hp->head_dim_k,
@@ -334,8 +348,15 @@ wick_status wk_dense_forward(wk_session *s, const wk_batch *b)
             (const char *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
         kern->to_float[m->tok_embd.type](row, st->x + t * hp->n_embd, hp->n_embd);
     }
-    for (int64_t t = 0; t < T; t++) {
-        wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
+    // each token's sequence and position, and the cos/sin of its position
+    const wk_seg one = {b->seq, b->pos0, T};
+    const wk_seg *segs = b->segs ? b->segs : &one;
+    for (int64_t i = 0, t = 0; i < (b->segs ? b->n_segs : 1); i++) {
+        for (int64_t k = 0; k < segs[i].n; k++, t++) {
+            st->tok_seq[t] = segs[i].seq;
+            st->tok_pos[t] = segs[i].pos0 + k;
+            wk_rope_cache(&st->rope, st->tok_pos[t], st->cs + t * hp->n_rot);
+        }
     }
 
     for (int il = lo; il < hi; il++) {
@@ -347,10 +368,19 @@ wick_status wk_dense_forward(wk_session *s, const wk_batch *b)
     }
     if ((rc = wk_stage_leave(s, b, st->x)) != WICK_OK) { return rc < 0 ? rc : WICK_OK; }
 
-    // logits of every row, or of the last one only
-    const int64_t first = b->logits_all ? 0 : T - 1, n_out = T - first;
-    wk_rows_norm(&s->mm, st->h, st->x + first * hp->n_embd, m->output_norm.data, n_out,
-                 hp->n_embd, hp->rms_eps);
+    // logits of every row, or of the last one only; of each segment's last row
+    const int64_t first = b->logits_all ? 0 : T - 1;
+    int64_t n_out = T - first;
+    if (b->segs) {
+        n_out = b->n_segs;
+        for (int64_t i = 0, t = 0; i < n_out; i++) {
+            t += segs[i].n;
+            memcpy(st->h + i * hp->n_embd, st->x + (t - 1) * hp->n_embd,
+                   (size_t)hp->n_embd * sizeof(float));
+        }
+    }
+    wk_rows_norm(&s->mm, st->h, b->segs ? st->h : st->x + first * hp->n_embd,
+                 m->output_norm.data, n_out, hp->n_embd, hp->rms_eps);
     wk_mm_project(&s->mm, &m->output, st->h, n_out, s->logits, hp->n_vocab, false);
     if (m->output_b.data) {
         wk_add_bias(s->logits, m->output_b.data, n_out, hp->n_vocab, hp->n_vocab);
@@ -367,4 +397,5 @@ const wk_arch wk_arch_llama = {
     .session_init = wk_dense_session_init,
     .session_free = wk_dense_session_free,
     .forward = wk_dense_forward,
+    .multi_seq = true,
 };

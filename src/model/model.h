@@ -87,17 +87,28 @@ typedef struct wk_arch_needs {
     int64_t mm_max_k;           // the widest input row of a matmul through s->mm (elements)
 } wk_arch_needs;
 
+// One segment of a multi-sequence pass: n tokens of sequence seq at positions pos0 .. pos0 + n - 1,
+// after the pos0 positions already in that sequence's KV cache.
+typedef struct wk_seg {
+    int seq;
+    int64_t pos0, n;
+} wk_seg;
+
 // One forward pass: n tokens (n <= s->n_batch) of sequence seq at positions pos0 .. pos0 + n - 1,
 // after the pos0 positions already in that sequence's KV cache. Logits of every position
-// (logits_all) or of the last one go to s->logits. Sessions hold one sequence (seq 0) today; the
-// KV cache and the scratch (sized for n_batch tokens) are laid out so that a pass can later carry
-// several sequences' tokens.
+// (logits_all) or of the last one go to s->logits.
+// With segs (archs with multi_seq only): the pass carries the tokens of n_segs segments of
+// distinct sequences, one after the other in tokens (n = Σ segs[i].n; seq, pos0 and logits_all
+// are unused); the matmuls run once over all n rows, each token attends to its own sequence's
+// KV rows, and row i of s->logits is the logits of segment i's last token.
 typedef struct wk_batch {
     const int32_t *tokens;
     int64_t n;
     int64_t pos0;
     int seq;
     bool logits_all;
+    const wk_seg *segs; // NULL: one sequence
+    int n_segs;
 } wk_batch;
 
 // One architecture. load gets a model whose gguf and common hparams are filled in; the others
@@ -116,6 +127,7 @@ typedef struct wk_arch {
     // Evaluates b (see wk_batch), appending its K/V rows to the cache. Returns WICK_E_CANCELLED
     // (checked between layers) once s->cancel is set; session.c then leaves n_past where it was.
     wick_status (*forward)(wk_session *s, const wk_batch *b);
+    bool multi_seq; // forward takes batches with segs (others: one pass per segment)
 } wk_arch;
 
 struct wick_model {
@@ -149,7 +161,8 @@ enum { WK_KV_F32 = 0, WK_KV_F16 = 1 };
 // Per layer il: k[il] is (n_seq, n_ctx, k_row) and v[il] is (n_seq, n_ctx, v_row), row (s, p) = the
 // token at position p of sequence s, elements of type WK_KV_F32 (float) or WK_KV_F16 (fp16 bits).
 // For llama/phi3 a K row is n_head_kv heads of head_dim (kv head g at g * head_dim); deepseek2
-// (MLA) keeps one row of kv_lora + rope per token in k and nothing in v. Sessions have n_seq = 1.
+// (MLA) keeps one row of kv_lora + rope per token in k and nothing in v. Sessions of the public
+// API have n_seq = 1; the scheduler's (wk_session_create_seqs) one per stream slot.
 typedef struct wk_kv {
     int type;
     int64_t n_layer, n_seq, n_ctx, k_row, v_row;
@@ -286,11 +299,15 @@ void wk_rope_apply(const wk_rope *r, const float *cs, float *x, int64_t n_heads,
 //   s[j] = kq_scale · q[t,h] · k[j,g]   for j <= pos0 + t   (later positions masked out)
 //   out[t,h] = Σ_j softmax(s)[j] · v[j,g]
 // q rows have stride q_stride (heads at h * head_dim), out rows n_head * head_dim_v.
+// A multi-sequence pass gives each token's sequence and position (tok_seq[t], tok_pos[t]; token t
+// then attends to positions 0 .. tok_pos[t] of sequence tok_seq[t]).
 typedef struct wk_attn_args {
     const wk_kv *kv;
     int il;
     int seq;
     int64_t pos0, T;
+    const int *tok_seq; // NULL: every token is of sequence seq
+    const int64_t *tok_pos; // NULL: token t is at position pos0 + t
     int64_t n_head, n_head_kv, head_dim_k, head_dim_v;
     float kq_scale;
     const float *q;
@@ -311,7 +328,8 @@ struct wick_session {
     int64_t n_batch; // tokens per forward call
     int n_threads;
     bool logits_all;
-    int64_t n_past; // positions filled
+    int n_seq; // sequences the KV cache holds (1 but for wk_session_create_seqs)
+    int64_t n_past; // positions filled (sequence 0; the callers of wk_session_eval_segs track theirs)
     wk_kv kv;
     wk_mm mm;
     float *logits; // (logits_all ? n_batch : 1) * n_vocab
@@ -322,6 +340,18 @@ struct wick_session {
     struct wk_stage *stage; // a pipeline stage (src/dist), or NULL: the whole model
     struct wk_experts *experts; // expert parallel (src/dist), or NULL: every expert here
 };
+
+// A session whose KV cache holds n_seq sequences of o->n_ctx positions (the scheduler's: one per
+// stream slot); the public API evaluates sequence 0.
+wick_status wk_session_create_seqs(wk_model *m, const wick_session_opts *o, int n_seq,
+                                   wk_session **out);
+// One pass over the segments of distinct sequences (see wk_batch; tokens: Σ segs[i].n <= n_batch
+// ids, segment after segment). The caller tracks each sequence's positions: segs[i].pos0 are
+// the positions already cached for it. Row i of s->logits (s->n_logits = n_segs) is the logits
+// of segment i's last token. Archs without multi_seq run one pass per segment. A cancel
+// (WICK_E_CANCELLED) leaves the positions of every sequence as they were.
+wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_seg *segs,
+                                 int n_segs);
 
 // A pipeline stage (src/dist): the session computes layers [lo, hi) only. forward calls
 // pass(st, s, b, false, x) before layer lo (x: the b->n rows of n_embd hidden states): WICK_DONE

@@ -74,4 +74,5 @@ const wk_arch wk_arch_phi3 = {
     .session_init = wk_dense_session_init,
     .session_free = wk_dense_session_free,
     .forward = wk_dense_forward,
+    .multi_seq = true,
 };

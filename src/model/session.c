@@ -11,6 +11,12 @@ void wick_session_opts_init(wick_session_opts *o)
 
 wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_session **out)
 {
+    return wk_session_create_seqs(m, o, 1, out);
+}
+
+wick_status wk_session_create_seqs(wk_model *m, const wick_session_opts *o, int n_seq,
+                                   wk_session **out)
+{
     if (!out) { return wk_fail(WICK_E_INVALID, "wick_session_create: out is NULL"); }
     *out = NULL;
     if (!m) { return wk_fail(WICK_E_INVALID, "wick_session_create: model is NULL"); }
@@ -32,6 +38,9 @@ wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_
     if (o->n_threads < 0 || o->n_threads > WK_POOL_MAX_THREADS) {
         return wk_fail(WICK_E_INVALID, "session: n_threads %d is out of range", o->n_threads);
     }
+    if (n_seq < 1 || n_seq > 1024) {
+        return wk_fail(WICK_E_INVALID, "session: %d sequences is out of range [1, 1024]", n_seq);
+    }
     if (o->kv_type != WICK_KV_F32 && o->kv_type != WICK_KV_F16) {
         return wk_fail(WICK_E_INVALID, "session: unknown kv_type %d", (int)o->kv_type);
     }
@@ -46,6 +55,7 @@ wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_
     s->n_batch = n_batch;
     s->n_threads = o->n_threads > 0 ? o->n_threads : wk_cpu_count();
     s->logits_all = o->logits_all;
+    s->n_seq = n_seq;
 
     wk_pool *pool;
     if ((rc = wk_pool_global(s->n_threads, &pool)) < 0) { goto fail; }
@@ -53,13 +63,14 @@ wick_status wick_session_create(wick_model *m, const wick_session_opts *o, wick_
 
     wk_arch_needs needs;
     m->arch->needs(m, &needs);
-    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer, 1,
+    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer, n_seq,
                          n_ctx, needs.kv_k_row, needs.kv_v_row)) < 0) {
         goto fail;
     }
     if ((rc = wk_mm_init(&s->mm, pool, s->n_threads, n_batch, needs.mm_max_k)) < 0) { goto fail; }
     size_t n_logits;
-    if (!wk_mul_size((size_t)(s->logits_all ? n_batch : 1), (size_t)hp->n_vocab, &n_logits)) {
+    const int64_t logit_rows = WK_MAX(s->logits_all ? n_batch : 1, n_seq);
+    if (!wk_mul_size((size_t)logit_rows, (size_t)hp->n_vocab, &n_logits)) {
         rc = wk_fail(WICK_E_RANGE, "session: logits buffer overflows");
         goto fail;
     }
@@ -127,6 +138,78 @@ wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
         s->n_past += len;
     }
     s->last_n = n;
+    return WICK_OK;
+}
+
+wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_seg *segs,
+                                 int n_segs)
+{
+    if (n_segs < 1 || n_segs > s->n_seq) {
+        return wk_fail(WICK_E_INVALID, "session eval: %d segments for %d sequences", n_segs,
+                       s->n_seq);
+    }
+    if (s->stage && n_segs > 1) {
+        return wk_fail(WICK_E_UNSUPPORTED, "session eval: a pipeline stage takes one sequence");
+    }
+    int64_t n = 0;
+    for (int i = 0; i < n_segs; i++) {
+        const wk_seg *g = &segs[i];
+        for (int j = 0; j < i; j++) {
+            if (segs[j].seq == g->seq) {
+                return wk_fail(WICK_E_INVALID,
+                               "session eval: segments %d and %d are both of sequence %d", j, i,
+                               g->seq);
+            }
+        }
+        if (g->seq < 0 || g->seq >= s->n_seq) {
+            return wk_fail(WICK_E_INVALID,
+                           "session eval: segment %d: sequence %d is outside [0, %d)", i, g->seq,
+                           s->n_seq);
+        }
+        if (g->n < 1 || g->pos0 < 0 || g->pos0 > s->n_ctx - g->n) {
+            return wk_fail(WICK_E_INVALID,
+                           "session eval: segment %d: %lld tokens at position %lld do not fit "
+                           "the context of %lld",
+                           i, (long long)g->n, (long long)g->pos0, (long long)s->n_ctx);
+        }
+        n += g->n;
+    }
+    if (n > s->n_batch) {
+        return wk_fail(WICK_E_INVALID,
+                       "session eval: %lld tokens in one pass; at most n_batch (%lld)",
+                       (long long)n, (long long)s->n_batch);
+    }
+    const int64_t n_vocab = s->m->hp.n_vocab;
+    for (int64_t i = 0; i < n; i++) {
+        if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+            return wk_fail(WICK_E_INVALID,
+                           "session eval: token %d at index %lld is outside [0, %lld)", tokens[i],
+                           (long long)i, (long long)n_vocab);
+        }
+    }
+    s->n_logits = 0;
+    wick_status rc = WICK_OK;
+    if (s->m->arch->multi_seq) {
+        const wk_batch b = {.tokens = tokens, .n = n, .segs = segs, .n_segs = n_segs};
+        rc = s->m->arch->forward(s, &b);
+    } else {
+        // one pass per segment, the last first: segment i's logits land in row 0 and move to
+        // row i, above every row an earlier segment still writes
+        for (int i = n_segs - 1; i >= 0 && rc >= 0; i--) {
+            n -= segs[i].n;
+            const wk_batch b = {.tokens = tokens + n, .n = segs[i].n, .pos0 = segs[i].pos0,
+                                .seq = segs[i].seq};
+            if ((rc = s->m->arch->forward(s, &b)) >= 0 && i > 0) {
+                memcpy(s->logits + i * n_vocab, s->logits, (size_t)n_vocab * sizeof(float));
+            }
+        }
+    }
+    if (rc < 0) {
+        s->n_logits = 0;
+        if (rc == WICK_E_CANCELLED) { atomic_store(&s->cancel, false); } // consumed
+        return rc;
+    }
+    s->n_logits = n_segs;
     return WICK_OK;
 }
 
