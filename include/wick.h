@@ -1040,6 +1040,8 @@ typedef struct wick_registry_info {
     int n_streams;            // streams not finished yet
     uint64_t n_loads;         // loads started since create (one per single-flight group)
     uint64_t memory_bytes;    // what the loaded models count against memory_budget
+    uint64_t n_passes;        // forward passes the models' schedulers ran since create
+    int max_pass_streams;     // the most streams one pass carried (continuous batching)
 } wick_registry_info;
 // Thread: any.
 WICK_API wick_status wick_registry_info_get(wick_registry *r, wick_registry_info *out);

@@ -130,6 +130,8 @@ void wk_registry_loaded(wick_registry *r, wk_gmodel *gm, wick_status rc, const c
 void wk_registry_stream_done(wick_registry *r);
 // A scheduler ended a stream of gm (its done chunk is out); drops the model reference.
 void wk_registry_stream_ended(wick_registry *r, wk_gmodel *gm);
+// A scheduler ran a forward pass carrying n_streams streams (wick_registry_info's counters).
+void wk_registry_pass(wick_registry *r, int n_streams);
 
 // --- a loaded model (model.c) --------------------------------------------------------------------
 

@@ -430,6 +430,14 @@ void wick_registry_destroy(wick_registry *r)
     wk_free(r);
 }
 
+void wk_registry_pass(wick_registry *r, int n_streams)
+{
+    pthread_mutex_lock(&r->mu);
+    r->n_passes++;
+    if (n_streams > r->max_pass_streams) { r->max_pass_streams = n_streams; }
+    pthread_mutex_unlock(&r->mu);
+}
+
 wick_status wick_registry_info_get(wick_registry *r, wick_registry_info *out)
 {
     if (!r || !out) { return wk_fail(WICK_E_INVALID, "wick_registry_info_get: NULL argument"); }
@@ -442,6 +450,8 @@ wick_status wick_registry_info_get(wick_registry *r, wick_registry_info *out)
     }
     out->n_streams = r->n_streams;
     out->n_loads = r->n_loads;
+    out->n_passes = r->n_passes;
+    out->max_pass_streams = r->max_pass_streams;
     pthread_mutex_unlock(&r->mu);
     return WICK_OK;
 }

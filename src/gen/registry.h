@@ -60,6 +60,8 @@ struct wick_registry {
     wk_gmodel *zombies; // registry thread only
     int n_streams; // mu: streams whose done chunk is not out
     uint64_t n_loads; // mu
+    uint64_t n_passes; // mu
+    int max_pass_streams; // mu
     double next_tick;
     uint64_t pass;
 };

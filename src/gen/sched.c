@@ -1,20 +1,24 @@
 // sched.c — the scheduler of one loaded model: its thread opens the model, then runs every
-// stream given to it. Streams get a slot (KV cache space of n_ctx positions); sequences join and
-// leave between steps; a step evaluates one prefill chunk or one decode token per active slot.
+// stream given to it. Streams get a slot: a sequence of the one session's KV cache (n_ctx
+// positions each). Continuous batching: sequences join and leave between steps; a step is one
+// forward pass carrying one decode token of every decoding slot, then prefill chunks of the
+// prefilling slots (round robin) up to n_batch tokens (wk_session_eval_segs; archs without
+// multi-sequence passes run one pass per slot inside it).
 //
 // Prefix reuse: a free slot keeps the tokens whose K/V it holds (prompt + generated). A new
 // sequence takes the free slot sharing the longest prefix with its prompt (least recently used
 // among equals), truncates the slot to that prefix (leaving at least one prompt token to
 // evaluate, whose logits start the generation) and evaluates only the rest.
 //
-// Cancel: wick_stream_cancel() -> wk_sched_wake(): when the stream's slot is evaluating, its
-// session is cancelled (the forward pass stops between layers); the sequence ends at the next
-// check. A spurious WICK_E_CANCELLED (a cancel that raced with the end of an eval) is retried.
+// Cancel: wick_stream_cancel() -> wk_sched_wake(): when the stream is in the pass being evaluated,
+// the session is cancelled (the pass stops between layers, leaving every sequence where it was);
+// the sequence ends at the next step, which the others redo. A spurious WICK_E_CANCELLED (a
+// cancel that raced with the end of a pass) just means the step is redone.
 #include "gen/gen.h"
+#include "model/model.h"
 
 typedef struct slot {
-    wick_session *sess; // created on first use
-    int32_t *toks; // what the KV cache holds, positions 0 .. n_toks
+    int32_t *toks; // what the slot's sequence of the KV cache holds, positions 0 .. n_toks
     int64_t n_toks, cap;
     wk_seq *seq; // the active sequence, or NULL (free)
     int64_t n_prefilled; // prompt tokens in the cache
@@ -32,13 +36,18 @@ struct wk_sched {
     pthread_cond_t cv;
     bool stop, woken; // mu
     wick_stream *inbox, *inbox_tail; // mu
-    wick_stream *running_st; // mu: the stream whose slot is being evaluated
-    wick_session *running_sess;
+    wick_stream **running; // mu: the streams of the pass being evaluated (n_running)
+    int n_running;
     wk_loaded L;
     bool loaded;
     int64_t n_ctx;
+    wick_session *sess; // n_slots sequences (created with the first stream)
     slot *slots;
     int n_slots;
+    // the pass being built: segment i of slot bslot[i], its tokens in btoks
+    wk_seg *segs;
+    slot **bslot;
+    int32_t *btoks;
     wick_stream *waiting, *waiting_tail; // accepted, no free slot yet (this thread only)
     int rr; // round-robin start
 };
@@ -72,7 +81,7 @@ static slot *pick_slot(wk_sched *s, const int32_t *p, int64_t n, int64_t *keep)
     for (int i = 0; i < s->n_slots; i++) {
         slot *sl = &s->slots[i];
         if (sl->seq) { continue; }
-        int64_t k = s->o.prefix_cache && sl->sess ? common_prefix(sl->toks, sl->n_toks, p, n) : 0;
+        int64_t k = s->o.prefix_cache ? common_prefix(sl->toks, sl->n_toks, p, n) : 0;
         if (k > best_k || (k == best_k && sl->last_used < best->last_used)) {
             best = sl;
             best_k = k;
@@ -144,18 +153,18 @@ static void admit(wk_sched *s)
         int64_t n, keep = 0;
         const int32_t *p = wk_seq_prompt(q, &n);
         slot *sl = pick_slot(s, p, n, &keep);
-        if (!sl->sess) {
+        if (!s->sess) {
             wick_session_opts so;
             wick_session_opts_init(&so);
             so.n_ctx = s->n_ctx;
             so.n_batch = s->o.n_batch;
             so.n_threads = s->o.n_threads;
             so.kv_type = s->o.kv_type;
-            if ((rc = wick_session_create(s->L.model, &so, &sl->sess)) < 0 ||
+            if ((rc = wk_session_create_seqs(s->L.model, &so, s->n_slots, &s->sess)) < 0 ||
                 (s->o.session_hook &&
-                 (rc = s->o.session_hook(s->o.session_ctx, sl->sess, true)) < 0)) {
-                wick_session_destroy(sl->sess); // NULL ok; sets no error
-                sl->sess = NULL;
+                 (rc = s->o.session_hook(s->o.session_ctx, s->sess, true)) < 0)) {
+                wick_session_destroy(s->sess); // NULL ok; sets no error
+                s->sess = NULL;
                 wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
                 wk_seq_free(q);
                 release(s, st);
@@ -168,7 +177,6 @@ static void admit(wk_sched *s)
             release(s, st);
             continue;
         }
-        wick_session_truncate(sl->sess, keep);
         sl->n_toks = keep;
         sl->n_prefilled = keep;
         sl->seq = q;
@@ -178,78 +186,96 @@ static void admit(wk_sched *s)
 
 // --- one step ------------------------------------------------------------------------------------
 
-// Evaluates toks on sl's session with the cancel hook armed; retries a spurious cancel.
-static wick_status eval(wk_sched *s, slot *sl, const int32_t *toks, int64_t n)
+// Ends the sequence of sl after a failed pass (cancelled or an error).
+static void fail_slot(wk_sched *s, slot *sl, wick_status rc)
 {
-    wick_stream *st = wk_seq_stream(sl->seq);
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        s->running_st = st;
-        s->running_sess = sl->sess;
-        pthread_mutex_unlock(&s->mu);
-        int64_t before = wick_session_n_past(sl->sess);
-        wick_status rc = wick_session_eval(sl->sess, toks, n);
-        pthread_mutex_lock(&s->mu);
-        s->running_st = NULL;
-        s->running_sess = NULL;
-        pthread_mutex_unlock(&s->mu);
-        int64_t done = wick_session_n_past(sl->sess) - before;
-        memcpy(sl->toks + sl->n_toks, toks, (size_t)done * sizeof *toks);
-        sl->n_toks += done;
-        pthread_mutex_lock(&s->mu);
-        bool stop = s->stop;
-        pthread_mutex_unlock(&s->mu);
-        if (rc != WICK_E_CANCELLED || wk_stream_cancelled(st) || stop) { return rc; }
-        toks += done; // a cancel meant for an earlier eval: go on
-        n -= done;
+    if (rc == WICK_E_CANCELLED) {
+        wk_seq_end(sl->seq, WICK_FINISH_CANCELLED, 0, NULL);
+    } else {
+        wk_seq_end(sl->seq, WICK_FINISH_ERROR, rc, wick_errmsg());
     }
+    end_slot(s, sl);
 }
 
-static void step_slot(wk_sched *s, slot *sl)
+// Adds sl's segment to the pass: its decode token, or (decode false) a prefill chunk of at most
+// room tokens. Returns the tokens added.
+static int64_t add_segment(wk_sched *s, slot *sl, bool decode, int64_t room, int *n_segs,
+                           int64_t n)
 {
-    wk_seq *q = sl->seq;
-    wick_stream *st = wk_seq_stream(q);
-    if (wk_stream_cancelled(st)) {
-        wk_seq_end(q, WICK_FINISH_CANCELLED, 0, NULL);
-        end_slot(s, sl);
-        return;
-    }
     int64_t n_prompt;
-    const int32_t *p = wk_seq_prompt(q, &n_prompt);
-    wick_status rc;
-    if (sl->n_prefilled < n_prompt) {
-        int64_t n = WK_MIN(s->o.n_batch, n_prompt - sl->n_prefilled);
-        rc = eval(s, sl, p + sl->n_prefilled, n);
-        if (rc < 0) {
-            if (rc == WICK_E_CANCELLED) {
-                wk_seq_end(q, WICK_FINISH_CANCELLED, 0, NULL);
-            } else {
-                wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
-            }
-            sl->n_toks = wick_session_n_past(sl->sess);
-            end_slot(s, sl);
-            return;
-        }
-        sl->n_prefilled += n;
-        if (sl->n_prefilled < n_prompt) {
-            wk_seq_prefill_progress(q, sl->n_prefilled, n_prompt);
-            return;
-        }
-        wk_seq_prefill_done(q);
-    } else {
-        rc = eval(s, sl, &sl->next, 1);
-        if (rc < 0) {
-            if (rc == WICK_E_CANCELLED) {
-                wk_seq_end(q, WICK_FINISH_CANCELLED, 0, NULL);
-            } else {
-                wk_seq_end(q, WICK_FINISH_ERROR, rc, wick_errmsg());
-            }
-            end_slot(s, sl);
-            return;
+    const int32_t *p = wk_seq_prompt(sl->seq, &n_prompt);
+    if ((sl->n_prefilled >= n_prompt) != decode || room < 1) { return 0; }
+    const int64_t len = decode ? 1 : WK_MIN(room, n_prompt - sl->n_prefilled);
+    memcpy(s->btoks + n, decode ? &sl->next : p + sl->n_prefilled, (size_t)len * sizeof(int32_t));
+    s->segs[*n_segs] = (wk_seg){(int)(sl - s->slots), sl->n_toks, len};
+    s->bslot[(*n_segs)++] = sl;
+    return len;
+}
+
+// One pass with the cancel hook armed for the streams it carries.
+static wick_status eval_pass(wk_sched *s, int n_segs)
+{
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < n_segs; i++) { s->running[i] = wk_seq_stream(s->bslot[i]->seq); }
+    s->n_running = n_segs;
+    pthread_mutex_unlock(&s->mu);
+    wick_status rc = wk_session_eval_segs(s->sess, s->btoks, s->segs, n_segs);
+    pthread_mutex_lock(&s->mu);
+    s->n_running = 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+// One step: cancelled sequences end; one pass carries a decode token of every decoding slot, then
+// prefill chunks up to n_batch tokens; each sequence then takes its pass's result.
+static void step(wk_sched *s)
+{
+    for (int i = 0; i < s->n_slots; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->seq && wk_stream_cancelled(wk_seq_stream(sl->seq))) {
+            fail_slot(s, sl, WICK_E_CANCELLED);
         }
     }
-    const float *lg = wick_session_logits(sl->sess, -1);
-    if (!wk_seq_step(q, lg, wick_session_n_past(sl->sess), s->n_ctx, &sl->next)) { end_slot(s, sl); }
+    int n_segs = 0;
+    int64_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < s->n_slots; k++) {
+            slot *sl = &s->slots[(s->rr + k) % s->n_slots];
+            if (sl->seq) {
+                n += add_segment(s, sl, pass == 0, s->sess->n_batch - n, &n_segs, n);
+            }
+        }
+    }
+    s->rr = (s->rr + 1) % s->n_slots;
+    if (n_segs == 0) { return; }
+    wick_status rc = eval_pass(s, n_segs);
+    if (rc == WICK_E_CANCELLED) { return; } // the cancelled end at the next step, the others redo it
+    wk_registry_pass(s->reg, n_segs);
+    const int64_t n_vocab = s->L.model->hp.n_vocab;
+    int64_t off = 0; // segment i's tokens in btoks
+    for (int i = 0; i < n_segs; off += s->segs[i].n, i++) {
+        slot *sl = s->bslot[i];
+        wk_seq *q = sl->seq;
+        if (rc < 0) {
+            fail_slot(s, sl, rc);
+            continue;
+        }
+        const wk_seg *g = &s->segs[i];
+        memcpy(sl->toks + sl->n_toks, s->btoks + off, (size_t)g->n * sizeof(int32_t));
+        sl->n_toks += g->n;
+        int64_t n_prompt;
+        wk_seq_prompt(q, &n_prompt);
+        if (sl->n_prefilled < n_prompt) {
+            sl->n_prefilled += g->n;
+            if (sl->n_prefilled < n_prompt) {
+                wk_seq_prefill_progress(q, sl->n_prefilled, n_prompt);
+                continue;
+            }
+            wk_seq_prefill_done(q);
+        }
+        const float *lg = s->sess->logits + i * n_vocab;
+        if (!wk_seq_step(q, lg, sl->n_toks, s->n_ctx, &sl->next)) { end_slot(s, sl); }
+    }
 }
 
 // --- the thread ----------------------------------------------------------------------------------
@@ -309,11 +335,7 @@ static void *sched_main(void *arg)
             continue;
         }
         admit(s);
-        for (int k = 0; k < s->n_slots; k++) {
-            slot *sl = &s->slots[(s->rr + k) % s->n_slots];
-            if (sl->seq) { step_slot(s, sl); }
-        }
-        s->rr = (s->rr + 1) % s->n_slots;
+        step(s);
     }
     // stopping: every stream ends cancelled
     for (int i = 0; i < s->n_slots; i++) {
@@ -333,22 +355,37 @@ static void *sched_main(void *arg)
 
 // --- public (internal) ---------------------------------------------------------------------------
 
+static void sched_free_bufs(wk_sched *s)
+{
+    wk_free(s->slots);
+    wk_free(s->running);
+    wk_free(s->segs);
+    wk_free(s->bslot);
+    wk_free(s->btoks);
+    wk_free(s);
+}
+
 wick_status wk_sched_start(wick_registry *reg, wk_gmodel *gm, const wk_sched_opts *o,
                            wk_load_args *a, wk_sched **out)
 {
     *out = NULL;
     wk_sched *s = wk_calloc(1, sizeof *s);
     if (!s) { return wk_fail_nomem("scheduler"); }
-    s->slots = wk_calloc((size_t)o->n_seq, sizeof *s->slots);
-    if (!s->slots) {
-        wk_free(s);
+    s->o = *o;
+    if (s->o.n_batch <= 0) { s->o.n_batch = 512; }
+    const size_t ns = (size_t)o->n_seq;
+    s->slots = wk_calloc(ns, sizeof *s->slots);
+    s->running = wk_calloc(ns, sizeof *s->running);
+    s->segs = wk_calloc(ns, sizeof *s->segs);
+    s->bslot = wk_calloc(ns, sizeof *s->bslot);
+    s->btoks = wk_calloc((size_t)s->o.n_batch, sizeof *s->btoks);
+    if (!s->slots || !s->running || !s->segs || !s->bslot || !s->btoks) {
+        sched_free_bufs(s);
         return wk_fail_nomem("scheduler slots");
     }
     s->n_slots = o->n_seq;
     s->reg = reg;
     s->gm = gm;
-    s->o = *o;
-    if (s->o.n_batch <= 0) { s->o.n_batch = 512; }
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->args = *a;
@@ -357,8 +394,7 @@ wick_status wk_sched_start(wick_registry *reg, wk_gmodel *gm, const wk_sched_opt
         *a = s->args;
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
-        wk_free(s->slots);
-        wk_free(s);
+        sched_free_bufs(s);
         return wk_fail(WICK_E_IO, "scheduler: cannot start its thread");
     }
     *out = s;
@@ -382,7 +418,9 @@ void wk_sched_add(wk_sched *s, wick_stream *st)
 void wk_sched_wake(wk_sched *s, wick_stream *st)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->running_st == st && s->running_sess) { wick_session_cancel(s->running_sess); }
+    for (int i = 0; i < s->n_running; i++) {
+        if (s->running[i] == st) { wick_session_cancel(s->sess); }
+    }
     s->woken = true;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -393,21 +431,18 @@ void wk_sched_stop(wk_sched *s)
     if (!s) { return; }
     pthread_mutex_lock(&s->mu);
     s->stop = true;
-    if (s->running_sess) { wick_session_cancel(s->running_sess); }
+    if (s->n_running) { wick_session_cancel(s->sess); }
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    for (int i = 0; i < s->n_slots; i++) {
-        if (s->o.session_hook && s->slots[i].sess) {
-            (void)s->o.session_hook(s->o.session_ctx, s->slots[i].sess, false);
-        }
-        wick_session_destroy(s->slots[i].sess);
-        wk_free(s->slots[i].toks);
+    if (s->o.session_hook && s->sess) {
+        (void)s->o.session_hook(s->o.session_ctx, s->sess, false);
     }
-    wk_free(s->slots);
+    wick_session_destroy(s->sess);
+    for (int i = 0; i < s->n_slots; i++) { wk_free(s->slots[i].toks); }
     wk_loaded_close(&s->L);
     wk_load_args_free(&s->args);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
-    wk_free(s);
+    sched_free_bufs(s);
 }

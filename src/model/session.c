@@ -189,12 +189,13 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
     }
     s->n_logits = 0;
     wick_status rc = WICK_OK;
-    if (s->m->arch->multi_seq) {
+    if (s->m->arch->multi_seq && n_segs > 1) {
         const wk_batch b = {.tokens = tokens, .n = n, .segs = segs, .n_segs = n_segs};
         rc = s->m->arch->forward(s, &b);
     } else {
-        // one pass per segment, the last first: segment i's logits land in row 0 and move to
-        // row i, above every row an earlier segment still writes
+        // one pass per segment (one segment: the single-sequence pass, which a pipeline stage
+        // takes), the last first: segment i's logits land in row 0 and move to row i, above
+        // every row an earlier segment still writes
         for (int i = n_segs - 1; i >= 0 && rc >= 0; i--) {
             n -= segs[i].n;
             const wk_batch b = {.tokens = tokens + n, .n = segs[i].n, .pos0 = segs[i].pos0,

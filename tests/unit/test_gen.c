@@ -1,9 +1,9 @@
 // test_gen.c — completion streams on local models (wick.h section 7): specs and the GGUF choice
-// in a listing; greedy streams equal `wick eval --generate` (one stream and 1-8 at once); the
-// three ways of being told (fd + non-blocking next, blocking next, callback); cancel and free at
-// any point; the prefix cache gives the ids of no cache; stop strings; error paths (each an
-// error chunk then done with error, nothing left behind, the next request succeeding); idle
-// unload and max models.
+// in a listing; greedy streams equal `wick eval --generate` (one stream and 1-8 at once, the
+// concurrent ones batched: passes carrying several streams); the three ways of being told (fd +
+// non-blocking next, blocking next, callback); cancel and free at any point; the prefix cache
+// gives the ids of no cache; stop strings; error paths (each an error chunk then done with error,
+// nothing left behind, the next request succeeding); idle unload and max models.
 #include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -196,6 +196,15 @@ static void test_equivalence(const char *model_rel)
                    model_rel, conc, i);
             CHECK(d.usage.prompt_tokens == (int64_t)pc[i].n && d.usage.completion_tokens == GEN);
             wick_stream_free(st[i]);
+        }
+        // the streams ran together: passes carried several of them (continuous batching)
+        wick_registry_info info;
+        CHECK_OK(wick_registry_info_get(r, &info));
+        CHECKF(conc == 1 || info.max_pass_streams >= 2,
+               "%s: %d streams at once, yet no pass carried two of them", model_rel, conc);
+        if (conc == N) {
+            printf("  %s: %llu passes, up to %d streams in one\n", model_rel,
+                   (unsigned long long)info.n_passes, info.max_pass_streams);
         }
     }
     printf("  %s: greedy streams (1, 2, 4, 8 at once) == wick eval --generate %d\n", model_rel, GEN);
