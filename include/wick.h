@@ -160,6 +160,19 @@ WICK_API bool wick_dtype_supported(wick_dtype type);
 // Errors: WICK_E_UNSUPPORTED for a type wick cannot decode, WICK_E_INVALID for a bad n.
 WICK_API wick_status wick_dequantize(wick_dtype type, const void *src, float *dst, int64_t n);
 
+// Writing blocks (quantizing is library work: a program that builds tensors, such as
+// wick-mkmodel, packs through these rather than re-implementing the layouts).
+// A float as an F16 or BF16 bit pattern, rounded to nearest even; overflow gives infinity, a NaN
+// stays a NaN. Bit-identical to ggml's conversions.
+WICK_API uint16_t wick_f32_to_f16(float f);
+WICK_API uint16_t wick_f32_to_bf16(float f);
+// Packs the 6-bit scales of one K-quant block into its 12 scale bytes (out), as dequantization
+// reads them: Q3_K: scales[16] in -32..31 (mins NULL); Q4_K, Q5_K: scales[8] and mins[8] in
+// 0..63. Errors: WICK_E_UNSUPPORTED for another type, WICK_E_RANGE for a value out of range,
+// WICK_E_INVALID for a NULL argument.
+WICK_API wick_status wick_pack_k_scales(wick_dtype type, const int *scales, const int *mins,
+                                        uint8_t out[12]);
+
 // =================================================================================================
 // 3. GGUF files
 // =================================================================================================

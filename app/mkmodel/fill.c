@@ -64,36 +64,6 @@ void mk_fill_init(void)
     }
 }
 
-// --- half and bfloat16 -------------------------------------------------------------------------
-uint16_t mk_f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) { return (uint16_t)(sign | 0x7e00u); } // NaN
-    if (ax >= 0x477ff000u) { return (uint16_t)(sign | 0x7c00u); } // rounds to >= 65520: inf
-    if (ax >= 0x38800000u) {                                        // normal half
-        uint32_t h = ((ax >> 23) - 112u) << 10 | ((ax >> 13) & 0x3ffu);
-        uint32_t rem = ax & 0x1fffu;
-        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) { h++; }
-        return (uint16_t)(sign | h);
-    }
-    if (ax < 0x33000000u) { return (uint16_t)sign; } // below half the smallest subnormal
-    uint32_t mant = (ax & 0x7fffffu) | 0x800000u, shift = 126u - (ax >> 23); // 14..24
-    uint32_t h = mant >> shift, rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (h & 1u))) { h++; }
-    return (uint16_t)(sign | h);
-}
-
-uint16_t mk_f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u) { return (uint16_t)((x >> 16) | 0x40u); }
-    x += 0x7fffu + ((x >> 16) & 1u);
-    return (uint16_t)(x >> 16);
-}
-
 // --- per-stream tables ---------------------------------------------------------------------------
 typedef struct tabs {
     uint64_t key;
@@ -162,7 +132,7 @@ static bool tabs_init(tabs *tb, const mk_src *s, int type)
             if (!tb->h) { return false; }
             for (int i = 0; i < 65536; i++) {
                 float v = tb->f[i];
-                tb->h[i] = type == WICK_DTYPE_F16 ? mk_f32_to_f16(v) : mk_f32_to_bf16(v);
+                tb->h[i] = type == WICK_DTYPE_F16 ? wick_f32_to_f16(v) : wick_f32_to_bf16(v);
             }
         }
         return true;
@@ -171,8 +141,8 @@ static bool tabs_init(tabs *tb, const mk_src *s, int type)
     float base = s->sigma / qi->k;
     for (int i = 0; i < 256; i++) {
         float d = base * (0.75f + 0.5f * (float)i / 255.0f);
-        tb->d[i] = mk_f32_to_f16(d);
-        tb->m[i] = mk_f32_to_f16(d * qi->c);
+        tb->d[i] = wick_f32_to_f16(d);
+        tb->m[i] = wick_f32_to_f16(d * qi->c);
     }
     return true;
 }
@@ -194,31 +164,6 @@ static inline uint64_t no_m128(uint64_t w)
     uint64_t t = w ^ 0x8080808080808080ull;
     uint64_t zero = ~(((t & lo7) + lo7) | t | lo7); // 0x80 in each byte where t is 0
     return w | (zero >> 7);
-}
-
-// 16 signed 6-bit scales (stored +32) into Q3_K's 12 bytes (as quantize_row_q3_K_ref packs them).
-static void pack_q3_scales(uint8_t *sc12, const int *l)
-{
-    memset(sc12, 0, 12);
-    for (int j = 0; j < 16; j++) {
-        int v = l[j];
-        if (j < 8) {
-            sc12[j] = (uint8_t)(v & 0xF);
-        } else {
-            sc12[j - 8] |= (uint8_t)((v & 0xF) << 4);
-        }
-        sc12[j % 4 + 8] |= (uint8_t)((v >> 4) << (2 * (j / 4)));
-    }
-}
-
-// 8 (scale, min) 6-bit pairs into the 12 bytes of Q4_K / Q5_K (get_scale_min_k4 reads them back).
-static void pack_k4_scales(uint8_t *s, const int *sc, const int *mn)
-{
-    for (int j = 0; j < 4; j++) {
-        s[j] = (uint8_t)((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
-        s[j + 4] = (uint8_t)((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
-        s[j + 8] = (uint8_t)((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
-    }
 }
 
 static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
@@ -273,11 +218,11 @@ static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
         for (int j = 0; j < 16; j++) {
             unsigned b = (unsigned)((w[13] >> (4 * j)) & 15u);
             int s = 8 + (int)(b & 7u);
-            l[j] = 32 + ((b & 8u) ? -s : s);
+            l[j] = (b & 8u) ? -s : s;
         }
         memcpy(y, &w[1], 32);
         memcpy(y + 32, &w[5], 64);
-        pack_q3_scales(y + 96, l);
+        (void)wick_pack_k_scales(WICK_DTYPE_Q3_K, l, NULL, y + 96); // in range: cannot fail
         put16(y + 108, tb->d[di]);
         break;
     }
@@ -287,7 +232,7 @@ static void block(int type, const tabs *tb, const uint64_t *w, uint8_t *y)
         for (int j = 0; j < 8; j++) { sc[j] = 32 + (int)((w[0] >> (8 + 5 * j)) & 31u); }
         put16(y, tb->d[di]);
         put16(y + 2, tb->m[di]);
-        pack_k4_scales(y + 4, sc, sc);
+        (void)wick_pack_k_scales((wick_dtype)type, sc, sc, y + 4); // 32..63: cannot fail
         if (type == WICK_DTYPE_Q4_K) {
             memcpy(y + 16, &w[1], 128);
         } else {

@@ -95,7 +95,5 @@ void mk_fill_init(void);
 // Writes the bytes of t into dst (bytes long) with n_threads threads.
 wick_status mk_fill_tensor(const mk_model *m, const mk_tensor *t, void *dst, size_t bytes,
                            int n_threads);
-uint16_t mk_f32_to_f16(float f);
-uint16_t mk_f32_to_bf16(float f);
 
 #endif

@@ -157,6 +157,16 @@ static inline void wk_scale_min_k4(int j, const uint8_t *s, uint8_t *sc, uint8_t
     }
 }
 
+// The inverse of wk_scale_min_k4: 8 (scale, min) pairs of 6 bits into the 12 bytes s.
+static inline void wk_pack_scale_min_k4(const uint8_t sc[8], const uint8_t mn[8], uint8_t *s)
+{
+    for (int j = 0; j < 4; j++) {
+        s[j] = (uint8_t)((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+        s[j + 4] = (uint8_t)((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+        s[j + 8] = (uint8_t)((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
+    }
+}
+
 // The 16 signed scales (-32 .. 31) of a Q3_K block (see wk_block_q3_k).
 static inline void wk_q3_k_scales(const uint8_t *s, int8_t out[16])
 {
@@ -164,6 +174,17 @@ static inline void wk_q3_k_scales(const uint8_t *s, int8_t out[16])
         int lo = g < 8 ? s[g] & 15 : s[g - 8] >> 4;
         int hi = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
         out[g] = (int8_t)((lo | hi << 4) - 32);
+    }
+}
+
+// The inverse of wk_q3_k_scales: 16 signed scales (-32 .. 31) into the 12 bytes s.
+static inline void wk_pack_q3_k_scales(const int8_t in[16], uint8_t *s)
+{
+    for (int i = 0; i < 12; i++) { s[i] = 0; }
+    for (int g = 0; g < 16; g++) {
+        unsigned v = (unsigned)(in[g] + 32);
+        s[g % 8] |= (uint8_t)((v & 15) << (g < 8 ? 0 : 4));
+        s[8 + g % 4] |= (uint8_t)((v >> 4) << (2 * (g / 4)));
     }
 }
 

@@ -1,6 +1,7 @@
 // types.c — the table of tensor formats: names, block sizes, and what wick can compute with.
 // Block sizes are those of ggml (ggml.c type_traits), so a reader can check the size of a
 // tensor of any type, including the IQ and TQ types wick cannot decode.
+#include "kernels/blocks.h"
 #include "kernels/kernels.h"
 
 #define T(id, nm, be, bb, ok, vd) [id] = {nm, be, bb, ok, vd}
@@ -84,5 +85,56 @@ wick_status wk_row_bytes(int type, int64_t n, size_t *out)
     if (!wk_mul_size((size_t)(n / t->blck), t->bytes, out)) {
         return wk_fail(WICK_E_RANGE, "%" PRId64 " elements of %s: size overflows", n, t->name);
     }
+    return WICK_OK;
+}
+
+uint16_t wick_f32_to_f16(float f)
+{
+    return wk_f32_to_fp16(f);
+}
+
+uint16_t wick_f32_to_bf16(float f)
+{
+    return wk_f32_to_bf16(f);
+}
+
+// Checks n values against lo..hi; the message names which and where.
+static wick_status scales_in(const int *v, int n, int lo, int hi, const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        if (v[i] < lo || v[i] > hi) {
+            return wk_fail(WICK_E_RANGE, "wick_pack_k_scales: %s[%d] = %d, expected %d..%d", what,
+                           i, v[i], lo, hi);
+        }
+    }
+    return WICK_OK;
+}
+
+wick_status wick_pack_k_scales(wick_dtype type, const int *scales, const int *mins,
+                               uint8_t out[12])
+{
+    if (!scales || !out) { return wk_fail(WICK_E_INVALID, "wick_pack_k_scales: NULL argument"); }
+    if (type == WICK_DTYPE_Q3_K) {
+        wick_status rc = scales_in(scales, 16, -32, 31, "scales");
+        if (rc < 0) { return rc; }
+        int8_t sc[16];
+        for (int i = 0; i < 16; i++) { sc[i] = (int8_t)scales[i]; }
+        wk_pack_q3_k_scales(sc, out);
+        return WICK_OK;
+    }
+    if (type != WICK_DTYPE_Q4_K && type != WICK_DTYPE_Q5_K) {
+        return wk_fail(WICK_E_UNSUPPORTED, "wick_pack_k_scales: type %s has no 6-bit scales",
+                       wick_dtype_name(type) ? wick_dtype_name(type) : "(unknown)");
+    }
+    if (!mins) { return wk_fail(WICK_E_INVALID, "wick_pack_k_scales: mins is NULL"); }
+    wick_status rc = scales_in(scales, 8, 0, 63, "scales");
+    if (rc == WICK_OK) { rc = scales_in(mins, 8, 0, 63, "mins"); }
+    if (rc < 0) { return rc; }
+    uint8_t sc[8], mn[8];
+    for (int i = 0; i < 8; i++) {
+        sc[i] = (uint8_t)scales[i];
+        mn[i] = (uint8_t)mins[i];
+    }
+    wk_pack_scale_min_k4(sc, mn, out);
     return WICK_OK;
 }

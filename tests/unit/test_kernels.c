@@ -608,6 +608,53 @@ static void test_fp16(void)
 
 // --- the public entry point and the table --------------------------------------------------------
 
+// The packing API writes what the dequantizers read: wick_pack_k_scales against
+// wk_q3_k_scales / wk_scale_min_k4 over random in-range scales, its range and type checks, and
+// wick_f32_to_f16/bf16 against the library's own conversions.
+static void test_pack(void)
+{
+    uint32_t r = 7;
+    for (int it = 0; it < 200; it++) {
+        int q3[16], sc[8], mn[8];
+        for (int i = 0; i < 16; i++) { q3[i] = (int)((r = r * 1664525u + 1013904223u) >> 26) - 32; }
+        for (int i = 0; i < 8; i++) {
+            sc[i] = (int)((r = r * 1664525u + 1013904223u) >> 26);
+            mn[i] = (int)((r = r * 1664525u + 1013904223u) >> 26);
+        }
+        uint8_t b[12];
+        int8_t got[16];
+        CHECK_OK(wick_pack_k_scales(WICK_DTYPE_Q3_K, q3, NULL, b));
+        wk_q3_k_scales(b, got);
+        for (int i = 0; i < 16; i++) {
+            CHECKF(got[i] == q3[i], "q3_k scale %d: %d, packed %d", i, got[i], q3[i]);
+        }
+        for (int type = WICK_DTYPE_Q4_K; type <= WICK_DTYPE_Q5_K; type++) {
+            CHECK_OK(wick_pack_k_scales((wick_dtype)type, sc, mn, b));
+            for (int j = 0; j < 8; j++) {
+                uint8_t s1, m1;
+                wk_scale_min_k4(j, b, &s1, &m1);
+                CHECKF(s1 == sc[j] && m1 == mn[j], "k4 group %d: %d/%d, packed %d/%d", j, s1, m1,
+                       sc[j], mn[j]);
+            }
+        }
+    }
+    int bad[16] = {0, 0, 0, 32};
+    uint8_t b[12];
+    CHECK_FAIL(wick_pack_k_scales(WICK_DTYPE_Q3_K, bad, NULL, b), WICK_E_RANGE, "scales[3] = 32");
+    bad[3] = 64;
+    CHECK_FAIL(wick_pack_k_scales(WICK_DTYPE_Q4_K, bad, bad, b), WICK_E_RANGE, "expected 0..63");
+    bad[3] = 0;
+    CHECK_FAIL(wick_pack_k_scales(WICK_DTYPE_Q4_K, bad, NULL, b), WICK_E_INVALID, "mins");
+    CHECK_FAIL(wick_pack_k_scales(WICK_DTYPE_Q6_K, bad, bad, b), WICK_E_UNSUPPORTED, "Q6_K");
+    static const float xs[] = {0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, 65520.0f, 1e-7f, 3.0e-8f, 1e30f};
+    for (size_t i = 0; i < sizeof xs / sizeof *xs; i++) {
+        CHECK(wick_f32_to_f16(xs[i]) == wk_f32_to_fp16(xs[i]));
+        CHECK(wick_f32_to_bf16(xs[i]) == wk_f32_to_bf16(xs[i]));
+    }
+    CHECK(wick_f32_to_f16(1.0f) == 0x3c00 && wick_f32_to_bf16(1.0f) == 0x3f80);
+    CHECK(wick_f32_to_f16(65520.0f) == 0x7c00);
+}
+
 static void test_api(void)
 {
     float out[256];
@@ -694,6 +741,7 @@ int main(int argc, char **argv)
     const wk_kernels *ref = wk_kernels_named("scalar");
     test_fp16();
     test_api();
+    test_pack();
     test_env_selection();
     for (int p = 0; p < 3; p++) {
         const wk_kernels *k = wk_kernels_named(paths[p]);
