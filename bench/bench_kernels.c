@@ -24,6 +24,7 @@ typedef struct gemv {
     float *y;
     bool four;    // vec_dot_4act
     bool fourrow; // vec_dot_4row (4 weight rows per call), where the type has it
+    bool il;      // with fourrow: vec_dot_4il (rows interleaved by four, repacked at load)
 } gemv;
 
 static void run_gemv(void *ctx)
@@ -36,7 +37,7 @@ static void run_gemv(void *ctx)
             dot4(NCOL, g->y + 4 * r, g->w + (size_t)r * g->row_bytes, g->a, g->a_stride);
         }
     } else if (g->fourrow) {
-        wk_vec_dot_4row_fn dot4r = g->k->vec_dot_4row[g->type];
+        wk_vec_dot_4row_fn dot4r = g->il ? g->k->vec_dot_4il[g->type] : g->k->vec_dot_4row[g->type];
         int64_t r = 0;
         for (; r + 4 <= g->rows; r += 4) {
             dot4r(NCOL, g->y + r, g->w + (size_t)r * g->row_bytes, g->row_bytes, g->a);
@@ -111,9 +112,10 @@ int main(int argc, char **argv)
     printf("# rows per weight pass, for GEMM) over 4 vec_dot calls, on the hot weight. Where\n");
     printf("# a type has vec_dot_4row (the K formats), the GEMV goes through it, 4 weight rows\n");
     printf("# per call, as the matmul driver does for one token; 4row: its hot speed-up over\n");
-    printf("# vec_dot.\n");
-    printf("%-6s %-7s %8s %8s %8s %8s %6s %6s %6s\n", "type", "path", "4096^2", "hot", "cold",
-           "mem", "%mem", "4act", "4row");
+    printf("# vec_dot. cold4il: the cold GEMV with the rows interleaved by four (vec_dot_4il, the\n");
+    printf("# layout wick repacks weights to at load), GB/s and %% of mem.\n");
+    printf("%-6s %-7s %8s %8s %8s %8s %6s %6s %6s %8s %6s\n", "type", "path", "4096^2", "hot",
+           "cold", "mem", "%mem", "4act", "4row", "cold4il", "%mem");
     const char *paths[] = {"scalar", "avx2", "avx512"};
     size_t cold_target = cold_mb << 20;
     bench_rng rng = bench_rng_seed(42);
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
             bool slow = p == 0;
             double max_s = quick ? 0.3 : 1.0;
             const bool has4r = k->vec_dot_4row[type] != NULL;
-            gemv g = {k, type, w, row_bytes, sq_rows, a, a_stride, y, false, false};
+            gemv g = {k, type, w, row_bytes, sq_rows, a, a_stride, y, false, false, false};
             double t_hot1 = 0;
             if (has4r) {
                 g.rows = hot_rows;
@@ -175,10 +177,20 @@ int main(int argc, char **argv)
             }
             printf(" %5.2fx", 4 * (has4r ? t_hot1 : t_hot) / t_hot4);
             if (has4r) {
-                printf(" %5.2fx\n", t_hot1 / t_hot);
+                printf(" %5.2fx", t_hot1 / t_hot);
             } else {
-                printf(" %6s\n", "-");
+                printf(" %6s", "-");
             }
+            if (!slow && k->vec_dot_4il[type]) {
+                double mem = bench_mem_bandwidth_now_gbs(cold_mb, 3);
+                g.rows = cold_rows & ~(int64_t)3;
+                g.il = true;
+                double t_il = bench_best_seconds(run_gemv, &g, 5, quick ? 0.5 : 2.0);
+                g.il = false;
+                double il_gbs = (double)g.rows * (double)row_bytes / t_il / 1e9;
+                printf(" %8.2f %5.0f%%", il_gbs, 100 * il_gbs / mem);
+            }
+            printf("\n");
             fflush(stdout);
         }
         free(w);

@@ -30,11 +30,8 @@ int main(int argc, char **argv)
                         "  wick-mkmodel --preset phi4 --type Q4_K_M --layers 4 -o phi4-4l.gguf\n");
         return 2;
     }
-    wick_model *m = NULL;
-    if (wick_model_open(path, NULL, &m) < 0) {
-        fprintf(stderr, "bench_model: %s\n", wick_errmsg());
-        return 1;
-    }
+    wick_model *m = bench_open_model(path);
+    if (!m) { return 1; }
     const wick_gguf *g = wick_model_gguf(m);
     const int32_t n_vocab = wick_model_n_vocab(m);
     size_t embd = tensor_bytes(g, "token_embd.weight");

@@ -60,12 +60,8 @@ int main(int argc, char **argv)
     }
     bench_print_banner("bench_model_kimi", bench_mem_bandwidth_gbs(0));
 
-    wick_model *m = NULL;
-    double t0 = bench_now();
-    if (wick_model_open(path, NULL, &m) < 0) {
-        fprintf(stderr, "wick: %s\n", wick_errmsg());
-        return 1;
-    }
+    wick_model *m = bench_open_model(path);
+    if (!m) { return 1; }
     if (strcmp(wick_model_arch(m), "deepseek2") != 0) {
         fprintf(stderr, "wick: %s: arch %s, expected deepseek2\n", path, wick_model_arch(m));
         wick_model_close(m);
@@ -74,12 +70,11 @@ int main(int argc, char **argv)
     const wk_hparams *hp = &m->hp;
     const wk_ds2_hparams *dh = &wk_ds2_of(m)->hp;
     printf("model %s: %s, %lld layers (%lld dense), %lld experts (%lld used, %lld shared), "
-           "n_embd %lld, %lld heads, kv_lora %lld, rope %lld; weights %.2f GB; opened in %.3f s "
-           "(mmap)\n",
+           "n_embd %lld, %lld heads, kv_lora %lld, rope %lld; weights %.2f GB\n",
            path, wick_model_arch(m), (long long)hp->n_layer, (long long)dh->n_layer_dense_lead,
            (long long)dh->n_expert, (long long)dh->n_expert_used, (long long)dh->n_expert_shared,
            (long long)hp->n_embd, (long long)hp->n_head, (long long)dh->kv_lora_rank,
-           (long long)hp->n_rot, (double)wick_model_weight_bytes(m) / 1e9, bench_now() - t0);
+           (long long)hp->n_rot, (double)wick_model_weight_bytes(m) / 1e9);
     const size_t kv_tok = wick_model_kv_bytes_per_token(m, WICK_KV_F32);
     printf("MLA cache: %zu bytes per token (f32; %zu f16) = %lld layers x (%lld + %lld) x 4; "
            "Kimi K2 (61 layers): %d bytes f32, %d f16 per token\n",

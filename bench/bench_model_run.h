@@ -60,6 +60,37 @@ static inline int32_t bench_argmax(const float *x, int32_t n)
     return b;
 }
 
+// A /proc/self/status field in GB ("VmRSS:": resident now); 0 if unknown.
+static inline double bench_status_gb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) { return 0; }
+    char line[256];
+    double kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, strlen(key)) == 0) { kb = atof(line + strlen(key)); }
+    }
+    fclose(f);
+    return kb * 1024 / 1e9;
+}
+
+// Opens path, printing the open time (s and s per GB of the file) and the resident memory after
+// it; repacking (WICK_REPACK, on unless 0) happens inside the open.
+static inline wick_model *bench_open_model(const char *path)
+{
+    wick_model *m = NULL;
+    const double t0 = bench_now();
+    if (wick_model_open(path, NULL, &m) < 0) {
+        fprintf(stderr, "bench: %s\n", wick_errmsg());
+        return NULL;
+    }
+    const double dt = bench_now() - t0, gb = (double)wick_model_weight_bytes(m) / 1e9;
+    const char *rp = getenv("WICK_REPACK");
+    printf("open: %.2f s (%.2f s per GB), resident %.2f GB after it; repacking %s\n", dt, dt / gb,
+           bench_status_gb("VmRSS:"), rp && !strcmp(rp, "0") ? "off (WICK_REPACK=0)" : "on");
+    return m;
+}
+
 // Parses the shared options into c (defaults set by the caller); returns the model path or NULL.
 static inline const char *bench_model_args(int argc, char **argv, bench_model_cfg *c)
 {
@@ -140,6 +171,7 @@ static inline int bench_model_measure(wick_model *m, const bench_model_cfg *c)
                 dec[run] = c->n_decode / (bench_now() - d0);
             }
         }
+        const double rss = bench_status_gb("VmRSS:"); // before the bandwidth test's buffers
         const double bw_after = nth <= 1 ? bench_mem_bandwidth_now_gbs(0, 3)
                                          : bench_mem_bandwidth_threads_gbs(nth);
         const double bw = bw_after > bw_before ? bw_after : bw_before;
@@ -160,6 +192,8 @@ static inline int bench_model_measure(wick_model *m, const bench_model_cfg *c)
                nth, c->n_decode, c->prompts[0], med, dec[0], dec[c->runs - 1], med * bytes / 1e9,
                bytes / 1e9, bw, roof, 100 * med / roof, 100 * dec[0] / roof,
                100 * dec[c->runs - 1] / roof);
+        printf("threads %d: resident %.2f GB after the runs (weights %.2f GB)\n", nth, rss,
+               (double)wick_model_weight_bytes(m) / 1e9);
         fflush(stdout);
         wick_session_destroy(s);
     }

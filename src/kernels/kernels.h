@@ -62,6 +62,12 @@ typedef void (*wk_vec_dot_4act_fn)(int64_t n, float *s, const void *w, const voi
 // with this (AVX2).
 typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_stride,
                                    const void *a);
+// vec_dot_4il (same type): the same four products over four rows INTERLEAVED block by block, the
+// layout wk_interleave4 makes at model load (repacking): block b of row r at w + (4 b + r) *
+// block bytes, so a GEMV reads its weight as one linear stream. w_stride = the bytes of one row
+// (the next group starts 4 w_stride after w; the kernels prefetch it). Same bits as vec_dot_4row.
+// Set for the K formats on every path (scalar: a copy per row, for tests; Q2_K / Q3_K on AVX2 /
+// AVX-512: the scalar ones; repack.c repacks only the types whose path has a fast one).
 // o[h * o_stride + c] += Σ_{i < nr} p[h * p_stride + i] · rows[i * row_stride + c] for heads
 // h < nh, c < n and nr <= 4 rows: a few float rows weighted into several outputs (the value side
 // of attention over a cache shared by all heads, MLA). Paths differ only by FMA rounding.
@@ -89,6 +95,7 @@ typedef struct wk_kernels {
     wk_vec_dot_fn vec_dot[WICK_DTYPE_COUNT];        // by weight type
     wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
+    wk_vec_dot_4row_fn vec_dot_4il[WICK_DTYPE_COUNT];  // by weight type; interleaved rows
     wk_accum_rows_fn accum_rows;
     wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512
     wk_gemm_fn gemm[WICK_DTYPE_COUNT];
@@ -98,6 +105,12 @@ typedef struct wk_kernels {
 const wk_kernels *wk_kernels_get(void);
 // A named table ("scalar", "avx2", "avx512"), or NULL when this CPU cannot run it (tests).
 const wk_kernels *wk_kernels_named(const char *name);
+
+// Writes n_rows rows (n_rows a multiple of 4, rb bytes each, blocks of bb bytes) of src to dst
+// interleaved by four: group g = rows 4g .. 4g + 3 at dst + 4 g rb, block b of its row r at
+// (4 b + r) bb within it. wk_deinterleave4 undoes it. dst and src must not overlap.
+void wk_interleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb);
+void wk_deinterleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb);
 
 // fp16 / bf16 scalar conversions (exact, round-to-nearest-even for the narrowing ones).
 float wk_fp16_to_f32(uint16_t h);

@@ -5,6 +5,9 @@
 // and per-group scales; dequantization and the dot product are both written on top of it, so they
 // cannot disagree about the bit layout. Dot products keep ggml's structure: integer products
 // inside a block, float scales once per block (per group where the format has float sub-scales).
+#include <math.h>
+#include <stdlib.h>
+
 #include "kernels/impl.h"
 
 #define DEQ(name) static void name(const void *vx, float *y, int64_t n)
@@ -566,6 +569,39 @@ DOT4ROW(dot4r_q4_k_ref, dot_q4_k_ref)
 DOT4ROW(dot4r_q5_k_ref, dot_q5_k_ref)
 DOT4ROW(dot4r_q6_k_ref, dot_q6_k_ref)
 
+// vec_dot_4il of the K formats: each row gathered into file order, then vec_dot (same bits). For
+// tests and a scalar run of a model repacked by a faster path; slow (a copy per row), so a
+// malloc for rows beyond the stack buffer costs little more.
+static void dot4il_ref(int64_t n, float *s, const void *w, const void *a, size_t bb,
+                       wk_vec_dot_fn dot)
+{
+    const size_t nb = (size_t)(n / WK_QK_K);
+    uint8_t stack[16384];
+    uint8_t *row = nb * bb <= sizeof stack ? stack : malloc(nb * bb);
+    for (int r = 0; r < 4; r++) {
+        if (!row) { // out of memory: NaN rather than a crash
+            s[r] = NAN;
+            continue;
+        }
+        for (size_t b = 0; b < nb; b++) {
+            memcpy(row + b * bb, (const uint8_t *)w + (4 * b + (size_t)r) * bb, bb);
+        }
+        dot(n, s + r, row, a);
+    }
+    if (row != stack) { free(row); }
+}
+#define DOT4IL(name, dot, blk)                                                                     \
+    static void name(int64_t n, float *s, const void *w, size_t w_stride, const void *a)           \
+    {                                                                                              \
+        (void)w_stride;                                                                            \
+        dot4il_ref(n, s, w, a, sizeof(blk), dot);                                                  \
+    }
+DOT4IL(dot4il_q2_k_ref, dot_q2_k_ref, wk_block_q2_k)
+DOT4IL(dot4il_q3_k_ref, dot_q3_k_ref, wk_block_q3_k)
+DOT4IL(dot4il_q4_k_ref, dot_q4_k_ref, wk_block_q4_k)
+DOT4IL(dot4il_q5_k_ref, dot_q5_k_ref, wk_block_q5_k)
+DOT4IL(dot4il_q6_k_ref, dot_q6_k_ref, wk_block_q6_k)
+
 // --- weighted sums of rows -----------------------------------------------------------------------
 
 static void accum_rows_ref(float *o, int64_t o_stride, const float *p, int64_t p_stride,
@@ -622,6 +658,11 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_ref;
     k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_ref;
     k->vec_dot_4row[WICK_DTYPE_Q6_K] = dot4r_q6_k_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q2_K] = dot4il_q2_k_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q3_K] = dot4il_q3_k_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q6_K] = dot4il_q6_k_ref;
     k->from_float[WICK_DTYPE_F32] = quant_f32_ref;
     k->from_float[WICK_DTYPE_F16] = quant_f16_ref;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16_ref;

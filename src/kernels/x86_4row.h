@@ -15,13 +15,15 @@
 // Q4_K cold: 8 GB/s without, 14 with on AVX2; 12-20 vs 20-27 GB/s on AVX-512). Into L2 (T1): a
 // few % faster than into L1, whose miss buffers the loads need; 12 rows ahead measured no better.
 // A hint: it never faults, also past the end of a tensor.
+// pf: the distance in bytes to the same block of the next four rows (4 * the row stride; for rows
+// interleaved by four, kernels.h's vec_dot_4il, the next group is 4 rows' bytes ahead too).
 static inline __attribute__((always_inline)) void prefetch_next4(const uint8_t *const *blk,
-                                                                 size_t ws, size_t bb)
+                                                                 size_t pf, size_t bb)
 {
     #pragma GCC unroll 4
     for (int r = 0; r < 4; r++) {
         for (size_t o = 0; o < bb; o += 64) {
-            _mm_prefetch((const char *)blk[r] + 4 * ws + o, _MM_HINT_T1);
+            _mm_prefetch((const char *)blk[r] + pf + o, _MM_HINT_T1);
         }
     }
 }

@@ -211,8 +211,10 @@ INLINE __m512i q45_pair(__m512i acc, __m512i q, __m512i qh5, int five, __m512i a
     return _mm512_dpwssd_epi32(acc, p, scp);
 }
 
-INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const void *va,
-                           int five)
+// Row r's block i at vw + r * rs + i * bs (rows as in the file or interleaved by four, as in
+// x86_kquant_avx2.c's dot_q45_k_4row); ws = the bytes of one row.
+INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
+                           const void *va, int five)
 {
     const wk_block_q8_k *a = va;
     const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
@@ -235,8 +237,8 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
         const wk_block_q8_k *ab = a + i;
         const uint8_t *blk[4];
         #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * ws + (size_t)i * bb; }
-        prefetch_next4(blk, ws, bb);
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
+        prefetch_next4(blk, 4 * ws, bb);
         // the activation's sums over the eight 32-element groups (pairs of bsums)
         const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
                                           _mm_loadu_si128((const __m128i *)ab->bsums + 1));
@@ -281,12 +283,22 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
 
 static void dot4r_q4_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    dot_q45_k_4row(n, s, w, ws, a, 0);
+    dot_q45_k_4row(n, s, w, ws, sizeof(wk_block_q4_k), ws, a, 0);
 }
 
 static void dot4r_q5_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    dot_q45_k_4row(n, s, w, ws, a, 1);
+    dot_q45_k_4row(n, s, w, ws, sizeof(wk_block_q5_k), ws, a, 1);
+}
+
+static void dot4il_q4_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q45_k_4row(n, s, w, sizeof(wk_block_q4_k), 4 * sizeof(wk_block_q4_k), ws, a, 0);
+}
+
+static void dot4il_q5_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q45_k_4row(n, s, w, sizeof(wk_block_q5_k), 4 * sizeof(wk_block_q5_k), ws, a, 1);
 }
 
 // Q6_K: half h of a block (128 elements) is 64 bytes of ql (L) and 32 of qh (H). As unsigned
@@ -295,7 +307,8 @@ static void dot4r_q5_k_avx512(int64_t n, float *s, const void *w, size_t ws, con
 // in element order against the activation as it is. 128-bit lane L of the first holds group
 // 8h + L, of the second 8h + 4 + L; vpackssdw puts both in lane L (scale index vector idx).
 // The offset comes back out as -32 Σ_g sc_g bsum_g.
-static void dot4r_q6_k_avx512(int64_t n, float *s, const void *vw, size_t ws, const void *va)
+INLINE void dot_q6_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bst, size_t ws,
+                          const void *va)
 {
     const wk_block_q8_k *a = va;
     const __m512i m15 = _mm512_set1_epi8(15), m48 = _mm512_set1_epi8(48);
@@ -313,9 +326,9 @@ static void dot4r_q6_k_avx512(int64_t n, float *s, const void *vw, size_t ws, co
         const uint8_t *blk[4];
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
-            blk[r] = (const uint8_t *)vw + r * ws + (size_t)i * sizeof(wk_block_q6_k);
+            blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bst;
         }
-        prefetch_next4(blk, ws, sizeof(wk_block_q6_k));
+        prefetch_next4(blk, 4 * ws, sizeof(wk_block_q6_k));
         const __m256i bs = _mm256_loadu_si256((const __m256i *)ab->bsums);
         const __m512i av0 = loadu512(ab->qs), av1 = loadu512(ab->qs + 64);
         const __m512i av2 = loadu512(ab->qs + 128), av3 = loadu512(ab->qs + 192);
@@ -351,6 +364,16 @@ static void dot4r_q6_k_avx512(int64_t n, float *s, const void *vw, size_t ws, co
     _mm_storeu_ps(s, _mm_sub_ps(acc, _mm_setzero_ps()));
 }
 
+static void dot4r_q6_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q6_k_4row(n, s, w, ws, sizeof(wk_block_q6_k), ws, a);
+}
+
+static void dot4il_q6_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q6_k_4row(n, s, w, sizeof(wk_block_q6_k), 4 * sizeof(wk_block_q6_k), ws, a);
+}
+
 void wk_kernels_fill_avx512(wk_kernels *k)
 {
     k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx512;
@@ -362,5 +385,8 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q6_K] = dot4r_q6_k_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q6_K] = dot4il_q6_k_avx512;
     wk_gemm_fill_avx512(k);
 }

@@ -507,8 +507,11 @@ INLINE void dot_q3_k_n(int64_t n, float *s, const void *w, const void *a, size_t
 // through the reference's operations: acc[r] += (d_a * d_r) * (float)sumi_r, likewise the mins
 // (k4row_add; it, the next rows' prefetch and the fp16 scales are shared with AVX-512: x86_4row.h).
 
-INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const void *va,
-                           int five)
+// Row r's block i at vw + r * rs + i * bs: rs = the row stride and bs = the block size for rows
+// as in the file, rs = the block size and bs = 4 blocks for rows interleaved by four (4il); ws =
+// the bytes of one row (the next four rows are 4 ws ahead either way: prefetch).
+INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
+                           const void *va, int five)
 {
     const wk_block_q8_k *a = va;
     const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
@@ -519,8 +522,8 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
         const wk_block_q8_k *ab = a + i;
         const uint8_t *blk[4];
         #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * ws + (size_t)i * bb; }
-        prefetch_next4(blk, ws, bb);
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
+        prefetch_next4(blk, 4 * ws, bb);
         // the activation's sums over the eight 32-element groups (pairs of bsums)
         const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
                                           _mm_loadu_si128((const __m128i *)ab->bsums + 1));
@@ -565,15 +568,26 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t ws, const
 
 static void dot4r_q4_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    dot_q45_k_4row(n, s, w, ws, a, 0);
+    dot_q45_k_4row(n, s, w, ws, sizeof(wk_block_q4_k), ws, a, 0);
 }
 
 static void dot4r_q5_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    dot_q45_k_4row(n, s, w, ws, a, 1);
+    dot_q45_k_4row(n, s, w, ws, sizeof(wk_block_q5_k), ws, a, 1);
 }
 
-static void dot4r_q6_k_avx2(int64_t n, float *s, const void *vw, size_t ws, const void *va)
+static void dot4il_q4_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q45_k_4row(n, s, w, sizeof(wk_block_q4_k), 4 * sizeof(wk_block_q4_k), ws, a, 0);
+}
+
+static void dot4il_q5_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q45_k_4row(n, s, w, sizeof(wk_block_q5_k), 4 * sizeof(wk_block_q5_k), ws, a, 1);
+}
+
+INLINE void dot_q6_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bst, size_t ws,
+                          const void *va)
 {
     const wk_block_q8_k *a = va;
     const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
@@ -585,10 +599,10 @@ static void dot4r_q6_k_avx2(int64_t n, float *s, const void *vw, size_t ws, cons
         const uint8_t *blk[4];
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
-            blk[r] = (const uint8_t *)vw + r * ws + (size_t)i * sizeof(wk_block_q6_k);
+            blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bst;
             b[r] = (const wk_block_q6_k *)blk[r];
         }
-        prefetch_next4(blk, ws, sizeof(wk_block_q6_k));
+        prefetch_next4(blk, 4 * ws, sizeof(wk_block_q6_k));
         const __m256i bs = loadu256(ab->bsums);
         __m256i sc16[4], sumi[4];
         #pragma GCC unroll 4
@@ -629,6 +643,16 @@ static void dot4r_q6_k_avx2(int64_t n, float *s, const void *vw, size_t ws, cons
     }
     // the reference's sumf - summf with summf = 0
     _mm_storeu_ps(s, _mm_sub_ps(acc, _mm_setzero_ps()));
+}
+
+static void dot4r_q6_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q6_k_4row(n, s, w, ws, sizeof(wk_block_q6_k), ws, a);
+}
+
+static void dot4il_q6_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q6_k_4row(n, s, w, sizeof(wk_block_q6_k), 4 * sizeof(wk_block_q6_k), ws, a);
 }
 
 // Q2_K / Q3_K: four single-row calls (same bits; these formats are rare in practice).
@@ -728,5 +752,8 @@ void wk_kernels_fill_avx2_kquant(wk_kernels *k)
     SET(Q5_K, q5_k);
     SET(Q6_K, q6_k);
 #undef SET
+    k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q6_K] = dot4il_q6_k_avx2;
     k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k_avx2;
 }

@@ -12,12 +12,14 @@
 //      the thread count, and every output element comes from one dot call whatever the row tiles,
 //      so it is computed the same way with any number of threads.
 //      With fewer than four tokens (decode) and a K-format weight, vec_dot_4row takes four weight
-//      rows per call (shared activation loads, and a prefetch of the next four rows).
+//      rows per call (shared activation loads, and a prefetch of the next four rows). A weight
+//      repacked at load (rows interleaved by four, repack.c) goes through vec_dot_4il for any
+//      number of tokens below the GEMM's: one linear stream per group of four rows.
 //   3. many tokens (T >= GEMM_MIN_T) and a K-format weight, on a path with the int8 GEMM
 //      (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
 //      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
-//      into its own buffer and multiplies it by every token. Same bits as vec_dot, so as the
-//      paths above.
+//      into its own buffer and multiplies it by every token (a repacked weight's rows are first
+//      put back in file order, 16 at a time). Same bits as vec_dot, so as the paths above.
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -57,7 +59,10 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
         mm->gemm_tile_bytes = wk_gemm_tile_bytes(k) * (WK_GEMM_MAX_ROWS / WK_GEMM_ROWS);
         mm->gemm_act = wk_malloc(wk_gemm_act_bytes(max_rows, k));
         mm->gemm_tiles = wk_malloc(mm->gemm_tile_bytes * (size_t)mm->n_threads);
-        if (!mm->gemm_act || !mm->gemm_tiles) {
+        // the longest K-format row: Q6_K's 210 bytes per 256 elements
+        mm->gemm_rows_bytes = (size_t)WK_GEMM_MAX_ROWS * (size_t)(k / 256) * 210;
+        mm->gemm_rows = wk_malloc(mm->gemm_rows_bytes * (size_t)mm->n_threads);
+        if (!mm->gemm_act || !mm->gemm_tiles || !mm->gemm_rows) {
             wk_mm_free(mm);
             return wk_fail_nomem("matmul GEMM buffers");
         }
@@ -70,7 +75,8 @@ void wk_mm_free(wk_mm *mm)
     wk_free(mm->act);
     wk_free(mm->gemm_act);
     wk_free(mm->gemm_tiles);
-    mm->act = mm->gemm_act = mm->gemm_tiles = NULL;
+    wk_free(mm->gemm_rows);
+    mm->act = mm->gemm_act = mm->gemm_tiles = mm->gemm_rows = NULL;
 }
 
 typedef struct prep_job {
@@ -128,6 +134,7 @@ typedef struct run_job {
     wk_vec_dot_fn dot;
     wk_vec_dot_4act_fn dot4; // NULL: one token at a time
     wk_vec_dot_4row_fn dot4r; // NULL: one weight row at a time
+    wk_vec_dot_4row_fn dot4il; // set: the weight's rows are interleaved by four (all go by it)
     const char *w; // first weight row of the range
     size_t w_row_bytes;
     int64_t n_rows, T, K;
@@ -145,6 +152,19 @@ static void run_tile(run_job *j, int64_t tile)
     const char *act = j->mm->act;
     const size_t arb = j->mm->act_row_bytes;
     int64_t r = r0;
+    if (j->dot4il) {
+        // rows interleaved by four (repacked): four rows per call for every token; each group of
+        // rows is read from memory once and stays in L1 for the tile's other tokens
+        for (; r < r1; r += 4) {
+            const void *wr = j->w + (size_t)r * j->w_row_bytes;
+            for (int64_t t = t0; t < t1; t++) {
+                float s4[4];
+                j->dot4il(j->K, s4, wr, j->w_row_bytes, act + (size_t)t * arb);
+                for (int k = 0; k < 4; k++) { j->y[t * j->y_stride + r + k] = s4[k]; }
+            }
+        }
+        return;
+    }
     if (j->dot4r && t1 - t0 < 4) {
         // one to three tokens (decode): four weight rows per call share the activation loads
         for (; r + 4 <= r1; r += 4) {
@@ -190,7 +210,7 @@ typedef struct gemm_job {
     wk_gemm_pack_fn pack;
     wk_gemm_fn gemm;
     const char *w; // first weight row of the range
-    size_t w_row_bytes;
+    size_t w_row_bytes, block_bytes; // block_bytes: rows interleaved by four, else 0
     int64_t n_rows, rows_per_unit, n_units;
     float *y;
     int64_t y_stride;
@@ -209,8 +229,17 @@ static void gemm_part(void *ctx, int ith, int nth)
         const int64_t r0 = u * j->rows_per_unit;
         const int nr = (int)WK_MIN(j->rows_per_unit, j->n_rows - r0);
         for (int r = 0; r < nr; r += WK_GEMM_ROWS) {
-            j->pack(j->w + (size_t)(r0 + r) * j->w_row_bytes, j->w_row_bytes,
-                    WK_MIN(WK_GEMM_ROWS, nr - r), mm->act_k, tiles + r / WK_GEMM_ROWS * tb);
+            const int n = WK_MIN(WK_GEMM_ROWS, nr - r);
+            const char *src = j->w + (size_t)(r0 + r) * j->w_row_bytes;
+            if (j->block_bytes) {
+                // interleaved rows: back in file order first (n % 4 == 0), each tile's rows in
+                // their own place (the Q4_K tiles point at their rows' quants until gemm ran)
+                char *rows = (char *)mm->gemm_rows + (size_t)ith * mm->gemm_rows_bytes +
+                             (size_t)r * j->w_row_bytes;
+                wk_deinterleave4(rows, src, n, j->w_row_bytes, j->block_bytes);
+                src = rows;
+            }
+            j->pack(src, j->w_row_bytes, n, mm->act_k, tiles + r / WK_GEMM_ROWS * tb);
         }
         j->gemm(tiles, nr, mm->act_k, mm->gemm_act, mm->act_rows, 0, groups, j->y + r0,
                 j->y_stride);
@@ -228,6 +257,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
         g.gemm = mm->kern->gemm[w->type];
         g.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
         g.w_row_bytes = w->row_bytes;
+        g.block_bytes = w->il4 ? wk_type(w->type)->bytes : 0;
         g.n_rows = n_rows;
         // units of 64 rows (one pass over the activations serves them all), fewer rows when
         // there would be fewer than four units per thread
@@ -252,6 +282,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.dot = mm->kern->vec_dot[w->type];
     j.dot4 = mm->kern->vec_dot_4act[w->type];
     j.dot4r = mm->kern->vec_dot_4row[w->type];
+    j.dot4il = w->il4 ? mm->kern->vec_dot_4il[w->type] : NULL;
     j.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
     j.w_row_bytes = w->row_bytes;
     j.n_rows = n_rows;

@@ -300,6 +300,7 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         }
         m->weight_bytes += ti.bytes;
     }
+    if ((rc = wk_model_repack(m)) < 0) { goto fail; }
     *out = m;
     return WICK_OK;
 
@@ -312,6 +313,7 @@ void wick_model_close(wick_model *m)
 {
     if (!m) { return; }
     if (m->arch && m->arch->unload) { m->arch->unload(m); }
+    wk_model_repack_free(m);
     wick_gguf_close(m->gguf);
     wk_free(m->bound);
     wk_free(m->path);

@@ -36,6 +36,10 @@ typedef struct wk_tensor {
     const void *data;
     size_t row_bytes; // bytes of one row of ne[0] elements
     int64_t n_rows; // ne[1] * ne[2] * ne[3]
+    // Rows interleaved by four (repacked at load, repack.c; wk_interleave4): rows 4g .. 4g + 3 at
+    // data + 4 g row_bytes, block by block. Only the matmul driver (and moe.c) reads such a
+    // tensor, through the kernels' vec_dot_4il; row offsets stay multiples of 4.
+    bool il4;
 } wk_tensor;
 
 // --- hyperparameters -----------------------------------------------------------------------------
@@ -139,7 +143,16 @@ struct wick_model {
     bool *bound; // per GGUF tensor: claimed by the loader (unclaimed ones are an error)
     size_t weight_bytes;
     void *arch_data; // the arch's own model: its parameters, its layers' weights, what load made
+    void *repacked; // repack.c: the interleaved copies of the repacked tensors (one mapping)
+    size_t repacked_bytes;
 };
+
+// repack.c: after load, the K-format weights only the matmul driver reads get their rows
+// interleaved by four (wk_tensor.il4) into one anonymous mapping, and the file's pages they came
+// from are released. Off with WICK_REPACK=0 (wk_repack_enabled). wk_model_repack_free unmaps.
+bool wk_repack_enabled(void);
+wick_status wk_model_repack(wk_model *m);
+void wk_model_repack_free(wk_model *m);
 
 // model.c: binding. Finds name, checks its shape against ne (n_dims values; trailing dims must be
 // 1) and that its type is one wick can compute with, fills *t. optional: a missing tensor leaves
@@ -213,6 +226,10 @@ typedef struct wk_mm {
     void *gemm_act, *gemm_tiles;
     size_t gemm_tile_bytes;
     bool act_packed;
+    // per thread: WK_GEMM_MAX_ROWS rows of an interleaved weight put back in file order for the
+    // GEMM's packer (gemm_rows_bytes each)
+    void *gemm_rows;
+    size_t gemm_rows_bytes;
 } wk_mm;
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k);

@@ -215,6 +215,8 @@ typedef struct moe_job {
     int64_t pack_k;                 // ... and elements
     void *tiles;                    // per-thread GEMM weight tiles (the matmul's)
     size_t tile_bytes;
+    void *rows;                     // per-thread rows of a repacked weight in file order (the
+    size_t rows_bytes;              // matmul's gemm_rows)
     atomic_int_fast64_t next;
 } moe_job;
 
@@ -234,16 +236,24 @@ static int64_t expert_units(const moe_job *j, int64_t e)
 
 // One GEMM unit: rows [r0, r0 + 16) of expert e's weight w (rows rb bytes, K elements) times all
 // of its pairs, into y (slot rows of y_stride floats).
-static void gemm_unit(const moe_job *j, int ith, int64_t e, int type, const char *w, size_t rb,
+static void gemm_unit(const moe_job *j, int ith, int64_t e, const wk_tensor *t, const char *w,
                       int64_t K, int64_t r0, float *y, int64_t y_stride)
 {
+    const int type = t->type;
+    const size_t rb = t->row_bytes;
     const wk_moe_buf *b = j->b;
     const int64_t n = b->start[e + 1] - b->start[e];
     const int nr = (int)WK_MIN(EXP_ROWS, j->n_rows - r0);
     void *tile = (char *)j->tiles + (size_t)ith * j->tile_bytes;
     const void *act = (const char *)b->gemm_act +
                       (size_t)b->group_start[e] * wk_gemm_act_bytes(WK_GEMM_TOKS, K);
-    j->kern->gemm_pack[type](w + (size_t)r0 * rb, rb, nr, K, tile);
+    const char *rows = w + (size_t)r0 * rb;
+    if (t->il4) { // repacked: the rows back in file order for the packer (nr % 4 == 0)
+        char *flat = (char *)j->rows + (size_t)ith * j->rows_bytes;
+        wk_deinterleave4(flat, rows, nr, rb, wk_type(type)->bytes);
+        rows = flat;
+    }
+    j->kern->gemm_pack[type](rows, rb, nr, K, tile);
     j->kern->gemm[type](tile, nr, K, act, n, 0, (n + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS,
                         y + b->start[e] * y_stride + r0, y_stride);
 }
@@ -274,6 +284,31 @@ static void dot_rows(const wk_kernels *kern, int type, int64_t K, const void *w,
     for (; i < n_act; i++) { d1(K, &out[i * out_stride], w, a + (size_t)i * stride); }
 }
 
+// Rows [r0, r1) of weight t (expert block at w) against n_act activation rows: out[i * out_stride
+// + r]. Four rows per call (vec_dot_4il for a repacked weight, else vec_dot_4row) when the weight
+// is repacked or there are fewer than four activation rows (decode: one weight stream, the
+// activation loads shared); else one row against four activations (vec_dot_4act).
+static void dot_block(const wk_kernels *kern, const wk_tensor *t, int64_t K, const char *w,
+                      int64_t r0, int64_t r1, const char *a, size_t stride, int64_t n_act,
+                      float *out, int64_t out_stride)
+{
+    wk_vec_dot_4row_fn d4r = t->il4 ? kern->vec_dot_4il[t->type] : kern->vec_dot_4row[t->type];
+    int64_t r = r0;
+    if (d4r && (t->il4 || n_act < 4)) {
+        for (; r + 4 <= r1; r += 4) {
+            for (int64_t i = 0; i < n_act; i++) {
+                float s[4];
+                d4r(K, s, w + (size_t)r * t->row_bytes, t->row_bytes, a + (size_t)i * stride);
+                for (int q = 0; q < 4; q++) { out[i * out_stride + r + q] = s[q]; }
+            }
+        }
+    }
+    for (; r < r1; r++) {
+        dot_rows(kern, t->type, K, w + (size_t)r * t->row_bytes, a, stride, n_act,
+                 out + r, out_stride);
+    }
+}
+
 static void moe_unit(moe_job *j, int64_t u, int ith)
 {
     const wk_moe_ffn *f = j->f;
@@ -296,15 +331,12 @@ static void moe_unit(moe_job *j, int64_t u, int ith)
                              (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
             const char *uw = (const char *)f->up->data +
                              (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
-            gemm_unit(j, ith, e, f->gate->type, gw, f->gate->row_bytes, f->n_embd, r0, b->g,
-                      f->n_ff);
-            gemm_unit(j, ith, e, f->up->type, uw, f->up->row_bytes, f->n_embd, r0, b->u,
-                      f->n_ff);
+            gemm_unit(j, ith, e, f->gate, gw, f->n_embd, r0, b->g, f->n_ff);
+            gemm_unit(j, ith, e, f->up, uw, f->n_embd, r0, b->u, f->n_ff);
         } else {
             const char *dw =
                 (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
-            gemm_unit(j, ith, e, f->down->type, dw, f->down->row_bytes, f->n_ff, r0, b->out,
-                      f->n_embd);
+            gemm_unit(j, ith, e, f->down, dw, f->n_ff, r0, b->out, f->n_embd);
         }
         return;
     }
@@ -322,19 +354,15 @@ static void moe_unit(moe_job *j, int64_t u, int ith)
             (const char *)f->up->data + (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
         const char *ag = (const char *)b->in_gate + (size_t)s0 * j->rb_gate;
         const char *au = (const char *)b->in_up + (size_t)s0 * j->rb_up;
-        for (int64_t r = r0; r < r1; r++) {
-            dot_rows(j->kern, f->gate->type, f->n_embd, gw + (size_t)r * f->gate->row_bytes, ag,
-                     j->rb_gate, np, &b->g[s0 * f->n_ff + r], f->n_ff);
-            dot_rows(j->kern, f->up->type, f->n_embd, uw + (size_t)r * f->up->row_bytes, au,
-                     j->rb_up, np, &b->u[s0 * f->n_ff + r], f->n_ff);
-        }
+        dot_block(j->kern, f->gate, f->n_embd, gw, r0, r1, ag, j->rb_gate, np,
+                  &b->g[s0 * f->n_ff], f->n_ff);
+        dot_block(j->kern, f->up, f->n_embd, uw, r0, r1, au, j->rb_up, np, &b->u[s0 * f->n_ff],
+                  f->n_ff);
     } else { // PH_DOWN
         const char *dw = (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
         const char *am = (const char *)b->mid + (size_t)s0 * j->rb_down;
-        for (int64_t r = r0; r < r1; r++) {
-            dot_rows(j->kern, f->down->type, f->n_ff, dw + (size_t)r * f->down->row_bytes, am,
-                     j->rb_down, np, &b->out[s0 * f->n_embd + r], f->n_embd);
-        }
+        dot_block(j->kern, f->down, f->n_ff, dw, r0, r1, am, j->rb_down, np,
+                  &b->out[s0 * f->n_embd], f->n_embd);
     }
 }
 
@@ -459,6 +487,8 @@ void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *
     const bool gemm_ok = b->gemm_act && mm->gemm_tiles && P >= EXP_GEMM_MIN;
     j.tiles = mm->gemm_tiles;
     j.tile_bytes = mm->gemm_tile_bytes;
+    j.rows = mm->gemm_rows;
+    j.rows_bytes = mm->gemm_rows_bytes;
     if (gemm_ok) {
         b->group_start[0] = 0;
         for (int64_t e = 0; e < f->n_expert; e++) {

@@ -310,15 +310,17 @@ static double dot_abs_sum(int type, const uint8_t *w, const float *a, int64_t n)
 
 // vec_dot_4row of path k (the K formats): four random weight rows a stride apart (the rows' bytes
 // plus 0 or 6, so rows sit at every 2-byte alignment) against one activation row, bit for bit
-// equal to the reference's vec_dot of each row.
+// equal to the reference's vec_dot of each row. vec_dot_4il the same on the four rows interleaved
+// by wk_interleave4 (at an odd 2-byte offset), which wk_deinterleave4 gives back byte for byte.
 static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
 {
     const wk_type_traits *t = wk_type(type);
     const int64_t n_full = 4096;
     size_t wbytes = (size_t)(n_full / t->blck) * t->bytes, abytes = (size_t)(n_full / 256) * 292;
     uint8_t *w = malloc(4 * (wbytes + 6) + 4), *a = malloc(abytes + 4);
+    uint8_t *rows = malloc(4 * wbytes), *il = malloc(4 * wbytes + 2), *back = malloc(4 * wbytes);
     float *x = malloc((size_t)n_full * sizeof(float));
-    int n_bad = 0;
+    int n_bad = 0, n_bad_il = 0, n_bad_back = 0;
     for (int rep = 0; rep < 12; rep++) {
         int64_t n = rep % 3 == 2 ? 256 : n_full; // single blocks too
         size_t stride = (size_t)(n / t->blck) * t->bytes + (rep % 2 ? 6 : 0);
@@ -326,8 +328,14 @@ static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
         float scale = rep % 4 == 0 ? 1e-3f : rep % 4 == 1 ? 100.0f : 1.0f;
         for (int64_t i = 0; i < n; i++) { x[i] = rep == 3 ? 0.0f : rndf() * scale; }
         ref->from_float[t->vec_dot_type](x, a + 4, n);
-        float s4[4];
+        float s4[4], si[4];
         k->vec_dot_4row[type](n, s4, w + 4, stride, a + 4);
+        const size_t rb = (size_t)(n / t->blck) * t->bytes;
+        for (int r = 0; r < 4; r++) { memcpy(rows + r * rb, w + 4 + r * stride, rb); }
+        wk_interleave4(il + 2, rows, 4, rb, t->bytes);
+        wk_deinterleave4(back, il + 2, 4, rb, t->bytes);
+        n_bad_back += memcmp(back, rows, 4 * rb) != 0;
+        k->vec_dot_4il[type](n, si, il + 2, rb, a + 4);
         for (int r = 0; r < 4; r++) {
             float sr;
             ref->vec_dot[type](n, &sr, w + 4 + r * stride, a + 4);
@@ -335,9 +343,18 @@ static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
                 fprintf(stderr, "%s vec_dot_4row %s rep %d row %d: %.9g vs ref %.9g\n", k->name,
                         t->name, rep, r, s4[r], sr);
             }
+            if (fbits(si[r]) != fbits(sr) && n_bad_il++ < 3) {
+                fprintf(stderr, "%s vec_dot_4il %s rep %d row %d: %.9g vs ref %.9g\n", k->name,
+                        t->name, rep, r, si[r], sr);
+            }
         }
     }
     CHECKF(n_bad == 0, "%s vec_dot_4row %s: %d differ", k->name, t->name, n_bad);
+    CHECKF(n_bad_il == 0, "%s vec_dot_4il %s: %d differ", k->name, t->name, n_bad_il);
+    CHECKF(n_bad_back == 0, "wk_deinterleave4 %s: %d of 12 differ", t->name, n_bad_back);
+    free(rows);
+    free(il);
+    free(back);
     free(w);
     free(a);
     free(x);
@@ -691,6 +708,7 @@ static void test_api(void)
             CHECKF(sup == (kp->vec_dot_4act[t] != NULL), "%s vec_dot_4act[%d]", kp->name, t);
             bool kq = sup && wk_type(t)->blck == WK_QK_K; // the K formats have vec_dot_4row
             CHECKF(kq == (kp->vec_dot_4row[t] != NULL), "%s vec_dot_4row[%d]", kp->name, t);
+            CHECKF(kq == (kp->vec_dot_4il[t] != NULL), "%s vec_dot_4il[%d]", kp->name, t);
             if (sup) { CHECK(kp->from_float[wk_type(t)->vec_dot_type] != NULL); }
         }
     }

@@ -182,10 +182,16 @@ static void test_matmul_types(void)
             wk_mm mm;
             CHECK_OK(wk_mm_init(&mm, pool, 2, T, K));
             wk_matmul(&mm, w, x, T, y);
+            // a weight repacked at load (rows interleaved by four): its rows in file order
+            void *flat = NULL;
+            if (w->il4) {
+                flat = malloc(w->row_bytes * (size_t)N);
+                wk_deinterleave4(flat, w->data, N, w->row_bytes, wk_type(w->type)->bytes);
+            }
+            const char *wd = flat ? flat : w->data;
             double err = 0, scale = 0;
             for (int64_t n = 0; n < N; n++) {
-                mm.kern->to_float[w->type]((const char *)w->data + (size_t)n * w->row_bytes, row,
-                                           K);
+                mm.kern->to_float[w->type](wd + (size_t)n * w->row_bytes, row, K);
                 for (int64_t t = 0; t < T; t++) {
                     double ref = 0, mag = 0;
                     for (int64_t i = 0; i < K; i++) {
@@ -200,6 +206,7 @@ static void test_matmul_types(void)
             CHECKF(err <= 1e-2 * scale, "%s %s: matmul error %g (scale %g)", files[f], w->name, err,
                    scale);
             wk_mm_free(&mm);
+            free(flat);
             free(x);
             free(y);
             free(row);

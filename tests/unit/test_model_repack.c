@@ -1,0 +1,107 @@
+// test_model_repack.c — weights repacked at load (rows interleaved by four, src/model/repack.c)
+// give the same logits, bit for bit, as the file's layout (WICK_REPACK=0): a 40-token prompt
+// (the GEMM, where the path has it, on rows put back in file order), 9 more tokens (a tail group),
+// then 3 single tokens (decode: vec_dot_4il), at 1 and 2 threads, also with the GEMM off (every
+// token count through vec_dot_4il), for dense models and the MoE one. Also: a repacked model holds
+// its interleaved copies, the MoE's experts included (and WICK_REPACK=0 none); on the scalar
+// path nothing is repacked.
+#include "harness.h"
+#include "kernels/kernels.h"
+#include "model/deepseek2.h"
+
+enum { N_POS = 40 + 9 + 3 };
+
+static float *run(const char *path, int n_threads, bool repack, bool gemm, int64_t *n_vocab,
+                  bool *repacked)
+{
+    setenv("WICK_REPACK", repack ? "1" : "0", 1);
+    if (gemm) {
+        unsetenv("WICK_GEMM");
+    } else {
+        setenv("WICK_GEMM", "0", 1);
+    }
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(path, NULL, &m));
+    unsetenv("WICK_REPACK");
+    if (!m) {
+        unsetenv("WICK_GEMM");
+        return NULL;
+    }
+    *repacked = m->repacked != NULL;
+    if (!strcmp(wick_model_arch(m), "deepseek2")) { // the MoE layer's experts too
+        const wk_ds2_layer *L = &wk_ds2_of(m)->layers[m->hp.n_layer - 1];
+        *repacked = *repacked && (L->ffn_gate_exps.il4 || L->ffn_gate_up_exps.il4);
+    }
+    *n_vocab = wick_model_n_vocab(m);
+    wick_session_opts o;
+    wick_session_opts_init(&o);
+    o.n_ctx = 64;
+    o.n_batch = 40;
+    o.n_threads = n_threads;
+    o.logits_all = true;
+    wick_session *s = NULL;
+    CHECK_OK(wick_session_create(m, &o, &s));
+    unsetenv("WICK_GEMM");
+    float *out = NULL;
+    if (s) {
+        const size_t nv = (size_t)*n_vocab;
+        int32_t toks[40];
+        for (int i = 0; i < 40; i++) { toks[i] = (int32_t)((i * 7919 + 13) % *n_vocab); }
+        out = malloc(sizeof(float) * nv * N_POS);
+        CHECK_OK(wick_session_eval(s, toks, 40));
+        for (int i = 0; i < 40; i++) {
+            memcpy(out + (size_t)i * nv, wick_session_logits(s, i), sizeof(float) * nv);
+        }
+        CHECK_OK(wick_session_eval(s, toks + 3, 9));
+        for (int i = 0; i < 9; i++) {
+            memcpy(out + (size_t)(40 + i) * nv, wick_session_logits(s, i), sizeof(float) * nv);
+        }
+        for (int i = 0; i < 3; i++) {
+            CHECK_OK(wick_session_eval(s, toks + 20 + i, 1));
+            memcpy(out + (size_t)(49 + i) * nv, wick_session_logits(s, 0), sizeof(float) * nv);
+        }
+    }
+    wick_session_destroy(s);
+    wick_model_close(m);
+    return out;
+}
+
+// With an argument: that model file instead of the fixtures (by hand, e.g. wick-mkmodel's
+// --preset kimi file, whose experts' down projections are K formats: the fixtures' are Q8_0).
+int main(int argc, char **argv)
+{
+    wick_log_set_level(WICK_LOG_WARN);
+    const bool scalar = strcmp(wk_kernels_get()->name, "scalar") == 0;
+    static const char *const fixtures[] = {"llama-Q4_K_M", "phi3-Q4_K_M", "deepseek2-Q4_K_M",
+                                           "deepseek2-Q6_K"};
+    const char *const *models = argc > 1 ? (const char *const *)argv + 1 : fixtures;
+    const size_t n_models = argc > 1 ? (size_t)argc - 1 : sizeof fixtures / sizeof *fixtures;
+    for (size_t i = 0; i < n_models; i++) {
+        char rel[96];
+        snprintf(rel, sizeof rel, "models/%s.gguf", models[i]);
+        const char *path = argc > 1 ? models[i] : test_data(rel);
+        for (int v = 0; v < 3; v++) { // 1 thread, 2 threads, 2 threads without the GEMM
+            const int nth = v == 0 ? 1 : 2;
+            const bool gemm = v < 2;
+            int64_t nv = 0, nv2 = 0;
+            bool ra = false, rb = true;
+            float *a = run(path, nth, true, gemm, &nv, &ra);
+            float *b = run(path, nth, false, gemm, &nv2, &rb);
+            CHECKF(ra == !scalar, "%s: repacked %d on path %s", models[i], ra,
+                   wk_kernels_get()->name);
+            CHECKF(!rb, "%s: repacked with WICK_REPACK=0", models[i]);
+            if (a && b) {
+                size_t n_diff = 0;
+                for (size_t j = 0; j < (size_t)nv * N_POS; j++) {
+                    n_diff += memcmp(&a[j], &b[j], sizeof(float)) != 0;
+                }
+                CHECKF(n_diff == 0, "%s, %d thread(s)%s: %zu of %zu logits differ with and "
+                       "without repacking", models[i], nth, gemm ? "" : ", no GEMM", n_diff,
+                       (size_t)nv * N_POS);
+            }
+            free(a);
+            free(b);
+        }
+    }
+    return test_summary("model_repack");
+}
