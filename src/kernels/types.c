@@ -139,27 +139,29 @@ wick_status wick_pack_k_scales(wick_dtype type, const int *scales, const int *mi
     return WICK_OK;
 }
 
-// Group g's block b of row r: dst + 4 g rb + (4 b + r) bb <- src + (4 g + r) rb + b bb.
-void wk_interleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb)
+// Group g's block b of row r: interleaved at 4 g rb + (4 b + r) bb, in file order at (4 g + r) rb
+// + b bb; to_il copies the second into the first, else the first into the second.
+static void il4_copy(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb, bool to_il)
 {
     const size_t nb = rb / bb;
     for (int64_t g = 0; g < n_rows / 4; g++) {
         char *d = (char *)dst + (size_t)g * 4 * rb;
         const char *s = (const char *)src + (size_t)g * 4 * rb;
         for (size_t b = 0; b < nb; b++) {
-            for (size_t r = 0; r < 4; r++) { memcpy(d + (4 * b + r) * bb, s + r * rb + b * bb, bb); }
+            for (size_t r = 0; r < 4; r++) {
+                const size_t il = (4 * b + r) * bb, flat = r * rb + b * bb;
+                memcpy(d + (to_il ? il : flat), s + (to_il ? flat : il), bb);
+            }
         }
     }
 }
 
+void wk_interleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb)
+{
+    il4_copy(dst, src, n_rows, rb, bb, true);
+}
+
 void wk_deinterleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb)
 {
-    const size_t nb = rb / bb;
-    for (int64_t g = 0; g < n_rows / 4; g++) {
-        char *d = (char *)dst + (size_t)g * 4 * rb;
-        const char *s = (const char *)src + (size_t)g * 4 * rb;
-        for (size_t b = 0; b < nb; b++) {
-            for (size_t r = 0; r < 4; r++) { memcpy(d + r * rb + b * bb, s + (4 * b + r) * bb, bb); }
-        }
-    }
+    il4_copy(dst, src, n_rows, rb, bb, false);
 }

@@ -13,8 +13,25 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/pool.h"
 #include "model/deepseek2.h"
 #include "model/dense.h"
+
+// One tensor's groups of four rows split across the pool's threads.
+typedef struct repack_job {
+    char *dst;
+    const char *src;
+    int64_t n_groups;
+    size_t rb, bb;
+} repack_job;
+
+static void repack_part(void *ctx, int ith, int nth)
+{
+    const repack_job *j = ctx;
+    const int64_t g0 = j->n_groups * ith / nth, g1 = j->n_groups * (ith + 1) / nth;
+    const size_t off = (size_t)g0 * 4 * j->rb;
+    wk_interleave4(j->dst + off, j->src + off, (g1 - g0) * 4, j->rb, j->bb);
+}
 
 typedef struct repack_list {
     wk_tensor *t[64];
@@ -130,11 +147,21 @@ wick_status wk_model_repack(wk_model *m)
 #ifdef MADV_HUGEPAGE
     madvise(mem, total, MADV_HUGEPAGE);
 #endif
+    // the copy is bound by page faults (the file's pages in, the new ones zeroed): every core
+    wk_pool *pool = NULL;
+    int nth = wk_cpu_count();
+    nth = nth > 4 ? 4 : nth;
+    if (wk_pool_global(nth, &pool) < 0) { nth = 1; }
     char *dst = mem;
     for (size_t i = 0; i < n; i++) {
         wk_tensor *t = list[i];
         const size_t bytes = t->row_bytes * (size_t)t->n_rows;
-        wk_interleave4(dst, t->data, t->n_rows, t->row_bytes, wk_type(t->type)->bytes);
+        repack_job j = {dst, t->data, t->n_rows / 4, t->row_bytes, wk_type(t->type)->bytes};
+        if (nth > 1) {
+            wk_pool_run(pool, nth, repack_part, &j);
+        } else {
+            repack_part(&j, 0, 1);
+        }
         release(t->data, bytes);
         t->data = dst;
         t->il4 = true;
