@@ -454,7 +454,8 @@ void wk_hub_dl_want_get(wick_hub *h, hub_job *j)
     }
     if (h->n_transfers >= h->max_transfers) { return; }
     char *url = wk_hub_content_url(h, j);
-    wick_status rc = url ? wk_hub_start_req(h, j, url, false, j->f.offset, j->dl.cdn_url == NULL) : wk_fail_nomem("url");
+    wick_status rc = url ? wk_hub_start_req(h, j, url, false, j->f.offset, j->dl.cdn_url == NULL)
+                         : wk_fail_nomem("url");
     wk_free(url);
     if (rc < 0) {
         wk_hub_job_finish(h, j, rc);

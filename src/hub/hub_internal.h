@@ -275,7 +275,8 @@ void wk_hub_writer_stop(wick_hub *h);
 // Queues a WR_TRUNC or WR_HASH_PREFIX for s (after its gathered data). Errors: NOMEM.
 wick_status wk_hub_writer_push(wick_hub *h, hub_sink *s, wr_kind kind, uint64_t off);
 // Adds n received bytes for file offset off (copied into s's current buffer, queued when full).
-wick_status wk_hub_writer_append(wick_hub *h, hub_sink *s, uint64_t off, const void *data, size_t n);
+wick_status wk_hub_writer_append(wick_hub *h, hub_sink *s, uint64_t off, const void *data,
+                                 size_t n);
 void wk_hub_writer_flush(wick_hub *h, hub_sink *s); // queues s's partly filled buffer
 bool wk_hub_writer_full(wick_hub *h);
 void wk_hub_writer_drain(wick_hub *h, hub_sink *s); // blocks until s has nothing queued
@@ -336,7 +337,8 @@ void wk_hub_dl_get_done(wick_hub *h, hub_job *j, CURLcode cc);  // the body is i
 // Hub redirected to when there is one, else the resolve URL by commit, never by branch, so a
 // branch that moves meanwhile does no harm.
 char *wk_hub_content_url(const wick_hub *h, const hub_job *j);
-char *wk_hub_commit_url(const wick_hub *h, const hub_job *j); // /resolve/COMMIT/FILE; NULL: no memory
+// /resolve/COMMIT/FILE on the endpoint (malloc'd; NULL when out of memory).
+char *wk_hub_commit_url(const wick_hub *h, const hub_job *j);
 wick_status wk_hub_truncate_tmp(hub_job *j);
 void wk_hub_dl_close(hub_job *j);  // closes the temp file and the lock (writes drained)
 void wk_hub_dl_free(hub_job *j);

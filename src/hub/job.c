@@ -78,7 +78,8 @@ void wk_hub_job_report(hub_job *j)
 static void want_meta(wick_hub *h, hub_job *j)
 {
     if (h->n_transfers >= h->max_transfers) { return; }
-    const char *url = j->kind == JOB_DOWNLOAD ? j->meta_url : (j->commit[0] ? j->ls.next_url : j->meta_url);
+    bool tree = j->kind == JOB_LIST && j->commit[0]; // a listing that knows its commit
+    const char *url = tree ? j->ls.next_url : j->meta_url;
     wick_status rc = wk_hub_start_req(h, j, url, j->kind == JOB_DOWNLOAD, 0, true);
     if (rc < 0) {
         wk_hub_job_finish(h, j, rc);

@@ -4,6 +4,7 @@
 // honoured; other errors map to wick codes as huggingface_hub's hf_raise_for_status does).
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,27 @@ static void parse_link(hub_headers *hh, const char *v, size_t n)
     }
 }
 
+// The text headers we keep: where each goes, and whether an over-long value refuses the response
+// (the others are cut: they only feed messages and the retry delay).
+#define TEXT_HEADER(name, field, must) \
+    {name, sizeof(name) - 1, offsetof(hub_headers, field), sizeof(((hub_headers *)0)->field), must}
+static const struct text_header {
+    const char *name;
+    size_t nlen, off, cap;
+    bool must;
+} text_headers[] = {
+    TEXT_HEADER("x-repo-commit", commit, true),
+    TEXT_HEADER("etag", etag, true),
+    TEXT_HEADER("x-linked-etag", linked_etag, true),
+    TEXT_HEADER("location", location, true),
+    TEXT_HEADER("x-error-code", error_code, false),
+    TEXT_HEADER("x-error-message", error_message, false),
+    TEXT_HEADER("retry-after", retry_after, false),
+    TEXT_HEADER("content-range", content_range, false),
+    TEXT_HEADER("content-encoding", content_encoding, false),
+};
+#undef TEXT_HEADER
+
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
     hub_job *j = ud;
@@ -98,30 +120,19 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         end--;
     }
     size_t vlen = (size_t)(end - v);
+    for (size_t i = 0; i < sizeof text_headers / sizeof *text_headers; i++) {
+        const struct text_header *t = &text_headers[i];
+        if (nlen == t->nlen && strncasecmp(buf, t->name, nlen) == 0) {
+            set_field(hh, (char *)hh + t->off, t->cap, v, vlen, t->must);
+            return len;
+        }
+    }
 #define IS(name) (nlen == sizeof(name) - 1 && strncasecmp(buf, name, nlen) == 0)
-    if (IS("x-repo-commit")) {
-        set_field(hh, hh->commit, sizeof hh->commit, v, vlen, true);
-    } else if (IS("etag")) {
-        set_field(hh, hh->etag, sizeof hh->etag, v, vlen, true);
-    } else if (IS("x-linked-etag")) {
-        set_field(hh, hh->linked_etag, sizeof hh->linked_etag, v, vlen, true);
-    } else if (IS("x-linked-size")) {
+    if (IS("x-linked-size")) {
         hh->has_linked_size = parse_u64(v, vlen, &hh->linked_size);
         if (!hh->has_linked_size) { hh->overflow = true; }
     } else if (IS("content-length")) {
         hh->has_length = parse_u64(v, vlen, &hh->content_length);
-    } else if (IS("location")) {
-        set_field(hh, hh->location, sizeof hh->location, v, vlen, true);
-    } else if (IS("x-error-code")) {
-        set_field(hh, hh->error_code, sizeof hh->error_code, v, vlen, false);
-    } else if (IS("x-error-message")) {
-        set_field(hh, hh->error_message, sizeof hh->error_message, v, vlen, false);
-    } else if (IS("retry-after")) {
-        set_field(hh, hh->retry_after, sizeof hh->retry_after, v, vlen, false);
-    } else if (IS("content-range")) {
-        set_field(hh, hh->content_range, sizeof hh->content_range, v, vlen, false);
-    } else if (IS("content-encoding")) {
-        set_field(hh, hh->content_encoding, sizeof hh->content_encoding, v, vlen, false);
     } else if (IS("link")) {
         parse_link(hh, v, vlen);
     }
