@@ -440,6 +440,22 @@ char *wk_hub_content_url(const wick_hub *h, const hub_job *j)
     return j->dl.cdn_url ? wk_strdup(j->dl.cdn_url) : wk_hub_commit_url(h, j);
 }
 
+bool wk_hub_get_content(wick_hub *h, hub_job *j, const hub_job *dl, uint64_t to)
+{
+    if (h->n_transfers >= h->max_transfers) { return false; }
+    char *url = wk_hub_content_url(h, dl);
+    wick_status rc = url ? wk_hub_start_range(h, j, url, false, j->f.offset, to,
+                                              dl->dl.cdn_url == NULL)
+                         : wk_fail_nomem("url");
+    wk_free(url);
+    if (rc < 0) {
+        wk_hub_job_finish(h, j, rc);
+        return false;
+    }
+    j->state = ST_GET;
+    return true;
+}
+
 void wk_hub_dl_want_get(wick_hub *h, hub_job *j)
 {
     if (atomic_load(&j->f.sink.err) != 0) {
@@ -452,17 +468,7 @@ void wk_hub_dl_want_get(wick_hub *h, hub_job *j)
         dl_verify(h, j);
         return;
     }
-    if (h->n_transfers >= h->max_transfers) { return; }
-    char *url = wk_hub_content_url(h, j);
-    wick_status rc = url ? wk_hub_start_req(h, j, url, false, j->f.offset, j->dl.cdn_url == NULL)
-                         : wk_fail_nomem("url");
-    wk_free(url);
-    if (rc < 0) {
-        wk_hub_job_finish(h, j, rc);
-        return;
-    }
-    j->state = ST_GET;
-    atomic_store(&j->p_active, true);
+    if (wk_hub_get_content(h, j, j, 0)) { atomic_store(&j->p_active, true); }
 }
 
 void wk_hub_dl_get_done(wick_hub *h, hub_job *j, CURLcode cc)

@@ -337,6 +337,9 @@ void wk_hub_dl_get_done(wick_hub *h, hub_job *j, CURLcode cc);  // the body is i
 // Hub redirected to when there is one, else the resolve URL by commit, never by branch, so a
 // branch that moves meanwhile does no harm.
 char *wk_hub_content_url(const wick_hub *h, const hub_job *j);
+// Starts j's GET of download dl's content from j->f.offset (to `to`; 0: the end) when a transfer
+// slot is free: true when it did (ST_GET); j ends when it cannot.
+bool wk_hub_get_content(wick_hub *h, hub_job *j, const hub_job *dl, uint64_t to);
 // /resolve/COMMIT/FILE on the endpoint (malloc'd; NULL when out of memory).
 char *wk_hub_commit_url(const wick_hub *h, const hub_job *j);
 wick_status wk_hub_truncate_tmp(hub_job *j);

@@ -93,11 +93,7 @@ static void flushed(wick_hub *h, hub_job *j)
 {
     if (atomic_load(&j->f.sink.pending) != 0) { return; } // the writer wakes the loop when done
     j->state = ST_GET;
-    if (j->kind == JOB_PART) {
-        wk_hub_part_get_done(h, j, j->f.done_cc);
-    } else {
-        wk_hub_dl_get_done(h, j, j->f.done_cc);
-    }
+    (j->kind == JOB_PART ? wk_hub_part_get_done : wk_hub_dl_get_done)(h, j, j->f.done_cc);
 }
 
 void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
@@ -105,13 +101,7 @@ void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
     for (int guard = 0; guard < 8; guard++) {
         job_state before = j->state;
         switch (j->state) {
-        case ST_NEW:
-            if (j->kind == JOB_DOWNLOAD) {
-                wk_hub_dl_begin(h, j);
-            } else {
-                wk_hub_ls_begin(h, j);
-            }
-            break;
+        case ST_NEW: (j->kind == JOB_DOWNLOAD ? wk_hub_dl_begin : wk_hub_ls_begin)(h, j); break;
         case ST_WAIT:
             if (now >= j->wake_at) { j->state = j->after_wait; }
             break;
@@ -119,11 +109,7 @@ void wk_hub_job_step(wick_hub *h, hub_job *j, double now)
         case ST_LOCK: wk_hub_dl_lock(h, j); break;
         case ST_FLUSH: flushed(h, j); break;
         case ST_WANT_GET:
-            if (j->kind == JOB_PART) {
-                wk_hub_part_want_get(h, j);
-            } else {
-                wk_hub_dl_want_get(h, j);
-            }
+            (j->kind == JOB_PART ? wk_hub_part_want_get : wk_hub_dl_want_get)(h, j);
             break;
         default: break;
         }

@@ -68,22 +68,11 @@ undo:
 
 void wk_hub_part_want_get(wick_hub *h, hub_job *p)
 {
-    hub_job *j = p->part.parent;
     if (p->f.offset >= p->f.end) {
         wk_hub_job_finish(h, p, WICK_OK);
         return;
     }
-    if (h->n_transfers >= h->max_transfers) { return; }
-    char *url = wk_hub_content_url(h, j);
-    wick_status rc = url ? wk_hub_start_range(h, p, url, false, p->f.offset, p->f.end,
-                                               j->dl.cdn_url == NULL)
-                         : wk_fail_nomem("url");
-    wk_free(url);
-    if (rc < 0) {
-        wk_hub_job_finish(h, p, rc);
-        return;
-    }
-    p->state = ST_GET;
+    wk_hub_get_content(h, p, p->part.parent, p->f.end);
 }
 
 void wk_hub_part_get_done(wick_hub *h, hub_job *p, CURLcode cc)
