@@ -88,6 +88,59 @@ wick_status wk_dist_irecv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type,
     return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "receive from", from);
 }
 
+// A worker: answers rank 0's pings (a live rank waiting for a message).
+static void answer_pings(wick_dist *d)
+{
+    int flag = 0;
+    while (d->rank != 0 &&
+           MPI_Iprobe(0, WK_TAG_PING, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS &&
+           flag) {
+        int64_t v = 0;
+        if (MPI_Recv(&v, 1, MPI_INT64_T, 0, WK_TAG_PING, MPI_COMM_WORLD, MPI_STATUS_IGNORE) !=
+                MPI_SUCCESS ||
+            MPI_Send(&v, 1, MPI_INT64_T, 0, WK_TAG_PING, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            return;
+        }
+    }
+}
+
+// Rank 0 of a pipeline at the deadline: the first worker that does not answer a ping within
+// 2 s (or the deadline, if shorter), else the rank it was waiting on.
+static int silent_rank(wick_dist *d, int waited_on)
+{
+    if (d->rank != 0 || d->mode != WK_DIST_PIPELINE) { return waited_on; }
+    const int n = d->size - 1;
+    MPI_Request *req = wk_calloc((size_t)(2 * n), sizeof *req);
+    int64_t *v = wk_calloc((size_t)(2 * n), sizeof *v);
+    if (!req || !v) {
+        wk_free(req);
+        wk_free(v);
+        return waited_on;
+    }
+    for (int i = 0; i < n; i++) {
+        v[i] = i + 1;
+        MPI_Isend(&v[i], 1, MPI_INT64_T, i + 1, WK_TAG_PING, MPI_COMM_WORLD, &req[i]);
+        MPI_Irecv(&v[n + i], 1, MPI_INT64_T, i + 1, WK_TAG_PING, MPI_COMM_WORLD, &req[n + i]);
+    }
+    const double deadline = now_s() + (d->timeout < 2 ? d->timeout : 2);
+    int silent = -1;
+    for (;;) {
+        silent = -1;
+        for (int i = 0; i < n && silent < 0; i++) {
+            int flag = 0;
+            if (req[n + i] != MPI_REQUEST_NULL) { MPI_Test(&req[n + i], &flag, MPI_STATUS_IGNORE); }
+            if (req[n + i] != MPI_REQUEST_NULL) { silent = i + 1; }
+        }
+        if (silent < 0 || now_s() > deadline) { break; }
+        nap(1000000);
+    }
+    if (silent >= 0) { return silent; } // req, v stay with the pending requests: the job is
+                                        // broken and wick_dist_finish ends it
+    wk_free(req);
+    wk_free(v);
+    return waited_on;
+}
+
 wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n)
 {
     if (d->failed >= 0) { return broken(d); }
@@ -109,10 +162,11 @@ wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n)
         if (spin > 2000) { // after the first few ms of spinning, poll every 50 µs
             if (now_s() > deadline) {
                 for (int i = 0; i < n && d->failed < 0; i++) {
-                    if (req[i] != MPI_REQUEST_NULL) { d->failed = peer[i]; }
+                    if (req[i] != MPI_REQUEST_NULL) { d->failed = silent_rank(d, peer[i]); }
                 }
                 return broken(d);
             }
+            answer_pings(d);
             nap(50000);
         }
     }
@@ -140,7 +194,10 @@ wick_status wk_dist_recv_idle(wick_dist *d, int from, int tag, int64_t *hdr, int
         int err = MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
         if (err != MPI_SUCCESS) { return mpi_fail(d, err, "waiting for", from); }
         if (flag) { return wk_dist_recv(d, hdr, n, MPI_INT64_T, from, tag); }
-        if (spin > 2000) { nap(spin > 200000 ? 1000000 : 50000); } // idle: every ms
+        if (spin > 2000) { // idle: every ms
+            answer_pings(d);
+            nap(spin > 200000 ? 1000000 : 50000);
+        }
     }
 }
 

@@ -5,7 +5,9 @@
 // Every wait for a peer has a deadline (WICK_DIST_TIMEOUT seconds, default 120): a rank that
 // died or stopped answering fails the pass with WICK_E_IO naming it, and the wick_dist stays
 // broken (every later pass fails the same way) instead of hanging. Only a worker's wait for
-// rank 0's next request has none: rank 0 may be idle for as long as it likes.
+// rank 0's next request has none: rank 0 may be idle for as long as it likes. A pipeline's
+// rank 0 waits on the last rank whichever stage failed: at the deadline it pings every worker
+// (workers answer while they wait for a message) and names the first that does not answer.
 #ifndef WK_DIST_DIST_H
 #define WK_DIST_DIST_H
 
@@ -13,7 +15,7 @@
 
 #include "model/model.h"
 
-enum { WK_TAG_HDR = 1, WK_TAG_X = 2, WK_TAG_IDS = 3, WK_TAG_Y = 4, WK_TAG_CTL = 5 };
+enum { WK_TAG_HDR = 1, WK_TAG_X = 2, WK_TAG_IDS = 3, WK_TAG_Y = 4, WK_TAG_CTL = 5, WK_TAG_PING = 6 };
 enum { WK_OP_EVAL = 1, WK_OP_QUIT = 2, WK_OP_MOE = 3, WK_OP_OPEN = 4, WK_OP_EXIT = 5 };
 enum { WK_DIST_NONE, WK_DIST_PIPELINE, WK_DIST_EXPERT };
 
