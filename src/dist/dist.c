@@ -42,6 +42,9 @@ wick_status wick_dist_init(wick_dist **out)
     *out = NULL;
     wick_dist *d = wk_calloc(1, sizeof *d);
     if (!d) { return wk_fail_nomem("dist"); }
+    // A rank reads only its share of the weights from the file's lazy mapping: repacking at
+    // load (src/model/repack.c) would copy every weight into each rank (unless asked for)
+    setenv("WICK_REPACK", "0", 0);
     int inited = 0;
     MPI_Initialized(&inited);
     if (!inited) {
