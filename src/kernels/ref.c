@@ -407,56 +407,6 @@ static void deq_kunpacked(const kunpacked *u, int gsize, float d, float dmin, fl
     }
 }
 
-DEQ(deq_q2_k_ref)
-{
-    const wk_block_q2_k *b = vx;
-    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
-        kunpacked u;
-        unpack_q2_k(&b[i], &u);
-        deq_kunpacked(&u, 16, h2f(b[i].d), h2f(b[i].dmin), y);
-    }
-}
-
-DEQ(deq_q3_k_ref)
-{
-    const wk_block_q3_k *b = vx;
-    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
-        kunpacked u;
-        unpack_q3_k(&b[i], &u);
-        deq_kunpacked(&u, 16, h2f(b[i].d), 0.0f, y);
-    }
-}
-
-DEQ(deq_q4_k_ref)
-{
-    const wk_block_q4_k *b = vx;
-    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
-        kunpacked u;
-        unpack_q4_k(&b[i], &u);
-        deq_kunpacked(&u, 32, h2f(b[i].d), h2f(b[i].dmin), y);
-    }
-}
-
-DEQ(deq_q5_k_ref)
-{
-    const wk_block_q5_k *b = vx;
-    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
-        kunpacked u;
-        unpack_q5_k(&b[i], &u);
-        deq_kunpacked(&u, 32, h2f(b[i].d), h2f(b[i].dmin), y);
-    }
-}
-
-DEQ(deq_q6_k_ref)
-{
-    const wk_block_q6_k *b = vx;
-    for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {
-        kunpacked u;
-        unpack_q6_k(&b[i], &u);
-        deq_kunpacked(&u, 16, h2f(b[i].d), 0.0f, y);
-    }
-}
-
 QUANT(quant_q8_k_ref)
 {
     wk_block_q8_k *y = vy;
@@ -525,14 +475,31 @@ static void dot_kunpacked(const kunpacked *u, int gsize, const wk_block_q8_k *a,
         *s = sumf - summf;                                                                         \
     }
 
+// Dequantization of a K format: each block unpacked, then deq_kunpacked with its d and dmin.
+#define KDEQ(fname, btype, unpack, gsize)                                                          \
+    DEQ(fname)                                                                                     \
+    {                                                                                              \
+        const btype *b = vx;                                                                       \
+        for (int64_t i = 0; i < n / WK_QK_K; i++, y += WK_QK_K) {                                  \
+            kunpacked u;                                                                           \
+            unpack(&b[i], &u);                                                                     \
+            deq_kunpacked(&u, gsize, h2f(b[i].d), kmin(&b[i]), y);                                 \
+        }                                                                                          \
+    }
+
 #define kmin(b) h2f((b)->dmin)
 KDOT(dot_q2_k_ref, wk_block_q2_k, unpack_q2_k, 16, 1)
 KDOT(dot_q4_k_ref, wk_block_q4_k, unpack_q4_k, 32, 1)
 KDOT(dot_q5_k_ref, wk_block_q5_k, unpack_q5_k, 32, 1)
+KDEQ(deq_q2_k_ref, wk_block_q2_k, unpack_q2_k, 16)
+KDEQ(deq_q4_k_ref, wk_block_q4_k, unpack_q4_k, 32)
+KDEQ(deq_q5_k_ref, wk_block_q5_k, unpack_q5_k, 32)
 #undef kmin
 #define kmin(b) 0.0f
 KDOT(dot_q3_k_ref, wk_block_q3_k, unpack_q3_k, 16, 0)
 KDOT(dot_q6_k_ref, wk_block_q6_k, unpack_q6_k, 16, 0)
+KDEQ(deq_q3_k_ref, wk_block_q3_k, unpack_q3_k, 16)
+KDEQ(deq_q6_k_ref, wk_block_q6_k, unpack_q6_k, 16)
 #undef kmin
 
 // --- the table -----------------------------------------------------------------------------------
