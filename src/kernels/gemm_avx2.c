@@ -4,8 +4,8 @@
 // Kernel: 2 weight rows × 16 tokens over one super-block. Without VNNI each 4-element step is
 // vpmaddubsw (u8 × s8 → pairs summed in i16) + vpmaddwd by ones (→ i32) + vpaddd; the pairs
 // never saturate here: the packed quants are at most 63 (Q6_K + 32), against s8 activations:
-// at most 2 · 63 · 128 = 16128. Group scales, mins and the float steps as in gemm_avx512.c, so the same
-// bits as vec_dot.
+// at most 2 · 63 · 128 = 16128. Group scales, the pairs' term and the float steps as in
+// gemm_avx512.c, so the same bits as vec_dot.
 #include <immintrin.h>
 #include <stdbool.h>
 

@@ -88,7 +88,8 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
             }
             const __m512 da = _mm512_loadu_ps(x[j]->d);
             float *f = sf + (r * MAXV + j) * 16;
-            const __m512 si = _mm512_cvtepi32_ps(mins ? sumi[r][j] : _mm512_sub_epi32(sumi[r][j], summ));
+            const __m512 si =
+                _mm512_cvtepi32_ps(mins ? sumi[r][j] : _mm512_sub_epi32(sumi[r][j], summ));
             _mm512_storeu_ps(f, _mm512_add_ps(_mm512_loadu_ps(f),
                                               _mm512_mul_ps(_mm512_mul_ps(da, d), si)));
             if (mins) {

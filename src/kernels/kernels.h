@@ -73,6 +73,11 @@ typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_
 // of attention over a cache shared by all heads, MLA). Paths differ only by FMA rounding.
 typedef void (*wk_accum_rows_fn)(float *o, int64_t o_stride, const float *p, int64_t p_stride,
                                  const float *rows, int64_t row_stride, int nr, int nh, int64_t n);
+// s[i * s_stride + j] = a_i · b_j for i, j < 4 (float rows of n elements, a_i = a + i * a_stride,
+// b_j = b + j * b_stride): four queries against four cached keys (attention scores), the 16
+// dots reduced together. Paths differ only by float summation order.
+typedef void (*wk_dot_f32_4x4_fn)(int64_t n, const float *a, int64_t a_stride, const float *b,
+                                  int64_t b_stride, float *s, int64_t s_stride);
 // GEMM of the K formats (prefill: many tokens against a weight), layouts in gemm.h. gemm_pack
 // rearranges n_rows <= 16 rows of a weight (row r at w + r * w_stride, K elements) into a tile of
 // wk_gemm_tile_bytes(K); gemm multiplies n_rows <= 64 rows, in tiles back to back (rows 16 i ..
@@ -97,6 +102,7 @@ typedef struct wk_kernels {
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
     wk_vec_dot_4row_fn vec_dot_4il[WICK_DTYPE_COUNT];  // by weight type; interleaved rows
     wk_accum_rows_fn accum_rows;
+    wk_dot_f32_4x4_fn dot_f32_4x4;
     wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512
     wk_gemm_fn gemm[WICK_DTYPE_COUNT];
 } wk_kernels;

@@ -571,6 +571,16 @@ DOT4IL(dot4il_q6_k_ref, dot_q6_k_ref, wk_block_q6_k)
 
 // --- weighted sums of rows -----------------------------------------------------------------------
 
+static void dot_f32_4x4_ref(int64_t n, const float *a, int64_t a_stride, const float *b,
+                            int64_t b_stride, float *s, int64_t s_stride)
+{
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            dot_f32_ref(n, &s[i * s_stride + j], a + i * a_stride, b + j * b_stride);
+        }
+    }
+}
+
 static void accum_rows_ref(float *o, int64_t o_stride, const float *p, int64_t p_stride,
                            const float *rows, int64_t row_stride, int nr, int nh, int64_t n)
 {
@@ -637,4 +647,5 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->from_float[WICK_DTYPE_Q8_1] = quant_q8_1_ref;
     k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k_ref;
     k->accum_rows = accum_rows_ref;
+    k->dot_f32_4x4 = dot_f32_4x4_ref;
 }

@@ -465,9 +465,56 @@ static void accum_rows_avx2(float *o, int64_t o_stride, const float *p, int64_t 
     }
 }
 
+// dot_f32_4x4 (kernels.h): two a rows at a time against the four b rows (8 accumulators of 8
+// elements: with the loads, within AVX2's 16 registers), the sums reduced with a tree of
+// horizontal adds.
+static void dot_f32_4x4_avx2(int64_t n, const float *a, int64_t a_stride, const float *b,
+                             int64_t b_stride, float *s, int64_t s_stride)
+{
+    #pragma GCC unroll 4
+    for (int i0 = 0; i0 < 4; i0 += 2) {
+        __m256 acc[2][4];
+        #pragma GCC unroll 4
+        for (int i = 0; i < 2; i++) {
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) { acc[i][j] = _mm256_setzero_ps(); }
+        }
+        int64_t k = 0;
+        for (; k + 8 <= n; k += 8) {
+            __m256 bv[4];
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) { bv[j] = _mm256_loadu_ps(b + j * b_stride + k); }
+            #pragma GCC unroll 4
+            for (int i = 0; i < 2; i++) {
+                const __m256 av = _mm256_loadu_ps(a + (i0 + i) * a_stride + k);
+                #pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) { acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]); }
+            }
+        }
+        #pragma GCC unroll 4
+        for (int i = 0; i < 2; i++) {
+            // per 128-bit half of hadd(hadd(a0, a1), hadd(a2, a3)): the partial sums of j = 0..3;
+            // the halves added give row i's four dots
+            const __m256 h01 = _mm256_hadd_ps(acc[i][0], acc[i][1]);
+            const __m256 h23 = _mm256_hadd_ps(acc[i][2], acc[i][3]);
+            const __m256 h = _mm256_hadd_ps(h01, h23);
+            float out[4];
+            _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+            const float *ai = a + (i0 + i) * a_stride;
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                float t = out[j];
+                for (int64_t kk = k; kk < n; kk++) { t += ai[kk] * b[j * b_stride + kk]; }
+                s[(i0 + i) * s_stride + j] = t;
+            }
+        }
+    }
+}
+
 void wk_kernels_fill_avx2(wk_kernels *k)
 {
     k->accum_rows = accum_rows_avx2;
+    k->dot_f32_4x4 = dot_f32_4x4_avx2;
     k->to_float[WICK_DTYPE_F16] = deq_f16_avx2;
     k->to_float[WICK_DTYPE_BF16] = deq_bf16_avx2;
     k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx2;

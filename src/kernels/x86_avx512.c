@@ -374,8 +374,54 @@ static void dot4il_q6_k_avx512(int64_t n, float *s, const void *w, size_t ws, co
     dot_q6_k_4row(n, s, w, sizeof(wk_block_q6_k), 4 * sizeof(wk_block_q6_k), ws, a);
 }
 
+// dot_f32_4x4 (kernels.h): 16 accumulators of 16 elements (4 a rows × 4 b rows), each folded to
+// 8 lanes, then the AVX2 kernel's tree of horizontal adds.
+static void dot_f32_4x4_avx512(int64_t n, const float *a, int64_t a_stride, const float *b,
+                               int64_t b_stride, float *s, int64_t s_stride)
+{
+    __m512 acc[4][4];
+    #pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) { acc[i][j] = _mm512_setzero_ps(); }
+    }
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 bv[4];
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) { bv[j] = _mm512_loadu_ps(b + j * b_stride + k); }
+        #pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            const __m512 av = _mm512_loadu_ps(a + i * a_stride + k);
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) { acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]); }
+        }
+    }
+    #pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        __m256 f[4];
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m512d v = _mm512_castps_pd(acc[i][j]);
+            f[j] = _mm256_add_ps(_mm512_castps512_ps256(acc[i][j]),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(v, 1)));
+        }
+        const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(f[0], f[1]), _mm256_hadd_ps(f[2], f[3]));
+        float out[4];
+        _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+        const float *ai = a + i * a_stride;
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            float t = out[j];
+            for (int64_t kk = k; kk < n; kk++) { t += ai[kk] * b[j * b_stride + kk]; }
+            s[i * s_stride + j] = t;
+        }
+    }
+}
+
 void wk_kernels_fill_avx512(wk_kernels *k)
 {
+    k->dot_f32_4x4 = dot_f32_4x4_avx512;
     k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx512;
     k->vec_dot[WICK_DTYPE_F16] = dot_f16_avx512;
     k->vec_dot[WICK_DTYPE_Q4_0] = dot_q4_0_avx512;

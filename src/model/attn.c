@@ -5,8 +5,9 @@
 // softmax(kq_scale · s) with a causal mask, then out = Σ_j p_j · v_j (an fp16 cache: p_j rounded
 // to fp16 first, as ggml converts the probabilities to the V cache's type).
 // Work: the T × n_head_kv (token, kv head) pairs are split into contiguous ranges of equal cost,
-// one per part; a pair handles the n_rep query heads that share the kv head, so every K and V row is read once
-// for the group (and the scores of four heads come from one vec_dot_4act call).
+// one per part; a pair handles the n_rep query heads that share the kv head, so every K and V row
+// is read once for the group (with an f32 cache, the scores of four heads against four positions
+// come from one dot_f32_4x4 call; with fp16, of four heads against one from vec_dot_4act).
 #include <math.h>
 
 #include "model/model.h"
@@ -16,6 +17,8 @@ int64_t wk_attn_scratch(int64_t n_ctx, int64_t n_rep, int64_t head_dim_k, int64_
     // per thread: scores[n_rep][n_ctx] | q as fp16 [n_rep][head_dim_k] | acc[n_rep][head_dim_v]
     return n_rep * (n_ctx + head_dim_k + head_dim_v) + 16;
 }
+
+enum { ATTN_TOKS = 16 }; // tokens per block of the work loop (attn_part)
 
 typedef struct attn_job {
     wk_attn_args *a;
@@ -53,8 +56,22 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
         q_row = (size_t)hk * sizeof(uint16_t);
     }
 
-    // s[r][j] = kq_scale · (q_r · k_j)
-    for (int64_t j = 0; j < n_kv; j++) {
+    // s[r][j] = kq_scale · (q_r · k_j); an f32 cache: four heads against four positions per call
+    int64_t j0 = 0;
+    if (!f16 && n_rep % 4 == 0) {
+        for (; j0 + 4 <= n_kv; j0 += 4) {
+            const float *kr =
+                (const float *)wk_kv_row(kv, kv->k, a->il, seq, j0, kv->k_row) + g * hk;
+            for (int64_t r = 0; r < n_rep; r += 4) {
+                float *sr = s + r * n_ctx + j0;
+                kern->dot_f32_4x4(hk, q + r * hk, hk, kr, kv->k_row, sr, n_ctx);
+                for (int i = 0; i < 4; i++) {
+                    for (int k = 0; k < 4; k++) { sr[i * n_ctx + k] *= a->kq_scale; }
+                }
+            }
+        }
+    }
+    for (int64_t j = j0; j < n_kv; j++) {
         const char *kr =
             (const char *)wk_kv_row(kv, kv->k, a->il, seq, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
         int64_t r = 0;
@@ -86,10 +103,11 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
     const size_t v_stride = (size_t)kv->v_row * kv->elt; // bytes from one position to the next
     for (int64_t j = 0; j < n_kv; j += 4) {
         const int nr = (int)(n_kv - j < 4 ? n_kv - j : 4);
-        const char *vr0 =
-            (const char *)wk_kv_row(kv, kv->v, a->il, seq, j, kv->v_row) + (size_t)(g * hv) * kv->elt;
+        const char *vr0 = (const char *)wk_kv_row(kv, kv->v, a->il, seq, j, kv->v_row) +
+                          (size_t)(g * hv) * kv->elt;
         if (!f16) {
-            kern->accum_rows(acc, hv, s + j, n_ctx, (const float *)vr0, kv->v_row, nr, (int)n_rep, hv);
+            kern->accum_rows(acc, hv, s + j, n_ctx, (const float *)vr0, kv->v_row, nr, (int)n_rep,
+                             hv);
             continue;
         }
         for (int64_t d0 = 0; d0 < hv; d0 += VCHUNK) {
@@ -131,8 +149,16 @@ static void attn_part(void *ctx, int ith, int nth)
     wk_attn_args *a = j->a;
     const int64_t i0 = part_start(a, ith, nth), i1 = part_start(a, ith + 1, nth);
     float *scratch = a->scratch + (size_t)ith * (size_t)a->scratch_per_thread;
-    for (int64_t i = i0; i < i1; i++) {
-        attend_group(a, j->kern, i / a->n_head_kv, i % a->n_head_kv, scratch);
+    // blocks of ATTN_TOKS tokens, kv head by kv head: the head's cached K and V columns (strided
+    // rows of the cache) are read from L2 by the block's tokens rather than from L3 by each
+    const int64_t nkv = a->n_head_kv;
+    for (int64_t tb = i0 / nkv; tb * nkv < i1; tb += ATTN_TOKS) {
+        for (int64_t g = 0; g < nkv; g++) {
+            for (int64_t t = tb; t < tb + ATTN_TOKS && t < a->T; t++) {
+                const int64_t i = t * nkv + g;
+                if (i >= i0 && i < i1) { attend_group(a, j->kern, t, g, scratch); }
+            }
+        }
     }
 }
 

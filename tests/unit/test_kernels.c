@@ -747,6 +747,32 @@ static void test_env_selection(void)
     }
 }
 
+// dot_f32_4x4 against 16 reference dots: rows of 128 (attention heads), 77 (a tail past the
+// vector width) and 16 elements, strided rows and outputs; equal up to float summation order.
+static void check_dot_f32_4x4(const wk_kernels *k, const wk_kernels *ref)
+{
+    static const int64_t ns[] = {128, 77, 16};
+    float a[4 * 150], b[4 * 160], s[4 * 9], want;
+    for (size_t c = 0; c < WK_ARRAY_LEN(ns); c++) {
+        const int64_t n = ns[c];
+        for (size_t i = 0; i < WK_ARRAY_LEN(a); i++) { a[i] = rndf(); }
+        for (size_t i = 0; i < WK_ARRAY_LEN(b); i++) { b[i] = rndf(); }
+        k->dot_f32_4x4(n, a, 150, b, 160, s, 9);
+        int n_bad = 0;
+        for (int i = 0; i < 4; i++) {
+            for (int j = 0; j < 4; j++) {
+                ref->vec_dot[WICK_DTYPE_F32](n, &want, a + i * 150, b + j * 160);
+                double mag = 0;
+                for (int64_t e = 0; e < n; e++) {
+                    mag += fabs((double)a[i * 150 + e] * b[j * 160 + e]);
+                }
+                n_bad += fabs((double)s[i * 9 + j] - want) > 1e-5 * mag;
+            }
+        }
+        CHECKF(n_bad == 0, "%s dot_f32_4x4 n=%lld: %d of 16 differ", k->name, (long long)n, n_bad);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--path") == 0) {
@@ -777,6 +803,7 @@ int main(int argc, char **argv)
             check_quant_path(k, ref);
         }
         check_dot_path(k, ref);
+        check_dot_f32_4x4(k, ref);
         printf("%s path: checked\n", k->name);
     }
     return test_summary("kernels");
