@@ -393,8 +393,10 @@ WICK_API wick_status wick_tokenizer_open_tiktoken(const char *path, const wick_t
 // A tokenizer.json when the file parses as JSON, else a tiktoken file.
 WICK_API wick_status wick_tokenizer_open_file(const char *path, const wick_tokenizer_opts *o,
                                               wick_tokenizer **out);
-// The vocabulary inside an open GGUF file (tokenizer.ggml.*). The tokenizer copies what it needs;
-// g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens),
+// The vocabulary inside an open GGUF file (tokenizer.ggml.*): tokenizer.ggml.model "gpt2" (BPE,
+// with tokenizer.ggml.pre), "llama" (SentencePiece BPE), "bert" (WordPiece), "t5" (Unigram) or
+// "rwkv" (RWKV's trie tokenizer: the text's bytes as they are, invalid UTF-8 too, and no BOS/EOS
+// unless the file asks). The tokenizer copies what it needs; g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens),
 // WICK_E_FORMAT (inconsistent arrays, bad merges, ids out of range; names the key and index),
 // WICK_E_UNSUPPORTED (another tokenizer.ggml.model or pre).
 WICK_API wick_status wick_tokenizer_open_gguf(const wick_gguf *g, wick_tokenizer **out);
@@ -418,7 +420,8 @@ enum {
 // Tokenizes text[0, len) into ids[0, n_max). *n_out is the number of ids the text needs, also
 // when that is more than n_max: then the call fails with WICK_E_RANGE and ids holds the first
 // n_max. ids may be NULL when n_max is 0. flags: WICK_TOKENIZE_*.
-// Errors: WICK_E_RANGE (see above; or len > 2 GiB), WICK_E_NOMEM, WICK_E_INTERNAL.
+// Errors: WICK_E_RANGE (see above; or len > 2 GiB), WICK_E_FORMAT (text the vocabulary cannot
+// spell and it has no unknown token), WICK_E_NOMEM, WICK_E_INTERNAL.
 WICK_API wick_status wick_tokenize(const wick_tokenizer *tk, const char *text, size_t len,
                                    unsigned flags, int32_t *ids, size_t n_max, size_t *n_out);
 // The same into a new array (free with wick_free(); NULL when *n_out is 0).

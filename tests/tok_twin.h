@@ -136,6 +136,49 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     return ok;
 }
 
+// The GGUF keys bench/tok/rwkv.js wrote for an RWKV vocabulary ({"model", "tokens" as llama.cpp's
+// converter escapes them, "token_type", and the *_token_id keys present}) → a vocabulary-only
+// GGUF.
+static inline bool keys_to_gguf(const char *json_path, const char *out)
+{
+    json_error_t err;
+    json_t *root = json_load_file(json_path, 0, &err);
+    if (!root) { return false; }
+    json_t *tokens = json_object_get(root, "tokens"), *types = json_object_get(root, "token_type");
+    size_t n = json_array_size(tokens);
+    const char **toks = calloc(n + 1, sizeof *toks);
+    int32_t *ty = calloc(n + 1, sizeof *ty);
+    for (size_t i = 0; i < n; i++) {
+        toks[i] = json_string_value(json_array_get(tokens, i));
+        ty[i] = (int32_t)json_integer_value(json_array_get(types, i));
+    }
+    wick_gguf_writer *w = NULL;
+    bool ok = wick_gguf_writer_create(&w) == WICK_OK &&
+              wick_gguf_writer_add_str(w, "general.architecture", "rwkv6") == WICK_OK &&
+              wick_gguf_writer_add_str(w, "tokenizer.ggml.model",
+                                       json_string_value(json_object_get(root, "model"))) ==
+                  WICK_OK &&
+              wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING, toks, n) ==
+                  WICK_OK &&
+              wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, ty, n) ==
+                  WICK_OK;
+    static const char *const ids[] = {"bos", "eos", "unknown"};
+    for (size_t k = 0; k < 3 && ok; k++) {
+        char name[64], key[96];
+        snprintf(name, sizeof name, "%s_token_id", ids[k]);
+        snprintf(key, sizeof key, "tokenizer.ggml.%s", name);
+        json_t *v = json_object_get(root, name);
+        ok = !v || wick_gguf_writer_add_u32(w, key, (uint32_t)json_integer_value(v)) == WICK_OK;
+    }
+    ok = ok && wick_gguf_writer_write(w, out, NULL, NULL) == WICK_OK;
+    CHECKF(ok, "writing %s: %s", out, wick_errmsg());
+    wick_gguf_writer_destroy(w);
+    free(toks);
+    free(ty);
+    json_decref(root);
+    return ok;
+}
+
 static inline bool json_to_gguf(const char *json_path, const char *pre, const char *out)
 {
     return json_to_gguf_bos(json_path, pre, -1, out);

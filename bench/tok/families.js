@@ -5,6 +5,7 @@
 'use strict';
 const V = require('./vocab');
 const corpus = require('./corpus');
+const RWKV = require('./rwkv');
 
 const R = String.raw;
 // String.raw with \u{HEX} escapes turned into the characters (the exact code points of the
@@ -224,6 +225,12 @@ function families() {
             model: { type: 'WordLevel', vocab: wl, unk_token: '[UNK]' },
         }),
     });
+    // RWKV's trie tokenizer (no tokenizer.json: rwkv.js is the reference and writes the GGUF keys)
+    for (const [name, gaps] of [['rwkv', null],
+                                ['rwkv-unk', (b) => b < 9 || (b >= 0x80 && b < 0xC0)]]) {
+        out.push({ name, file: name + '.json', gguf: { model: 'rwkv' },
+                   write: (dir, c) => RWKV.write(dir, name, V, c, gaps) });
+    }
     return out;
 }
 

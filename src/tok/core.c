@@ -139,7 +139,7 @@ wick_status wk_tok_build_vmap(wick_tokenizer *t)
 
 int32_t wk_tok_lookup(const wick_tokenizer *t, const void *b, size_t n)
 {
-    if (!t->vmap) { return -1; }
+    if (!t->vmap) { return wk_trie_find(&t->mtrie, b, n); } // RWKV: its trie, or nothing
     size_t i = (size_t)wk_tok_hash(b, n) & t->vmap_mask;
     for (;;) {
         uint32_t v = t->vmap[i];
@@ -263,10 +263,10 @@ wick_status wk_tok_add_added(wick_tokenizer *t, const char *content, size_t len,
     return WICK_OK;
 }
 
-// --- the added-token trie ------------------------------------------------------------------------
+// --- byte tries (added tokens; RWKV's model tokens) ------------------------------------------------
 typedef struct trie_build {
     // children kept as linked lists while building, compacted at the end
-    int32_t *first_child, *next_sibling, *added;
+    int32_t *first_child, *next_sibling, *value;
     uint8_t *byte;
     int n, cap;
 } trie_build;
@@ -274,6 +274,7 @@ typedef struct trie_build {
 static int trie_new_node(trie_build *b, uint8_t byte)
 {
     if (b->n == b->cap) {
+        if (b->cap > INT32_MAX / 4) { return -1; }
         int cap = b->cap ? b->cap * 2 : 256;
         int32_t *fc = wk_realloc(b->first_child, (size_t)cap * sizeof *fc);
         if (!fc) { return -1; }
@@ -281,25 +282,93 @@ static int trie_new_node(trie_build *b, uint8_t byte)
         int32_t *ns = wk_realloc(b->next_sibling, (size_t)cap * sizeof *ns);
         if (!ns) { return -1; }
         b->next_sibling = ns;
-        int32_t *ad = wk_realloc(b->added, (size_t)cap * sizeof *ad);
-        if (!ad) { return -1; }
-        b->added = ad;
+        int32_t *va = wk_realloc(b->value, (size_t)cap * sizeof *va);
+        if (!va) { return -1; }
+        b->value = va;
         uint8_t *by = wk_realloc(b->byte, (size_t)cap);
         if (!by) { return -1; }
         b->byte = by;
         b->cap = cap;
     }
     int i = b->n++;
-    b->first_child[i] = b->next_sibling[i] = b->added[i] = -1;
+    b->first_child[i] = b->next_sibling[i] = b->value[i] = -1;
     b->byte[i] = byte;
     return i;
 }
 
-static wick_status build_trie(wick_tokenizer *t)
+wick_status wk_tok_trie_build(int32_t n, wk_trie_key key, const void *ctx, wk_trie *out)
 {
     trie_build b = {0};
     wick_status rc = WICK_OK;
+    *out = (wk_trie){0};
     if (trie_new_node(&b, 0) < 0) { goto nomem; }
+    for (int32_t k = 0; k < n; k++) {
+        size_t len = 0;
+        const uint8_t *s = key(ctx, k, &len);
+        if (!s) { continue; }
+        int node = 0;
+        for (size_t j = 0; j < len; j++) {
+            int ch = b.first_child[node];
+            while (ch >= 0 && b.byte[ch] != s[j]) { ch = b.next_sibling[ch]; }
+            if (ch < 0) {
+                ch = trie_new_node(&b, s[j]);
+                if (ch < 0) { goto nomem; }
+                b.next_sibling[ch] = b.first_child[node];
+                b.first_child[node] = ch;
+            }
+            node = ch;
+        }
+        b.value[node] = k; // a later key with the same bytes wins (as a map insert would)
+    }
+    out->nodes = wk_calloc((size_t)b.n, sizeof *out->nodes);
+    out->edges = wk_calloc((size_t)b.n, sizeof *out->edges);
+    if (!out->nodes || !out->edges) { goto nomem; }
+    uint32_t ne = 0;
+    for (int i = 0; i < b.n; i++) {
+        out->nodes[i].value = b.value[i];
+        out->nodes[i].first = ne;
+        uint32_t first = ne;
+        for (int ch = b.first_child[i]; ch >= 0; ch = b.next_sibling[ch]) {
+            // insertion sort by byte
+            uint32_t j = ne++;
+            while (j > first && out->edges[j - 1].byte > b.byte[ch]) {
+                out->edges[j] = out->edges[j - 1];
+                j--;
+            }
+            out->edges[j].byte = b.byte[ch];
+            out->edges[j].child = ch;
+        }
+        out->nodes[i].n = ne - first;
+    }
+    out->n = b.n;
+    goto done;
+nomem:
+    wk_tok_trie_free(out);
+    rc = wk_fail_nomem("token trie");
+done:
+    wk_free(b.first_child);
+    wk_free(b.next_sibling);
+    wk_free(b.value);
+    wk_free(b.byte);
+    return rc;
+}
+
+void wk_tok_trie_free(wk_trie *tr)
+{
+    wk_free(tr->nodes);
+    wk_free(tr->edges);
+    *tr = (wk_trie){0};
+}
+
+static const uint8_t *added_key(const void *ctx, int32_t k, size_t *len)
+{
+    const wk_added *a = &((const wick_tokenizer *)ctx)->added[k];
+    *len = a->len;
+    return (const uint8_t *)a->content;
+}
+
+static wick_status build_trie(wick_tokenizer *t)
+{
     for (int k = 0; k < t->n_added; k++) {
         const wk_added *a = &t->added[k];
         if (a->normalized) {
@@ -307,51 +376,9 @@ static wick_status build_trie(wick_tokenizer *t)
         } else {
             t->added_first[(uint8_t)a->content[0]] = true;
         }
-        int node = 0;
-        for (size_t j = 0; j < a->len; j++) {
-            uint8_t c = (uint8_t)a->content[j];
-            int ch = b.first_child[node];
-            while (ch >= 0 && b.byte[ch] != c) { ch = b.next_sibling[ch]; }
-            if (ch < 0) {
-                ch = trie_new_node(&b, c);
-                if (ch < 0) { goto nomem; }
-                b.next_sibling[ch] = b.first_child[node];
-                b.first_child[node] = ch;
-            }
-            node = ch;
-        }
-        b.added[node] = k; // a later token with the same content wins (as a map insert would)
     }
-    t->trie = wk_calloc((size_t)b.n, sizeof *t->trie);
-    t->edges = wk_calloc((size_t)b.n, sizeof *t->edges);
-    if (!t->trie || !t->edges) { goto nomem; }
-    uint32_t ne = 0;
-    for (int i = 0; i < b.n; i++) {
-        t->trie[i].added = b.added[i];
-        t->trie[i].first = ne;
-        uint32_t first = ne;
-        for (int ch = b.first_child[i]; ch >= 0; ch = b.next_sibling[ch]) {
-            // insertion sort by byte
-            uint32_t j = ne++;
-            while (j > first && t->edges[j - 1].byte > b.byte[ch]) {
-                t->edges[j] = t->edges[j - 1];
-                j--;
-            }
-            t->edges[j].byte = b.byte[ch];
-            t->edges[j].child = ch;
-        }
-        t->trie[i].n = ne - first;
-    }
-    t->n_trie = b.n;
-    goto done;
-nomem:
-    rc = wk_fail_nomem("added-token trie");
-done:
-    wk_free(b.first_child);
-    wk_free(b.next_sibling);
-    wk_free(b.added);
-    wk_free(b.byte);
-    return rc;
+    wk_tok_trie_free(&t->trie);
+    return wk_tok_trie_build(t->n_added, added_key, t, &t->trie);
 }
 
 static bool is_eog_name(const char *s, size_t n)
@@ -439,8 +466,8 @@ void wick_tokenizer_close(wick_tokenizer *t)
     wk_free(t->scores);
     for (int i = 0; i < t->n_added; i++) { wk_free(t->added[i].content); }
     wk_free(t->added);
-    wk_free(t->trie);
-    wk_free(t->edges);
+    wk_tok_trie_free(&t->trie);
+    wk_tok_trie_free(&t->mtrie);
     wk_tok_pipeline_free(t);
     wk_free(t->post_pre);
     wk_free(t->post_post);

@@ -222,22 +222,10 @@ static int match_added(const wick_tokenizer *t, const char *s, size_t n, size_t 
 {
     int node = 0, best = -1;
     for (size_t j = i; j < n; j++) {
-        const wk_trie_node *nd = &t->trie[node];
-        uint8_t c = (uint8_t)s[j];
-        int child = -1;
-        uint32_t lo = nd->first, hi = nd->first + nd->n;
-        while (lo < hi) { // edges are sorted
-            uint32_t mid = (lo + hi) / 2;
-            if (t->edges[mid].byte < c) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        if (lo < nd->first + nd->n && t->edges[lo].byte == c) { child = t->edges[lo].child; }
+        int child = wk_trie_child(&t->trie, node, (uint8_t)s[j]);
         if (child < 0) { break; }
         node = child;
-        int a = t->trie[node].added;
+        int a = t->trie.nodes[node].value;
         if (a >= 0 && t->added[a].normalized == normalized &&
             (parse_special || !t->added[a].special)) {
             best = a;
@@ -268,7 +256,7 @@ static wick_status split_added(enc_state *e, const char *s, size_t n, bool norma
             continue;
         }
         size_t mlen = 0;
-        int a = t->n_trie ? match_added(t, s, n, i, normalized, parse_special, &mlen) : -1;
+        int a = t->trie.n ? match_added(t, s, n, i, normalized, parse_special, &mlen) : -1;
         if (a < 0) {
             i++;
             continue;
@@ -393,7 +381,8 @@ wick_status wk_tok_encode(const wick_tokenizer *t, const char *text, size_t len,
     wk_buf clean;
     wk_buf_init(&clean, SIZE_MAX / 2);
     wick_status rc = WICK_OK;
-    if (!wk_tok_utf8_valid((const uint8_t *)text, len)) {
+    // RWKV's tokens are byte strings: its text stays as it is (llama.cpp), invalid UTF-8 included
+    if (t->model != WK_MODEL_RWKV && !wk_tok_utf8_valid((const uint8_t *)text, len)) {
         rc = wk_tok_utf8_lossy(&clean, (const uint8_t *)text, len);
         text = clean.data;
         len = clean.len;

@@ -5,6 +5,7 @@
 //           (pre_table.c); byte-level tokens, or UTF-8 ones with <0xXX> byte fallback
 //   "llama" SentencePiece-style BPE over scores with byte fallback
 //   "bert"  WordPiece, "t5" Unigram (models.c), with the pipelines of their tokenizer.json files
+//   "rwkv"  RWKV's trie tokenizer over escaped byte-string tokens (rwkv.c)
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -469,6 +470,69 @@ static wick_status load_wpm_ugm(gload *L, bool wpm)
     return wpm_ugm_pipeline(L, wpm);
 }
 
+// --- "rwkv" -----------------------------------------------------------------------------------
+// Every token's text is unescaped to its bytes. NORMAL (and BYTE) tokens are the trie's; CONTROL,
+// USER_DEFINED and UNKNOWN ones ("<s>") are added tokens, as in the other vocabularies; UNUSED
+// ones ("[PAD65530]") only decode. Of tokens with the same bytes the last one is the trie's, as
+// in llama.cpp. llama.cpp puts every token in its trie, so there a CONTROL
+// token's text in plain text (no PARSE_SPECIAL) is that token; here, as in RWKV's tokenizer
+// (which has no such tokens), it is its bytes. No BOS/EOS unless add_bos/add_eos_token say so.
+static wick_status load_rwkv(gload *L)
+{
+    wick_tokenizer *t = L->t;
+    const wick_gguf_value *tokens = NULL, *types = NULL, *scores = NULL;
+    uint64_t n = 0;
+    wick_status rc = vocab_arrays(L, &tokens, &types, &scores, &n);
+    if (rc == WICK_OK) { rc = wk_tok_reserve(t, (int32_t)n); }
+    if (rc < 0) { return rc; }
+    t->model = WK_MODEL_RWKV;
+    wk_buf tmp;
+    wk_buf_init(&tmp, SIZE_MAX / 2);
+    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
+        const char *s;
+        size_t sn;
+        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
+        if (rc < 0) { break; }
+        if (!wk_tok_rwkv_unescape(s, sn, &tmp, &rc)) {
+            rc = wk_fail(WICK_E_FORMAT,
+                         "[%llu]: '%.*s': a bad escape (expected \\t, \\n, \\r, \\xHH or \\ "
+                         "before a character)",
+                         (unsigned long long)i, (int)WK_MIN(sn, 200), s);
+        }
+        if (rc < 0) { break; }
+        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
+        int32_t id = (int32_t)i;
+        const char *b = tmp.data ? tmp.data : "";
+        if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
+            bool special = type != TT_USER;
+            rc = wk_tok_set(t, id, b, tmp.len,
+                            (uint8_t)(WK_TOKF_ADDED | (special ? WK_TOKF_SPECIAL : 0)));
+            if (rc == WICK_OK) {
+                rc = wk_tok_add_added(t, b, tmp.len, id, special, false, false, false, false);
+            }
+            if (type == TT_UNKNOWN) { t->unk_id = id; }
+        } else {
+            rc = wk_tok_set(t, id, b, tmp.len, type == TT_UNUSED ? 0 : WK_TOKF_MODEL);
+        }
+    }
+    wk_buf_free(&tmp);
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
+    rc = wk_tok_rwkv_init(t); // the trie is the lookup table: of equal tokens the last one wins
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.bos_token_id", &t->bos); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eos_token_id", &t->eos); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eot_token_id", &t->eot); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.padding_token_id", &t->pad); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.unknown_token_id", &t->unk_special); }
+    bool add_bos = false, add_eos = false;
+    if (rc == WICK_OK) { rc = opt_bool(L, "tokenizer.ggml.add_bos_token", &add_bos); }
+    if (rc == WICK_OK) { rc = opt_bool(L, "tokenizer.ggml.add_eos_token", &add_eos); }
+    if (rc == WICK_OK && add_bos) { rc = push_post(&t->post_pre, &t->n_post_pre, t->bos); }
+    if (rc == WICK_OK && add_eos) { rc = push_post(&t->post_post, &t->n_post_post, t->eos); }
+    if (rc < 0) { return rc; }
+    if (t->unk_special >= 0) { t->unk_id = t->unk_special; }
+    return wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0);
+}
+
 static wick_status load(gload *L)
 {
     const wick_gguf *g = L->g;
@@ -480,6 +544,7 @@ static wick_status load(gload *L)
     if (strcmp(model, "bert") == 0 || strcmp(model, "t5") == 0) {
         return load_wpm_ugm(L, model[0] == 'b');
     }
+    if (strcmp(model, "rwkv") == 0) { return load_rwkv(L); }
     L->spm = strcmp(model, "llama") == 0;
     bool ws_model = strcmp(model, "whitespace") == 0;
     if (!L->spm && !ws_model && strcmp(model, "gpt2") != 0) {

@@ -140,15 +140,50 @@ typedef struct wk_added {
     bool special, lstrip, rstrip, normalized, single_word;
 } wk_added;
 
-// A trie over added-token contents: node 0 is the root; edges sorted by byte.
+// A byte trie (added-token contents; RWKV's model tokens): node 0 is the root; edges sorted by
+// byte.
 typedef struct wk_trie_edge {
     uint8_t byte;
     int32_t child;
 } wk_trie_edge;
 typedef struct wk_trie_node {
     uint32_t first, n; // edges [first, first+n)
-    int32_t added;     // index into added[] ending here, or -1
+    int32_t value;     // the key ending here (index into added[]; RWKV: token id), or -1
 } wk_trie_node;
+typedef struct wk_trie {
+    wk_trie_node *nodes;
+    wk_trie_edge *edges;
+    int n;
+} wk_trie;
+// The child of node by byte c, or -1.
+static inline int32_t wk_trie_child(const wk_trie *tr, int32_t node, uint8_t c)
+{
+    const wk_trie_node *nd = &tr->nodes[node];
+    uint32_t lo = nd->first, hi = nd->first + nd->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (tr->edges[mid].byte < c) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < nd->first + nd->n && tr->edges[lo].byte == c ? tr->edges[lo].child : -1;
+}
+// The value of the key s[0, n), or -1.
+static inline int32_t wk_trie_find(const wk_trie *tr, const void *s, size_t n)
+{
+    int32_t node = tr->n ? 0 : -1;
+    for (size_t i = 0; i < n && node >= 0; i++) {
+        node = wk_trie_child(tr, node, ((const uint8_t *)s)[i]);
+    }
+    return node >= 0 ? tr->nodes[node].value : -1;
+}
+// Key k of a trie being built (NULL: no key k), *len its length.
+typedef const uint8_t *(*wk_trie_key)(const void *ctx, int32_t k, size_t *len);
+// Builds a trie over keys 0..n-1; the node where key k ends has value k (a later equal key wins).
+wick_status wk_tok_trie_build(int32_t n, wk_trie_key key, const void *ctx, wk_trie *out);
+void wk_tok_trie_free(wk_trie *tr);
 
 enum {
     WK_NORM_NFC,
@@ -274,6 +309,9 @@ struct wick_tokenizer {
     // pieces of at most 400000 characters, each cut where a run of whitespace or of
     // non-whitespace (Python's str.isspace) passes 25000 characters.
     bool tiktoken_chunks;
+    // RWKV: a byte trie over the model tokens (values: ids), the node of each first byte (-1)
+    wk_trie mtrie;
+    int32_t mroot[256];
     int32_t byte_id[256]; // byte-level: the symbol of each byte; byte_fallback: <0xXX>
     uint32_t *vmap;       // open addressing: id + 1, 0 empty; over model tokens (bytes → id)
     size_t vmap_mask;
@@ -284,9 +322,7 @@ struct wick_tokenizer {
     // added tokens
     wk_added *added;
     int n_added;
-    wk_trie_node *trie;
-    wk_trie_edge *edges;
-    int n_trie;
+    wk_trie trie;
     bool added_first[256]; // bytes that can start an added token (non-normalized ones)
     bool any_normalized_added;
 
@@ -396,6 +432,14 @@ wick_status wk_tok_unigram_piece(const wick_tokenizer *t, const uint8_t *s, size
                                  wk_tok_ids *out);
 // After the vocabulary and t->scores: the unknown piece's score and the longest token.
 wick_status wk_tok_unigram_init(wick_tokenizer *t);
+// RWKV (rwkv.c): a token as the GGUF stores it (Python's bytes repr without b'') to its bytes in
+// out (cleared first); false, *rc untouched, when an escape is malformed. The trie over the
+// MODEL tokens. One piece: the longest token at each position, a byte no token starts with (or
+// no whole token does) as unk_id.
+bool wk_tok_rwkv_unescape(const char *s, size_t n, wk_buf *out, wick_status *rc);
+wick_status wk_tok_rwkv_init(wick_tokenizer *t);
+wick_status wk_tok_rwkv_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
+                              wk_tok_ids *out);
 // Merges the symbols syms[0, n) in place; returns the new count (SIZE_MAX: out of memory).
 size_t wk_tok_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.

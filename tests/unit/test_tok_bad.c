@@ -216,8 +216,8 @@ static void bad_gguf(void)
         wick_status rc;
         const char *needle;
     } cases[] = {
-        {"model", "rwkv", "gpt2", NULL, good_merges, 1, -1, WICK_E_UNSUPPORTED,
-         "tokenizer.ggml.model 'rwkv' is not supported"},
+        {"model", "martian", "gpt2", NULL, good_merges, 1, -1, WICK_E_UNSUPPORTED,
+         "tokenizer.ggml.model 'martian' is not supported"},
         {"t5-scores", "t5", NULL, NULL, NULL, 0, -1, WICK_E_FORMAT,
          "tokenizer.ggml.scores: missing for model 't5'"},
         {"bert-types", "bert", NULL, types, NULL, 0, -1, WICK_E_FORMAT,
@@ -249,6 +249,41 @@ static void bad_gguf(void)
         wick_tokenizer_close(tk);
         wick_gguf_close(g);
     }
+}
+
+// RWKV vocabularies: a malformed escape in a token names it; a byte no token starts with, when
+// there is no unknown token, is an error naming the byte (llama.cpp would emit id -1).
+static void bad_rwkv(void)
+{
+    static const char *const bad[][2] = {{"\\x4", "[1]: '\\x4': a bad escape"},
+                                         {"\\xg0", "[1]: '\\xg0': a bad escape"},
+                                         {"b\\", "[1]: 'b\\': a bad escape"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *toks[] = {"a", bad[i][0], "c"};
+        const char *p = write_vocab("rwkv-bad", "rwkv", NULL, toks, 3, NULL, NULL, 0, -1);
+        wick_gguf *g = NULL;
+        wick_tokenizer *tk = NULL;
+        CHECK_OK(wick_gguf_open(p, &g));
+        if (g) { CHECK_FAIL(wick_tokenizer_open_gguf(g, &tk), WICK_E_FORMAT, bad[i][1]); }
+        wick_tokenizer_close(tk);
+        wick_gguf_close(g);
+    }
+    const char *toks[] = {"a", "\\x41b", "\\'\\\\\\t", "\\xE4\\xb8"};
+    const char *p = write_vocab("rwkv-ok", "rwkv", NULL, toks, 4, NULL, NULL, 0, -1);
+    wick_gguf *g = NULL;
+    wick_tokenizer *tk = NULL;
+    CHECK_OK(wick_gguf_open(p, &g));
+    if (g) { CHECK_OK(wick_tokenizer_open_gguf(g, &tk)); }
+    wick_gguf_close(g);
+    if (!tk) { return; }
+    int32_t ids[8];
+    size_t n = 0;
+    // "Ab" is one token, "'\\\t" another, the bytes E4 B8 a third (half of a character)
+    CHECK_OK(wick_tokenize(tk, "aAb'\\\t\xE4\xB8", 8, 0, ids, 8, &n));
+    CHECK(n == 4 && ids[0] == 0 && ids[1] == 1 && ids[2] == 2 && ids[3] == 3);
+    CHECK_FAIL(wick_tokenize(tk, "ab", 2, 0, ids, 8, &n), WICK_E_FORMAT,
+               "byte 0x62 starts no token of the vocabulary and there is no unknown token");
+    wick_tokenizer_close(tk);
 }
 
 // Invalid UTF-8 is tokenized as the text with U+FFFD for each maximal invalid subsequence.
@@ -447,6 +482,7 @@ int main(void)
     truncated_and_mutated();
     bad_tiktoken();
     bad_gguf();
+    bad_rwkv();
     invalid_utf8();
     wick_tokenizer *tk = NULL;
     CHECK_OK(wick_tokenizer_open_json(test_data("tokenizers/phi4/tokenizer.json"), NULL, &tk));

@@ -14,6 +14,10 @@
 // Each family's "gguf" names: its tokenizer.json written as a GGUF vocabulary (model "gpt2", that
 // tokenizer.ggml.pre, as llama.cpp's converter writes it; "bert" and "t5" for WordPiece and
 // Unigram; tok_twin.h) gives the same lines.
+// rwkv, rwkv-unk: no tokenizer.json; the GGUF keys of an RWKV vocabulary (tokenizer.ggml.model
+// "rwkv", tokens escaped as llama.cpp's converter writes them; rwkv-unk without some single
+// bytes, so unknown tokens) and the ids and texts of bench/tok/rwkv.js, an independent
+// implementation of RWKV's trie tokenizer (raw bytes of "b64" lines, no lossy UTF-8).
 // Known difference: a normalized non-special added token that is also in model.vocab decodes as
 // its vocabulary text; HF decodes it as its normalized content ("zz" -> " zz" in spm-like).
 #include <jansson.h>
@@ -101,31 +105,38 @@ int main(void)
     json_t *index = json_load_file(path, 0, &err);
     CHECKF(index != NULL, "%s: %s", path, err.text);
     json_t *fams = json_object_get(index, "families");
-    int total = 0, total_ok = 0, gguf_total = 0, gguf_ok = 0, n_pre = 0;
+    int total = 0, total_ok = 0, gguf_total = 0, gguf_ok = 0, n_pre = 0, rwkv_total = 0,
+        rwkv_ok = 0;
     for (size_t i = 0; i < json_array_size(fams); i++) {
         json_t *f = json_array_get(fams, i);
         const char *name = json_string_value(json_object_get(f, "name"));
         snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(f, "json")));
+        json_t *gm = json_object_get(json_object_get(f, "gguf"), "model");
+        bool bpe = !gm || strcmp(json_string_value(gm), "gpt2") == 0;
+        bool rwkv = gm && strcmp(json_string_value(gm), "rwkv") == 0; // no tokenizer.json
         wick_tokenizer *tk = NULL;
-        CHECK_OK(wick_tokenizer_open_json(path, NULL, &tk));
-        if (!tk) { continue; }
-        snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(f, "golden")));
-        int n = 0, ok = run_golden(name, tk, path, &n);
-        printf("%-16s tokenizer.json: %d/%d lines as Hugging Face\n", name, ok, n);
-        total += n;
-        total_ok += ok;
-        wick_tokenizer_close(tk);
+        int n = 0, ok;
+        char golden[8192];
+        snprintf(golden, sizeof golden, "%s/%s", dir,
+                 json_string_value(json_object_get(f, "golden")));
+        if (!rwkv) {
+            CHECK_OK(wick_tokenizer_open_json(path, NULL, &tk));
+            if (!tk) { continue; }
+            ok = run_golden(name, tk, golden, &n);
+            printf("%-16s tokenizer.json: %d/%d lines as Hugging Face\n", name, ok, n);
+            total += n;
+            total_ok += ok;
+            wick_tokenizer_close(tk);
+        }
         json_t *gg = json_object_get(json_object_get(f, "gguf"), "pre");
-        for (size_t k = 0; k < json_array_size(gg); k++) {
-            const char *pre = json_string_value(json_array_get(gg, k));
-            char json_path[8192], out[8192];
-            snprintf(json_path, sizeof json_path, "%s/%s", dir,
-                     json_string_value(json_object_get(f, "json")));
+        for (size_t k = 0; k < (rwkv ? 1 : json_array_size(gg)); k++) {
+            const char *pre = rwkv ? "" : json_string_value(json_array_get(gg, k));
+            char out[8192];
             snprintf(out, sizeof out, "%s/tok-hf-%s-%zu.gguf",
                      getenv("WICK_BUILD_DIR") ? getenv("WICK_BUILD_DIR") : "/tmp", name, k);
-            json_t *gm = json_object_get(json_object_get(f, "gguf"), "model");
-            bool bpe = !gm || strcmp(json_string_value(gm), "gpt2") == 0;
-            if (!json_to_gguf_bos(json_path, pre, bpe ? 0 : -1, out)) { continue; }
+            if (rwkv ? !keys_to_gguf(path, out) : !json_to_gguf_bos(path, pre, bpe ? 0 : -1, out)) {
+                continue;
+            }
             wick_gguf *g = NULL;
             tk = NULL;
             CHECK_OK(wick_gguf_open(out, &g));
@@ -135,17 +146,20 @@ int main(void)
             }
             wick_gguf_close(g);
             if (!tk) { continue; }
-            ok = run_golden(name, tk, path, &n);
-            printf("%-16s GGUF pre '%s': %d/%d lines as Hugging Face\n", name, pre, ok, n);
-            gguf_total += n;
-            gguf_ok += ok;
-            n_pre++;
+            ok = run_golden(name, tk, golden, &n);
+            printf("%-16s GGUF %s '%s': %d/%d lines as %s\n", name, rwkv ? "model" : "pre",
+                   rwkv ? "rwkv" : pre, ok, n, rwkv ? "bench/tok/rwkv.js" : "Hugging Face");
+            *(rwkv ? &rwkv_total : &gguf_total) += n;
+            *(rwkv ? &rwkv_ok : &gguf_ok) += ok;
+            n_pre += !rwkv;
             wick_tokenizer_close(tk);
             unlink(out);
         }
     }
     printf("all families: %d/%d lines as Hugging Face\n", total_ok, total);
     printf("GGUF twins: %d pre names, %d/%d lines as Hugging Face\n", n_pre, gguf_ok, gguf_total);
+    printf("RWKV GGUF vocabularies: %d/%d lines as bench/tok/rwkv.js\n", rwkv_ok, rwkv_total);
+    CHECKF(rwkv_total > 0, "no RWKV family in %s/index.json", dir);
     json_decref(index);
     return test_summary("tok_hf");
 }
