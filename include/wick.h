@@ -396,7 +396,8 @@ WICK_API wick_status wick_tokenizer_open_file(const char *path, const wick_token
 // The vocabulary inside an open GGUF file (tokenizer.ggml.*): tokenizer.ggml.model "gpt2" (BPE,
 // with tokenizer.ggml.pre), "llama" (SentencePiece BPE), "bert" (WordPiece), "t5" (Unigram) or
 // "rwkv" (RWKV's trie tokenizer: the text's bytes as they are, invalid UTF-8 too, and no BOS/EOS
-// unless the file asks). The tokenizer copies what it needs; g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens),
+// unless the file asks) or "plamo2" (PLaMo 2: highest-score segmentation with byte fallback, no
+// BOS/EOS, as llama.cpp). The tokenizer copies what it needs; g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens),
 // WICK_E_FORMAT (inconsistent arrays, bad merges, ids out of range; names the key and index),
 // WICK_E_UNSUPPORTED (another tokenizer.ggml.model or pre).
 WICK_API wick_status wick_tokenizer_open_gguf(const wick_gguf *g, wick_tokenizer **out);

@@ -4,6 +4,7 @@
 #define WICK_TEST_TOK_TWIN_H
 
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 
 #include "harness.h"
@@ -136,22 +137,28 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     return ok;
 }
 
-// The GGUF keys bench/tok/rwkv.js wrote for an RWKV vocabulary ({"model", "tokens" as llama.cpp's
-// converter escapes them, "token_type", and the *_token_id keys present}) → a vocabulary-only
-// GGUF.
+// The GGUF keys bench/tok/rwkv.js or plamo2.js wrote for a vocabulary ({"model", "pre", "tokens"
+// (RWKV's escaped as llama.cpp's converter writes them), "token_type", "scores" (a string for
+// NaN), and the *_token_id keys present}) → a vocabulary-only GGUF.
 static inline bool keys_to_gguf(const char *json_path, const char *out)
 {
     json_error_t err;
     json_t *root = json_load_file(json_path, 0, &err);
+    CHECKF(root != NULL, "%s: %s", json_path, err.text);
     if (!root) { return false; }
     json_t *tokens = json_object_get(root, "tokens"), *types = json_object_get(root, "token_type");
     size_t n = json_array_size(tokens);
     const char **toks = calloc(n + 1, sizeof *toks);
     int32_t *ty = calloc(n + 1, sizeof *ty);
+    json_t *scores = json_object_get(root, "scores");
+    float *sc = calloc(n + 1, sizeof *sc);
     for (size_t i = 0; i < n; i++) {
         toks[i] = json_string_value(json_array_get(tokens, i));
         ty[i] = (int32_t)json_integer_value(json_array_get(types, i));
+        json_t *v = json_array_get(scores, i);
+        sc[i] = json_is_number(v) ? (float)json_number_value(v) : NAN;
     }
+    const char *pre = json_string_value(json_object_get(root, "pre"));
     wick_gguf_writer *w = NULL;
     bool ok = wick_gguf_writer_create(&w) == WICK_OK &&
               wick_gguf_writer_add_str(w, "general.architecture", "rwkv6") == WICK_OK &&
@@ -161,9 +168,12 @@ static inline bool keys_to_gguf(const char *json_path, const char *out)
               wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING, toks, n) ==
                   WICK_OK &&
               wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, ty, n) ==
-                  WICK_OK;
-    static const char *const ids[] = {"bos", "eos", "unknown"};
-    for (size_t k = 0; k < 3 && ok; k++) {
+                  WICK_OK &&
+              (!scores || wick_gguf_writer_add_array(w, "tokenizer.ggml.scores", WICK_GGUF_FLOAT32,
+                                                     sc, n) == WICK_OK) &&
+              (!pre || wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre) == WICK_OK);
+    static const char *const ids[] = {"bos", "eos", "unknown", "padding", "eot"};
+    for (size_t k = 0; k < 5 && ok; k++) {
         char name[64], key[96];
         snprintf(name, sizeof name, "%s_token_id", ids[k]);
         snprintf(key, sizeof key, "tokenizer.ggml.%s", name);
@@ -175,6 +185,7 @@ static inline bool keys_to_gguf(const char *json_path, const char *out)
     wick_gguf_writer_destroy(w);
     free(toks);
     free(ty);
+    free(sc);
     json_decref(root);
     return ok;
 }

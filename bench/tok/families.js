@@ -6,6 +6,7 @@
 const V = require('./vocab');
 const corpus = require('./corpus');
 const RWKV = require('./rwkv');
+const PLAMO2 = require('./plamo2');
 
 const R = String.raw;
 // String.raw with \u{HEX} escapes turned into the characters (the exact code points of the
@@ -231,6 +232,9 @@ function families() {
         out.push({ name, file: name + '.json', gguf: { model: 'rwkv' },
                    write: (dir, c) => RWKV.write(dir, name, V, c, gaps) });
     }
+    // PLaMo 2's tokenizer (no tokenizer.json: plamo2.js is the reference, as rwkv.js)
+    out.push({ name: 'plamo2', file: 'plamo2.json', gguf: { model: 'plamo2' },
+               write: (dir, c) => PLAMO2.write(dir, 'plamo2', V, c) });
     return out;
 }
 

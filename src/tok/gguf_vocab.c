@@ -6,6 +6,7 @@
 //   "llama" SentencePiece-style BPE over scores with byte fallback
 //   "bert"  WordPiece, "t5" Unigram (models.c), with the pipelines of their tokenizer.json files
 //   "rwkv"  RWKV's trie tokenizer over escaped byte-string tokens (rwkv.c)
+//   "plamo2" PLaMo 2's highest-score segmentation with byte fallback (plamo2.c)
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -517,7 +518,7 @@ static wick_status load_rwkv(gload *L)
     }
     wk_buf_free(&tmp);
     if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
-    rc = wk_tok_rwkv_init(t); // the trie is the lookup table: of equal tokens the last one wins
+    rc = wk_tok_model_trie(t); // the trie is the lookup table: of equal tokens the last one wins
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.bos_token_id", &t->bos); }
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eos_token_id", &t->eos); }
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eot_token_id", &t->eot); }
@@ -533,6 +534,79 @@ static wick_status load_rwkv(gload *L)
     return wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0);
 }
 
+// --- "plamo2" -----------------------------------------------------------------------------------
+// The converter writes tokenization_plamo.py's vocabulary: <0xXX> BYTE tokens (all 256 needed),
+// CONTROL <|plamo:...|> ones, the rest NORMAL, each with its score. Every token but the BYTE ones
+// is a piece plamo2.c may use (CONTROL, USER_DEFINED and UNKNOWN ones are added tokens too); of
+// tokens with the same text the last one counts. As llama.cpp: nothing added at the ends.
+static wick_status load_plamo2(gload *L)
+{
+    wick_tokenizer *t = L->t;
+    const wick_gguf_value *tokens = NULL, *types = NULL, *scores = NULL;
+    uint64_t n = 0;
+    wick_status rc = vocab_arrays(L, &tokens, &types, &scores, &n);
+    if (rc == WICK_OK && !scores) {
+        rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores: missing for model 'plamo2'",
+                     L->name);
+    }
+    if (rc == WICK_OK) { rc = wk_tok_reserve(t, (int32_t)n); }
+    if (rc < 0) { return rc; }
+    t->model = WK_MODEL_PLAMO2;
+    t->scores = wk_calloc((size_t)n, sizeof *t->scores);
+    if (!t->scores) { return wk_fail_nomem("scores"); }
+    for (int c = 0; c < 256; c++) { t->byte_id[c] = -1; }
+    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
+        const char *s;
+        size_t sn;
+        double d = 0;
+        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
+        if (rc == WICK_OK && wick_gguf_value_float(wick_gguf_array_at(scores, i), &d) < 0) {
+            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float",
+                         L->name, (unsigned long long)i);
+        }
+        if (rc < 0) { break; }
+        d = round(d * 1e4);
+        t->scores[i] = isfinite(d) ? WK_MAX(WK_MIN(d, (double)INT32_MAX), (double)INT32_MIN) : NAN;
+        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
+        int32_t id = (int32_t)i;
+        unsigned b = 0;
+        if (type == TT_BYTE) { // <0xXX>: decodes to its byte (ByteFallback); anything else: nothing
+            char tail = 0;
+            if (sn == 6 && sscanf(s, "<0x%2x%c", &b, &tail) == 2 && tail == '>') {
+                t->byte_id[b] = id;
+            }
+            rc = wk_tok_set(t, id, s, sn, 0);
+        } else if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
+            bool special = type != TT_USER;
+            rc = wk_tok_set(t, id, s, sn,
+                            (uint8_t)(WK_TOKF_ADDED | WK_TOKF_MODEL |
+                                      (special ? WK_TOKF_SPECIAL : 0)));
+            if (rc == WICK_OK) {
+                rc = wk_tok_add_added(t, s, sn, id, special, false, false, false, false);
+            }
+        } else {
+            rc = wk_tok_set(t, id, s, sn, WK_TOKF_MODEL);
+        }
+    }
+    for (int c = 0; c < 256 && rc == WICK_OK; c++) {
+        if (t->byte_id[c] < 0) {
+            rc = wk_fail(WICK_E_FORMAT, "no BYTE token <0x%02X> (PLaMo 2 needs all 256)", c);
+        }
+    }
+    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
+    rc = wk_tok_model_trie(t);
+    t->bos = n > 1 ? 1 : -1; // llama.cpp's defaults
+    t->eos = n > 2 ? 2 : -1;
+    t->pad = n > 3 ? 3 : -1;
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.bos_token_id", &t->bos); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eos_token_id", &t->eos); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eot_token_id", &t->eot); }
+    if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.padding_token_id", &t->pad); }
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_BYTEFALLBACK, NULL, NULL, 0, 0); }
+    if (rc == WICK_OK) { rc = wk_tok_add_dec(t, WK_DEC_FUSE, NULL, NULL, 0, 0); }
+    return rc;
+}
+
 static wick_status load(gload *L)
 {
     const wick_gguf *g = L->g;
@@ -545,6 +619,7 @@ static wick_status load(gload *L)
         return load_wpm_ugm(L, model[0] == 'b');
     }
     if (strcmp(model, "rwkv") == 0) { return load_rwkv(L); }
+    if (strcmp(model, "plamo2") == 0) { return load_plamo2(L); }
     L->spm = strcmp(model, "llama") == 0;
     bool ws_model = strcmp(model, "whitespace") == 0;
     if (!L->spm && !ws_model && strcmp(model, "gpt2") != 0) {

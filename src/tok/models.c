@@ -21,6 +21,7 @@ wick_status wk_tok_model_piece(const wick_tokenizer *t, const uint8_t *s, size_t
     case WK_MODEL_WORDPIECE: return wk_tok_wordpiece_piece(t, s, n, out);
     case WK_MODEL_UNIGRAM: return wk_tok_unigram_piece(t, s, n, out);
     case WK_MODEL_RWKV: return wk_tok_rwkv_piece(t, s, n, out);
+    case WK_MODEL_PLAMO2: return wk_tok_plamo2_piece(t, s, n, out);
     case WK_MODEL_WORDLEVEL: {
         if (n == 0) { return WICK_OK; }
         int32_t id = wk_tok_lookup(t, s, n);

@@ -52,23 +52,6 @@ bool wk_tok_rwkv_unescape(const char *s, size_t n, wk_buf *out, wick_status *rc)
     return true;
 }
 
-static const uint8_t *model_key(const void *ctx, int32_t id, size_t *len)
-{
-    const wick_tokenizer *t = ctx;
-    if (!(t->flags[id] & WK_TOKF_MODEL)) { return NULL; }
-    *len = t->len[id];
-    return (const uint8_t *)t->arena + t->off[id];
-}
-
-wick_status wk_tok_rwkv_init(wick_tokenizer *t)
-{
-    wk_tok_trie_free(&t->mtrie);
-    wick_status rc = wk_tok_trie_build(t->n_vocab, model_key, t, &t->mtrie);
-    if (rc < 0) { return rc; }
-    for (int c = 0; c < 256; c++) { t->mroot[c] = wk_trie_child(&t->mtrie, 0, (uint8_t)c); }
-    return WICK_OK;
-}
-
 wick_status wk_tok_rwkv_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
                               wk_tok_ids *out)
 {

@@ -184,6 +184,8 @@ typedef const uint8_t *(*wk_trie_key)(const void *ctx, int32_t k, size_t *len);
 // Builds a trie over keys 0..n-1; the node where key k ends has value k (a later equal key wins).
 wick_status wk_tok_trie_build(int32_t n, wk_trie_key key, const void *ctx, wk_trie *out);
 void wk_tok_trie_free(wk_trie *tr);
+// t->mtrie and t->mroot over the MODEL tokens (RWKV, PLaMo 2); of equal ones the last counts.
+wick_status wk_tok_model_trie(wick_tokenizer *t);
 
 enum {
     WK_NORM_NFC,
@@ -301,7 +303,8 @@ struct wick_tokenizer {
     char wp_prefix[16];
     size_t wp_prefix_len;
     int wp_max_chars;
-    // Unigram: each token's score (log probability), an unknown piece's, the longest token (bytes)
+    // Unigram: each token's score (log probability), an unknown piece's, the longest token (bytes);
+    // PLaMo 2: round(score * 1e4)
     double *scores;
     double unk_score;
     uint32_t max_tok_len;
@@ -309,7 +312,8 @@ struct wick_tokenizer {
     // pieces of at most 400000 characters, each cut where a run of whitespace or of
     // non-whitespace (Python's str.isspace) passes 25000 characters.
     bool tiktoken_chunks;
-    // RWKV: a byte trie over the model tokens (values: ids), the node of each first byte (-1)
+    // RWKV, PLaMo 2: a byte trie over the model tokens (values: ids), the node of each first
+    // byte (-1)
     wk_trie mtrie;
     int32_t mroot[256];
     int32_t byte_id[256]; // byte-level: the symbol of each byte; byte_fallback: <0xXX>
@@ -342,7 +346,14 @@ struct wick_tokenizer {
     int n_eog;
 };
 
-enum { WK_MODEL_BPE, WK_MODEL_WORDPIECE, WK_MODEL_WORDLEVEL, WK_MODEL_UNIGRAM, WK_MODEL_RWKV };
+enum {
+    WK_MODEL_BPE,
+    WK_MODEL_WORDPIECE,
+    WK_MODEL_WORDLEVEL,
+    WK_MODEL_UNIGRAM,
+    WK_MODEL_RWKV,
+    WK_MODEL_PLAMO2,
+};
 
 // --- building (core.c) ---------------------------------------------------------------------------
 wick_status wk_tok_create(const char *name, wick_tokenizer **out);
@@ -437,9 +448,12 @@ wick_status wk_tok_unigram_init(wick_tokenizer *t);
 // MODEL tokens. One piece: the longest token at each position, a byte no token starts with (or
 // no whole token does) as unk_id.
 bool wk_tok_rwkv_unescape(const char *s, size_t n, wk_buf *out, wick_status *rc);
-wick_status wk_tok_rwkv_init(wick_tokenizer *t);
 wick_status wk_tok_rwkv_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
                               wk_tok_ids *out);
+// PLaMo 2 (plamo2.c) over one piece: t->scores holds round(score * 1e4) per token (NaN: never
+// used), t->byte_id the <0xXX> tokens.
+wick_status wk_tok_plamo2_piece(const wick_tokenizer *t, const uint8_t *s, size_t n,
+                                wk_tok_ids *out);
 // Merges the symbols syms[0, n) in place; returns the new count (SIZE_MAX: out of memory).
 size_t wk_tok_bpe_merge(const wick_tokenizer *t, int32_t *syms, size_t n);
 // The heap path alone (the one long pieces take), for tests. SIZE_MAX when out of memory.

@@ -234,6 +234,8 @@ static void bad_gguf(void)
          "tokenizer.ggml.bos_token_id: token id 9 out of range"},
         {"scores", "llama", NULL, NULL, NULL, 0, -1, WICK_E_FORMAT,
          "tokenizer.ggml.scores: missing"},
+        {"plamo2-scores", "plamo2", NULL, NULL, NULL, 0, -1, WICK_E_FORMAT,
+         "tokenizer.ggml.scores: missing for model 'plamo2'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *p = write_vocab(cases[i].name, cases[i].model, cases[i].pre, toks, 4,
@@ -284,6 +286,34 @@ static void bad_rwkv(void)
     CHECK_FAIL(wick_tokenize(tk, "ab", 2, 0, ids, 8, &n), WICK_E_FORMAT,
                "byte 0x62 starts no token of the vocabulary and there is no unknown token");
     wick_tokenizer_close(tk);
+}
+
+// PLaMo 2 spells unknown characters with <0xXX> tokens: a vocabulary without all 256 is refused.
+static void bad_plamo2(void)
+{
+    static const char *const toks[] = {"a", "<0x00>"};
+    static const float scores[] = {-1, 0};
+    static const int32_t types[] = {1, 6};
+    char path[4096];
+    const char *b = getenv("WICK_BUILD_DIR");
+    snprintf(path, sizeof path, "%s/tok-plamo2.gguf", b ? b : "/tmp");
+    wick_gguf_writer *w = NULL;
+    CHECK_OK(wick_gguf_writer_create(&w));
+    CHECK_OK(wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "plamo2"));
+    CHECK_OK(wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING, toks, 2));
+    CHECK_OK(wick_gguf_writer_add_array(w, "tokenizer.ggml.scores", WICK_GGUF_FLOAT32, scores, 2));
+    CHECK_OK(wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, types, 2));
+    CHECK_OK(wick_gguf_writer_write(w, path, NULL, NULL));
+    wick_gguf_writer_destroy(w);
+    wick_gguf *g = NULL;
+    wick_tokenizer *tk = NULL;
+    CHECK_OK(wick_gguf_open(path, &g));
+    if (g) {
+        CHECK_FAIL(wick_tokenizer_open_gguf(g, &tk), WICK_E_FORMAT,
+                   "tokenizer.ggml.tokens: no BYTE token <0x01> (PLaMo 2 needs all 256)");
+    }
+    wick_tokenizer_close(tk);
+    wick_gguf_close(g);
 }
 
 // Invalid UTF-8 is tokenized as the text with U+FFFD for each maximal invalid subsequence.
@@ -483,6 +513,7 @@ int main(void)
     bad_tiktoken();
     bad_gguf();
     bad_rwkv();
+    bad_plamo2();
     invalid_utf8();
     wick_tokenizer *tk = NULL;
     CHECK_OK(wick_tokenizer_open_json(test_data("tokenizers/phi4/tokenizer.json"), NULL, &tk));

@@ -18,6 +18,8 @@
 // "rwkv", tokens escaped as llama.cpp's converter writes them; rwkv-unk without some single
 // bytes, so unknown tokens) and the ids and texts of bench/tok/rwkv.js, an independent
 // implementation of RWKV's trie tokenizer (raw bytes of "b64" lines, no lossy UTF-8).
+// plamo2: the same for PLaMo 2's tokenizer (bench/tok/plamo2.js; ties, a duplicate token, a
+// score that is not a number, byte fallback, a leading U+FEFF dropped per segment).
 // Known difference: a normalized non-special added token that is also in model.vocab decodes as
 // its vocabulary text; HF decodes it as its normalized content ("zz" -> " zz" in spm-like).
 #include <jansson.h>
@@ -113,7 +115,9 @@ int main(void)
         snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(f, "json")));
         json_t *gm = json_object_get(json_object_get(f, "gguf"), "model");
         bool bpe = !gm || strcmp(json_string_value(gm), "gpt2") == 0;
-        bool rwkv = gm && strcmp(json_string_value(gm), "rwkv") == 0; // no tokenizer.json
+        // RWKV, PLaMo 2: no tokenizer.json, the GGUF keys and the goldens of bench/tok/MODEL.js
+        bool rwkv = gm && (strcmp(json_string_value(gm), "rwkv") == 0 ||
+                           strcmp(json_string_value(gm), "plamo2") == 0);
         wick_tokenizer *tk = NULL;
         int n = 0, ok;
         char golden[8192];
@@ -147,8 +151,9 @@ int main(void)
             wick_gguf_close(g);
             if (!tk) { continue; }
             ok = run_golden(name, tk, golden, &n);
-            printf("%-16s GGUF %s '%s': %d/%d lines as %s\n", name, rwkv ? "model" : "pre",
-                   rwkv ? "rwkv" : pre, ok, n, rwkv ? "bench/tok/rwkv.js" : "Hugging Face");
+            printf("%-16s GGUF %s '%s': %d/%d lines as %s%s%s\n", name, rwkv ? "model" : "pre",
+                   rwkv ? json_string_value(gm) : pre, ok, n, rwkv ? "bench/tok/" : "Hugging Face",
+                   rwkv ? json_string_value(gm) : "", rwkv ? ".js" : "");
             *(rwkv ? &rwkv_total : &gguf_total) += n;
             *(rwkv ? &rwkv_ok : &gguf_ok) += ok;
             n_pre += !rwkv;
@@ -158,7 +163,8 @@ int main(void)
     }
     printf("all families: %d/%d lines as Hugging Face\n", total_ok, total);
     printf("GGUF twins: %d pre names, %d/%d lines as Hugging Face\n", n_pre, gguf_ok, gguf_total);
-    printf("RWKV GGUF vocabularies: %d/%d lines as bench/tok/rwkv.js\n", rwkv_ok, rwkv_total);
+    printf("RWKV and PLaMo 2 GGUF vocabularies: %d/%d lines as bench/tok/{rwkv,plamo2}.js\n",
+           rwkv_ok, rwkv_total);
     CHECKF(rwkv_total > 0, "no RWKV family in %s/index.json", dir);
     json_decref(index);
     return test_summary("tok_hf");
