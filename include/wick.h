@@ -394,12 +394,13 @@ WICK_API wick_status wick_tokenizer_open_tiktoken(const char *path, const wick_t
 WICK_API wick_status wick_tokenizer_open_file(const char *path, const wick_tokenizer_opts *o,
                                               wick_tokenizer **out);
 // The vocabulary inside an open GGUF file (tokenizer.ggml.*): tokenizer.ggml.model "gpt2" (BPE,
-// with tokenizer.ggml.pre), "llama" (SentencePiece BPE), "bert" (WordPiece), "t5" (Unigram) or
+// with tokenizer.ggml.pre), "llama" (SentencePiece BPE), "bert" (WordPiece), "t5" (Unigram),
 // "rwkv" (RWKV's trie tokenizer: the text's bytes as they are, invalid UTF-8 too, and no BOS/EOS
-// unless the file asks) or "plamo2" (PLaMo 2: highest-score segmentation with byte fallback, no
-// BOS/EOS, as llama.cpp). The tokenizer copies what it needs; g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens),
-// WICK_E_FORMAT (inconsistent arrays, bad merges, ids out of range; names the key and index),
-// WICK_E_UNSUPPORTED (another tokenizer.ggml.model or pre).
+// unless the file asks), "plamo2" (PLaMo 2: highest-score segmentation with byte fallback, no
+// BOS/EOS, as llama.cpp) or "gemma4" (BPE with the gemma4 rules). The tokenizer copies what it
+// needs; g may be closed afterwards. Errors: WICK_E_NOT_FOUND (no tokenizer.ggml.tokens, or
+// model "none"/"no_vocab"), WICK_E_FORMAT (inconsistent arrays, bad merges, ids out of range;
+// names the key and index), WICK_E_UNSUPPORTED (another tokenizer.ggml.model or pre).
 WICK_API wick_status wick_tokenizer_open_gguf(const wick_gguf *g, wick_tokenizer **out);
 // The tokenizer of a model, in this order: DIR/tokenizer.json if present, else the vocabulary of
 // g (when g is not NULL and has one), else DIR/tiktoken.model. dir may be NULL (only g is used).

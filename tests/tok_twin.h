@@ -30,8 +30,9 @@ static inline uint8_t *twin_charsmap(json_t *norm, size_t *len)
 // WordPiece as "bert" (U+2581 before word-start tokens, continuations without "##"), Unigram as
 // "t5" (tokens, scores, UNKNOWN/CONTROL/BYTE types, the Precompiled normalizer's charsmap).
 // add_bos: 0 or 1 writes tokenizer.ggml.add_bos_token, -1 leaves it out (the pre name's default).
-static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int add_bos,
-                                    const char *out)
+// model: the tokenizer.ggml.model to write for a BPE vocabulary ("gemma4"; NULL: "gpt2").
+static inline bool json_to_gguf_model(const char *json_path, const char *model_name,
+                                      const char *pre, int add_bos, const char *out)
 {
     json_error_t err;
     json_t *root = json_load_file(json_path, 0, &err);
@@ -108,7 +109,9 @@ static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int 
     bool ok = wick_gguf_writer_create(&w) == WICK_OK &&
               wick_gguf_writer_add_str(w, "general.architecture", "llama") == WICK_OK &&
               wick_gguf_writer_add_str(w, "tokenizer.ggml.model",
-                                       wpm ? "bert" : ugm ? "t5" : "gpt2") == WICK_OK &&
+                                       wpm   ? "bert"
+                                       : ugm ? "t5"
+                                             : (model_name ? model_name : "gpt2")) == WICK_OK &&
               wick_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre) == WICK_OK &&
               (add_bos < 0 || wick_gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token",
                                                         add_bos == 1) == WICK_OK) &&
@@ -188,6 +191,12 @@ static inline bool keys_to_gguf(const char *json_path, const char *out)
     free(sc);
     json_decref(root);
     return ok;
+}
+
+static inline bool json_to_gguf_bos(const char *json_path, const char *pre, int add_bos,
+                                    const char *out)
+{
+    return json_to_gguf_model(json_path, NULL, pre, add_bos, out);
 }
 
 static inline bool json_to_gguf(const char *json_path, const char *pre, const char *out)

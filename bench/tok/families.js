@@ -226,6 +226,21 @@ function families() {
             model: { type: 'WordLevel', vocab: wl, unk_token: '[UNK]' },
         }),
     });
+    // Gemma 4's SentencePiece-style BPE inside a BPE GGUF (llama.cpp: spaces become U+2581, the
+    // text is cut only at newlines, UTF-8 tokens with <0xXX> byte fallback): the tokenizer.json
+    // of that rule, as tokenizer.ggml.pre names and as tokenizer.ggml.model "gemma4"
+    const gm = V.spmBpe(corpus.TRAIN, 300, { lines: true });
+    const gemmaJson = tokenizerJson({
+        added_tokens: special([['<unk>', 0], ['<s>', 1], ['</s>', 2]]),
+        normalizer: { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' },
+        model: bpeModel(gm.vocab, gm.merges, { byte_fallback: true, unk_token: '<unk>' }),
+        decoder: { type: 'Sequence', decoders: [
+            { type: 'Replace', pattern: { String: '\u2581' }, content: ' ' },
+            { type: 'ByteFallback' }, { type: 'Fuse' }] },
+    });
+    out.push({ name: 'gemma4', json: gemmaJson,
+               gguf: { model: 'gpt2', pre: ['gemma4', 'granite-embed-multi-311m', 'sarvam-moe'] } });
+    out.push({ name: 'gemma4-model', json: gemmaJson, gguf: { model: 'gemma4', pre: ['llama3'] } });
     // RWKV's trie tokenizer (no tokenizer.json: rwkv.js is the reference and writes the GGUF keys)
     for (const [name, gaps] of [['rwkv', null],
                                 ['rwkv-unk', (b) => b < 9 || (b >= 0x80 && b < 0xC0)]]) {

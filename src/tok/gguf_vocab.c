@@ -7,6 +7,7 @@
 //   "bert"  WordPiece, "t5" Unigram (models.c), with the pipelines of their tokenizer.json files
 //   "rwkv"  RWKV's trie tokenizer over escaped byte-string tokens (rwkv.c)
 //   "plamo2" PLaMo 2's highest-score segmentation with byte fallback (plamo2.c)
+//   "gemma4" "gpt2" with the gemma4 rules whatever tokenizer.ggml.pre says, no default BOS/EOS
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -620,16 +621,22 @@ static wick_status load(gload *L)
     }
     if (strcmp(model, "rwkv") == 0) { return load_rwkv(L); }
     if (strcmp(model, "plamo2") == 0) { return load_plamo2(L); }
+    if (strcmp(model, "none") == 0 || strcmp(model, "no_vocab") == 0) {
+        return wk_fail(WICK_E_NOT_FOUND, "%s: tokenizer.ggml.model '%s': the file has no vocabulary",
+                       L->name, model);
+    }
     L->spm = strcmp(model, "llama") == 0;
     bool ws_model = strcmp(model, "whitespace") == 0;
-    if (!L->spm && !ws_model && strcmp(model, "gpt2") != 0) {
+    bool gemma4 = strcmp(model, "gemma4") == 0; // BPE with the gemma4 rules, whatever the pre
+    if (!L->spm && !ws_model && !gemma4 && strcmp(model, "gpt2") != 0) {
         return wk_fail(WICK_E_UNSUPPORTED, "%s: tokenizer.ggml.model '%s' is not supported",
                        L->name, model);
     }
-    if (wick_gguf_find_kv(g, "tokenizer.ggml.pre") >= 0) {
+    if (wick_gguf_find_kv(g, "tokenizer.ggml.pre") >= 0 && !gemma4) {
         rc = wick_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &plen);
         if (rc < 0) { return rc; }
     }
+    if (gemma4) { pre = "gemma4"; }
     unsigned pre_flags = 0;
     if (!L->spm) {
         if (!pre && ws_model) { pre = "whitespace"; }
@@ -692,7 +699,7 @@ static wick_status load(gload *L)
         t->ignore_merges = (pre_flags & WK_GGUF_PRE_IGNORE) != 0;
         rc = merges ? load_merges(L, merges) : wk_tok_pairs_from_ranks(t);
         if (rc < 0) { return rc; }
-        t->bos = t->eos = n > 11 ? 11 : -1;
+        t->bos = t->eos = n > 11 && !gemma4 ? 11 : -1; // gemma4: only from the file
     }
     rc = opt_id(L, "tokenizer.ggml.bos_token_id", &t->bos);
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eos_token_id", &t->eos); }

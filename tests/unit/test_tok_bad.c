@@ -236,6 +236,8 @@ static void bad_gguf(void)
          "tokenizer.ggml.scores: missing"},
         {"plamo2-scores", "plamo2", NULL, NULL, NULL, 0, -1, WICK_E_FORMAT,
          "tokenizer.ggml.scores: missing for model 'plamo2'"},
+        {"none", "no_vocab", NULL, NULL, NULL, 0, -1, WICK_E_NOT_FOUND,
+         "tokenizer.ggml.model 'no_vocab': the file has no vocabulary"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *p = write_vocab(cases[i].name, cases[i].model, cases[i].pre, toks, 4,

@@ -14,6 +14,9 @@
 // Each family's "gguf" names: its tokenizer.json written as a GGUF vocabulary (model "gpt2", that
 // tokenizer.ggml.pre, as llama.cpp's converter writes it; "bert" and "t5" for WordPiece and
 // Unigram; tok_twin.h) gives the same lines.
+// gemma4: llama.cpp's rule for Gemma 4's BPE (U+2581 for spaces, cut at newlines only, UTF-8
+// tokens, byte fallback) as a tokenizer.json; its GGUF twins as tokenizer.ggml.pre names and
+// (gemma4-model) as tokenizer.ggml.model "gemma4", which overrides the file's pre name.
 // rwkv, rwkv-unk: no tokenizer.json; the GGUF keys of an RWKV vocabulary (tokenizer.ggml.model
 // "rwkv", tokens escaped as llama.cpp's converter writes them; rwkv-unk without some single
 // bytes, so unknown tokens) and the ids and texts of bench/tok/rwkv.js, an independent
@@ -114,7 +117,8 @@ int main(void)
         const char *name = json_string_value(json_object_get(f, "name"));
         snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(f, "json")));
         json_t *gm = json_object_get(json_object_get(f, "gguf"), "model");
-        bool bpe = !gm || strcmp(json_string_value(gm), "gpt2") == 0;
+        bool bpe = !gm || strcmp(json_string_value(gm), "gpt2") == 0 ||
+                   strcmp(json_string_value(gm), "gemma4") == 0;
         // RWKV, PLaMo 2: no tokenizer.json, the GGUF keys and the goldens of bench/tok/MODEL.js
         bool rwkv = gm && (strcmp(json_string_value(gm), "rwkv") == 0 ||
                            strcmp(json_string_value(gm), "plamo2") == 0);
@@ -138,7 +142,9 @@ int main(void)
             char out[8192];
             snprintf(out, sizeof out, "%s/tok-hf-%s-%zu.gguf",
                      getenv("WICK_BUILD_DIR") ? getenv("WICK_BUILD_DIR") : "/tmp", name, k);
-            if (rwkv ? !keys_to_gguf(path, out) : !json_to_gguf_bos(path, pre, bpe ? 0 : -1, out)) {
+            bool gemma4 = gm && strcmp(json_string_value(gm), "gemma4") == 0;
+            if (rwkv ? !keys_to_gguf(path, out)
+                     : !json_to_gguf_model(path, gemma4 ? "gemma4" : NULL, pre, bpe ? 0 : -1, out)) {
                 continue;
             }
             wick_gguf *g = NULL;
