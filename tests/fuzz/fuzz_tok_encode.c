@@ -3,13 +3,13 @@
 // Byte 0 picks the tokenizer (Phi-4 tokenizer.json, Kimi tiktoken, the mini Kimi GGUF, a
 // tiktoken with the llama3 pattern on the Oniguruma path; the WordPiece, Unigram and Unigram with
 // byte fallback tokenizer.json files of tests/data/tokenizers/hf; the RWKV vocabulary of
-// tokenizers/hf/rwkv.json as a GGUF) and the flags; the rest is the text. Oracles: no crash or
-// sanitizer report; decode(encode(x)) == x for valid UTF-8 (the first four and RWKV, whose
-// pipelines keep the text); the stream
+// tokenizers/hf/rwkv.json and plamo2.json as GGUF files) and the flags; the rest is the text.
+// Oracles: no crash or sanitizer report; decode(encode(x)) == x for valid UTF-8 (the first four,
+// RWKV, and PLaMo 2 without U+FEFF, whose pipelines keep the text); the stream
 // decoder's pieces are valid UTF-8 and add up to wick_detokenize; every hand splitter agrees with
 // Oniguruma on the text.
 //   cmake -DWICK_FUZZ=ON -DCMAKE_C_COMPILER=clang; WICK_TEST_DATA=tests/data ./fuzz_tok_encode
-//   (WICK_FUZZ_TOK=N: only tokenizer N, 0..7 in the order above)
+//   (WICK_FUZZ_TOK=N: only tokenizer N, 0..8 in the order above)
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 
 #include "tok/tok.h"
 
-static wick_tokenizer *tks[8];
+static wick_tokenizer *tks[9];
 static void *res[5];
 static int kinds[5];
 
@@ -29,31 +29,39 @@ static const char *data_path(const char *rel, char *buf, size_t n)
     return buf;
 }
 
-// tokenizers/hf/rwkv.json (the GGUF keys bench/tok/rwkv.js wrote) → a GGUF → tks[7].
-static void setup_rwkv(void)
+// tokenizers/hf/NAME.json (the GGUF keys bench/tok/rwkv.js or plamo2.js wrote) → a GGUF → *tk.
+static void setup_keys(const char *name, wick_tokenizer **tk)
 {
-    char p[4096], out[64];
+    char p[4096], rel[256], out[64];
     json_error_t err;
-    json_t *root = json_load_file(data_path("tokenizers/hf/rwkv.json", p, sizeof p), 0, &err);
+    snprintf(rel, sizeof rel, "tokenizers/hf/%s.json", name);
+    json_t *root = json_load_file(data_path(rel, p, sizeof p), 0, &err);
     if (!root) { abort(); }
     json_t *tokens = json_object_get(root, "tokens"), *types = json_object_get(root, "token_type");
+    json_t *scores = json_object_get(root, "scores");
     size_t n = json_array_size(tokens);
     const char **toks = calloc(n, sizeof *toks);
     int32_t *ty = calloc(n, sizeof *ty);
-    if (!toks || !ty) { abort(); }
+    float *sc = calloc(n, sizeof *sc);
+    if (!toks || !ty || !sc) { abort(); }
     for (size_t i = 0; i < n; i++) {
         toks[i] = json_string_value(json_array_get(tokens, i));
         ty[i] = (int32_t)json_integer_value(json_array_get(types, i));
+        json_t *v = json_array_get(scores, i);
+        sc[i] = json_is_number(v) ? (float)json_number_value(v) : 0.0f / 0.0f;
     }
-    snprintf(out, sizeof out, "/tmp/fuzz_tok_rwkv-%d.gguf", (int)getpid());
+    snprintf(out, sizeof out, "/tmp/fuzz_tok_%s-%d.gguf", name, (int)getpid());
     wick_gguf_writer *w = NULL;
     wick_gguf *g = NULL;
     if (wick_gguf_writer_create(&w) < 0 ||
-        wick_gguf_writer_add_str(w, "tokenizer.ggml.model", "rwkv") < 0 ||
+        wick_gguf_writer_add_str(w, "tokenizer.ggml.model",
+                                 json_string_value(json_object_get(root, "model"))) < 0 ||
         wick_gguf_writer_add_array(w, "tokenizer.ggml.tokens", WICK_GGUF_STRING, toks, n) < 0 ||
         wick_gguf_writer_add_array(w, "tokenizer.ggml.token_type", WICK_GGUF_INT32, ty, n) < 0 ||
+        (scores &&
+         wick_gguf_writer_add_array(w, "tokenizer.ggml.scores", WICK_GGUF_FLOAT32, sc, n) < 0) ||
         wick_gguf_writer_write(w, out, NULL, NULL) < 0 || wick_gguf_open(out, &g) < 0 ||
-        wick_tokenizer_open_gguf(g, &tks[7]) < 0) {
+        wick_tokenizer_open_gguf(g, tk) < 0) {
         abort();
     }
     wick_gguf_close(g);
@@ -61,6 +69,7 @@ static void setup_rwkv(void)
     unlink(out);
     free(toks);
     free(ty);
+    free(sc);
     json_decref(root);
 }
 
@@ -97,7 +106,8 @@ static void setup(void)
             abort();
         }
     }
-    setup_rwkv();
+    setup_keys("rwkv", &tks[7]);
+    setup_keys("plamo2", &tks[8]);
     // every hand splitter with its pattern, from the tokenizers that use them
     const wk_pre *pres[] = {&tks[0]->pre[0], &tks[1]->pre[0]};
     for (int i = 0; i < 2; i++) {
@@ -143,9 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!tks[0]) { setup(); }
     if (size < 1) { return 0; }
-    int which = (data[0] & 3) | ((data[0] >> 2) & 4); // bits 0, 1 and 4
+    int which = ((data[0] & 3) | ((data[0] >> 2) & 12)) % 9; // bits 0, 1, 4 and 5
     static int force = -2; // WICK_FUZZ_TOK=N: always tokenizer N
-    if (force == -2) { force = getenv("WICK_FUZZ_TOK") ? atoi(getenv("WICK_FUZZ_TOK")) & 7 : -1; }
+    if (force == -2) { force = getenv("WICK_FUZZ_TOK") ? atoi(getenv("WICK_FUZZ_TOK")) % 9 : -1; }
     if (force >= 0) { which = force; }
     const wick_tokenizer *tk = tks[which];
     unsigned flags = (data[0] >> 2) & 3;
@@ -159,7 +169,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (wick_detokenize(tk, ids, ni, 0, &out, &ol) < 0) { abort(); }
     bool valid = wk_tok_utf8_valid((const uint8_t *)text, n);
     // round trip (BOS/EOS added by ADD_SPECIAL would be extra text: only without it)
-    if (valid && (which < 4 || which == 7) && !(flags & WICK_TOKENIZE_ADD_SPECIAL) &&
+    bool bom = false; // PLaMo 2 drops a U+FEFF that starts a segment
+    for (size_t i = 0; i + 3 <= n && !bom; i++) { bom = memcmp(text + i, "\xEF\xBB\xBF", 3) == 0; }
+    bool keeps = which < 4 || which == 7 || (which == 8 && !bom);
+    if (valid && keeps && !(flags & WICK_TOKENIZE_ADD_SPECIAL) &&
         (ol != n || memcmp(out, text, n) != 0)) {
         fprintf(stderr, "round trip differs\n");
         abort();
