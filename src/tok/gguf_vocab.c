@@ -311,13 +311,31 @@ static wick_status vocab_arrays(gload *L, const wick_gguf_value **tokens,
     return WICK_OK;
 }
 
+// CONTROL, USER_DEFINED and UNKNOWN tokens are added tokens (special unless USER_DEFINED), also
+// model tokens when model is set.
+static bool added_type(int type)
+{
+    return type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN;
+}
+
+static wick_status set_added(gload *L, int32_t id, int type, const char *s, size_t n, bool model)
+{
+    bool special = type != TT_USER;
+    wick_status rc = wk_tok_set(L->t, id, s, n,
+                                (uint8_t)(WK_TOKF_ADDED | (model ? WK_TOKF_MODEL : 0) |
+                                          (special ? WK_TOKF_SPECIAL : 0)));
+    if (rc == WICK_OK) { rc = wk_tok_add_added(L->t, s, n, id, special, false, false, false, false); }
+    return rc;
+}
+
 // What one vocabulary entry (id, its text s of sn bytes, its token_type) adds to the tokenizer;
 // scores: tokenizer.ggml.scores or NULL; tmp: scratch.
 typedef wick_status (*entry_fn)(gload *L, int32_t id, const char *s, size_t sn, int type,
                                 const wick_gguf_value *scores, wk_buf *tmp);
 
 // Runs entry on tokens[0..n) with their token_type (NORMAL when the file has none), stopping at
-// the first failure, then builds the text -> id map; a failure is prefixed with the array's name.
+// the first failure, then builds the text -> id map (not for RWKV and PLaMo 2); a failure is
+// prefixed with the array's name.
 static wick_status each_token(gload *L, const wick_gguf_value *tokens,
                               const wick_gguf_value *types, const wick_gguf_value *scores,
                               uint64_t n, entry_fn entry)
@@ -333,7 +351,9 @@ static wick_status each_token(gload *L, const wick_gguf_value *tokens,
         if (rc == WICK_OK) { rc = entry(L, (int32_t)i, s, sn, type, scores, &tmp); }
     }
     wk_buf_free(&tmp);
-    if (rc == WICK_OK) { rc = wk_tok_build_vmap(L->t); }
+    // RWKV, PLaMo 2: their trie is the map (equal texts allowed, the last counts, as llama.cpp)
+    bool trie = L->t->model == WK_MODEL_RWKV || L->t->model == WK_MODEL_PLAMO2;
+    if (rc == WICK_OK && !trie) { rc = wk_tok_build_vmap(L->t); }
     return rc < 0 ? wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name) : rc;
 }
 
@@ -360,15 +380,8 @@ static wick_status wpm_ugm_entry(gload *L, int32_t id, const char *s, size_t sn,
         if (rc < 0) { return rc; }
         t->scores[id] = d;
     }
-    if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
-        // as llama.cpp: the unknown token's text is special too
-        bool special = type != TT_USER;
-        rc = wk_tok_set(t, id, s, sn,
-                        (uint8_t)(WK_TOKF_ADDED | WK_TOKF_MODEL |
-                                  (special ? WK_TOKF_SPECIAL : 0)));
-        if (rc == WICK_OK) {
-            rc = wk_tok_add_added(t, s, sn, id, special, false, false, false, false);
-        }
+    if (added_type(type)) { // as llama.cpp: the unknown token's text is special too
+        rc = set_added(L, id, type, s, sn, true);
     } else if (wpm) {
         rc = wpm_token(L, id, s, sn, tmp);
     } else {
@@ -386,15 +399,7 @@ static wick_status bpe_entry(gload *L, int32_t id, const char *s, size_t sn, int
     (void)scores;
     wick_tokenizer *t = L->t;
     wick_status rc = WICK_OK;
-    bool control = type == TT_CONTROL, user = type == TT_USER;
-    if (control || user) {
-        rc = wk_tok_set(t, id, s, sn,
-                        (uint8_t)(WK_TOKF_ADDED | (control ? WK_TOKF_SPECIAL : 0)));
-        if (rc == WICK_OK) {
-            rc = wk_tok_add_added(t, s, sn, id, control, false, false, false, false);
-        }
-        return rc;
-    }
+    if (type == TT_CONTROL || type == TT_USER) { return set_added(L, id, type, s, sn, false); }
     if (type == TT_UNUSED) {
         return wk_tok_set(t, id, s, sn, 0);
     }
@@ -479,6 +484,26 @@ static wick_status load_wpm_ugm(gload *L, bool wpm)
 // in llama.cpp. llama.cpp puts every token in its trie, so there a CONTROL
 // token's text in plain text (no PARSE_SPECIAL) is that token; here, as in RWKV's tokenizer
 // (which has no such tokens), it is its bytes. No BOS/EOS unless add_bos/add_eos_token say so.
+static wick_status rwkv_entry(gload *L, int32_t id, const char *s, size_t sn, int type,
+                              const wick_gguf_value *scores, wk_buf *tmp)
+{
+    (void)scores;
+    wick_status rc = WICK_OK;
+    if (!wk_tok_rwkv_unescape(s, sn, tmp, &rc)) {
+        return wk_fail(WICK_E_FORMAT,
+                       "[%d]: '%.*s': a bad escape (expected \\t, \\n, \\r, \\xHH or \\ before a "
+                       "character)",
+                       (int)id, (int)WK_MIN(sn, 200), s);
+    }
+    if (rc < 0) { return rc; }
+    const char *b = tmp->data ? tmp->data : "";
+    if (added_type(type)) {
+        if (type == TT_UNKNOWN) { L->t->unk_id = id; }
+        return set_added(L, id, type, b, tmp->len, false);
+    }
+    return wk_tok_set(L->t, id, b, tmp->len, type == TT_UNUSED ? 0 : WK_TOKF_MODEL);
+}
+
 static wick_status load_rwkv(gload *L)
 {
     wick_tokenizer *t = L->t;
@@ -488,38 +513,8 @@ static wick_status load_rwkv(gload *L)
     if (rc == WICK_OK) { rc = wk_tok_reserve(t, (int32_t)n); }
     if (rc < 0) { return rc; }
     t->model = WK_MODEL_RWKV;
-    wk_buf tmp;
-    wk_buf_init(&tmp, SIZE_MAX / 2);
-    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
-        const char *s;
-        size_t sn;
-        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
-        if (rc < 0) { break; }
-        if (!wk_tok_rwkv_unescape(s, sn, &tmp, &rc)) {
-            rc = wk_fail(WICK_E_FORMAT,
-                         "[%llu]: '%.*s': a bad escape (expected \\t, \\n, \\r, \\xHH or \\ "
-                         "before a character)",
-                         (unsigned long long)i, (int)WK_MIN(sn, 200), s);
-        }
-        if (rc < 0) { break; }
-        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
-        int32_t id = (int32_t)i;
-        const char *b = tmp.data ? tmp.data : "";
-        if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
-            bool special = type != TT_USER;
-            rc = wk_tok_set(t, id, b, tmp.len,
-                            (uint8_t)(WK_TOKF_ADDED | (special ? WK_TOKF_SPECIAL : 0)));
-            if (rc == WICK_OK) {
-                rc = wk_tok_add_added(t, b, tmp.len, id, special, false, false, false, false);
-            }
-            if (type == TT_UNKNOWN) { t->unk_id = id; }
-        } else {
-            rc = wk_tok_set(t, id, b, tmp.len, type == TT_UNUSED ? 0 : WK_TOKF_MODEL);
-        }
-    }
-    wk_buf_free(&tmp);
-    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
-    rc = wk_tok_model_trie(t); // the trie is the lookup table: of equal tokens the last one wins
+    rc = each_token(L, tokens, types, scores, n, rwkv_entry);
+    if (rc == WICK_OK) { rc = wk_tok_model_trie(t); }
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.bos_token_id", &t->bos); }
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eos_token_id", &t->eos); }
     if (rc == WICK_OK) { rc = opt_id(L, "tokenizer.ggml.eot_token_id", &t->eot); }
@@ -540,6 +535,29 @@ static wick_status load_rwkv(gload *L)
 // CONTROL <|plamo:...|> ones, the rest NORMAL, each with its score. Every token but the BYTE ones
 // is a piece plamo2.c may use (CONTROL, USER_DEFINED and UNKNOWN ones are added tokens too); of
 // tokens with the same text the last one counts. As llama.cpp: nothing added at the ends.
+// round(score * 1e4) in t->scores (not finite: NaN, never used); BYTE tokens in t->byte_id.
+static wick_status plamo2_entry(gload *L, int32_t id, const char *s, size_t sn, int type,
+                                const wick_gguf_value *scores, wk_buf *tmp)
+{
+    (void)tmp;
+    wick_tokenizer *t = L->t;
+    double d = 0;
+    if (wick_gguf_value_float(wick_gguf_array_at(scores, (uint64_t)id), &d) < 0) {
+        return wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%d]: expected a float", L->name,
+                       (int)id);
+    }
+    d = round(d * 1e4);
+    t->scores[id] = isfinite(d) ? WK_MAX(WK_MIN(d, (double)INT32_MAX), (double)INT32_MIN) : NAN;
+    if (type == TT_BYTE) { // <0xXX>: decodes to its byte (ByteFallback); anything else: nothing
+        unsigned b = 0;
+        char tail = 0;
+        if (sn == 6 && sscanf(s, "<0x%2x%c", &b, &tail) == 2 && tail == '>') { t->byte_id[b] = id; }
+        return wk_tok_set(t, id, s, sn, 0);
+    }
+    if (added_type(type)) { return set_added(L, id, type, s, sn, true); }
+    return wk_tok_set(t, id, s, sn, WK_TOKF_MODEL);
+}
+
 static wick_status load_plamo2(gload *L)
 {
     wick_tokenizer *t = L->t;
@@ -556,46 +574,14 @@ static wick_status load_plamo2(gload *L)
     t->scores = wk_calloc((size_t)n, sizeof *t->scores);
     if (!t->scores) { return wk_fail_nomem("scores"); }
     for (int c = 0; c < 256; c++) { t->byte_id[c] = -1; }
-    for (uint64_t i = 0; i < n && rc == WICK_OK; i++) {
-        const char *s;
-        size_t sn;
-        double d = 0;
-        rc = wick_gguf_value_str(wick_gguf_array_at(tokens, i), &s, &sn);
-        if (rc == WICK_OK && wick_gguf_value_float(wick_gguf_array_at(scores, i), &d) < 0) {
-            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.scores[%llu]: expected a float",
-                         L->name, (unsigned long long)i);
-        }
-        if (rc < 0) { break; }
-        d = round(d * 1e4);
-        t->scores[i] = isfinite(d) ? WK_MAX(WK_MIN(d, (double)INT32_MAX), (double)INT32_MIN) : NAN;
-        int type = types ? elem_int(wick_gguf_array_at(types, i), TT_NORMAL) : TT_NORMAL;
-        int32_t id = (int32_t)i;
-        unsigned b = 0;
-        if (type == TT_BYTE) { // <0xXX>: decodes to its byte (ByteFallback); anything else: nothing
-            char tail = 0;
-            if (sn == 6 && sscanf(s, "<0x%2x%c", &b, &tail) == 2 && tail == '>') {
-                t->byte_id[b] = id;
-            }
-            rc = wk_tok_set(t, id, s, sn, 0);
-        } else if (type == TT_CONTROL || type == TT_USER || type == TT_UNKNOWN) {
-            bool special = type != TT_USER;
-            rc = wk_tok_set(t, id, s, sn,
-                            (uint8_t)(WK_TOKF_ADDED | WK_TOKF_MODEL |
-                                      (special ? WK_TOKF_SPECIAL : 0)));
-            if (rc == WICK_OK) {
-                rc = wk_tok_add_added(t, s, sn, id, special, false, false, false, false);
-            }
-        } else {
-            rc = wk_tok_set(t, id, s, sn, WK_TOKF_MODEL);
-        }
-    }
+    rc = each_token(L, tokens, types, scores, n, plamo2_entry);
     for (int c = 0; c < 256 && rc == WICK_OK; c++) {
         if (t->byte_id[c] < 0) {
-            rc = wk_fail(WICK_E_FORMAT, "no BYTE token <0x%02X> (PLaMo 2 needs all 256)", c);
+            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.tokens: no BYTE token <0x%02X> (PLaMo 2 "
+                         "needs all 256)", L->name, c);
         }
     }
-    if (rc < 0) { return wk_fail_prefix(rc, "%s: tokenizer.ggml.tokens", L->name); }
-    rc = wk_tok_model_trie(t);
+    if (rc == WICK_OK) { rc = wk_tok_model_trie(t); }
     t->bos = n > 1 ? 1 : -1; // llama.cpp's defaults
     t->eos = n > 2 ? 2 : -1;
     t->pad = n > 3 ? 3 : -1;
