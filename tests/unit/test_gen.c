@@ -417,6 +417,50 @@ static void test_cancel(void)
     }
     printf("  cancel during decode: done (cancelled) within %.1f ms\n", worst * 1e3);
 
+    // cancel during prefill, while another stream decodes in the same passes: the cancelled one
+    // ends, the other goes on to its length
+    if (r) {
+#if defined(__SANITIZE_ADDRESS__)
+        enum { NP = 1200 };
+#else
+        enum { NP = 3000 };
+#endif
+        int32_t *big = wk_malloc(NP * sizeof *big);
+        for (int i = 0; i < NP; i++) { big[i] = (int32_t)(100 + (i * 37) % 1000); }
+        wick_request q, qo;
+        greedy(&qo, model, toks, 1, 200);
+        greedy(&q, model, big, NP, 4);
+        wick_stream *other = NULL, *st = NULL;
+        CHECK_OK(wick_stream_start(r, &qo, &other));
+        CHECK_OK(wick_stream_start(r, &q, &st));
+        const wick_chunk *c;
+        bool prefilling = false;
+        while (st && !prefilling && wick_stream_next(st, 10000, &c) == WICK_OK) {
+            prefilling = c->type == WICK_CHUNK_PROGRESS && !strcmp(c->stage, "prefill");
+        }
+        CHECK(prefilling);
+        double t0 = wk_now();
+        wick_stream_cancel(st);
+        wick_finish_reason f = WICK_FINISH_NONE;
+        while (st && wick_stream_next(st, 5000, &c) == WICK_OK) {
+            if (c->type == WICK_CHUNK_DONE) { f = c->finish_reason; }
+        }
+        double dt = wk_now() - t0;
+        CHECKF(f == WICK_FINISH_CANCELLED && dt < 1.0, "cancel in prefill: finish %d after %.3f s",
+               f, dt);
+        printf("  cancel during prefill (next to a decoding stream): done (cancelled) within "
+               "%.1f ms\n",
+               dt * 1e3);
+        drained d;
+        memset(&d, 0, sizeof d);
+        if (other) { drain(other, &d, 60000); }
+        CHECKF(other && d.finish == WICK_FINISH_LENGTH && d.n_ids == 200,
+               "the stream next to a cancelled one: finish %d, %zu ids", d.finish, d.n_ids);
+        wick_stream_free(st);
+        wick_stream_free(other);
+        wk_free(big);
+    }
+
     // free at any point: right after start, after a few chunks, from many streams at once
     for (int k = 0; k < 20 && r; k++) {
         wick_request q;
