@@ -702,8 +702,8 @@ WICK_API int wick_hub_timeout_ms(const wick_hub *h);
 WICK_API wick_status wick_hub_perform(wick_hub *h, int *n_running);
 
 // Blocks until operation id (0: every operation) has finished and its callback has returned, or
-// timeout_ms passes (-1: no limit). Embedded mode: runs the loop itself. Returns WICK_OK, or BUSY
-// on timeout. Not from inside a callback.
+// timeout_ms passes (-1: no limit). Embedded mode: runs the loop itself. Returns WICK_OK, or TIMEOUT
+// when timeout_ms passes first. Not from inside a callback.
 WICK_API wick_status wick_hub_wait(wick_hub *h, uint64_t id, int timeout_ms);
 
 // Progress of download id, or with id 0 the aggregate of every download not yet reported.

@@ -585,7 +585,7 @@ wick_status wick_hub_wait(wick_hub *h, uint64_t id, int timeout_ms)
         }
         bool busy = running_locked(h, id);
         pthread_mutex_unlock(&h->mu);
-        return busy ? wk_fail(WICK_E_BUSY, "hub: wait timed out") : WICK_OK;
+        return busy ? wk_fail(WICK_E_TIMEOUT, "hub: wait timed out") : WICK_OK;
     }
     for (;;) {
         pthread_mutex_lock(&h->mu);
@@ -595,7 +595,7 @@ wick_status wick_hub_wait(wick_hub *h, uint64_t id, int timeout_ms)
         int ms = wick_hub_timeout_ms(h);
         if (end >= 0) {
             double left = (end - wk_now()) * 1000.0;
-            if (left <= 0) { return wk_fail(WICK_E_BUSY, "hub: wait timed out"); }
+            if (left <= 0) { return wk_fail(WICK_E_TIMEOUT, "hub: wait timed out"); }
             if (ms < 0 || ms > left) { ms = (int)left + 1; }
         }
         wk_loop_wait(&h->loop, ms);
