@@ -98,9 +98,9 @@ void wick_session_destroy(wick_session *s)
     wk_free(s);
 }
 
-wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
+// INVALID naming the first of tokens[0..n) outside the model's vocabulary.
+static wick_status check_tokens(const wick_session *s, const int32_t *tokens, int64_t n)
 {
-    if (!s || !tokens || n < 1) { return wk_fail(WICK_E_INVALID, "session eval: no tokens"); }
     const int64_t n_vocab = s->m->hp.n_vocab;
     for (int64_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= n_vocab) {
@@ -109,6 +109,14 @@ wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
                            (long long)i, (long long)n_vocab);
         }
     }
+    return WICK_OK;
+}
+
+wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
+{
+    if (!s || !tokens || n < 1) { return wk_fail(WICK_E_INVALID, "session eval: no tokens"); }
+    wick_status st = check_tokens(s, tokens, n);
+    if (st != WICK_OK) { return st; }
     if (s->logits_all && n > s->n_batch) {
         return wk_fail(WICK_E_INVALID,
                        "session eval: %lld tokens with logits for all positions; at most n_batch "
@@ -179,14 +187,8 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
                        "session eval: %lld tokens in one pass; at most n_batch (%lld)",
                        (long long)n, (long long)s->n_batch);
     }
-    const int64_t n_vocab = s->m->hp.n_vocab;
-    for (int64_t i = 0; i < n; i++) {
-        if (tokens[i] < 0 || tokens[i] >= n_vocab) {
-            return wk_fail(WICK_E_INVALID,
-                           "session eval: token %d at index %lld is outside [0, %lld)", tokens[i],
-                           (long long)i, (long long)n_vocab);
-        }
-    }
+    wick_status st = check_tokens(s, tokens, n);
+    if (st != WICK_OK) { return st; }
     s->n_logits = 0;
     wick_status rc = WICK_OK;
     if (s->m->arch->multi_seq && n_segs > 1) {
@@ -196,6 +198,7 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
         // one pass per segment (one segment: the single-sequence pass, which a pipeline stage
         // takes), the last first: segment i's logits land in row 0 and move to row i, above
         // every row an earlier segment still writes
+        const int64_t n_vocab = s->m->hp.n_vocab;
         for (int i = n_segs - 1; i >= 0 && rc >= 0; i--) {
             n -= segs[i].n;
             const wk_batch b = {.tokens = tokens + n, .n = segs[i].n, .pos0 = segs[i].pos0,

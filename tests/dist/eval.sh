@@ -3,22 +3,8 @@
 # process prints (every logit of every position as %.9g, so the same text is the same bits, and a
 # greedy continuation), for 2 and 3 ranks on the deepseek2 and phi3 fixtures; bad --dist values;
 # a worker rank that stops answering or is killed: rank 0 names it within the deadline.
-set -u
-W="$WICK_BIN"
-D="$WICK_TEST_DATA"
-T="$WICK_BUILD_DIR/tmp-dist-eval"
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-n_fail=0
-n_check=0
-check() {
-    n_check=$((n_check + 1))
-    if ! "$@"; then
-        n_fail=$((n_fail + 1))
-        echo "FAIL: $*" >&2
-    fi
-}
-MPI="mpirun --oversubscribe --allow-run-as-root"
+scratch=tmp-dist-eval
+. "$(dirname "$0")/lib.sh"
 TOKENS=1,17,230,5,99,1000,3,42,7
 # model:mode:ranks
 for run in deepseek2-F32:pipeline:2 deepseek2-F32:pipeline:3 phi3-F32:pipeline:2 \

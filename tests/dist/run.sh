@@ -2,22 +2,8 @@
 # run.sh — `mpirun -np N wick run --dist MODE` generates on rank 0 the same greedy ids as one
 # process (the other ranks only compute), for 2 and 3 ranks on the deepseek2 and phi3 fixtures;
 # a worker that stops answering ends the stream with an error chunk naming it, within the deadline.
-set -u
-W="$WICK_BIN"
-D="$WICK_TEST_DATA"
-T="$WICK_BUILD_DIR/tmp-dist-run"
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-n_fail=0
-n_check=0
-check() {
-    n_check=$((n_check + 1))
-    if ! "$@"; then
-        n_fail=$((n_fail + 1))
-        echo "FAIL: $*" >&2
-    fi
-}
-MPI="mpirun --oversubscribe --allow-run-as-root"
+scratch=tmp-dist-run
+. "$(dirname "$0")/lib.sh"
 ARGS="--tokens 1,17,230,5,99 --temperature 0 --max-tokens 12 --threads 1 --json"
 ids() { grep '"type":"done"' "$1" | sed 's/.*"ids"://'; }
 # model:mode:ranks

@@ -2,21 +2,8 @@
 # serve.sh — `mpirun -np 2 wick serve --dist expert`: rank 0 serves, rank 1 computes the experts;
 # a greedy completion (and a streamed one) has the same text as from a one-process server; a
 # SIGTERM to mpirun ends the job.
-set -u
-W="$WICK_BIN"
-D="$WICK_TEST_DATA"
-T="$WICK_BUILD_DIR/tmp-dist-serve"
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-n_fail=0
-n_check=0
-check() {
-    n_check=$((n_check + 1))
-    if ! "$@"; then
-        n_fail=$((n_fail + 1))
-        echo "FAIL: $*" >&2
-    fi
-}
+scratch=tmp-dist-serve
+. "$(dirname "$0")/lib.sh"
 M="$D/models/deepseek2-F32.gguf"
 A="--model $M --host 127.0.0.1 --port 0 --threads 1 --ctx 256"
 "$W" serve $A >"$T/one.out" 2>"$T/one.err" &
