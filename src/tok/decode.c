@@ -262,6 +262,8 @@ struct wick_detok_stream {
     unsigned flags;
     bool started;     // a piece was produced
     int *strip_left;  // per decoder: Strip characters still to take from the start of the text
+    bool bytefallback; // the chain has ByteFallback: runs of byte tokens are decoded whole
+    wk_buf held;       // the ids (int32_t) of the byte-token run not decoded yet
     wk_buf pending;
     wk_buf out;
     pieces a, b;
@@ -283,7 +285,9 @@ wick_status wick_detok_stream_create(const wick_tokenizer *t, unsigned flags,
     }
     for (int k = 0; k < t->n_dec; k++) {
         if (t->dec[k].kind == WK_DEC_STRIP) { s->strip_left[k] = t->dec[k].start; }
+        if (t->dec[k].kind == WK_DEC_BYTEFALLBACK) { s->bytefallback = true; }
     }
+    wk_buf_init(&s->held, SIZE_MAX / 2);
     wk_buf_init(&s->pending, SIZE_MAX / 2);
     wk_buf_init(&s->out, SIZE_MAX / 2);
     pieces_init(&s->a);
@@ -295,6 +299,7 @@ wick_status wick_detok_stream_create(const wick_tokenizer *t, unsigned flags,
 void wick_detok_stream_destroy(wick_detok_stream *s)
 {
     if (!s) { return; }
+    wk_buf_free(&s->held);
     wk_buf_free(&s->pending);
     wk_buf_free(&s->out);
     pieces_free(&s->a);
@@ -345,6 +350,53 @@ static wick_status drain(wick_detok_stream *s, bool final)
     return WICK_OK;
 }
 
+// Decodes ids[0..n) through the chain as one stretch of the text (Strip's start only at the
+// beginning of the text) and appends the result to pending.
+static wick_status feed(wick_detok_stream *s, const int32_t *ids, size_t n)
+{
+    const wick_tokenizer *t = s->t;
+    wk_buf_clear(&s->a.buf);
+    s->a.sp.n = 0;
+    wick_status rc = WICK_OK;
+    for (size_t i = 0; i < n && rc == WICK_OK; i++) {
+        rc = piece_add(&s->a, t->arena + t->doff[ids[i]], t->dlen[ids[i]]);
+    }
+    pieces *res = &s->a;
+    for (int k = 0; k < t->n_dec && rc == WICK_OK; k++) {
+        wk_dec d = t->dec[k];
+        if (d.kind == WK_DEC_STRIP) {
+            d.start = s->strip_left[k];
+            d.stop = 0;
+            s->strip_left[k] = strip_rest(&d, res, d.start);
+        }
+        if (d.kind == WK_DEC_WORDPIECE && s->started) { d.start = 0; }
+        pieces *nxt = res == &s->a ? &s->b : &s->a;
+        wk_buf_clear(&nxt->buf);
+        nxt->sp.n = 0;
+        rc = step(t, &d, res, nxt, true);
+        res = nxt;
+    }
+    for (size_t i = 0; i < res->sp.n && rc == WICK_OK; i++) {
+        if (t->n_dec == 0 && s->started) { rc = wk_buf_append(&s->pending, " ", 1); }
+        if (rc == WICK_OK) {
+            rc = wk_buf_append(&s->pending, res->buf.data + res->sp.v[i].off, res->sp.v[i].len);
+        }
+        s->started = true;
+    }
+    return rc;
+}
+
+// Decodes the held run of byte tokens: ByteFallback keeps a run whole when it is valid UTF-8
+// and replaces every byte of it otherwise, so the run's text is known only once it has ended.
+static wick_status feed_held(wick_detok_stream *s)
+{
+    size_t n = s->held.len / sizeof(int32_t);
+    if (n == 0) { return WICK_OK; }
+    wick_status rc = feed(s, (const int32_t *)(const void *)s->held.data, n);
+    wk_buf_clear(&s->held);
+    return rc;
+}
+
 wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char **piece,
                                    size_t *len)
 {
@@ -355,32 +407,12 @@ wick_status wick_detok_stream_push(wick_detok_stream *s, int32_t id, const char 
     wick_status rc = check_id(t, id);
     if (rc < 0) { return rc; }
     if (!skipped(t, id, s->flags)) {
-        // one token through the chain; Strip's start only at the beginning of the text
-        wk_buf_clear(&s->a.buf);
-        s->a.sp.n = 0;
-        rc = piece_add(&s->a, t->arena + t->doff[id], t->dlen[id]);
-        pieces *res = &s->a;
-        for (int k = 0; k < t->n_dec && rc == WICK_OK; k++) {
-            wk_dec d = t->dec[k];
-            if (d.kind == WK_DEC_STRIP) {
-                d.start = s->strip_left[k];
-                d.stop = 0;
-                s->strip_left[k] = strip_rest(&d, res, d.start);
-            }
-            if (d.kind == WK_DEC_WORDPIECE && s->started) { d.start = 0; }
-            pieces *nxt = res == &s->a ? &s->b : &s->a;
-            wk_buf_clear(&nxt->buf);
-            nxt->sp.n = 0;
-            rc = step(t, &d, res, nxt, false);
-            res = nxt;
-        }
-        for (size_t i = 0; i < res->sp.n && rc == WICK_OK; i++) {
-            if (t->n_dec == 0 && s->started) { rc = wk_buf_append(&s->pending, " ", 1); }
-            if (rc == WICK_OK) {
-                rc = wk_buf_append(&s->pending, res->buf.data + res->sp.v[i].off,
-                                   res->sp.v[i].len);
-            }
-            s->started = true;
+        uint8_t byte;
+        if (s->bytefallback && byte_token(t->arena + t->doff[id], t->dlen[id], &byte)) {
+            rc = wk_buf_append(&s->held, &id, sizeof id);
+        } else {
+            rc = feed_held(s);
+            if (rc == WICK_OK) { rc = feed(s, &id, 1); }
         }
     }
     if (rc == WICK_OK) { rc = drain(s, false); }
@@ -395,7 +427,8 @@ wick_status wick_detok_stream_finish(wick_detok_stream *s, const char **piece, s
     if (piece) { *piece = ""; }
     if (len) { *len = 0; }
     if (!s || !piece || !len) { return wk_fail(WICK_E_INVALID, "wick_detok_stream_finish: NULL"); }
-    wick_status rc = drain(s, true);
+    wick_status rc = feed_held(s);
+    if (rc == WICK_OK) { rc = drain(s, true); }
     if (rc < 0) { return rc; }
     *piece = s->out.data;
     *len = s->out.len;

@@ -202,6 +202,27 @@ static void test_stream_strip(void)
     wick_tokenizer_close(tk);
 }
 
+// ByteFallback decodes a run of byte tokens whole: a run that is not valid UTF-8 becomes one
+// U+FFFD per byte, its valid bytes included, so the stream holds the run until it ends (found
+// by fuzz_tok_encode: the stream used to replace only the invalid bytes).
+static void test_stream_byte_runs(void)
+{
+    wick_tokenizer *tk = open_json("tokenizers/hf/unigram-bytes.json");
+    if (!tk) { return; }
+    int32_t e5 = wick_token_find(tk, "<0xE5>", 6), c3 = wick_token_find(tk, "<0xC3>", 6);
+    int32_t a9 = wick_token_find(tk, "<0xA9>", 6), x41 = wick_token_find(tk, "<0x41>", 6);
+    int32_t th = wick_token_find(tk, "\xe2\x96\x81the", 6);
+    CHECK(e5 >= 0 && c3 >= 0 && a9 >= 0 && x41 >= 0 && th >= 0);
+    if (e5 >= 0 && c3 >= 0 && a9 >= 0 && x41 >= 0 && th >= 0) {
+        int32_t bad[] = {e5, x41, th, c3, a9, x41};
+        check_stream(tk, bad, 2, "\xef\xbf\xbd\xef\xbf\xbd");
+        check_stream(tk, bad, 3, "\xef\xbf\xbd\xef\xbf\xbd the");
+        check_stream(tk, bad + 2, 4, "the\xc3\xa9" "A");
+        check_stream(tk, bad + 3, 2, "\xc3\xa9");
+    }
+    wick_tokenizer_close(tk);
+}
+
 static void test_qwen3(void)
 {
     // (not test_tmpdir: its snprintf trips -Wformat-truncation here)
@@ -332,6 +353,7 @@ int main(void)
 {
     test_json_paths();
     test_stream_strip();
+    test_stream_byte_runs();
     test_qwen3();
     test_tiktoken();
     test_gguf_paths();
