@@ -231,61 +231,29 @@ static int dot_i8_32(const int q[32], const int8_t *a)
     return s;
 }
 
-DOT(dot_q4_0_ref)
-{
-    const wk_block_q4_0 *w = vw;
-    const wk_block_q8_0 *a = va;
-    float sum = 0;
-    for (int64_t i = 0; i < n / WK_QK; i++) {
-        int q[32];
-        unpack_q4(w[i].qs, q);
-        for (int j = 0; j < 32; j++) { q[j] -= 8; }
-        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d));
+// The legacy formats' dot products differ only in how a block's quants unpack, the offset the
+// _0 formats subtract from them, and the _1 formats' minimum term (weight min x activation sum).
+#define LEGACY_DOT(name, wtype, atype, UNPACK, off, MINTERM)                                    \
+    DOT(name)                                                                                   \
+    {                                                                                           \
+        const wtype *w = vw;                                                                    \
+        const atype *a = va;                                                                    \
+        float sum = 0;                                                                          \
+        for (int64_t i = 0; i < n / WK_QK; i++) {                                               \
+            int q[32];                                                                          \
+            UNPACK;                                                                             \
+            for (int j = 0; j < 32; j++) { q[j] -= (off); }                                     \
+            sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d)) MINTERM;          \
+        }                                                                                       \
+        *s = sum;                                                                               \
     }
-    *s = sum;
-}
 
-DOT(dot_q4_1_ref)
-{
-    const wk_block_q4_1 *w = vw;
-    const wk_block_q8_1 *a = va;
-    float sum = 0;
-    for (int64_t i = 0; i < n / WK_QK; i++) {
-        int q[32];
-        unpack_q4(w[i].qs, q);
-        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d)) +
-               h2f(w[i].m) * h2f(a[i].s);
-    }
-    *s = sum;
-}
-
-DOT(dot_q5_0_ref)
-{
-    const wk_block_q5_0 *w = vw;
-    const wk_block_q8_0 *a = va;
-    float sum = 0;
-    for (int64_t i = 0; i < n / WK_QK; i++) {
-        int q[32];
-        unpack_q5(w[i].qh, w[i].qs, q);
-        for (int j = 0; j < 32; j++) { q[j] -= 16; }
-        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d));
-    }
-    *s = sum;
-}
-
-DOT(dot_q5_1_ref)
-{
-    const wk_block_q5_1 *w = vw;
-    const wk_block_q8_1 *a = va;
-    float sum = 0;
-    for (int64_t i = 0; i < n / WK_QK; i++) {
-        int q[32];
-        unpack_q5(w[i].qh, w[i].qs, q);
-        sum += (float)dot_i8_32(q, a[i].qs) * (h2f(w[i].d) * h2f(a[i].d)) +
-               h2f(w[i].m) * h2f(a[i].s);
-    }
-    *s = sum;
-}
+LEGACY_DOT(dot_q4_0_ref, wk_block_q4_0, wk_block_q8_0, unpack_q4(w[i].qs, q), 8, )
+LEGACY_DOT(dot_q4_1_ref, wk_block_q4_1, wk_block_q8_1, unpack_q4(w[i].qs, q), 0,
+           +h2f(w[i].m) * h2f(a[i].s))
+LEGACY_DOT(dot_q5_0_ref, wk_block_q5_0, wk_block_q8_0, unpack_q5(w[i].qh, w[i].qs, q), 16, )
+LEGACY_DOT(dot_q5_1_ref, wk_block_q5_1, wk_block_q8_1, unpack_q5(w[i].qh, w[i].qs, q), 0,
+           +h2f(w[i].m) * h2f(a[i].s))
 
 DOT(dot_q8_0_ref)
 {
