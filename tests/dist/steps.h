@@ -5,6 +5,7 @@
 #define WICK_TEST_DIST_STEPS_H
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -12,6 +13,24 @@
 
 // Attaches s to d (wick_dist_pipeline or wick_dist_expert with split).
 typedef wick_status (*dist_attach_fn)(wick_dist *d, wick_session *s, const int *split);
+
+// The tests' start: argv[1] is the model (under the test data); joins the MPI job and opens the
+// model. NULL (a check failed or the usage was wrong, *code says the exit status) or the model.
+static wick_model *dist_open(int argc, char **argv, const char *name, wick_dist **d, int *code)
+{
+    *d = NULL;
+    *code = 1;
+    if (argc != 2) {
+        fprintf(stderr, "usage: mpirun -np N %s MODEL.gguf\n", name);
+        *code = 2;
+        return NULL;
+    }
+    CHECK_OK(wick_dist_init(d));
+    if (!*d) { return NULL; }
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(test_data(argv[1]), NULL, &m));
+    return m;
+}
 
 static int dist_argmax(const float *x, int n)
 {

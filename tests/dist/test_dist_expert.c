@@ -16,17 +16,11 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: mpirun -np N test_dist_expert MODEL.gguf\n");
-        return 2;
-    }
     wick_dist *d = NULL;
-    CHECK_OK(wick_dist_init(&d));
-    if (!d) { return 1; }
+    int code;
+    wick_model *m = dist_open(argc, argv, "test_dist_expert", &d, &code);
+    if (!m) { return code; }
     const int rank = wick_dist_rank(d), size = wick_dist_size(d);
-    wick_model *m = NULL;
-    CHECK_OK(wick_model_open(test_data(argv[1]), NULL, &m));
-    if (!m) { return 1; }
     wick_session *s = NULL;
     CHECK_OK(wick_session_create(m, NULL, &s));
     if (strcmp(wick_model_arch(m), "deepseek2") != 0) { // no routed experts: refused; auto pipelines

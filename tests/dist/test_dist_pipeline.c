@@ -14,17 +14,11 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: mpirun -np N test_dist_pipeline MODEL.gguf\n");
-        return 2;
-    }
     wick_dist *d = NULL;
-    CHECK_OK(wick_dist_init(&d));
-    if (!d) { return 1; }
+    int code;
+    wick_model *m = dist_open(argc, argv, "test_dist_pipeline", &d, &code);
+    if (!m) { return code; }
     const int rank = wick_dist_rank(d), size = wick_dist_size(d);
-    wick_model *m = NULL;
-    CHECK_OK(wick_model_open(test_data(argv[1]), NULL, &m));
-    if (!m) { return 1; }
     dist_steps(d, m, wick_dist_pipeline, NULL, false);
     if (rank == 0) {
         printf("%s over %d ranks, layers from", argv[1], size);
