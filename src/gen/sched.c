@@ -2,8 +2,8 @@
 // stream given to it. Streams get a slot: a sequence of the one session's KV cache (n_ctx
 // positions each). Continuous batching: sequences join and leave between steps; a step is one
 // forward pass carrying one decode token of every decoding slot, then prefill chunks of the
-// prefilling slots (round robin) up to n_batch tokens (wk_session_eval_segs; archs without
-// multi-sequence passes run one pass per slot inside it).
+// prefilling slots (round robin) up to n_batch tokens (wk_session_eval_segs: one pass over all
+// rows for llama, phi3 and deepseek2).
 //
 // Prefix reuse: a free slot keeps the tokens whose K/V it holds (prompt + generated). A new
 // sequence takes the free slot sharing the longest prefix with its prompt (least recently used

@@ -14,6 +14,9 @@
 //   dense layers (il < leading_dense_block_count): x += W_down (silu(W_gate h) * (W_up h))
 //   MoE layers: ids, w = route(W_gate_inp h);  x += (Σ_j w_j expert_ids[j](h) + shared(h))
 // logits = W_out (RMSNorm(x) * output_norm)
+// A pass may carry segments of several sequences (wk_batch.segs): every matmul, the router and
+// the experts run once over all rows (an expert's weights read once per pass); each token's
+// attention reads its own sequence's cache rows up to its position.
 #include <math.h>
 #include <stdio.h>
 
@@ -415,6 +418,7 @@ typedef struct ds2_state {
     int64_t route_per_thread;
     float *w;     // [B][n_used]
     int32_t *ids; // [B][n_used]
+    int32_t *tok_seq, *tok_pos; // [B] each token's sequence and position (n_ctx <= 2^24)
     float *cs;    // [B][rope]
     float *att_scratch;
     int64_t att_per_thread;
@@ -513,16 +517,21 @@ static wick_status ds2_session_init(wk_session *s)
                              B * U,
                              B * U,
                              B * R,
-                             st->att_per_thread * s->n_threads};
-    float *ids_area = NULL; // int32 ids, 4 bytes each like the floats
+                             st->att_per_thread * s->n_threads,
+                             B,
+                             B};
+    // int32 areas (ids, token sequences and positions), 4 bytes each like the floats
+    float *ids_area = NULL, *seq_area = NULL, *pos_area = NULL;
     float **ptrs[] = {
         &st->x,    &st->h,    &st->y,  &st->y2,         &st->qa,  &st->q,      &st->kv,
         &st->qabs, &st->o,    &st->ov, &st->gu,         &st->act, &st->router, &st->route_scratch,
-        &st->w,    &ids_area, &st->cs, &st->att_scratch};
+        &st->w,    &ids_area, &st->cs, &st->att_scratch, &seq_area, &pos_area};
     wick_status rc =
         wk_scratch_alloc(&st->mem, ptrs, sizes, WK_ARRAY_LEN(sizes), "session scratch");
     if (rc < 0) { return rc; }
     st->ids = (int32_t *)(void *)ids_area;
+    st->tok_seq = (int32_t *)(void *)seq_area;
+    st->tok_pos = (int32_t *)(void *)pos_area;
 
     // Per-head activations and expert buffers, for the widest formats any layer uses.
     size_t head_bytes = 0;
@@ -585,7 +594,8 @@ static void route_rows(void *ctx, int64_t t0, int64_t t1, int ith)
     }
 }
 
-// Attention of one (token, block of heads) unit over the cached rows the token sees.
+// Attention of one (token, block of heads) unit over the cached rows the token sees (those of its
+// own sequence, up to its position).
 static void attend_unit(const ds2_job *j, int64_t u, int ith)
 {
     wk_session *s = j->s;
@@ -595,11 +605,11 @@ static void attend_unit(const ds2_job *j, int64_t u, int ith)
     const int64_t H = hp->n_head, hb = WK_MIN(H, (int64_t)ATT_HEADS), n_hb = (H + hb - 1) / hb;
     const int64_t t = u / n_hb, h0 = (u % n_hb) * hb, nh = WK_MIN(hb, H - h0);
     const int64_t D = st->kv_dim;
-    const int64_t n_kv = j->b->pos0 + t + 1;
+    const int64_t n_kv = (int64_t)st->tok_pos[t] + 1;
     const float *q = st->qabs + (t * H + h0) * D;
     float *o = st->o + (t * H + h0) * lora;
     float *scratch = st->att_scratch + (int64_t)ith * st->att_per_thread;
-    const void *rows = wk_kv_row(&s->kv, s->kv.k, j->il, j->b->seq, 0, s->kv.k_row);
+    const void *rows = wk_kv_row(&s->kv, s->kv.k, j->il, st->tok_seq[t], 0, s->kv.k_row);
     if (s->kv.type == WK_KV_F32) {
         wk_mla_attend(s->mm.kern, (int)nh, lora, hp->n_rot, q, D, rows, s->kv.k_row, n_kv,
                       hp->kq_scale, scratch, o, lora);
@@ -638,7 +648,12 @@ static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const 
     wk_mm_project(mm, &L->wkv_a_mqa, st->h, T, st->kv, D, true);
     ds2_job j = {.s = s, .b = b, .L = L, .il = il};
     wk_rows_run(mm, T, attn_pre_rows, &j);
-    wk_kv_store(&s->kv, s->kv.k, il, b->seq, b->pos0, T, s->kv.k_row, st->kv, D);
+    const wk_seg one = {b->seq, b->pos0, T};
+    const wk_seg *segs = b->segs ? b->segs : &one;
+    for (int64_t i = 0, t = 0; i < (b->segs ? b->n_segs : 1); t += segs[i].n, i++) {
+        wk_kv_store(&s->kv, s->kv.k, il, segs[i].seq, segs[i].pos0, segs[i].n, s->kv.k_row,
+                    st->kv + t * D, D);
+    }
 
     // Q[t][h] = [W_k_b[h] q_nope[t][h] | q_pe[t][h]]
     wk_mla_head_matmul(mm, &L->wk_b, st->q, st->q_dim, qk, T, st->qabs, H * D, D, st->head_act);
@@ -725,8 +740,17 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
     bool embed;
     wick_status rc = wk_stage_enter(s, b, st->x, &lo, &hi, &embed);
     if (rc < 0) { return rc; }
+    // each token's sequence and position, and the cos/sin of its position
+    const wk_seg one = {b->seq, b->pos0, T};
+    const wk_seg *segs = b->segs ? b->segs : &one;
+    for (int64_t i = 0, t = 0; i < (b->segs ? b->n_segs : 1); i++) {
+        for (int64_t k = 0; k < segs[i].n; k++, t++) {
+            st->tok_seq[t] = segs[i].seq;
+            st->tok_pos[t] = (int32_t)(segs[i].pos0 + k);
+        }
+    }
     for (int64_t t = 0; t < T; t++) {
-        wk_rope_cache(&st->rope, b->pos0 + t, st->cs + t * hp->n_rot);
+        wk_rope_cache(&st->rope, st->tok_pos[t], st->cs + t * hp->n_rot);
         if (!embed) { continue; }
         const int32_t tok = b->tokens[t];
         if (tok < 0 || tok >= hp->n_vocab) {
@@ -753,8 +777,18 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
     }
     if ((rc = wk_stage_leave(s, b, st->x)) != WICK_OK) { return rc < 0 ? rc : WICK_OK; }
 
-    const int64_t first = b->logits_all ? 0 : T - 1, n_out = T - first;
-    wk_rows_norm(&s->mm, st->h, st->x + first * E, m->output_norm.data, n_out, E, hp->rms_eps);
+    // logits of every row, or of the last one only; of each segment's last row
+    const int64_t first = b->logits_all ? 0 : T - 1;
+    int64_t n_out = T - first;
+    if (b->segs) {
+        n_out = b->n_segs;
+        for (int64_t i = 0, t = 0; i < n_out; i++) {
+            t += segs[i].n;
+            memcpy(st->h + i * E, st->x + (t - 1) * E, (size_t)E * sizeof(float));
+        }
+    }
+    wk_rows_norm(&s->mm, st->h, b->segs ? st->h : st->x + first * E, m->output_norm.data, n_out,
+                 E, hp->rms_eps);
     wk_mm_project(&s->mm, &m->output, st->h, n_out, s->logits, hp->n_vocab, false);
     s->n_logits = n_out;
     return WICK_OK;
@@ -768,4 +802,5 @@ const wk_arch wk_arch_deepseek2 = {
     .session_init = ds2_session_init,
     .session_free = ds2_session_free,
     .forward = ds2_forward,
+    .multi_seq = true,
 };

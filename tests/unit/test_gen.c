@@ -15,6 +15,7 @@
 
 static const char *LF32 = "models/llama-F32.gguf";
 static const char *PF32 = "models/phi3-F32.gguf";
+static const char *DF32 = "models/deepseek2-F32.gguf";
 
 static char *data_path(const char *rel)
 {
@@ -714,6 +715,7 @@ int main(void)
     test_spec_pick();
     test_equivalence(LF32);
     test_equivalence(PF32);
+    test_equivalence(DF32);
     test_fd_mode();
     test_callback_mode();
     test_cancel();
