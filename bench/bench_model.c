@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     const char *path = bench_model_args(argc, argv, &c);
     if (!path) {
         fprintf(stderr, "usage: bench_model MODEL.gguf [--prompt 128,512] [--decode 16] "
-                        "[--threads 1,2] [--runs 3]\n"
+                        "[--threads 1,2] [--runs 3] [--no-repack]\n"
                         "  make a Phi-4-shaped model with:\n"
                         "  wick-mkmodel --preset phi4 --type Q4_K_M --layers 4 -o phi4-4l.gguf\n");
         return 2;

@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     const char *path = bench_model_args(argc, argv, &c);
     if (!path) {
         fprintf(stderr, "usage: bench_model_kimi FILE.gguf [--prompt 128,512] [--decode 16] "
-                        "[--threads 1,2] [--runs 3]\n");
+                        "[--threads 1,2] [--runs 3] [--no-repack]\n");
         return 2;
     }
     bench_print_banner("bench_model_kimi", bench_mem_bandwidth_gbs(0));

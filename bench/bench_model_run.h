@@ -105,6 +105,8 @@ static inline const char *bench_model_args(int argc, char **argv, bench_model_cf
             c->n_decode = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             c->runs = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--no-repack")) {
+            setenv("WICK_REPACK", "0", 1); // read by the open
         } else if (argv[i][0] != '-') {
             path = argv[i];
         } else {

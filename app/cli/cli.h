@@ -40,6 +40,10 @@ int cli_usage(const cli_command *cmd, const char *fmt, ...) __attribute__((forma
 bool cli_is_help(const char *arg);
 int cli_print_usage(const cli_command *cmd);
 
+// --no-repack (run, chat, eval, serve): the weights stay in the file's layout, as WICK_REPACK=0
+// (which the library reads when it opens a model; set here for the whole process).
+void cli_no_repack(void);
+
 // Parses a whole decimal integer in [lo, hi]; false on anything else.
 bool cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 bool cli_parse_double(const char *s, double *out);

@@ -35,7 +35,7 @@ static const char chat_usage[] =
     "  --timings            print the speeds after each answer\n"
     "  and the generation options of `wick run` (--max-tokens, --temperature, --top-k, --top-p,\n"
     "  --min-p, --repeat-penalty, --seed, --stop, --reasoning-budget, --chat-template,\n"
-    "  --tokenizer, --threads, --ctx, --kv-type)\n";
+    "  --tokenizer, --threads, --ctx, --kv-type, --no-repack)\n";
 
 // The conversation: messages[0] may be the system message; strings owned.
 typedef struct convo {

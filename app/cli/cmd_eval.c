@@ -22,6 +22,10 @@ typedef struct model_args {
 static int parse_model_arg(const cli_command *cmd, int argc, char **argv, int *i, model_args *a)
 {
     const char *o = argv[*i];
+    if (!strcmp(o, "--no-repack")) {
+        cli_no_repack();
+        return 1;
+    }
     if (strcmp(o, "--model") && strcmp(o, "-m") && strcmp(o, "--threads") && strcmp(o, "-t") &&
         strcmp(o, "--ctx") && strcmp(o, "--kv-type")) {
         return 0;
@@ -71,6 +75,7 @@ static const char eval_usage[] =
     "  --threads N     threads to compute with (default: the number of CPUs)\n"
     "  --ctx N         context positions (default: the model's, at most 8192)\n"
     "  --kv-type T     KV cache element type: f32 (default) or f16\n"
+    "  --no-repack     keep the weights in the file's layout (no copy at load; WICK_REPACK=0)\n"
     "  --json          one JSON line per position: {\"pos\": P, \"top\": [[id, logit], ...]},\n"
     "                  then {\"generated\": [id, ...]} when --generate is given\n"
     "  --dist MODE     under mpirun, the model spread over the ranks; rank 0 prints what one\n"

@@ -42,6 +42,8 @@ static const char run_usage[] =
     "  --threads N          threads to compute with (default: the number of CPUs)\n"
     "  --ctx N              context positions (default: the model's, at most 8192)\n"
     "  --kv-type T          KV cache element type: f32 (default) or f16\n"
+    "  --no-repack          keep the weights in the file's layout (no copy at load: faster\n"
+    "                       open, slower decode; same results; as WICK_REPACK=0)\n"
     "  --dist MODE          under mpirun (MPI builds): the model spread over the ranks, rank 0\n"
     "                       runs the command, the others only compute; pipeline (layers),\n"
     "                       expert (routed experts of a mixture of experts) or auto\n"

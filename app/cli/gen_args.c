@@ -48,6 +48,10 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
         g->rq.think = 0;
         return 1;
     }
+    if (is(o, "--no-repack", NULL)) {
+        cli_no_repack();
+        return 1;
+    }
     static const char *const valued[] = {
         "--model", "-m", "--tokenizer", "--chat-template", "--threads", "-t", "--ctx",
         "--kv-type", "--max-tokens", "-n", "--temperature", "--temp", "--top-k", "--top-p",

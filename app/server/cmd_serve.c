@@ -69,6 +69,10 @@ static int run(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
         if (strncmp(a, "--", 2) != 0) { return cli_usage(&cli_cmd_serve, "unexpected argument '%s'", a); }
+        if (strcmp(a, "--no-repack") == 0) {
+            cli_no_repack();
+            continue;
+        }
         if (!v) { return cli_usage(&cli_cmd_serve, "%s needs a value", a); }
         i++;
         if (strcmp(a, "--host") == 0) {
@@ -215,6 +219,7 @@ const cli_command cli_cmd_serve = {
     "usage: wick serve [--host 127.0.0.1] [--port 8080] [--api-key KEY | --api-key-file F]\n"
     "                  [--model SPEC]... [--alias NAME=SPEC]... [--max-models N] [--memory BYTES]\n"
     "                  [--parallel N] [--queue N] [--ctx N] [--threads N] [--timeout S] [--dist MODE]\n"
+    "                  [--no-repack]\n"
     "\n"
     "An OpenAI-compatible HTTP server. The first line on stdout is 'listening on http://HOST:PORT'\n"
     "(--port 0 picks a free port); request logs go to stderr. SIGINT or SIGTERM stops it: no new\n"
@@ -242,6 +247,8 @@ const cli_command cli_cmd_serve = {
     "  --queue N          requests that may wait for a slot (default 64; 429 beyond)\n"
     "  --ctx N            context positions per request\n"
     "  --threads N        compute threads\n"
+    "  --no-repack        keep the weights in the file's layout (no copy at load: faster load,\n"
+    "                     slower decode; same results; as WICK_REPACK=0)\n"
     "  --dist MODE        under mpirun (MPI builds): the models spread over the ranks, rank 0\n"
     "                     serves, the others compute; pipeline, expert or auto; one stream is\n"
     "                     computed at a time\n"

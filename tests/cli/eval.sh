@@ -57,6 +57,14 @@ expect "text pairs" 5 "$(echo "$out" | sed -n 1p | tr ' ' '\n' | grep -c ':[-0-9
 "$W" eval --model "$PQ4" --tokens "$toks" --top 40 --json --threads 1 > "$T/t1"
 "$W" eval --model "$PQ4" --tokens "$toks" --top 40 --json --threads 2 > "$T/t2"
 if cmp -s "$T/t1" "$T/t2"; then ok; else bad "1 and 2 threads differ"; fi
+# --- --no-repack: no weight is repacked at load (the debug log says how many are), same output
+WICK_LOG=debug "$W" eval --model "$PQ4" --tokens "$toks" --top 40 --json --threads 1 --no-repack \
+    > "$T/nr" 2> "$T/nr.log"
+expect "--no-repack exit" 0 $?
+if cmp -s "$T/t1" "$T/nr"; then ok; else bad "--no-repack: output differs"; fi
+expect "--no-repack: nothing repacked" 0 "$(grep -c 'repacked' "$T/nr.log")"
+WICK_LOG=debug "$W" eval --model "$PQ4" --tokens 791 --top 1 2> "$T/r.log" > /dev/null
+expect "repacked by default" 1 "$(grep -c 'repacked [1-9]' "$T/r.log")"
 # f16 KV cache runs and prints the same number of lines
 expect "f16 kv" 10 "$("$W" eval --model "$PQ4" --tokens "$toks" --kv-type f16 --json | wc -l | tr -d ' ')"
 
