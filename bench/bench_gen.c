@@ -4,9 +4,12 @@
 // whose 2,000-token prefix is in the KV cache (prefix reuse) next to the same request without.
 // On a shared machine the wall-clock figures follow the other jobs; tokens per CPU-second of the
 // process (clock()) show what batching saves whatever the load.
+// --cancel R: instead, the cancel latency (ms from wick_stream_cancel to the done chunk with
+// `cancelled`, as the caller's blocking next sees it), R rounds each: during the prefill of a
+// P-token prompt (cancelled 50 .. 650 ms after the start) and during decode.
 //
 //   build/wick-mkmodel --arch phi3 --preset phi4 --layers 4 --type Q4_K_M -o /tmp/phi4-4l.gguf
-//   build/bench_gen /tmp/phi4-4l.gguf [--threads T] [--tokens N] [--prefix P]
+//   build/bench_gen /tmp/phi4-4l.gguf [--threads T] [--tokens N] [--prefix P] [--cancel R]
 #include <inttypes.h>
 #include <time.h>
 
@@ -39,6 +42,70 @@ static bool drain(wick_stream *st, run *r)
     return ok;
 }
 
+static void request(wick_request *q, const char *model, const int32_t *toks, size_t n, int64_t gen);
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Cancel latency, rounds times during prefill (decode false: a prompt of n_prompt tokens,
+// cancelled delay ms after the start) or decode (after 3 tokens): prints min / median / max.
+static int cancel_rounds(wick_registry *reg, const char *model, const int32_t *toks,
+                         int64_t n_prompt, bool decode, int rounds)
+{
+    double ms[64];
+    int n = 0;
+    bench_rng rng = bench_rng_seed(11);
+    for (int k = 0; k < rounds && k < 64; k++) {
+        wick_request q;
+        request(&q, model, toks, decode ? 8 : (size_t)n_prompt, decode ? -1 : 4);
+        wick_stream *st = NULL;
+        if (wick_stream_start(reg, &q, &st) < 0) { return 1; }
+        const wick_chunk *c;
+        int n_text = 0;
+        if (decode) {
+            while (n_text < 3 && wick_stream_next(st, -1, &c) == WICK_OK) {
+                n_text += c->type == WICK_CHUNK_CONTENT || c->type == WICK_CHUNK_REASONING;
+            }
+        } else {
+            const double delay = 0.05 + (double)(bench_rng_u64(&rng) % 600) * 1e-3;
+            struct timespec ts = {0, (long)(delay * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+        const double t0 = bench_now();
+        wick_stream_cancel(st);
+        wick_finish_reason f = WICK_FINISH_NONE;
+        int64_t gen = 0;
+        while (wick_stream_next(st, -1, &c) == WICK_OK) {
+            if (c->type == WICK_CHUNK_DONE) {
+                f = c->finish_reason;
+                gen = c->usage.completion_tokens;
+            }
+        }
+        const double dt = (bench_now() - t0) * 1e3;
+        wick_stream_free(st);
+        // prefill rounds count only when the cancel came before the first token
+        if (f == WICK_FINISH_CANCELLED && (decode || gen == 0)) { ms[n++] = dt; }
+    }
+    if (n == 0) {
+        printf("  %s: no round ended cancelled in %s\n", decode ? "decode" : "prefill",
+               decode ? "decode" : "prefill");
+        return 0;
+    }
+    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+    if (decode) {
+        printf("  during decode: min %.1f ms, median %.1f, max %.1f (%d rounds)\n", ms[0],
+               ms[n / 2], ms[n - 1], n);
+    } else {
+        printf("  during the prefill of %" PRId64 " tokens: min %.1f ms, median %.1f, max %.1f "
+               "(%d rounds)\n",
+               n_prompt, ms[0], ms[n / 2], ms[n - 1], n);
+    }
+    return 0;
+}
+
 static void request(wick_request *q, const char *model, const int32_t *toks, size_t n, int64_t gen)
 {
     wick_request_init(q);
@@ -59,10 +126,12 @@ int main(int argc, char **argv)
     const char *model = argv[1];
     int threads = 2;
     int64_t n_gen = 64, n_prefix = 2000;
+    int cancel = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads")) { threads = atoi(argv[i + 1]); }
         if (!strcmp(argv[i], "--tokens")) { n_gen = atoll(argv[i + 1]); }
         if (!strcmp(argv[i], "--prefix")) { n_prefix = atoll(argv[i + 1]); }
+        if (!strcmp(argv[i], "--cancel")) { cancel = atoi(argv[i + 1]); }
     }
     wick_registry_opts o;
     wick_registry_opts_init(&o);
@@ -86,6 +155,15 @@ int main(int argc, char **argv)
     run r;
     if (wick_stream_start(reg, &q, &st) < 0 || !drain(st, &r)) { return 1; }
     wick_stream_free(st);
+
+    if (cancel > 0) {
+        printf("cancel latency (wick_stream_cancel -> done cancelled), %d threads:\n", threads);
+        int rc = cancel_rounds(reg, model, toks, n_prefix, false, cancel);
+        if (rc == 0) { rc = cancel_rounds(reg, model, toks, n_prefix, true, cancel); }
+        wick_registry_destroy(reg);
+        free(toks);
+        return rc;
+    }
 
     printf("aggregate decode, %" PRId64 " tokens per stream, %d threads, greedy:\n", n_gen,
            threads);

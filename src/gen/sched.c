@@ -11,7 +11,8 @@
 // evaluate, whose logits start the generation) and evaluates only the rest.
 //
 // Cancel: wick_stream_cancel() -> wk_sched_wake(): when the stream is in the pass being evaluated,
-// the session is cancelled (the pass stops between layers, leaving every sequence where it was);
+// the session is cancelled (the pass stops within a matmul tile or attention unit: the flag is
+// polled between them, wk_mm.cancel; every sequence is left where it was);
 // the sequence ends at the next step, which the others redo. A spurious WICK_E_CANCELLED (a
 // cancel that raced with the end of a pass) just means the step is redone.
 #include "gen/gen.h"

@@ -23,6 +23,7 @@ enum { ATTN_TOKS = 16 }; // tokens per block of the work loop (attn_part)
 typedef struct attn_job {
     wk_attn_args *a;
     const wk_kernels *kern;
+    const wk_mm *mm;
 } attn_job;
 
 // The position of token t of the pass.
@@ -152,7 +153,7 @@ static void attn_part(void *ctx, int ith, int nth)
     // blocks of ATTN_TOKS tokens, kv head by kv head: the head's cached K and V columns (strided
     // rows of the cache) are read from L2 by the block's tokens rather than from L3 by each
     const int64_t nkv = a->n_head_kv;
-    for (int64_t tb = i0 / nkv; tb * nkv < i1; tb += ATTN_TOKS) {
+    for (int64_t tb = i0 / nkv; tb * nkv < i1 && !wk_mm_cancelled(j->mm); tb += ATTN_TOKS) {
         for (int64_t g = 0; g < nkv; g++) {
             for (int64_t t = tb; t < tb + ATTN_TOKS && t < a->T; t++) {
                 const int64_t i = t * nkv + g;
@@ -164,6 +165,6 @@ static void attn_part(void *ctx, int ith, int nth)
 
 void wk_attention(wk_mm *mm, wk_attn_args *a)
 {
-    attn_job j = {a, mm->kern};
+    attn_job j = {a, mm->kern, mm};
     wk_mm_parallel(mm, attn_part, &j);
 }

@@ -623,7 +623,9 @@ static void attend_part(void *ctx, int ith, int nth)
 {
     const ds2_job *j = ctx;
     // Interleaved: later tokens see more rows, so contiguous ranges would be uneven.
-    for (int64_t u = ith; u < j->n_units; u += nth) { attend_unit(j, u, ith); }
+    for (int64_t u = ith; u < j->n_units && !wk_mm_cancelled(&j->s->mm); u += nth) {
+        attend_unit(j, u, ith);
+    }
 }
 
 static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const wk_batch *b)

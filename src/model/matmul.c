@@ -111,6 +111,10 @@ static void prep_part(void *ctx, int ith, int nth)
 void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_t K,
                    int64_t x_stride)
 {
+    if (wk_mm_cancelled(mm)) { // the pass is dropped: no work, and act holds nothing reusable
+        mm->act_src = NULL;
+        return;
+    }
     const int vdt = wk_type(weight_type)->vec_dot_type;
     size_t rb = 0;
     wk_row_bytes(vdt, K, &rb); // checked when the model was bound
@@ -198,7 +202,7 @@ static void run_tile(run_job *j, int64_t tile)
 static void run_part(void *ctx, int ith, int nth)
 {
     run_job *j = ctx;
-    for (int64_t tile = ith; tile < j->n_tiles;
+    for (int64_t tile = ith; tile < j->n_tiles && !wk_mm_cancelled(j->mm);
          tile = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
         run_tile(j, tile);
     }
@@ -224,7 +228,7 @@ static void gemm_part(void *ctx, int ith, int nth)
     char *tiles = (char *)mm->gemm_tiles + (size_t)ith * mm->gemm_tile_bytes;
     const size_t tb = wk_gemm_tile_bytes(mm->act_k);
     const int64_t groups = (mm->act_rows + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
-    for (int64_t u = ith; u < j->n_units;
+    for (int64_t u = ith; u < j->n_units && !wk_mm_cancelled(mm);
          u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
         const int64_t r0 = u * j->rows_per_unit;
         const int nr = (int)WK_MIN(j->rows_per_unit, j->n_rows - r0);
@@ -250,6 +254,7 @@ static void gemm_part(void *ctx, int ith, int nth)
 void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, float *y,
                int64_t y_stride)
 {
+    if (wk_mm_cancelled(mm)) { return; } // the pass is dropped: no threads woken for it
     if (mm->act_packed && mm->kern->gemm[w->type]) {
         gemm_job g;
         g.mm = mm;
@@ -332,6 +337,7 @@ void wk_mm_project(wk_mm *mm, const wk_tensor *w, const float *x, int64_t T, flo
 
 void wk_mm_parallel(wk_mm *mm, wk_pool_fn fn, void *ctx)
 {
+    if (wk_mm_cancelled(mm)) { return; } // the pass is dropped
     if (mm->n_threads > 1) {
         wk_pool_run(mm->pool, mm->n_threads, fn, ctx);
     } else {

@@ -92,6 +92,7 @@ size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_he
 
 typedef struct head_job {
     const wk_kernels *kern;
+    const wk_mm *mm; // its cancel flag is polled between units
     const wk_tensor *w;
     const float *x;
     int64_t x_ts, x_hs, T, n_head, K, N;
@@ -147,7 +148,7 @@ static void head_run(void *ctx, int ith, int nth)
 {
     head_job *j = ctx;
     (void)nth;
-    for (int64_t u = ith; u < j->n_units;
+    for (int64_t u = ith; u < j->n_units && !wk_mm_cancelled(j->mm);
          u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
         head_unit(j, u);
     }
@@ -156,8 +157,10 @@ static void head_run(void *ctx, int ith, int nth)
 void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
                         int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act)
 {
+    if (wk_mm_cancelled(mm)) { return; } // the pass is dropped
     head_job j;
     j.kern = mm->kern;
+    j.mm = mm;
     j.w = w;
     j.x = x;
     j.x_ts = x_ts;

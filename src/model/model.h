@@ -129,7 +129,8 @@ typedef struct wk_arch {
     wick_status (*session_init)(wk_session *s);
     void (*session_free)(wk_session *s);
     // Evaluates b (see wk_batch), appending its K/V rows to the cache. Returns WICK_E_CANCELLED
-    // (checked between layers) once s->cancel is set; session.c then leaves n_past where it was.
+    // (checked between layers; the matmuls skip their tiles meanwhile, see wk_mm.cancel) once
+    // s->cancel is set; session.c then leaves n_past where it was.
     wick_status (*forward)(wk_session *s, const wk_batch *b);
     bool multi_seq; // forward takes batches with segs (others: one pass per segment)
 } wk_arch;
@@ -230,7 +231,17 @@ typedef struct wk_mm {
     // GEMM's packer (gemm_rows_bytes each)
     void *gemm_rows;
     size_t gemm_rows_bytes;
+    // the session's cancel flag while a forward runs (NULL: none): once it is set, matmuls and
+    // attention skip their remaining tiles, and the pass, whose results are then partial, ends
+    // WICK_E_CANCELLED (session.c), so that a cancel stops a long prefill within a tile
+    const atomic_bool *cancel;
 } wk_mm;
+
+// Whether the pass running on mm was cancelled (polled between tiles).
+static inline bool wk_mm_cancelled(const wk_mm *mm)
+{
+    return mm->cancel && atomic_load_explicit(mm->cancel, memory_order_relaxed);
+}
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k);
 void wk_mm_free(wk_mm *mm);
@@ -353,7 +364,8 @@ struct wick_session {
     int64_t n_logits; // rows valid after the last eval
     int64_t last_n; // tokens of the last eval
     void *arch_state; // the arch's scratch
-    atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers
+    atomic_bool cancel; // set by wick_session_cancel(); forward checks it between layers, the
+                        // matmuls and attention between tiles (wk_mm.cancel)
     struct wk_stage *stage; // a pipeline stage (src/dist), or NULL: the whole model
     struct wk_experts *experts; // expert parallel (src/dist), or NULL: every expert here
 };

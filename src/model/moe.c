@@ -197,6 +197,7 @@ enum { PH_CONVERT, PH_GATHER, PH_PACK, PH_GATE_UP, PH_MID, PH_DOWN, PH_COMBINE }
 
 typedef struct moe_job {
     const wk_kernels *kern;
+    const wk_mm *mm; // its cancel flag is polled between units
     const wk_moe_ffn *f;
     wk_moe_buf *b;
     const float *h;
@@ -431,7 +432,7 @@ static void moe_part(void *ctx, int ith, int nth)
         }
         break;
     default: // PH_GATE_UP, PH_DOWN
-        for (int64_t u = ith; u < j->n_units;
+        for (int64_t u = ith; u < j->n_units && !wk_mm_cancelled(j->mm);
              u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
             moe_unit(j, u, ith);
         }
@@ -441,6 +442,7 @@ static void moe_part(void *ctx, int ith, int nth)
 
 static void run_phase(wk_mm *mm, moe_job *j, int phase, int64_t work)
 {
+    if (wk_mm_cancelled(mm)) { return; } // the pass is dropped
     j->phase = phase;
     int nth = (int)WK_MIN((int64_t)mm->n_threads, work);
     if (nth < 1) { nth = 1; }
@@ -458,6 +460,7 @@ void wk_moe_ffn_run(wk_mm *mm, const wk_moe_ffn *f, wk_moe_buf *b, const float *
     moe_job j;
     memset(&j, 0, sizeof j);
     j.kern = mm->kern;
+    j.mm = mm;
     j.f = f;
     j.b = b;
     j.h = h;

@@ -98,6 +98,21 @@ void wick_session_destroy(wick_session *s)
     wk_free(s);
 }
 
+// One forward pass with the cancel flag polled between tiles (not by a pipeline stage or expert
+// parallel session, whose passes are collective): a pass cancelled part-way has skipped work, so
+// whenever the flag is set at its end it is WICK_E_CANCELLED, whatever forward returned.
+static wick_status forward(wk_session *s, const wk_batch *b)
+{
+    const bool poll = !s->stage && !s->experts;
+    s->mm.cancel = poll ? &s->cancel : NULL;
+    wick_status rc = s->m->arch->forward(s, b);
+    s->mm.cancel = NULL;
+    if (rc >= 0 && poll && atomic_load(&s->cancel)) {
+        rc = wk_fail(WICK_E_CANCELLED, "%s: evaluation cancelled", s->m->path);
+    }
+    return rc;
+}
+
 // INVALID naming the first of tokens[0..n) outside the model's vocabulary.
 static wick_status check_tokens(const wick_session *s, const int32_t *tokens, int64_t n)
 {
@@ -137,7 +152,7 @@ wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
             .seq = 0,
             .logits_all = s->logits_all && i + len == n,
         };
-        wick_status rc = s->m->arch->forward(s, &b);
+        wick_status rc = forward(s, &b);
         if (rc < 0) {
             s->n_logits = 0;
             if (rc == WICK_E_CANCELLED) { atomic_store(&s->cancel, false); } // consumed
@@ -193,7 +208,7 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
     wick_status rc = WICK_OK;
     if (s->m->arch->multi_seq && n_segs > 1) {
         const wk_batch b = {.tokens = tokens, .n = n, .segs = segs, .n_segs = n_segs};
-        rc = s->m->arch->forward(s, &b);
+        rc = forward(s, &b);
     } else {
         // one pass per segment (one segment: the single-sequence pass, which a pipeline stage
         // takes), the last first: segment i's logits land in row 0 and move to row i, above
@@ -203,7 +218,7 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
             n -= segs[i].n;
             const wk_batch b = {.tokens = tokens + n, .n = segs[i].n, .pos0 = segs[i].pos0,
                                 .seq = segs[i].seq};
-            if ((rc = s->m->arch->forward(s, &b)) >= 0 && i > 0) {
+            if ((rc = forward(s, &b)) >= 0 && i > 0) {
                 memcpy(s->logits + i * n_vocab, s->logits, (size_t)n_vocab * sizeof(float));
             }
         }

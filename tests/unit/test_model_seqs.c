@@ -14,6 +14,8 @@
 // any type, whose per-head k_b / v_b products and routed experts see several rows at once
 // (measured d 1.8e-6 F32, 2.7e-7 Q4_K_M). Every arch must take the segments in one pass.
 #include <math.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "harness.h"
 #include "model/model.h"
@@ -154,8 +156,125 @@ static void check_model(const mcase *mc)
     wick_model_close(m);
 }
 
+// --- cancel inside a pass -------------------------------------------------------------------------
+
+typedef struct canceller {
+    wick_session *s;
+    double delay;
+} canceller;
+
+static void *cancel_after(void *arg)
+{
+    const canceller *c = arg;
+    const struct timespec ts = {0, (long)(c->delay * 1e9)};
+    nanosleep(&ts, NULL);
+    wick_session_cancel(c->s);
+    return NULL;
+}
+
+static void noop_part(void *ctx, int ith, int nth)
+{
+    (void)ith, (void)nth;
+    *(int *)ctx += 1;
+}
+
+// The session's flag is polled between the tiles of matmuls and attention (wk_mm.cancel): with
+// it set, a matmul writes nothing and wk_mm_parallel runs nothing. A cancel landing anywhere in a
+// pass (a thread cancels after a delay spread over the pass's duration) gives either
+// WICK_E_CANCELLED with n_past unchanged, or WICK_OK with the logits of an uncancelled pass: a
+// pass whose tiles were skipped never returns OK.
+static void test_cancel_in_pass(const char *file)
+{
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(test_data(file), NULL, &m));
+    if (!m) { return; }
+    wick_session_opts so;
+    wick_session_opts_init(&so);
+    so.n_ctx = 512;
+    so.n_batch = 512;
+    so.n_threads = 2;
+    wick_session *s = NULL;
+    CHECK_OK(wick_session_create(m, &so, &s));
+    if (!s) {
+        wick_model_close(m);
+        return;
+    }
+    const int64_t nv = m->hp.n_vocab, E = m->hp.n_embd;
+
+    // the poll itself: a set flag, a matmul of sentinels, a parallel step
+    atomic_bool set;
+    atomic_init(&set, true);
+    float *x = wk_calloc((size_t)(4 * E), sizeof(float)), *y = wk_malloc((size_t)(4 * nv) * sizeof(float));
+    for (int64_t i = 0; i < 4 * nv; i++) { y[i] = -7.0f; }
+    s->mm.cancel = &set;
+    wk_mm_project(&s->mm, &m->output, x, 4, y, nv, false);
+    int calls = 0;
+    wk_mm_parallel(&s->mm, noop_part, &calls);
+    s->mm.cancel = NULL;
+    bool untouched = true;
+    for (int64_t i = 0; i < 4 * nv; i++) { untouched &= y[i] == -7.0f; }
+    CHECKF(untouched && calls == 0, "%s: a cancelled matmul wrote, or a parallel step ran (%d)",
+           file, calls);
+    wk_mm_project(&s->mm, &m->output, x, 4, y, nv, false);
+    CHECK(y[0] != -7.0f); // and without the flag it runs
+    wk_free(x);
+    wk_free(y);
+
+    // the reference pass and its duration
+    enum { N = 256 };
+    int32_t *toks = wk_malloc(N * sizeof *toks);
+    for (int i = 0; i < N; i++) { toks[i] = (int32_t)((i * 37 + 11) % WK_MIN(nv, 1000)); }
+    float *ref = wk_malloc((size_t)nv * sizeof(float));
+    double t_pass = 1e9;
+    for (int k = 0; k < 3; k++) {
+        wick_session_reset(s);
+        const double t0 = wk_now();
+        CHECK_OK(wick_session_eval(s, toks, N));
+        t_pass = fmin(t_pass, wk_now() - t0);
+    }
+    memcpy(ref, wick_session_logits(s, -1), (size_t)nv * sizeof(float));
+    int n_cancelled = 0, n_ok = 0;
+    enum { ROUNDS = 24 };
+    for (int k = 0; k < ROUNDS; k++) {
+        wick_session_reset(s);
+        for (int64_t i = 0; i < nv; i++) { s->logits[i] = -7.0f; } // no stale reference
+        canceller c = {s, t_pass * 1.2 * k / ROUNDS};
+        pthread_t th;
+        pthread_create(&th, NULL, cancel_after, &c);
+        wick_status rc = wick_session_eval(s, toks, N);
+        pthread_join(th, NULL);
+        if (rc == WICK_OK) {
+            n_ok++;
+            const float *l = wick_session_logits(s, -1);
+            CHECKF(l && memcmp(l, ref, (size_t)nv * sizeof(float)) == 0,
+                   "%s: round %d: a pass cancelled at %.2f ms returned OK with other logits",
+                   file, k, c.delay * 1e3);
+            atomic_store(&s->cancel, false); // the cancel came after the pass
+        } else {
+            n_cancelled++;
+            CHECKF(rc == WICK_E_CANCELLED && wick_session_n_past(s) == 0,
+                   "%s: round %d: rc %d, n_past %lld", file, k, rc,
+                   (long long)wick_session_n_past(s));
+        }
+    }
+    // after all that, an uncancelled pass still gives the reference
+    wick_session_reset(s);
+    CHECK_OK(wick_session_eval(s, toks, N));
+    CHECK(memcmp(wick_session_logits(s, -1), ref, (size_t)nv * sizeof(float)) == 0);
+    CHECKF(n_cancelled > 0, "%s: no cancel landed inside a %.2f ms pass", file, t_pass * 1e3);
+    printf("%s: cancel inside a %d-token pass (%.2f ms): %d cancelled, %d completed with the "
+           "reference logits\n",
+           file, N, t_pass * 1e3, n_cancelled, n_ok);
+    wk_free(toks);
+    wk_free(ref);
+    wick_session_destroy(s);
+    wick_model_close(m);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < WK_ARRAY_LEN(cases); i++) { check_model(&cases[i]); }
+    test_cancel_in_pass("models/phi3-Q4_K_M.gguf");
+    test_cancel_in_pass("models/deepseek2-F32.gguf");
     return test_summary("model_seqs");
 }
