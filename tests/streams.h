@@ -18,6 +18,9 @@ typedef struct drained {
     int32_t ids[4096];
     size_t n_ids;
     char last_stage[32];
+    int n_tool_calls; // the first 4 kept: index, id, name, arguments
+    int tool_index[4];
+    char tool_id[4][64], tool_name[4][64], tool_args[4][256];
 } drained;
 
 // Records chunk c into d.
@@ -44,7 +47,16 @@ static void drained_add(drained *d, const wick_chunk *c)
         CHECKF(c->text[c->len] == '\0', "text chunk not NUL-terminated");
         break;
     }
-    case WICK_CHUNK_TOOL_CALL: break;
+    case WICK_CHUNK_TOOL_CALL:
+        if (d->n_tool_calls < 4) {
+            const int k = d->n_tool_calls;
+            d->tool_index[k] = c->tool_index;
+            snprintf(d->tool_id[k], sizeof d->tool_id[k], "%s", c->tool_id);
+            snprintf(d->tool_name[k], sizeof d->tool_name[k], "%s", c->tool_name);
+            snprintf(d->tool_args[k], sizeof d->tool_args[k], "%s", c->tool_arguments);
+        }
+        d->n_tool_calls++;
+        break;
     case WICK_CHUNK_ERROR:
         d->n_error++;
         d->code = c->code;
