@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdatomic.h>
 
+#include "kernels/gemm.h"
+
 // scores[h][0..n_kv) -> softmax(kq_scale * scores) in place, as ggml_soft_max_ext: the scale is
 // applied to the dot product, the sum of exponentials is taken in double.
 static void softmax_rows(int n_head, int64_t n_kv, float *scores)
@@ -18,14 +20,31 @@ void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t 
     const int64_t dim = kv_lora + n_rope;
     float *scores = scratch; // [n_head][n_kv]
     wk_vec_dot_fn dot = kern->vec_dot[WICK_DTYPE_F32];
-    // Rows outer, heads inner: each cached row is read once for all heads.
-    for (int64_t i = 0; i < n_kv; i++) {
-        const float *row = kv + i * kv_stride;
-        for (int h = 0; h < n_head; h++) {
-            float d;
-            dot(dim, &d, row, q + (int64_t)h * q_stride);
-            scores[(int64_t)h * n_kv + i] = d * kq_scale;
+    // Rows outer, heads inner: each cached row is read once for all heads; four heads against
+    // four rows per dot_f32_4x4 call (16 dots reduced together), the edges one dot at a time.
+    const int h4 = n_head / 4 * 4;
+    int64_t i = 0;
+    for (; i + 4 <= n_kv; i += 4) {
+        const float *rows = kv + i * kv_stride;
+        for (int h = 0; h < h4; h += 4) {
+            kern->dot_f32_4x4(dim, q + (int64_t)h * q_stride, q_stride, rows, kv_stride,
+                              scores + (int64_t)h * n_kv + i, n_kv);
         }
+        for (int h = h4; h < n_head; h++) {
+            for (int r = 0; r < 4; r++) {
+                dot(dim, &scores[(int64_t)h * n_kv + i + r], rows + r * kv_stride,
+                    q + (int64_t)h * q_stride);
+            }
+        }
+    }
+    for (; i < n_kv; i++) {
+        for (int h = 0; h < n_head; h++) {
+            dot(dim, &scores[(int64_t)h * n_kv + i], kv + i * kv_stride, q + (int64_t)h * q_stride);
+        }
+    }
+    for (int h = 0; h < n_head; h++) {
+        float *sh = scores + (int64_t)h * n_kv;
+        for (int64_t c = 0; c < n_kv; c++) { sh[c] *= kq_scale; }
     }
     softmax_rows(n_head, n_kv, scores);
     for (int h = 0; h < n_head; h++) {
@@ -33,7 +52,7 @@ void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t 
         for (int64_t c = 0; c < kv_lora; c++) { oh[c] = 0; }
     }
     const wk_accum_rows_fn accum = kern->accum_rows;
-    for (int64_t i = 0; i < n_kv; i += 4) {
+    for (i = 0; i < n_kv; i += 4) {
         accum(o, o_stride, scores + i, n_kv, kv + i * kv_stride, kv_stride,
               (int)WK_MIN(4, n_kv - i), n_head, kv_lora);
     }
@@ -154,6 +173,96 @@ static void head_run(void *ctx, int ith, int nth)
     }
 }
 
+// The K formats' int8 GEMM per head (kernels/gemm.h), for many tokens where the path has it and
+// the session has the matmul's GEMM buffers: the converted Q8_K rows of each head packed per 16
+// tokens into mm->gemm_act (as many heads at once as it holds), then units of (head, 64 rows):
+// a thread packs its rows into its tile buffer and multiplies them by all the head's tokens.
+// Same bits as the vec_dot path (the GEMM's are vec_dot's).
+enum { HEAD_GEMM_MIN_T = 8, HEAD_GEMM_ROWS = WK_GEMM_MAX_ROWS };
+
+typedef struct head_gemm_job {
+    head_job *j;
+    wk_mm *mm;
+    int64_t h0, nh;      // heads of this chunk
+    size_t head_bytes;   // packed activations of one head
+    int64_t row_units;   // units per head
+    atomic_int_fast64_t next;
+} head_gemm_job;
+
+static void head_pack_act(void *ctx, int ith, int nth)
+{
+    head_gemm_job *g = ctx;
+    const head_job *j = g->j;
+    const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS, n = g->nh * groups;
+    for (int64_t u = n * ith / nth; u < n * (ith + 1) / nth; u++) {
+        const int64_t h = u / groups, gr = u % groups;
+        wk_gemm_pack_act(j->act + (size_t)(g->h0 + h) * j->act_rb, (size_t)j->n_head * j->act_rb,
+                         j->T, j->K, gr, gr + 1, (char *)g->mm->gemm_act + (size_t)h * g->head_bytes);
+    }
+}
+
+static void head_gemm_part(void *ctx, int ith, int nth)
+{
+    head_gemm_job *g = ctx;
+    const head_job *j = g->j;
+    const wk_mm *mm = g->mm;
+    const wk_tensor *w = j->w;
+    const size_t rb = w->row_bytes, tb = wk_gemm_tile_bytes(j->K);
+    char *tiles = (char *)mm->gemm_tiles + (size_t)ith * mm->gemm_tile_bytes;
+    const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
+    (void)nth;
+    for (int64_t u = ith; u < g->nh * g->row_units && !wk_mm_cancelled(mm);
+         u = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed)) {
+        const int64_t h = u / g->row_units, r0 = (u % g->row_units) * HEAD_GEMM_ROWS;
+        const int nr = (int)WK_MIN(HEAD_GEMM_ROWS, j->N - r0);
+        const char *src = (const char *)w->data + (size_t)((g->h0 + h) * j->N + r0) * rb;
+        for (int r = 0; r < nr; r += WK_GEMM_ROWS) {
+            const int n = WK_MIN(WK_GEMM_ROWS, nr - r);
+            const char *rows = src + (size_t)r * rb;
+            if (w->il4) { // interleaved by four (repack.c): back in file order for the packer
+                char *flat = (char *)mm->gemm_rows + (size_t)ith * mm->gemm_rows_bytes +
+                             (size_t)r * rb;
+                wk_deinterleave4(flat, rows, n, rb, wk_type(w->type)->bytes);
+                rows = flat;
+            }
+            mm->kern->gemm_pack[w->type](rows, rb, n, j->K, tiles + r / WK_GEMM_ROWS * tb);
+        }
+        mm->kern->gemm[w->type](tiles, nr, j->K, (const char *)mm->gemm_act + h * g->head_bytes,
+                                j->T, 0, groups, j->y + (g->h0 + h) * j->y_hs + r0, j->y_ts);
+    }
+}
+
+static bool head_gemm_ok(const wk_mm *mm, const head_job *j)
+{
+    return j->T >= HEAD_GEMM_MIN_T && mm->gemm_act && mm->gemm_tiles &&
+           mm->kern->gemm[j->w->type] && j->K % 256 == 0 && j->K <= mm->max_k &&
+           (!j->w->il4 || j->N % 4 == 0) &&
+           wk_gemm_act_bytes(j->T, j->K) <= wk_gemm_act_bytes(mm->max_rows, mm->max_k / 256 * 256);
+}
+
+static void head_gemm(wk_mm *mm, head_job *j)
+{
+    head_gemm_job g;
+    g.j = j;
+    g.mm = mm;
+    g.head_bytes = wk_gemm_act_bytes(j->T, j->K);
+    g.row_units = (j->N + HEAD_GEMM_ROWS - 1) / HEAD_GEMM_ROWS;
+    const int64_t cap = (int64_t)(wk_gemm_act_bytes(mm->max_rows, mm->max_k / 256 * 256) /
+                                  g.head_bytes);
+    for (g.h0 = 0; g.h0 < j->n_head; g.h0 += g.nh) {
+        g.nh = WK_MIN(cap, j->n_head - g.h0);
+        wk_mm_parallel(mm, head_pack_act, &g);
+        const int nth = (int)WK_MIN((int64_t)mm->n_threads, g.nh * g.row_units);
+        atomic_init(&g.next, nth);
+        if (nth > 1) {
+            wk_pool_run(mm->pool, nth, head_gemm_part, &g);
+        } else {
+            head_gemm_part(&g, 0, 1);
+        }
+    }
+    mm->act_type = -1; // gemm_act no longer holds what wk_mm_prepare packed there
+}
+
 void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
                         int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act)
 {
@@ -183,6 +292,10 @@ void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x
         wk_mm_parallel(mm, head_convert, &j);
     } else {
         head_convert(&j, 0, 1);
+    }
+    if (head_gemm_ok(mm, &j)) {
+        head_gemm(mm, &j);
+        return;
     }
     const int nth = (int)WK_MIN((int64_t)mm->n_threads, j.n_units);
     atomic_init(&j.next, nth);

@@ -23,8 +23,8 @@
 //   scores: n_head * n_kv floats of scratch
 //   o:      n_head rows of o_stride floats receive softmax · c_kv (kv_lora each)
 // Softmax as ggml: s = kq_scale · q·k, e = exp(s - max), sum in double, e * (1 / sum).
-// Dots with kern's F32 vec_dot, the weighted rows with its accum_rows. scratch:
-// wk_mla_attend_scratch() floats.
+// Dots with kern's dot_f32_4x4 (four heads × four rows; F32 vec_dot at the edges), the weighted
+// rows with its accum_rows. scratch: wk_mla_attend_scratch() floats.
 void wk_mla_attend(const wk_kernels *kern, int n_head, int64_t kv_lora, int64_t n_rope,
                    const float *q, int64_t q_stride, const float *kv, int64_t kv_stride,
                    int64_t n_kv, float kq_scale, float *scratch, float *o, int64_t o_stride);
