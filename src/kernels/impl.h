@@ -12,6 +12,8 @@ void wk_kernels_fill_ref(wk_kernels *k);
 // caller has checked that the CPU can run them; k starts as the next slower path's table.
 void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
+// The batched kernels (vec_dot_4il_n) of AVX-512 (batch_avx512.c), called by wk_kernels_fill_avx512.
+void wk_kernels_fill_avx512_batch(wk_kernels *k);
 // The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.
 void wk_kernels_fill_avx2_kquant(wk_kernels *k);
 // The K formats' GEMM and weight packers (gemm_avx2.c), called by wk_kernels_fill_avx2; the

@@ -68,6 +68,15 @@ typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_
 // (the next group starts 4 w_stride after w; the kernels prefetch it). Same bits as vec_dot_4row.
 // Set for the K formats on every path (scalar: a copy per row, for tests; Q2_K / Q3_K on AVX2 /
 // AVX-512: the scalar ones; repack.c repacks only the types whose path has a fast one).
+// vec_dot_4il_n (same type): the four interleaved rows of vec_dot_4il against nt <= WK_4IL_N_MAX
+// activation rows (a_t = (const char *)a + t * a_stride bytes): s[4 t + r] = w_r · a_t. Each group
+// of four rows is read and unpacked once for the nt tokens (batched decode: one token per
+// stream), and every output has the bits vec_dot_4il gives for that token alone. Set where a
+// kernel gains from it (AVX-512: Q4_K, Q5_K, Q6_K) and on the scalar path (the reference: one
+// vec_dot_4il per token); NULL elsewhere: call vec_dot_4il per token.
+#define WK_4IL_N_MAX 8
+typedef void (*wk_vec_dot_4il_n_fn)(int64_t n, int nt, float *s, const void *w, size_t w_stride,
+                                    const void *a, size_t a_stride);
 // o[h * o_stride + c] += Σ_{i < nr} p[h * p_stride + i] · rows[i * row_stride + c] for heads
 // h < nh, c < n and nr <= 4 rows: a few float rows weighted into several outputs (the value side
 // of attention over a cache shared by all heads, MLA). Paths differ only by FMA rounding.
@@ -101,6 +110,7 @@ typedef struct wk_kernels {
     wk_vec_dot_4act_fn vec_dot_4act[WICK_DTYPE_COUNT]; // by weight type; set wherever vec_dot is
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
     wk_vec_dot_4row_fn vec_dot_4il[WICK_DTYPE_COUNT];  // by weight type; interleaved rows
+    wk_vec_dot_4il_n_fn vec_dot_4il_n[WICK_DTYPE_COUNT]; // the same, several tokens at once
     wk_accum_rows_fn accum_rows;
     wk_dot_f32_4x4_fn dot_f32_4x4;
     wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512

@@ -537,6 +537,21 @@ DOT4IL(dot4il_q4_k_ref, dot_q4_k_ref, wk_block_q4_k)
 DOT4IL(dot4il_q5_k_ref, dot_q5_k_ref, wk_block_q5_k)
 DOT4IL(dot4il_q6_k_ref, dot_q6_k_ref, wk_block_q6_k)
 
+// vec_dot_4il_n: one vec_dot_4il per token (the specification of the batched kernels).
+#define DOT4IL_N(name, dot4il)                                                                     \
+    static void name(int64_t n, int nt, float *s, const void *w, size_t w_stride, const void *a,   \
+                     size_t a_stride)                                                              \
+    {                                                                                              \
+        for (int t = 0; t < nt; t++) {                                                             \
+            dot4il(n, s + 4 * t, w, w_stride, (const char *)a + (size_t)t * a_stride);             \
+        }                                                                                          \
+    }
+DOT4IL_N(dot4il_n_q2_k_ref, dot4il_q2_k_ref)
+DOT4IL_N(dot4il_n_q3_k_ref, dot4il_q3_k_ref)
+DOT4IL_N(dot4il_n_q4_k_ref, dot4il_q4_k_ref)
+DOT4IL_N(dot4il_n_q5_k_ref, dot4il_q5_k_ref)
+DOT4IL_N(dot4il_n_q6_k_ref, dot4il_q6_k_ref)
+
 // --- weighted sums of rows -----------------------------------------------------------------------
 
 static void dot_f32_4x4_ref(int64_t n, const float *a, int64_t a_stride, const float *b,
@@ -608,6 +623,11 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_ref;
     k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_ref;
     k->vec_dot_4il[WICK_DTYPE_Q6_K] = dot4il_q6_k_ref;
+    k->vec_dot_4il_n[WICK_DTYPE_Q2_K] = dot4il_n_q2_k_ref;
+    k->vec_dot_4il_n[WICK_DTYPE_Q3_K] = dot4il_n_q3_k_ref;
+    k->vec_dot_4il_n[WICK_DTYPE_Q4_K] = dot4il_n_q4_k_ref;
+    k->vec_dot_4il_n[WICK_DTYPE_Q5_K] = dot4il_n_q5_k_ref;
+    k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_ref;
     k->from_float[WICK_DTYPE_F32] = quant_f32_ref;
     k->from_float[WICK_DTYPE_F16] = quant_f16_ref;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16_ref;

@@ -755,5 +755,7 @@ void wk_kernels_fill_avx2_kquant(wk_kernels *k)
     k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q6_K] = dot4il_q6_k_avx2;
+    // no batched kernel on AVX2 yet: the matmul driver calls vec_dot_4il per token
+    memset(k->vec_dot_4il_n, 0, sizeof k->vec_dot_4il_n);
     k->from_float[WICK_DTYPE_Q8_K] = quant_q8_k_avx2;
 }

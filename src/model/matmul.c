@@ -14,7 +14,9 @@
 //      With fewer than four tokens (decode) and a K-format weight, vec_dot_4row takes four weight
 //      rows per call (shared activation loads, and a prefetch of the next four rows). A weight
 //      repacked at load (rows interleaved by four, repack.c) goes through vec_dot_4il for any
-//      number of tokens below the GEMM's: one linear stream per group of four rows.
+//      number of tokens below the GEMM's: one linear stream per group of four rows; with two or
+//      more tokens (batched decode), through vec_dot_4il_n where the path has it, which unpacks
+//      each group once for up to eight tokens (same bits as vec_dot_4il per token).
 //   3. many tokens (T >= GEMM_MIN_T) and a K-format weight, on a path with the int8 GEMM
 //      (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
 //      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
@@ -139,6 +141,7 @@ typedef struct run_job {
     wk_vec_dot_4act_fn dot4; // NULL: one token at a time
     wk_vec_dot_4row_fn dot4r; // NULL: one weight row at a time
     wk_vec_dot_4row_fn dot4il; // set: the weight's rows are interleaved by four (all go by it)
+    wk_vec_dot_4il_n_fn dot4il_n; // set: a kernel takes several tokens per group of rows
     const char *w; // first weight row of the range
     size_t w_row_bytes;
     int64_t n_rows, T, K;
@@ -161,7 +164,17 @@ static void run_tile(run_job *j, int64_t tile)
         // rows is read from memory once and stays in L1 for the tile's other tokens
         for (; r < r1; r += 4) {
             const void *wr = j->w + (size_t)r * j->w_row_bytes;
-            for (int64_t t = t0; t < t1; t++) {
+            int64_t t = t0;
+            // several tokens (batched decode): the group is unpacked once for up to eight
+            while (j->dot4il_n && t1 - t > 1) {
+                const int nt = (int)WK_MIN(WK_4IL_N_MAX, t1 - t);
+                float s[4 * WK_4IL_N_MAX];
+                j->dot4il_n(j->K, nt, s, wr, j->w_row_bytes, act + (size_t)t * arb, arb);
+                for (int i = 0; i < nt; i++, t++) {
+                    for (int k = 0; k < 4; k++) { j->y[t * j->y_stride + r + k] = s[4 * i + k]; }
+                }
+            }
+            for (; t < t1; t++) {
                 float s4[4];
                 j->dot4il(j->K, s4, wr, j->w_row_bytes, act + (size_t)t * arb);
                 for (int k = 0; k < 4; k++) { j->y[t * j->y_stride + r + k] = s4[k]; }
@@ -288,6 +301,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.dot4 = mm->kern->vec_dot_4act[w->type];
     j.dot4r = mm->kern->vec_dot_4row[w->type];
     j.dot4il = w->il4 ? mm->kern->vec_dot_4il[w->type] : NULL;
+    j.dot4il_n = w->il4 ? mm->kern->vec_dot_4il_n[w->type] : NULL;
     j.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
     j.w_row_bytes = w->row_bytes;
     j.n_rows = n_rows;

@@ -360,6 +360,51 @@ static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
     free(x);
 }
 
+// vec_dot_4il_n of path k: four random rows interleaved by four against nt = 1 .. WK_4IL_N_MAX
+// random activation rows (a stride of the row's bytes plus 8), every output bit for bit equal to
+// the reference's vec_dot of that row and token (what batched decode needs: the same tokens as
+// one stream alone). Rows of 4096 and of one block.
+static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    const int64_t n_full = 4096;
+    const size_t rb_full = (size_t)(n_full / t->blck) * t->bytes;
+    const size_t as = (size_t)(n_full / 256) * 292 + 8;
+    uint8_t *rows = malloc(4 * rb_full), *il = malloc(4 * rb_full + 2);
+    uint8_t *a = malloc(WK_4IL_N_MAX * as);
+    float *x = malloc((size_t)n_full * sizeof(float));
+    int n_bad = 0;
+    for (int rep = 0; rep < 2 * WK_4IL_N_MAX; rep++) {
+        const int nt = 1 + rep % WK_4IL_N_MAX;
+        const int64_t n = rep >= WK_4IL_N_MAX ? 256 : n_full;
+        const size_t rb = (size_t)(n / t->blck) * t->bytes;
+        for (int r = 0; r < 4; r++) { rnd_weights(type, rows + r * rb, n); }
+        for (int j = 0; j < nt; j++) {
+            float scale = j % 3 == 0 ? 1e-3f : j % 3 == 1 ? 100.0f : 1.0f;
+            for (int64_t i = 0; i < n; i++) { x[i] = rndf() * scale; }
+            ref->from_float[t->vec_dot_type](x, a + j * as, n);
+        }
+        wk_interleave4(il + 2, rows, 4, rb, t->bytes);
+        float s[4 * WK_4IL_N_MAX];
+        k->vec_dot_4il_n[type](n, nt, s, il + 2, rb, a, as);
+        for (int j = 0; j < nt; j++) {
+            for (int r = 0; r < 4; r++) {
+                float sr;
+                ref->vec_dot[type](n, &sr, rows + r * rb, a + j * as);
+                if (fbits(s[4 * j + r]) != fbits(sr) && n_bad++ < 3) {
+                    fprintf(stderr, "%s vec_dot_4il_n %s nt %d token %d row %d: %.9g vs ref %.9g\n",
+                            k->name, t->name, nt, j, r, s[4 * j + r], sr);
+                }
+            }
+        }
+    }
+    CHECKF(n_bad == 0, "%s vec_dot_4il_n %s: %d differ", k->name, t->name, n_bad);
+    free(rows);
+    free(il);
+    free(a);
+    free(x);
+}
+
 // gemm of path k (the K formats): 45 random rows (tiles of 16, 16 and 13) and 16 rows (a
 // stride of the rows' bytes plus 6: every 2-byte alignment) times 37 tokens (two 16-token groups
 // and a tail of 5) or 16, the groups in one call or in two, bit for bit equal to the reference's
@@ -500,6 +545,7 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
                n_bad_ref);
         CHECKF(n_bad4 == 0, "%s vec_dot_4act %s: %d differ", k->name, t->name, n_bad4);
         if (k->vec_dot_4row[type]) { check_dot_4row(k, ref, type); }
+        if (k->vec_dot_4il_n[type]) { check_dot_4il_n(k, ref, type); }
         if (k->gemm[type]) { check_gemm(k, ref, type); }
         free(w);
         free(a);
@@ -709,6 +755,9 @@ static void test_api(void)
             bool kq = sup && wk_type(t)->blck == WK_QK_K; // the K formats have vec_dot_4row
             CHECKF(kq == (kp->vec_dot_4row[t] != NULL), "%s vec_dot_4row[%d]", kp->name, t);
             CHECKF(kq == (kp->vec_dot_4il[t] != NULL), "%s vec_dot_4il[%d]", kp->name, t);
+            if (p == 0) { // the reference has the batched ones of every K format
+                CHECKF(kq == (kp->vec_dot_4il_n[t] != NULL), "scalar vec_dot_4il_n[%d]", t);
+            }
             if (sup) { CHECK(kp->from_float[wk_type(t)->vec_dot_type] != NULL); }
         }
     }

@@ -1,0 +1,238 @@
+// batch_avx512.c — vec_dot_4il_n of Q4_K, Q5_K and Q6_K on AVX-512 VNNI (kernels.h): four weight
+// rows interleaved by four against up to WK_4IL_N_MAX tokens (batched decode, one token per
+// stream), each super-block of the four rows read and unpacked into registers once for all the
+// tokens.
+//
+// Unpacking puts each row's quants u (unsigned) in element order, four 64-byte vectors per
+// super-block, so they meet the Q8_K activation bytes as stored (no per-token shuffle). Per token,
+// rows go in pairs (a, b): vpdpbusd of a's and b's vectors against the same activation vector,
+// vpackssdw of the two (128-bit lane L: four i16 partial sums of a, then four of b; a partial sum
+// has 4 products of u <= 63 and |q8| <= 127, at most 32004: no saturation), and vpdpwssd with a
+// scale vector laid out alike, so one accumulator holds the pair (dwords 0, 1 of each lane: a;
+// 2, 3: b). The integer block totals are exact, then go through the reference's float operations
+// in the reference's order (x86_4row.h k4row_add): every output has the bits of vec_dot_4il for
+// that token alone (test_kernels checks nt = 1 .. 8 bit for bit against ref.c).
+#include <stddef.h>
+
+#include "kernels/impl.h"
+#include "kernels/x86_avx512.h"
+
+// The pair accumulators x (rows 0, 1) and y (rows 2, 3) summed to [Σ0, Σ1, Σ2, Σ3].
+INLINE __m128i pair_totals(__m512i x, __m512i y)
+{
+    x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB)); // [0, 0, 1, 1] per lane
+    y = _mm512_add_epi32(y, _mm512_shuffle_epi32(y, _MM_PERM_CDAB)); // [2, 2, 3, 3]
+    __m512i z = _mm512_castps_si512(
+        _mm512_shuffle_ps(_mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(z), _mm512_extracti64x4_epi64(z, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+// One token against a pair of rows: Σ over the four 64-element vectors k of u_a[k], u_b[k] with
+// the activation bytes aq[64 k ..], weighted by the scale vectors sv[k]; x starts the sum.
+INLINE __m512i pair_dot(__m512i x, const __m512i *ua, const __m512i *ub, const __m512i *sv,
+                        const int8_t *aq)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    #pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        const __m512i av = _mm512_loadu_si512(aq + 64 * k);
+        const __m512i p = _mm512_packs_epi32(_mm512_dpbusd_epi32(zero, ua[k], av),
+                                             _mm512_dpbusd_epi32(zero, ub[k], av));
+        x = _mm512_dpwssd_epi32(x, p, sv[k]);
+    }
+    return x;
+}
+
+// Q4_K / Q5_K row r of the group: u[k] = elements 64 k .. 64 k + 63. The 64 quant bytes of chunk
+// pair c hold elements 128 c + [0..31 | 64..95] in their low nibbles, [32..63 | 96..127] in their
+// high ones; Q5_K's qh bit g of byte l is the fifth bit of element 32 g + l.
+INLINE void q45_unpack(const uint8_t *blk, int five, __m512i *u)
+{
+    const __m512i m15 = _mm512_set1_epi8(15), m16 = _mm512_set1_epi8(16);
+    const size_t qs_off = five ? offsetof(wk_block_q5_k, qs) : offsetof(wk_block_q4_k, qs);
+    __m512i hb = _mm512_setzero_si512();
+    if (five) { // [qh | qh]: 16-bit shifts keep each byte's own bit g at bit 0
+        hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 16)));
+    }
+    #pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const __m512i q = _mm512_loadu_si512(blk + qs_off + 64 * c);
+        const __m512i lo = _mm512_and_si512(q, m15);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m15);
+        u[2 * c] = _mm512_shuffle_i64x2(lo, hi, 0x44);
+        u[2 * c + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee);
+        if (five) { // groups 4c + [0, 1] in u[2c], 4c + [2, 3] in u[2c + 1] (256-bit halves)
+            #pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const int g = 4 * c + 2 * h;
+                const __m512i cnt = _mm512_inserti64x4(_mm512_set1_epi16((short)g),
+                                                       _mm256_set1_epi16((short)(g + 1)), 1);
+                const __m512i bit = _mm512_slli_epi16(_mm512_srlv_epi16(hb, cnt), 4);
+                u[2 * c + h] = _mm512_ternarylogic_epi32(u[2 * c + h], bit, m16, TL_OR_AND);
+            }
+        }
+    }
+}
+
+INLINE void dot_q45_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t ws,
+                            const void *va, size_t as, int five)
+{
+    const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
+    // scm lane r: sc_r[0..7] in bytes 0..7, mn_r[0..7] in bytes 8..15 -> words
+    const __m512i csc = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128));
+    const __m512i cmn = _mm512_add_epi8(csc, _mm512_broadcast_i32x4(_mm_setr_epi8(
+                                                 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
+    // scale vector of pair p, vector k: lane L words 0..3 sc_{2p}[2k + L / 2], 4..7 sc_{2p+1}[..]
+    // (word 8 r + j of sc16 is sc_r[j])
+    const __m512i ibase = _mm512_set_epi16(9, 9, 9, 9, 1, 1, 1, 1, 9, 9, 9, 9, 1, 1, 1, 1, 8, 8, 8,
+                                           8, 0, 0, 0, 0, 8, 8, 8, 8, 0, 0, 0, 0);
+    const __m512i lane0 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m128 acc[WK_4IL_N_MAX], accm[WK_4IL_N_MAX];
+    __m512i xs[WK_4IL_N_MAX];
+    for (int t = 0; t < nt; t++) { acc[t] = accm[t] = _mm_setzero_ps(); }
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
+        prefetch_next4(blk, 4 * ws, bb);
+        __m128 d4, dmin4;
+        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
+        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc), mn16 = _mm512_shuffle_epi8(scm, cmn);
+        #pragma GCC unroll 2
+        for (int p = 0; p < 2; p++) {
+            __m512i ua[4], ub[4], sv[4];
+            q45_unpack(blk[2 * p], five, ua);
+            q45_unpack(blk[2 * p + 1], five, ub);
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const __m512i idx = _mm512_add_epi16(ibase, _mm512_set1_epi16((short)(16 * p + 2 * k)));
+                sv[k] = _mm512_permutexvar_epi16(idx, sc16);
+            }
+            for (int t = 0; t < nt; t++) {
+                const wk_block_q8_k *ab = (const wk_block_q8_k *)((const char *)va + t * as) + i;
+                const __m512i x = pair_dot(_mm512_setzero_si512(), ua, ub, sv, ab->qs);
+                if (p == 0) {
+                    xs[t] = x;
+                    continue;
+                }
+                // Σ_g mn_g gs_g of row r (gs: the activation's sums over the 32-element groups)
+                const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
+                                                  _mm_loadu_si128((const __m128i *)ab->bsums + 1));
+                __m512i pm = _mm512_madd_epi16(mn16, _mm512_broadcast_i32x4(gs));
+                pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_BADC));
+                pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_CDAB));
+                const __m128i pm4 = _mm512_castsi512_si128(_mm512_permutexvar_epi32(lane0, pm));
+                acc[t] = k4row_add(acc[t], ab->d, d4, pair_totals(xs[t], x));
+                accm[t] = k4row_add(accm[t], ab->d, dmin4, pm4);
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], accm[t])); }
+}
+
+static void dot4il_n_q4_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
+                                 const void *a, size_t as)
+{
+    dot_q45_k_4il_n(n, nt, s, w, ws, a, as, 0);
+}
+
+static void dot4il_n_q5_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
+                                 const void *a, size_t as)
+{
+    dot_q45_k_4il_n(n, nt, s, w, ws, a, as, 1);
+}
+
+// Q6_K row of the group: u[k] = elements 64 k .. 64 k + 63 as u = q + 32 (x86_avx512.c's
+// dot_q6_k_4row: half h is ql[64 h ..] and qh[32 h ..]); 128-bit lane L of u[k] is group 4 k + L
+// of 16 elements.
+INLINE void q6_unpack(const wk_block_q6_k *b, __m512i *u)
+{
+    const __m512i m15 = _mm512_set1_epi8(15), m48 = _mm512_set1_epi8(48);
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        const __m512i l = _mm512_loadu_si512(b->ql + 64 * h);
+        const __m512i hh =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(b->qh + 32 * h)));
+        const __m512i h01 = _mm512_and_si512(_mm512_sllv_epi16(hh, shl), m48);
+        const __m512i h23 = _mm512_and_si512(_mm512_srlv_epi16(hh, shr), m48);
+        u[2 * h] = _mm512_ternarylogic_epi32(l, h01, m15, TL_SELECT);
+        u[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(l, 4), h23, m15, TL_SELECT);
+    }
+}
+
+INLINE void dot_q6_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t ws, const void *va,
+                           size_t as)
+{
+    // scale vector k of a pair (words 0..15: sc_a, 16..31: sc_b): lane L words 0..3 sc_a[4k + L],
+    // 4..7 sc_b[4k + L]
+    const __m512i ibase = _mm512_set_epi16(19, 19, 19, 19, 3, 3, 3, 3, 18, 18, 18, 18, 2, 2, 2, 2,
+                                           17, 17, 17, 17, 1, 1, 1, 1, 16, 16, 16, 16, 0, 0, 0, 0);
+    // the offset's scales: lane L words 0..3 sc_a[4L .. 4L + 3], 4..7 sc_b[4L ..]; the bsums alike
+    const __m512i ioff = _mm512_set_epi16(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10,
+                                          9, 8, 23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2,
+                                          1, 0);
+    const __m512i ibs = _mm512_and_si512(ioff, _mm512_set1_epi16(15));
+    __m128 acc[WK_4IL_N_MAX];
+    __m512i xs[WK_4IL_N_MAX];
+    for (int t = 0; t < nt; t++) { acc[t] = _mm_setzero_ps(); }
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * sizeof(wk_block_q6_k);
+        }
+        prefetch_next4(blk, 4 * ws, sizeof(wk_block_q6_k));
+        const __m128 d4 = h2f_4rows(blk, offsetof(wk_block_q6_k, d));
+        #pragma GCC unroll 2
+        for (int p = 0; p < 2; p++) {
+            const wk_block_q6_k *ba = (const wk_block_q6_k *)blk[2 * p];
+            const wk_block_q6_k *bq = (const wk_block_q6_k *)blk[2 * p + 1];
+            __m512i ua[4], ub[4], sv[4];
+            q6_unpack(ba, ua);
+            q6_unpack(bq, ub);
+            const __m512i sc = _mm512_inserti64x4(
+                _mm512_castsi256_si512(
+                    _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)ba->scales))),
+                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)bq->scales)), 1);
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                sv[k] = _mm512_permutexvar_epi16(
+                    _mm512_add_epi16(ibase, _mm512_set1_epi16((short)(4 * k))), sc);
+            }
+            // u = q + 32: the sum starts from -32 Σ_g sc_g bsum_g (|32 sc| <= 4096 fits i16)
+            const __m512i scoff = _mm512_sub_epi16(_mm512_setzero_si512(),
+                                                   _mm512_slli_epi16(
+                                                       _mm512_permutexvar_epi16(ioff, sc), 5));
+            for (int t = 0; t < nt; t++) {
+                const wk_block_q8_k *ab = (const wk_block_q8_k *)((const char *)va + t * as) + i;
+                const __m512i bs = _mm512_permutexvar_epi16(
+                    ibs, _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)ab->bsums)));
+                const __m512i x = pair_dot(_mm512_madd_epi16(bs, scoff), ua, ub, sv, ab->qs);
+                if (p == 0) {
+                    xs[t] = x;
+                    continue;
+                }
+                acc[t] = k4row_add(acc[t], ab->d, d4, pair_totals(xs[t], x));
+            }
+        }
+    }
+    // the reference's sumf - summf with summf = 0
+    for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], _mm_setzero_ps())); }
+}
+
+static void dot4il_n_q6_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
+                                 const void *a, size_t as)
+{
+    dot_q6_k_4il_n(n, nt, s, w, ws, a, as);
+}
+
+void wk_kernels_fill_avx512_batch(wk_kernels *k)
+{
+    k->vec_dot_4il_n[WICK_DTYPE_Q4_K] = dot4il_n_q4_k_avx512;
+    k->vec_dot_4il_n[WICK_DTYPE_Q5_K] = dot4il_n_q5_k_avx512;
+    k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_avx512;
+}
