@@ -5,13 +5,23 @@
 // On a shared machine the wall-clock figures follow the other jobs; tokens per CPU-second of the
 // process (clock()) show what batching saves whatever the load.
 // --cancel R: instead, the cancel latency (ms from wick_stream_cancel to the done chunk with
-// `cancelled`, as the caller's blocking next sees it), R rounds each: during the prefill of a
-// P-token prompt (cancelled 50 .. 650 ms after the start) and during decode.
+// `cancelled`, as the caller's blocking next sees it), R rounds each: during the download of a
+// 32 MiB file from the fake Hub (wick-minihub next to this program, throttled to 8 MB/s; files
+// in $WICK_BENCH_DIR, default /tmp/wick-bench-gen), during the prefill of a P-token prompt
+// (cancelled 50 .. 650 ms after the start) and during decode.
 //
 //   build/wick-mkmodel --arch phi3 --preset phi4 --layers 4 --type Q4_K_M -o /tmp/phi4-4l.gguf
 //   build/bench_gen /tmp/phi4-4l.gguf [--threads T] [--tokens N] [--prefix P] [--cancel R]
+#if defined(__GNUC__) && !defined(__clang__) // GCC only: clang has no such warning
+#pragma GCC diagnostic ignored "-Wformat-truncation" // fixed buffers, short paths
+#endif
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench_common.h"
 #include "wick.h"
@@ -48,6 +58,13 @@ static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static void print_ms(const char *what, double *ms, int n)
+{
+    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+    printf("  %s: min %.1f ms, median %.1f, max %.1f (%d rounds)\n", what, ms[0], ms[n / 2],
+           ms[n - 1], n);
 }
 
 // Cancel latency, rounds times during prefill (decode false: a prompt of n_prompt tokens,
@@ -94,15 +111,9 @@ static int cancel_rounds(wick_registry *reg, const char *model, const int32_t *t
                decode ? "decode" : "prefill");
         return 0;
     }
-    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-    if (decode) {
-        printf("  during decode: min %.1f ms, median %.1f, max %.1f (%d rounds)\n", ms[0],
-               ms[n / 2], ms[n - 1], n);
-    } else {
-        printf("  during the prefill of %" PRId64 " tokens: min %.1f ms, median %.1f, max %.1f "
-               "(%d rounds)\n",
-               n_prompt, ms[0], ms[n / 2], ms[n - 1], n);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "during the prefill of %" PRId64 " tokens", n_prompt);
+    print_ms(decode ? "during decode" : what, ms, n);
     return 0;
 }
 
@@ -115,6 +126,87 @@ static void request(wick_request *q, const char *model, const int32_t *toks, siz
     q->max_tokens = gen;
     q->ignore_eos = true;
     q->sampling.temperature = 0;
+}
+
+// Cancel latency during a download from a throttled wick-minihub (started here, stopped after).
+static int cancel_download(int rounds)
+{
+    char self[PATH_MAX], hub_bin[PATH_MAX + 16], dir[1024], cmd[2600];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k <= 0) { return 1; }
+    self[k] = '\0';
+    *strrchr(self, '/') = '\0';
+    snprintf(hub_bin, sizeof hub_bin, "%s/wick-minihub", self);
+    const char *d = getenv("WICK_BENCH_DIR");
+    snprintf(dir, sizeof dir, "%s", d ? d : "/tmp/wick-bench-gen");
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s/cache' && mkdir -p '%s/root/bench/dl-GGUF' && head -c 33554432 "
+             "/dev/urandom > '%s/root/bench/dl-GGUF/dl-Q4_K_M.gguf'",
+             dir, dir, dir);
+    if (system(cmd) != 0) { return 1; }
+    int pfd[2];
+    if (pipe(pfd) != 0) { return 1; }
+    snprintf(cmd, sizeof cmd, "%s/root", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        execl(hub_bin, hub_bin, "--root", cmd, "--throttle", "8000000", "--exit-after", "300",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    char line[32] = "";
+    size_t n = 0;
+    while (n < sizeof line - 1 && read(pfd[0], line + n, 1) == 1 && line[n] != '\n') { n++; }
+    close(pfd[0]);
+    char url[64], cache[1100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", atoi(line));
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    wick_registry_opts o;
+    wick_registry_opts_init(&o);
+    o.hub.endpoint = url;
+    o.hub.cache_dir = cache;
+    o.hub.token = "";
+    o.hub.offline = 0;
+    wick_registry *reg = NULL;
+    double ms[64];
+    int n_ms = 0;
+    if (atoi(line) > 0 && wick_registry_create(&o, &reg) == WICK_OK) {
+        for (int r = 0; r < rounds && r < 64; r++) {
+            wick_request q;
+            const int32_t tok = 1;
+            request(&q, "bench/dl-GGUF", &tok, 1, 1);
+            wick_stream *st = NULL;
+            if (wick_stream_start(reg, &q, &st) < 0) { break; }
+            const wick_chunk *c;
+            bool dl = false;
+            while (!dl && wick_stream_next(st, -1, &c) == WICK_OK) {
+                dl = c->type == WICK_CHUNK_PROGRESS && !strcmp(c->stage, "download") && c->done > 0;
+            }
+            const double t0 = bench_now();
+            wick_stream_cancel(st);
+            wick_finish_reason f = WICK_FINISH_NONE;
+            while (wick_stream_next(st, -1, &c) == WICK_OK) {
+                if (c->type == WICK_CHUNK_DONE) { f = c->finish_reason; }
+            }
+            const double dt = (bench_now() - t0) * 1e3;
+            wick_stream_free(st);
+            if (dl && f == WICK_FINISH_CANCELLED) { ms[n_ms++] = dt; }
+        }
+        wick_registry_destroy(reg);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/cache' '%s/root'", dir, dir);
+    if (system(cmd) != 0) { return 1; }
+    if (n_ms == 0) {
+        printf("  during a download: no round ended cancelled (fake Hub %s)\n", hub_bin);
+        return 0;
+    }
+    print_ms("during a download (32 MiB, 8 MB/s)", ms, n_ms);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -158,7 +250,8 @@ int main(int argc, char **argv)
 
     if (cancel > 0) {
         printf("cancel latency (wick_stream_cancel -> done cancelled), %d threads:\n", threads);
-        int rc = cancel_rounds(reg, model, toks, n_prefix, false, cancel);
+        int rc = cancel_download(cancel);
+        if (rc == 0) { rc = cancel_rounds(reg, model, toks, n_prefix, false, cancel); }
         if (rc == 0) { rc = cancel_rounds(reg, model, toks, n_prefix, true, cancel); }
         wick_registry_destroy(reg);
         free(toks);
