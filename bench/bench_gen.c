@@ -16,14 +16,10 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation" // fixed buffers, short paths
 #endif
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bench_common.h"
+#include "bench_minihub.h"
 #include "wick.h"
 
 typedef struct run {
@@ -131,12 +127,7 @@ static void request(wick_request *q, const char *model, const int32_t *toks, siz
 // Cancel latency during a download from a throttled wick-minihub (started here, stopped after).
 static int cancel_download(int rounds)
 {
-    char self[PATH_MAX], hub_bin[PATH_MAX + 16], dir[1024], cmd[2600];
-    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (k <= 0) { return 1; }
-    self[k] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(hub_bin, sizeof hub_bin, "%s/wick-minihub", self);
+    char hub_bin[PATH_MAX + 16], dir[1024], cmd[2600];
     const char *d = getenv("WICK_BENCH_DIR");
     snprintf(dir, sizeof dir, "%s", d ? d : "/tmp/wick-bench-gen");
     snprintf(cmd, sizeof cmd,
@@ -144,25 +135,11 @@ static int cancel_download(int rounds)
              "/dev/urandom > '%s/root/bench/dl-GGUF/dl-Q4_K_M.gguf'",
              dir, dir, dir);
     if (system(cmd) != 0) { return 1; }
-    int pfd[2];
-    if (pipe(pfd) != 0) { return 1; }
     snprintf(cmd, sizeof cmd, "%s/root", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        execl(hub_bin, hub_bin, "--root", cmd, "--throttle", "8000000", "--exit-after", "300",
-              (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char line[32] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1 && read(pfd[0], line + n, 1) == 1 && line[n] != '\n') { n++; }
-    close(pfd[0]);
+    int port = 0;
+    pid_t pid = bench_minihub_start(cmd, "8000000", hub_bin, sizeof hub_bin, &port);
     char url[64], cache[1100];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", atoi(line));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     snprintf(cache, sizeof cache, "%s/cache", dir);
     wick_registry_opts o;
     wick_registry_opts_init(&o);
@@ -173,7 +150,7 @@ static int cancel_download(int rounds)
     wick_registry *reg = NULL;
     double ms[64];
     int n_ms = 0;
-    if (atoi(line) > 0 && wick_registry_create(&o, &reg) == WICK_OK) {
+    if (port > 0 && wick_registry_create(&o, &reg) == WICK_OK) {
         for (int r = 0; r < rounds && r < 64; r++) {
             wick_request q;
             const int32_t tok = 1;
@@ -197,8 +174,7 @@ static int cancel_download(int rounds)
         }
         wick_registry_destroy(reg);
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    bench_minihub_stop(pid);
     snprintf(cmd, sizeof cmd, "rm -rf '%s/cache' '%s/root'", dir, dir);
     if (system(cmd) != 0) { return 1; }
     if (n_ms == 0) {

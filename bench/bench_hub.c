@@ -21,9 +21,10 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+#include "bench_minihub.h"
 #include "wick.h"
 
-static char dir[1024], minihub_bin[PATH_MAX];
+static char dir[1024], minihub_bin[PATH_MAX + 16];
 
 static void make_files(int n, long mb)
 {
@@ -45,29 +46,6 @@ static void make_files(int n, long mb)
         fclose(f);
     }
     free(buf);
-}
-
-static pid_t start_hub(int *port)
-{
-    int pfd[2];
-    if (pipe(pfd) != 0) { return -1; }
-    char rootp[1100];
-    snprintf(rootp, sizeof rootp, "%s/root", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        execl(minihub_bin, minihub_bin, "--root", rootp, "--exit-after", "900", (char *)NULL);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char line[32] = "";
-    size_t k = 0;
-    while (k < sizeof line - 1 && read(pfd[0], line + k, 1) == 1 && line[k] != '\n') { k++; }
-    close(pfd[0]);
-    *port = atoi(line);
-    return pid;
 }
 
 typedef struct res {
@@ -195,18 +173,14 @@ int main(int argc, char **argv)
     }
     const char *d = getenv("WICK_BENCH_DIR");
     snprintf(dir, sizeof dir, "%s", d ? d : "/tmp/wick-bench-hub");
-    char self[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (k <= 0) { return 1; }
-    self[k] = '\0';
-    *strrchr(self, '/') = '\0';
-    snprintf(minihub_bin, sizeof minihub_bin, "%s/wick-minihub", self);
     signal(SIGPIPE, SIG_IGN);
     wick_log_set_callback(on_log, NULL);
     wick_log_set_level(WICK_LOG_DEBUG);
     make_files(n, mb);
     int port = 0;
-    pid_t hub = start_hub(&port);
+    char rootp[1100];
+    snprintf(rootp, sizeof rootp, "%s/root", dir);
+    pid_t hub = bench_minihub_start(rootp, NULL, minihub_bin, sizeof minihub_bin, &port);
     if (hub < 0 || port <= 0) {
         fprintf(stderr, "bench_hub: cannot start %s\n", minihub_bin);
         return 1;
@@ -228,8 +202,7 @@ int main(int argc, char **argv)
     }
     printf("best: wick %.2f s, curl %.2f s (wick/curl %.2f); largest event-loop gap %.1f ms\n",
            best_w, best_c, best_w / best_c, worst_gap * 1000);
-    kill(hub, SIGTERM);
-    waitpid(hub, NULL, 0);
+    bench_minihub_stop(hub);
     char cmd[1300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s/cache' '%s/curl'", dir, dir);
     if (system(cmd) != 0) { return 1; }
