@@ -65,9 +65,11 @@ typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_
 // vec_dot_4il (same type): the same four products over four rows INTERLEAVED block by block, the
 // layout wk_interleave4 makes at model load (repacking): block b of row r at w + (4 b + r) *
 // block bytes, so a GEMV reads its weight as one linear stream. w_stride = the bytes of one row
-// (the next group starts 4 w_stride after w; the kernels prefetch it). Same bits as vec_dot_4row.
-// Set for the K formats on every path (scalar: a copy per row, for tests; Q2_K / Q3_K on AVX2 /
-// AVX-512: the scalar ones; repack.c repacks only the types whose path has a fast one).
+// (the next group starts 4 w_stride after w; the kernels prefetch it). Same bits as vec_dot_4row
+// (the K formats) or as the path's vec_dot of each row (Q4_0, Q5_0, Q8_0, whose vec_dot_4act gives
+// those bits too). Set for the K formats and Q4_0, Q5_0, Q8_0 on every path (scalar: a copy per
+// row, for tests; Q2_K / Q3_K on AVX2 / AVX-512: the scalar ones; repack.c repacks only the types
+// whose path has a fast one).
 // vec_dot_4il_n (same type): the four interleaved rows of vec_dot_4il against nt <= WK_4IL_N_MAX
 // activation rows (a_t = (const char *)a + t * a_stride bytes): s[4 t + r] = w_r · a_t. Each group
 // of four rows is read and unpacked once for the nt tokens (batched decode: one token per

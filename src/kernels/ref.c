@@ -504,13 +504,13 @@ DOT4ROW(dot4r_q4_k_ref, dot_q4_k_ref)
 DOT4ROW(dot4r_q5_k_ref, dot_q5_k_ref)
 DOT4ROW(dot4r_q6_k_ref, dot_q6_k_ref)
 
-// vec_dot_4il of the K formats: each row gathered into file order, then vec_dot (same bits). For
+// vec_dot_4il of the K formats and Q4_0, Q5_0, Q8_0: each row gathered into file order, then vec_dot (same bits). For
 // tests and a scalar run of a model repacked by a faster path; slow (a copy per row), so a
 // malloc for rows beyond the stack buffer costs little more.
 static void dot4il_ref(int64_t n, float *s, const void *w, const void *a, size_t bb,
-                       wk_vec_dot_fn dot)
+                       int64_t blck, wk_vec_dot_fn dot)
 {
-    const size_t nb = (size_t)(n / WK_QK_K);
+    const size_t nb = (size_t)(n / blck);
     uint8_t stack[16384];
     uint8_t *row = nb * bb <= sizeof stack ? stack : malloc(nb * bb);
     for (int r = 0; r < 4; r++) {
@@ -525,17 +525,20 @@ static void dot4il_ref(int64_t n, float *s, const void *w, const void *a, size_t
     }
     if (row != stack) { free(row); }
 }
-#define DOT4IL(name, dot, blk)                                                                     \
+#define DOT4IL(name, dot, blk, blck)                                                               \
     static void name(int64_t n, float *s, const void *w, size_t w_stride, const void *a)           \
     {                                                                                              \
         (void)w_stride;                                                                            \
-        dot4il_ref(n, s, w, a, sizeof(blk), dot);                                                  \
+        dot4il_ref(n, s, w, a, sizeof(blk), blck, dot);                                            \
     }
-DOT4IL(dot4il_q2_k_ref, dot_q2_k_ref, wk_block_q2_k)
-DOT4IL(dot4il_q3_k_ref, dot_q3_k_ref, wk_block_q3_k)
-DOT4IL(dot4il_q4_k_ref, dot_q4_k_ref, wk_block_q4_k)
-DOT4IL(dot4il_q5_k_ref, dot_q5_k_ref, wk_block_q5_k)
-DOT4IL(dot4il_q6_k_ref, dot_q6_k_ref, wk_block_q6_k)
+DOT4IL(dot4il_q2_k_ref, dot_q2_k_ref, wk_block_q2_k, WK_QK_K)
+DOT4IL(dot4il_q3_k_ref, dot_q3_k_ref, wk_block_q3_k, WK_QK_K)
+DOT4IL(dot4il_q4_k_ref, dot_q4_k_ref, wk_block_q4_k, WK_QK_K)
+DOT4IL(dot4il_q5_k_ref, dot_q5_k_ref, wk_block_q5_k, WK_QK_K)
+DOT4IL(dot4il_q6_k_ref, dot_q6_k_ref, wk_block_q6_k, WK_QK_K)
+DOT4IL(dot4il_q4_0_ref, dot_q4_0_ref, wk_block_q4_0, WK_QK)
+DOT4IL(dot4il_q5_0_ref, dot_q5_0_ref, wk_block_q5_0, WK_QK)
+DOT4IL(dot4il_q8_0_ref, dot_q8_0_ref, wk_block_q8_0, WK_QK)
 
 // vec_dot_4il_n: one vec_dot_4il per token (the specification of the batched kernels).
 #define DOT4IL_N(name, dot4il)                                                                     \
@@ -628,6 +631,9 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->vec_dot_4il_n[WICK_DTYPE_Q4_K] = dot4il_n_q4_k_ref;
     k->vec_dot_4il_n[WICK_DTYPE_Q5_K] = dot4il_n_q5_k_ref;
     k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot4il_q4_0_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot4il_q5_0_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_ref;
     k->from_float[WICK_DTYPE_F32] = quant_f32_ref;
     k->from_float[WICK_DTYPE_F16] = quant_f16_ref;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16_ref;

@@ -282,30 +282,33 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
     }
 }
 
-// Legacy formats with signed quants (Q4_0, Q5_0, Q8_0) against Q8_0: Σ d_w d_a Σ q_w q_a.
+// Legacy formats with signed quants (Q4_0, Q5_0, Q8_0) against Q8_0: Σ d_w d_a Σ q_w q_a. Each
+// activation row's sum: blocks in pairs, the even ones into one accumulator and the odd ones into
+// another (two independent FMA chains), added, then the odd last block; for one activation row
+// (vec_dot) and four (vec_dot_4act) alike, so a token's result does not depend on how many tokens
+// a matmul takes at once, and fname##_4il below repeats it per weight row.
 #define LEGACY_SIGNED(fname, BT, QEXPR)                                                            \
     INLINE void fname##_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)  \
     {                                                                                              \
         const BT *w = vw;                                                                          \
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),            \
-                         _mm256_setzero_ps()};                                                     \
+        __m256 acc[4], acc1[4];                                                                    \
+        for (int j = 0; j < 4; j++) { acc[j] = acc1[j] = _mm256_setzero_ps(); }                   \
         int64_t i = 0;                                                                             \
-        if (na == 1) { /* two blocks per step, two accumulators */                                 \
-            const wk_block_q8_0 *a0 = va;                                                          \
-            for (; i + 2 <= n / WK_QK; i += 2) {                                                   \
-                const BT *b = &w[i];                                                               \
-                __m256i q0 = QEXPR;                                                                \
-                b = &w[i + 1];                                                                     \
-                __m256i q1 = QEXPR;                                                                \
-                __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8(q0, loadu256(a0[i].qs)));                  \
-                __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8(q1, loadu256(a0[i + 1].qs)));              \
-                acc[0] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a0[i].d)), p0, acc[0]);  \
-                acc[1] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i + 1].d) * h2f(a0[i + 1].d)), p1,   \
-                                         acc[1]);                                                  \
+        for (; i + 2 <= n / WK_QK; i += 2) {                                                       \
+            const BT *b = &w[i];                                                                   \
+            __m256i q0 = QEXPR;                                                                    \
+            b = &w[i + 1];                                                                         \
+            __m256i q1 = QEXPR;                                                                    \
+            const float dw0 = h2f(w[i].d), dw1 = h2f(w[i + 1].d);                                  \
+            _Pragma("GCC unroll 4") for (int j = 0; j < na; j++) {                                 \
+                const wk_block_q8_0 *ab = ROW(wk_block_q8_0, va, j, st) + i;                       \
+                __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8(q0, loadu256(ab[0].qs)));                  \
+                __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8(q1, loadu256(ab[1].qs)));                  \
+                acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * h2f(ab[0].d)), p0, acc[j]);          \
+                acc1[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * h2f(ab[1].d)), p1, acc1[j]);        \
             }                                                                                      \
-            acc[0] = _mm256_add_ps(acc[0], acc[1]);                                                \
-            acc[1] = _mm256_setzero_ps();                                                          \
         }                                                                                          \
+        for (int j = 0; j < na; j++) { acc[j] = _mm256_add_ps(acc[j], acc1[j]); }                  \
         for (; i < n / WK_QK; i++) {                                                               \
             const BT *b = &w[i];                                                                   \
             __m256i q = QEXPR;                                                                     \
@@ -317,6 +320,48 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
             }                                                                                      \
         }                                                                                          \
         for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]); }                                   \
+    }                                                                                              \
+    /* vec_dot_4il: four weight rows interleaved by four (block i of row r at w[4 i + r]) against \
+       one activation row, each row's operations those of fname##_n above in the same order (same \
+       bits as the file's layout); the eight chains of the four rows interleave, the activation   \
+       blocks are loaded once for the four, and the next group's blocks are prefetched. */         \
+    static void fname##_4il_avx2(int64_t n, float *s, const void *vw, size_t ws, const void *va)   \
+    {                                                                                              \
+        const BT *w = vw;                                                                          \
+        const wk_block_q8_0 *a = va;                                                               \
+        __m256 acc[4], acc1[4];                                                                    \
+        for (int r = 0; r < 4; r++) { acc[r] = acc1[r] = _mm256_setzero_ps(); }                    \
+        int64_t i = 0;                                                                             \
+        for (; i + 2 <= n / WK_QK; i += 2) {                                                       \
+            for (size_t o = 0; o < 8 * sizeof(BT); o += 64) {                                      \
+                _mm_prefetch((const char *)&w[4 * i] + 4 * ws + o, _MM_HINT_T1);                   \
+            }                                                                                      \
+            const __m256i a0 = loadu256(a[i].qs), a1 = loadu256(a[i + 1].qs);                      \
+            const float da0 = h2f(a[i].d), da1 = h2f(a[i + 1].d);                                  \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
+                const BT *b = &w[4 * i + r];                                                       \
+                __m256i q0 = QEXPR;                                                                \
+                b = &w[4 * i + 4 + r];                                                             \
+                __m256i q1 = QEXPR;                                                                \
+                const float dw0 = h2f(w[4 * i + r].d), dw1 = h2f(w[4 * i + 4 + r].d);              \
+                __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8(q0, a0));                                  \
+                __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8(q1, a1));                                  \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * da0), p0, acc[r]);                   \
+                acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * da1), p1, acc1[r]);                 \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++) { acc[r] = _mm256_add_ps(acc[r], acc1[r]); }                   \
+        for (; i < n / WK_QK; i++) {                                                               \
+            const __m256i a0 = loadu256(a[i].qs);                                                  \
+            const float da0 = h2f(a[i].d);                                                         \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
+                const BT *b = &w[4 * i + r];                                                       \
+                __m256i q = QEXPR;                                                                 \
+                __m256 p = _mm256_cvtepi32_ps(dot_s8s8(q, a0));                                    \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b->d) * da0), p, acc[r]);              \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++) { s[r] = hsum_ps(acc[r]); }                                    \
     }
 
 LEGACY_SIGNED(dot_q4_0, wk_block_q4_0, _mm256_sub_epi8(nibbles32(b->qs), _mm256_set1_epi8(8)))
@@ -533,6 +578,9 @@ void wk_kernels_fill_avx2(wk_kernels *k)
     SET(Q5_1, q5_1);
     SET(Q8_0, q8_0);
 #undef SET
+    k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot_q4_0_4il_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot_q5_0_4il_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot_q8_0_4il_avx2;
     k->from_float[WICK_DTYPE_F16] = quant_f16_avx2;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16_avx2;
     k->from_float[WICK_DTYPE_Q8_0] = quant_q8_0_avx2;

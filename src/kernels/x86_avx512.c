@@ -118,6 +118,31 @@ INLINE __m256i q8_0_bytes(const wk_block_q8_0 *b)
                                       size_t st)                                                   \
     {                                                                                              \
         dot_##tname##_n(n, s, w, a, st, 4);                                                        \
+    }                                                                                      \
+    /* vec_dot_4il: four weight rows interleaved by four (block i of row r at w[4 i + r]) against \
+       one activation row, each row's operations those of dot_##tname##_n above for one row, in  \
+       the same order (same bits as the file's layout): four independent FMA chains instead of    \
+       one, the activation block loaded once for the four rows, the next group prefetched. */      \
+    static void dot4il_##tname##_avx512(int64_t n, float *s, const void *vw, size_t ws,            \
+                                        const void *va)                                            \
+    {                                                                                              \
+        const BT *w = vw;                                                                          \
+        const wk_block_q8_0 *a = va;                                                               \
+        __m256 acc[4];                                                                             \
+        for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); }                              \
+        for (int64_t i = 0; i < n / WK_QK; i++) {                                                  \
+            for (size_t o = 0; o < 4 * sizeof(BT); o += 64) {                                      \
+                _mm_prefetch((const char *)&w[4 * i] + 4 * ws + o, _MM_HINT_T1);                   \
+            }                                                                                      \
+            const __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);                       \
+            const float da = _cvtsh_ss(a[i].d);                                                    \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
+                const BT *b = &w[4 * i + r];                                                       \
+                __m256 p = _mm256_cvtepi32_ps(dot_s8s8_vnni(tname##_bytes(b), aq));                \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b->d) * da), p, acc[r]);         \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++) { s[r] = hsum256(acc[r]); }                                    \
     }
 
 LEGACY(q4_0, wk_block_q4_0)
@@ -382,6 +407,8 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0_avx512;
     k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q8_0] = dot4_q8_0_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot4il_q4_0_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q6_K] = dot4r_q6_k_avx512;

@@ -1,14 +1,15 @@
 // repack.c — run-time repacking of the weights the matmul driver reads: at model open, every
-// K-format weight (Q4_K, Q5_K, Q6_K: the types whose kernels have vec_dot_4il) of the projections
-// and experts is copied with its rows interleaved by four (wk_interleave4), so a token's GEMV
-// reads each group of four rows as one linear stream instead of four (the memory's prefetchers
-// keep up with one stream, not with four at 2.9 KB strides). Then the file's pages of that tensor
-// are released (madvise MADV_DONTNEED on the read-only private mapping: they leave the process's
-// resident set and are read again from the file if anything touches them), so resident memory
-// stays about the file's size. All repacked tensors share one anonymous mapping, with
-// transparent huge pages asked for (fewer TLB misses on the stream). WICK_REPACK=0 turns it off
-// (tensors stay in the file's mapping, as read; same results either way: vec_dot_4il gives the
-// bits of vec_dot_4row).
+// weight of the projections and experts whose type has a fast vec_dot_4il (Q4_K, Q5_K, Q6_K:
+// four rows per call as one linear stream instead of four at 2.9 KB strides, which the memory's
+// prefetchers keep up with; Q4_0, Q5_0, Q8_0: four rows' independent FMA chains instead of one
+// row's, the activation loaded once for four) is copied with its rows interleaved by four
+// (wk_interleave4). Then the file's pages of that tensor are released (madvise MADV_DONTNEED on
+// the read-only private mapping: they leave the process's resident set and are read again from
+// the file if anything touches them), so resident memory stays about the file's size. All
+// repacked tensors share one anonymous mapping, with transparent huge pages asked for (fewer TLB
+// misses on the stream). WICK_REPACK=0 turns it off (tensors stay in the file's mapping, as read;
+// same results either way: vec_dot_4il gives the bits of vec_dot_4row, or of the legacy formats'
+// vec_dot and vec_dot_4act).
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -42,10 +43,12 @@ typedef struct repack_list {
 static bool want(const wk_model *m, const wk_tensor *t)
 {
     const wk_kernels *k = wk_kernels_get();
-    // the fast paths' types: Q4_K, Q5_K, Q6_K (the scalar kernels gain nothing from it)
+    // the fast paths' types: Q4_K, Q5_K, Q6_K, Q4_0, Q5_0, Q8_0 (the scalar kernels gain nothing
+    // from it)
     const bool fast = strcmp(k->name, "scalar") != 0 &&
                       (t->type == WICK_DTYPE_Q4_K || t->type == WICK_DTYPE_Q5_K ||
-                       t->type == WICK_DTYPE_Q6_K);
+                       t->type == WICK_DTYPE_Q6_K || t->type == WICK_DTYPE_Q4_0 ||
+                       t->type == WICK_DTYPE_Q5_0 || t->type == WICK_DTYPE_Q8_0);
     if (!t->data || t->il4 || !fast || t->n_rows % 4 != 0) { return false; }
     // a tied output is token_embd, whose rows are also looked up one by one
     return t->data != m->tok_embd.data;

@@ -464,6 +464,54 @@ static void check_gemm(const wk_kernels *k, const wk_kernels *ref, int type)
     free(act);
 }
 
+// vec_dot_4il of the legacy formats (Q4_0, Q5_0, Q8_0) on path k: four random rows interleaved by
+// wk_interleave4 (at an odd 2-byte offset) against one activation row, bit for bit equal to the
+// path's own vec_dot of each row in file order; and the path's vec_dot_4act bit for bit equal to
+// its vec_dot of each activation row (a repacked weight runs every token count through
+// vec_dot_4il, the file's layout through vec_dot or vec_dot_4act). Odd and even block counts.
+static void check_dot_4il_legacy(const wk_kernels *k, const wk_kernels *ref, int type)
+{
+    const wk_type_traits *t = wk_type(type);
+    const int64_t n_full = 32 * 37;
+    const size_t rb_full = (size_t)(n_full / t->blck) * t->bytes, ab = (size_t)(n_full / 32) * 34;
+    uint8_t *rows = malloc(4 * rb_full), *il = malloc(4 * rb_full + 2), *a = malloc(4 * ab + 2);
+    float *x = malloc((size_t)n_full * sizeof(float));
+    int n_bad = 0, n_bad4 = 0;
+    for (int rep = 0; rep < 12; rep++) {
+        const int64_t n = rep % 3 == 2 ? 32 : rep % 3 == 1 ? 32 * 36 : n_full;
+        const size_t rb = (size_t)(n / t->blck) * t->bytes;
+        for (int r = 0; r < 4; r++) { rnd_weights(type, rows + r * rb, n); }
+        float scale = rep % 4 == 0 ? 1e-3f : rep % 4 == 1 ? 100.0f : 1.0f;
+        for (int j = 0; j < 4; j++) {
+            for (int64_t i = 0; i < n; i++) { x[i] = rep == 3 ? 0.0f : rndf() * scale; }
+            ref->from_float[t->vec_dot_type](x, a + 2 + j * ab, n);
+        }
+        wk_interleave4(il + 2, rows, 4, rb, t->bytes);
+        float si[4], s4[4];
+        k->vec_dot_4il[type](n, si, il + 2, rb, a + 2);
+        k->vec_dot_4act[type](n, s4, rows, a + 2, ab);
+        for (int r = 0; r < 4; r++) {
+            float sr, sa;
+            k->vec_dot[type](n, &sr, rows + r * rb, a + 2);
+            k->vec_dot[type](n, &sa, rows, a + 2 + r * ab);
+            if (fbits(si[r]) != fbits(sr) && n_bad++ < 3) {
+                fprintf(stderr, "%s vec_dot_4il %s rep %d row %d: %.9g vs vec_dot %.9g\n", k->name,
+                        t->name, rep, r, si[r], sr);
+            }
+            if (fbits(s4[r]) != fbits(sa) && n_bad4++ < 3) {
+                fprintf(stderr, "%s vec_dot_4act %s rep %d act %d: %.9g vs vec_dot %.9g\n",
+                        k->name, t->name, rep, r, s4[r], sa);
+            }
+        }
+    }
+    CHECKF(n_bad == 0, "%s vec_dot_4il %s: %d differ from vec_dot", k->name, t->name, n_bad);
+    CHECKF(n_bad4 == 0, "%s vec_dot_4act %s: %d differ from vec_dot", k->name, t->name, n_bad4);
+    free(rows);
+    free(il);
+    free(a);
+    free(x);
+}
+
 // Rows sit at 4 mod 32 (F32 weights and Q8_K activations need 4-byte alignment, the rest 2).
 // vec_dot and vec_dot_4act of path k against the scalar reference, and the scalar reference
 // against the dequantized weights times the dequantized activations.
@@ -546,6 +594,7 @@ static void check_dot_path(const wk_kernels *k, const wk_kernels *ref)
         CHECKF(n_bad4 == 0, "%s vec_dot_4act %s: %d differ", k->name, t->name, n_bad4);
         if (k->vec_dot_4row[type]) { check_dot_4row(k, ref, type); }
         if (k->vec_dot_4il_n[type]) { check_dot_4il_n(k, ref, type); }
+        if (k->vec_dot_4il[type] && !k->vec_dot_4row[type]) { check_dot_4il_legacy(k, ref, type); }
         if (k->gemm[type]) { check_gemm(k, ref, type); }
         free(w);
         free(a);
@@ -754,7 +803,10 @@ static void test_api(void)
             CHECKF(sup == (kp->vec_dot_4act[t] != NULL), "%s vec_dot_4act[%d]", kp->name, t);
             bool kq = sup && wk_type(t)->blck == WK_QK_K; // the K formats have vec_dot_4row
             CHECKF(kq == (kp->vec_dot_4row[t] != NULL), "%s vec_dot_4row[%d]", kp->name, t);
-            CHECKF(kq == (kp->vec_dot_4il[t] != NULL), "%s vec_dot_4il[%d]", kp->name, t);
+            // and the legacy formats with signed quants vec_dot_4il
+            bool il = kq || (sup && (t == WICK_DTYPE_Q4_0 || t == WICK_DTYPE_Q5_0 ||
+                                     t == WICK_DTYPE_Q8_0));
+            CHECKF(il == (kp->vec_dot_4il[t] != NULL), "%s vec_dot_4il[%d]", kp->name, t);
             if (p == 0) { // the reference has the batched ones of every K format
                 CHECKF(kq == (kp->vec_dot_4il_n[t] != NULL), "scalar vec_dot_4il_n[%d]", t);
             }

@@ -2,7 +2,8 @@
 // give the same logits, bit for bit, as the file's layout (WICK_REPACK=0): a 40-token prompt
 // (the GEMM, where the path has it, on rows put back in file order), 9 more tokens (a tail group),
 // then 3 single tokens (decode: vec_dot_4il), at 1 and 2 threads, also with the GEMM off (every
-// token count through vec_dot_4il), for dense models and the MoE one. Also: a repacked model holds
+// token count through vec_dot_4il), for dense models and the MoE one, K formats and the legacy
+// Q8_0, Q4_0, Q5_0 (whose every token count goes through vec_dot_4il when repacked). Also: a repacked model holds
 // its interleaved copies, the MoE's experts included (and WICK_REPACK=0 none); on the scalar
 // path nothing is repacked.
 #include "harness.h"
@@ -73,7 +74,8 @@ int main(int argc, char **argv)
     wick_log_set_level(WICK_LOG_WARN);
     const bool scalar = strcmp(wk_kernels_get()->name, "scalar") == 0;
     static const char *const fixtures[] = {"llama-Q4_K_M", "phi3-Q4_K_M", "deepseek2-Q4_K_M",
-                                           "deepseek2-Q6_K"};
+                                           "deepseek2-Q6_K", "llama-Q8_0", "phi3-Q4_0",
+                                           "phi3-Q5_0"};
     const char *const *models = argc > 1 ? (const char *const *)argv + 1 : fixtures;
     const size_t n_models = argc > 1 ? (size_t)argc - 1 : sizeof fixtures / sizeof *fixtures;
     for (size_t i = 0; i < n_models; i++) {
