@@ -1,7 +1,7 @@
 // x86_avx512.c — AVX-512 (F, BW, VL, DQ, VNNI) kernels, run only when cpuid says so.
 //
-// This path starts as a copy of the AVX2 table (select.c) and replaces: the single-row F32/F16 dot
-// products (16 lanes, masked tails); the Q8_0/Q4_0 dot products, where vpdpbusd (VNNI, on 256-bit
+// This path starts as a copy of the AVX2 table (select.c) and replaces: the single-row F32/F16/BF16
+// dot products (16 lanes, masked tails); the Q8_0/Q4_0 dot products, where vpdpbusd (VNNI, on 256-bit
 // vectors) fuses vpmaddubsw + vpmaddwd + vpaddd without the i16 saturation step; and the GEMV
 // kernels (vec_dot_4row) of Q4_K, Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd,
 // bit-identical to ref.c like the AVX2 ones. Everything else, dequantization and the float
@@ -63,6 +63,40 @@ static void dot_f16_avx512(int64_t n, float *s, const void *vw, const void *va)
     *s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+// BF16 x BF16 (the activation converted to bf16): a bf16 is the top half of an f32, so of 32
+// values loaded as 16 32-bit lanes, v & 0xffff0000 is the odd elements as floats and v << 16 the
+// even ones: two products per lane, each into its own accumulator, without widening loads (the
+// AVX2 kernel's vpmovzxwd + vpslld per 8 values). The tail by masked loads (+0 past the end).
+INLINE void bf16_pair(const uint16_t *w, const uint16_t *a, __mmask32 m, __m512 *acc_e,
+                      __m512 *acc_o)
+{
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512i vw = _mm512_maskz_loadu_epi16(m, w), va = _mm512_maskz_loadu_epi16(m, a);
+    *acc_o = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(vw, hi)),
+                             _mm512_castsi512_ps(_mm512_and_si512(va, hi)), *acc_o);
+    *acc_e = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(vw, 16)),
+                             _mm512_castsi512_ps(_mm512_slli_epi32(va, 16)), *acc_e);
+}
+
+static void dot_bf16_avx512(int64_t n, float *s, const void *vw, const void *va)
+{
+    const uint16_t *w = vw, *a = va;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        bf16_pair(w + i, a + i, (__mmask32)~0u, &acc[0], &acc[1]);
+        bf16_pair(w + i + 32, a + i + 32, (__mmask32)~0u, &acc[2], &acc[3]);
+    }
+    for (; i < n; i += 32) {
+        const int64_t left = n - i;
+        bf16_pair(w + i, a + i, left >= 32 ? (__mmask32)~0u : (__mmask32)((1u << left) - 1),
+                  &acc[0], &acc[1]);
+    }
+    *s = _mm512_reduce_add_ps(
+        _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
 INLINE float hsum256(__m256 v)
 {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -118,35 +152,73 @@ INLINE __m256i q8_0_bytes(const wk_block_q8_0 *b)
                                       size_t st)                                                   \
     {                                                                                              \
         dot_##tname##_n(n, s, w, a, st, 4);                                                        \
-    }                                                                                      \
-    /* vec_dot_4il: four weight rows interleaved by four (block i of row r at w[4 i + r]) against \
-       one activation row, each row's operations those of dot_##tname##_n above for one row, in  \
-       the same order (same bits as the file's layout): four independent FMA chains instead of    \
-       one, the activation block loaded once for the four rows, the next group prefetched. */      \
-    static void dot4il_##tname##_avx512(int64_t n, float *s, const void *vw, size_t ws,            \
-                                        const void *va)                                            \
-    {                                                                                              \
-        const BT *w = vw;                                                                          \
-        const wk_block_q8_0 *a = va;                                                               \
-        __m256 acc[4];                                                                             \
-        for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); }                              \
-        for (int64_t i = 0; i < n / WK_QK; i++) {                                                  \
-            for (size_t o = 0; o < 4 * sizeof(BT); o += 64) {                                      \
-                _mm_prefetch((const char *)&w[4 * i] + 4 * ws + o, _MM_HINT_T1);                   \
-            }                                                                                      \
-            const __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);                       \
-            const float da = _cvtsh_ss(a[i].d);                                                    \
-            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
-                const BT *b = &w[4 * i + r];                                                       \
-                __m256 p = _mm256_cvtepi32_ps(dot_s8s8_vnni(tname##_bytes(b), aq));                \
-                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b->d) * da), p, acc[r]);         \
-            }                                                                                      \
-        }                                                                                          \
-        for (int r = 0; r < 4; r++) { s[r] = hsum256(acc[r]); }                                    \
     }
 
 LEGACY(q4_0, wk_block_q4_0)
 LEGACY(q8_0, wk_block_q8_0)
+
+// vec_dot_4il of Q4_0 and Q8_0: four weight rows interleaved by four (block i of row r at
+// w[4 i + r]) against one activation row. Each row's block product is the path's vec_dot's exact
+// i32 lanes by another route: the weight bytes made unsigned (u = q + 8 for Q4_0, the nibble as
+// stored; u = q + 128 = q ^ 0x80 for Q8_0) go through vpdpbusd on an accumulator that starts at
+// -off Σa (per 4-byte lane, computed once per activation block for the four rows), which is
+// Σ q a exactly; then the same float steps in the same order (cvt, set1(d_w * d_a), fma into the
+// row's one chain, hsum256), so the same bits as vec_dot. The four rows' scales come from one
+// 64-byte load (their fp16 d at bytes 0, B, 2B, 3B of the group; two for Q8_0), four chains run at once, the
+// next group is prefetched.
+INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, const void *va,
+                              int eight)
+{
+    const size_t bb = eight ? sizeof(wk_block_q8_0) : sizeof(wk_block_q4_0);
+    const uint8_t *w = vw;
+    const wk_block_q8_0 *a = va;
+    const __m256i off = _mm256_set1_epi8(eight ? (char)0x80 : 8), m15 = _mm256_set1_epi8(15);
+    // 16-bit words 0, B/2, B, 3B/2 of the group: the four rows' d
+    const __m512i idx = _mm512_setr_epi32((int)(bb / 2) << 16, (int)(3 * bb / 2) << 16 | (int)bb,
+                                          0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m256 acc[4];
+    for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); }
+    for (int64_t i = 0; i < n / WK_QK; i++) {
+        const uint8_t *g = w + (size_t)i * 4 * bb;
+        for (size_t o = 0; o < 4 * bb; o += 64) {
+            _mm_prefetch((const char *)g + 4 * ws + o, _MM_HINT_T1);
+        }
+        const __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        const __m256i init = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                              _mm256_dpbusd_epi32(_mm256_setzero_si256(), off, aq));
+        // Q8_0's last d is past the first 64 bytes (word 51): the second half from g + 64
+        const __m128i dh = _mm512_castsi512_si128(
+            eight ? _mm512_permutex2var_epi16(_mm512_loadu_si512(g), idx, _mm512_loadu_si512(g + 64))
+                  : _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(g)));
+        const __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(_cvtsh_ss(a[i].d)));
+        const __m256 d8 = _mm256_castps128_ps256(d4);
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *q = g + r * bb + 2;
+            __m256i u;
+            if (eight) {
+                u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), off);
+            } else {
+                const __m128i t = _mm_loadu_si128((const __m128i *)q);
+                u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), m15);
+            }
+            const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(init, u, aq));
+            const __m256 dr = _mm256_permutevar8x32_ps(d8, _mm256_set1_epi32(r));
+            acc[r] = _mm256_fmadd_ps(dr, p, acc[r]);
+        }
+    }
+    for (int r = 0; r < 4; r++) { s[r] = hsum256(acc[r]); }
+}
+
+static void dot4il_q4_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    legacy_4il_avx512(n, s, w, ws, a, 0);
+}
+
+static void dot4il_q8_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    legacy_4il_avx512(n, s, w, ws, a, 1);
+}
 
 // --- four weight rows against one activation row (GEMV) of Q4_K, Q5_K, Q6_K -------------------
 //
@@ -403,6 +475,7 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->dot_f32_4x4 = dot_f32_4x4_avx512;
     k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx512;
     k->vec_dot[WICK_DTYPE_F16] = dot_f16_avx512;
+    k->vec_dot[WICK_DTYPE_BF16] = dot_bf16_avx512;
     k->vec_dot[WICK_DTYPE_Q4_0] = dot_q4_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0_avx512;
     k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
