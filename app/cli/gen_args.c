@@ -180,7 +180,6 @@ int cli_gen_start(cli_gen *g, int n_seq, wick_registry **out)
         if ((rc = wick_dist_front(g->d, g->dist)) < 0) { return cli_fail_lib(rc, "--dist"); }
         ro.session_hook = wick_dist_session_hook;
         ro.session_ctx = g->d;
-        ro.n_seq = 1;
     }
 #endif
     wick_status rc = wick_registry_create(&ro, out);

@@ -193,10 +193,9 @@ wick_status be_engine_create(const be_engine_opts *o, be_engine **out)
     if (o->max_models) { ro.max_models = o->max_models; }
     if (o->memory) { ro.memory_budget = o->memory; }
     ro.idle_unload_ms = -1; // a server keeps its models until room is needed
-    if (o->session_hook) { // one session spread over the MPI ranks at a time
+    if (o->session_hook) { // one session (of n_seq sequences) spread over the MPI ranks
         ro.session_hook = o->session_hook;
         ro.session_ctx = o->session_ctx;
-        ro.n_seq = 1;
         ro.max_models = 1;
     }
     wick_status rc = WICK_E_IO;

@@ -214,6 +214,7 @@ void wk_dist_test_hang(wick_dist *d)
 
 static void detach(wick_dist *d)
 {
+    wk_dist_pl_free(d);
     if (d->s) {
         d->s->stage = NULL;
         d->s->experts = NULL;
@@ -247,10 +248,11 @@ void wick_dist_release(wick_dist *d)
 {
     if (!d || !d->s) { return; }
     if (d->rank == 0 && d->size > 1 && d->failed < 0) {
-        const int64_t hdr[4] = {WK_OP_QUIT, 0, 0, 0};
-        // the pipeline passes it on from rank to rank; the experts' ranks each get one
-        for (int r = 1; r < (d->mode == WK_DIST_EXPERT ? d->size : 2); r++) {
-            if (wk_dist_send(d, hdr, 4, MPI_INT64_T, r, WK_TAG_HDR) < 0) { break; }
+        const int64_t hdr[6] = {WK_OP_QUIT, 0, 0, 0, 0, 0};
+        // the pipeline passes it on from rank to rank (6 int64); the experts' ranks each get one
+        const bool ex = d->mode == WK_DIST_EXPERT;
+        for (int r = 1; r < (ex ? d->size : 2); r++) {
+            if (wk_dist_send(d, hdr, ex ? 4 : 6, MPI_INT64_T, r, WK_TAG_HDR) < 0) { break; }
         }
     }
     detach(d);
@@ -263,6 +265,7 @@ void wick_dist_finish(wick_dist *d)
     wk_dist_front_exit(d);
     const bool abort_job = d->failed >= 0 && d->own_init; // MPI_Finalize would wait for it
     wk_dist_ex_free(d);
+    if (!abort_job) { wk_dist_pl_free(d); }
     wk_free(d->lo);
     if (abort_job) {
         fflush(stdout);

@@ -20,6 +20,7 @@ enum { WK_OP_EVAL = 1, WK_OP_QUIT = 2, WK_OP_MOE = 3, WK_OP_OPEN = 4, WK_OP_EXIT
 enum { WK_DIST_NONE, WK_DIST_PIPELINE, WK_DIST_EXPERT };
 
 typedef struct wk_dist_ex wk_dist_ex; // expert.c
+typedef struct wk_dist_pl wk_dist_pl; // pipeline.c
 
 struct wick_dist {
     int rank, size;
@@ -33,6 +34,7 @@ struct wick_dist {
     int64_t n_embd;
     int *lo;        // pipeline: size + 1 layer boundaries
     wk_dist_ex *ex; // expert parallel
+    wk_dist_pl *pl; // pipeline: the messages in flight
     int64_t n_served; // requests a worker served (for WICK_DIST_TEST_HANG)
     bool front;       // rank 0 of a registry's job (front.c): workers wait in wick_dist_worker
     int front_mode;   // its mode: 0 pipeline, 1 expert, 2 auto
@@ -58,6 +60,8 @@ void wk_dist_front_exit(wick_dist *d);
 wick_status wk_dist_serve_pipeline(wick_dist *d);
 wick_status wk_dist_serve_expert(wick_dist *d);
 void wk_dist_ex_free(wick_dist *d);
+// Completes the pipeline's sends in flight (rank 0 at release) and frees its buffers.
+void wk_dist_pl_free(wick_dist *d);
 // Test hook: WICK_DIST_TEST_HANG=K makes rank 1 stop answering after serving K requests.
 void wk_dist_test_hang(wick_dist *d);
 

@@ -2,7 +2,7 @@
 // is the front, its registry calls wick_dist_session_hook for each session it creates or
 // destroys; the other ranks wait in wick_dist_worker for rank 0 to say which model to open:
 //
-//   rank 0 --(ctl {OPEN, n_ctx, n_batch, kv_type, mode, path length}, path)--> every worker
+//   rank 0 --(ctl {OPEN, n_ctx, n_batch, kv_type, mode, path length, n_seq}, path)--> every worker
 //   ... the session's passes (pipeline.c, expert.c), then QUIT when rank 0 destroys it ...
 //   rank 0 --(ctl {EXIT, 0, ...})--> every worker, from wick_dist_finish
 //
@@ -14,6 +14,7 @@
 #include "dist/dist.h"
 
 static const char *const modes[] = {"pipeline", "expert", "auto"};
+enum { CTL_N = 7 };
 
 wick_status wick_dist_front(wick_dist *d, const char *mode)
 {
@@ -29,10 +30,10 @@ wick_status wick_dist_front(wick_dist *d, const char *mode)
                    mode ? mode : "(null)");
 }
 
-static wick_status send_all(wick_dist *d, const int64_t hdr[6], const char *path)
+static wick_status send_all(wick_dist *d, const int64_t hdr[CTL_N], const char *path)
 {
     for (int r = 1; r < d->size; r++) {
-        wick_status rc = wk_dist_send(d, hdr, 6, MPI_INT64_T, r, WK_TAG_CTL);
+        wick_status rc = wk_dist_send(d, hdr, CTL_N, MPI_INT64_T, r, WK_TAG_CTL);
         if (rc >= 0 && path) { rc = wk_dist_send(d, path, hdr[5], MPI_CHAR, r, WK_TAG_CTL); }
         if (rc < 0) { return rc; }
     }
@@ -51,11 +52,11 @@ wick_status wick_dist_session_hook(void *ctx, wick_session *s, bool created)
     }
     if (d->size == 1) { return WICK_OK; }
     if (d->s) {
-        return wk_fail(WICK_E_INVALID, "dist: one session at a time over the ranks (n_seq 1)");
+        return wk_fail(WICK_E_INVALID, "dist: one session at a time over the ranks");
     }
     const char *path = s->m->path;
-    const int64_t hdr[6] = {WK_OP_OPEN, s->n_ctx, s->n_batch, s->kv.type == WK_KV_F16,
-                            d->front_mode, (int64_t)strlen(path) + 1};
+    const int64_t hdr[CTL_N] = {WK_OP_OPEN,    s->n_ctx, s->n_batch, s->kv.type == WK_KV_F16,
+                                d->front_mode, (int64_t)strlen(path) + 1, s->n_seq};
     wick_status rc = send_all(d, hdr, path);
     return rc < 0 ? rc : wick_dist_attach(d, s, modes[d->front_mode]);
 }
@@ -67,11 +68,11 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
     char *path = NULL;
     wick_status rc = WICK_OK;
     for (;;) {
-        int64_t hdr[6];
-        if ((rc = wk_dist_recv_idle(d, 0, WK_TAG_CTL, hdr, 6)) < 0) { break; }
+        int64_t hdr[CTL_N];
+        if ((rc = wk_dist_recv_idle(d, 0, WK_TAG_CTL, hdr, CTL_N)) < 0) { break; }
         if (hdr[0] == WK_OP_EXIT) { break; }
         if (hdr[0] != WK_OP_OPEN || hdr[1] < 1 || hdr[2] < 1 || hdr[4] < 0 || hdr[4] > 2 ||
-            hdr[5] < 2 || hdr[5] > 65536) {
+            hdr[5] < 2 || hdr[5] > 65536 || hdr[6] < 1 || hdr[6] > 1024) {
             rc = wk_fail(WICK_E_FORMAT, "dist: rank %d: bad request {%lld, %lld, ..} from rank 0",
                          d->rank, (long long)hdr[0], (long long)hdr[1]);
             break;
@@ -102,7 +103,7 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
         so.kv_type = hdr[3] ? WICK_KV_F16 : WICK_KV_F32;
         so.n_threads = n_threads;
         wick_session *s = NULL;
-        if ((rc = wick_session_create(m, &so, &s)) < 0 ||
+        if ((rc = wk_session_create_seqs(m, &so, (int)hdr[6], &s)) < 0 ||
             (rc = wick_dist_attach(d, s, modes[hdr[4]])) < 0 || (rc = wick_dist_serve(d)) < 0) {
             wick_session_destroy(s);
             break;
@@ -117,6 +118,6 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
 void wk_dist_front_exit(wick_dist *d)
 {
     if (d->rank != 0 || !d->front || d->failed >= 0) { return; }
-    const int64_t hdr[6] = {WK_OP_EXIT, 0, 0, 0, 0, 0};
+    const int64_t hdr[CTL_N] = {WK_OP_EXIT, 0, 0, 0, 0, 0, 0};
     (void)send_all(d, hdr, NULL);
 }

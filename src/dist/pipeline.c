@@ -13,6 +13,7 @@
 // the output matrix (it reads it for every token), then each layer goes to the rank whose share of
 // the cumulative bytes holds the layer's middle. A rank may get no layer (more ranks than layers).
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dist/dist.h"
@@ -58,33 +59,109 @@ static wick_status balance(const wk_model *m, int size, int *lo)
     return rc;
 }
 
+// Tokens per micro-batch of a prompt on rank 0 (WICK_DIST_MICRO, default 32; 0: whole passes
+// of n_batch, one in flight).
+static int64_t micro_tokens(void)
+{
+    const char *env = getenv("WICK_DIST_MICRO");
+    if (!env || !*env) { return 32; }
+    char *end = NULL;
+    long long v = strtoll(env, &end, 10);
+    return end && !*end && v >= 0 ? (int64_t)v : 32;
+}
+
+// The messages in flight from this rank to the next: a pass's header, segments and hidden
+// states go out from these copies (the session's x is overwritten by the next pass), each
+// copy reused once its send is done.
+enum { HDR_N = 6 }; // {op, pos0, n, seq, n_segs (0: one sequence), reply}
+struct wk_dist_pl {
+    int64_t hdr[HDR_N];
+    int64_t *seg;  // [3 n_seq] (seq, pos0, n) per segment
+    wk_seg *segs;  // [n_seq] a worker's received segments
+    float *x;      // [n_batch n_embd]
+    MPI_Request req[3];
+    int64_t n_passes; // a worker's: passes, and the most segments one carried
+    int max_segs;
+};
+
+static wick_status pl_alloc(wick_dist *d, const wk_session *s)
+{
+    wk_dist_pl_free(d);
+    if (d->pl) { return wk_fail(WICK_E_IO, "dist: rank %d: sends still in flight", d->rank); }
+    wk_dist_pl *pl = wk_calloc(1, sizeof *pl);
+    if (!pl) { return wk_fail_nomem("dist"); }
+    d->pl = pl;
+    for (int i = 0; i < 3; i++) { pl->req[i] = MPI_REQUEST_NULL; }
+    pl->seg = wk_calloc((size_t)s->n_seq * 3, sizeof *pl->seg);
+    pl->segs = wk_calloc((size_t)s->n_seq, sizeof *pl->segs);
+    pl->x = wk_malloc((size_t)(s->n_batch * s->m->hp.n_embd) * sizeof *pl->x);
+    return pl->seg && pl->segs && pl->x ? WICK_OK : wk_fail_nomem("dist");
+}
+
+void wk_dist_pl_free(wick_dist *d)
+{
+    wk_dist_pl *pl = d->pl;
+    if (!pl) { return; }
+    const int peer[3] = {d->rank + 1, d->rank + 1, d->rank + 1};
+    if (wk_dist_wait(d, pl->req, peer, 3) < 0) { return; } // the job is broken: it ends so
+    wk_free(pl->seg);
+    wk_free(pl->segs);
+    wk_free(pl->x);
+    wk_free(pl);
+    d->pl = NULL;
+}
+
+// Sends the pass in pl->hdr (its segments in pl->seg) and the n rows of x to rank `to`, from
+// copies, once the previous pass's sends are done.
+static wick_status send_pass(wick_dist *d, const float *x, int to)
+{
+    wk_dist_pl *pl = d->pl;
+    const int peer[3] = {to, to, to};
+    const int64_t n = pl->hdr[2] * d->n_embd;
+    wick_status rc = wk_dist_wait(d, pl->req, peer, 3);
+    if (rc < 0) { return rc; }
+    memcpy(pl->x, x, (size_t)n * sizeof *x);
+    if (to != 0) {
+        if ((rc = wk_dist_isend(d, pl->hdr, HDR_N, MPI_INT64_T, to, WK_TAG_HDR, &pl->req[0])) < 0 ||
+            (pl->hdr[4] > 0 && (rc = wk_dist_isend(d, pl->seg, 3 * pl->hdr[4], MPI_INT64_T, to,
+                                                   WK_TAG_IDS, &pl->req[1])) < 0)) {
+            return rc;
+        }
+    }
+    return wk_dist_isend(d, pl->x, n, MPI_FLOAT, to, WK_TAG_X, &pl->req[2]);
+}
+
 static wick_status pass(wk_stage *st, wk_session *s, const wk_batch *b, bool after, float *x)
 {
     (void)s;
     wick_dist *d = (wick_dist *)((char *)st - offsetof(wick_dist, stage));
-    const int64_t n = b->n * d->n_embd;
+    wk_dist_pl *pl = d->pl;
     const int next = (d->rank + 1) % d->size, prev = (d->rank + d->size - 1) % d->size;
     wick_status rc;
     if (d->rank == 0) {
         if (!after) { return WICK_OK; }
-        const int64_t hdr[4] = {WK_OP_EVAL, b->pos0, b->n, b->seq};
-        if ((rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, next, WK_TAG_HDR)) < 0 ||
-            (rc = wk_dist_send(d, x, n, MPI_FLOAT, next, WK_TAG_X)) < 0 ||
-            (rc = wk_dist_recv(d, x, n, MPI_FLOAT, prev, WK_TAG_X)) < 0) {
-            return rc;
+        if ((rc = wk_dist_wait(d, pl->req, (const int[3]){next, next, next}, 3)) < 0) { return rc; }
+        const int64_t hdr[HDR_N] = {WK_OP_EVAL, b->pos0, b->n, b->seq, b->segs ? b->n_segs : 0,
+                                    !b->more};
+        memcpy(pl->hdr, hdr, sizeof hdr);
+        for (int i = 0; b->segs && i < b->n_segs; i++) {
+            pl->seg[3 * i] = b->segs[i].seq;
+            pl->seg[3 * i + 1] = b->segs[i].pos0;
+            pl->seg[3 * i + 2] = b->segs[i].n;
         }
-        return WICK_OK;
+        if ((rc = send_pass(d, x, next)) < 0) { return rc; }
+        if (b->more) { return WICK_DONE; } // a micro-batch: the next one starts here at once
+        rc = wk_dist_recv(d, x, b->n * d->n_embd, MPI_FLOAT, prev, WK_TAG_X);
+        return rc < 0 ? rc : WICK_OK;
     }
     if (!after) {
-        rc = wk_dist_recv(d, x, n, MPI_FLOAT, prev, WK_TAG_X);
+        rc = wk_dist_recv(d, x, b->n * d->n_embd, MPI_FLOAT, prev, WK_TAG_X);
         return rc < 0 ? rc : WICK_DONE; // x given: no embeddings here
     }
-    if (next != 0) {
-        const int64_t hdr[4] = {WK_OP_EVAL, b->pos0, b->n, b->seq};
-        if ((rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, next, WK_TAG_HDR)) < 0) { return rc; }
+    if (next != 0 || pl->hdr[5]) { // the last rank answers rank 0 when it asked for the result
+        if ((rc = send_pass(d, x, next)) < 0) { return rc; }
     }
-    rc = wk_dist_send(d, x, n, MPI_FLOAT, next, WK_TAG_X);
-    return rc < 0 ? rc : WICK_DONE;
+    return WICK_DONE;
 }
 
 wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_layers)
@@ -111,10 +188,12 @@ wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_l
     } else if ((rc = balance(m, d->size, d->lo)) < 0) {
         return rc;
     }
+    if ((rc = pl_alloc(d, s)) < 0) { return rc; }
     d->s = s;
     d->mode = WK_DIST_PIPELINE;
     d->n_embd = m->hp.n_embd;
-    d->stage = (wk_stage){.lo = d->lo[d->rank], .hi = d->lo[d->rank + 1], .pass = pass};
+    d->stage = (wk_stage){.lo = d->lo[d->rank], .hi = d->lo[d->rank + 1], .pass = pass,
+                          .micro = d->rank == 0 ? micro_tokens() : 0};
     s->stage = d->size > 1 ? &d->stage : NULL;
     return WICK_OK;
 }
@@ -127,32 +206,43 @@ int wick_dist_first_layer(const wick_dist *d, int rank)
 wick_status wk_dist_serve_pipeline(wick_dist *d)
 {
     wk_session *s = d->s;
+    wk_dist_pl *pl = d->pl;
     int32_t *zeros = wk_calloc((size_t)s->n_batch, sizeof *zeros); // tokens only rank 0 reads
     if (!zeros) { return wk_fail_nomem("dist"); }
     const int prev = d->rank - 1;
     wick_status rc = WICK_OK;
     for (;;) {
-        int64_t hdr[4];
-        if ((rc = wk_dist_recv_idle(d, d->rank - 1, WK_TAG_HDR, hdr, 4)) < 0) { break; }
-        if (hdr[0] == WK_OP_QUIT) {
-            if (d->rank + 1 < d->size) {
-                rc = wk_dist_send(d, hdr, 4, MPI_INT64_T, d->rank + 1, WK_TAG_HDR);
-            }
+        int64_t *hdr = pl->hdr;
+        if ((rc = wk_dist_wait(d, pl->req, (const int[3]){d->rank + 1, d->rank + 1, d->rank + 1},
+                               3)) < 0 ||
+            (rc = wk_dist_recv_idle(d, prev, WK_TAG_HDR, hdr, HDR_N)) < 0) {
             break;
         }
-        if (hdr[0] != WK_OP_EVAL || hdr[1] < 0 || hdr[1] > s->n_past || hdr[2] < 1 ||
-            hdr[2] > s->n_batch || hdr[3] != 0) { // one sequence per session for now
-            rc = wk_fail(WICK_E_FORMAT,
-                         "dist: rank %d: bad header {%lld, %lld, %lld, %lld} from rank %d", d->rank,
-                         (long long)hdr[0], (long long)hdr[1], (long long)hdr[2], (long long)hdr[3],
-                         prev);
+        if (hdr[0] == WK_OP_QUIT) {
+            if (d->rank + 1 < d->size) { rc = wk_dist_send(d, hdr, HDR_N, MPI_INT64_T, d->rank + 1, WK_TAG_HDR); }
             break;
+        }
+        const int n_segs = hdr[4] > 0 && hdr[4] <= s->n_seq ? (int)hdr[4] : 1;
+        if (hdr[0] != WK_OP_EVAL || hdr[2] < 1 || hdr[2] > s->n_batch || hdr[4] < 0 ||
+            hdr[4] > s->n_seq || (hdr[4] > 1 && !s->m->arch->multi_seq)) {
+            rc = wk_fail(WICK_E_FORMAT,
+                         "dist: rank %d: bad header {%lld, %lld, %lld, %lld, %lld} from rank %d",
+                         d->rank, (long long)hdr[0], (long long)hdr[1], (long long)hdr[2],
+                         (long long)hdr[3], (long long)hdr[4], prev);
+            break;
+        }
+        if (hdr[4] > 0) {
+            if ((rc = wk_dist_recv(d, pl->seg, 3 * hdr[4], MPI_INT64_T, prev, WK_TAG_IDS)) < 0) { break; }
+            for (int i = 0; i < n_segs; i++) {
+                pl->segs[i] = (wk_seg){(int)pl->seg[3 * i], pl->seg[3 * i + 1], pl->seg[3 * i + 2]};
+            }
+        } else {
+            pl->segs[0] = (wk_seg){(int)hdr[3], hdr[1], hdr[2]};
         }
         wk_dist_test_hang(d);
-        if ((rc = wick_session_truncate(s, hdr[1])) < 0 ||
-            (rc = wick_session_eval(s, zeros, hdr[2])) < 0) {
-            break;
-        }
+        pl->n_passes++;
+        pl->max_segs = n_segs > pl->max_segs ? n_segs : pl->max_segs;
+        if ((rc = wk_session_eval_segs(s, zeros, pl->segs, n_segs)) < 0) { break; }
     }
     wk_free(zeros);
     return rc;

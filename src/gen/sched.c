@@ -306,7 +306,8 @@ static void *sched_main(void *arg)
 
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stop && !s->inbox && !s->woken && !any_active(s)) {
+        // (streams still waiting for a slot when the last active one ended start now)
+        while (!s->stop && !s->inbox && !s->woken && !any_active(s) && !s->waiting) {
             pthread_cond_wait(&s->cv, &s->mu);
         }
         wick_stream *in = s->inbox;

@@ -105,12 +105,15 @@ typedef struct wk_seg {
 // distinct sequences, one after the other in tokens (n = Σ segs[i].n; seq, pos0 and logits_all
 // are unused); the matmuls run once over all n rows, each token attends to its own sequence's
 // KV rows, and row i of s->logits is the logits of segment i's last token.
+// more: a pass of the same sequence follows at once (a micro-batch of a pipeline stage's prompt,
+// see wk_stage: no logits wanted from this one).
 typedef struct wk_batch {
     const int32_t *tokens;
     int64_t n;
     int64_t pos0;
     int seq;
     bool logits_all;
+    bool more;
     const wk_seg *segs; // NULL: one sequence
     int n_segs;
 } wk_batch;
@@ -388,8 +391,13 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
 // pass(st, s, b, true, x) after layer hi - 1: WICK_OK when x then holds the last layer's output
 // (forward computes the logits), WICK_DONE when another stage computes them (no logits here:
 // n_logits stays 0). Either may fail (< 0).
+// micro > 0: the session evaluates a sequence's tokens in passes of at most micro tokens (without
+// logits_all), all but the last with b->more set, so that the stages work on successive
+// micro-batches at the same time; after a pass with more, pass(.., true, ..) may return
+// WICK_DONE (no logits) without waiting for the later stages.
 typedef struct wk_stage {
     int lo, hi;
+    int64_t micro;
     wick_status (*pass)(struct wk_stage *st, wk_session *s, const wk_batch *b, bool after,
                         float *x);
 } wk_stage;

@@ -127,6 +127,13 @@ static wick_status check_tokens(const wick_session *s, const int32_t *tokens, in
     return WICK_OK;
 }
 
+// Tokens per pass: n_batch, or a pipeline stage's micro-batch (wk_stage) without logits_all.
+static int64_t micro_step(const wk_session *s, bool logits_all)
+{
+    const int64_t micro = s->stage && !logits_all ? s->stage->micro : 0;
+    return micro > 0 && micro < s->n_batch ? micro : s->n_batch;
+}
+
 wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
 {
     if (!s || !tokens || n < 1) { return wk_fail(WICK_E_INVALID, "session eval: no tokens"); }
@@ -143,14 +150,16 @@ wick_status wick_session_eval(wick_session *s, const int32_t *tokens, int64_t n)
                        (long long)s->n_past, (long long)n, (long long)s->n_ctx);
     }
     s->n_logits = 0;
-    for (int64_t i = 0; i < n; i += s->n_batch) {
-        int64_t len = WK_MIN(s->n_batch, n - i);
+    const int64_t step = micro_step(s, s->logits_all);
+    for (int64_t i = 0; i < n; i += step) {
+        int64_t len = WK_MIN(step, n - i);
         const wk_batch b = {
             .tokens = tokens + i,
             .n = len,
             .pos0 = s->n_past,
             .seq = 0,
             .logits_all = s->logits_all && i + len == n,
+            .more = i + len < n,
         };
         wick_status rc = forward(s, &b);
         if (rc < 0) {
@@ -170,9 +179,6 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
     if (n_segs < 1 || n_segs > s->n_seq) {
         return wk_fail(WICK_E_INVALID, "session eval: %d segments for %d sequences", n_segs,
                        s->n_seq);
-    }
-    if (s->stage && n_segs > 1) {
-        return wk_fail(WICK_E_UNSUPPORTED, "session eval: a pipeline stage takes one sequence");
     }
     int64_t n = 0;
     for (int i = 0; i < n_segs; i++) {
@@ -210,15 +216,19 @@ wick_status wk_session_eval_segs(wk_session *s, const int32_t *tokens, const wk_
         const wk_batch b = {.tokens = tokens, .n = n, .segs = segs, .n_segs = n_segs};
         rc = forward(s, &b);
     } else {
-        // one pass per segment (one segment: the single-sequence pass, which a pipeline stage
-        // takes), the last first: segment i's logits land in row 0 and move to row i, above
-        // every row an earlier segment still writes
-        const int64_t n_vocab = s->m->hp.n_vocab;
+        // one pass per segment (in a pipeline stage's micro-batches), the last first: segment
+        // i's logits land in row 0 and move to row i, above every row an earlier segment still
+        // writes
+        const int64_t n_vocab = s->m->hp.n_vocab, step = micro_step(s, false);
         for (int i = n_segs - 1; i >= 0 && rc >= 0; i--) {
             n -= segs[i].n;
-            const wk_batch b = {.tokens = tokens + n, .n = segs[i].n, .pos0 = segs[i].pos0,
-                                .seq = segs[i].seq};
-            if ((rc = forward(s, &b)) >= 0 && i > 0) {
+            for (int64_t k = 0; k < segs[i].n && rc >= 0; k += step) {
+                const int64_t len = WK_MIN(step, segs[i].n - k);
+                const wk_batch b = {.tokens = tokens + n + k, .n = len, .pos0 = segs[i].pos0 + k,
+                                    .seq = segs[i].seq, .more = k + len < segs[i].n};
+                rc = forward(s, &b);
+            }
+            if (rc >= 0 && i > 0) {
                 memcpy(s->logits + i * n_vocab, s->logits, (size_t)n_vocab * sizeof(float));
             }
         }
