@@ -144,10 +144,20 @@ static int silent_rank(wick_dist *d, int waited_on)
     return waited_on;
 }
 
+static wick_status wait_reqs(wick_dist *d, MPI_Request *req, const int *peer, int n, double t0);
+
 wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n)
 {
+    const double t0 = now_s();
+    wick_status rc = wait_reqs(d, req, peer, n, t0);
+    d->t_wait += now_s() - t0;
+    return rc;
+}
+
+static wick_status wait_reqs(wick_dist *d, MPI_Request *req, const int *peer, int n, double t0)
+{
     if (d->failed >= 0) { return broken(d); }
-    const double deadline = now_s() + d->timeout;
+    const double deadline = t0 + d->timeout;
     for (long spin = 0;; spin++) {
         int done = 1;
         for (int i = 0; i < n; i++) {
@@ -192,11 +202,15 @@ wick_status wk_dist_recv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type, 
 
 wick_status wk_dist_recv_idle(wick_dist *d, int from, int tag, int64_t *hdr, int n)
 {
+    const double t0 = now_s();
     for (long spin = 0;; spin++) {
         int flag = 0;
         int err = MPI_Iprobe(from, tag, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
         if (err != MPI_SUCCESS) { return mpi_fail(d, err, "waiting for", from); }
-        if (flag) { return wk_dist_recv(d, hdr, n, MPI_INT64_T, from, tag); }
+        if (flag) {
+            d->t_wait += now_s() - t0;
+            return wk_dist_recv(d, hdr, n, MPI_INT64_T, from, tag);
+        }
         if (spin > 2000) { // idle: every ms
             answer_pings(d);
             nap(spin > 200000 ? 1000000 : 50000);

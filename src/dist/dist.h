@@ -36,6 +36,7 @@ struct wick_dist {
     wk_dist_ex *ex; // expert parallel
     wk_dist_pl *pl; // pipeline: the messages in flight
     int64_t n_served; // requests a worker served (for WICK_DIST_TEST_HANG)
+    double t_wait;    // seconds spent waiting for other ranks (bench_dist_prefill)
     bool front;       // rank 0 of a registry's job (front.c): workers wait in wick_dist_worker
     int front_mode;   // its mode: 0 pipeline, 1 expert, 2 auto
 };
