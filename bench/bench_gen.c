@@ -9,9 +9,11 @@
 // 32 MiB file from the fake Hub (wick-minihub next to this program, throttled to 8 MB/s; files
 // in $WICK_BENCH_DIR, default /tmp/wick-bench-gen), during the prefill of a P-token prompt
 // (cancelled 50 .. 650 ms after the start) and during decode.
+// --streams S: the decode figures of 1 and S streams only; --prefix 0: no time to first token.
 //
 //   build/wick-mkmodel --arch phi3 --preset phi4 --layers 4 --type Q4_K_M -o /tmp/phi4-4l.gguf
-//   build/bench_gen /tmp/phi4-4l.gguf [--threads T] [--tokens N] [--prefix P] [--cancel R]
+//   build/bench_gen /tmp/phi4-4l.gguf [--threads T] [--tokens N] [--prefix P] [--streams S]
+//                                      [--cancel R]
 #if defined(__GNUC__) && !defined(__clang__) // GCC only: clang has no such warning
 #pragma GCC diagnostic ignored "-Wformat-truncation" // fixed buffers, short paths
 #endif
@@ -188,18 +190,20 @@ static int cancel_download(int rounds)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_gen MODEL.gguf [--threads T] [--tokens N] [--prefix P]\n");
+        fprintf(stderr, "usage: bench_gen MODEL.gguf [--threads T] [--tokens N] [--prefix P] "
+                        "[--streams S] [--cancel R]\n");
         return 2;
     }
     const char *model = argv[1];
     int threads = 2;
     int64_t n_gen = 64, n_prefix = 2000;
-    int cancel = 0;
+    int cancel = 0, only = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads")) { threads = atoi(argv[i + 1]); }
         if (!strcmp(argv[i], "--tokens")) { n_gen = atoll(argv[i + 1]); }
         if (!strcmp(argv[i], "--prefix")) { n_prefix = atoll(argv[i + 1]); }
         if (!strcmp(argv[i], "--cancel")) { cancel = atoi(argv[i + 1]); }
+        if (!strcmp(argv[i], "--streams")) { only = atoi(argv[i + 1]); }
     }
     wick_registry_opts o;
     wick_registry_opts_init(&o);
@@ -238,6 +242,7 @@ int main(int argc, char **argv)
            threads);
     double one = 0, one_cpu = 0;
     for (int n = 1; n <= 8; n *= 2) {
+        if (only > 0 && n != 1 && n != only) { continue; } // --streams N: 1 and N only
         wick_stream *sts[8];
         double t0 = bench_now();
         const clock_t c0 = clock();
@@ -267,8 +272,10 @@ int main(int argc, char **argv)
     }
 
     // time to first token: a 2,000-token prompt, then the same prefix + 16 new tokens
-    printf("time to first token, %" PRId64 "-token prefix:\n", n_prefix);
-    for (int k = 0; k < 2; k++) {
+    if (n_prefix > 0) {
+        printf("time to first token, %" PRId64 "-token prefix:\n", n_prefix);
+    }
+    for (int k = 0; k < 2 && n_prefix > 0; k++) {
         wick_registry *rr = NULL;
         o.prefix_cache = k == 1;
         if (wick_registry_create(&o, &rr) < 0) { return 1; }
