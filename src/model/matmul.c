@@ -17,8 +17,8 @@
 //      number of tokens below the GEMM's: one linear stream per group of four rows; with two or
 //      more tokens (batched decode), through vec_dot_4il_n where the path has it, which unpacks
 //      each group once for up to eight tokens (same bits as vec_dot_4il per token).
-//   3. many tokens (T >= GEMM_MIN_T) and a K-format weight, on a path with the int8 GEMM
-//      (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
+//   3. many tokens (T >= GEMM_MIN_T; GEMM_MIN_T_IL for a weight that vec_dot_4il_n takes) and a
+//      K-format weight, on a path with the int8 GEMM (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
 //      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
 //      into its own buffer and multiplies it by every token (a repacked weight's rows are first
 //      put back in file order, 16 at a time). Same bits as vec_dot, so as the paths above.
@@ -33,6 +33,11 @@ enum {
     ROWS_BATCH = 16,   // weight rows per tile when T >= 4
     TOKS_BATCH = 64, // tokens per tile
     GEMM_MIN_T = 8, // tokens from which the K formats take the GEMM, where the path has it
+    // ... and a repacked weight whose type has vec_dot_4il_n: the batched kernel reads the weight
+    // once where the GEMM packs it per call (Phi-4 rows of 5120, 1 thread, loaded machine, best
+    // of 8: Q4_K 8 tokens 1.95 ms vs the GEMM's 3.07, 12: 3.03 vs 2.90, 16: 3.91 vs 3.00; Q6_K
+    // 8: 1.94 vs 7.3, 12: 3.03 vs 5.1)
+    GEMM_MIN_T_IL = 12,
 };
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k)
@@ -268,7 +273,9 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
                int64_t y_stride)
 {
     if (wk_mm_cancelled(mm)) { return; } // the pass is dropped: no threads woken for it
-    if (mm->act_packed && mm->kern->gemm[w->type]) {
+    const bool batched = w->il4 && mm->kern->vec_dot_4il_n[w->type];
+    if (mm->act_packed && mm->kern->gemm[w->type] &&
+        (!batched || mm->act_rows >= GEMM_MIN_T_IL)) {
         gemm_job g;
         g.mm = mm;
         g.pack = mm->kern->gemm_pack[w->type];
