@@ -1,19 +1,19 @@
 // x86_avx512.c — AVX-512 (F, BW, VL, DQ, VNNI) kernels, run only when cpuid says so.
 //
 // This path starts as a copy of the AVX2 table (select.c) and replaces: the single-row F32/F16/BF16
-// dot products (16 lanes, masked tails); the Q8_0/Q4_0 dot products, where vpdpbusd (VNNI, on 256-bit
-// vectors) fuses vpmaddubsw + vpmaddwd + vpaddd without the i16 saturation step; and the GEMV
-// kernels (vec_dot_4row) of Q4_K, Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd,
-// bit-identical to ref.c like the AVX2 ones. Everything else, dequantization and the float
-// vec_dot_4act included, is the AVX2 code. Verified on an AMD EPYC VM with AVX-512 (2 vCPUs):
-// test_kernels checks every kernel of this path against the scalar reference (the K formats'
-// vec_dot_4row bit for bit) and the model goldens pass on it. bench_kernels, 4096 columns, one
-// thread, AVX2 -> AVX-512 in the same run (the host's bandwidth varied from run to run):
-// Q4_K hot 1.8-2.1x (25 -> 44 GB/s at best), cold 1.1-1.8x (20 -> 35 at best); Q6_K hot
-// 1.5-2.3x (25 -> 58), cold 1.2-1.4x (19 -> 23) -- "cold" there is --quick's 64 MiB weight; with
-// the full run's 256 MiB both paths read 18-21 GB/s (memory-level parallelism bounds them, where a
-// plain streaming sum reads 27-33). Phi-4 Q4_K_M decode, 1 thread: +8 % (best token) to +15 %
-// (mean).
+// dot products (16 lanes, masked tails) and F16/BF16's vec_dot_4act; the Q8_0/Q4_0 dot products and
+// their vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw + vpmaddwd + vpaddd
+// without the i16 saturation step; and the GEMV kernels (vec_dot_4row) of Q4_K, Q5_K and Q6_K, on
+// 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2 ones. Everything
+// else, dequantization and the F32 vec_dot_4act included, is the AVX2 code. Verified on an AMD EPYC
+// VM with AVX-512 (2 vCPUs): test_kernels checks every kernel of this path against the scalar
+// reference (the K formats' vec_dot_4row bit for bit) and the model goldens pass on it.
+// bench_kernels, 4096 columns, one thread, AVX2 -> AVX-512 in the same run (the host's bandwidth
+// varied from run to run): Q4_K hot 1.8-2.1x (25 -> 44 GB/s at best), cold 1.1-1.8x (20 -> 35 at
+// best); Q6_K hot 1.5-2.3x (25 -> 58), cold 1.2-1.4x (19 -> 23) -- "cold" there is --quick's 64 MiB
+// weight; with the full run's 256 MiB both paths read 18-21 GB/s (memory-level parallelism bounds
+// them, where a plain streaming sum reads 27-33). Phi-4 Q4_K_M decode, 1 thread: +8 % (best token)
+// to +15 % (mean).
 #include <immintrin.h>
 #include <stddef.h>
 
@@ -97,6 +97,54 @@ static void dot_bf16_avx512(int64_t n, float *s, const void *vw, const void *va)
         _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 }
 
+// vec_dot_4act of F16 and BF16: one weight row against four activation rows (a_j = a + j * st
+// bytes), the weight converted once per 32 values for the four; per activation row two
+// accumulators (F16: values 0..15 and 16..31 of each 32; BF16: the even and odd ones), as the
+// single-row kernels above but without their second pair of BF16 accumulators.
+#define FLOAT_DOT4(tname, LOADW, CONV)                                                            \
+    static void dot4_##tname##_avx512(int64_t n, float *s, const void *vw, const void *va,        \
+                                      size_t st)                                                   \
+    {                                                                                              \
+        const uint16_t *w = vw;                                                                    \
+        __m512 acc0[4], acc1[4];                                                                   \
+        for (int j = 0; j < 4; j++) { acc0[j] = acc1[j] = _mm512_setzero_ps(); }                   \
+        for (int64_t i = 0; i < n; i += 32) {                                                      \
+            const int64_t left = n - i;                                                            \
+            const __mmask32 m = left >= 32 ? (__mmask32)~0u : (__mmask32)((1u << left) - 1);       \
+            __m512 w0, w1;                                                                         \
+            LOADW(w + i, m, &w0, &w1);                                                             \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {                                  \
+                const uint16_t *aj = (const uint16_t *)((const char *)va + (size_t)j * st) + i;    \
+                __m512 a0, a1;                                                                     \
+                CONV(aj, m, &a0, &a1);                                                             \
+                acc0[j] = _mm512_fmadd_ps(w0, a0, acc0[j]);                                        \
+                acc1[j] = _mm512_fmadd_ps(w1, a1, acc1[j]);                                        \
+            }                                                                                      \
+        }                                                                                          \
+        for (int j = 0; j < 4; j++) {                                                              \
+            s[j] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[j], acc1[j]));                          \
+        }                                                                                          \
+    }
+
+// 32 halves at p (masked-off ones +0) as two float vectors: values 0..15, 16..31.
+INLINE void f16x32(const uint16_t *p, __mmask32 m, __m512 *lo, __m512 *hi)
+{
+    const __m512i v = _mm512_maskz_loadu_epi16(m, p);
+    *lo = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+    *hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(v, 1));
+}
+
+// 32 bf16 at p (masked-off ones +0) as two float vectors: the even values, the odd ones.
+INLINE void bf16x32(const uint16_t *p, __mmask32 m, __m512 *even, __m512 *odd)
+{
+    const __m512i v = _mm512_maskz_loadu_epi16(m, p);
+    *even = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+    *odd = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32((int)0xffff0000u)));
+}
+
+FLOAT_DOT4(f16, f16x32, f16x32)
+FLOAT_DOT4(bf16, bf16x32, bf16x32)
+
 INLINE float hsum256(__m256 v)
 {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -164,8 +212,8 @@ LEGACY(q8_0, wk_block_q8_0)
 // -off Σa (per 4-byte lane, computed once per activation block for the four rows), which is
 // Σ q a exactly; then the same float steps in the same order (cvt, set1(d_w * d_a), fma into the
 // row's one chain, hsum256), so the same bits as vec_dot. The four rows' scales come from one
-// 64-byte load (their fp16 d at bytes 0, B, 2B, 3B of the group; two for Q8_0), four chains run at once, the
-// next group is prefetched.
+// 64-byte load (their fp16 d at bytes 0, B, 2B, 3B of the group; two for Q8_0), four chains run
+// at once, the next group is prefetched.
 INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, const void *va,
                               int eight)
 {
@@ -188,7 +236,8 @@ INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, co
                                               _mm256_dpbusd_epi32(_mm256_setzero_si256(), off, aq));
         // Q8_0's last d is past the first 64 bytes (word 51): the second half from g + 64
         const __m128i dh = _mm512_castsi512_si128(
-            eight ? _mm512_permutex2var_epi16(_mm512_loadu_si512(g), idx, _mm512_loadu_si512(g + 64))
+            eight ? _mm512_permutex2var_epi16(_mm512_loadu_si512(g), idx,
+                                              _mm512_loadu_si512(g + 64))
                   : _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(g)));
         const __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(_cvtsh_ss(a[i].d)));
         const __m256 d8 = _mm256_castps128_ps256(d4);
@@ -476,6 +525,8 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot[WICK_DTYPE_F32] = dot_f32_avx512;
     k->vec_dot[WICK_DTYPE_F16] = dot_f16_avx512;
     k->vec_dot[WICK_DTYPE_BF16] = dot_bf16_avx512;
+    k->vec_dot_4act[WICK_DTYPE_F16] = dot4_f16_avx512;
+    k->vec_dot_4act[WICK_DTYPE_BF16] = dot4_bf16_avx512;
     k->vec_dot[WICK_DTYPE_Q4_0] = dot_q4_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0_avx512;
     k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
