@@ -49,6 +49,39 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
     }
 }
 
+size_t wk_gemm_act0_bytes(int64_t T, int64_t K)
+{
+    const size_t groups = (size_t)((T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS);
+    return groups * (size_t)(K / WK_QK) * sizeof(wk_gemm_asb0);
+}
+
+void wk_gemm_pack_act0(const void *q8, size_t row_bytes, int64_t T, int64_t K, int64_t g0,
+                       int64_t g1, void *act)
+{
+    const int64_t nb = K / WK_QK;
+    for (int64_t g = g0; g < g1; g++) {
+        wk_gemm_asb0 *dst = (wk_gemm_asb0 *)act + g * nb;
+        for (int64_t b = 0; b < nb; b++, dst++) {
+            for (int t = 0; t < WK_GEMM_TOKS; t++) {
+                const int64_t tok = g * WK_GEMM_TOKS + t;
+                if (tok >= T) {
+                    for (int k4 = 0; k4 < 8; k4++) { memset(dst->q[k4][t], 0, 4); }
+                    dst->s[t] = 0;
+                    dst->d[t] = 0.0f;
+                    continue;
+                }
+                const wk_block_q8_0 *a =
+                    (const wk_block_q8_0 *)((const char *)q8 + (size_t)tok * row_bytes) + b;
+                int sum = 0;
+                for (int k = 0; k < WK_QK; k++) { sum += a->qs[k]; }
+                for (int k4 = 0; k4 < 8; k4++) { memcpy(dst->q[k4][t], a->qs + 4 * k4, 4); }
+                dst->s[t] = sum;
+                dst->d[t] = wk_fp16_to_f32(a->d);
+            }
+        }
+    }
+}
+
 static bool has_min(int type)
 {
     return type == WICK_DTYPE_Q2_K || type == WICK_DTYPE_Q4_K || type == WICK_DTYPE_Q5_K;

@@ -62,4 +62,28 @@ void wk_gemm_pack_act(const void *q8k, size_t row_bytes, int64_t T, int64_t K, i
 // scalar unpacker of ref.c (the AVX-512 path has faster ones for Q4_K and Q6_K).
 void wk_gemm_pack_ref(int type, const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
 
+// --- the legacy formats with signed quants (Q4_0, Q5_0, Q8_0) against Q8_0 activations ----------
+//
+// Per block of 32 elements the exact integer sumi = Σ q_k a_k, then sum += (float)sumi · (d_w ·
+// d_a) block by block: the bits of ref.c's vec_dot (not of the SIMD dots, whose float sums go by
+// lanes). The kernel (wk_kernels.gemm0) packs its rows itself (quants + off as unsigned bytes: off
+// 8, 16, 128) and takes the activations packed per 16 tokens: per block, the quants interleaved
+// four bytes per token as in wk_gemm_asb, the sum of the block's 32 quants (the offset's term is
+// off times it) and d as a float. Meant for the short rows of many small products (MLA's attn_k_b:
+// 128 elements, 512 rows per head).
+enum { WK_GEMM0_MAX_K = 1024 }; // the longest row the kernel takes (elements)
+
+typedef struct wk_gemm_asb0 {
+    int8_t q[8][WK_GEMM_TOKS][4]; // [k / 4][token][k % 4] = qs[k]
+    int32_t s[WK_GEMM_TOKS];      // Σ qs of the block
+    float d[WK_GEMM_TOKS];
+} wk_gemm_asb0;
+
+// Bytes of the packed activations of T tokens of K elements (K a multiple of 32).
+size_t wk_gemm_act0_bytes(int64_t T, int64_t K);
+// Packs token groups [g0, g1) of T Q8_0 rows (row i at q8 + i * row_bytes) into act (group g at
+// g * K / 32 blocks); tokens past T are zero.
+void wk_gemm_pack_act0(const void *q8, size_t row_bytes, int64_t T, int64_t K, int64_t g0,
+                       int64_t g1, void *act);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/impl.h"
+#include "kernels/x86_avx2.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -179,8 +180,159 @@ static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, i
     gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false);
 }
 
+// --- the legacy formats with signed quants (gemm.h: gemm0) ---------------------------------------
+//
+// Same micro-kernel shape as above (4 rows × up to 48 tokens, rows broadcast, tokens in lanes) over
+// blocks of 32: 8 vpdpbusd per row and token vector give the block's sum of (q + off) · a, minus
+// off · Σ a (a shift of the packed sums) is the exact sumi; then, as ref.c, sum += (float)sumi ·
+// (d_w · d_a), a multiply and an add (no FMA), block by block.
+
+enum { G0_NB = WK_GEMM0_MAX_K / WK_QK };
+
+// The 32 quants of a legacy block plus off, as unsigned bytes in element order, and its d.
+INLINE void unpack0(const int type, const void *blk, uint8_t *u, float *d)
+{
+    __m256i v;
+    if (type == WICK_DTYPE_Q4_0) {
+        const wk_block_q4_0 *b = blk;
+        v = nibbles32(b->qs); // q + 8
+        *d = h2f(b->d);
+    } else if (type == WICK_DTYPE_Q5_0) {
+        const wk_block_q5_0 *b = blk;
+        v = _mm256_or_si256(nibbles32(b->qs), // q + 16
+                            _mm256_and_si256(bits32(b->qh), _mm256_set1_epi8(16)));
+        *d = h2f(b->d);
+    } else {
+        const wk_block_q8_0 *b = blk;
+        v = _mm256_xor_si256(loadu256(b->qs), _mm256_set1_epi8(-128)); // q + 128
+        *d = h2f(b->d);
+    }
+    _mm256_storeu_si256((__m256i *)u, v);
+}
+
+// Rows r0 .. r0 + 3 of the packed rows (wq: row r at r * K, wd: row r at r * nb) against the ntv
+// token vectors x[j] (block 0 of each): the sums into sf [row 0..3][vector][16 tokens].
+INLINE void micro0(const uint8_t *wq, const float *wd, int64_t K, int64_t nb, int r0,
+                   const wk_gemm_asb0 *const *x, const int ntv, const int shift, float *sf)
+{
+    __m512 sum[4][MAXV];
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) {
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) { sum[r][j] = _mm512_setzero_ps(); }
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i acc[4][MAXV];
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++) {
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_setzero_si512(); }
+        }
+        #pragma GCC unroll 8
+        for (int s = 0; s < 8; s++) {
+            __m512i xv[MAXV];
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) { xv[j] = _mm512_loadu_si512(x[j][b].q[s]); }
+            #pragma GCC unroll 8
+            for (int r = 0; r < 4; r++) {
+                const __m512i wv = bcast32(wq + (r0 + r) * K + b * WK_QK + 4 * s);
+                #pragma GCC unroll 8
+                for (int j = 0; j < ntv; j++) {
+                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv, xv[j]);
+                }
+            }
+        }
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) {
+            const __m512i so = _mm512_slli_epi32(_mm512_loadu_si512(x[j][b].s), shift);
+            const __m512 da = _mm512_loadu_ps(x[j][b].d);
+            #pragma GCC unroll 8
+            for (int r = 0; r < 4; r++) {
+                const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(wd[(r0 + r) * nb + b]), da);
+                const __m512 si = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][j], so));
+                sum[r][j] = _mm512_add_ps(sum[r][j], _mm512_mul_ps(si, dd));
+            }
+        }
+    }
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) {
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) { _mm512_storeu_ps(sf + (r * MAXV + j) * 16, sum[r][j]); }
+    }
+}
+
+// One pass of ntv token vectors from group g over the packed rows: y of those tokens.
+INLINE void gemm0_pass(const uint8_t *wq, const float *wd, int n_rows, int64_t K,
+                       const wk_gemm_asb0 *a, int64_t T, int64_t g, float *y, int64_t ys,
+                       const int ntv, const int shift)
+{
+    const int64_t nb = K / WK_QK;
+    float sf[WK_GEMM_ROWS * MAXV * 16] __attribute__((aligned(64)));
+    const wk_gemm_asb0 *x[MAXV];
+    for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nb; }
+    for (int r0 = 0; r0 < n_rows; r0 += 4) {
+        micro0(wq, wd, K, nb, r0, x, ntv, shift, sf + r0 * MAXV * 16);
+    }
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+                                                            5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(MAXV * 16));
+    const __mmask16 rows = (__mmask16)((1u << n_rows) - 1);
+    for (int j = 0; j < ntv; j++) {
+        for (int l = 0; l < 16; l++) {
+            const int64_t t = (g + j) * WK_GEMM_TOKS + l;
+            if (t >= T) { break; }
+            const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
+                                                      sf + j * 16 + l, 4);
+            _mm512_mask_storeu_ps(y + t * ys, rows, f);
+        }
+    }
+}
+
+INLINE void gemm0(const int type, const void *w, size_t ws, int n_rows, int64_t K,
+                  const void *act, int64_t T, float *y, int64_t ys)
+{
+    const int64_t nb = K / WK_QK;
+    const int shift = type == WICK_DTYPE_Q4_0 ? 3 : type == WICK_DTYPE_Q5_0 ? 4 : 7; // log2 off
+    const size_t bb = wk_type(type)->bytes;
+    uint8_t wq[WK_GEMM_ROWS * WK_GEMM0_MAX_K] __attribute__((aligned(64)));
+    float wd[WK_GEMM_ROWS * G0_NB];
+    const int n4 = (n_rows + 3) / 4 * 4;
+    for (int r = 0; r < n4; r++) {
+        for (int64_t b = 0; b < nb; b++) {
+            if (r < n_rows) {
+                unpack0(type, (const char *)w + (size_t)r * ws + (size_t)b * bb,
+                        wq + r * K + b * WK_QK, &wd[r * nb + b]);
+            } else { // rows up to the micro-kernel's four: zero, never stored
+                memset(wq + r * K + b * WK_QK, 0, WK_QK);
+                wd[r * nb + b] = 0.0f;
+            }
+        }
+    }
+    const int64_t groups = (T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
+    int64_t g = 0;
+    for (; g + 3 <= groups; g += 3) { gemm0_pass(wq, wd, n_rows, K, act, T, g, y, ys, 3, shift); }
+    if (g + 2 <= groups) {
+        gemm0_pass(wq, wd, n_rows, K, act, T, g, y, ys, 2, shift);
+    } else if (g < groups) {
+        gemm0_pass(wq, wd, n_rows, K, act, T, g, y, ys, 1, shift);
+    }
+}
+
+#define GEMM0(tname, TYPE)                                                                         \
+    static void gemm0_##tname(const void *w, size_t ws, int n_rows, int64_t K, const void *act,  \
+                              int64_t T, float *y, int64_t ys)                                     \
+    {                                                                                              \
+        gemm0(TYPE, w, ws, n_rows, K, act, T, y, ys);                                              \
+    }
+GEMM0(q4_0, WICK_DTYPE_Q4_0)
+GEMM0(q5_0, WICK_DTYPE_Q5_0)
+GEMM0(q8_0, WICK_DTYPE_Q8_0)
+
 void wk_gemm_fill_avx512(wk_kernels *k)
 {
+    k->gemm0[WICK_DTYPE_Q4_0] = gemm0_q4_0;
+    k->gemm0[WICK_DTYPE_Q5_0] = gemm0_q5_0;
+    k->gemm0[WICK_DTYPE_Q8_0] = gemm0_q8_0;
     // the packers are the AVX2 path's (gemm_avx2.c), already in the table
     k->gemm[WICK_DTYPE_Q2_K] = gemm_g16m;
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;

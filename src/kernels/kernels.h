@@ -98,6 +98,12 @@ typedef void (*wk_dot_f32_4x4_fn)(int64_t n, const float *a, int64_t a_stride, c
 typedef void (*wk_gemm_pack_fn)(const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
 typedef void (*wk_gemm_fn)(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
                            int64_t g0, int64_t g1, float *y, int64_t y_stride);
+// gemm0 (gemm.h): the legacy formats with signed quants (Q4_0, Q5_0, Q8_0), n_rows <= 16 rows of
+// K <= WK_GEMM0_MAX_K elements (row r at w + r * w_stride; the kernel packs them) times T tokens
+// packed by wk_gemm_pack_act0: y[t * y_stride + r]. The bits of the scalar (ref.c) vec_dot.
+// AVX-512 VNNI only; NULL elsewhere.
+typedef void (*wk_gemm0_fn)(const void *w, size_t w_stride, int n_rows, int64_t K,
+                            const void *act, int64_t T, float *y, int64_t y_stride);
 // Converts n floats to the blocks of an activation format (n a multiple of its block).
 typedef void (*wk_from_float_fn)(const float *x, void *y, int64_t n);
 // Decodes n elements (a multiple of the block) to floats.
@@ -117,6 +123,7 @@ typedef struct wk_kernels {
     wk_dot_f32_4x4_fn dot_f32_4x4;
     wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512
     wk_gemm_fn gemm[WICK_DTYPE_COUNT];
+    wk_gemm0_fn gemm0[WICK_DTYPE_COUNT];            // by weight type; Q4_0, Q5_0, Q8_0, AVX-512
 } wk_kernels;
 
 // The table in use: the best path this CPU supports, or the one WICK_CPU names. Thread: any.

@@ -101,12 +101,24 @@ void wk_mla_attend_f16(const wk_kernels *kern, int n_head, int64_t kv_lora, int6
 
 enum { HEAD_ROWS = 32, HEAD_TOKS = 64 };
 
+// The legacy formats' GEMM (kernels/gemm.h: gemm0) takes this weight's rows.
+static bool gemm0_takes(const wk_kernels *k, int type, int64_t K)
+{
+    return k->gemm0[type] && K % 32 == 0 && K <= WK_GEMM0_MAX_K;
+}
+
+static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
 size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_head)
 {
     size_t rb = 0;
     const wk_type_traits *tt = wk_type(weight_type);
     if (!tt || tt->vec_dot_type < 0 || wk_row_bytes(tt->vec_dot_type, K, &rb) < 0) { return 0; }
-    return rb * (size_t)T * (size_t)n_head;
+    size_t n = rb * (size_t)T * (size_t)n_head;
+    if (gemm0_takes(wk_kernels_get(), weight_type, K)) { // then each head's packed activations
+        n = round64(n) + (size_t)n_head * wk_gemm_act0_bytes(T, K);
+    }
+    return n;
 }
 
 typedef struct head_job {
@@ -263,6 +275,63 @@ static void head_gemm(wk_mm *mm, head_job *j)
     mm->act_type = -1; // gemm_act no longer holds what wk_mm_prepare packed there
 }
 
+// The legacy formats (Q4_0, Q5_0, Q8_0: attn_k_b's usual types) through gemm0 for many tokens:
+// each head's converted Q8_0 rows packed per 16 tokens after them in act, then units of (head,
+// 16 rows), each a gemm0 call over all the head's tokens. The bits of the scalar vec_dot, not of
+// the SIMD dots of the path below (on for any WICK_GEMM: there is no vec_dot path it must match).
+typedef struct head_gemm0_job {
+    head_job *j;
+    char *packed;       // after the converted rows in act
+    size_t head_bytes;  // packed activations of one head
+    int64_t row_units;  // units per head
+    atomic_int_fast64_t next;
+} head_gemm0_job;
+
+static void head_pack_act0(void *ctx, int ith, int nth)
+{
+    head_gemm0_job *g = ctx;
+    const head_job *j = g->j;
+    const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS, n = j->n_head * groups;
+    for (int64_t u = n * ith / nth; u < n * (ith + 1) / nth; u++) {
+        const int64_t h = u / groups, gr = u % groups;
+        wk_gemm_pack_act0(j->act + (size_t)h * j->act_rb, (size_t)j->n_head * j->act_rb, j->T, j->K,
+                          gr, gr + 1, g->packed + (size_t)h * g->head_bytes);
+    }
+}
+
+static void head_gemm0_part(void *ctx, int ith, int nth)
+{
+    head_gemm0_job *g = ctx;
+    const head_job *j = g->j;
+    const wk_tensor *w = j->w;
+    (void)nth;
+    for (int64_t u = ith; u < j->n_head * g->row_units && !wk_mm_cancelled(j->mm);
+         u = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed)) {
+        const int64_t h = u / g->row_units, r0 = (u % g->row_units) * WK_GEMM_ROWS;
+        const int nr = (int)WK_MIN(WK_GEMM_ROWS, j->N - r0);
+        j->kern->gemm0[w->type]((const char *)w->data + (size_t)(h * j->N + r0) * w->row_bytes,
+                                w->row_bytes, nr, j->K, g->packed + (size_t)h * g->head_bytes,
+                                j->T, j->y + h * j->y_hs + r0, j->y_ts);
+    }
+}
+
+static void head_gemm0(wk_mm *mm, head_job *j)
+{
+    head_gemm0_job g;
+    g.j = j;
+    g.packed = j->act + round64(j->act_rb * (size_t)j->T * (size_t)j->n_head);
+    g.head_bytes = wk_gemm_act0_bytes(j->T, j->K);
+    g.row_units = (j->N + WK_GEMM_ROWS - 1) / WK_GEMM_ROWS;
+    wk_mm_parallel(mm, head_pack_act0, &g);
+    const int nth = (int)WK_MIN((int64_t)mm->n_threads, j->n_head * g.row_units);
+    atomic_init(&g.next, nth);
+    if (nth > 1) {
+        wk_pool_run(mm->pool, nth, head_gemm0_part, &g);
+    } else {
+        head_gemm0_part(&g, 0, 1);
+    }
+}
+
 void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
                         int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act)
 {
@@ -295,6 +364,10 @@ void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x
     }
     if (head_gemm_ok(mm, &j)) {
         head_gemm(mm, &j);
+        return;
+    }
+    if (T >= HEAD_GEMM_MIN_T && !w->il4 && gemm0_takes(mm->kern, w->type, j.K)) {
+        head_gemm0(mm, &j);
         return;
     }
     const int nth = (int)WK_MIN((int64_t)mm->n_threads, j.n_units);

@@ -45,8 +45,11 @@ static inline int64_t wk_mla_attend_scratch(int n_head, int64_t kv_lora, int64_t
 // Per-head products with a 3-D weight W {K, N, n_head} (head h = N rows of K, as attn_k_b and
 // attn_v_b are stored): for T tokens and every head,
 //   y[t * y_ts + h * y_hs + r] = W[h][r] · x[t * x_ts + h * x_hs + 0 .. K)     (r < N)
-// Activations are converted to W's vec_dot_type into act (wk_mla_head_act_bytes), then the
-// (head, row tile) units run on mm's threads; each weight row is read once per pass.
+// Activations are converted to W's vec_dot_type into act (wk_mla_head_act_bytes: for T up to the
+// one it was given), then the (head, row tile) units run on mm's threads; each weight row is read
+// once per pass. With 8 tokens or more: a K-format W through the int8 GEMM (same bits as vec_dot,
+// when mm has its GEMM buffers), a legacy one (Q4_0, Q5_0, Q8_0) through kernels' gemm0 where the
+// path has it (the bits of the scalar vec_dot).
 size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_head);
 void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
                         int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act);
