@@ -43,8 +43,10 @@ wick_status wick_dist_init(wick_dist **out)
     wick_dist *d = wk_calloc(1, sizeof *d);
     if (!d) { return wk_fail_nomem("dist"); }
     // A rank reads only its share of the weights from the file's lazy mapping: repacking at
-    // load (src/model/repack.c) would copy every weight into each rank (unless asked for)
-    setenv("WICK_REPACK", "0", 0);
+    // open (src/model/repack.c) would copy every weight into each rank; instead each rank
+    // repacks the weights it reads when a session is attached (wk_dist_repack)
+    d->repack = wk_repack_enabled();
+    setenv("WICK_REPACK", "0", 1);
     int inited = 0;
     MPI_Initialized(&inited);
     if (!inited) {
@@ -235,6 +237,28 @@ static void detach(wick_dist *d)
     }
     d->s = NULL;
     d->mode = WK_DIST_NONE;
+}
+
+static bool keep_stage(void *ctx, int il, bool experts)
+{
+    (void)experts;
+    const wick_dist *d = ctx;
+    return il < 0 ? d->rank == 0 : il >= d->stage.lo && il < d->stage.hi;
+}
+
+static bool keep_front(void *ctx, int il, bool experts)
+{
+    (void)il;
+    const wick_dist *d = ctx;
+    return d->rank == 0 && (!experts || d->size == 1);
+}
+
+wick_status wk_dist_repack(wick_dist *d)
+{
+    if (!d->repack) { return WICK_OK; }
+    wick_status rc = wk_model_repack_some(d->s->m, d->mode == WK_DIST_PIPELINE ? keep_stage : keep_front, d);
+    if (rc < 0) { detach(d); }
+    return rc;
 }
 
 wick_status wick_dist_attach(wick_dist *d, wick_session *s, const char *mode)

@@ -215,7 +215,7 @@ wick_status wick_dist_expert(wick_dist *d, wick_session *s, const int *first_exp
     d->n_embd = m->hp.n_embd;
     d->experts.run = run_front;
     s->experts = d->size > 1 && d->rank == 0 ? &d->experts : NULL;
-    return WICK_OK;
+    return wk_dist_repack(d);
 }
 
 int wick_dist_first_expert(const wick_dist *d, int rank)

@@ -195,7 +195,7 @@ wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_l
     d->stage = (wk_stage){.lo = d->lo[d->rank], .hi = d->lo[d->rank + 1], .pass = pass,
                           .micro = d->rank == 0 ? micro_tokens() : 0};
     s->stage = d->size > 1 ? &d->stage : NULL;
-    return WICK_OK;
+    return wk_dist_repack(d);
 }
 
 int wick_dist_first_layer(const wick_dist *d, int rank)

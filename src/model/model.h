@@ -154,8 +154,13 @@ struct wick_model {
 // repack.c: after load, the K-format weights only the matmul driver reads get their rows
 // interleaved by four (wk_tensor.il4) into one anonymous mapping, and the file's pages they came
 // from are released. Off with WICK_REPACK=0 (wk_repack_enabled). wk_model_repack_free unmaps.
+// wk_model_repack_some (src/dist: a rank repacks the tensors it reads): whatever the
+// environment, the tensors keep(ctx, layer or -1 for the output, routed experts?) takes; a model
+// is repacked once (later calls do nothing).
 bool wk_repack_enabled(void);
 wick_status wk_model_repack(wk_model *m);
+typedef bool (*wk_repack_keep)(void *ctx, int il, bool experts);
+wick_status wk_model_repack_some(wk_model *m, wk_repack_keep keep, void *ctx);
 void wk_model_repack_free(wk_model *m);
 
 // model.c: binding. Finds name, checks its shape against ne (n_dims values; trailing dims must be

@@ -68,18 +68,22 @@ static void release(const void *p, size_t n)
     if (b > a) { madvise((void *)a, b - a, MADV_DONTNEED); }
 }
 
-// Visits every tensor the matmul driver (and moe.c) reads and nothing else reads.
-static void collect(wk_model *m, wk_tensor **out, size_t *n, size_t cap)
+// Visits every tensor the matmul driver (and moe.c) reads and nothing else reads, of those keep
+// takes (NULL: all): keep(ctx, layer or -1 for the output, whether it holds routed experts).
+static void collect(wk_model *m, wk_tensor **out, size_t *n, size_t cap, wk_repack_keep keep,
+                    void *ctx)
 {
     size_t k = 0;
+    int64_t il = -1;
+    bool exps = false;
 #define ADD(t)                                                                                     \
     do {                                                                                           \
-        if (want(m, &(t)) && k < cap) { out[k++] = &(t); }                                         \
+        if (want(m, &(t)) && (!keep || keep(ctx, (int)il, exps)) && k < cap) { out[k++] = &(t); } \
     } while (0)
     ADD(m->output);
     if (!strcmp(m->arch->name, "deepseek2")) {
         wk_ds2_model *dm = m->arch_data;
-        for (int64_t il = 0; il < m->hp.n_layer; il++) {
+        for (il = 0; il < m->hp.n_layer; il++) {
             wk_ds2_layer *L = &dm->layers[il];
             ADD(L->wq);
             ADD(L->wq_a);
@@ -95,15 +99,17 @@ static void collect(wk_model *m, wk_tensor **out, size_t *n, size_t cap)
             // experts (moe.c): rows per expert are multiples of 4 (n_ff_exp, n_embd), so no
             // group of four straddles two experts
             if (m->hp.n_embd % 4 == 0 && dm->hp.n_ff_exp % 4 == 0) {
+                exps = true;
                 ADD(L->ffn_gate_exps);
                 ADD(L->ffn_up_exps);
                 ADD(L->ffn_gate_up_exps);
                 ADD(L->ffn_down_exps);
+                exps = false;
             }
         }
     } else { // llama, phi3
         wk_dense_model *dm = m->arch_data;
-        for (int64_t il = 0; il < m->hp.n_layer; il++) {
+        for (il = 0; il < m->hp.n_layer; il++) {
             wk_dense_layer *L = &dm->layers[il];
             ADD(L->wq);
             ADD(L->wk);
@@ -127,12 +133,17 @@ bool wk_repack_enabled(void)
 
 wick_status wk_model_repack(wk_model *m)
 {
-    if (!wk_repack_enabled()) { return WICK_OK; }
+    return wk_repack_enabled() ? wk_model_repack_some(m, NULL, NULL) : WICK_OK;
+}
+
+wick_status wk_model_repack_some(wk_model *m, wk_repack_keep keep, void *ctx)
+{
+    if (m->repacked) { return WICK_OK; } // once per model
     const size_t cap = (size_t)m->hp.n_layer * 16 + 1;
     wk_tensor **list = wk_malloc(cap * sizeof *list);
     if (!list) { return wk_fail_nomem("repack list"); }
     size_t n = 0, total = 0;
-    collect(m, list, &n, cap);
+    collect(m, list, &n, cap, keep, ctx);
     const size_t align = 2u << 20; // each tensor on its own huge page boundary
     for (size_t i = 0; i < n; i++) {
         total += (list[i]->row_bytes * (size_t)list[i]->n_rows + align - 1) / align * align;

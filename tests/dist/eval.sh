@@ -23,6 +23,16 @@ for run in deepseek2-F32:pipeline:2 deepseek2-F32:pipeline:3 phi3-F32:pipeline:2
         --threads 1 --dist $mode >"$T/$m.$mode.$np" 2>"$T/$m.$mode.$np.err"
     check cmp -s "$T/$m.one" "$T/$m.$mode.$np"
 done
+# Each rank repacks the weights of its own layers (and rank 0 the output): over 3 ranks, every
+# tensor one process repacks is repacked once (the debug log counts them; none on the scalar path)
+WICK_LOG=debug "$W" eval --model "$D/models/phi3-Q4_K_M.gguf" --tokens $TOKENS --top 1 --threads 1 \
+    >/dev/null 2>"$T/rp.one"
+WICK_LOG=debug $MPI -x WICK_LOG -np 3 "$W" eval --model "$D/models/phi3-Q4_K_M.gguf" \
+    --tokens $TOKENS --top 1 --threads 1 --dist pipeline >/dev/null 2>"$T/rp.3"
+one=$(sed -n 's/.*repacked \([0-9]*\) tensors.*/\1/p' "$T/rp.one")
+sum=$(sed -n 's/.*repacked \([0-9]*\) tensors.*/\1/p' "$T/rp.3" | awk '{s += $1} END {print s + 0}')
+check test "$sum" = "${one:-0}"
+[ -n "$one" ] && check test "$(grep -c 'repacked' "$T/rp.3")" -eq 3
 "$W" eval --model "$D/models/phi3-F32.gguf" --tokens 1 --dist tensor >/dev/null 2>"$T/bad.err"
 check test $? -eq 2
 check grep -q "expected 'pipeline', 'expert' or 'auto'" "$T/bad.err"
