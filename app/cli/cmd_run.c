@@ -46,7 +46,8 @@ static const char run_usage[] =
     "                       open, slower decode; same results; as WICK_REPACK=0)\n"
     "  --dist MODE          under mpirun (MPI builds): the model spread over the ranks, rank 0\n"
     "                       runs the command, the others only compute; pipeline (layers),\n"
-    "                       expert (routed experts of a mixture of experts) or auto\n"
+    "                       expert (routed experts of a mixture of experts) or auto; a rank\n"
+    "                       that dies is named in an error chunk under mpirun --enable-recovery\n"
     "  --json               one JSON object per line per chunk: progress, reasoning, content,\n"
     "                       tool_call, error, and last done (finish_reason, usage, timings, ids)\n";
 

@@ -250,8 +250,10 @@ const cli_command cli_cmd_serve = {
     "  --no-repack        keep the weights in the file's layout (no copy at load: faster load,\n"
     "                     slower decode; same results; as WICK_REPACK=0)\n"
     "  --dist MODE        under mpirun (MPI builds): the models spread over the ranks, rank 0\n"
-    "                     serves, the others compute; pipeline, expert or auto; one stream is\n"
-    "                     computed at a time\n"
+    "                     serves, the others compute; pipeline, expert or auto; the streams\n"
+    "                     of a step go through the ranks together. A rank that dies ends the\n"
+    "                     streams with an error chunk naming it only under mpirun\n"
+    "                     --enable-recovery (else mpirun ends the whole job at once)\n"
     "  --timeout S        drop clients idle (or sending a request) longer than S s (default 30)\n",
     "serve models over an OpenAI-compatible HTTP API",
 };

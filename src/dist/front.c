@@ -9,6 +9,7 @@
 // Every node needs the model file at the path rank 0 opened (the same Hub cache, or a shared
 // file system). A worker keeps its last model open for the next session of the same file.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dist/dist.h"
@@ -23,6 +24,13 @@ wick_status wick_dist_front(wick_dist *d, const char *mode)
         if (mode && !strcmp(mode, modes[i])) {
             d->front_mode = i;
             d->front = true;
+            // mpirun (Open MPI) ends the whole job when a rank dies, unless recovery is on
+            // (--enable-recovery, which it passes on as this variable): then rank 0 names it
+            const char *rec = getenv("OMPI_MCA_orte_enable_recovery");
+            if (d->size > 1 && (!rec || strcmp(rec, "1") != 0)) {
+                wk_warn("dist: a rank that dies ends the whole job; to end the streams with an "
+                        "error naming it instead, start mpirun with --enable-recovery");
+            }
             return WICK_OK;
         }
     }

@@ -48,9 +48,10 @@ for mode in expert pipeline; do
     check test $(($(date +%s) - t0)) -le 10
     check grep -q "rank 1 did not answer rank 0 within 2 s" "$T/hang.$mode.err"
 done
-# Rank 1 of a 3-stage pipeline killed (-9) mid-generation; with recovery on, mpirun leaves rank 0
-# alive to report; rank 0 waits on rank 2, and its pings find rank 1 gone.
-WICK_DIST_TIMEOUT=2 timeout 60 $MPI --mca orte_enable_recovery 1 -x WICK_DIST_TIMEOUT -np 3 \
+# Rank 1 of a 3-stage pipeline killed (-9) mid-generation; with recovery on (--enable-recovery,
+# as --mca orte_enable_recovery 1), mpirun leaves rank 0 alive to report; rank 0 waits on rank 2,
+# and its pings find rank 1 gone.
+WICK_DIST_TIMEOUT=2 timeout 60 $MPI --enable-recovery -x WICK_DIST_TIMEOUT -np 3 \
     "$W" eval --model "$D/models/deepseek2-F32.gguf" --tokens 1 --generate 4000 --ctx 4096 \
     --top 0 --threads 1 --dist pipeline >"$T/kill.out" 2>"$T/kill.err" &
 job=$!

@@ -22,6 +22,12 @@ for run in deepseek2-F32:expert:2 deepseek2-F32:pipeline:3 deepseek2-F32:auto:3 
     check test "$(ids "$T/$m.one")" = "$(ids "$T/$m.$mode.$np")"
     check test -n "$(ids "$T/$m.one")"
 done
+# without recovery a dying rank ends the whole job: the front says how to have it named instead
+check grep -q "start mpirun with --enable-recovery" "$T/phi3-F32.auto.2.err"
+$MPI --enable-recovery -np 2 "$W" run "$D/models/phi3-F32.gguf" $ARGS --dist pipeline \
+    >"$T/rec.out" 2>"$T/rec.err"
+check test "$(ids "$T/phi3-F32.one")" = "$(ids "$T/rec.out")"
+check test "$(grep -c "enable-recovery" "$T/rec.err")" -eq 0
 "$W" run "$D/models/phi3-F32.gguf" $ARGS --dist tensor >/dev/null 2>"$T/bad.err"
 check test $? -eq 2
 check grep -q "expected 'pipeline', 'expert' or 'auto'" "$T/bad.err"
