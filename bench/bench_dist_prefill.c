@@ -1,7 +1,8 @@
 // bench_dist_prefill.c — a prompt's prefill through a pipeline of MPI ranks with and without
 // micro-batches in flight (docs/dist.md): tokens/s (best of the runs, configurations alternated)
 // and each rank's busy fraction (the share of the run it computed rather than waited for another
-// rank). Every rank opens MODEL; the layers are balanced by bytes.
+// rank). Every rank opens MODEL; the layers are balanced by bytes. With one rank: one process
+// evaluating the prompt in passes of the micro-batch's size (the compute cost of the split).
 //   mpirun --oversubscribe --allow-run-as-root -np N build/bench_dist_prefill MODEL.gguf
 //          [TOKENS (128)] [RUNS (3)] [THREADS (1)]
 #include <stdio.h>
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         for (int c = 0; c < N_CONF; c++) {
             wick_session *s = NULL;
+            // one rank: the same passes in one process (what a micro-batch costs to compute)
+            so.n_batch = size == 1 && micro[c] ? micro[c] : T;
             if (wick_session_create(m, &so, &s) < 0 || wick_dist_pipeline(d, s, NULL) < 0) {
                 fprintf(stderr, "bench_dist_prefill: %s\n", wick_errmsg());
                 MPI_Abort(MPI_COMM_WORLD, 1);
