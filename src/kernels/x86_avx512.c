@@ -1,19 +1,19 @@
 // x86_avx512.c — AVX-512 (F, BW, VL, DQ, VNNI) kernels, run only when cpuid says so.
 //
 // This path starts as a copy of the AVX2 table (select.c) and replaces: the single-row F32/F16/BF16
-// dot products (16 lanes, masked tails) and F16/BF16's vec_dot_4act; the Q8_0/Q4_0 dot products and
-// their vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw + vpmaddwd + vpaddd
-// without the i16 saturation step; and the GEMV kernels (vec_dot_4row) of Q4_K, Q5_K and Q6_K, on
-// 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2 ones. Everything
-// else, dequantization and the F32 vec_dot_4act included, is the AVX2 code. Verified on an AMD EPYC
-// VM with AVX-512 (2 vCPUs): test_kernels checks every kernel of this path against the scalar
-// reference (the K formats' vec_dot_4row bit for bit) and the model goldens pass on it.
-// bench_kernels, 4096 columns, one thread, AVX2 -> AVX-512 in the same run (the host's bandwidth
-// varied from run to run): Q4_K hot 1.8-2.1x (25 -> 44 GB/s at best), cold 1.1-1.8x (20 -> 35 at
-// best); Q6_K hot 1.5-2.3x (25 -> 58), cold 1.2-1.4x (19 -> 23) -- "cold" there is --quick's 64 MiB
-// weight; with the full run's 256 MiB both paths read 18-21 GB/s (memory-level parallelism bounds
-// them, where a plain streaming sum reads 27-33). Phi-4 Q4_K_M decode, 1 thread: +8 % (best token)
-// to +15 % (mean).
+// dot products (16 lanes, masked tails) and F16/BF16's vec_dot_4act; the Q8_0/Q5_0/Q4_0 dot
+// products and their vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw +
+// vpmaddwd + vpaddd without the i16 saturation step; and the GEMV kernels (vec_dot_4row) of Q4_K,
+// Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2
+// ones. Everything else, dequantization and the F32 vec_dot_4act included, is the AVX2 code.
+// Verified on an AMD EPYC VM with AVX-512 (2 vCPUs): test_kernels checks every kernel of this path
+// against the scalar reference (the K formats' vec_dot_4row bit for bit) and the model goldens pass
+// on it. bench_kernels, 4096 columns, one thread, AVX2 -> AVX-512 in the same run (the host's
+// bandwidth varied from run to run): Q4_K hot 1.8-2.1x (25 -> 44 GB/s at best), cold 1.1-1.8x (20
+// -> 35 at best); Q6_K hot 1.5-2.3x (25 -> 58), cold 1.2-1.4x (19 -> 23) -- "cold" there is
+// --quick's 64 MiB weight; with the full run's 256 MiB both paths read 18-21 GB/s (memory-level
+// parallelism bounds them, where a plain streaming sum reads 27-33). Phi-4 Q4_K_M decode, 1 thread:
+// +8 % (best token) to +15 % (mean).
 #include <immintrin.h>
 #include <stddef.h>
 
@@ -167,6 +167,17 @@ INLINE __m256i q4_0_bytes(const wk_block_q4_0 *b)
     return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
 }
 
+// Q5_0: the nibbles as Q4_0's, + 16 where the element's bit of qh is set (one masked add), - 16.
+INLINE __m256i q5_0_bytes(const wk_block_q5_0 *b)
+{
+    __m128i t = _mm_loadu_si128((const __m128i *)b->qs);
+    __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
+    uint32_t h;
+    memcpy(&h, b->qh, 4);
+    v = _mm256_mask_add_epi8(v, (__mmask32)h, v, _mm256_set1_epi8(16));
+    return _mm256_sub_epi8(v, _mm256_set1_epi8(16));
+}
+
 INLINE __m256i q8_0_bytes(const wk_block_q8_0 *b)
 {
     return _mm256_loadu_si256((const __m256i *)b->qs);
@@ -203,27 +214,34 @@ INLINE __m256i q8_0_bytes(const wk_block_q8_0 *b)
     }
 
 LEGACY(q4_0, wk_block_q4_0)
+LEGACY(q5_0, wk_block_q5_0)
 LEGACY(q8_0, wk_block_q8_0)
 
-// vec_dot_4il of Q4_0 and Q8_0: four weight rows interleaved by four (block i of row r at
+// vec_dot_4il of Q4_0, Q5_0 and Q8_0: four weight rows interleaved by four (block i of row r at
 // w[4 i + r]) against one activation row. Each row's block product is the path's vec_dot's exact
 // i32 lanes by another route: the weight bytes made unsigned (u = q + 8 for Q4_0, the nibble as
-// stored; u = q + 128 = q ^ 0x80 for Q8_0) go through vpdpbusd on an accumulator that starts at
-// -off Σa (per 4-byte lane, computed once per activation block for the four rows), which is
-// Σ q a exactly; then the same float steps in the same order (cvt, set1(d_w * d_a), fma into the
-// row's one chain, hsum256), so the same bits as vec_dot. The four rows' scales come from one
-// 64-byte load (their fp16 d at bytes 0, B, 2B, 3B of the group; two for Q8_0), four chains run
-// at once, the next group is prefetched.
+// stored; q + 16 for Q5_0; q + 128 = q ^ 0x80 for Q8_0) go through vpdpbusd on an accumulator
+// that starts at -off Σa (per 4-byte lane, computed once per activation block for the four rows),
+// which is Σ q a exactly; then the same float steps in the same order (cvt, set1(d_w * d_a), fma
+// into the row's one chain, hsum256), so the same bits as vec_dot. The four rows' scales come
+// from one 64-byte load (their fp16 d at bytes 0, B, 2B, 3B of the group; the last from a masked
+// second load when 3B >= 64), four chains run at once, the next group is prefetched.
 INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, const void *va,
-                              int eight)
+                              int type)
 {
-    const size_t bb = eight ? sizeof(wk_block_q8_0) : sizeof(wk_block_q4_0);
+    const size_t bb = type == WICK_DTYPE_Q8_0   ? sizeof(wk_block_q8_0)
+                      : type == WICK_DTYPE_Q5_0 ? sizeof(wk_block_q5_0)
+                                                : sizeof(wk_block_q4_0);
+    const char o8 = type == WICK_DTYPE_Q8_0 ? (char)0x80 : type == WICK_DTYPE_Q5_0 ? 16 : 8;
     const uint8_t *w = vw;
     const wk_block_q8_0 *a = va;
-    const __m256i off = _mm256_set1_epi8(eight ? (char)0x80 : 8), m15 = _mm256_set1_epi8(15);
-    // 16-bit words 0, B/2, B, 3B/2 of the group: the four rows' d
+    const __m256i off = _mm256_set1_epi8(o8), m15 = _mm256_set1_epi8(15);
+    // 16-bit words 0, B/2, B, 3B/2 of the group: the four rows' d (words from 32 on: the second
+    // load's, which reads only up to the last d)
     const __m512i idx = _mm512_setr_epi32((int)(bb / 2) << 16, (int)(3 * bb / 2) << 16 | (int)bb,
                                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const int w_last = (int)(3 * bb / 2);
+    const __mmask32 m2 = w_last >= 32 ? (__mmask32)((1u << (w_last - 31)) - 1) : 0;
     __m256 acc[4];
     for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK; i++) {
@@ -234,22 +252,27 @@ INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, co
         const __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);
         const __m256i init = _mm256_sub_epi32(_mm256_setzero_si256(),
                                               _mm256_dpbusd_epi32(_mm256_setzero_si256(), off, aq));
-        // Q8_0's last d is past the first 64 bytes (word 51): the second half from g + 64
+        const __m512i g0 = _mm512_loadu_si512(g);
         const __m128i dh = _mm512_castsi512_si128(
-            eight ? _mm512_permutex2var_epi16(_mm512_loadu_si512(g), idx,
-                                              _mm512_loadu_si512(g + 64))
-                  : _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(g)));
+            m2 ? _mm512_permutex2var_epi16(g0, idx, _mm512_maskz_loadu_epi16(m2, g + 64))
+               : _mm512_permutexvar_epi16(idx, g0));
         const __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(_cvtsh_ss(a[i].d)));
         const __m256 d8 = _mm256_castps128_ps256(d4);
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
-            const uint8_t *q = g + r * bb + 2;
+            const uint8_t *b = g + r * bb;
             __m256i u;
-            if (eight) {
-                u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), off);
+            if (type == WICK_DTYPE_Q8_0) {
+                u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), off);
             } else {
-                const __m128i t = _mm_loadu_si128((const __m128i *)q);
+                const uint8_t *qs = b + (type == WICK_DTYPE_Q5_0 ? 6 : 2);
+                const __m128i t = _mm_loadu_si128((const __m128i *)qs);
                 u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), m15);
+                if (type == WICK_DTYPE_Q5_0) { // + 16 where the element's bit of qh is set
+                    uint32_t h;
+                    memcpy(&h, b + 2, 4);
+                    u = _mm256_mask_add_epi8(u, (__mmask32)h, u, _mm256_set1_epi8(16));
+                }
             }
             const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(init, u, aq));
             const __m256 dr = _mm256_permutevar8x32_ps(d8, _mm256_set1_epi32(r));
@@ -261,12 +284,17 @@ INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, co
 
 static void dot4il_q4_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    legacy_4il_avx512(n, s, w, ws, a, 0);
+    legacy_4il_avx512(n, s, w, ws, a, WICK_DTYPE_Q4_0);
+}
+
+static void dot4il_q5_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    legacy_4il_avx512(n, s, w, ws, a, WICK_DTYPE_Q5_0);
 }
 
 static void dot4il_q8_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    legacy_4il_avx512(n, s, w, ws, a, 1);
+    legacy_4il_avx512(n, s, w, ws, a, WICK_DTYPE_Q8_0);
 }
 
 // --- four weight rows against one activation row (GEMV) of Q4_K, Q5_K, Q6_K -------------------
@@ -532,6 +560,9 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q8_0] = dot4_q8_0_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot4il_q4_0_avx512;
+    k->vec_dot[WICK_DTYPE_Q5_0] = dot_q5_0_avx512;
+    k->vec_dot_4act[WICK_DTYPE_Q5_0] = dot4_q5_0_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot4il_q5_0_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_avx512;
