@@ -287,7 +287,7 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
 // another (two independent FMA chains), added, then the odd last block; for one activation row
 // (vec_dot) and four (vec_dot_4act) alike, so a token's result does not depend on how many tokens
 // a matmul takes at once, and fname##_4il below repeats it per weight row.
-#define LEGACY_SIGNED(fname, BT, QEXPR)                                                            \
+#define LEGACY_SIGNED(fname, BT, QEXPR, UEXPR, OFF)                                                            \
     INLINE void fname##_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na)  \
     {                                                                                              \
         const BT *w = vw;                                                                          \
@@ -324,11 +324,15 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
     /* vec_dot_4il: four weight rows interleaved by four (block i of row r at w[4 i + r]) against \
        one activation row, each row's operations those of fname##_n above in the same order (same \
        bits as the file's layout); the eight chains of the four rows interleave, the activation   \
-       blocks are loaded once for the four, and the next group's blocks are prefetched. */         \
+       blocks are loaded once for the four, and the next group's blocks are prefetched. With OFF  \
+       (Q4_0 8, Q5_0 16) the weights go unsigned (UEXPR = q + OFF <= 31: vpmaddubsw cannot        \
+       saturate) against the activation as it is, less OFF Σa per 4-byte lane (once per block for \
+       the four rows): the same exact i32 lanes as dot_s8s8, without its two sign steps. */       \
     static void fname##_4il_avx2(int64_t n, float *s, const void *vw, size_t ws, const void *va)   \
     {                                                                                              \
         const BT *w = vw;                                                                          \
         const wk_block_q8_0 *a = va;                                                               \
+        const __m256i ones = _mm256_set1_epi16(1), off = _mm256_set1_epi8(OFF);                    \
         __m256 acc[4], acc1[4];                                                                    \
         for (int r = 0; r < 4; r++) { acc[r] = acc1[r] = _mm256_setzero_ps(); }                    \
         int64_t i = 0;                                                                             \
@@ -338,14 +342,17 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
             }                                                                                      \
             const __m256i a0 = loadu256(a[i].qs), a1 = loadu256(a[i + 1].qs);                      \
             const float da0 = h2f(a[i].d), da1 = h2f(a[i + 1].d);                                  \
+            const __m256i i0 = dot_u8s8(off, a0, ones), i1 = dot_u8s8(off, a1, ones);              \
             _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
                 const BT *b = &w[4 * i + r];                                                       \
-                __m256i q0 = QEXPR;                                                                \
+                __m256i q0 = OFF ? _mm256_sub_epi32(dot_u8s8(UEXPR, a0, ones), i0)                 \
+                                 : dot_s8s8(QEXPR, a0);                                            \
                 b = &w[4 * i + 4 + r];                                                             \
-                __m256i q1 = QEXPR;                                                                \
+                __m256i q1 = OFF ? _mm256_sub_epi32(dot_u8s8(UEXPR, a1, ones), i1)                 \
+                                 : dot_s8s8(QEXPR, a1);                                            \
                 const float dw0 = h2f(w[4 * i + r].d), dw1 = h2f(w[4 * i + 4 + r].d);              \
-                __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8(q0, a0));                                  \
-                __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8(q1, a1));                                  \
+                __m256 p0 = _mm256_cvtepi32_ps(q0);                                                \
+                __m256 p1 = _mm256_cvtepi32_ps(q1);                                                \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * da0), p0, acc[r]);                   \
                 acc1[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * da1), p1, acc1[r]);                 \
             }                                                                                      \
@@ -354,20 +361,24 @@ static void quant_q8_1_avx2(const float *x, void *vy, int64_t n)
         for (; i < n / WK_QK; i++) {                                                               \
             const __m256i a0 = loadu256(a[i].qs);                                                  \
             const float da0 = h2f(a[i].d);                                                         \
+            const __m256i i0 = dot_u8s8(off, a0, ones);                                            \
             _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
                 const BT *b = &w[4 * i + r];                                                       \
-                __m256i q = QEXPR;                                                                 \
-                __m256 p = _mm256_cvtepi32_ps(dot_s8s8(q, a0));                                    \
+                __m256i q = OFF ? _mm256_sub_epi32(dot_u8s8(UEXPR, a0, ones), i0)                  \
+                                : dot_s8s8(QEXPR, a0);                                             \
+                __m256 p = _mm256_cvtepi32_ps(q);                                                  \
                 acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(b->d) * da0), p, acc[r]);              \
             }                                                                                      \
         }                                                                                          \
         for (int r = 0; r < 4; r++) { s[r] = hsum_ps(acc[r]); }                                    \
     }
 
-LEGACY_SIGNED(dot_q4_0, wk_block_q4_0, _mm256_sub_epi8(nibbles32(b->qs), _mm256_set1_epi8(8)))
+LEGACY_SIGNED(dot_q4_0, wk_block_q4_0, _mm256_sub_epi8(nibbles32(b->qs), _mm256_set1_epi8(8)),
+              nibbles32(b->qs), 8)
 LEGACY_SIGNED(dot_q5_0, wk_block_q5_0,
-              _mm256_sub_epi8(q5_bytes(b->qh, b->qs), _mm256_set1_epi8(16)))
-LEGACY_SIGNED(dot_q8_0, wk_block_q8_0, loadu256(b->qs))
+              _mm256_sub_epi8(q5_bytes(b->qh, b->qs), _mm256_set1_epi8(16)),
+              q5_bytes(b->qh, b->qs), 16)
+LEGACY_SIGNED(dot_q8_0, wk_block_q8_0, loadu256(b->qs), loadu256(b->qs), 0)
 
 // Legacy formats with a min (Q4_1, Q5_1) against Q8_1: Σ d_w d_a Σ q_w q_a + m_w s_a.
 #define LEGACY_MIN(fname, BT, QEXPR)                                                               \
