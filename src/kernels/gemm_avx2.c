@@ -140,14 +140,24 @@ INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
 
 // Q4_K: the quants (0..15) out of their nibbles (qs byte 32 c + l holds element 64 c + l low and
 // 64 c + 32 + l high), the scales, mins and d's.
-static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+// Block b of row r of a weight at w: rows of ws bytes in file order, or (il) interleaved by four
+// block by block (repack.c: group g at w + 4 g ws, its row r's block b at (4 b + r) block bytes).
+INLINE const void *row_block(const void *w, size_t ws, const bool il, size_t bb, int r, int64_t b)
+{
+    if (il) {
+        return (const char *)w + (size_t)(r / 4) * 4 * ws + ((size_t)b * 4 + (size_t)(r % 4)) * bb;
+    }
+    return (const char *)w + (size_t)r * ws + (size_t)b * bb;
+}
+
+INLINE void pack_q4_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il)
 {
     const __m256i m4 = _mm256_set1_epi8(15);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); } // rows past n_rows: zero
         for (int r = 0; r < n_rows; r++) {
-            const wk_block_q4_k *x = (const wk_block_q4_k *)((const char *)w + (size_t)r * ws) + b;
+            const wk_block_q4_k *x = row_block(w, ws, il, sizeof(wk_block_q4_k), r, b);
             for (int c = 0; c < 4; c++) {
                 const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
                 _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), _mm256_and_si256(v, m4));
@@ -171,14 +181,14 @@ static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
 }
 
 // Q6_K: quants -32..31 packed as q + 32 (0..63), pairs 32 sc (gemm.h).
-static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+INLINE void pack_q6_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il)
 {
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
         for (int r = 0; r < n_rows; r++) {
-            const wk_block_q6_k *x = (const wk_block_q6_k *)((const char *)w + (size_t)r * ws) + b;
+            const wk_block_q6_k *x = row_block(w, ws, il, sizeof(wk_block_q6_k), r, b);
             for (int h = 0; h < 2; h++) {
                 const __m256i l0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
                 const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
@@ -212,6 +222,24 @@ static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *til
     }
 }
 
+// The packers from rows in file order, and from rows interleaved by four (gemm_pack_il).
+static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    pack_q4_k_t(w, ws, n_rows, K, tile, false);
+}
+static void pack_q4_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    pack_q4_k_t(w, ws, n_rows, K, tile, true);
+}
+static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    pack_q6_k_t(w, ws, n_rows, K, tile, false);
+}
+static void pack_q6_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    pack_q6_k_t(w, ws, n_rows, K, tile, true);
+}
+
 #define PACK_REF(name, T)                                                                          \
     static void name(const void *w, size_t ws, int n_rows, int64_t K, void *tile)                  \
     {                                                                                              \
@@ -228,6 +256,8 @@ void wk_gemm_fill_avx2(wk_kernels *k)
     k->gemm_pack[WICK_DTYPE_Q3_K] = pack_q3_k;
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
     k->gemm_pack[WICK_DTYPE_Q4_K] = pack_q4_k;
+    k->gemm_pack_il[WICK_DTYPE_Q4_K] = pack_q4_k_il;
+    k->gemm_pack_il[WICK_DTYPE_Q6_K] = pack_q6_k_il;
     k->gemm[WICK_DTYPE_Q4_K] = gemm_g8m;
     k->gemm_pack[WICK_DTYPE_Q5_K] = pack_q5_k;
     k->gemm[WICK_DTYPE_Q5_K] = gemm_g8m;

@@ -123,6 +123,9 @@ typedef struct wk_kernels {
     wk_dot_f32_4x4_fn dot_f32_4x4;
     wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512
     wk_gemm_fn gemm[WICK_DTYPE_COUNT];
+    wk_gemm_pack_fn gemm_pack_il[WICK_DTYPE_COUNT]; // the same tile from n_rows (a multiple of 4)
+                                                    // rows interleaved by four (w: the first
+                                                    // group, w_stride: a row's bytes); Q4_K, Q6_K
     wk_gemm0_fn gemm0[WICK_DTYPE_COUNT];            // by weight type; Q4_0, Q5_0, Q8_0, AVX-512
 } wk_kernels;
 

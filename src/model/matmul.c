@@ -20,8 +20,9 @@
 //   3. many tokens (T >= GEMM_MIN_T; GEMM_MIN_T_IL for a weight that vec_dot_4il_n takes) and a
 //      K-format weight, on a path with the int8 GEMM (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
 //      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
-//      into its own buffer and multiplies it by every token (a repacked weight's rows are first
-//      put back in file order, 16 at a time). Same bits as vec_dot, so as the paths above.
+//      into its own buffer and multiplies it by every token (a repacked weight's rows are packed
+//      as they lie, interleaved by four, for Q4_K and Q6_K; the other types' are first put back
+//      in file order, 16 at a time). Same bits as vec_dot, so as the paths above.
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -229,7 +230,7 @@ static void run_part(void *ctx, int ith, int nth)
 
 typedef struct gemm_job {
     const wk_mm *mm;
-    wk_gemm_pack_fn pack;
+    wk_gemm_pack_fn pack, pack_il; // pack_il: from rows interleaved by four (or NULL)
     wk_gemm_fn gemm;
     const char *w; // first weight row of the range
     size_t w_row_bytes, block_bytes; // block_bytes: rows interleaved by four, else 0
@@ -253,9 +254,11 @@ static void gemm_part(void *ctx, int ith, int nth)
         for (int r = 0; r < nr; r += WK_GEMM_ROWS) {
             const int n = WK_MIN(WK_GEMM_ROWS, nr - r);
             const char *src = j->w + (size_t)(r0 + r) * j->w_row_bytes;
-            if (j->block_bytes) {
-                // interleaved rows: back in file order first (n % 4 == 0), each tile's rows in
-                // their own place (the Q4_K tiles point at their rows' quants until gemm ran)
+            if (j->block_bytes && j->pack_il) { // interleaved rows (n % 4 == 0) packed as they are
+                j->pack_il(src, j->w_row_bytes, n, mm->act_k, tiles + r / WK_GEMM_ROWS * tb);
+                continue;
+            }
+            if (j->block_bytes) { // interleaved rows: back in file order first (n % 4 == 0)
                 char *rows = (char *)mm->gemm_rows + (size_t)ith * mm->gemm_rows_bytes +
                              (size_t)r * j->w_row_bytes;
                 wk_deinterleave4(rows, src, n, j->w_row_bytes, j->block_bytes);
@@ -279,6 +282,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
         gemm_job g;
         g.mm = mm;
         g.pack = mm->kern->gemm_pack[w->type];
+        g.pack_il = mm->kern->gemm_pack_il[w->type];
         g.gemm = mm->kern->gemm[w->type];
         g.w = (const char *)w->data + (size_t)row0 * w->row_bytes;
         g.w_row_bytes = w->row_bytes;

@@ -231,6 +231,10 @@ static void head_gemm_part(void *ctx, int ith, int nth)
         for (int r = 0; r < nr; r += WK_GEMM_ROWS) {
             const int n = WK_MIN(WK_GEMM_ROWS, nr - r);
             const char *rows = src + (size_t)r * rb;
+            if (w->il4 && mm->kern->gemm_pack_il[w->type]) { // interleaved by four, as they are
+                mm->kern->gemm_pack_il[w->type](rows, rb, n, j->K, tiles + r / WK_GEMM_ROWS * tb);
+                continue;
+            }
             if (w->il4) { // interleaved by four (repack.c): back in file order for the packer
                 char *flat = (char *)mm->gemm_rows + (size_t)ith * mm->gemm_rows_bytes +
                              (size_t)r * rb;

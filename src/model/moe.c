@@ -249,12 +249,16 @@ static void gemm_unit(const moe_job *j, int ith, int64_t e, const wk_tensor *t, 
     const void *act = (const char *)b->gemm_act +
                       (size_t)b->group_start[e] * wk_gemm_act_bytes(WK_GEMM_TOKS, K);
     const char *rows = w + (size_t)r0 * rb;
-    if (t->il4) { // repacked: the rows back in file order for the packer (nr % 4 == 0)
-        char *flat = (char *)j->rows + (size_t)ith * j->rows_bytes;
-        wk_deinterleave4(flat, rows, nr, rb, wk_type(type)->bytes);
-        rows = flat;
+    if (t->il4 && j->kern->gemm_pack_il[type]) { // repacked (nr % 4 == 0): packed as they are
+        j->kern->gemm_pack_il[type](rows, rb, nr, K, tile);
+    } else {
+        if (t->il4) { // repacked: the rows back in file order for the packer (nr % 4 == 0)
+            char *flat = (char *)j->rows + (size_t)ith * j->rows_bytes;
+            wk_deinterleave4(flat, rows, nr, rb, wk_type(type)->bytes);
+            rows = flat;
+        }
+        j->kern->gemm_pack[type](rows, rb, nr, K, tile);
     }
-    j->kern->gemm_pack[type](rows, rb, nr, K, tile);
     j->kern->gemm[type](tile, nr, K, act, n, 0, (n + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS,
                         y + b->start[e] * y_stride + r0, y_stride);
 }

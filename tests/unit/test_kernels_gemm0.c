@@ -1,10 +1,12 @@
-// test_kernels_gemm0.c — the legacy formats' GEMM (gemm.h: gemm0, Q4_0 / Q5_0 / Q8_0 against
+// test_kernels_gemm0.c — (1) the K formats' packers from rows interleaved by four (gemm_pack_il):
+// the same tile bytes as gemm_pack of the rows in file order, for 4 .. 16 random rows.
+// (2) the legacy formats' GEMM (gemm.h: gemm0, Q4_0 / Q5_0 / Q8_0 against
 // Q8_0 activations) bit for bit against the scalar vec_dot (ref.c) of every row and token: random
 // blocks (every quant and high bit, d of both signs), rows of 32, 128 and the longest the kernel
 // takes, 1 .. 16 rows (the micro-kernel's four-row steps and their edges) at a stride that is not
 // a multiple of the block, 1 .. 50 tokens (one, two and three 16-token vectors per pass and the
-// tails); outputs past the rows and tokens are never written. Runs where the path has the kernel
-// (AVX-512 VNNI); elsewhere it says so and passes.
+// tails); outputs past the rows and tokens are never written. Each part runs where the path has
+// the kernel (AVX2 and AVX-512 / AVX-512 VNNI); skipped where it has neither.
 #include "harness.h"
 #include "kernels/blocks.h"
 #include "kernels/gemm.h"
@@ -80,12 +82,55 @@ static int check(const wk_kernels *k, const wk_kernels *ref, int type, int n_row
     return n_bad;
 }
 
+// gemm_pack_il of type against gemm_pack: n_rows random rows of K, interleaved by wk_interleave4.
+static void check_pack_il(const wk_kernels *k, int type)
+{
+    const int64_t K = 1024;
+    const size_t bb = wk_type(type)->bytes, rb = (size_t)(K / 256) * bb;
+    uint8_t *w = malloc(16 * rb), *il = malloc(16 * rb);
+    uint8_t *t0 = malloc(wk_gemm_tile_bytes(K)), *t1 = malloc(wk_gemm_tile_bytes(K));
+    int n_bad = 0;
+    for (int n_rows = 4; n_rows <= 16; n_rows += 4) {
+        for (size_t i = 0; i < (size_t)n_rows * rb; i++) { w[i] = (uint8_t)rnd(); }
+        for (int r = 0; r < n_rows; r++) { // finite d / dmin (the first fp16 pair of K blocks)
+            for (int64_t b = 0; b < K / 256; b++) {
+                uint8_t *blk = w + r * rb + b * bb;
+                const uint16_t d = wk_f32_to_fp16(rndf() * 0.01f);
+                memcpy(type == WICK_DTYPE_Q6_K ? blk + bb - 2 : blk, &d, 2);
+                if (type != WICK_DTYPE_Q6_K) { memcpy(blk + 2, &d, 2); }
+            }
+        }
+        wk_interleave4(il, w, n_rows, rb, bb);
+        // the same filler under both: a full tile leaves the fields its type has no use for
+        memset(t0, 0x5a, wk_gemm_tile_bytes(K));
+        memset(t1, 0x5a, wk_gemm_tile_bytes(K));
+        k->gemm_pack[type](w, rb, n_rows, K, t0);
+        k->gemm_pack_il[type](il, rb, n_rows, K, t1);
+        n_bad += memcmp(t0, t1, wk_gemm_tile_bytes(K)) != 0;
+    }
+    CHECKF(n_bad == 0, "%s gemm_pack_il %s: %d of 4 tiles differ from gemm_pack's", k->name,
+           wk_type(type)->name, n_bad);
+    free(w);
+    free(il);
+    free(t0);
+    free(t1);
+}
+
 int main(void)
 {
     const wk_kernels *k = wk_kernels_get(), *ref = wk_kernels_named("scalar");
-    if (!k->gemm0[WICK_DTYPE_Q5_0]) {
-        printf("kernels_gemm0: kernel path %s has no gemm0: skipped\n", k->name);
+    if (!k->gemm_pack_il[WICK_DTYPE_Q4_K] && !k->gemm0[WICK_DTYPE_Q5_0]) {
+        printf("kernels_gemm0: kernel path %s has neither gemm_pack_il nor gemm0: skipped\n",
+               k->name);
         return TEST_SKIPPED;
+    }
+    static const int kq[] = {WICK_DTYPE_Q4_K, WICK_DTYPE_Q6_K};
+    for (size_t i = 0; i < WK_ARRAY_LEN(kq); i++) {
+        if (k->gemm_pack_il[kq[i]]) { check_pack_il(k, kq[i]); }
+    }
+    if (!k->gemm0[WICK_DTYPE_Q5_0]) {
+        printf("kernels_gemm0: kernel path %s has no gemm0\n", k->name);
+        return test_summary("kernels_gemm0");
     }
     static const int types[] = {WICK_DTYPE_Q4_0, WICK_DTYPE_Q5_0, WICK_DTYPE_Q8_0};
     static const int rows[] = {16, 13, 4, 1};
