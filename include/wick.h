@@ -1456,6 +1456,11 @@ WICK_API int wick_dist_size(const wick_dist *d); // ranks in the job (NULL: 1)
 // model file and options. first_layers: size values, rank r computes layers [first_layers[r],
 // first_layers[r + 1]) (the last to n_layer; rank 0 starts at 0); NULL: balanced by weight bytes,
 // rank 0 counting the output matrix (a rank may get no layer when ranks outnumber layers).
+// Rank 0 evaluates a prompt in micro-batches of WICK_DIST_MICRO tokens (default 32; 0: whole
+// passes of n_batch) and sends each on without waiting, so the ranks work on successive
+// micro-batches at once (not with logits_all). Unless repacking was off when wick_dist_init ran
+// (WICK_REPACK=0), each rank repacks the weights of its own layers here (rank 0 also the output
+// matrix; wick_dist_expert: rank 0 all but the routed experts).
 // Errors: WICK_E_INVALID for a bad split, WICK_E_NOMEM.
 WICK_API wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_layers);
 // The first layer of rank (rank == size: n_layer); -1 before wick_dist_pipeline().
@@ -1487,10 +1492,11 @@ WICK_API int wick_dist_first_expert(const wick_dist *d, int rank);
 // fails the same way; wick_dist_finish then ends the whole job (MPI_Abort, exit status 1).
 WICK_API wick_status wick_dist_serve(wick_dist *d);
 // A job whose models a registry opens (wick run, wick serve): rank 0 calls wick_dist_front(d,
-// mode) and gives the registry wick_dist_session_hook with d as its session_ctx (and n_seq 1:
-// one session is spread over the ranks at a time); its sessions are then attached with mode as
-// the registry creates them (the workers open the same model path and session options) and
-// released when it destroys them. The other ranks call wick_dist_worker(d, n_threads), which
+// mode) and gives the registry wick_dist_session_hook with d as its session_ctx (one session,
+// of the registry's n_seq sequences, is spread over the ranks at a time: a scheduler step
+// carrying several streams crosses the ranks as one pass); its sessions are then attached with
+// mode as the registry creates them (the workers open the same model path and session options)
+// and released when it destroys them. The other ranks call wick_dist_worker(d, n_threads), which
 // serves each session in turn until rank 0's wick_dist_finish. Errors: WICK_E_INVALID (mode,
 // not rank 0 / not a worker), those of model open, session create, attach and serve.
 WICK_API wick_status wick_dist_front(wick_dist *d, const char *mode);
