@@ -30,6 +30,30 @@ INLINE __m512i bcast32(const void *p)
 
 enum { MAXV = 3 }; // token vectors (16 tokens each) per micro-kernel call
 
+// acc[r][j] = Σ_{s < n} vpdpbusd(4 bytes of row r at wr[r] + 4 s, step s of token vector j at xq[j])
+// for 4 rows and ntv token vectors (the exact integer dot products of n · 4 elements).
+INLINE void dp_steps(__m512i acc[4][MAXV], const uint8_t *const *wr,
+                     const int8_t (*const *xq)[WK_GEMM_TOKS][4], const int n, const int ntv)
+{
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) {
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_setzero_si512(); }
+    }
+    #pragma GCC unroll 8
+    for (int s = 0; s < n; s++) {
+        __m512i xv[MAXV];
+        #pragma GCC unroll 8
+        for (int j = 0; j < ntv; j++) { xv[j] = _mm512_loadu_si512(xq[j][s]); }
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++) {
+            const __m512i wv = bcast32(wr[r] + 4 * s);
+            #pragma GCC unroll 8
+            for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv, xv[j]); }
+        }
+    }
+}
+
 // sf/sm: [row 0..3][vector 0..MAXV-1][16 tokens] running sumf / summf of rows r0 .. r0 + 3;
 // x[j]: vector j's activations of this super-block. mins: the pairs' term goes to summf (Q2_K,
 // Q4_K, Q5_K); else it is the offset's, subtracted from the integer sum (Q3_K, Q6_K).
@@ -45,26 +69,13 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
     }
     for (int g = 0; g < ng; g++) {
         __m512i acc[4][MAXV];
+        const uint8_t *wr[4];
+        const int8_t(*xq[MAXV])[WK_GEMM_TOKS][4];
         #pragma GCC unroll 8
-        for (int r = 0; r < 4; r++) {
-            #pragma GCC unroll 8
-            for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_setzero_si512(); }
-        }
+        for (int r = 0; r < 4; r++) { wr[r] = w->q[r0 + r] + 4 * g * gs; }
         #pragma GCC unroll 8
-        for (int s = 0; s < gs; s++) {
-            const int k4 = g * gs + s;
-            __m512i xv[MAXV];
-            #pragma GCC unroll 8
-            for (int j = 0; j < ntv; j++) { xv[j] = _mm512_loadu_si512(x[j]->q[k4]); }
-            #pragma GCC unroll 8
-            for (int r = 0; r < 4; r++) {
-                const __m512i wv = bcast32(w->q[r0 + r] + 4 * k4);
-                #pragma GCC unroll 8
-                for (int j = 0; j < ntv; j++) {
-                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv, xv[j]);
-                }
-            }
-        }
+        for (int j = 0; j < MAXV; j++) { xq[j] = x[j]->q + g * gs; }
+        dp_steps(acc, wr, xq, gs, ntv);
         #pragma GCC unroll 8
         for (int r = 0; r < 4; r++) {
             const __m512i sc = _mm512_set1_epi32(w->sc[r0 + r][g]);
@@ -223,25 +234,13 @@ INLINE void micro0(const uint8_t *wq, const float *wd, int64_t K, int64_t nb, in
     }
     for (int64_t b = 0; b < nb; b++) {
         __m512i acc[4][MAXV];
+        const uint8_t *wr[4];
+        const int8_t(*xq[MAXV])[WK_GEMM_TOKS][4];
         #pragma GCC unroll 8
-        for (int r = 0; r < 4; r++) {
-            #pragma GCC unroll 8
-            for (int j = 0; j < ntv; j++) { acc[r][j] = _mm512_setzero_si512(); }
-        }
+        for (int r = 0; r < 4; r++) { wr[r] = wq + (r0 + r) * K + b * WK_QK; }
         #pragma GCC unroll 8
-        for (int s = 0; s < 8; s++) {
-            __m512i xv[MAXV];
-            #pragma GCC unroll 8
-            for (int j = 0; j < ntv; j++) { xv[j] = _mm512_loadu_si512(x[j][b].q[s]); }
-            #pragma GCC unroll 8
-            for (int r = 0; r < 4; r++) {
-                const __m512i wv = bcast32(wq + (r0 + r) * K + b * WK_QK + 4 * s);
-                #pragma GCC unroll 8
-                for (int j = 0; j < ntv; j++) {
-                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], wv, xv[j]);
-                }
-            }
-        }
+        for (int j = 0; j < MAXV; j++) { xq[j] = x[j][b].q; }
+        dp_steps(acc, wr, xq, 8, ntv);
         #pragma GCC unroll 8
         for (int j = 0; j < ntv; j++) {
             const __m512i so = _mm512_slli_epi32(_mm512_loadu_si512(x[j][b].s), shift);

@@ -192,11 +192,15 @@ static void head_run(void *ctx, int ith, int nth)
 // Same bits as the vec_dot path (the GEMM's are vec_dot's).
 enum { HEAD_GEMM_MIN_T = 8, HEAD_GEMM_ROWS = WK_GEMM_MAX_ROWS };
 
+// Either GEMM's (this one's and gemm0's below) job: heads [h0, h0 + nh), their activations packed
+// by pack_act, head h0 + i's at packed + i * head_bytes.
 typedef struct head_gemm_job {
     head_job *j;
     wk_mm *mm;
-    int64_t h0, nh;      // heads of this chunk
-    size_t head_bytes;   // packed activations of one head
+    int64_t h0, nh;
+    void (*pack_act)(const void *, size_t, int64_t, int64_t, int64_t, int64_t, void *);
+    char *packed;
+    size_t head_bytes;
     int64_t row_units;   // units per head
     atomic_int_fast64_t next;
 } head_gemm_job;
@@ -208,8 +212,8 @@ static void head_pack_act(void *ctx, int ith, int nth)
     const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS, n = g->nh * groups;
     for (int64_t u = n * ith / nth; u < n * (ith + 1) / nth; u++) {
         const int64_t h = u / groups, gr = u % groups;
-        wk_gemm_pack_act(j->act + (size_t)(g->h0 + h) * j->act_rb, (size_t)j->n_head * j->act_rb,
-                         j->T, j->K, gr, gr + 1, (char *)g->mm->gemm_act + (size_t)h * g->head_bytes);
+        g->pack_act(j->act + (size_t)(g->h0 + h) * j->act_rb, (size_t)j->n_head * j->act_rb, j->T,
+                    j->K, gr, gr + 1, g->packed + (size_t)h * g->head_bytes);
     }
 }
 
@@ -243,7 +247,7 @@ static void head_gemm_part(void *ctx, int ith, int nth)
             }
             mm->kern->gemm_pack[w->type](rows, rb, n, j->K, tiles + r / WK_GEMM_ROWS * tb);
         }
-        mm->kern->gemm[w->type](tiles, nr, j->K, (const char *)mm->gemm_act + h * g->head_bytes,
+        mm->kern->gemm[w->type](tiles, nr, j->K, g->packed + h * g->head_bytes,
                                 j->T, 0, groups, j->y + (g->h0 + h) * j->y_hs + r0, j->y_ts);
     }
 }
@@ -261,6 +265,8 @@ static void head_gemm(wk_mm *mm, head_job *j)
     head_gemm_job g;
     g.j = j;
     g.mm = mm;
+    g.pack_act = wk_gemm_pack_act;
+    g.packed = mm->gemm_act;
     g.head_bytes = wk_gemm_act_bytes(j->T, j->K);
     g.row_units = (j->N + HEAD_GEMM_ROWS - 1) / HEAD_GEMM_ROWS;
     const int64_t cap = (int64_t)(wk_gemm_act_bytes(mm->max_rows, mm->max_k / 256 * 256) /
@@ -283,29 +289,9 @@ static void head_gemm(wk_mm *mm, head_job *j)
 // each head's converted Q8_0 rows packed per 16 tokens after them in act, then units of (head,
 // 16 rows), each a gemm0 call over all the head's tokens. The bits of the scalar vec_dot, not of
 // the SIMD dots of the path below (on for any WICK_GEMM: there is no vec_dot path it must match).
-typedef struct head_gemm0_job {
-    head_job *j;
-    char *packed;       // after the converted rows in act
-    size_t head_bytes;  // packed activations of one head
-    int64_t row_units;  // units per head
-    atomic_int_fast64_t next;
-} head_gemm0_job;
-
-static void head_pack_act0(void *ctx, int ith, int nth)
-{
-    head_gemm0_job *g = ctx;
-    const head_job *j = g->j;
-    const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS, n = j->n_head * groups;
-    for (int64_t u = n * ith / nth; u < n * (ith + 1) / nth; u++) {
-        const int64_t h = u / groups, gr = u % groups;
-        wk_gemm_pack_act0(j->act + (size_t)h * j->act_rb, (size_t)j->n_head * j->act_rb, j->T, j->K,
-                          gr, gr + 1, g->packed + (size_t)h * g->head_bytes);
-    }
-}
-
 static void head_gemm0_part(void *ctx, int ith, int nth)
 {
-    head_gemm0_job *g = ctx;
+    head_gemm_job *g = ctx;
     const head_job *j = g->j;
     const wk_tensor *w = j->w;
     (void)nth;
@@ -321,12 +307,16 @@ static void head_gemm0_part(void *ctx, int ith, int nth)
 
 static void head_gemm0(wk_mm *mm, head_job *j)
 {
-    head_gemm0_job g;
+    head_gemm_job g;
     g.j = j;
+    g.mm = mm;
+    g.h0 = 0;
+    g.nh = j->n_head;
+    g.pack_act = wk_gemm_pack_act0;
     g.packed = j->act + round64(j->act_rb * (size_t)j->T * (size_t)j->n_head);
     g.head_bytes = wk_gemm_act0_bytes(j->T, j->K);
     g.row_units = (j->N + WK_GEMM_ROWS - 1) / WK_GEMM_ROWS;
-    wk_mm_parallel(mm, head_pack_act0, &g);
+    wk_mm_parallel(mm, head_pack_act, &g);
     const int nth = (int)WK_MIN((int64_t)mm->n_threads, j->n_head * g.row_units);
     atomic_init(&g.next, nth);
     if (nth > 1) {
