@@ -1484,10 +1484,11 @@ WICK_API wick_status wick_dist_attach(wick_dist *d, wick_session *s, const char 
 WICK_API int wick_dist_first_expert(const wick_dist *d, int rank);
 // Ranks other than 0: evaluates passes (or expert requests) as rank 0 sends them until rank 0
 // releases the session (wick_dist_release or wick_dist_finish), then detaches it. Errors:
-// WICK_E_IO naming the rank whose message failed, WICK_E_FORMAT for a message out of order.
+// WICK_E_IO naming the rank whose message failed, WICK_E_TIMEOUT naming a rank that did not
+// answer in time, WICK_E_FORMAT for a message out of order.
 //
 // Every wait for another rank has a deadline, WICK_DIST_TIMEOUT seconds (default 120): when a
-// rank dies or stops answering, rank 0's wick_session_eval fails with WICK_E_IO naming it
+// rank dies or stops answering, rank 0's wick_session_eval fails with WICK_E_TIMEOUT naming it
 // ("dist: rank 2 did not answer rank 0 within 120 s") instead of hanging, and every later pass
 // fails the same way; wick_dist_finish then ends the whole job (MPI_Abort, exit status 1).
 WICK_API wick_status wick_dist_serve(wick_dist *d);

@@ -32,7 +32,7 @@ static wick_status mpi_fail(const wick_dist *d, int err, const char *what, int p
 
 static wick_status broken(const wick_dist *d)
 {
-    return wk_fail(WICK_E_IO, "dist: rank %d did not answer rank %d within %g s (WICK_DIST_TIMEOUT)",
+    return wk_fail(WICK_E_TIMEOUT, "dist: rank %d did not answer rank %d within %g s (WICK_DIST_TIMEOUT)",
                    d->failed, d->rank, d->timeout);
 }
 

@@ -3,7 +3,7 @@
 // routed experts of MoE layers over ranks).
 //
 // Every wait for a peer has a deadline (WICK_DIST_TIMEOUT seconds, default 120): a rank that
-// died or stopped answering fails the pass with WICK_E_IO naming it, and the wick_dist stays
+// died or stopped answering fails the pass with WICK_E_TIMEOUT naming it, and the wick_dist stays
 // broken (every later pass fails the same way) instead of hanging. Only a worker's wait for
 // rank 0's next request has none: rank 0 may be idle for as long as it likes. A pipeline's
 // rank 0 waits on the last rank whichever stage failed: at the deadline it pings every worker
