@@ -779,20 +779,8 @@ static wick_status ds2_forward(wk_session *s, const wk_batch *b)
     }
     if ((rc = wk_stage_leave(s, b, st->x)) != WICK_OK) { return rc < 0 ? rc : WICK_OK; }
 
-    // logits of every row, or of the last one only; of each segment's last row
-    const int64_t first = b->logits_all ? 0 : T - 1;
-    int64_t n_out = T - first;
-    if (b->segs) {
-        n_out = b->n_segs;
-        for (int64_t i = 0, t = 0; i < n_out; i++) {
-            t += segs[i].n;
-            memcpy(st->h + i * E, st->x + (t - 1) * E, (size_t)E * sizeof(float));
-        }
-    }
-    wk_rows_norm(&s->mm, st->h, b->segs ? st->h : st->x + first * E, m->output_norm.data, n_out,
-                 E, hp->rms_eps);
-    wk_mm_project(&s->mm, &m->output, st->h, n_out, s->logits, hp->n_vocab, false);
-    s->n_logits = n_out;
+    wk_rows_logits(s, b, st->x, st->h, T, E, m->output_norm.data, hp->rms_eps, &m->output,
+                   hp->n_vocab);
     return WICK_OK;
 }
 

@@ -368,24 +368,11 @@ wick_status wk_dense_forward(wk_session *s, const wk_batch *b)
     }
     if ((rc = wk_stage_leave(s, b, st->x)) != WICK_OK) { return rc < 0 ? rc : WICK_OK; }
 
-    // logits of every row, or of the last one only; of each segment's last row
-    const int64_t first = b->logits_all ? 0 : T - 1;
-    int64_t n_out = T - first;
-    if (b->segs) {
-        n_out = b->n_segs;
-        for (int64_t i = 0, t = 0; i < n_out; i++) {
-            t += segs[i].n;
-            memcpy(st->h + i * hp->n_embd, st->x + (t - 1) * hp->n_embd,
-                   (size_t)hp->n_embd * sizeof(float));
-        }
-    }
-    wk_rows_norm(&s->mm, st->h, b->segs ? st->h : st->x + first * hp->n_embd,
-                 m->output_norm.data, n_out, hp->n_embd, hp->rms_eps);
-    wk_mm_project(&s->mm, &m->output, st->h, n_out, s->logits, hp->n_vocab, false);
+    const int64_t n_out = wk_rows_logits(s, b, st->x, st->h, T, hp->n_embd, m->output_norm.data,
+                                         hp->rms_eps, &m->output, hp->n_vocab);
     if (m->output_b.data) {
         wk_add_bias(s->logits, m->output_b.data, n_out, hp->n_vocab, hp->n_vocab);
     }
-    s->n_logits = n_out;
     return WICK_OK;
 }
 

@@ -284,6 +284,13 @@ void wk_rows_norm(wk_mm *mm, float *dst, const float *src, const float *w, int64
 void wk_rows_add(wk_mm *mm, float *dst, const float *src, int64_t T, int64_t n);
 // act[t] = silu(gate) * up for T rows, gu[t] = gate (n) | up (n), act rows of n.
 void wk_rows_swiglu(wk_mm *mm, float *act, const float *gu, int64_t T, int64_t n);
+// The end of a pass: s->logits = output · (RMSNorm(x[t]) * norm) for every row of x (b->logits_all),
+// for its last row, or for each segment's last row (b->segs: those rows gathered into h first;
+// else h receives the normed rows). x: T rows of n, h: room for them. Sets and returns
+// s->n_logits (the rows of logits, n_vocab each).
+int64_t wk_rows_logits(wk_session *s, const wk_batch *b, const float *x, float *h, int64_t T,
+                       int64_t n, const float *norm, float eps, const wk_tensor *output,
+                       int64_t n_vocab);
 
 // --- scratch -------------------------------------------------------------------------------------
 

@@ -78,3 +78,23 @@ void wk_rows_swiglu(wk_mm *mm, float *act, const float *gu, int64_t T, int64_t n
     elt_job j = {act, gu, NULL, n, 0.0f};
     wk_rows_run(mm, T, swiglu_rows, &j);
 }
+
+int64_t wk_rows_logits(wk_session *s, const wk_batch *b, const float *x, float *h, int64_t T,
+                       int64_t n, const float *norm, float eps, const wk_tensor *output,
+                       int64_t n_vocab)
+{
+    const float *rows = x + (b->logits_all ? 0 : T - 1) * n;
+    int64_t n_out = b->logits_all ? T : 1;
+    if (b->segs) { // each segment's last row, gathered
+        n_out = b->n_segs;
+        for (int64_t i = 0, t = 0; i < n_out; i++) {
+            t += b->segs[i].n;
+            memcpy(h + i * n, x + (t - 1) * n, (size_t)n * sizeof(float));
+        }
+        rows = h;
+    }
+    wk_rows_norm(&s->mm, h, rows, norm, n_out, n, eps);
+    wk_mm_project(&s->mm, output, h, n_out, s->logits, n_vocab, false);
+    s->n_logits = n_out;
+    return n_out;
+}
