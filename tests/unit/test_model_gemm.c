@@ -5,7 +5,7 @@
 // vec_dot (test_kernels); this checks the matmul and expert drivers around them (tiles, token
 // groups, experts' slot ranges). Runs where the kernel path has the GEMM (AVX2 and AVX-512;
 // WICK_CPU=avx2 runs the AVX2 one); on the scalar path it says so and passes.
-#include "harness.h"
+#include "pass_logits.h"
 #include "kernels/kernels.h"
 
 static float *run(const char *path, int n_threads, bool gemm, int64_t *n_vocab)
@@ -19,30 +19,8 @@ static float *run(const char *path, int n_threads, bool gemm, int64_t *n_vocab)
     CHECK_OK(wick_model_open(path, NULL, &m));
     if (!m) { return NULL; }
     *n_vocab = wick_model_n_vocab(m);
-    wick_session_opts o;
-    wick_session_opts_init(&o);
-    o.n_ctx = 64;
-    o.n_batch = 40;
-    o.n_threads = n_threads;
-    o.logits_all = true;
-    wick_session *s = NULL;
-    CHECK_OK(wick_session_create(m, &o, &s));
-    float *out = NULL;
-    if (s) {
-        int32_t toks[40];
-        for (int i = 0; i < 40; i++) { toks[i] = (int32_t)((i * 7919 + 13) % *n_vocab); }
-        out = malloc(sizeof(float) * (size_t)(*n_vocab) * 53);
-        CHECK_OK(wick_session_eval(s, toks, 40));
-        for (int i = 0; i < 40; i++) {
-            memcpy(out + (size_t)i * *n_vocab, wick_session_logits(s, i), sizeof(float) * *n_vocab);
-        }
-        CHECK_OK(wick_session_eval(s, toks + 3, 13));
-        for (int i = 0; i < 13; i++) {
-            memcpy(out + (size_t)(40 + i) * *n_vocab, wick_session_logits(s, i),
-                   sizeof(float) * *n_vocab);
-        }
-    }
-    wick_session_destroy(s);
+    static const int from[] = {0, 3}, len[] = {40, 13}; // the prompt, then a tail group
+    float *out = test_pass_logits(m, n_threads, from, len, 2);
     wick_model_close(m);
     unsetenv("WICK_GEMM");
     return out;
@@ -65,10 +43,7 @@ int main(void)
             int64_t nv = 0, nv2 = 0;
             float *a = run(test_data(rel), nth, true, &nv), *b = run(test_data(rel), nth, false, &nv2);
             if (a && b) {
-                size_t n_diff = 0;
-                for (size_t j = 0; j < (size_t)nv * 53; j++) {
-                    n_diff += memcmp(&a[j], &b[j], sizeof(float)) != 0;
-                }
+                const size_t n_diff = test_count_bit_diffs(a, b, (size_t)nv * 53);
                 CHECKF(n_diff == 0, "%s, %d thread(s): %zu of %zu logits differ with and without "
                        "the GEMM", models[i], nth, n_diff, (size_t)nv * 53);
             }

@@ -6,7 +6,7 @@
 // Q8_0, Q4_0, Q5_0 (whose every token count goes through vec_dot_4il when repacked). Also: a repacked model holds
 // its interleaved copies, the MoE's experts included (and WICK_REPACK=0 none); on the scalar
 // path nothing is repacked.
-#include "harness.h"
+#include "pass_logits.h"
 #include "kernels/kernels.h"
 #include "model/deepseek2.h"
 
@@ -34,35 +34,10 @@ static float *run(const char *path, int n_threads, bool repack, bool gemm, int64
         *repacked = *repacked && (L->ffn_gate_exps.il4 || L->ffn_gate_up_exps.il4);
     }
     *n_vocab = wick_model_n_vocab(m);
-    wick_session_opts o;
-    wick_session_opts_init(&o);
-    o.n_ctx = 64;
-    o.n_batch = 40;
-    o.n_threads = n_threads;
-    o.logits_all = true;
-    wick_session *s = NULL;
-    CHECK_OK(wick_session_create(m, &o, &s));
+    // the prompt, 9 more tokens, 3 single tokens
+    static const int from[] = {0, 3, 20, 21, 22}, len[] = {40, 9, 1, 1, 1};
+    float *out = test_pass_logits(m, n_threads, from, len, 5);
     unsetenv("WICK_GEMM");
-    float *out = NULL;
-    if (s) {
-        const size_t nv = (size_t)*n_vocab;
-        int32_t toks[40];
-        for (int i = 0; i < 40; i++) { toks[i] = (int32_t)((i * 7919 + 13) % *n_vocab); }
-        out = malloc(sizeof(float) * nv * N_POS);
-        CHECK_OK(wick_session_eval(s, toks, 40));
-        for (int i = 0; i < 40; i++) {
-            memcpy(out + (size_t)i * nv, wick_session_logits(s, i), sizeof(float) * nv);
-        }
-        CHECK_OK(wick_session_eval(s, toks + 3, 9));
-        for (int i = 0; i < 9; i++) {
-            memcpy(out + (size_t)(40 + i) * nv, wick_session_logits(s, i), sizeof(float) * nv);
-        }
-        for (int i = 0; i < 3; i++) {
-            CHECK_OK(wick_session_eval(s, toks + 20 + i, 1));
-            memcpy(out + (size_t)(49 + i) * nv, wick_session_logits(s, 0), sizeof(float) * nv);
-        }
-    }
-    wick_session_destroy(s);
     wick_model_close(m);
     return out;
 }
@@ -93,10 +68,7 @@ int main(int argc, char **argv)
                    wk_kernels_get()->name);
             CHECKF(!rb, "%s: repacked with WICK_REPACK=0", models[i]);
             if (a && b) {
-                size_t n_diff = 0;
-                for (size_t j = 0; j < (size_t)nv * N_POS; j++) {
-                    n_diff += memcmp(&a[j], &b[j], sizeof(float)) != 0;
-                }
+                const size_t n_diff = test_count_bit_diffs(a, b, (size_t)nv * N_POS);
                 CHECKF(n_diff == 0, "%s, %d thread(s)%s: %zu of %zu logits differ with and "
                        "without repacking", models[i], nth, gemm ? "" : ", no GEMM", n_diff,
                        (size_t)nv * N_POS);
