@@ -2,24 +2,8 @@
 # eval.sh — `wick eval` and `wick run` end to end: logits and greedy continuations agree with the
 # golden files (tests/data/golden: llama.cpp), the JSON and text formats, --top 0 (every logit,
 # sorted), 1 vs 2 threads, usage errors (exit 2) and failures (exit 1, "wick: <file>: ...").
-set -u
-W="$WICK_BIN"
-D="$WICK_TEST_DATA"
-T="$WICK_BUILD_DIR/tmp-eval"
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-n_fail=0
-n_check=0
-ok() { n_check=$((n_check + 1)); }
-bad() {
-    n_check=$((n_check + 1))
-    n_fail=$((n_fail + 1))
-    echo "FAIL: $*" >&2
-}
-# expect WHAT WANT GOT
-expect() {
-    if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi
-}
+scratch=tmp-eval
+. "$(dirname "$0")/../lib.sh"
 # near WHAT WANT GOT TOL: |want - got| <= tol
 near() {
     if awk -v a="$2" -v b="$3" -v t="$4" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'

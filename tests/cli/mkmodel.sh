@@ -4,22 +4,10 @@
 # across thread counts); the variants hold the same numbers (split shards, fused gate_up experts,
 # legacy attn_kv_b); every quantized type decodes to finite weights of about the intended sigma;
 # bad usage exits 2. Checked through `wick info --json` and `wick tensor` ($WICK_BIN).
-set -u
+scratch=tmp-mkmodel
+. "$(dirname "$0")/../lib.sh"
 MK="$WICK_BUILD_DIR/wick-mkmodel"
-W="$WICK_BIN"
-D="$WICK_TEST_DATA"
-T="$WICK_BUILD_DIR/tmp-mkmodel"
-rm -rf "$T"
-mkdir -p "$T" || exit 1
-n_fail=0
-n_check=0
 
-ok() { n_check=$((n_check + 1)); }
-bad() {
-    n_check=$((n_check + 1))
-    n_fail=$((n_fail + 1))
-    echo "FAIL: $*" >&2
-}
 # check DESCRIPTION COMMAND...: the command must succeed
 check() {
     what=$1

@@ -2,20 +2,8 @@
 # run.sh — `wick run` as scripts use it: the --json chunk lines (done last, with usage, timings
 # and the generated ids), --tokens equal to `wick eval --generate`, the prompt from stdin, --stop,
 # exit status 1 with an error chunk then done (finish_reason error), usage errors (exit 2).
-set -u
-W="$WICK_BIN"
-D="$WICK_TEST_DATA"
-n_fail=0
-n_check=0
-ok() { n_check=$((n_check + 1)); }
-bad() {
-    n_check=$((n_check + 1))
-    n_fail=$((n_fail + 1))
-    echo "FAIL: $*" >&2
-}
-expect() {
-    if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi
-}
+scratch=tmp-cli-run
+. "$(dirname "$0")/../lib.sh"
 LF32="$D/models/llama-F32.gguf"
 
 # --- --json: one object per line; the done line last, with its keys; ids == eval --generate
