@@ -328,10 +328,11 @@ static void test_callback_mode(void)
         CHECK_OK(wick_stream_start(r, &q, &st));
         s.st = st;
         CHECK(s.d.n_chunks == 0);
-        pthread_mutex_unlock(&s.mu);
+        // still under s.mu, so the callback (which frees st in variant 1) cannot have run yet
         CHECK(wick_stream_fd(st) == -1);
         const wick_chunk *c;
         CHECK_FAIL(wick_stream_next(st, 0, &c), WICK_E_INVALID, "callback");
+        pthread_mutex_unlock(&s.mu);
         CHECK(wait_flag(&s.mu, &s.done, 30));
         pthread_mutex_lock(&s.mu);
         CHECK(!s.on_caller);
