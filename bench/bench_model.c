@@ -30,7 +30,7 @@ int main(int argc, char **argv)
                         "  wick-mkmodel --preset phi4 --type Q4_K_M --layers 4 -o phi4-4l.gguf\n");
         return 2;
     }
-    wick_model *m = bench_open_model(path);
+    wick_model *m = bench_open_model(path, &c);
     if (!m) { return 1; }
     const wick_gguf *g = wick_model_gguf(m);
     const int32_t n_vocab = wick_model_n_vocab(m);

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     }
     bench_print_banner("bench_model_kimi", bench_mem_bandwidth_gbs(0));
 
-    wick_model *m = bench_open_model(path);
+    wick_model *m = bench_open_model(path, &c);
     if (!m) { return 1; }
     if (strcmp(wick_model_arch(m), "deepseek2") != 0) {
         fprintf(stderr, "wick: %s: arch %s, expected deepseek2\n", path, wick_model_arch(m));

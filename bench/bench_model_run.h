@@ -24,6 +24,7 @@ typedef struct bench_model_cfg {
     int threads[8], n_threads;
     int runs;
     size_t weight_bytes_per_token; // bytes of weights one decoded token reads
+    bool no_repack;                // --no-repack: the weights stay in the file's layout
 } bench_model_cfg;
 
 static inline double bench_cpu_now(void)
@@ -75,19 +76,23 @@ static inline double bench_status_gb(const char *key)
 }
 
 // Opens path, printing the open time (s and s per GB of the file) and the resident memory after
-// it; repacking (WICK_REPACK, on unless 0) happens inside the open.
-static inline wick_model *bench_open_model(const char *path)
+// it; repacking (unless c->no_repack or WICK_REPACK=0) happens inside the open.
+static inline wick_model *bench_open_model(const char *path, const bench_model_cfg *c)
 {
     wick_model *m = NULL;
+    wick_model_opts mo;
+    wick_model_opts_init(&mo);
+    mo.repack = !c->no_repack;
     const double t0 = bench_now();
-    if (wick_model_open(path, NULL, &m) < 0) {
+    if (wick_model_open(path, &mo, &m) < 0) {
         fprintf(stderr, "bench: %s\n", wick_errmsg());
         return NULL;
     }
     const double dt = bench_now() - t0, gb = (double)wick_model_weight_bytes(m) / 1e9;
     const char *rp = getenv("WICK_REPACK");
+    const bool off_env = rp && !strcmp(rp, "0");
     printf("open: %.2f s (%.2f s per GB), resident %.2f GB after it; repacking %s\n", dt, dt / gb,
-           bench_status_gb("VmRSS:"), rp && !strcmp(rp, "0") ? "off (WICK_REPACK=0)" : "on");
+           bench_status_gb("VmRSS:"), c->no_repack ? "off (--no-repack)" : off_env ? "off (WICK_REPACK=0)" : "on");
     return m;
 }
 
@@ -106,7 +111,7 @@ static inline const char *bench_model_args(int argc, char **argv, bench_model_cf
         } else if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
             c->runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--no-repack")) {
-            setenv("WICK_REPACK", "0", 1); // read by the open
+            c->no_repack = true;
         } else if (argv[i][0] != '-') {
             path = argv[i];
         } else {

@@ -491,7 +491,12 @@ typedef struct wick_model wick_model;
 typedef struct wick_session wick_session;
 
 typedef struct wick_model_opts {
-    int reserved; // no options yet; call wick_model_opts_init() so that new fields get defaults
+    // Repack the weights at open (default true): the projections' and experts' rows are copied
+    // interleaved by four for the fast kernels, and the file's pages they came from are released
+    // (same results; faster decode, a slower open). false, or WICK_REPACK=0 in the environment:
+    // they stay in the file's mapping as read. Under wick_dist_init() each rank repacks only the
+    // weights it reads, when its session is attached (section 10).
+    bool repack;
 } wick_model_opts;
 WICK_API void wick_model_opts_init(wick_model_opts *o);
 
@@ -1032,6 +1037,7 @@ typedef struct wick_registry_opts {
     int64_t n_batch;          // most prompt tokens one forward pass takes (default 512)
     wick_kv_type kv_type;     // default WICK_KV_F32
     bool prefix_cache;        // reuse the KV cache of a common prompt prefix (default true)
+    wick_model_opts model;    // how each model is opened (defaults: wick_model_opts_init())
     // Called on the model's thread after the registry creates a session (created true; a
     // failure fails the stream that needed it) and before it destroys one (created false), e.g.
     // wick_dist_session_hook (section 10). Default NULL: none.
@@ -1448,7 +1454,9 @@ WICK_API bool wick_chat_parser_in_reasoning(const wick_chat_parser *p);
 
 typedef struct wick_dist wick_dist;
 
-// Joins the MPI job (MPI_Init_thread unless the program already did). Errors: WICK_E_IO.
+// Joins the MPI job (MPI_Init_thread unless the program already did). Until wick_dist_finish(),
+// models opened in the process are not repacked at open: each rank repacks the weights it reads
+// when its session is attached. Errors: WICK_E_IO.
 WICK_API wick_status wick_dist_init(wick_dist **out);
 WICK_API int wick_dist_rank(const wick_dist *d); // 0 .. size - 1 (NULL: 0)
 WICK_API int wick_dist_size(const wick_dist *d); // ranks in the job (NULL: 1)
@@ -1458,9 +1466,9 @@ WICK_API int wick_dist_size(const wick_dist *d); // ranks in the job (NULL: 1)
 // rank 0 counting the output matrix (a rank may get no layer when ranks outnumber layers).
 // Rank 0 evaluates a prompt in micro-batches of WICK_DIST_MICRO tokens (default 32; 0: whole
 // passes of n_batch) and sends each on without waiting, so the ranks work on successive
-// micro-batches at once (not with logits_all). Unless repacking was off when wick_dist_init ran
-// (WICK_REPACK=0), each rank repacks the weights of its own layers here (rank 0 also the output
-// matrix; wick_dist_expert: rank 0 all but the routed experts).
+// micro-batches at once (not with logits_all). Unless the model was opened with repacking off
+// (wick_model_opts.repack, WICK_REPACK=0), each rank repacks the weights of its own layers here
+// (rank 0 also the output matrix; wick_dist_expert: rank 0 all but the routed experts).
 // Errors: WICK_E_INVALID for a bad split, WICK_E_NOMEM.
 WICK_API wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_layers);
 // The first layer of rank (rank == size: n_layer); -1 before wick_dist_pipeline().

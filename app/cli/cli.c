@@ -51,11 +51,6 @@ int cli_print_usage(const cli_command *cmd)
     return CLI_OK;
 }
 
-void cli_no_repack(void)
-{
-    setenv("WICK_REPACK", "0", 1);
-}
-
 bool cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
     if (!s || !*s) { return false; }

@@ -40,10 +40,6 @@ int cli_usage(const cli_command *cmd, const char *fmt, ...) __attribute__((forma
 bool cli_is_help(const char *arg);
 int cli_print_usage(const cli_command *cmd);
 
-// --no-repack (run, chat, eval, serve): the weights stay in the file's layout, as WICK_REPACK=0
-// (which the library reads when it opens a model; set here for the whole process).
-void cli_no_repack(void);
-
 // Parses a whole decimal integer in [lo, hi]; false on anything else.
 bool cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 bool cli_parse_double(const char *s, double *out);
@@ -71,6 +67,7 @@ typedef struct cli_gen {
     char *chat_template; // its text (cli_gen_start)
     int64_t threads, ctx;
     wick_kv_type kv;
+    bool no_repack; // --no-repack: the weights stay in the file's layout (wick_model_opts.repack)
     wick_request rq; // sampling, stop, max_tokens, think, tokenizer ...
     const char *stop[16];
     size_t n_stop;

@@ -15,6 +15,7 @@ typedef struct model_args {
     int64_t threads; // 0: all CPUs
     int64_t ctx; // 0: the model's, capped at 8192
     wick_kv_type kv;
+    bool no_repack; // --no-repack
 } model_args;
 
 // Parses one option shared by eval and run at argv[*i]; 1 = consumed, 0 = not ours, -1 = usage
@@ -23,7 +24,7 @@ static int parse_model_arg(const cli_command *cmd, int argc, char **argv, int *i
 {
     const char *o = argv[*i];
     if (!strcmp(o, "--no-repack")) {
-        cli_no_repack();
+        a->no_repack = true;
         return 1;
     }
     if (strcmp(o, "--model") && strcmp(o, "-m") && strcmp(o, "--threads") && strcmp(o, "-t") &&
@@ -135,7 +136,7 @@ static void print_position(int64_t pos, const float *lg, int32_t n_vocab, int32_
 static int run_eval(int argc, char **argv)
 {
     const cli_command *cmd = &cli_cmd_eval;
-    model_args ma = {NULL, 0, 0, WICK_KV_F32};
+    model_args ma = {.kv = WICK_KV_F32};
     const char *tokens_arg = NULL;
     int64_t top = 40, gen = 0;
     bool json = false;
@@ -198,7 +199,10 @@ static int run_eval(int argc, char **argv)
         goto done;
     }
 #endif
-    if ((st = wick_model_open(ma.model, NULL, &m)) < 0) {
+    wick_model_opts mo;
+    wick_model_opts_init(&mo);
+    mo.repack = !ma.no_repack;
+    if ((st = wick_model_open(ma.model, &mo, &m)) < 0) {
         rc = cli_fail_lib(st, ma.model);
         goto done;
     }

@@ -49,7 +49,7 @@ int cli_gen_option(const cli_command *cmd, int argc, char **argv, int *i, cli_ge
         return 1;
     }
     if (is(o, "--no-repack", NULL)) {
-        cli_no_repack();
+        g->no_repack = true;
         return 1;
     }
     static const char *const valued[] = {
@@ -167,6 +167,7 @@ int cli_gen_start(cli_gen *g, int n_seq, wick_registry **out)
     ro.n_threads = (int)g->threads;
     ro.n_ctx = g->ctx;
     ro.kv_type = g->kv;
+    ro.model.repack = !g->no_repack;
     ro.n_seq = n_seq;
     ro.max_models = 1;
 #ifdef WICK_MPI

@@ -192,6 +192,7 @@ wick_status be_engine_create(const be_engine_opts *o, be_engine **out)
     if (o->n_threads) { ro.n_threads = o->n_threads; }
     if (o->max_models) { ro.max_models = o->max_models; }
     if (o->memory) { ro.memory_budget = o->memory; }
+    ro.model.repack = !o->no_repack;
     ro.idle_unload_ms = -1; // a server keeps its models until room is needed
     if (o->session_hook) { // one session (of n_seq sequences) spread over the MPI ranks
         ro.session_hook = o->session_hook;

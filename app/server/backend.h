@@ -29,6 +29,7 @@ typedef struct be_engine_opts {
     int n_threads;     // 0: the library's default
     int max_models;    // models kept loaded at once; 0: the library's default
     uint64_t memory;   // bytes the loaded models may use; 0: the library's default
+    bool no_repack;    // --no-repack: models keep the file's layout (wick_model_opts.repack)
     // wick_registry_opts' session hook (wick serve --dist: wick_dist_session_hook, one stream
     // computed at a time, the others wait); NULL: none
     wick_status (*session_hook)(void *ctx, wick_session *s, bool created);

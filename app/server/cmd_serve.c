@@ -70,7 +70,7 @@ static int run(int argc, char **argv)
         int64_t n;
         if (strncmp(a, "--", 2) != 0) { return cli_usage(&cli_cmd_serve, "unexpected argument '%s'", a); }
         if (strcmp(a, "--no-repack") == 0) {
-            cli_no_repack();
+            o.be.no_repack = true;
             continue;
         }
         if (!v) { return cli_usage(&cli_cmd_serve, "%s needs a value", a); }

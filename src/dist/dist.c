@@ -42,11 +42,6 @@ wick_status wick_dist_init(wick_dist **out)
     *out = NULL;
     wick_dist *d = wk_calloc(1, sizeof *d);
     if (!d) { return wk_fail_nomem("dist"); }
-    // A rank reads only its share of the weights from the file's lazy mapping: repacking at
-    // open (src/model/repack.c) would copy every weight into each rank; instead each rank
-    // repacks the weights it reads when a session is attached (wk_dist_repack)
-    d->repack = wk_repack_enabled();
-    setenv("WICK_REPACK", "0", 1);
     int inited = 0;
     MPI_Initialized(&inited);
     if (!inited) {
@@ -68,6 +63,11 @@ wick_status wick_dist_init(wick_dist **out)
         double t = strtod(env, &end);
         if (end && !*end && t > 0) { d->timeout = t; }
     }
+    // A rank reads only its share of the weights from the file's lazy mapping: repacking at
+    // open (src/model/repack.c) would copy every weight into each rank; instead models opened
+    // from now on until wick_dist_finish wait, and each rank repacks the weights it reads when
+    // its session is attached (wk_dist_repack)
+    wk_repack_defer(true);
     *out = d;
     return WICK_OK;
 }
@@ -255,7 +255,7 @@ static bool keep_front(void *ctx, int il, bool experts)
 
 wick_status wk_dist_repack(wick_dist *d)
 {
-    if (!d->repack) { return WICK_OK; }
+    if (!d->s->m->repack) { return WICK_OK; }
     wick_status rc = wk_model_repack_some(d->s->m, d->mode == WK_DIST_PIPELINE ? keep_stage : keep_front, d);
     if (rc < 0) { detach(d); }
     return rc;
@@ -299,6 +299,7 @@ void wick_dist_release(wick_dist *d)
 void wick_dist_finish(wick_dist *d)
 {
     if (!d) { return; }
+    wk_repack_defer(false);
     wick_dist_release(d);
     wk_dist_front_exit(d);
     const bool abort_job = d->failed >= 0 && d->own_init; // MPI_Finalize would wait for it

@@ -37,7 +37,6 @@ struct wick_dist {
     wk_dist_pl *pl; // pipeline: the messages in flight
     int64_t n_served; // requests a worker served (for WICK_DIST_TEST_HANG)
     double t_wait;    // seconds spent waiting for other ranks (bench_dist_prefill)
-    bool repack;      // repacking was on at wick_dist_init (each rank repacks its own weights)
     bool front;       // rank 0 of a registry's job (front.c): workers wait in wick_dist_worker
     int front_mode;   // its mode: 0 pipeline, 1 expert, 2 auto
 };
@@ -56,7 +55,7 @@ wick_status wk_dist_wait(wick_dist *d, MPI_Request *req, const int *peer, int n)
 // A worker's wait for the next request of n int64 (no deadline; polls gently).
 wick_status wk_dist_recv_idle(wick_dist *d, int from, int tag, int64_t *hdr, int n);
 // The end of an attach: the rank repacks the weights it reads (src/model/repack.c), unless
-// repacking was off when the job started (WICK_REPACK=0): the layers [lo, hi) of a pipeline
+// the model was opened with repacking off (wk_model.repack): the layers [lo, hi) of a pipeline
 // stage (and the output on rank 0); in expert parallel, rank 0 every weight but the routed
 // experts (a rank reads a slice of each expert tensor: those stay in the file's pages). Detaches
 // on failure.

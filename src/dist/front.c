@@ -63,7 +63,9 @@ wick_status wick_dist_session_hook(void *ctx, wick_session *s, bool created)
         return wk_fail(WICK_E_INVALID, "dist: one session at a time over the ranks");
     }
     const char *path = s->m->path;
-    const int64_t hdr[CTL_N] = {WK_OP_OPEN,    s->n_ctx, s->n_batch, s->kv.type == WK_KV_F16,
+    // hdr[3]: bit 0 the KV cache in f16, bit 1 the model opened with repacking
+    const int64_t flags = (s->kv.type == WK_KV_F16 ? 1 : 0) | (s->m->repack ? 2 : 0);
+    const int64_t hdr[CTL_N] = {WK_OP_OPEN,   s->n_ctx, s->n_batch, flags,
                                 d->front_mode, (int64_t)strlen(path) + 1, s->n_seq};
     wick_status rc = send_all(d, hdr, path);
     return rc < 0 ? rc : wick_dist_attach(d, s, modes[d->front_mode]);
@@ -79,7 +81,7 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
         int64_t hdr[CTL_N];
         if ((rc = wk_dist_recv_idle(d, 0, WK_TAG_CTL, hdr, CTL_N)) < 0) { break; }
         if (hdr[0] == WK_OP_EXIT) { break; }
-        if (hdr[0] != WK_OP_OPEN || hdr[1] < 1 || hdr[2] < 1 || hdr[4] < 0 || hdr[4] > 2 ||
+        if (hdr[0] != WK_OP_OPEN || hdr[1] < 1 || hdr[2] < 1 || hdr[3] < 0 || hdr[3] > 3 || hdr[4] < 0 || hdr[4] > 2 ||
             hdr[5] < 2 || hdr[5] > 65536 || hdr[6] < 1 || hdr[6] > 1024) {
             rc = wk_fail(WICK_E_FORMAT, "dist: rank %d: bad request {%lld, %lld, ..} from rank 0",
                          d->rank, (long long)hdr[0], (long long)hdr[1]);
@@ -95,12 +97,15 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
             break;
         }
         p[hdr[5] - 1] = 0;
-        if (!path || strcmp(path, p) != 0) { // another model than the last
+        wick_model_opts mo;
+        wick_model_opts_init(&mo);
+        mo.repack = hdr[3] & 2;
+        if (!path || strcmp(path, p) != 0 || m->repack != mo.repack) { // another model than the last
             wick_model_close(m);
             m = NULL;
             wk_free(path);
             path = p;
-            if ((rc = wick_model_open(path, NULL, &m)) < 0) { break; }
+            if ((rc = wick_model_open(path, &mo, &m)) < 0) { break; }
         } else {
             wk_free(p);
         }
@@ -108,7 +113,7 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
         wick_session_opts_init(&so);
         so.n_ctx = hdr[1];
         so.n_batch = hdr[2];
-        so.kv_type = hdr[3] ? WICK_KV_F16 : WICK_KV_F32;
+        so.kv_type = hdr[3] & 1 ? WICK_KV_F16 : WICK_KV_F32;
         so.n_threads = n_threads;
         wick_session *s = NULL;
         if ((rc = wk_session_create_seqs(m, &so, (int)hdr[6], &s)) < 0 ||

@@ -153,7 +153,7 @@ typedef struct wk_load_args {
 
 void wk_load_args_free(wk_load_args *a);
 // Opens everything; on failure *out is zeroed and this thread's message says why.
-wick_status wk_loaded_open(const wk_load_args *a, wk_loaded *out);
+wick_status wk_loaded_open(const wk_load_args *a, const wick_model_opts *mo, wk_loaded *out);
 void wk_loaded_close(wk_loaded *l);
 
 // --- schedulers (sched.c) ------------------------------------------------------------------------
@@ -164,6 +164,7 @@ typedef struct wk_sched_opts {
     int n_seq;
     wick_kv_type kv_type;
     bool prefix_cache;
+    wick_model_opts model;
     wick_status (*session_hook)(void *ctx, wick_session *s, bool created); // wick_registry_opts'
     void *session_ctx;
 } wk_sched_opts;

@@ -171,6 +171,7 @@ void wk_load_try_open(wick_registry *r, wk_gmodel *gm)
         .n_seq = r->opts.n_seq,
         .kv_type = r->opts.kv_type,
         .prefix_cache = r->opts.prefix_cache,
+        .model = r->opts.model,
         .session_hook = r->opts.session_hook,
         .session_ctx = r->opts.session_ctx,
     };

@@ -46,10 +46,10 @@ static char *token_text_dup(const wick_tokenizer *tk, int32_t id)
     return t ? wk_strndup(t, n) : wk_strdup("");
 }
 
-wick_status wk_loaded_open(const wk_load_args *a, wk_loaded *out)
+wick_status wk_loaded_open(const wk_load_args *a, const wick_model_opts *mo, wk_loaded *out)
 {
     memset(out, 0, sizeof *out);
-    wick_status rc = wick_model_open(a->gguf_path, NULL, &out->model);
+    wick_status rc = wick_model_open(a->gguf_path, mo, &out->model);
     if (rc < 0) { goto fail; }
     if (a->tok_json) {
         wick_tokenizer_opts to;

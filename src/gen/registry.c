@@ -29,6 +29,7 @@ void wick_registry_opts_init(wick_registry_opts *o)
 {
     memset(o, 0, sizeof *o);
     wick_hub_opts_init(&o->hub);
+    wick_model_opts_init(&o->model);
     o->max_models = 3;
     o->idle_unload_ms = 300000;
     o->n_seq = 4;

@@ -292,7 +292,7 @@ static bool any_active(const wk_sched *s)
 static void *sched_main(void *arg)
 {
     wk_sched *s = arg;
-    wick_status rc = wk_loaded_open(&s->args, &s->L);
+    wick_status rc = wk_loaded_open(&s->args, &s->o.model, &s->L);
     uint64_t mem = 0;
     if (rc >= 0) {
         s->loaded = true;

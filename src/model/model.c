@@ -245,11 +245,11 @@ wick_status wk_model_bind_layer(wk_model *m, wk_tensor *t, int il, const char *f
 void wick_model_opts_init(wick_model_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->repack = true;
 }
 
 wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_model **out)
 {
-    (void)o;
     if (!out) { return wk_fail(WICK_E_INVALID, "wick_model_open: out is NULL"); }
     *out = NULL;
     if (!path) { return wk_fail(WICK_E_INVALID, "wick_model_open: path is NULL"); }
@@ -300,7 +300,10 @@ wick_status wick_model_open(const char *path, const wick_model_opts *o, wick_mod
         }
         m->weight_bytes += ti.bytes;
     }
-    if ((rc = wk_model_repack(m)) < 0) { goto fail; }
+    m->repack = (!o || o->repack) && wk_repack_env_enabled();
+    if (m->repack && !wk_repack_deferred() && (rc = wk_model_repack_some(m, NULL, NULL)) < 0) {
+        goto fail;
+    }
     *out = m;
     return WICK_OK;
 

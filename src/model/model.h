@@ -147,18 +147,22 @@ struct wick_model {
     bool *bound; // per GGUF tensor: claimed by the loader (unclaimed ones are an error)
     size_t weight_bytes;
     void *arch_data; // the arch's own model: its parameters, its layers' weights, what load made
+    bool repack;    // repacking asked for (wick_model_opts.repack and not WICK_REPACK=0)
     void *repacked; // repack.c: the interleaved copies of the repacked tensors (one mapping)
     size_t repacked_bytes;
 };
 
 // repack.c: after load, the K-format weights only the matmul driver reads get their rows
 // interleaved by four (wk_tensor.il4) into one anonymous mapping, and the file's pages they came
-// from are released. Off with WICK_REPACK=0 (wk_repack_enabled). wk_model_repack_free unmaps.
-// wk_model_repack_some (src/dist: a rank repacks the tensors it reads): whatever the
-// environment, the tensors keep(ctx, layer or -1 for the output, routed experts?) takes; a model
-// is repacked once (later calls do nothing).
-bool wk_repack_enabled(void);
-wick_status wk_model_repack(wk_model *m);
+// from are released: at wick_model_open when m->repack (wick_model_opts.repack, and the
+// environment has not WICK_REPACK=0: wk_repack_env_enabled) unless deferred. wk_repack_defer:
+// wick_dist_init / _finish count the dist jobs of the process; while one lives, models are opened
+// without repacking and a rank repacks the tensors it reads when its session is attached
+// (wk_model_repack_some with keep(ctx, layer or -1 for the output, routed experts?); keep NULL:
+// all). A model is repacked once (later calls do nothing). wk_model_repack_free unmaps.
+bool wk_repack_env_enabled(void);
+void wk_repack_defer(bool on);
+bool wk_repack_deferred(void);
 typedef bool (*wk_repack_keep)(void *ctx, int il, bool experts);
 wick_status wk_model_repack_some(wk_model *m, wk_repack_keep keep, void *ctx);
 void wk_model_repack_free(wk_model *m);

@@ -7,9 +7,10 @@
 // the read-only private mapping: they leave the process's resident set and are read again from
 // the file if anything touches them), so resident memory stays about the file's size. All
 // repacked tensors share one anonymous mapping, with transparent huge pages asked for (fewer TLB
-// misses on the stream). WICK_REPACK=0 turns it off (tensors stay in the file's mapping, as read;
-// same results either way: vec_dot_4il gives the bits of vec_dot_4row, or of the legacy formats'
-// vec_dot and vec_dot_4act).
+// misses on the stream). wick_model_opts.repack false or WICK_REPACK=0 turns it off (tensors
+// stay in the file's mapping, as read; same results either way: vec_dot_4il gives the bits of
+// vec_dot_4row, or of the legacy formats' vec_dot and vec_dot_4act).
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -125,15 +126,22 @@ static void collect(wk_model *m, wk_tensor **out, size_t *n, size_t cap, wk_repa
     *n = k;
 }
 
-bool wk_repack_enabled(void)
+bool wk_repack_env_enabled(void)
 {
     const char *env = getenv("WICK_REPACK");
     return !(env && strcmp(env, "0") == 0);
 }
 
-wick_status wk_model_repack(wk_model *m)
+static atomic_int n_deferring; // dist jobs alive in the process (wk_repack_defer)
+
+void wk_repack_defer(bool on)
 {
-    return wk_repack_enabled() ? wk_model_repack_some(m, NULL, NULL) : WICK_OK;
+    atomic_fetch_add(&n_deferring, on ? 1 : -1);
+}
+
+bool wk_repack_deferred(void)
+{
+    return atomic_load(&n_deferring) > 0;
 }
 
 wick_status wk_model_repack_some(wk_model *m, wk_repack_keep keep, void *ctx)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — `mpirun -np N wick run --dist MODE` generates on rank 0 the same greedy ids as one
 # process (the other ranks only compute), for 2 and 3 ranks on the deepseek2 and phi3 fixtures;
-# a worker that stops answering ends the stream with an error chunk naming it, within the deadline.
+# --no-repack holds on every rank; a worker that stops answering ends the stream with an error
+# chunk naming it, within the deadline.
 scratch=tmp-dist-run
 . "$(dirname "$0")/lib.sh"
 ARGS="--tokens 1,17,230,5,99 --temperature 0 --max-tokens 12 --threads 1 --json"
@@ -28,6 +29,15 @@ $MPI --enable-recovery -np 2 "$W" run "$D/models/phi3-F32.gguf" $ARGS --dist pip
     >"$T/rec.out" 2>"$T/rec.err"
 check test "$(ids "$T/phi3-F32.one")" = "$(ids "$T/rec.out")"
 check test "$(grep -c "enable-recovery" "$T/rec.err")" -eq 0
+# --no-repack reaches the workers, which open the model themselves: no rank repacks, same ids
+WICK_LOG=debug $MPI -x WICK_LOG -np 2 "$W" run "$D/models/phi3-Q4_K_M.gguf" $ARGS --dist pipeline \
+    >"$T/rp.on" 2>"$T/rp.on.err"
+WICK_LOG=debug $MPI -x WICK_LOG -np 2 "$W" run "$D/models/phi3-Q4_K_M.gguf" $ARGS --dist pipeline \
+    --no-repack >"$T/rp.off" 2>"$T/rp.off.err"
+check test -n "$(ids "$T/rp.on")"
+check test "$(ids "$T/rp.on")" = "$(ids "$T/rp.off")"
+check test "$(grep -c 'repacked' "$T/rp.off.err")" -eq 0
+[ "${WICK_CPU:-}" = scalar ] || check test "$(grep -c 'repacked' "$T/rp.on.err")" -eq 2
 "$W" run "$D/models/phi3-F32.gguf" $ARGS --dist tensor >/dev/null 2>"$T/bad.err"
 check test $? -eq 2
 check grep -q "expected 'pipeline', 'expert' or 'auto'" "$T/bad.err"

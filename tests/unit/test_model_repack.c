@@ -1,11 +1,11 @@
 // test_model_repack.c — weights repacked at load (rows interleaved by four, src/model/repack.c)
-// give the same logits, bit for bit, as the file's layout (WICK_REPACK=0): a 40-token prompt
+// give the same logits, bit for bit, as the file's layout (wick_model_opts.repack false): a 40-token prompt
 // (the GEMM, where the path has it, on rows put back in file order), 9 more tokens (a tail group),
 // then 3 single tokens (decode: vec_dot_4il), at 1 and 2 threads, also with the GEMM off (every
 // token count through vec_dot_4il), for dense models and the MoE one, K formats and the legacy
 // Q8_0, Q4_0, Q5_0 (whose every token count goes through vec_dot_4il when repacked). Also: a repacked model holds
-// its interleaved copies, the MoE's experts included (and WICK_REPACK=0 none); on the scalar
-// path nothing is repacked.
+// its interleaved copies, the MoE's experts included (and repack false none, as WICK_REPACK=0
+// with repack true); on the scalar path nothing is repacked.
 #include "pass_logits.h"
 #include "kernels/kernels.h"
 #include "model/deepseek2.h"
@@ -15,15 +15,16 @@ enum { N_POS = 40 + 9 + 3 };
 static float *run(const char *path, int n_threads, bool repack, bool gemm, int64_t *n_vocab,
                   bool *repacked)
 {
-    setenv("WICK_REPACK", repack ? "1" : "0", 1);
     if (gemm) {
         unsetenv("WICK_GEMM");
     } else {
         setenv("WICK_GEMM", "0", 1);
     }
     wick_model *m = NULL;
-    CHECK_OK(wick_model_open(path, NULL, &m));
-    unsetenv("WICK_REPACK");
+    wick_model_opts mo;
+    wick_model_opts_init(&mo);
+    mo.repack = repack;
+    CHECK_OK(wick_model_open(path, repack ? NULL : &mo, &m)); // NULL: the defaults repack
     if (!m) {
         unsetenv("WICK_GEMM");
         return NULL;
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
             float *b = run(path, nth, false, gemm, &nv2, &rb);
             CHECKF(ra == !scalar, "%s: repacked %d on path %s", models[i], ra,
                    wk_kernels_get()->name);
-            CHECKF(!rb, "%s: repacked with WICK_REPACK=0", models[i]);
+            CHECKF(!rb, "%s: repacked with wick_model_opts.repack false", models[i]);
             if (a && b) {
                 const size_t n_diff = test_count_bit_diffs(a, b, (size_t)nv * N_POS);
                 CHECKF(n_diff == 0, "%s, %d thread(s)%s: %zu of %zu logits differ with and "
@@ -77,5 +78,15 @@ int main(int argc, char **argv)
             free(b);
         }
     }
+    // the environment's WICK_REPACK=0 wins over the options
+    wick_model_opts mo;
+    wick_model_opts_init(&mo);
+    CHECKF(mo.repack, "wick_model_opts_init: repack %d, expected true", mo.repack);
+    setenv("WICK_REPACK", "0", 1);
+    wick_model *m = NULL;
+    CHECK_OK(wick_model_open(test_data("models/phi3-Q4_K_M.gguf"), &mo, &m));
+    unsetenv("WICK_REPACK");
+    CHECKF(m && !m->repacked, "WICK_REPACK=0: the model was repacked");
+    wick_model_close(m);
     return test_summary("model_repack");
 }
