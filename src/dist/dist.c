@@ -61,7 +61,11 @@ wick_status wick_dist_init(wick_dist **out)
     if (env && *env) {
         char *end = NULL;
         double t = strtod(env, &end);
-        if (end && !*end && t > 0) { d->timeout = t; }
+        if (end && !*end && t > 0) {
+            d->timeout = t;
+        } else {
+            wk_warn("WICK_DIST_TIMEOUT='%s': expected seconds > 0; using %g", env, d->timeout);
+        }
     }
     // A rank reads only its share of the weights from the file's lazy mapping: repacking at
     // open (src/model/repack.c) would copy every weight into each rank; instead models opened

@@ -67,7 +67,9 @@ static int64_t micro_tokens(void)
     if (!env || !*env) { return 32; }
     char *end = NULL;
     long long v = strtoll(env, &end, 10);
-    return end && !*end && v >= 0 ? (int64_t)v : 32;
+    if (end && !*end && v >= 0) { return (int64_t)v; }
+    wk_warn("WICK_DIST_MICRO='%s': expected a whole number of tokens >= 0; using 32", env);
+    return 32;
 }
 
 // The messages in flight from this rank to the next: a pass's header, segments and hidden

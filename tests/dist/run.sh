@@ -38,6 +38,12 @@ check test -n "$(ids "$T/rp.on")"
 check test "$(ids "$T/rp.on")" = "$(ids "$T/rp.off")"
 check test "$(grep -c 'repacked' "$T/rp.off.err")" -eq 0
 [ "${WICK_CPU:-}" = scalar ] || check test "$(grep -c 'repacked' "$T/rp.on.err")" -eq 2
+# a malformed setting is named in a warning and its default used
+WICK_DIST_MICRO=8x WICK_DIST_TIMEOUT=-1 $MPI -x WICK_DIST_MICRO -x WICK_DIST_TIMEOUT -np 2 "$W" run \
+    "$D/models/phi3-F32.gguf" $ARGS --dist pipeline >"$T/env.out" 2>"$T/env.err"
+check test "$(ids "$T/phi3-F32.one")" = "$(ids "$T/env.out")"
+check grep -q "WICK_DIST_MICRO='8x': expected a whole number" "$T/env.err"
+check grep -q "WICK_DIST_TIMEOUT='-1': expected seconds > 0; using 120" "$T/env.err"
 "$W" run "$D/models/phi3-F32.gguf" $ARGS --dist tensor >/dev/null 2>"$T/bad.err"
 check test $? -eq 2
 check grep -q "expected 'pipeline', 'expert' or 'auto'" "$T/bad.err"
