@@ -3,8 +3,8 @@
 // This path starts as a copy of the AVX2 table (select.c) and replaces: the single-row F32/F16/BF16
 // dot products (16 lanes, masked tails) and F16/BF16's vec_dot_4act; the Q8_0/Q5_0/Q4_0 dot
 // products and their vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw +
-// vpmaddwd + vpaddd without the i16 saturation step; and the GEMV kernels (vec_dot_4row) of Q4_K,
-// Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2
+// vpmaddwd + vpaddd without the i16 saturation step; and the GEMV kernels (vec_dot_4row) of Q2_K,
+// Q3_K, Q4_K, Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2
 // ones. Everything else, dequantization and the F32 vec_dot_4act included, is the AVX2 code.
 // Verified on an AMD EPYC VM with AVX-512 (2 vCPUs): test_kernels checks every kernel of this path
 // against the scalar reference (the K formats' vec_dot_4row bit for bit) and the model goldens pass
@@ -502,6 +502,105 @@ static void dot4il_q6_k_avx512(int64_t n, float *s, const void *w, size_t ws, co
     dot_q6_k_4row(n, s, w, sizeof(wk_block_q6_k), 4 * sizeof(wk_block_q6_k), ws, a);
 }
 
+// Q2_K / Q3_K: 64 bytes of qs as one vector: byte l of its half h gives element 128h + 32j + l
+// at bits 2j (j < 4), so u_j = (qs >> 2j) & 3 (Q3_K: | 4 where hmask bit 4h + j is set, u = q +
+// 4) holds vectors j and 4 + j of the block, against the activation vector ax[j] = [a 32j ..
+// 32j + 31 | a 128 + 32j ..]. vpdpbusd's i32 lane 4L + k of u_j sums group 2j + L % 2 + 8 (L / 2)
+// (4 products of u <= 7 and |a| <= 127: at most 3556, no i16 saturates), vpackssdw pairs j, j + 1
+// and vpdpwssd multiplies by the groups' i16 scales (vpermw of the 16 scales). Q3_K's offset
+// comes back out as -4 Σ_g sc_g bsum_g, Q2_K's mins as Σ_g mn_g bsum_g: each row's block totals
+// are exact, then the single-row kernel's float steps (lane r: row r).
+INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
+                           const void *va, int three)
+{
+    const wk_block_q8_k *a = va;
+    const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
+    const size_t qs_off = three ? offsetof(wk_block_q3_k, qs) : offsetof(wk_block_q2_k, qs);
+    const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
+    // word k of 128-bit lane L: the group of packs(u_j, u_j+1) there, j = 0 (idx0) or 2 (idx1)
+    const __m512i idx0 = _mm512_set_epi16(11, 11, 11, 11, 9, 9, 9, 9, 10, 10, 10, 10, 8, 8, 8, 8,
+                                          3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0);
+    const __m512i idx1 = _mm512_add_epi16(idx0, _mm512_set1_epi16(4));
+    const __m512i zero = _mm512_setzero_si512();
+    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const wk_block_q8_k *ab = a + i;
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
+        prefetch_next4(blk, 4 * ws, bb);
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)ab->bsums);
+        __m512i ax[4];
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            ax[j] = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j))),
+                _mm256_loadu_si256((const __m256i *)(ab->qs + 128 + 32 * j)), 1);
+        }
+        __m512i sumi[4], pm[4];
+        float d[4], dmin[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            q23_head hd;
+            q23_head_of(blk[r], three, &hd);
+            d[r] = hd.d;
+            dmin[r] = hd.dmin;
+            const __m512i sc = _mm512_castsi256_si512(hd.sc16); // vpermw reads words 0..15 only
+            __m512i t = zero, hx = zero;
+            if (three) {
+                const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bsums, hd.sc16), 2);
+                t = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), corr));
+                // [hm | hm >> 4] << 2: bit j + 2 of each byte is hmask bit j (bit 4 + j above)
+                hx = _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(hd.hm),
+                                                          _mm256_srli_epi16(hd.hm, 4), 1), 2);
+            }
+            pm[r] = three ? zero : _mm512_zextsi256_si512(_mm256_madd_epi16(bsums, hd.mn16));
+            const __m512i q = loadu512(blk[r] + qs_off);
+            __m512i p[4];
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m512i qj = _mm512_srli_epi16(q, 2 * j);
+                const __m512i u = three ? _mm512_ternarylogic_epi32(
+                                              qj, m3, _mm512_and_si512(_mm512_srli_epi16(hx, j), m4),
+                                              TL_AND_OR)
+                                        : _mm512_and_si512(qj, m3);
+                p[j] = _mm512_dpbusd_epi32(zero, u, ax[j]);
+            }
+            t = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(p[0], p[1]),
+                                    _mm512_permutexvar_epi16(idx0, sc));
+            sumi[r] = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(p[2], p[3]),
+                                          _mm512_permutexvar_epi16(idx1, sc));
+        }
+        const __m128 d4 = _mm_setr_ps(d[0], d[1], d[2], d[3]);
+        acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
+        if (!three) {
+            const __m128 dmin4 = _mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]);
+            accm = k4row_add(accm, ab->d, dmin4, hsum4_epi32_512(pm[0], pm[1], pm[2], pm[3]));
+        }
+    }
+    _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
+}
+
+static void dot4r_q2_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q23_k_4row(n, s, w, ws, sizeof(wk_block_q2_k), ws, a, 0);
+}
+
+static void dot4r_q3_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q23_k_4row(n, s, w, ws, sizeof(wk_block_q3_k), ws, a, 1);
+}
+
+static void dot4il_q2_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q23_k_4row(n, s, w, sizeof(wk_block_q2_k), 4 * sizeof(wk_block_q2_k), ws, a, 0);
+}
+
+static void dot4il_q3_k_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q23_k_4row(n, s, w, sizeof(wk_block_q3_k), 4 * sizeof(wk_block_q3_k), ws, a, 1);
+}
+
 // dot_f32_4x4 (kernels.h): 16 accumulators of 16 elements (4 a rows × 4 b rows), each folded to
 // 8 lanes, then the AVX2 kernel's tree of horizontal adds.
 static void dot_f32_4x4_avx512(int64_t n, const float *a, int64_t a_stride, const float *b,
@@ -564,6 +663,10 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4act[WICK_DTYPE_Q5_0] = dot4_q5_0_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot4il_q5_0_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_avx512;
+    k->vec_dot_4row[WICK_DTYPE_Q2_K] = dot4r_q2_k_avx512;
+    k->vec_dot_4row[WICK_DTYPE_Q3_K] = dot4r_q3_k_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q2_K] = dot4il_q2_k_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q3_K] = dot4il_q3_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q6_K] = dot4r_q6_k_avx512;

@@ -411,64 +411,49 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
 }
 
 // Q2_K and Q3_K: 2-bit quants in qs (shift 2j of byte 32h + l), 16 groups of 16.
+// The unsigned quants of vector v (elements 32v .. 32v + 31) of a Q2_K/Q3_K block: q holds
+// qs[32 h ..] shifted right by 2 (v % 4) (and hm the hmask shifted right by v); both advance.
+INLINE __m256i q23_next(__m256i *q, __m256i *hm, int three)
+{
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    __m256i u = _mm256_and_si256(*q, m3);
+    *q = _mm256_srli_epi16(*q, 2);
+    if (three) { // u = q + 4
+        u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(*hm, one), 2));
+        *hm = _mm256_srli_epi16(*hm, 1);
+    }
+    return u;
+}
+
 INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, size_t st, int na,
                         int three)
 {
     kacc acc = {_mm_setzero_ps(), _mm_setzero_ps()};
-    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
     const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
+    const size_t qs_off = three ? offsetof(wk_block_q3_k, qs) : offsetof(wk_block_q2_k, qs);
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const uint8_t *blk = (const uint8_t *)vw + (size_t)i * bb;
         if (na == 1) { prefetch_ahead(blk, bb); }
-        const wk_block_q2_k *b2 = (const wk_block_q2_k *)blk;
-        const wk_block_q3_k *b3 = (const wk_block_q3_k *)blk;
-        const uint8_t *qs = three ? b3->qs : b2->qs;
-        __m256i sc16, mn16 = _mm256_setzero_si256(), hm = _mm256_setzero_si256();
-        float d, dmin = 0.0f;
-        if (three) {
-            // 6-bit signed scales: low 4 bits from bytes 0..7, high 2 bits from bytes 8..11
-            uint32_t a[3];
-            memcpy(a, b3->scales, 12);
-            const uint32_t m4 = 0x0f0f0f0f, m2 = 0x03030303;
-            uint32_t x0 = (a[0] & m4) | ((a[2] >> 0) & m2) << 4;
-            uint32_t x1 = (a[1] & m4) | ((a[2] >> 2) & m2) << 4;
-            uint32_t x2 = ((a[0] >> 4) & m4) | ((a[2] >> 4) & m2) << 4;
-            uint32_t x3 = ((a[1] >> 4) & m4) | ((a[2] >> 6) & m2) << 4;
-            __m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)x0, (int)x1, (int)x2, (int)x3),
-                                       _mm_set1_epi8(32));
-            sc16 = _mm256_cvtepi8_epi16(sc8);
-            hm = loadu256(b3->hmask);
-            d = h2f(b3->d);
-        } else {
-            __m128i raw = _mm_loadu_si128((const __m128i *)b2->scales);
-            sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
-            mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15)));
-            d = h2f(b2->d);
-            dmin = h2f(b2->dmin);
-        }
+        q23_head hd;
+        q23_head_of(blk, three, &hd);
         __m256i sumi[4];
         #pragma GCC unroll 4
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
             sumi[j] = _mm256_setzero_si256();
             if (three) { // u = q + 4: start from -4 Σ_g sc_g bsum_g
-                __m256i corr = _mm256_madd_epi16(loadu256(ab->bsums), sc16);
+                __m256i corr = _mm256_madd_epi16(loadu256(ab->bsums), hd.sc16);
                 sumi[j] = _mm256_sub_epi32(sumi[j], _mm256_slli_epi32(corr, 2));
             }
         }
         #pragma GCC unroll 4
         for (int h = 0; h < 2; h++) {
-            __m256i q = loadu256(qs + 32 * h);
+            __m256i q = loadu256(blk + qs_off + 32 * h);
             #pragma GCC unroll 4
             for (int r = 0; r < 4; r++) {
                 int v = 4 * h + r;
-                __m256i u = _mm256_and_si256(q, m3);
-                q = _mm256_srli_epi16(q, 2);
-                if (three) {
-                    u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(hm, one), 2));
-                    hm = _mm256_srli_epi16(hm, 1);
-                }
-                __m256i scv = pair_scales(sc16, v);
+                __m256i u = q23_next(&q, &hd.hm, three);
+                __m256i scv = pair_scales(hd.sc16, v);
                 #pragma GCC unroll 4
                 for (int j = 0; j < na; j++) {
                     const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
@@ -482,10 +467,10 @@ INLINE void dot_q23_k_n(int64_t n, float *s, const void *vw, const void *va, siz
         #pragma GCC unroll 4
         for (int j = 0; j < na; j++) {
             const wk_block_q8_k *ab = ROW(wk_block_q8_k, va, j, st) + i;
-            pm[j] = three ? _mm256_setzero_si256() : _mm256_madd_epi16(loadu256(ab->bsums), mn16);
+            pm[j] = three ? _mm256_setzero_si256() : _mm256_madd_epi16(loadu256(ab->bsums), hd.mn16);
             ad[j] = ab->d;
         }
-        kblock_epilogue(&acc, na, sumi, pm, !three, ad, d, dmin);
+        kblock_epilogue(&acc, na, sumi, pm, !three, ad, hd.d, hd.dmin);
     }
     kacc_store(&acc, s, na);
 }
@@ -655,15 +640,77 @@ static void dot4il_q6_k_avx2(int64_t n, float *s, const void *w, size_t ws, cons
     dot_q6_k_4row(n, s, w, sizeof(wk_block_q6_k), 4 * sizeof(wk_block_q6_k), ws, a);
 }
 
-// Q2_K / Q3_K: four single-row calls (same bits; these formats are rare in practice).
+// Q2_K / Q3_K: each row's block total as dot_q23_k_n's (the rows one after the other: the
+// activation vectors are reloaded from L1 for each), the four rows' float steps at once, the next
+// four rows prefetched. Rows as in the file or interleaved by four (rs, bs, ws: dot_q45_k_4row).
+INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
+                           const void *va, int three)
+{
+    const wk_block_q8_k *a = va;
+    const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
+    const size_t qs_off = three ? offsetof(wk_block_q3_k, qs) : offsetof(wk_block_q2_k, qs);
+    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const wk_block_q8_k *ab = a + i;
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
+        prefetch_next4(blk, 4 * ws, bb);
+        const __m256i bsums = loadu256(ab->bsums);
+        __m256i sumi[4], pm[4];
+        float d[4], dmin[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            q23_head hd;
+            q23_head_of(blk[r], three, &hd);
+            d[r] = hd.d;
+            dmin[r] = hd.dmin;
+            // Q3_K: u = q + 4, so start from -4 Σ_g sc_g bsum_g
+            __m256i t = three ? _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                 _mm256_slli_epi32(_mm256_madd_epi16(bsums, hd.sc16), 2))
+                              : _mm256_setzero_si256();
+            pm[r] = three ? _mm256_setzero_si256() : _mm256_madd_epi16(bsums, hd.mn16);
+            #pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m256i q = loadu256(blk[r] + qs_off + 32 * h);
+                #pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    const int v = 4 * h + j;
+                    const __m256i u = q23_next(&q, &hd.hm, three);
+                    t = _mm256_add_epi32(t, dot_u8s8(u, loadu256(ab->qs + 32 * v),
+                                                     pair_scales(hd.sc16, v)));
+                }
+            }
+            sumi[r] = t;
+        }
+        const __m128 d4 = _mm_setr_ps(d[0], d[1], d[2], d[3]);
+        acc = k4row_add(acc, ab->d, d4, hsum4_epi32(sumi[0], sumi[1], sumi[2], sumi[3]));
+        if (!three) {
+            const __m128 dmin4 = _mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]);
+            accm = k4row_add(accm, ab->d, dmin4, hsum4_epi32(pm[0], pm[1], pm[2], pm[3]));
+        }
+    }
+    _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
+}
+
 static void dot4r_q2_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    for (int r = 0; r < 4; r++) { dot_q23_k_n(n, s + r, (const char *)w + r * ws, a, 0, 1, 0); }
+    dot_q23_k_4row(n, s, w, ws, sizeof(wk_block_q2_k), ws, a, 0);
 }
 
 static void dot4r_q3_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
 {
-    for (int r = 0; r < 4; r++) { dot_q23_k_n(n, s + r, (const char *)w + r * ws, a, 0, 1, 1); }
+    dot_q23_k_4row(n, s, w, ws, sizeof(wk_block_q3_k), ws, a, 1);
+}
+
+static void dot4il_q2_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q23_k_4row(n, s, w, sizeof(wk_block_q2_k), 4 * sizeof(wk_block_q2_k), ws, a, 0);
+}
+
+static void dot4il_q3_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
+{
+    dot_q23_k_4row(n, s, w, sizeof(wk_block_q3_k), 4 * sizeof(wk_block_q3_k), ws, a, 1);
 }
 
 // Q8_K activations: iscale = -127 / (the element of largest |x|, the first on a tie),
@@ -752,6 +799,8 @@ void wk_kernels_fill_avx2_kquant(wk_kernels *k)
     SET(Q5_K, q5_k);
     SET(Q6_K, q6_k);
 #undef SET
+    k->vec_dot_4il[WICK_DTYPE_Q2_K] = dot4il_q2_k_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q3_K] = dot4il_q3_k_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q6_K] = dot4il_q6_k_avx2;

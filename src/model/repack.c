@@ -1,5 +1,5 @@
 // repack.c — run-time repacking of the weights the matmul driver reads: at model open, every
-// weight of the projections and experts whose type has a fast vec_dot_4il (Q4_K, Q5_K, Q6_K:
+// weight of the projections and experts whose type has a fast vec_dot_4il (Q2_K .. Q6_K:
 // four rows per call as one linear stream instead of four at 2.9 KB strides, which the memory's
 // prefetchers keep up with; Q4_0, Q5_0, Q8_0: four rows' independent FMA chains instead of one
 // row's, the activation loaded once for four) is copied with its rows interleaved by four
@@ -44,10 +44,11 @@ typedef struct repack_list {
 static bool want(const wk_model *m, const wk_tensor *t)
 {
     const wk_kernels *k = wk_kernels_get();
-    // the fast paths' types: Q4_K, Q5_K, Q6_K, Q4_0, Q5_0, Q8_0 (the scalar kernels gain nothing
+    // the fast paths' types: Q2_K .. Q6_K, Q4_0, Q5_0, Q8_0 (the scalar kernels gain nothing
     // from it)
     const bool fast = strcmp(k->name, "scalar") != 0 &&
-                      (t->type == WICK_DTYPE_Q4_K || t->type == WICK_DTYPE_Q5_K ||
+                      (t->type == WICK_DTYPE_Q2_K || t->type == WICK_DTYPE_Q3_K ||
+                       t->type == WICK_DTYPE_Q4_K || t->type == WICK_DTYPE_Q5_K ||
                        t->type == WICK_DTYPE_Q6_K || t->type == WICK_DTYPE_Q4_0 ||
                        t->type == WICK_DTYPE_Q5_0 || t->type == WICK_DTYPE_Q8_0);
     if (!t->data || t->il4 || !fast || t->n_rows % 4 != 0) { return false; }

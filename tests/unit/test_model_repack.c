@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     const bool scalar = strcmp(wk_kernels_get()->name, "scalar") == 0;
     static const char *const fixtures[] = {"llama-Q4_K_M", "phi3-Q4_K_M", "deepseek2-Q4_K_M",
                                            "deepseek2-Q6_K", "llama-Q8_0", "phi3-Q4_0",
-                                           "phi3-Q5_0"};
+                                           "phi3-Q5_0", "deepseek2-Q2_K", "phi3-Q3_K_M"};
     const char *const *models = argc > 1 ? (const char *const *)argv + 1 : fixtures;
     const size_t n_models = argc > 1 ? (size_t)argc - 1 : sizeof fixtures / sizeof *fixtures;
     for (size_t i = 0; i < n_models; i++) {
