@@ -104,7 +104,7 @@ static void *gemm_thread(void *arg)
         double p0 = bench_now();
         j->k->gemm_pack[j->type](j->w + (size_t)r0 * j->row_bytes, j->row_bytes, nr, j->K, tile);
         pack += bench_now() - p0;
-        j->k->gemm[j->type](tile, nr, j->K, j->act, j->T, 0, groups, j->y + r0, j->N);
+        j->k->gemm[j->type](tile, nr, j->K, j->act, j->T, 0, groups, j->y + r0, j->N, NULL, 0);
     }
     j->pack_s[ta->ith] = pack;
     j->cpu_s[ta->ith] = thread_cpu_now() - c0;

@@ -86,4 +86,15 @@ size_t wk_gemm_act0_bytes(int64_t T, int64_t K);
 void wk_gemm_pack_act0(const void *q8, size_t row_bytes, int64_t T, int64_t K, int64_t g0,
                        int64_t g1, void *act);
 
+// Part i of n of the bytes [pf, pf + bytes) prefetched into L2 (pf NULL: nothing): a GEMM
+// spreads the next weight rows over its n steps, so that they come from memory while it computes
+// instead of while the packer waits for them.
+static inline void wk_gemm_prefetch_part(const void *pf, size_t bytes, int64_t i, int64_t n)
+{
+    if (!pf) { return; }
+    const size_t per = ((bytes + (size_t)n - 1) / (size_t)n + 63) / 64 * 64;
+    const size_t o0 = (size_t)i * per, o1 = o0 + per < bytes ? o0 + per : bytes;
+    for (size_t o = o0; o < o1; o += 64) { __builtin_prefetch((const char *)pf + o, 0, 2); }
+}
+
 #endif

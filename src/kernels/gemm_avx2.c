@@ -92,7 +92,8 @@ INLINE void micro2(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *x, const int
 
 // Token groups [g0, g1) times n_rows rows (tiles of 16 back to back), group by group.
 INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
+                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins,
+                    const void *pf, size_t pf_bytes)
 {
     const int64_t nsb = K / WK_QK_K;
     const wk_gemm_wsb *w = tile;
@@ -103,6 +104,7 @@ INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, in
         memset(sf, 0, sizeof(float) * (size_t)n2 * 16);
         memset(sm, 0, sizeof(float) * (size_t)n2 * 16);
         for (int64_t b = 0; b < nsb; b++) {
+            if (g == g0) { wk_gemm_prefetch_part(pf, pf_bytes, b, nsb); }
             for (int r0 = 0; r0 < n_rows; r0 += 2) {
                 micro2(w + r0 / WK_GEMM_ROWS * nsb + b, r0 % WK_GEMM_ROWS, a + g * nsb + b, ng,
                        mins, sf + r0 * 16, sm + r0 * 16);
@@ -117,9 +119,9 @@ INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, in
 
 #define GEMM(name, ng, mins)                                                                  \
     static void name(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,          \
-                     int64_t g0, int64_t g1, float *y, int64_t ys)                                 \
+                     int64_t g0, int64_t g1, float *y, int64_t ys, const void *pf, size_t pfb)     \
     {                                                                                              \
-        gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, ng, mins);                                 \
+        gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, ng, mins, pf, pfb);                        \
     }
 GEMM(gemm_g8m, 8, true)
 GEMM(gemm_g16m, 16, true)
@@ -150,11 +152,26 @@ INLINE const void *row_block(const void *w, size_t ws, const bool il, size_t bb,
     return (const char *)w + (size_t)r * ws + (size_t)b * bb;
 }
 
+// Prefetches (into L2) super-block b + PACK_PF of n_rows rows: the packers read weights that are
+// not in any cache (each is read once per matmul), PACK_PF blocks ahead of their use.
+enum { PACK_PF = 4 };
+INLINE void pack_prefetch(const void *w, size_t ws, const bool il, size_t bb, int n_rows,
+                          int64_t b, int64_t nsb)
+{
+    if (b + PACK_PF >= nsb) { return; }
+    const int step = il ? 4 : 1; // rows interleaved by four: their blocks b lie together
+    for (int r = 0; r < n_rows; r += step) {
+        const char *p = row_block(w, ws, il, bb, r, b + PACK_PF);
+        for (size_t o = 0; o < (size_t)step * bb; o += 64) { _mm_prefetch(p + o, _MM_HINT_T1); }
+    }
+}
+
 INLINE void pack_q4_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il)
 {
     const __m256i m4 = _mm256_set1_epi8(15);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
+        pack_prefetch(w, ws, il, sizeof(wk_block_q4_k), n_rows, b, K / WK_QK_K);
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); } // rows past n_rows: zero
         for (int r = 0; r < n_rows; r++) {
             const wk_block_q4_k *x = row_block(w, ws, il, sizeof(wk_block_q4_k), r, b);
@@ -186,6 +203,7 @@ INLINE void pack_q6_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *t
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
+        pack_prefetch(w, ws, il, sizeof(wk_block_q6_k), n_rows, b, K / WK_QK_K);
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); }
         for (int r = 0; r < n_rows; r++) {
             const wk_block_q6_k *x = row_block(w, ws, il, sizeof(wk_block_q6_k), r, b);

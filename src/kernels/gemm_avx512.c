@@ -120,7 +120,7 @@ INLINE void micro(const wk_gemm_wsb *w, int r0, const wk_gemm_asb *const *x, con
 // come from L3 for long prompts and long rows).
 INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_gemm_asb *a,
                       int64_t T, int64_t g, float *y, int64_t ys, const int ntv, const int ng,
-                      const bool mins)
+                      const bool mins, const void *pf, size_t pf_bytes)
 {
     enum { R = WK_GEMM_MAX_ROWS };
     float sf[R * MAXV * 16] __attribute__((aligned(64)));
@@ -132,6 +132,8 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
         for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
         for (int r0 = 0; r0 < n_rows; r0 += 4) {
             const int t = r0 / WK_GEMM_ROWS;
+            wk_gemm_prefetch_part(pf, pf_bytes, b * ((n_rows + 3) / 4) + r0 / 4,
+                                  nsb * ((n_rows + 3) / 4));
             micro(w + t * nsb + b, r0 % WK_GEMM_ROWS, x, ntv, ng, mins,
                   sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
         }
@@ -161,34 +163,37 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
 
 // Token groups [g0, g1) of the packed activations times the tile's n_rows rows.
 INLINE void gemm_kq(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins)
+                    int64_t g0, int64_t g1, float *y, int64_t ys, const int ng, const bool mins,
+                    const void *pf, size_t pf_bytes)
 {
     const int64_t nsb = K / WK_QK_K;
+    // the prefetch goes with the last pass (what it brings stays in L2 until the packer's turn)
     int64_t g = g0;
     for (; g + 3 <= g1; g += 3) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins);
+        const bool last = g + 3 == g1;
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 3, ng, mins, last ? pf : NULL, pf_bytes);
     }
     if (g + 2 <= g1) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 2, ng, mins, pf, pf_bytes);
     } else if (g < g1) {
-        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins);
+        gemm_pass(tile, n_rows, nsb, act, T, g, y, ys, 1, ng, mins, pf, pf_bytes);
     }
 }
 
 static void gemm_g8m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                     int64_t g0, int64_t g1, float *y, int64_t ys)
+                     int64_t g0, int64_t g1, float *y, int64_t ys, const void *pf, size_t pfb)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 8, true, pf, pfb);
 }
 static void gemm_g16m(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                      int64_t g0, int64_t g1, float *y, int64_t ys)
+                      int64_t g0, int64_t g1, float *y, int64_t ys, const void *pf, size_t pfb)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, true, pf, pfb);
 }
 static void gemm_g16(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                     int64_t g0, int64_t g1, float *y, int64_t ys)
+                     int64_t g0, int64_t g1, float *y, int64_t ys, const void *pf, size_t pfb)
 {
-    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false);
+    gemm_kq(tile, n_rows, K, act, T, g0, g1, y, ys, 16, false, pf, pfb);
 }
 
 // --- the legacy formats with signed quants (gemm.h: gemm0) ---------------------------------------

@@ -93,11 +93,13 @@ typedef void (*wk_dot_f32_4x4_fn)(int64_t n, const float *a, int64_t a_stride, c
 // rearranges n_rows <= 16 rows of a weight (row r at w + r * w_stride, K elements) into a tile of
 // wk_gemm_tile_bytes(K); gemm multiplies n_rows <= 64 rows, in tiles back to back (rows 16 i ..
 // in tile i), by token groups [g0, g1) (16 tokens each) of activations packed by
-// wk_gemm_pack_act: y[t * y_stride + r] for t < T, r < n_rows.
+// wk_gemm_pack_act: y[t * y_stride + r] for t < T, r < n_rows; while it runs it prefetches the
+// pf_bytes at pf into L2 (the weight rows the thread packs next, read from memory; pf NULL: none).
 // Same bits as vec_dot for every output. Set on the AVX2 and AVX-512 paths; NULL on scalar.
 typedef void (*wk_gemm_pack_fn)(const void *w, size_t w_stride, int n_rows, int64_t K, void *tile);
 typedef void (*wk_gemm_fn)(const void *tile, int n_rows, int64_t K, const void *act, int64_t T,
-                           int64_t g0, int64_t g1, float *y, int64_t y_stride);
+                           int64_t g0, int64_t g1, float *y, int64_t y_stride, const void *pf,
+                           size_t pf_bytes);
 // gemm0 (gemm.h): the legacy formats with signed quants (Q4_0, Q5_0, Q8_0), n_rows <= 16 rows of
 // K <= WK_GEMM0_MAX_K elements (row r at w + r * w_stride; the kernel packs them) times T tokens
 // packed by wk_gemm_pack_act0: y[t * y_stride + r]. The bits of the scalar (ref.c) vec_dot.

@@ -251,6 +251,11 @@ static void gemm_part(void *ctx, int ith, int nth)
          u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
         const int64_t r0 = u * j->rows_per_unit;
         const int nr = (int)WK_MIN(j->rows_per_unit, j->n_rows - r0);
+        // the unit this thread likely takes next (the threads take units in turn): its rows
+        // are prefetched while this one's GEMM runs
+        const int64_t r0n = (u + nth) * j->rows_per_unit;
+        const char *pf = r0n < j->n_rows ? j->w + (size_t)r0n * j->w_row_bytes : NULL;
+        const size_t pf_bytes = (size_t)WK_MIN(j->rows_per_unit, j->n_rows - r0n) * j->w_row_bytes;
         for (int r = 0; r < nr; r += WK_GEMM_ROWS) {
             const int n = WK_MIN(WK_GEMM_ROWS, nr - r);
             const char *src = j->w + (size_t)(r0 + r) * j->w_row_bytes;
@@ -267,9 +272,8 @@ static void gemm_part(void *ctx, int ith, int nth)
             j->pack(src, j->w_row_bytes, n, mm->act_k, tiles + r / WK_GEMM_ROWS * tb);
         }
         j->gemm(tiles, nr, mm->act_k, mm->gemm_act, mm->act_rows, 0, groups, j->y + r0,
-                j->y_stride);
+                j->y_stride, pf, pf ? pf_bytes : 0);
     }
-    (void)nth;
 }
 
 void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, float *y,

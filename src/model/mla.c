@@ -248,7 +248,8 @@ static void head_gemm_part(void *ctx, int ith, int nth)
             mm->kern->gemm_pack[w->type](rows, rb, n, j->K, tiles + r / WK_GEMM_ROWS * tb);
         }
         mm->kern->gemm[w->type](tiles, nr, j->K, g->packed + h * g->head_bytes,
-                                j->T, 0, groups, j->y + (g->h0 + h) * j->y_hs + r0, j->y_ts);
+                                j->T, 0, groups, j->y + (g->h0 + h) * j->y_hs + r0, j->y_ts,
+                                NULL, 0);
     }
 }
 

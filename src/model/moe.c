@@ -237,8 +237,9 @@ static int64_t expert_units(const moe_job *j, int64_t e)
 
 // One GEMM unit: rows [r0, r0 + 16) of expert e's weight w (rows rb bytes, K elements) times all
 // of its pairs, into y (slot rows of y_stride floats).
+// pf: the rows of the same weight this thread likely packs next (prefetched meanwhile) or NULL.
 static void gemm_unit(const moe_job *j, int ith, int64_t e, const wk_tensor *t, const char *w,
-                      int64_t K, int64_t r0, float *y, int64_t y_stride)
+                      int64_t K, int64_t r0, float *y, int64_t y_stride, const char *pf)
 {
     const int type = t->type;
     const size_t rb = t->row_bytes;
@@ -260,7 +261,7 @@ static void gemm_unit(const moe_job *j, int ith, int64_t e, const wk_tensor *t, 
         j->kern->gemm_pack[type](rows, rb, nr, K, tile);
     }
     j->kern->gemm[type](tile, nr, K, act, n, 0, (n + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS,
-                        y + b->start[e] * y_stride + r0, y_stride);
+                        y + b->start[e] * y_stride + r0, y_stride, pf, pf ? (size_t)nr * rb : 0);
 }
 
 static void plan_units(moe_job *j)
@@ -314,34 +315,62 @@ static void dot_block(const wk_kernels *kern, const wk_tensor *t, int64_t K, con
     }
 }
 
-static void moe_unit(moe_job *j, int64_t u, int ith)
+// The expert holding unit u: the last e with unit_start[e] <= u (binary search).
+static int64_t unit_expert(const moe_job *j, int64_t u)
 {
-    const wk_moe_ffn *f = j->f;
-    const wk_moe_buf *b = j->b;
-    // The expert holding unit u: the last e with unit_start[e] <= u (binary search).
-    int64_t lo = 0, hi = f->n_expert - 1;
+    int64_t lo = 0, hi = j->f->n_expert - 1;
     while (lo < hi) {
         int64_t mid = (lo + hi + 1) / 2;
-        if (b->unit_start[mid] <= u) {
+        if (j->b->unit_start[mid] <= u) {
             lo = mid;
         } else {
             hi = mid - 1;
         }
     }
-    const int64_t e = lo, k = u - b->unit_start[e];
+    return lo;
+}
+
+// Expert e's rows of the gate (tensor 0), up (1) or down (2) projection.
+static const char *expert_rows(const moe_job *j, int64_t e, int tensor)
+{
+    const wk_moe_ffn *f = j->f;
+    if (tensor == 0) {
+        return (const char *)f->gate->data +
+               (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
+    }
+    if (tensor == 1) {
+        return (const char *)f->up->data +
+               (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
+    }
+    return (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
+}
+
+// Rows of tensor (expert_rows) that GEMM unit u packs, or NULL when u is not a GEMM unit.
+static const char *unit_rows(const moe_job *j, int64_t u, int tensor, size_t row_bytes)
+{
+    if (u >= j->n_units) { return NULL; }
+    const int64_t e = unit_expert(j, u);
+    if (!expert_gemm(j, e)) { return NULL; }
+    return expert_rows(j, e, tensor) + (size_t)((u - j->b->unit_start[e]) * EXP_ROWS) * row_bytes;
+}
+
+// Unit u of this phase; u_next: the unit this thread likely takes next (its weight rows are
+// prefetched during this one's GEMM).
+static void moe_unit(moe_job *j, int64_t u, int64_t u_next, int ith)
+{
+    const wk_moe_ffn *f = j->f;
+    const wk_moe_buf *b = j->b;
+    const int64_t e = unit_expert(j, u), k = u - b->unit_start[e];
     if (expert_gemm(j, e)) {
         const int64_t r0 = k * EXP_ROWS;
         if (j->phase == PH_GATE_UP) {
-            const char *gw = (const char *)f->gate->data +
-                             (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
-            const char *uw = (const char *)f->up->data +
-                             (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
-            gemm_unit(j, ith, e, f->gate, gw, f->n_embd, r0, b->g, f->n_ff);
-            gemm_unit(j, ith, e, f->up, uw, f->n_embd, r0, b->u, f->n_ff);
+            gemm_unit(j, ith, e, f->gate, expert_rows(j, e, 0), f->n_embd, r0, b->g, f->n_ff,
+                      unit_rows(j, u_next, 0, f->gate->row_bytes));
+            gemm_unit(j, ith, e, f->up, expert_rows(j, e, 1), f->n_embd, r0, b->u, f->n_ff,
+                      unit_rows(j, u_next, 1, f->up->row_bytes));
         } else {
-            const char *dw =
-                (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
-            gemm_unit(j, ith, e, f->down, dw, f->n_ff, r0, b->out, f->n_embd);
+            gemm_unit(j, ith, e, f->down, expert_rows(j, e, 2), f->n_ff, r0, b->out, f->n_embd,
+                      unit_rows(j, u_next, 2, f->down->row_bytes));
         }
         return;
     }
@@ -353,10 +382,7 @@ static void moe_unit(moe_job *j, int64_t u, int ith)
     const int64_t np = WK_MIN(EXP_PAIRS, n_pairs - pt * EXP_PAIRS);
 
     if (j->phase == PH_GATE_UP) {
-        const char *gw = (const char *)f->gate->data +
-                         (size_t)(e * f->gu_stride + f->gate_row0) * f->gate->row_bytes;
-        const char *uw =
-            (const char *)f->up->data + (size_t)(e * f->gu_stride + f->up_row0) * f->up->row_bytes;
+        const char *gw = expert_rows(j, e, 0), *uw = expert_rows(j, e, 1);
         const char *ag = (const char *)b->in_gate + (size_t)s0 * j->rb_gate;
         const char *au = (const char *)b->in_up + (size_t)s0 * j->rb_up;
         dot_block(j->kern, f->gate, f->n_embd, gw, r0, r1, ag, j->rb_gate, np,
@@ -364,7 +390,7 @@ static void moe_unit(moe_job *j, int64_t u, int ith)
         dot_block(j->kern, f->up, f->n_embd, uw, r0, r1, au, j->rb_up, np, &b->u[s0 * f->n_ff],
                   f->n_ff);
     } else { // PH_DOWN
-        const char *dw = (const char *)f->down->data + (size_t)(e * f->n_embd) * f->down->row_bytes;
+        const char *dw = expert_rows(j, e, 2);
         const char *am = (const char *)b->mid + (size_t)s0 * j->rb_down;
         dot_block(j->kern, f->down, f->n_ff, dw, r0, r1, am, j->rb_down, np,
                   &b->out[s0 * f->n_embd], f->n_embd);
@@ -438,7 +464,7 @@ static void moe_part(void *ctx, int ith, int nth)
     default: // PH_GATE_UP, PH_DOWN
         for (int64_t u = ith; u < j->n_units && !wk_mm_cancelled(j->mm);
              u = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) {
-            moe_unit(j, u, ith);
+            moe_unit(j, u, u + nth, ith);
         }
         break;
     }

@@ -437,10 +437,10 @@ static void check_gemm(const wk_kernels *k, const wk_kernels *ref, int type)
         }
         for (int i = 0; i < T_max * R; i++) { y[i] = -1234.5f; }
         if (rep >= 2 && groups > 1) {
-            k->gemm[type](tile, n_rows, K, act, T, 0, 1, y, R);
-            k->gemm[type](tile, n_rows, K, act, T, 1, groups, y, R);
+            k->gemm[type](tile, n_rows, K, act, T, 0, 1, y, R, NULL, 0);
+            k->gemm[type](tile, n_rows, K, act, T, 1, groups, y, R, w, 64);
         } else {
-            k->gemm[type](tile, n_rows, K, act, T, 0, groups, y, R);
+            k->gemm[type](tile, n_rows, K, act, T, 0, groups, y, R, NULL, 0);
         }
         for (int64_t tok = 0; tok < T_max; tok++) {
             for (int r = 0; r < R; r++) {
