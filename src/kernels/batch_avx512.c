@@ -132,6 +132,91 @@ INLINE void dot_q45_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t 
     for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], accm[t])); }
 }
 
+// Q4_K against activations in the grouped order (wk_q8_k_group): each row's two 64-byte quant
+// loads give, nibbles apart, v0 = low(q0), v1 = high(q0), v2 = low(q1), v3 = high(q1), whose
+// 128-bit lane L is one 16-element group; a 4 x 4 transpose of their dwords in each lane gives
+// w[k] (lane L, dword i: dword k of v_i's lane L), so dword (L, i) of every w[k] is the same group
+// and the four vpdpbusd of a row chain into its 16 group sums (|sum| <= 16 * 15 * 128 < 2^15:
+// vpackssdw keeps them exact). Then per token and row pair one vpackssdw and one vpdpwssd with
+// the pair's scales, where the element order kernel above needs four of each.
+INLINE void q4_unpack_grouped(const uint8_t *blk, __m512i *w)
+{
+    const __m512i m15 = _mm512_set1_epi8(15);
+    const uint8_t *qs = blk + offsetof(wk_block_q4_k, qs);
+    const __m512i q0 = _mm512_loadu_si512(qs), q1 = _mm512_loadu_si512(qs + 64);
+    const __m512i v0 = _mm512_and_si512(q0, m15);
+    const __m512i v1 = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m15);
+    const __m512i v2 = _mm512_and_si512(q1, m15);
+    const __m512i v3 = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m15);
+    const __m512i t0 = _mm512_unpacklo_epi32(v0, v1), t1 = _mm512_unpackhi_epi32(v0, v1);
+    const __m512i t2 = _mm512_unpacklo_epi32(v2, v3), t3 = _mm512_unpackhi_epi32(v2, v3);
+    w[0] = _mm512_unpacklo_epi64(t0, t2);
+    w[1] = _mm512_unpackhi_epi64(t0, t2);
+    w[2] = _mm512_unpacklo_epi64(t1, t3);
+    w[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// Word 8 L + j of the scales of row pair 0 after vpackssdw (j < 4: row 0's group sum (L, j),
+// else row 1's (L, j - 4)): the index of its 32-element scale in sc16 (word 8 r + g: sc_r[g]);
+// dword (L, i) holds elements of group 4 (i / 2) + 2 (L / 2) + i % 2 of 32.
+static const int16_t q4g_scale_idx[32] = {
+    0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13,
+    2, 3, 6, 7, 10, 11, 14, 15, 2, 3, 6, 7, 10, 11, 14, 15,
+};
+
+static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, size_t ws,
+                                  const void *va, size_t as)
+{
+    const size_t bb = sizeof(wk_block_q4_k);
+    const __m512i csc = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128));
+    const __m512i cmn = _mm512_add_epi8(csc, _mm512_broadcast_i32x4(_mm_setr_epi8(
+                                                 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
+    const __m512i idx0 = _mm512_loadu_si512(q4g_scale_idx);
+    const __m512i idx1 = _mm512_add_epi16(idx0, _mm512_set1_epi16(16));
+    const __m512i lane0 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i zero = _mm512_setzero_si512();
+    __m128 acc[WK_4IL_N_MAX], accm[WK_4IL_N_MAX];
+    for (int t = 0; t < nt; t++) { acc[t] = accm[t] = _mm_setzero_ps(); }
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
+        prefetch_next4(blk, 4 * ws, bb);
+        __m128 d4, dmin4;
+        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
+        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc), mn16 = _mm512_shuffle_epi8(scm, cmn);
+        const __m512i sv0 = _mm512_permutexvar_epi16(idx0, sc16);
+        const __m512i sv1 = _mm512_permutexvar_epi16(idx1, sc16);
+        __m512i w[4][4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) { q4_unpack_grouped(blk[r], w[r]); }
+        for (int t = 0; t < nt; t++) {
+            const wk_block_q8_k *ab = (const wk_block_q8_k *)((const char *)va + t * as) + i;
+            __m512i av[4], c[4];
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) { av[k] = _mm512_loadu_si512(ab->qs + 64 * k); }
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                c[r] = _mm512_dpbusd_epi32(zero, w[r][0], av[0]);
+                #pragma GCC unroll 3
+                for (int k = 1; k < 4; k++) { c[r] = _mm512_dpbusd_epi32(c[r], w[r][k], av[k]); }
+            }
+            const __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[0], c[1]), sv0);
+            const __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[2], c[3]), sv1);
+            const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
+                                              _mm_loadu_si128((const __m128i *)ab->bsums + 1));
+            __m512i pm = _mm512_madd_epi16(mn16, _mm512_broadcast_i32x4(gs));
+            pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_BADC));
+            pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_CDAB));
+            const __m128i pm4 = _mm512_castsi512_si128(_mm512_permutexvar_epi32(lane0, pm));
+            acc[t] = k4row_add(acc[t], ab->d, d4, pair_totals(x, y));
+            accm[t] = k4row_add(accm[t], ab->d, dmin4, pm4);
+        }
+    }
+    for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], accm[t])); }
+}
+
 static void dot4il_n_q4_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
                                  const void *a, size_t as)
 {
@@ -235,4 +320,5 @@ void wk_kernels_fill_avx512_batch(wk_kernels *k)
     k->vec_dot_4il_n[WICK_DTYPE_Q4_K] = dot4il_n_q4_k_avx512;
     k->vec_dot_4il_n[WICK_DTYPE_Q5_K] = dot4il_n_q5_k_avx512;
     k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_avx512;
+    k->vec_dot_4il_ng[WICK_DTYPE_Q4_K] = dot4il_ng_q4_k_avx512;
 }

@@ -76,6 +76,9 @@ typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_
 // stream), and every output has the bits vec_dot_4il gives for that token alone. Set where a
 // kernel gains from it (AVX-512: Q4_K, Q5_K, Q6_K) and on the scalar path (the reference: one
 // vec_dot_4il per token); NULL elsewhere: call vec_dot_4il per token.
+// vec_dot_4il_ng: the same products, same bits, with each activation row's Q8_K blocks in the
+// grouped order of wk_q8_k_group, where a kernel needs fewer instructions per token so (AVX-512
+// Q4_K: a row's group sums chain in vpdpbusd; batch_avx512.c); NULL elsewhere.
 #define WK_4IL_N_MAX 8
 typedef void (*wk_vec_dot_4il_n_fn)(int64_t n, int nt, float *s, const void *w, size_t w_stride,
                                     const void *a, size_t a_stride);
@@ -121,6 +124,7 @@ typedef struct wk_kernels {
     wk_vec_dot_4row_fn vec_dot_4row[WICK_DTYPE_COUNT]; // by weight type; the K formats only
     wk_vec_dot_4row_fn vec_dot_4il[WICK_DTYPE_COUNT];  // by weight type; interleaved rows
     wk_vec_dot_4il_n_fn vec_dot_4il_n[WICK_DTYPE_COUNT]; // the same, several tokens at once
+    wk_vec_dot_4il_n_fn vec_dot_4il_ng[WICK_DTYPE_COUNT]; // the same, activations grouped
     wk_accum_rows_fn accum_rows;
     wk_dot_f32_4x4_fn dot_f32_4x4;
     wk_gemm_pack_fn gemm_pack[WICK_DTYPE_COUNT];    // by weight type; K formats, AVX2 / AVX-512
@@ -141,6 +145,12 @@ const wk_kernels *wk_kernels_named(const char *name);
 // (4 b + r) bb within it. wk_deinterleave4 undoes it. dst and src must not overlap.
 void wk_interleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb);
 void wk_deinterleave4(void *dst, const void *src, int64_t n_rows, size_t rb, size_t bb);
+
+// Copies n_blocks Q8_K blocks from src to dst (not overlapping) with each block's 256 quants in
+// the grouped order the kernels' vec_dot_4il_ng take: 4-byte run (k, L, i) at 64 k + 16 L + 4 i
+// holds elements 4 k .. 4 k + 3 of 16-element group 8 (i / 2) + 4 (L / 2) + 2 (i % 2) + L % 2
+// (d and bsums as they are).
+void wk_q8_k_group(void *dst, const void *src, int64_t n_blocks);
 
 // fp16 / bf16 scalar conversions (exact, round-to-nearest-even for the narrowing ones).
 float wk_fp16_to_f32(uint16_t h);

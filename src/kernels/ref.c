@@ -594,6 +594,27 @@ static void accum_rows_ref(float *o, int64_t o_stride, const float *p, int64_t p
     }
 }
 
+void wk_q8_k_group(void *dst, const void *src, int64_t n_blocks)
+{
+    const wk_block_q8_k *a = src;
+    wk_block_q8_k *g = dst;
+    for (int64_t b = 0; b < n_blocks; b++) {
+        g[b].d = a[b].d;
+        memcpy(g[b].bsums, a[b].bsums, sizeof g[b].bsums);
+        // dword (k, L, i) <- elements 4 k .. 4 k + 3 of group 4 (i / 2) + 2 (L / 2) + i % 2 of
+        // 32 elements, half L % 2
+        for (int k = 0; k < 4; k++) {
+            for (int L = 0; L < 4; L++) {
+                for (int i = 0; i < 4; i++) {
+                    const int e =
+                        128 * (i / 2) + 64 * (L / 2) + 32 * (i % 2) + 16 * (L % 2) + 4 * k;
+                    memcpy(g[b].qs + 64 * k + 16 * L + 4 * i, a[b].qs + e, 4);
+                }
+            }
+        }
+    }
+}
+
 void wk_kernels_fill_ref(wk_kernels *k)
 {
     memset(k, 0, sizeof *k);
