@@ -510,17 +510,60 @@ static void dot4il_q6_k_avx512(int64_t n, float *s, const void *w, size_t ws, co
 // and vpdpwssd multiplies by the groups' i16 scales (vpermw of the 16 scales). Q3_K's offset
 // comes back out as -4 Σ_g sc_g bsum_g, Q2_K's mins as Σ_g mn_g bsum_g: each row's block totals
 // are exact, then the single-row kernel's float steps (lane r: row r).
+// The four rows' group scales as i16 (Q3_K's 6-bit signed ones decoded as blocks.h says): rows
+// 0, 1 in words 0..15, 16..31 of *s01, rows 2, 3 in *s23; Q2_K's mins likewise in *m01, *m23.
+// Each row's 12 (Q3_K) or 16 (Q2_K) scale bytes in a 128-bit lane (masked loads: nothing read
+// past them).
+INLINE void q23_scales_4rows(const uint8_t *const *blk, int three, __m512i *s01, __m512i *s23,
+                             __m512i *m01, __m512i *m23)
+{
+    const size_t off = three ? offsetof(wk_block_q3_k, scales) : offsetof(wk_block_q2_k, scales);
+    const __mmask16 lm = three ? 0x0fff : 0xffff;
+    __m512i v = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(lm, blk[0] + off));
+    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(lm, blk[1] + off), 1);
+    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(lm, blk[2] + off), 2);
+    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(lm, blk[3] + off), 3);
+    const __m512i m15 = _mm512_set1_epi8(15);
+    __m512i sc, mn = _mm512_setzero_si512();
+    if (three) {
+        // byte k < 8: s[k] & 15, k >= 8: s[k - 8] >> 4; | bits 2 (k / 4) of s[8 + k % 4] at 4, 5
+        __m512i lo = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(
+                                                0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7)));
+        lo = _mm512_and_si512(_mm512_mask_blend_epi8((__mmask64)0xff00ff00ff00ff00ull, lo,
+                                                     _mm512_srli_epi16(lo, 4)),
+                              m15);
+        __m512i hi = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(
+                                                8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11)));
+        hi = _mm512_slli_epi16(_mm512_srlv_epi16(hi, _mm512_broadcast_i32x4(
+                                                         _mm_setr_epi16(0, 0, 2, 2, 4, 4, 6, 6))),
+                               4);
+        sc = _mm512_sub_epi8(_mm512_ternarylogic_epi32(hi, _mm512_set1_epi8(48), lo, TL_AND_OR),
+                             _mm512_set1_epi8(32));
+        *s01 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(sc));
+        *s23 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(sc, 1));
+    } else {
+        sc = _mm512_and_si512(v, m15);
+        mn = _mm512_and_si512(_mm512_srli_epi16(v, 4), m15);
+        *s01 = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(sc));
+        *s23 = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(sc, 1));
+    }
+    *m01 = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(mn));
+    *m23 = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(mn, 1));
+}
+
 INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
                            const void *va, int three)
 {
     const wk_block_q8_k *a = va;
     const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
     const size_t qs_off = three ? offsetof(wk_block_q3_k, qs) : offsetof(wk_block_q2_k, qs);
+    const size_t d_off = three ? offsetof(wk_block_q3_k, d) : offsetof(wk_block_q2_k, d);
     const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
-    // word k of 128-bit lane L: the group of packs(u_j, u_j+1) there, j = 0 (idx0) or 2 (idx1)
+    // word k of 128-bit lane L: the group of packs(u_j, u_j+1) there, j = 0 (idx0) or 2 (idx1),
+    // for the row in words 0..15 of the scale vector (+ 16: the row in words 16..31)
     const __m512i idx0 = _mm512_set_epi16(11, 11, 11, 11, 9, 9, 9, 9, 10, 10, 10, 10, 8, 8, 8, 8,
                                           3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0);
-    const __m512i idx1 = _mm512_add_epi16(idx0, _mm512_set1_epi16(4));
+    const __m512i four = _mm512_set1_epi16(4), sixteen = _mm512_set1_epi16(16);
     const __m512i zero = _mm512_setzero_si512();
     __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
@@ -529,7 +572,7 @@ INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
         prefetch_next4(blk, 4 * ws, bb);
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)ab->bsums);
+        const __m512i bsums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)ab->bsums));
         __m512i ax[4];
         #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
@@ -537,24 +580,25 @@ INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
                 _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j))),
                 _mm256_loadu_si256((const __m256i *)(ab->qs + 128 + 32 * j)), 1);
         }
+        __m512i scp[2], mnp[2];
+        q23_scales_4rows(blk, three, &scp[0], &scp[1], &mnp[0], &mnp[1]);
         __m512i sumi[4], pm[4];
-        float d[4], dmin[4];
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
-            q23_head hd;
-            q23_head_of(blk[r], three, &hd);
-            d[r] = hd.d;
-            dmin[r] = hd.dmin;
-            const __m512i sc = _mm512_castsi256_si512(hd.sc16); // vpermw reads words 0..15 only
+            const __m512i sc = scp[r / 2];
+            const __mmask16 half = r % 2 ? 0xff00 : 0x00ff; // this row's dwords of a pair's madd
             __m512i t = zero, hx = zero;
-            if (three) {
-                const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bsums, hd.sc16), 2);
-                t = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), corr));
+            if (three) { // u = q + 4: start from -4 Σ_g sc_g bsum_g
+                const __m512i corr = _mm512_slli_epi32(_mm512_madd_epi16(sc, bsums), 2);
+                t = _mm512_maskz_sub_epi32(half, zero, corr);
                 // [hm | hm >> 4] << 2: bit j + 2 of each byte is hmask bit j (bit 4 + j above)
-                hx = _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(hd.hm),
-                                                          _mm256_srli_epi16(hd.hm, 4), 1), 2);
+                const __m256i hm = _mm256_loadu_si256((const __m256i *)blk[r]);
+                hx = _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(hm),
+                                                          _mm256_srli_epi16(hm, 4), 1), 2);
+                pm[r] = zero;
+            } else {
+                pm[r] = _mm512_maskz_mov_epi32(half, _mm512_madd_epi16(mnp[r / 2], bsums));
             }
-            pm[r] = three ? zero : _mm512_zextsi256_si512(_mm256_madd_epi16(bsums, hd.mn16));
             const __m512i q = loadu512(blk[r] + qs_off);
             __m512i p[4];
             #pragma GCC unroll 4
@@ -566,15 +610,16 @@ INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
                                         : _mm512_and_si512(qj, m3);
                 p[j] = _mm512_dpbusd_epi32(zero, u, ax[j]);
             }
+            const __m512i i0 = r % 2 ? _mm512_add_epi16(idx0, sixteen) : idx0;
             t = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(p[0], p[1]),
-                                    _mm512_permutexvar_epi16(idx0, sc));
+                                    _mm512_permutexvar_epi16(i0, sc));
             sumi[r] = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(p[2], p[3]),
-                                          _mm512_permutexvar_epi16(idx1, sc));
+                                          _mm512_permutexvar_epi16(_mm512_add_epi16(i0, four), sc));
         }
-        const __m128 d4 = _mm_setr_ps(d[0], d[1], d[2], d[3]);
+        const __m128 d4 = h2f_4rows(blk, d_off);
         acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
         if (!three) {
-            const __m128 dmin4 = _mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]);
+            const __m128 dmin4 = h2f_4rows(blk, offsetof(wk_block_q2_k, dmin));
             accm = k4row_add(accm, ab->d, dmin4, hsum4_epi32_512(pm[0], pm[1], pm[2], pm[3]));
         }
     }

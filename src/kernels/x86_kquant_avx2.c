@@ -411,6 +411,42 @@ INLINE void dot_q6_k_n(int64_t n, float *s, const void *vw, const void *va, size
 }
 
 // Q2_K and Q3_K: 2-bit quants in qs (shift 2j of byte 32h + l), 16 groups of 16.
+// The per-block header of a Q2_K / Q3_K block as vectors: the 16 group scales (Q3_K's signed
+// 6-bit ones decoded) and Q2_K's mins as i16, Q3_K's hmask, d and dmin (0 for Q3_K).
+typedef struct q23_head {
+    __m256i sc16, mn16, hm; // the 16 group scales and mins (Q2_K) as i16; Q3_K's hmask
+    float d, dmin;
+} q23_head;
+
+INLINE void q23_head_of(const uint8_t *blk, int three, q23_head *h)
+{
+    const wk_block_q2_k *b2 = (const wk_block_q2_k *)blk;
+    const wk_block_q3_k *b3 = (const wk_block_q3_k *)blk;
+    h->mn16 = h->hm = _mm256_setzero_si256();
+    h->dmin = 0.0f;
+    if (three) {
+        // 6-bit signed scales: low 4 bits from bytes 0..7, high 2 bits from bytes 8..11
+        uint32_t a[3];
+        memcpy(a, b3->scales, 12);
+        const uint32_t m4 = 0x0f0f0f0f, m2 = 0x03030303;
+        uint32_t x0 = (a[0] & m4) | ((a[2] >> 0) & m2) << 4;
+        uint32_t x1 = (a[1] & m4) | ((a[2] >> 2) & m2) << 4;
+        uint32_t x2 = ((a[0] >> 4) & m4) | ((a[2] >> 4) & m2) << 4;
+        uint32_t x3 = ((a[1] >> 4) & m4) | ((a[2] >> 6) & m2) << 4;
+        __m128i sc8 = _mm_sub_epi8(_mm_setr_epi32((int)x0, (int)x1, (int)x2, (int)x3),
+                                   _mm_set1_epi8(32));
+        h->sc16 = _mm256_cvtepi8_epi16(sc8);
+        h->hm = loadu256(b3->hmask);
+        h->d = h2f(b3->d);
+    } else {
+        __m128i raw = _mm_loadu_si128((const __m128i *)b2->scales);
+        h->sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, _mm_set1_epi8(15)));
+        h->mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(15)));
+        h->d = h2f(b2->d);
+        h->dmin = h2f(b2->dmin);
+    }
+}
+
 // The unsigned quants of vector v (elements 32v .. 32v + 31) of a Q2_K/Q3_K block: q holds
 // qs[32 h ..] shifted right by 2 (v % 4) (and hm the hmask shifted right by v); both advance.
 INLINE __m256i q23_next(__m256i *q, __m256i *hm, int three)
