@@ -164,6 +164,14 @@ static const int16_t q4g_scale_idx[32] = {
     2, 3, 6, 7, 10, 11, 14, 15, 2, 3, 6, 7, 10, 11, 14, 15,
 };
 
+// The mins of row r against the token's 32-element group sums gs: dword 4 L + r of
+// madd(mn_T, gs_B) is mn_r[2 L] gs[2 L] + mn_r[2 L + 1] gs[2 L + 1]; q4g_mins_idx picks mn_T's
+// words from mn16 (word 8 r + j: mn_r[j]).
+static const int16_t q4g_mins_idx[32] = {
+    0, 1, 8, 9, 16, 17, 24, 25, 2, 3, 10, 11, 18, 19, 26, 27,
+    4, 5, 12, 13, 20, 21, 28, 29, 6, 7, 14, 15, 22, 23, 30, 31,
+};
+
 static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, size_t ws,
                                   const void *va, size_t as)
 {
@@ -174,10 +182,12 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
                                                  8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
     const __m512i idx0 = _mm512_loadu_si512(q4g_scale_idx);
     const __m512i idx1 = _mm512_add_epi16(idx0, _mm512_set1_epi16(16));
-    const __m512i lane0 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i midx = _mm512_loadu_si512(q4g_mins_idx);
+    const __m512i lanesel = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const __m512i zero = _mm512_setzero_si512();
-    __m128 acc[WK_4IL_N_MAX], accm[WK_4IL_N_MAX];
-    for (int t = 0; t < nt; t++) { acc[t] = accm[t] = _mm_setzero_ps(); }
+    // per token: [Σ d_a d sumi | Σ d_a dmin summ] of the four rows, the reference's float steps
+    __m256 acc[WK_4IL_N_MAX];
+    for (int t = 0; t < nt; t++) { acc[t] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const uint8_t *blk[4];
         #pragma GCC unroll 4
@@ -185,7 +195,9 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
         prefetch_next4(blk, 4 * ws, bb);
         __m128 d4, dmin4;
         const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
-        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc), mn16 = _mm512_shuffle_epi8(scm, cmn);
+        const __m256 dd = _mm256_insertf128_ps(_mm256_castps128_ps256(d4), dmin4, 1);
+        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc);
+        const __m512i mnt = _mm512_permutexvar_epi16(midx, _mm512_shuffle_epi8(scm, cmn));
         const __m512i sv0 = _mm512_permutexvar_epi16(idx0, sc16);
         const __m512i sv1 = _mm512_permutexvar_epi16(idx1, sc16);
         __m512i w[4][4];
@@ -202,19 +214,30 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
                 #pragma GCC unroll 3
                 for (int k = 1; k < 4; k++) { c[r] = _mm512_dpbusd_epi32(c[r], w[r][k], av[k]); }
             }
-            const __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[0], c[1]), sv0);
-            const __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[2], c[3]), sv1);
+            __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[0], c[1]), sv0);
+            __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[2], c[3]), sv1);
+            x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB)); // [0, 0, 1, 1]
+            y = _mm512_add_epi32(y, _mm512_shuffle_epi32(y, _MM_PERM_CDAB)); // [2, 2, 3, 3]
+            const __m512i z = _mm512_castps_si512(_mm512_shuffle_ps(
+                _mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
             const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
                                               _mm_loadu_si128((const __m128i *)ab->bsums + 1));
-            __m512i pm = _mm512_madd_epi16(mn16, _mm512_broadcast_i32x4(gs));
-            pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_BADC));
-            pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_CDAB));
-            const __m128i pm4 = _mm512_castsi512_si128(_mm512_permutexvar_epi32(lane0, pm));
-            acc[t] = k4row_add(acc[t], ab->d, d4, pair_totals(x, y));
-            accm[t] = k4row_add(accm[t], ab->d, dmin4, pm4);
+            const __m512i m = _mm512_madd_epi16(
+                mnt, _mm512_permutexvar_epi32(lanesel, _mm512_castsi128_si512(gs)));
+            // lanes [z0 + z2, z1 + z3, m0 + m2, m1 + m3], then [Σ z | Σ m]
+            const __m512i h = _mm512_add_epi32(_mm512_shuffle_i64x2(z, m, 0x44),
+                                               _mm512_shuffle_i64x2(z, m, 0xee));
+            const __m512i tot = _mm512_add_epi32(_mm512_shuffle_i64x2(h, h, 0x08),
+                                                 _mm512_shuffle_i64x2(h, h, 0x0d));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(ab->d), dd),
+                                                         _mm256_cvtepi32_ps(
+                                                             _mm512_castsi512_si256(tot))));
         }
     }
-    for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], accm[t])); }
+    for (int t = 0; t < nt; t++) {
+        _mm_storeu_ps(s + 4 * t, _mm_sub_ps(_mm256_castps256_ps128(acc[t]),
+                                            _mm256_extractf128_ps(acc[t], 1)));
+    }
 }
 
 static void dot4il_n_q4_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
