@@ -1,6 +1,6 @@
 // bench_kernels.c — matrix-vector throughput of vec_dot per weight type and kernel path (1 thread).
 //
-//   bench_kernels [--quick] [TYPE...]
+//   bench_kernels [--quick] [--batch] [TYPE...]
 //
 // For each type: a 4096 x 4096 weight (hot: it mostly fits the last-level cache when quantized)
 // and a streaming weight of 4096 columns and ≥ 256 MiB (cold: read from memory every pass), times
@@ -9,6 +9,7 @@
 // vec_dot_4act (4 activation rows per weight pass, for GEMM) over four vec_dot calls. Types with
 // vec_dot_4row (4 weight rows per call) are timed through it, as the matmul driver runs them.
 #include "bench_common.h"
+#include "kernels/blocks.h"
 #include "kernels/kernels.h"
 
 #define NCOL 4096
@@ -83,6 +84,75 @@ static void fill_weights(bench_rng *rng, int type, uint8_t *w, size_t bytes)
     }
 }
 
+// --batch: batched decode's kernels on a hot weight of 256 rows interleaved by four (the repacked
+// layout): per group of four rows, ns for nt = 1 .. WK_4IL_N_MAX tokens through nt vec_dot_4il
+// calls, one vec_dot_4il_n call, and one vec_dot_4il_ng call on the grouped activations.
+typedef struct batch_run {
+    const wk_kernels *k;
+    int type, nt, kind; // kind 0: vec_dot_4il per token, 1: vec_dot_4il_n, 2: vec_dot_4il_ng
+    const uint8_t *w, *a;
+    size_t row_bytes, a_stride;
+    int64_t rows;
+} batch_run;
+
+static void run_batch(void *ctx)
+{
+    const batch_run *b = ctx;
+    float s[4 * WK_4IL_N_MAX];
+    for (int64_t r = 0; r < b->rows; r += 4) {
+        const uint8_t *w = b->w + (size_t)r * b->row_bytes;
+        if (b->kind == 0) {
+            for (int t = 0; t < b->nt; t++) {
+                b->k->vec_dot_4il[b->type](NCOL, s + 4 * t, w, b->row_bytes,
+                                           b->a + (size_t)t * b->a_stride);
+            }
+        } else {
+            wk_vec_dot_4il_n_fn f =
+                b->kind == 1 ? b->k->vec_dot_4il_n[b->type] : b->k->vec_dot_4il_ng[b->type];
+            f(NCOL, b->nt, s, w, b->row_bytes, b->a, b->a_stride);
+        }
+        bench_sinkf(s[0]);
+    }
+}
+
+static void bench_batch(bench_rng *rng, int type, bool quick)
+{
+    const wk_type_traits *t = wk_type(type);
+    const wk_kernels *k = wk_kernels_get();
+    if (!k->vec_dot_4il_n[type]) { return; }
+    size_t rb, as;
+    if (wk_row_bytes(type, NCOL, &rb) != WICK_OK ||
+        wk_row_bytes(WICK_DTYPE_Q8_K, NCOL, &as) != WICK_OK) {
+        return;
+    }
+    const int64_t rows = 256;
+    uint8_t *w = bench_alloc((size_t)rows * rb), *il = bench_alloc((size_t)rows * rb);
+    uint8_t *a = bench_alloc(WK_4IL_N_MAX * as), *ag = bench_alloc(WK_4IL_N_MAX * as);
+    float *x = bench_alloc(NCOL * sizeof(float));
+    fill_weights(rng, type, w, (size_t)rows * rb);
+    wk_interleave4(il, w, rows, rb, t->bytes);
+    for (int j = 0; j < WK_4IL_N_MAX; j++) {
+        bench_fill_f32(rng, x, NCOL, 1.0f);
+        k->from_float[WICK_DTYPE_Q8_K](x, a + j * as, NCOL);
+    }
+    wk_q8_k_group(ag, a, WK_4IL_N_MAX * (int64_t)(as / sizeof(wk_block_q8_k)));
+    for (int kind = 0; kind < 3; kind++) {
+        if (kind == 2 && !k->vec_dot_4il_ng[type]) { continue; }
+        printf("%-6s %-7s %-5s", t->name, k->name, kind == 0 ? "4il" : kind == 1 ? "4il_n" : "ng");
+        for (int nt = 1; nt <= WK_4IL_N_MAX; nt++) {
+            batch_run b = {k, type, nt, kind, il, kind == 2 ? ag : a, rb, as, rows};
+            double sec = bench_best_seconds(run_batch, &b, quick ? 5 : 30, quick ? 0.1 : 0.5);
+            printf(" %6.1f", sec * 1e9 / (double)(rows / 4) / (double)(NCOL / WK_QK_K));
+        }
+        printf("\n");
+    }
+    free(w);
+    free(il);
+    free(a);
+    free(ag);
+    free(x);
+}
+
 static const int types[] = {WICK_DTYPE_F32,  WICK_DTYPE_F16,  WICK_DTYPE_BF16, WICK_DTYPE_Q4_0,
                             WICK_DTYPE_Q4_1, WICK_DTYPE_Q5_0, WICK_DTYPE_Q5_1, WICK_DTYPE_Q8_0,
                             WICK_DTYPE_Q2_K, WICK_DTYPE_Q3_K, WICK_DTYPE_Q4_K, WICK_DTYPE_Q5_K,
@@ -90,15 +160,32 @@ static const int types[] = {WICK_DTYPE_F32,  WICK_DTYPE_F16,  WICK_DTYPE_BF16, W
 
 int main(int argc, char **argv)
 {
-    bool quick = false;
+    bool quick = false, batch = false;
     const char *only[16];
     int n_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = true;
+        } else if (strcmp(argv[i], "--batch") == 0) {
+            batch = true;
         } else if (n_only < 16) {
             only[n_only++] = argv[i];
         }
+    }
+    if (batch) {
+        printf("# bench_kernels --batch: ns per group of four interleaved rows and super-block "
+               "(256\n# columns), hot weight of 256 x %d, 1 thread, path %s; columns: 1 .. %d "
+               "tokens\n",
+               NCOL, wk_kernels_get()->name, WK_4IL_N_MAX);
+        bench_rng rng = bench_rng_seed(42);
+        for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+            bool want = n_only == 0;
+            for (int i = 0; i < n_only; i++) {
+                want |= strcmp(only[i], wk_type(types[ti])->name) == 0;
+            }
+            if (want) { bench_batch(&rng, types[ti], quick); }
+        }
+        return 0;
     }
     double bw = bench_mem_bandwidth_gbs(quick ? 256 : 0);
     bench_print_banner("bench_kernels: GEMV y = W x, 4096 columns, 1 thread", bw);
