@@ -54,6 +54,55 @@ INLINE void dp_steps(__m512i acc[4][MAXV], const uint8_t *const *wr,
     }
 }
 
+// v[r] (row r's 16 tokens) transposed in place: v[l] = token l's 16 rows.
+INLINE void transpose16(__m512 v[16])
+{
+    __m512 t[16];
+    #pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) { // per 128-bit lane: r0 r1 pairs of elements 0, 1 / 2, 3
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    #pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) { // v[4 i + k], lane L: rows 4 i .. 4 i + 3 of element 4 L + k
+        v[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        v[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+        v[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        v[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+    }
+    #pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) { // element 4 L + k: lane L of v[k], v[4 + k], v[8 + k], v[12 + k]
+        const __m512 w0 = _mm512_shuffle_f32x4(v[k], v[4 + k], 0x88);
+        const __m512 w1 = _mm512_shuffle_f32x4(v[k], v[4 + k], 0xdd);
+        const __m512 w2 = _mm512_shuffle_f32x4(v[8 + k], v[12 + k], 0x88);
+        const __m512 w3 = _mm512_shuffle_f32x4(v[8 + k], v[12 + k], 0xdd);
+        t[k] = _mm512_shuffle_f32x4(w0, w2, 0x88);
+        t[4 + k] = _mm512_shuffle_f32x4(w1, w3, 0x88);
+        t[8 + k] = _mm512_shuffle_f32x4(w0, w2, 0xdd);
+        t[12 + k] = _mm512_shuffle_f32x4(w1, w3, 0xdd);
+    }
+    #pragma GCC unroll 16
+    for (int l = 0; l < 16; l++) { v[l] = t[l]; }
+}
+
+// The sums of nr <= 16 rows × 16 tokens (row r's at f + r * MAXV * 16, minus those at m unless
+// m is NULL) out token by token: token l's rows to y + l * ys, for the first nt tokens.
+INLINE void store_block(const float *f, const float *m, int nr, int nt, float *y, int64_t ys)
+{
+    __m512 v[16];
+    #pragma GCC unroll 16
+    for (int r = 0; r < 16; r++) {
+        v[r] = _mm512_setzero_ps();
+        if (r < nr) {
+            v[r] = _mm512_loadu_ps(f + r * MAXV * 16);
+            if (m) { v[r] = _mm512_sub_ps(v[r], _mm512_loadu_ps(m + r * MAXV * 16)); }
+        }
+    }
+    transpose16(v);
+    const __mmask16 rows = (__mmask16)((1u << nr) - 1);
+    for (int l = 0; l < nt; l++) { _mm512_mask_storeu_ps(y + l * ys, rows, v[l]); }
+}
+
 // sf/sm: [row 0..3][vector 0..MAXV-1][16 tokens] running sumf / summf of rows r0 .. r0 + 3;
 // x[j]: vector j's activations of this super-block. mins: the pairs' term goes to summf (Q2_K,
 // Q4_K, Q5_K); else it is the offset's, subtracted from the integer sum (Q3_K, Q6_K).
@@ -126,7 +175,7 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
     float sf[R * MAXV * 16] __attribute__((aligned(64)));
     float sm[R * MAXV * 16] __attribute__((aligned(64)));
     memset(sf, 0, sizeof(float) * (size_t)((n_rows + 3) / 4 * 4) * MAXV * 16);
-    memset(sm, 0, sizeof(float) * (size_t)((n_rows + 3) / 4 * 4) * MAXV * 16);
+    if (mins) { memset(sm, 0, sizeof(float) * (size_t)((n_rows + 3) / 4 * 4) * MAXV * 16); }
     for (int64_t b = 0; b < nsb; b++) {
         const wk_gemm_asb *x[MAXV];
         for (int j = 0; j < MAXV; j++) { x[j] = a + (g + (j < ntv ? j : 0)) * nsb + b; }
@@ -138,25 +187,17 @@ INLINE void gemm_pass(const wk_gemm_wsb *w, int n_rows, int64_t nsb, const wk_ge
                   sf + r0 * MAXV * 16, sm + r0 * MAXV * 16);
         }
     }
-    // y[t][r0 ..]: row r of token l is lane l of sf/sm row (r, j); gathered per token so that
-    // each token's 16 outputs of a tile go out in one store
-    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
-                                                            5, 4, 3, 2, 1, 0),
-                                           _mm512_set1_epi32(MAXV * 16));
+    // y[t][r0 ..] = sumf - summf (summf 0 without mins), per tile of 16 rows and vector j:
+    // row r of token l is lane l of sf/sm row (r, j), transposed so that each token's 16
+    // outputs go out in one store
     for (int r0 = 0; r0 < n_rows; r0 += WK_GEMM_ROWS) {
         const int nr = n_rows - r0 < WK_GEMM_ROWS ? n_rows - r0 : WK_GEMM_ROWS;
-        const __mmask16 rows = (__mmask16)((1u << nr) - 1);
-        const float *f0 = sf + r0 * MAXV * 16, *m0 = sm + r0 * MAXV * 16;
         for (int j = 0; j < ntv; j++) {
-            for (int l = 0; l < 16; l++) {
-                const int64_t t = (g + j) * WK_GEMM_TOKS + l;
-                if (t >= T) { break; }
-                const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
-                                                          f0 + j * 16 + l, 4);
-                const __m512 m = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
-                                                          m0 + j * 16 + l, 4);
-                _mm512_mask_storeu_ps(y + t * ys + r0, rows, _mm512_sub_ps(f, m));
-            }
+            const int64_t t0 = (g + j) * WK_GEMM_TOKS;
+            const int nt = T - t0 < WK_GEMM_TOKS ? (int)(T - t0) : WK_GEMM_TOKS;
+            if (nt <= 0) { break; }
+            store_block(sf + r0 * MAXV * 16 + j * 16, mins ? sm + r0 * MAXV * 16 + j * 16 : NULL,
+                        nr, nt, y + t0 * ys + r0, ys);
         }
     }
 }
@@ -277,18 +318,11 @@ INLINE void gemm0_pass(const uint8_t *wq, const float *wd, int n_rows, int64_t K
     for (int r0 = 0; r0 < n_rows; r0 += 4) {
         micro0(wq, wd, K, nb, r0, x, ntv, shift, sf + r0 * MAXV * 16);
     }
-    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
-                                                            5, 4, 3, 2, 1, 0),
-                                           _mm512_set1_epi32(MAXV * 16));
-    const __mmask16 rows = (__mmask16)((1u << n_rows) - 1);
     for (int j = 0; j < ntv; j++) {
-        for (int l = 0; l < 16; l++) {
-            const int64_t t = (g + j) * WK_GEMM_TOKS + l;
-            if (t >= T) { break; }
-            const __m512 f = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx,
-                                                      sf + j * 16 + l, 4);
-            _mm512_mask_storeu_ps(y + t * ys, rows, f);
-        }
+        const int64_t t0 = (g + j) * WK_GEMM_TOKS;
+        const int nt = T - t0 < WK_GEMM_TOKS ? (int)(T - t0) : WK_GEMM_TOKS;
+        if (nt <= 0) { break; }
+        store_block(sf + j * 16, NULL, n_rows, nt, y + t0 * ys, ys);
     }
 }
 
