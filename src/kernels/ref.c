@@ -538,6 +538,8 @@ DOT4IL(dot4il_q5_k_ref, dot_q5_k_ref, wk_block_q5_k, WK_QK_K)
 DOT4IL(dot4il_q6_k_ref, dot_q6_k_ref, wk_block_q6_k, WK_QK_K)
 DOT4IL(dot4il_q4_0_ref, dot_q4_0_ref, wk_block_q4_0, WK_QK)
 DOT4IL(dot4il_q5_0_ref, dot_q5_0_ref, wk_block_q5_0, WK_QK)
+DOT4IL(dot4il_q4_1_ref, dot_q4_1_ref, wk_block_q4_1, WK_QK)
+DOT4IL(dot4il_q5_1_ref, dot_q5_1_ref, wk_block_q5_1, WK_QK)
 DOT4IL(dot4il_q8_0_ref, dot_q8_0_ref, wk_block_q8_0, WK_QK)
 
 // vec_dot_4il_n: one vec_dot_4il per token (the specification of the batched kernels).
@@ -654,6 +656,8 @@ void wk_kernels_fill_ref(wk_kernels *k)
     k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_ref;
     k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot4il_q4_0_ref;
     k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot4il_q5_0_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q4_1] = dot4il_q4_1_ref;
+    k->vec_dot_4il[WICK_DTYPE_Q5_1] = dot4il_q5_1_ref;
     k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_ref;
     k->from_float[WICK_DTYPE_F32] = quant_f32_ref;
     k->from_float[WICK_DTYPE_F16] = quant_f16_ref;

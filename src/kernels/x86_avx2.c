@@ -403,8 +403,41 @@ LEGACY_SIGNED(dot_q8_0, wk_block_q8_0, loadu256(b->qs), loadu256(b->qs), 0)
         for (int j = 0; j < na; j++) { s[j] = hsum_ps(acc[j]) + summ[j]; }                         \
     }
 
+// vec_dot_4il of Q4_1 / Q5_1: four rows interleaved by four (block i of row r at w[4 i + r]),
+// each row's chains those of LEGACY_MIN's single-row kernel (the same operations in the same
+// order, so the same bits), the activation block and its scales loaded once for the four rows,
+// the next group of rows prefetched.
+#define LEGACY_MIN_4IL(fname, BT, QEXPR)                                                           \
+    static void fname##_4il_avx2(int64_t n, float *s, const void *vw, size_t ws, const void *va)   \
+    {                                                                                              \
+        const BT *w = vw;                                                                          \
+        const wk_block_q8_1 *a = va;                                                               \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),            \
+                         _mm256_setzero_ps()};                                                     \
+        float summ[4] = {0, 0, 0, 0};                                                              \
+        const __m256i ones = _mm256_set1_epi16(1);                                                 \
+        for (int64_t i = 0; i < n / WK_QK; i++) {                                                  \
+            for (size_t o = 0; o < 4 * sizeof(BT); o += 64) {                                      \
+                _mm_prefetch((const char *)&w[4 * i] + 4 * ws + o, _MM_HINT_T1);                   \
+            }                                                                                      \
+            const __m256i aq = loadu256(a[i].qs);                                                  \
+            const float da = h2f(a[i].d), sa = h2f(a[i].s);                                        \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
+                const BT *b = &w[4 * i + r];                                                       \
+                __m256i q = QEXPR;                                                                 \
+                float dw = h2f(b->d), mw = h2f(b->m);                                              \
+                __m256 p = _mm256_cvtepi32_ps(dot_u8s8(q, aq, ones));                              \
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da), p, acc[r]);                      \
+                summ[r] += mw * sa;                                                                \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < 4; r++) { s[r] = hsum_ps(acc[r]) + summ[r]; }                          \
+    }
+
 LEGACY_MIN(dot_q4_1, wk_block_q4_1, nibbles32(b->qs))
 LEGACY_MIN(dot_q5_1, wk_block_q5_1, q5_bytes(b->qh, b->qs))
+LEGACY_MIN_4IL(dot_q4_1, wk_block_q4_1, nibbles32(b->qs))
+LEGACY_MIN_4IL(dot_q5_1, wk_block_q5_1, q5_bytes(b->qh, b->qs))
 
 
 // --- the table -----------------------------------------------------------------------------------
@@ -591,6 +624,8 @@ void wk_kernels_fill_avx2(wk_kernels *k)
 #undef SET
     k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot_q4_0_4il_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot_q5_0_4il_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q4_1] = dot_q4_1_4il_avx2;
+    k->vec_dot_4il[WICK_DTYPE_Q5_1] = dot_q5_1_4il_avx2;
     k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot_q8_0_4il_avx2;
     k->from_float[WICK_DTYPE_F16] = quant_f16_avx2;
     k->from_float[WICK_DTYPE_BF16] = quant_bf16_avx2;

@@ -44,13 +44,14 @@ typedef struct repack_list {
 static bool want(const wk_model *m, const wk_tensor *t)
 {
     const wk_kernels *k = wk_kernels_get();
-    // the fast paths' types: Q2_K .. Q6_K, Q4_0, Q5_0, Q8_0 (the scalar kernels gain nothing
-    // from it)
+    // the fast paths' types: Q2_K .. Q6_K and the legacy Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (the
+    // scalar kernels gain nothing from it)
     const bool fast = strcmp(k->name, "scalar") != 0 &&
                       (t->type == WICK_DTYPE_Q2_K || t->type == WICK_DTYPE_Q3_K ||
                        t->type == WICK_DTYPE_Q4_K || t->type == WICK_DTYPE_Q5_K ||
                        t->type == WICK_DTYPE_Q6_K || t->type == WICK_DTYPE_Q4_0 ||
-                       t->type == WICK_DTYPE_Q5_0 || t->type == WICK_DTYPE_Q8_0);
+                       t->type == WICK_DTYPE_Q5_0 || t->type == WICK_DTYPE_Q8_0 ||
+                       t->type == WICK_DTYPE_Q4_1 || t->type == WICK_DTYPE_Q5_1);
     if (!t->data || t->il4 || !fast || t->n_rows % 4 != 0) { return false; }
     // a tied output is token_embd, whose rows are also looked up one by one
     return t->data != m->tok_embd.data;

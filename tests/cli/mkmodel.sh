@@ -189,6 +189,11 @@ for type in F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K
     done
 done
 
+# repacking at load (rows interleaved by four) keeps the logits bit for bit on the legacy formats
+# with a min, which no fixture model has (test_model_repack's own fixtures cover the others)
+check "Q4_1, Q5_1: repacked logits == the file layout's" \
+    "$WICK_BUILD_DIR/test_model_repack" "$T/t-Q4_1.gguf" "$T/t-Q5_1.gguf"
+
 # --- 6. usage -------------------------------------------------------------------------------------
 expect_exit() {
     want=$1

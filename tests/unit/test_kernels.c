@@ -488,7 +488,7 @@ static void check_gemm(const wk_kernels *k, const wk_kernels *ref, int type)
     free(act);
 }
 
-// vec_dot_4il of the legacy formats (Q4_0, Q5_0, Q8_0) on path k: four random rows interleaved by
+// vec_dot_4il of the legacy formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) on path k: four random rows interleaved by
 // wk_interleave4 (at an odd 2-byte offset) against one activation row, bit for bit equal to the
 // path's own vec_dot of each row in file order; and the path's vec_dot_4act bit for bit equal to
 // its vec_dot of each activation row (a repacked weight runs every token count through
@@ -497,7 +497,9 @@ static void check_dot_4il_legacy(const wk_kernels *k, const wk_kernels *ref, int
 {
     const wk_type_traits *t = wk_type(type);
     const int64_t n_full = 32 * 37;
-    const size_t rb_full = (size_t)(n_full / t->blck) * t->bytes, ab = (size_t)(n_full / 32) * 34;
+    // activation rows of Q8_0 (34 bytes per 32) or Q8_1 (36: Q4_1, Q5_1)
+    const size_t rb_full = (size_t)(n_full / t->blck) * t->bytes,
+                 ab = (size_t)(n_full / 32) * wk_type(t->vec_dot_type)->bytes;
     uint8_t *rows = malloc(4 * rb_full), *il = malloc(4 * rb_full + 2), *a = malloc(4 * ab + 2);
     float *x = malloc((size_t)n_full * sizeof(float));
     int n_bad = 0, n_bad4 = 0;
@@ -827,9 +829,10 @@ static void test_api(void)
             CHECKF(sup == (kp->vec_dot_4act[t] != NULL), "%s vec_dot_4act[%d]", kp->name, t);
             bool kq = sup && wk_type(t)->blck == WK_QK_K; // the K formats have vec_dot_4row
             CHECKF(kq == (kp->vec_dot_4row[t] != NULL), "%s vec_dot_4row[%d]", kp->name, t);
-            // and the legacy formats with signed quants vec_dot_4il
+            // and the legacy formats vec_dot_4il
             bool il = kq || (sup && (t == WICK_DTYPE_Q4_0 || t == WICK_DTYPE_Q5_0 ||
-                                     t == WICK_DTYPE_Q8_0));
+                                     t == WICK_DTYPE_Q8_0 || t == WICK_DTYPE_Q4_1 ||
+                                     t == WICK_DTYPE_Q5_1));
             CHECKF(il == (kp->vec_dot_4il[t] != NULL), "%s vec_dot_4il[%d]", kp->name, t);
             if (p == 0) { // the reference has the batched ones of every K format
                 CHECKF(kq == (kp->vec_dot_4il_n[t] != NULL), "scalar vec_dot_4il_n[%d]", t);
