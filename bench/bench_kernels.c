@@ -127,7 +127,9 @@ static void bench_batch(bench_rng *rng, int type, bool quick)
     }
     const int64_t rows = 256;
     uint8_t *w = bench_alloc((size_t)rows * rb), *il = bench_alloc((size_t)rows * rb);
-    uint8_t *a = bench_alloc(WK_4IL_N_MAX * as), *ag = bench_alloc(WK_4IL_N_MAX * as);
+    const bool six = type == WICK_DTYPE_Q6_K; // wk_q8_k_group6's larger blocks
+    const size_t ags = six ? (size_t)(NCOL / WK_QK_K) * sizeof(wk_block_q8_kg6) : as;
+    uint8_t *a = bench_alloc(WK_4IL_N_MAX * as), *ag = bench_alloc(WK_4IL_N_MAX * ags);
     float *x = bench_alloc(NCOL * sizeof(float));
     fill_weights(rng, type, w, (size_t)rows * rb);
     wk_interleave4(il, w, rows, rb, t->bytes);
@@ -135,12 +137,13 @@ static void bench_batch(bench_rng *rng, int type, bool quick)
         bench_fill_f32(rng, x, NCOL, 1.0f);
         k->from_float[WICK_DTYPE_Q8_K](x, a + j * as, NCOL);
     }
-    wk_q8_k_group(ag, a, WK_4IL_N_MAX * (int64_t)(as / sizeof(wk_block_q8_k)));
+    (six ? wk_q8_k_group6 : wk_q8_k_group)(ag, a, WK_4IL_N_MAX * (int64_t)(NCOL / WK_QK_K));
     for (int kind = 0; kind < 3; kind++) {
         if (kind == 2 && !k->vec_dot_4il_ng[type]) { continue; }
         printf("%-6s %-7s %-5s", t->name, k->name, kind == 0 ? "4il" : kind == 1 ? "4il_n" : "ng");
         for (int nt = 1; nt <= WK_4IL_N_MAX; nt++) {
-            batch_run b = {k, type, nt, kind, il, kind == 2 ? ag : a, rb, as, rows};
+            batch_run b = {k,  type, nt, kind, il, kind == 2 ? ag : a,
+                           rb, kind == 2 ? ags : as, rows};
             double sec = bench_best_seconds(run_batch, &b, quick ? 5 : 30, quick ? 0.1 : 0.5);
             printf(" %6.1f", sec * 1e9 / (double)(rows / 4) / (double)(NCOL / WK_QK_K));
         }

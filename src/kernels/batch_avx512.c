@@ -332,6 +332,79 @@ INLINE void dot_q6_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t w
     for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], _mm_setzero_ps())); }
 }
 
+// Q6_K against activations in wk_q8_k_group6's order: a row's element-order vectors u[k] (lane
+// L: group 4 k + L) interleaved by dwords, t0 = lo(u0, u1), t1 = hi(u0, u1), t2 = lo(u2, u3),
+// t3 = hi(u2, u3), so dword (L, j) of t0 and t1 is group 4 (j % 2) + L (of t2 and t3: 8 more).
+// Chains of two vpdpbusd (t0, t1 and t2, t3) start from the block's off = -32 Σ a of their
+// elements: Σ (u - 32) a = Σ q a over 8 elements, |.| <= 8 * 32 * 127 < 2^15, so vpackssdw
+// keeps it; then per token and row pair two vpackssdw + vpdpwssd where the element-order kernel
+// needs four each, and no per-token offset of the bsums.
+static const int16_t q6g_scale_idx[32] = {
+    0, 4, 0, 4, 16, 20, 16, 20, 1, 5, 1, 5, 17, 21, 17, 21,
+    2, 6, 2, 6, 18, 22, 18, 22, 3, 7, 3, 7, 19, 23, 19, 23,
+};
+
+static void dot4il_ng_q6_k_avx512(int64_t n, int nt, float *s, const void *vw, size_t ws,
+                                  const void *va, size_t as)
+{
+    const __m512i idx_a = _mm512_loadu_si512(q6g_scale_idx);
+    const __m512i idx_b = _mm512_add_epi16(idx_a, _mm512_set1_epi16(8));
+    const __m512i zero = _mm512_setzero_si512();
+    __m128 acc[WK_4IL_N_MAX];
+    for (int t = 0; t < nt; t++) { acc[t] = _mm_setzero_ps(); }
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * sizeof(wk_block_q6_k);
+        }
+        prefetch_next4(blk, 4 * ws, sizeof(wk_block_q6_k));
+        const __m128 d4 = h2f_4rows(blk, offsetof(wk_block_q6_k, d));
+        __m512i w[4][4], sv[2][2];
+        #pragma GCC unroll 2
+        for (int p = 0; p < 2; p++) {
+            const wk_block_q6_k *ba = (const wk_block_q6_k *)blk[2 * p];
+            const wk_block_q6_k *bq = (const wk_block_q6_k *)blk[2 * p + 1];
+            const __m512i sc = _mm512_inserti64x4(
+                _mm512_castsi256_si512(
+                    _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)ba->scales))),
+                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)bq->scales)), 1);
+            sv[p][0] = _mm512_permutexvar_epi16(idx_a, sc);
+            sv[p][1] = _mm512_permutexvar_epi16(idx_b, sc);
+        }
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            __m512i u[4];
+            q6_unpack((const wk_block_q6_k *)blk[r], u);
+            w[r][0] = _mm512_unpacklo_epi32(u[0], u[1]);
+            w[r][1] = _mm512_unpackhi_epi32(u[0], u[1]);
+            w[r][2] = _mm512_unpacklo_epi32(u[2], u[3]);
+            w[r][3] = _mm512_unpackhi_epi32(u[2], u[3]);
+        }
+        for (int t = 0; t < nt; t++) {
+            const wk_block_q8_kg6 *ab = (const wk_block_q8_kg6 *)((const char *)va + t * as) + i;
+            const __m512i o0 = _mm512_loadu_si512(ab->off[0]), o1 = _mm512_loadu_si512(ab->off[1]);
+            __m512i av[4], c0[4], c1[4];
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) { av[k] = _mm512_loadu_si512(ab->qs + 64 * k); }
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                c0[r] = _mm512_dpbusd_epi32(o0, w[r][0], av[0]);
+                c0[r] = _mm512_dpbusd_epi32(c0[r], w[r][1], av[1]);
+                c1[r] = _mm512_dpbusd_epi32(o1, w[r][2], av[2]);
+                c1[r] = _mm512_dpbusd_epi32(c1[r], w[r][3], av[3]);
+            }
+            __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[0], c0[1]), sv[0][0]);
+            x = _mm512_dpwssd_epi32(x, _mm512_packs_epi32(c1[0], c1[1]), sv[0][1]);
+            __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[2], c0[3]), sv[1][0]);
+            y = _mm512_dpwssd_epi32(y, _mm512_packs_epi32(c1[2], c1[3]), sv[1][1]);
+            acc[t] = k4row_add(acc[t], ab->d, d4, pair_totals(x, y));
+        }
+    }
+    // the reference's sumf - summf with summf = 0
+    for (int t = 0; t < nt; t++) { _mm_storeu_ps(s + 4 * t, _mm_sub_ps(acc[t], _mm_setzero_ps())); }
+}
+
 static void dot4il_n_q6_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
                                  const void *a, size_t as)
 {
@@ -344,4 +417,5 @@ void wk_kernels_fill_avx512_batch(wk_kernels *k)
     k->vec_dot_4il_n[WICK_DTYPE_Q5_K] = dot4il_n_q5_k_avx512;
     k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_avx512;
     k->vec_dot_4il_ng[WICK_DTYPE_Q4_K] = dot4il_ng_q4_k_avx512;
+    k->vec_dot_4il_ng[WICK_DTYPE_Q6_K] = dot4il_ng_q6_k_avx512;
 }

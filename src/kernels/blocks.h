@@ -145,6 +145,16 @@ typedef struct wk_block_q8_k {
 } wk_block_q8_k;
 static_assert(sizeof(wk_block_q8_k) == 292, "q8_k");
 
+// A Q8_K block in the order of the batched Q6_K kernel (wk_q8_k_group6, vec_dot_4il_ng): d as
+// it is, the quants regrouped, and off[c][p] = -32 Σ of the 8 quants that dword position p of
+// the quant vectors 2 c and 2 c + 1 hold (|qs| <= 127: see wk_block_q8_k).
+typedef struct wk_block_q8_kg6 {
+    float d;
+    int8_t qs[WK_QK_K];
+    int32_t off[2][16];
+} wk_block_q8_kg6;
+static_assert(sizeof(wk_block_q8_kg6) == 388, "q8_kg6");
+
 // The 6-bit scale and min of group j of a Q4_K/Q5_K block (see wk_block_q4_k).
 static inline void wk_scale_min_k4(int j, const uint8_t *s, uint8_t *sc, uint8_t *mn)
 {

@@ -617,6 +617,33 @@ void wk_q8_k_group(void *dst, const void *src, int64_t n_blocks)
     }
 }
 
+void wk_q8_k_group6(void *dst, const void *src, int64_t n_blocks)
+{
+    const wk_block_q8_k *a = src;
+    wk_block_q8_kg6 *g = dst;
+    for (int64_t b = 0; b < n_blocks; b++) {
+        g[b].d = a[b].d;
+        // 4-byte run (k, L, j) <- elements 128 (k / 2) + 64 (j % 2) + 16 L + 8 (k % 2) + 4 (j / 2)
+        for (int k = 0; k < 4; k++) {
+            for (int L = 0; L < 4; L++) {
+                for (int j = 0; j < 4; j++) {
+                    const int e = 128 * (k / 2) + 64 * (j % 2) + 16 * L + 8 * (k % 2) + 4 * (j / 2);
+                    memcpy(g[b].qs + 64 * k + 16 * L + 4 * j, a[b].qs + e, 4);
+                }
+            }
+        }
+        for (int c = 0; c < 2; c++) {
+            for (int p = 0; p < 16; p++) {
+                int sum = 0;
+                for (int k = 2 * c; k < 2 * c + 2; k++) {
+                    for (int i = 0; i < 4; i++) { sum += g[b].qs[64 * k + 4 * p + i]; }
+                }
+                g[b].off[c][p] = -32 * sum;
+            }
+        }
+    }
+}
+
 void wk_kernels_fill_ref(wk_kernels *k)
 {
     memset(k, 0, sizeof *k);

@@ -17,8 +17,9 @@
 //      number of tokens below the GEMM's: one linear stream per group of four rows; with two or
 //      more tokens (batched decode), through vec_dot_4il_n where the path has it, which unpacks
 //      each group once for up to eight tokens (same bits as vec_dot_4il per token), or through
-//      vec_dot_4il_ng (AVX-512 Q4_K) on a copy of the activations in the grouped order
-//      (wk_q8_k_group), made once per prepared activation by the first run that needs it.
+//      vec_dot_4il_ng (AVX-512 Q4_K, Q6_K) on a copy of the activations in its grouped order
+//      (wk_q8_k_group, wk_q8_k_group6), made once per prepared activation and order by the
+//      first run that needs it.
 //   3. many tokens (T >= GEMM_MIN_T; GEMM_MIN_T_IL for a weight that vec_dot_4il_n takes) and a
 //      K-format weight, on a path with the int8 GEMM (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
 //      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
@@ -28,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "kernels/blocks.h"
 #include "kernels/gemm.h"
 #include "model/model.h"
 
@@ -62,6 +64,7 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
     if (!mm->act) { return wk_fail_nomem("matmul activation buffer"); }
     mm->act_bytes = bytes;
     mm->act_type = -1;
+    mm->act_grouped_type = -1;
     const char *env = getenv("WICK_GEMM"); // "0": the vec_dot paths only (same results)
     const bool gemm_on = !(env && strcmp(env, "0") == 0);
     if (gemm_on && max_rows >= GEMM_MIN_T && max_k >= 256 && mm->kern->gemm[WICK_DTYPE_Q4_K]) {
@@ -79,10 +82,8 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
     }
     bool grouped = false;
     for (int t = 0; t < WICK_DTYPE_COUNT; t++) { grouped |= mm->kern->vec_dot_4il_ng[t] != NULL; }
-    const int64_t qk = wk_type(WICK_DTYPE_Q8_K)->blck;
-    if (grouped && max_k >= qk) {
-        size_t rb = 0;
-        wk_row_bytes(WICK_DTYPE_Q8_K, max_k / qk * qk, &rb);
+    if (grouped && max_k >= WK_QK_K) { // the larger of the grouped blocks: Q6_K's
+        const size_t rb = (size_t)(max_k / WK_QK_K) * sizeof(wk_block_q8_kg6);
         mm->act_grouped = wk_malloc(rb * (size_t)max_rows);
         if (!mm->act_grouped) {
             wk_mm_free(mm);
@@ -149,7 +150,7 @@ void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_
     mm->act_row_bytes = rb;
     mm->act_packed = mm->gemm_act && T >= GEMM_MIN_T && mm->kern->gemm[weight_type];
     mm->act_src = x;
-    mm->act_grouped_ok = false;
+    mm->act_grouped_type = -1;
     prep_job j = {mm, mm->kern->from_float[vdt], x, T, K, x_stride};
     if (T >= 4 && mm->n_threads > 1) {
         wk_pool_run(mm->pool, mm->n_threads, prep_part, &j);
@@ -166,6 +167,7 @@ typedef struct run_job {
     wk_vec_dot_4row_fn dot4il; // set: the weight's rows are interleaved by four (all go by it)
     wk_vec_dot_4il_n_fn dot4il_n; // set: a kernel takes several tokens per group of rows
     const char *act_n; // the activations dot4il_n takes (mm->act, or act_grouped for the ng one)
+    size_t act_n_stride; // the bytes of one of their rows
     const char *w; // first weight row of the range
     size_t w_row_bytes;
     int64_t n_rows, T, K;
@@ -193,7 +195,8 @@ static void run_tile(run_job *j, int64_t tile)
             while (j->dot4il_n && t1 - t > 1) {
                 const int nt = (int)WK_MIN(WK_4IL_N_MAX, t1 - t);
                 float s[4 * WK_4IL_N_MAX];
-                j->dot4il_n(j->K, nt, s, wr, j->w_row_bytes, j->act_n + (size_t)t * arb, arb);
+                j->dot4il_n(j->K, nt, s, wr, j->w_row_bytes, j->act_n + (size_t)t * j->act_n_stride,
+                            j->act_n_stride);
                 for (int i = 0; i < nt; i++, t++) {
                     for (int k = 0; k < 4; k++) { j->y[t * j->y_stride + r + k] = s[4 * i + k]; }
                 }
@@ -336,13 +339,15 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.dot4il = w->il4 ? mm->kern->vec_dot_4il[w->type] : NULL;
     j.dot4il_n = w->il4 ? mm->kern->vec_dot_4il_n[w->type] : NULL;
     j.act_n = mm->act;
+    j.act_n_stride = mm->act_row_bytes;
     if (j.dot4il_n && mm->act_rows > 1 && mm->kern->vec_dot_4il_ng[w->type] && mm->act_grouped) {
-        // the grouped copy once per prepared activation (a few µs: 292-byte blocks, T <= a few)
-        if (!mm->act_grouped_ok) {
-            const size_t bb = wk_type(WICK_DTYPE_Q8_K)->bytes;
-            wk_q8_k_group(mm->act_grouped, mm->act,
-                          mm->act_rows * (int64_t)(mm->act_row_bytes / bb));
-            mm->act_grouped_ok = true;
+        // the grouped copy once per prepared activation and layout (a few µs: T <= a few)
+        const bool six = w->type == WICK_DTYPE_Q6_K;
+        const int64_t nb = (int64_t)(mm->act_row_bytes / sizeof(wk_block_q8_k));
+        j.act_n_stride = (size_t)nb * (six ? sizeof(wk_block_q8_kg6) : sizeof(wk_block_q8_k));
+        if (mm->act_grouped_type != w->type) {
+            (six ? wk_q8_k_group6 : wk_q8_k_group)(mm->act_grouped, mm->act, mm->act_rows * nb);
+            mm->act_grouped_type = w->type;
         }
         j.dot4il_n = mm->kern->vec_dot_4il_ng[w->type];
         j.act_n = mm->act_grouped;

@@ -234,11 +234,11 @@ typedef struct wk_mm {
     int64_t act_rows, act_k, act_stride;
     size_t act_row_bytes;
     const float *act_src;
-    // act's Q8_K rows in the grouped order (wk_q8_k_group) for the path's vec_dot_4il_ng, made by
-    // the first wk_mm_run that takes them after a wk_mm_prepare (act_grouped_ok); NULL: no
-    // such kernel
+    // act's Q8_K rows in the grouped order of the path's vec_dot_4il_ng for weights of type
+    // act_grouped_type (Q4_K: wk_q8_k_group, Q6_K: wk_q8_k_group6; -1: none yet), made by the
+    // first wk_mm_run that takes them after a wk_mm_prepare; NULL: no such kernel
     void *act_grouped;
-    bool act_grouped_ok;
+    int act_grouped_type;
     // the K formats' GEMM (kernels/gemm.h), where the kernel path has it: act also packed into
     // gemm_act for many tokens (act_packed), and one weight tile buffer per thread
     void *gemm_act, *gemm_tiles;

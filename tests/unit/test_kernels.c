@@ -364,8 +364,9 @@ static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
 // random activation rows (a stride of the row's bytes plus 8), every output bit for bit equal to
 // the reference's vec_dot of that row and token (what batched decode needs: the same tokens as
 // one stream alone); vec_dot_4il_ng too, where the path has it, on the same activations in the
-// grouped order (wk_q8_k_group). Rows of 4096 and of one block; every fourth case with the
-// largest group sums (Q4_K: all quants 15 against activations of +-127).
+// grouped orders (wk_q8_k_group, wk_q8_k_group6). Rows of 4096 and of one block; every fourth
+// case with the largest group sums (Q4_K: all quants 15, Q6_K: all -32, against activations of
+// +-127).
 static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type)
 {
     const wk_type_traits *t = wk_type(type);
@@ -373,18 +374,25 @@ static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type
     const size_t rb_full = (size_t)(n_full / t->blck) * t->bytes;
     const size_t as = (size_t)(n_full / 256) * 292 + 8;
     uint8_t *rows = malloc(4 * rb_full), *il = malloc(4 * rb_full + 2);
-    uint8_t *a = malloc(WK_4IL_N_MAX * as), *ag = malloc(WK_4IL_N_MAX * as);
+    const bool six = type == WICK_DTYPE_Q6_K; // wk_q8_k_group6's larger blocks
+    const size_t ags = (size_t)(n_full / 256) * (six ? sizeof(wk_block_q8_kg6) : 292) + 8;
+    uint8_t *a = malloc(WK_4IL_N_MAX * as), *ag = malloc(WK_4IL_N_MAX * ags);
     float *x = malloc((size_t)n_full * sizeof(float));
     int n_bad = 0, n_bad_g = 0;
     for (int rep = 0; rep < 2 * WK_4IL_N_MAX; rep++) {
         const int nt = 1 + rep % WK_4IL_N_MAX;
         const int64_t n = rep >= WK_4IL_N_MAX ? 256 : n_full;
         const size_t rb = (size_t)(n / t->blck) * t->bytes;
-        const bool extreme = type == WICK_DTYPE_Q4_K && rep % 4 == 3;
+        const bool extreme = (type == WICK_DTYPE_Q4_K || six) && rep % 4 == 3;
         for (int r = 0; r < 4; r++) {
             rnd_weights(type, rows + r * rb, n);
             for (int64_t b = 0; extreme && b < n / t->blck; b++) {
-                memset(rows + r * rb + b * t->bytes + offsetof(wk_block_q4_k, qs), 0xff, 128);
+                uint8_t *blk = rows + r * rb + b * t->bytes;
+                if (six) { // all quants -32 (ql and qh zero)
+                    memset(blk, 0, offsetof(wk_block_q6_k, scales));
+                } else { // all quants 15
+                    memset(blk + offsetof(wk_block_q4_k, qs), 0xff, 128);
+                }
             }
         }
         for (int j = 0; j < nt; j++) {
@@ -394,14 +402,14 @@ static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type
             }
             ref->from_float[t->vec_dot_type](x, a + j * as, n);
             if (t->vec_dot_type == WICK_DTYPE_Q8_K) {
-                wk_q8_k_group(ag + j * as, a + j * as, n / WK_QK_K);
+                (six ? wk_q8_k_group6 : wk_q8_k_group)(ag + j * ags, a + j * as, n / WK_QK_K);
             }
         }
         wk_interleave4(il + 2, rows, 4, rb, t->bytes);
         float s[4 * WK_4IL_N_MAX], sg[4 * WK_4IL_N_MAX];
         k->vec_dot_4il_n[type](n, nt, s, il + 2, rb, a, as);
         if (k->vec_dot_4il_ng[type]) {
-            k->vec_dot_4il_ng[type](n, nt, sg, il + 2, rb, ag, as);
+            k->vec_dot_4il_ng[type](n, nt, sg, il + 2, rb, ag, ags);
             for (int j = 0; j < 4 * nt; j++) {
                 if (fbits(sg[j]) != fbits(s[j]) && n_bad_g++ < 3) {
                     fprintf(stderr, "%s vec_dot_4il_ng %s nt %d output %d: %.9g vs %.9g\n",
