@@ -39,10 +39,11 @@ enum {
     TOKS_BATCH = 64, // tokens per tile
     GEMM_MIN_T = 8, // tokens from which the K formats take the GEMM, where the path has it
     // ... and a repacked weight whose type has vec_dot_4il_n: the batched kernel reads the weight
-    // once where the GEMM packs it per call (Phi-4 rows of 5120, 1 thread, loaded machine, best
-    // of 8: Q4_K 8 tokens 1.95 ms vs the GEMM's 3.07, 12: 3.03 vs 2.90, 16: 3.91 vs 3.00; Q6_K
-    // 8: 1.94 vs 7.3, 12: 3.03 vs 5.1)
-    GEMM_MIN_T_IL = 12,
+    // once where the GEMM packs it per call (4096 x 5120, 1 thread, loaded machine, two rounds:
+    // with vec_dot_4il_ng, Q4_K 12 tokens 2.49 / 2.32 ms vs the GEMM's 3.00 / 4.26, 14: 2.59 vs
+    // 4.10, 16: 3.11 / 2.90 vs 2.69 / 3.34; Q6_K 12: 2.83 / 3.22 vs 4.35 / 4.86, 16: 3.48 /
+    // 3.76 vs 3.74 / 4.95; before it, with vec_dot_4il_n, Q4_K 12 tokens 3.03 vs 2.90)
+    GEMM_MIN_T_IL = 16,
 };
 
 wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows, int64_t max_k)
