@@ -11,7 +11,7 @@
 #endif
 
 static struct {
-    bool avx2, fma, f16c, bmi2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni;
+    bool avx2, fma, f16c, bmi2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, gfni;
     bool os_ymm, os_zmm;
     char desc[128];
 } cpu;
@@ -49,6 +49,7 @@ static void detect(void)
         cpu.avx512bw = (b >> 30) & 1;
         cpu.avx512vl = (b >> 31) & 1;
         cpu.avx512vnni = (c >> 11) & 1;
+        cpu.gfni = (c >> 8) & 1;
     }
 done:
 #endif
@@ -60,7 +61,7 @@ done:
              {cpu.bmi2, "bmi2"}, {cpu.avx512f && cpu.os_zmm, "avx512f"},
              {cpu.avx512bw && cpu.os_zmm, "avx512bw"}, {cpu.avx512vl && cpu.os_zmm, "avx512vl"},
              {cpu.avx512dq && cpu.os_zmm, "avx512dq"},
-             {cpu.avx512vnni && cpu.os_zmm, "avx512vnni"}};
+             {cpu.avx512vnni && cpu.os_zmm, "avx512vnni"}, {cpu.gfni, "gfni"}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (!f[i].on) { continue; }
         if (cpu.desc[0]) { strcat(cpu.desc, " "); }
@@ -85,6 +86,12 @@ bool wk_cpu_has_avx512(void)
     init();
     return wk_cpu_has_avx2() && cpu.bmi2 && cpu.os_zmm && cpu.avx512f && cpu.avx512bw &&
            cpu.avx512vl && cpu.avx512dq && cpu.avx512vnni;
+}
+
+bool wk_cpu_has_gfni(void)
+{
+    init();
+    return cpu.gfni;
 }
 
 const char *wk_cpu_features(void)

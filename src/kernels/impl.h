@@ -12,6 +12,9 @@ void wk_kernels_fill_ref(wk_kernels *k);
 // caller has checked that the CPU can run them; k starts as the next slower path's table.
 void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
+// Q6_K's four-row kernels of AVX-512 (x86_avx512.c), with GFNI's bit shuffle for the high bits or
+// without; wk_kernels_fill_avx512 picks by the CPU, tests run both.
+void wk_kernels_fill_avx512_q6_k(wk_kernels *k, bool gfni);
 // The batched kernels (vec_dot_4il_n) of AVX-512 (batch_avx512.c), called by wk_kernels_fill_avx512.
 void wk_kernels_fill_avx512_batch(wk_kernels *k);
 // The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.

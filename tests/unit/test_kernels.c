@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "kernels/blocks.h"
 #include "kernels/gemm.h"
+#include "kernels/impl.h"
 #include "kernels/kernels.h"
 
 #if defined(__x86_64__)
@@ -941,6 +942,14 @@ int main(int argc, char **argv)
         check_dot_path(k, ref);
         check_dot_f32_4x4(k, ref);
         printf("%s path: checked\n", k->name);
+    }
+    // AVX-512's Q6_K four-row kernels with and without GFNI (the path takes one by the CPU)
+    const wk_kernels *k512 = wk_kernels_named("avx512");
+    for (int gfni = 0; k512 && gfni <= (int)wk_cpu_has_gfni(); gfni++) {
+        wk_kernels v = *k512;
+        wk_kernels_fill_avx512_q6_k(&v, gfni);
+        check_dot_4row(&v, ref, WICK_DTYPE_Q6_K);
+        printf("avx512 Q6_K four-row kernels %s GFNI: checked\n", gfni ? "with" : "without");
     }
     return test_summary("kernels");
 }
