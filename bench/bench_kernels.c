@@ -127,7 +127,8 @@ static void bench_batch(bench_rng *rng, int type, bool quick)
     }
     const int64_t rows = 256;
     uint8_t *w = bench_alloc((size_t)rows * rb), *il = bench_alloc((size_t)rows * rb);
-    const bool six = type == WICK_DTYPE_Q6_K; // wk_q8_k_group6's larger blocks
+    // wk_q8_k_group6's larger blocks
+    const bool six = type == WICK_DTYPE_Q5_K || type == WICK_DTYPE_Q6_K;
     const size_t ags = six ? (size_t)(NCOL / WK_QK_K) * sizeof(wk_block_q8_kg6) : as;
     uint8_t *a = bench_alloc(WK_4IL_N_MAX * as), *ag = bench_alloc(WK_4IL_N_MAX * ags);
     float *x = bench_alloc(NCOL * sizeof(float));

@@ -240,6 +240,102 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
     }
 }
 
+// Q5_K against activations in wk_q8_k_group6's order (as Q6_K): a row's element-order vectors
+// interleaved by dwords, chains of two vpdpbusd from zero (Σ u a over 8 elements, u <= 31:
+// <= 8 * 31 * 128 < 2^15), two vpackssdw + vpdpwssd per row pair and token. The mins take the
+// block's off (-32 Σ a of each chain position, so off >> 5 = -Σ a, exact) against -mn: two
+// vpdpwssd per row pair; then Q4_K's joint reduction and float steps.
+static const int16_t q5g_scale_idx[32] = {
+    0, 2, 0, 2, 8, 10, 8, 10, 0, 2, 0, 2, 8, 10, 8, 10,
+    1, 3, 1, 3, 9, 11, 9, 11, 1, 3, 1, 3, 9, 11, 9, 11,
+};
+
+static void dot4il_ng_q5_k_avx512(int64_t n, int nt, float *s, const void *vw, size_t ws,
+                                  const void *va, size_t as)
+{
+    const size_t bb = sizeof(wk_block_q5_k);
+    const __m512i csc = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128));
+    const __m512i cmn = _mm512_add_epi8(csc, _mm512_broadcast_i32x4(_mm_setr_epi8(
+                                                 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
+    const __m512i idx = _mm512_loadu_si512(q5g_scale_idx);
+    const __m512i zero = _mm512_setzero_si512();
+    __m256 acc[WK_4IL_N_MAX]; // [Σ d_a d sumi | Σ d_a dmin summ] of the four rows
+    for (int t = 0; t < nt; t++) { acc[t] = _mm256_setzero_ps(); }
+    for (int64_t i = 0; i < n / WK_QK_K; i++) {
+        const uint8_t *blk[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
+        prefetch_next4(blk, 4 * ws, bb);
+        __m128 d4, dmin4;
+        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
+        const __m256 dd = _mm256_insertf128_ps(_mm256_castps128_ps256(d4), dmin4, 1);
+        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc);
+        const __m512i nmn16 = _mm512_sub_epi16(zero, _mm512_shuffle_epi8(scm, cmn));
+        __m512i sv[2][2], mv[2][2], w[4][4];
+        #pragma GCC unroll 2
+        for (int p = 0; p < 2; p++) {
+            #pragma GCC unroll 2
+            for (int c = 0; c < 2; c++) {
+                const __m512i ix = _mm512_add_epi16(idx, _mm512_set1_epi16((short)(16 * p + 4 * c)));
+                sv[p][c] = _mm512_permutexvar_epi16(ix, sc16);
+                mv[p][c] = _mm512_permutexvar_epi16(ix, nmn16);
+            }
+        }
+        #pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            __m512i u[4];
+            q45_unpack(blk[r], 1, u);
+            w[r][0] = _mm512_unpacklo_epi32(u[0], u[1]);
+            w[r][1] = _mm512_unpackhi_epi32(u[0], u[1]);
+            w[r][2] = _mm512_unpacklo_epi32(u[2], u[3]);
+            w[r][3] = _mm512_unpackhi_epi32(u[2], u[3]);
+        }
+        for (int t = 0; t < nt; t++) {
+            const wk_block_q8_kg6 *ab = (const wk_block_q8_kg6 *)((const char *)va + t * as) + i;
+            __m512i av[4], c0[4], c1[4];
+            #pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) { av[k] = _mm512_loadu_si512(ab->qs + 64 * k); }
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                c0[r] = _mm512_dpbusd_epi32(zero, w[r][0], av[0]);
+                c0[r] = _mm512_dpbusd_epi32(c0[r], w[r][1], av[1]);
+                c1[r] = _mm512_dpbusd_epi32(zero, w[r][2], av[2]);
+                c1[r] = _mm512_dpbusd_epi32(c1[r], w[r][3], av[3]);
+            }
+            __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[0], c0[1]), sv[0][0]);
+            x = _mm512_dpwssd_epi32(x, _mm512_packs_epi32(c1[0], c1[1]), sv[0][1]);
+            __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[2], c0[3]), sv[1][0]);
+            y = _mm512_dpwssd_epi32(y, _mm512_packs_epi32(c1[2], c1[3]), sv[1][1]);
+            // -Σ a per chain position, twice per lane (rows a and b of a pair)
+            const __m512i sa = _mm512_srai_epi32(_mm512_loadu_si512(ab->off[0]), 5);
+            const __m512i sb = _mm512_srai_epi32(_mm512_loadu_si512(ab->off[1]), 5);
+            const __m512i pa = _mm512_packs_epi32(sa, sa), pb = _mm512_packs_epi32(sb, sb);
+            __m512i mx = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(zero, pa, mv[0][0]), pb, mv[0][1]);
+            __m512i my = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(zero, pa, mv[1][0]), pb, mv[1][1]);
+            x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB)); // [0, 0, 1, 1]
+            y = _mm512_add_epi32(y, _mm512_shuffle_epi32(y, _MM_PERM_CDAB)); // [2, 2, 3, 3]
+            mx = _mm512_add_epi32(mx, _mm512_shuffle_epi32(mx, _MM_PERM_CDAB));
+            my = _mm512_add_epi32(my, _mm512_shuffle_epi32(my, _MM_PERM_CDAB));
+            const __m512i z = _mm512_castps_si512(_mm512_shuffle_ps(
+                _mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
+            const __m512i m = _mm512_castps_si512(_mm512_shuffle_ps(
+                _mm512_castsi512_ps(mx), _mm512_castsi512_ps(my), _MM_SHUFFLE(2, 0, 2, 0)));
+            const __m512i h = _mm512_add_epi32(_mm512_shuffle_i64x2(z, m, 0x44),
+                                               _mm512_shuffle_i64x2(z, m, 0xee));
+            const __m512i tot = _mm512_add_epi32(_mm512_shuffle_i64x2(h, h, 0x08),
+                                                 _mm512_shuffle_i64x2(h, h, 0x0d));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(ab->d), dd),
+                                                         _mm256_cvtepi32_ps(
+                                                             _mm512_castsi512_si256(tot))));
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        _mm_storeu_ps(s + 4 * t, _mm_sub_ps(_mm256_castps256_ps128(acc[t]),
+                                            _mm256_extractf128_ps(acc[t], 1)));
+    }
+}
+
 static void dot4il_n_q4_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
                                  const void *a, size_t as)
 {
@@ -417,5 +513,6 @@ void wk_kernels_fill_avx512_batch(wk_kernels *k)
     k->vec_dot_4il_n[WICK_DTYPE_Q5_K] = dot4il_n_q5_k_avx512;
     k->vec_dot_4il_n[WICK_DTYPE_Q6_K] = dot4il_n_q6_k_avx512;
     k->vec_dot_4il_ng[WICK_DTYPE_Q4_K] = dot4il_ng_q4_k_avx512;
+    k->vec_dot_4il_ng[WICK_DTYPE_Q5_K] = dot4il_ng_q5_k_avx512;
     k->vec_dot_4il_ng[WICK_DTYPE_Q6_K] = dot4il_ng_q6_k_avx512;
 }

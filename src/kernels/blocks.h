@@ -145,7 +145,7 @@ typedef struct wk_block_q8_k {
 } wk_block_q8_k;
 static_assert(sizeof(wk_block_q8_k) == 292, "q8_k");
 
-// A Q8_K block in the order of the batched Q6_K kernel (wk_q8_k_group6, vec_dot_4il_ng): d as
+// A Q8_K block in the order of the batched Q5_K / Q6_K kernels (wk_q8_k_group6): d as
 // it is, the quants regrouped, and off[c][p] = -32 Σ of the 8 quants that dword position p of
 // the quant vectors 2 c and 2 c + 1 hold (|qs| <= 127: see wk_block_q8_k).
 typedef struct wk_block_q8_kg6 {

@@ -77,9 +77,9 @@ typedef void (*wk_vec_dot_4row_fn)(int64_t n, float *s, const void *w, size_t w_
 // kernel gains from it (AVX-512: Q4_K, Q5_K, Q6_K) and on the scalar path (the reference: one
 // vec_dot_4il per token); NULL elsewhere: call vec_dot_4il per token.
 // vec_dot_4il_ng: the same products, same bits, with the activation rows' Q8_K blocks regrouped
-// (Q4_K: wk_q8_k_group; Q6_K: wk_q8_k_group6, whose blocks are larger: a_stride counts them),
-// where a kernel needs fewer instructions per token so (AVX-512 Q4_K, Q6_K: vpdpbusd chain
-// along a row's groups; batch_avx512.c); NULL elsewhere.
+// (Q4_K: wk_q8_k_group; Q5_K, Q6_K: wk_q8_k_group6, whose blocks are larger: a_stride counts
+// them), where a kernel needs fewer instructions per token so (AVX-512 Q4_K, Q5_K, Q6_K:
+// vpdpbusd chain along a row's groups; batch_avx512.c); NULL elsewhere.
 #define WK_4IL_N_MAX 8
 typedef void (*wk_vec_dot_4il_n_fn)(int64_t n, int nt, float *s, const void *w, size_t w_stride,
                                     const void *a, size_t a_stride);
@@ -152,7 +152,7 @@ void wk_deinterleave4(void *dst, const void *src, int64_t n_rows, size_t rb, siz
 // holds elements 4 k .. 4 k + 3 of 16-element group 8 (i / 2) + 4 (L / 2) + 2 (i % 2) + L % 2
 // (d and bsums as they are).
 void wk_q8_k_group(void *dst, const void *src, int64_t n_blocks);
-// The same for the batched Q6_K kernel: n_blocks wk_block_q8_kg6 (388 bytes each; see blocks.h)
+// The same for the batched Q5_K and Q6_K kernels: n_blocks wk_block_q8_kg6 (388 bytes each; see blocks.h)
 // from Q8_K blocks, 4-byte run (k, L, j) at 64 k + 16 L + 4 j holding elements 128 (k / 2) +
 // 64 (j % 2) + 16 L + 8 (k % 2) + 4 (j / 2) onwards.
 void wk_q8_k_group6(void *dst, const void *src, int64_t n_blocks);

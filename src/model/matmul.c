@@ -17,8 +17,8 @@
 //      number of tokens below the GEMM's: one linear stream per group of four rows; with two or
 //      more tokens (batched decode), through vec_dot_4il_n where the path has it, which unpacks
 //      each group once for up to eight tokens (same bits as vec_dot_4il per token), or through
-//      vec_dot_4il_ng (AVX-512 Q4_K, Q6_K) on a copy of the activations in its grouped order
-//      (wk_q8_k_group, wk_q8_k_group6), made once per prepared activation and order by the
+//      vec_dot_4il_ng (AVX-512 Q4_K, Q5_K, Q6_K) on a copy of the activations in its grouped
+//      order (wk_q8_k_group; Q5_K and Q6_K: wk_q8_k_group6), made once per prepared activation and order by the
 //      first run that needs it.
 //   3. many tokens (T >= GEMM_MIN_T; GEMM_MIN_T_IL for a weight that vec_dot_4il_n takes) and a
 //      K-format weight, on a path with the int8 GEMM (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
@@ -343,7 +343,7 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.act_n_stride = mm->act_row_bytes;
     if (j.dot4il_n && mm->act_rows > 1 && mm->kern->vec_dot_4il_ng[w->type] && mm->act_grouped) {
         // the grouped copy once per prepared activation and layout (a few µs: T <= a few)
-        const bool six = w->type == WICK_DTYPE_Q6_K;
+        const bool six = w->type == WICK_DTYPE_Q5_K || w->type == WICK_DTYPE_Q6_K;
         const int64_t nb = (int64_t)(mm->act_row_bytes / sizeof(wk_block_q8_k));
         j.act_n_stride = (size_t)nb * (six ? sizeof(wk_block_q8_kg6) : sizeof(wk_block_q8_k));
         if (mm->act_grouped_type != w->type) {

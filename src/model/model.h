@@ -235,7 +235,7 @@ typedef struct wk_mm {
     size_t act_row_bytes;
     const float *act_src;
     // act's Q8_K rows in the grouped order of the path's vec_dot_4il_ng for weights of type
-    // act_grouped_type (Q4_K: wk_q8_k_group, Q6_K: wk_q8_k_group6; -1: none yet), made by the
+    // act_grouped_type (Q4_K: wk_q8_k_group, Q5_K / Q6_K: wk_q8_k_group6; -1: none yet), made by the
     // first wk_mm_run that takes them after a wk_mm_prepare; NULL: no such kernel
     void *act_grouped;
     int act_grouped_type;

@@ -366,8 +366,8 @@ static void check_dot_4row(const wk_kernels *k, const wk_kernels *ref, int type)
 // the reference's vec_dot of that row and token (what batched decode needs: the same tokens as
 // one stream alone); vec_dot_4il_ng too, where the path has it, on the same activations in the
 // grouped orders (wk_q8_k_group, wk_q8_k_group6). Rows of 4096 and of one block; every fourth
-// case with the largest group sums (Q4_K: all quants 15, Q6_K: all -32, against activations of
-// +-127).
+// case with the largest group sums (Q4_K: all quants 15, Q5_K: 31, Q6_K: -32, against
+// activations of +-127).
 static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type)
 {
     const wk_type_traits *t = wk_type(type);
@@ -375,7 +375,8 @@ static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type
     const size_t rb_full = (size_t)(n_full / t->blck) * t->bytes;
     const size_t as = (size_t)(n_full / 256) * 292 + 8;
     uint8_t *rows = malloc(4 * rb_full), *il = malloc(4 * rb_full + 2);
-    const bool six = type == WICK_DTYPE_Q6_K; // wk_q8_k_group6's larger blocks
+    // wk_q8_k_group6's larger blocks
+    const bool six = type == WICK_DTYPE_Q5_K || type == WICK_DTYPE_Q6_K;
     const size_t ags = (size_t)(n_full / 256) * (six ? sizeof(wk_block_q8_kg6) : 292) + 8;
     uint8_t *a = malloc(WK_4IL_N_MAX * as), *ag = malloc(WK_4IL_N_MAX * ags);
     float *x = malloc((size_t)n_full * sizeof(float));
@@ -389,8 +390,10 @@ static void check_dot_4il_n(const wk_kernels *k, const wk_kernels *ref, int type
             rnd_weights(type, rows + r * rb, n);
             for (int64_t b = 0; extreme && b < n / t->blck; b++) {
                 uint8_t *blk = rows + r * rb + b * t->bytes;
-                if (six) { // all quants -32 (ql and qh zero)
+                if (type == WICK_DTYPE_Q6_K) { // all quants -32 (ql and qh zero)
                     memset(blk, 0, offsetof(wk_block_q6_k, scales));
+                } else if (type == WICK_DTYPE_Q5_K) { // all quants 31
+                    memset(blk + offsetof(wk_block_q5_k, qh), 0xff, 32 + 128);
                 } else { // all quants 15
                     memset(blk + offsetof(wk_block_q4_k, qs), 0xff, 128);
                 }
