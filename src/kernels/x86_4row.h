@@ -28,6 +28,18 @@ static inline __attribute__((always_inline)) void prefetch_next4(const uint8_t *
     }
 }
 
+// The start of a four-row kernel's step i: row r's block i at vw + r rs + i bs into blk[r] (rows
+// a row apart or interleaved by four, as WK_4ROW_ENTRIES passes them), the same blocks of the
+// next four rows (4 ws further) prefetched.
+static inline __attribute__((always_inline)) void blocks_4row(const void *vw, size_t rs, size_t bs,
+                                                              int64_t i, size_t ws, size_t bb,
+                                                              const uint8_t **blk)
+{
+    #pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
+    prefetch_next4(blk, 4 * ws, bb);
+}
+
 // Four halves at p_r + off (r < 4) as floats, lane r.
 static inline __attribute__((always_inline)) __m128 h2f_4rows(const uint8_t *const *p, size_t off)
 {
@@ -48,5 +60,20 @@ static inline __attribute__((always_inline)) __m128 k4row_add(__m128 acc, float 
 {
     return _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(d_a), d4), _mm_cvtepi32_ps(sumi)));
 }
+
+// The vec_dot_4row and vec_dot_4il entries dot4r_TNAME_SFX, dot4il_TNAME_SFX of a four-row kernel
+// fn(n, s, w, rs, bs, ws, a, ARG) that finds row r's block i at w + r rs + i bs: rows a row
+// apart (rs = ws, bs = one block BT) or interleaved by four (rs = one block, bs = four).
+#define WK_4ROW_ENTRIES(tname, SFX, fn, BT, ARG)                                                   \
+    static void dot4r_##tname##_##SFX(int64_t n, float *s, const void *w, size_t ws,               \
+                                      const void *a)                                               \
+    {                                                                                              \
+        fn(n, s, w, ws, sizeof(BT), ws, a, ARG);                                                   \
+    }                                                                                              \
+    static void dot4il_##tname##_##SFX(int64_t n, float *s, const void *w, size_t ws,              \
+                                       const void *a)                                              \
+    {                                                                                              \
+        fn(n, s, w, sizeof(BT), 4 * sizeof(BT), ws, a, ARG);                                       \
+    }
 
 #endif

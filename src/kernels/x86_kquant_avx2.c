@@ -542,9 +542,7 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const wk_block_q8_k *ab = a + i;
         const uint8_t *blk[4];
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
-        prefetch_next4(blk, 4 * ws, bb);
+        blocks_4row(vw, rs, bs, i, ws, bb, blk);
         // the activation's sums over the eight 32-element groups (pairs of bsums)
         const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
                                           _mm_loadu_si128((const __m128i *)ab->bsums + 1));
@@ -587,25 +585,8 @@ INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
     _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
 }
 
-static void dot4r_q4_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q45_k_4row(n, s, w, ws, sizeof(wk_block_q4_k), ws, a, 0);
-}
-
-static void dot4r_q5_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q45_k_4row(n, s, w, ws, sizeof(wk_block_q5_k), ws, a, 1);
-}
-
-static void dot4il_q4_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q45_k_4row(n, s, w, sizeof(wk_block_q4_k), 4 * sizeof(wk_block_q4_k), ws, a, 0);
-}
-
-static void dot4il_q5_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q45_k_4row(n, s, w, sizeof(wk_block_q5_k), 4 * sizeof(wk_block_q5_k), ws, a, 1);
-}
+WK_4ROW_ENTRIES(q4_k, avx2, dot_q45_k_4row, wk_block_q4_k, 0)
+WK_4ROW_ENTRIES(q5_k, avx2, dot_q45_k_4row, wk_block_q5_k, 1)
 
 INLINE void dot_q6_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bst, size_t ws,
                           const void *va)
@@ -689,9 +670,7 @@ INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const wk_block_q8_k *ab = a + i;
         const uint8_t *blk[4];
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + r * rs + (size_t)i * bs; }
-        prefetch_next4(blk, 4 * ws, bb);
+        blocks_4row(vw, rs, bs, i, ws, bb, blk);
         const __m256i bsums = loadu256(ab->bsums);
         __m256i sumi[4], pm[4];
         float d[4], dmin[4];
@@ -729,25 +708,8 @@ INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
     _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
 }
 
-static void dot4r_q2_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q23_k_4row(n, s, w, ws, sizeof(wk_block_q2_k), ws, a, 0);
-}
-
-static void dot4r_q3_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q23_k_4row(n, s, w, ws, sizeof(wk_block_q3_k), ws, a, 1);
-}
-
-static void dot4il_q2_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q23_k_4row(n, s, w, sizeof(wk_block_q2_k), 4 * sizeof(wk_block_q2_k), ws, a, 0);
-}
-
-static void dot4il_q3_k_avx2(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    dot_q23_k_4row(n, s, w, sizeof(wk_block_q3_k), 4 * sizeof(wk_block_q3_k), ws, a, 1);
-}
+WK_4ROW_ENTRIES(q2_k, avx2, dot_q23_k_4row, wk_block_q2_k, 0)
+WK_4ROW_ENTRIES(q3_k, avx2, dot_q23_k_4row, wk_block_q3_k, 1)
 
 // Q8_K activations: iscale = -127 / (the element of largest |x|, the first on a tie),
 // q = min(127, round_half_even(iscale * x)), d = 1 / iscale, bsums of 16.
