@@ -198,12 +198,15 @@ static void test_equivalence(const char *model_rel)
             CHECK(d.usage.prompt_tokens == (int64_t)pc[i].n && d.usage.completion_tokens == GEN);
             wick_stream_free(st[i]);
         }
-        // the streams ran together: passes carried several of them (continuous batching)
-        wick_registry_info info;
-        CHECK_OK(wick_registry_info_get(r, &info));
-        CHECKF(conc == 1 || info.max_pass_streams >= 2,
-               "%s: %d streams at once, yet no pass carried two of them", model_rel, conc);
+        // the streams ran together: passes carried several of them (continuous batching). Over
+        // the rounds of 2, 4 and 8 streams (max_pass_streams counts since the registry began):
+        // one round's streams may all end apart when the machine preempts this thread between
+        // its starts (seen once under load at 2), not all three rounds'
         if (conc == N) {
+            wick_registry_info info;
+            CHECK_OK(wick_registry_info_get(r, &info));
+            CHECKF(info.max_pass_streams >= 2, "%s: 2, 4 and 8 streams at once, yet no pass "
+                   "carried two of them", model_rel);
             printf("  %s: %llu passes, up to %d streams in one\n", model_rel,
                    (unsigned long long)info.n_passes, info.max_pass_streams);
         }
@@ -686,8 +689,10 @@ static void test_unload(void)
     wick_request q;
     drained d;
     const char *order[] = {l, p, l, l};
+    double t_last = 0; // before the last stream starts, so before it ends and the idle time begins
     for (int i = 0; i < 4 && r; i++) {
         greedy(&q, order[i], one, 1, 2);
+        t_last = wk_now();
         run_request(r, &q, &d);
         CHECK(d.finish == WICK_FINISH_LENGTH);
     }
@@ -701,10 +706,12 @@ static void test_unload(void)
         nanosleep(&ts, NULL);
         CHECK_OK(wick_registry_info_get(r, &info));
     } while (info.n_models > 0 && wk_now() - t0 < 5);
-    double dt = wk_now() - t0;
-    CHECKF(info.n_models == 0 && dt > 0.2, "idle unload after %.3f s: %d models", dt,
+    // unloaded, and not before 300 ms after the last stream (which ended after t_last; 50 ms
+    // for the clocks)
+    const double dt = wk_now() - t_last;
+    CHECKF(info.n_models == 0 && dt > 0.25, "idle unload after %.3f s: %d models", dt,
            info.n_models);
-    printf("  max_models 1: 3 loads for l, p, l, l; idle unload after %.0f ms\n", dt * 1e3);
+    printf("  max_models 1: 3 loads for l, p, l, l; idle unload %.0f ms after the last request began\n", dt * 1e3);
     wick_registry_destroy(r);
     wk_free(l);
     wk_free(p);
