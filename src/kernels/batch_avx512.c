@@ -75,15 +75,29 @@ INLINE void q45_unpack(const uint8_t *blk, int five, __m512i *u)
     }
 }
 
-INLINE void dot_q45_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t ws,
-                            const void *va, size_t as, int five)
+// Block i of four interleaved rows of a Q4_K or Q5_K weight (bb bytes per block, ws per row),
+// the next group of rows prefetched: the rows' block pointers, their d and dmin, and their 6-bit
+// scales and mins widened to words (word 8 r + j of *sc16 / *mn16: row r's scale / min j).
+INLINE void k4_block_4rows(const void *vw, int64_t i, size_t ws, size_t bb, const uint8_t *blk[4],
+                           __m128 *d4, __m128 *dmin4, __m512i *sc16, __m512i *mn16)
 {
-    const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
+    #pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
+    prefetch_next4(blk, 4 * ws, bb);
     // scm lane r: sc_r[0..7] in bytes 0..7, mn_r[0..7] in bytes 8..15 -> words
+    const __m512i scm = k4_scales_4rows(blk, d4, dmin4);
     const __m512i csc = _mm512_broadcast_i32x4(
         _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128));
     const __m512i cmn = _mm512_add_epi8(csc, _mm512_broadcast_i32x4(_mm_setr_epi8(
                                                  8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
+    *sc16 = _mm512_shuffle_epi8(scm, csc);
+    *mn16 = _mm512_shuffle_epi8(scm, cmn);
+}
+
+INLINE void dot_q45_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t ws,
+                            const void *va, size_t as, int five)
+{
+    const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
     // scale vector of pair p, vector k: lane L words 0..3 sc_{2p}[2k + L / 2], 4..7 sc_{2p+1}[..]
     // (word 8 r + j of sc16 is sc_r[j])
     const __m512i ibase = _mm512_set_epi16(9, 9, 9, 9, 1, 1, 1, 1, 9, 9, 9, 9, 1, 1, 1, 1, 8, 8, 8,
@@ -94,12 +108,9 @@ INLINE void dot_q45_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t 
     for (int t = 0; t < nt; t++) { acc[t] = accm[t] = _mm_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const uint8_t *blk[4];
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
-        prefetch_next4(blk, 4 * ws, bb);
         __m128 d4, dmin4;
-        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
-        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc), mn16 = _mm512_shuffle_epi8(scm, cmn);
+        __m512i sc16, mn16;
+        k4_block_4rows(vw, i, ws, bb, blk, &d4, &dmin4, &sc16, &mn16);
         #pragma GCC unroll 2
         for (int p = 0; p < 2; p++) {
             __m512i ua[4], ub[4], sv[4];
@@ -176,10 +187,6 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
                                   const void *va, size_t as)
 {
     const size_t bb = sizeof(wk_block_q4_k);
-    const __m512i csc = _mm512_broadcast_i32x4(
-        _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128));
-    const __m512i cmn = _mm512_add_epi8(csc, _mm512_broadcast_i32x4(_mm_setr_epi8(
-                                                 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
     const __m512i idx0 = _mm512_loadu_si512(q4g_scale_idx);
     const __m512i idx1 = _mm512_add_epi16(idx0, _mm512_set1_epi16(16));
     const __m512i midx = _mm512_loadu_si512(q4g_mins_idx);
@@ -190,14 +197,11 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
     for (int t = 0; t < nt; t++) { acc[t] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const uint8_t *blk[4];
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
-        prefetch_next4(blk, 4 * ws, bb);
         __m128 d4, dmin4;
-        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
+        __m512i sc16, mn16;
+        k4_block_4rows(vw, i, ws, bb, blk, &d4, &dmin4, &sc16, &mn16);
         const __m256 dd = _mm256_insertf128_ps(_mm256_castps128_ps256(d4), dmin4, 1);
-        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc);
-        const __m512i mnt = _mm512_permutexvar_epi16(midx, _mm512_shuffle_epi8(scm, cmn));
+        const __m512i mnt = _mm512_permutexvar_epi16(midx, mn16);
         const __m512i sv0 = _mm512_permutexvar_epi16(idx0, sc16);
         const __m512i sv1 = _mm512_permutexvar_epi16(idx1, sc16);
         __m512i w[4][4];
@@ -254,24 +258,17 @@ static void dot4il_ng_q5_k_avx512(int64_t n, int nt, float *s, const void *vw, s
                                   const void *va, size_t as)
 {
     const size_t bb = sizeof(wk_block_q5_k);
-    const __m512i csc = _mm512_broadcast_i32x4(
-        _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128));
-    const __m512i cmn = _mm512_add_epi8(csc, _mm512_broadcast_i32x4(_mm_setr_epi8(
-                                                 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0, 8, 0)));
     const __m512i idx = _mm512_loadu_si512(q5g_scale_idx);
     const __m512i zero = _mm512_setzero_si512();
     __m256 acc[WK_4IL_N_MAX]; // [Σ d_a d sumi | Σ d_a dmin summ] of the four rows
     for (int t = 0; t < nt; t++) { acc[t] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
         const uint8_t *blk[4];
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) { blk[r] = (const uint8_t *)vw + (size_t)(4 * i + r) * bb; }
-        prefetch_next4(blk, 4 * ws, bb);
         __m128 d4, dmin4;
-        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
+        __m512i sc16, mn16;
+        k4_block_4rows(vw, i, ws, bb, blk, &d4, &dmin4, &sc16, &mn16);
         const __m256 dd = _mm256_insertf128_ps(_mm256_castps128_ps256(d4), dmin4, 1);
-        const __m512i sc16 = _mm512_shuffle_epi8(scm, csc);
-        const __m512i nmn16 = _mm512_sub_epi16(zero, _mm512_shuffle_epi8(scm, cmn));
+        const __m512i nmn16 = _mm512_sub_epi16(zero, mn16);
         __m512i sv[2][2], mv[2][2], w[4][4];
         #pragma GCC unroll 2
         for (int p = 0; p < 2; p++) {
