@@ -167,6 +167,28 @@ INLINE void q4_unpack_grouped(const uint8_t *blk, __m512i *w)
     w[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
+// Q4_K and Q5_K's joint step of one token: z and m hold the four rows' scale and min totals in
+// lanes [z0 + z2, z1 + z3] / [m0 + m2, m1 + m3]; reduced to [Σ z | Σ m] and added to acc as the
+// reference's float steps, d_a (d | dmin) times the total, for both at once (dd: [d4 | dmin4]).
+INLINE __m256 k4_joint_add(__m256 acc, float da, __m256 dd, __m512i z, __m512i m)
+{
+    const __m512i h = _mm512_add_epi32(_mm512_shuffle_i64x2(z, m, 0x44),
+                                       _mm512_shuffle_i64x2(z, m, 0xee));
+    const __m512i tot = _mm512_add_epi32(_mm512_shuffle_i64x2(h, h, 0x08),
+                                         _mm512_shuffle_i64x2(h, h, 0x0d));
+    return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(da), dd),
+                                            _mm256_cvtepi32_ps(_mm512_castsi512_si256(tot))));
+}
+
+// The reference's sumf - summf of each token's four rows.
+INLINE void k4_joint_store(float *s, const __m256 *acc, int nt)
+{
+    for (int t = 0; t < nt; t++) {
+        _mm_storeu_ps(s + 4 * t, _mm_sub_ps(_mm256_castps256_ps128(acc[t]),
+                                            _mm256_extractf128_ps(acc[t], 1)));
+    }
+}
+
 // Word 8 L + j of the scales of row pair 0 after vpackssdw (j < 4: row 0's group sum (L, j),
 // else row 1's (L, j - 4)): the index of its 32-element scale in sc16 (word 8 r + g: sc_r[g]);
 // dword (L, i) holds elements of group 4 (i / 2) + 2 (L / 2) + i % 2 of 32.
@@ -229,19 +251,42 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
             const __m512i m = _mm512_madd_epi16(
                 mnt, _mm512_permutexvar_epi32(lanesel, _mm512_castsi128_si512(gs)));
             // lanes [z0 + z2, z1 + z3, m0 + m2, m1 + m3], then [Σ z | Σ m]
-            const __m512i h = _mm512_add_epi32(_mm512_shuffle_i64x2(z, m, 0x44),
-                                               _mm512_shuffle_i64x2(z, m, 0xee));
-            const __m512i tot = _mm512_add_epi32(_mm512_shuffle_i64x2(h, h, 0x08),
-                                                 _mm512_shuffle_i64x2(h, h, 0x0d));
-            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(ab->d), dd),
-                                                         _mm256_cvtepi32_ps(
-                                                             _mm512_castsi512_si256(tot))));
+            acc[t] = k4_joint_add(acc[t], ab->d, dd, z, m);
         }
     }
-    for (int t = 0; t < nt; t++) {
-        _mm_storeu_ps(s + 4 * t, _mm_sub_ps(_mm256_castps256_ps128(acc[t]),
-                                            _mm256_extractf128_ps(acc[t], 1)));
+    k4_joint_store(s, acc, nt);
+}
+
+// A row's four element-order vectors u interleaved by dwords (wk_q8_k_group6's order).
+INLINE void g6_interleave(const __m512i u[4], __m512i w[4])
+{
+    w[0] = _mm512_unpacklo_epi32(u[0], u[1]);
+    w[1] = _mm512_unpackhi_epi32(u[0], u[1]);
+    w[2] = _mm512_unpacklo_epi32(u[2], u[3]);
+    w[3] = _mm512_unpackhi_epi32(u[2], u[3]);
+}
+
+// The four rows w against one token's grouped quants qs (256 bytes): chains of two vpdpbusd
+// started from o0 / o1, then per row pair a vpackssdw + vpdpwssd with the scales sv[pair][chain];
+// *x rows 0 and 1, *y rows 2 and 3.
+INLINE void g6_pair_sums(const __m512i w[4][4], const int8_t *qs, __m512i o0, __m512i o1,
+                         const __m512i sv[2][2], __m512i *x, __m512i *y)
+{
+    __m512i av[4], c0[4], c1[4];
+    #pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) { av[k] = _mm512_loadu_si512(qs + 64 * k); }
+    #pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        c0[r] = _mm512_dpbusd_epi32(o0, w[r][0], av[0]);
+        c0[r] = _mm512_dpbusd_epi32(c0[r], w[r][1], av[1]);
+        c1[r] = _mm512_dpbusd_epi32(o1, w[r][2], av[2]);
+        c1[r] = _mm512_dpbusd_epi32(c1[r], w[r][3], av[3]);
     }
+    const __m512i zero = _mm512_setzero_si512();
+    *x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[0], c0[1]), sv[0][0]);
+    *x = _mm512_dpwssd_epi32(*x, _mm512_packs_epi32(c1[0], c1[1]), sv[0][1]);
+    *y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[2], c0[3]), sv[1][0]);
+    *y = _mm512_dpwssd_epi32(*y, _mm512_packs_epi32(c1[2], c1[3]), sv[1][1]);
 }
 
 // Q5_K against activations in wk_q8_k_group6's order (as Q6_K): a row's element-order vectors
@@ -283,27 +328,12 @@ static void dot4il_ng_q5_k_avx512(int64_t n, int nt, float *s, const void *vw, s
         for (int r = 0; r < 4; r++) {
             __m512i u[4];
             q45_unpack(blk[r], 1, u);
-            w[r][0] = _mm512_unpacklo_epi32(u[0], u[1]);
-            w[r][1] = _mm512_unpackhi_epi32(u[0], u[1]);
-            w[r][2] = _mm512_unpacklo_epi32(u[2], u[3]);
-            w[r][3] = _mm512_unpackhi_epi32(u[2], u[3]);
+            g6_interleave(u, w[r]);
         }
         for (int t = 0; t < nt; t++) {
             const wk_block_q8_kg6 *ab = (const wk_block_q8_kg6 *)((const char *)va + t * as) + i;
-            __m512i av[4], c0[4], c1[4];
-            #pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) { av[k] = _mm512_loadu_si512(ab->qs + 64 * k); }
-            #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
-                c0[r] = _mm512_dpbusd_epi32(zero, w[r][0], av[0]);
-                c0[r] = _mm512_dpbusd_epi32(c0[r], w[r][1], av[1]);
-                c1[r] = _mm512_dpbusd_epi32(zero, w[r][2], av[2]);
-                c1[r] = _mm512_dpbusd_epi32(c1[r], w[r][3], av[3]);
-            }
-            __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[0], c0[1]), sv[0][0]);
-            x = _mm512_dpwssd_epi32(x, _mm512_packs_epi32(c1[0], c1[1]), sv[0][1]);
-            __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[2], c0[3]), sv[1][0]);
-            y = _mm512_dpwssd_epi32(y, _mm512_packs_epi32(c1[2], c1[3]), sv[1][1]);
+            __m512i x, y;
+            g6_pair_sums(w, ab->qs, zero, zero, sv, &x, &y);
             // -Σ a per chain position, twice per lane (rows a and b of a pair)
             const __m512i sa = _mm512_srai_epi32(_mm512_loadu_si512(ab->off[0]), 5);
             const __m512i sb = _mm512_srai_epi32(_mm512_loadu_si512(ab->off[1]), 5);
@@ -318,19 +348,10 @@ static void dot4il_ng_q5_k_avx512(int64_t n, int nt, float *s, const void *vw, s
                 _mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
             const __m512i m = _mm512_castps_si512(_mm512_shuffle_ps(
                 _mm512_castsi512_ps(mx), _mm512_castsi512_ps(my), _MM_SHUFFLE(2, 0, 2, 0)));
-            const __m512i h = _mm512_add_epi32(_mm512_shuffle_i64x2(z, m, 0x44),
-                                               _mm512_shuffle_i64x2(z, m, 0xee));
-            const __m512i tot = _mm512_add_epi32(_mm512_shuffle_i64x2(h, h, 0x08),
-                                                 _mm512_shuffle_i64x2(h, h, 0x0d));
-            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(ab->d), dd),
-                                                         _mm256_cvtepi32_ps(
-                                                             _mm512_castsi512_si256(tot))));
+            acc[t] = k4_joint_add(acc[t], ab->d, dd, z, m);
         }
     }
-    for (int t = 0; t < nt; t++) {
-        _mm_storeu_ps(s + 4 * t, _mm_sub_ps(_mm256_castps256_ps128(acc[t]),
-                                            _mm256_extractf128_ps(acc[t], 1)));
-    }
+    k4_joint_store(s, acc, nt);
 }
 
 static void dot4il_n_q4_k_avx512(int64_t n, int nt, float *s, const void *w, size_t ws,
@@ -442,7 +463,6 @@ static void dot4il_ng_q6_k_avx512(int64_t n, int nt, float *s, const void *vw, s
 {
     const __m512i idx_a = _mm512_loadu_si512(q6g_scale_idx);
     const __m512i idx_b = _mm512_add_epi16(idx_a, _mm512_set1_epi16(8));
-    const __m512i zero = _mm512_setzero_si512();
     __m128 acc[WK_4IL_N_MAX];
     for (int t = 0; t < nt; t++) { acc[t] = _mm_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK_K; i++) {
@@ -469,28 +489,13 @@ static void dot4il_ng_q6_k_avx512(int64_t n, int nt, float *s, const void *vw, s
         for (int r = 0; r < 4; r++) {
             __m512i u[4];
             q6_unpack((const wk_block_q6_k *)blk[r], u);
-            w[r][0] = _mm512_unpacklo_epi32(u[0], u[1]);
-            w[r][1] = _mm512_unpackhi_epi32(u[0], u[1]);
-            w[r][2] = _mm512_unpacklo_epi32(u[2], u[3]);
-            w[r][3] = _mm512_unpackhi_epi32(u[2], u[3]);
+            g6_interleave(u, w[r]);
         }
         for (int t = 0; t < nt; t++) {
             const wk_block_q8_kg6 *ab = (const wk_block_q8_kg6 *)((const char *)va + t * as) + i;
-            const __m512i o0 = _mm512_loadu_si512(ab->off[0]), o1 = _mm512_loadu_si512(ab->off[1]);
-            __m512i av[4], c0[4], c1[4];
-            #pragma GCC unroll 4
-            for (int k = 0; k < 4; k++) { av[k] = _mm512_loadu_si512(ab->qs + 64 * k); }
-            #pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
-                c0[r] = _mm512_dpbusd_epi32(o0, w[r][0], av[0]);
-                c0[r] = _mm512_dpbusd_epi32(c0[r], w[r][1], av[1]);
-                c1[r] = _mm512_dpbusd_epi32(o1, w[r][2], av[2]);
-                c1[r] = _mm512_dpbusd_epi32(c1[r], w[r][3], av[3]);
-            }
-            __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[0], c0[1]), sv[0][0]);
-            x = _mm512_dpwssd_epi32(x, _mm512_packs_epi32(c1[0], c1[1]), sv[0][1]);
-            __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c0[2], c0[3]), sv[1][0]);
-            y = _mm512_dpwssd_epi32(y, _mm512_packs_epi32(c1[2], c1[3]), sv[1][1]);
+            __m512i x, y;
+            g6_pair_sums(w, ab->qs, _mm512_loadu_si512(ab->off[0]), _mm512_loadu_si512(ab->off[1]),
+                         sv, &x, &y);
             acc[t] = k4row_add(acc[t], ab->d, d4, pair_totals(x, y));
         }
     }
