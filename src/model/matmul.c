@@ -65,7 +65,7 @@ wick_status wk_mm_init(wk_mm *mm, wk_pool *pool, int n_threads, int64_t max_rows
     if (!mm->act) { return wk_fail_nomem("matmul activation buffer"); }
     mm->act_bytes = bytes;
     mm->act_type = -1;
-    mm->act_grouped_type = -1;
+    mm->act_grouped_order = -1;
     const char *env = getenv("WICK_GEMM"); // "0": the vec_dot paths only (same results)
     const bool gemm_on = !(env && strcmp(env, "0") == 0);
     if (gemm_on && max_rows >= GEMM_MIN_T && max_k >= 256 && mm->kern->gemm[WICK_DTYPE_Q4_K]) {
@@ -151,7 +151,7 @@ void wk_mm_prepare(wk_mm *mm, int weight_type, const float *x, int64_t T, int64_
     mm->act_row_bytes = rb;
     mm->act_packed = mm->gemm_act && T >= GEMM_MIN_T && mm->kern->gemm[weight_type];
     mm->act_src = x;
-    mm->act_grouped_type = -1;
+    mm->act_grouped_order = -1;
     prep_job j = {mm, mm->kern->from_float[vdt], x, T, K, x_stride};
     if (T >= 4 && mm->n_threads > 1) {
         wk_pool_run(mm->pool, mm->n_threads, prep_part, &j);
@@ -342,13 +342,13 @@ void wk_mm_run(wk_mm *mm, const wk_tensor *w, int64_t row0, int64_t n_rows, floa
     j.act_n = mm->act;
     j.act_n_stride = mm->act_row_bytes;
     if (j.dot4il_n && mm->act_rows > 1 && mm->kern->vec_dot_4il_ng[w->type] && mm->act_grouped) {
-        // the grouped copy once per prepared activation and layout (a few µs: T <= a few)
+        // the grouped copy once per prepared activation and order (a few µs: T <= a few)
         const bool six = w->type == WICK_DTYPE_Q5_K || w->type == WICK_DTYPE_Q6_K;
         const int64_t nb = (int64_t)(mm->act_row_bytes / sizeof(wk_block_q8_k));
         j.act_n_stride = (size_t)nb * (six ? sizeof(wk_block_q8_kg6) : sizeof(wk_block_q8_k));
-        if (mm->act_grouped_type != w->type) {
+        if (mm->act_grouped_order != six) { // Q5_K and Q6_K share an order
             (six ? wk_q8_k_group6 : wk_q8_k_group)(mm->act_grouped, mm->act, mm->act_rows * nb);
-            mm->act_grouped_type = w->type;
+            mm->act_grouped_order = six;
         }
         j.dot4il_n = mm->kern->vec_dot_4il_ng[w->type];
         j.act_n = mm->act_grouped;

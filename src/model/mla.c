@@ -284,7 +284,7 @@ static void head_gemm(wk_mm *mm, head_job *j)
         }
     }
     mm->act_type = -1; // gemm_act no longer holds what wk_mm_prepare packed there
-    mm->act_grouped_type = -1;
+    mm->act_grouped_order = -1;
 }
 
 // The legacy formats (Q4_0, Q5_0, Q8_0: attn_k_b's usual types) through gemm0 for many tokens:

@@ -234,11 +234,11 @@ typedef struct wk_mm {
     int64_t act_rows, act_k, act_stride;
     size_t act_row_bytes;
     const float *act_src;
-    // act's Q8_K rows in the grouped order of the path's vec_dot_4il_ng for weights of type
-    // act_grouped_type (Q4_K: wk_q8_k_group, Q5_K / Q6_K: wk_q8_k_group6; -1: none yet), made by the
-    // first wk_mm_run that takes them after a wk_mm_prepare; NULL: no such kernel
+    // act's Q8_K rows in the grouped order of the path's vec_dot_4il_ng, act_grouped_order 0
+    // (Q4_K: wk_q8_k_group) or 1 (Q5_K / Q6_K: wk_q8_k_group6; -1: none yet), made by the first
+    // wk_mm_run that takes them after a wk_mm_prepare; NULL: no such kernel
     void *act_grouped;
-    int act_grouped_type;
+    int act_grouped_order;
     // the K formats' GEMM (kernels/gemm.h), where the kernel path has it: act also packed into
     // gemm_act for many tokens (act_packed), and one weight tile buffer per thread
     void *gemm_act, *gemm_tiles;
