@@ -92,7 +92,8 @@ static inline wick_model *bench_open_model(const char *path, const bench_model_c
     const char *rp = getenv("WICK_REPACK");
     const bool off_env = rp && !strcmp(rp, "0");
     printf("open: %.2f s (%.2f s per GB), resident %.2f GB after it; repacking %s\n", dt, dt / gb,
-           bench_status_gb("VmRSS:"), c->no_repack ? "off (--no-repack)" : off_env ? "off (WICK_REPACK=0)" : "on");
+           bench_status_gb("VmRSS:"),
+           c->no_repack ? "off (--no-repack)" : off_env ? "off (WICK_REPACK=0)" : "on");
     return m;
 }
 

@@ -73,7 +73,9 @@ wick_status wick_dist_session_hook(void *ctx, wick_session *s, bool created)
 
 wick_status wick_dist_worker(wick_dist *d, int n_threads)
 {
-    if (!d || d->rank == 0) { return wk_fail(WICK_E_INVALID, "wick_dist_worker: not a worker rank"); }
+    if (!d || d->rank == 0) {
+        return wk_fail(WICK_E_INVALID, "wick_dist_worker: not a worker rank");
+    }
     wick_model *m = NULL;
     char *path = NULL;
     wick_status rc = WICK_OK;
@@ -81,8 +83,9 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
         int64_t hdr[CTL_N];
         if ((rc = wk_dist_recv_idle(d, 0, WK_TAG_CTL, hdr, CTL_N)) < 0) { break; }
         if (hdr[0] == WK_OP_EXIT) { break; }
-        if (hdr[0] != WK_OP_OPEN || hdr[1] < 1 || hdr[2] < 1 || hdr[3] < 0 || hdr[3] > 3 || hdr[4] < 0 || hdr[4] > 2 ||
-            hdr[5] < 2 || hdr[5] > 65536 || hdr[6] < 1 || hdr[6] > 1024) {
+        if (hdr[0] != WK_OP_OPEN || hdr[1] < 1 || hdr[2] < 1 || hdr[3] < 0 || hdr[3] > 3 ||
+            hdr[4] < 0 || hdr[4] > 2 || hdr[5] < 2 || hdr[5] > 65536 || hdr[6] < 1 ||
+            hdr[6] > 1024) {
             rc = wk_fail(WICK_E_FORMAT, "dist: rank %d: bad request {%lld, %lld, ..} from rank 0",
                          d->rank, (long long)hdr[0], (long long)hdr[1]);
             break;
@@ -100,7 +103,8 @@ wick_status wick_dist_worker(wick_dist *d, int n_threads)
         wick_model_opts mo;
         wick_model_opts_init(&mo);
         mo.repack = hdr[3] & 2;
-        if (!path || strcmp(path, p) != 0 || m->repack != mo.repack) { // another model than the last
+        // another model than the last, or the same one opened the other way
+        if (!path || strcmp(path, p) != 0 || m->repack != mo.repack) {
             wick_model_close(m);
             m = NULL;
             wk_free(path);

@@ -18,14 +18,15 @@
 //      more tokens (batched decode), through vec_dot_4il_n where the path has it, which unpacks
 //      each group once for up to eight tokens (same bits as vec_dot_4il per token), or through
 //      vec_dot_4il_ng (AVX-512 Q4_K, Q5_K, Q6_K) on a copy of the activations in its grouped
-//      order (wk_q8_k_group; Q5_K and Q6_K: wk_q8_k_group6), made once per prepared activation and order by the
-//      first run that needs it.
+//      order (wk_q8_k_group; Q5_K and Q6_K: wk_q8_k_group6), made once per prepared activation
+//      and order by the first run that needs it.
 //   3. many tokens (T >= GEMM_MIN_T; GEMM_MIN_T_IL for a weight that vec_dot_4il_n takes) and a
-//      K-format weight, on a path with the int8 GEMM (AVX-512 VNNI, kernels/gemm.h): prepare also packs the Q8_K rows per 16 tokens; run cuts
-//      the weight into units of up to 64 rows, and each thread packs its unit (tiles of 16 rows)
-//      into its own buffer and multiplies it by every token (a repacked weight's rows are packed
-//      as they lie, interleaved by four, for Q4_K and Q6_K; the other types' are first put back
-//      in file order, 16 at a time). Same bits as vec_dot, so as the paths above.
+//      K-format weight, on a path with the int8 GEMM (AVX-512 VNNI, kernels/gemm.h): prepare
+//      also packs the Q8_K rows per 16 tokens; run cuts the weight into units of up to 64 rows,
+//      and each thread packs its unit (tiles of 16 rows) into its own buffer and multiplies it by
+//      every token (a repacked weight's rows are packed as they lie, interleaved by four, for
+//      Q4_K and Q6_K; the other types' are first put back in file order, 16 at a time). Same
+//      bits as vec_dot, so as the paths above.
 #include <stdatomic.h>
 #include <stdlib.h>
 
