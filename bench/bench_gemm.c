@@ -9,6 +9,7 @@
 // packed and multiplied by all tokens, tiles taken by the threads from a shared counter. Reported:
 // TOPS = 2 N K T / seconds (best of several runs), and the same per CPU-second of the threads
 // (what a quiet machine would give) as a fraction of the peak, and the weight packing's share.
+// Also the cost of the other 512-bit operations the kernel needs, in vpdpbusd slots (op_costs).
 #include <stdatomic.h>
 
 #include "bench_common.h"
@@ -43,6 +44,80 @@ static double thread_cpu_now(void)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+#if defined(BENCH_X86)
+// 12 independent vpdpbusd per iteration plus four of one other 512-bit operation (on four chains
+// of their own, short next to the iteration): the cost of that operation beside the
+// multiply-adds, in vpdpbusd slots. The K formats' GEMM needs, besides its vpdpbusd, a vpmulld
+// and a vpaddd per group and per super-block vpdpwssd, vcvtdq2ps, vmulps and vaddps: if each
+// takes a slot, they bound the kernel below the peak (docs/PERFORMANCE.md).
+#define OP_LOOP(name, STEP)                                                                        \
+    __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) static uint64_t name(long n) \
+    {                                                                                              \
+        __m512i c[12], e[4];                                                                       \
+        __m512 f[4];                                                                               \
+        __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);                                \
+        __m512 fa = _mm512_set1_ps(1.0f);                                                          \
+        for (int i = 0; i < 12; i++) { c[i] = _mm512_set1_epi32(i); }                              \
+        for (int i = 0; i < 4; i++) {                                                              \
+            e[i] = _mm512_set1_epi32(i);                                                           \
+            f[i] = _mm512_set1_ps((float)i);                                                       \
+        }                                                                                          \
+        for (long i = 0; i < n; i++) {                                                             \
+            _Pragma("GCC unroll 12") for (int j = 0; j < 12; j++) {                                \
+                c[j] = _mm512_dpbusd_epi32(c[j], a, b);                                            \
+            }                                                                                      \
+            _Pragma("GCC unroll 4") for (int q = 0; q < 4; q++) { STEP; }                          \
+            __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(fa)); /* opaque: nothing folded */        \
+        }                                                                                          \
+        __m512i s = c[0];                                                                          \
+        for (int i = 1; i < 12; i++) { s = _mm512_add_epi32(s, c[i]); }                            \
+        for (int i = 0; i < 4; i++) {                                                              \
+            s = _mm512_add_epi32(s, _mm512_add_epi32(e[i], _mm512_castps_si512(f[i])));            \
+        }                                                                                          \
+        return (uint64_t)_mm512_reduce_add_epi32(s);                                               \
+    }
+OP_LOOP(op_none, (void)q)
+OP_LOOP(op_mulld, e[q] = _mm512_mullo_epi32(e[q], a))
+OP_LOOP(op_addd, e[q] = _mm512_add_epi32(e[q], a))
+OP_LOOP(op_dpwssd, e[q] = _mm512_dpwssd_epi32(e[q], a, b))
+OP_LOOP(op_cvt, f[q] = _mm512_cvtepi32_ps(_mm512_castps_si512(f[q])))
+OP_LOOP(op_mulps, f[q] = _mm512_mul_ps(f[q], fa))
+OP_LOOP(op_and, e[q] = _mm512_and_si512(e[q], a))
+OP_LOOP(op_addps, f[q] = _mm512_add_ps(f[q], fa))
+OP_LOOP(op_fma, f[q] = _mm512_fmadd_ps(f[q], fa, fa))
+OP_LOOP(op_cvtps, e[q] = _mm512_cvtps_epi32(_mm512_castsi512_ps(e[q])))
+
+// Prints each operation's cost in vpdpbusd slots (best of three runs of each loop).
+static void op_costs(void)
+{
+    static const struct {
+        const char *name;
+        uint64_t (*fn)(long);
+    } ops[] = {{"none", op_none},     {"vpmulld", op_mulld}, {"vpaddd", op_addd},
+               {"vpdpwssd", op_dpwssd}, {"vcvtdq2ps", op_cvt}, {"vmulps", op_mulps},
+               {"vaddps", op_addps},  {"vpandd", op_and},    {"vfmadd", op_fma},
+               {"vcvtps2dq", op_cvtps}};
+    enum { N_OPS = sizeof ops / sizeof ops[0], ITERS = PEAK_ITERS / 4 };
+    double best[N_OPS];
+    for (int i = 0; i < N_OPS; i++) { best[i] = 1e30; }
+    for (int r = 0; r < 3; r++) {
+        for (int i = 0; i < N_OPS; i++) { // alternated: a change of clock hits every loop alike
+            double t0 = thread_cpu_now();
+            bench_sink(ops[i].fn(ITERS));
+            double t = thread_cpu_now() - t0;
+            best[i] = t < best[i] ? t : best[i];
+        }
+    }
+    const double slot = best[0] / 12; // seconds per vpdpbusd
+    printf("512-bit operations beside 12 vpdpbusd, cost in vpdpbusd slots (%.3f ns each):",
+           slot / ITERS * 1e9);
+    for (int i = 1; i < N_OPS; i++) {
+        printf(" %s %.2f", ops[i].name, (best[i] - best[0]) / 4 / slot);
+    }
+    printf("\n");
+}
+#endif
 
 static void *peak_thread(void *arg)
 {
@@ -190,6 +265,9 @@ int main(int argc, char **argv)
         printf("VNNI peak (512-bit vpdpbusd loop), %d thread(s): %.3f int8 TOPS per CPU-second\n",
                threads[c], peak[c]);
     }
+#if defined(BENCH_X86)
+    if (__builtin_cpu_supports("avx512vnni")) { op_costs(); }
+#endif
     bench_rng rng = bench_rng_seed(7);
     int64_t T_max = 0;
     for (int i = 0; i < n_toks; i++) { T_max = toks[i] > T_max ? toks[i] : T_max; }
