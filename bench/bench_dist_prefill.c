@@ -25,7 +25,8 @@ static const int64_t micro[N_CONF] = {0, 64, 32}; // 0: one pass of the whole pr
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: mpirun -np N bench_dist_prefill MODEL.gguf [TOKENS] [RUNS] [THREADS]\n");
+        fprintf(stderr,
+                "usage: mpirun -np N bench_dist_prefill MODEL.gguf [TOKENS] [RUNS] [THREADS]\n");
         return 2;
     }
     const int64_t T = argc > 2 ? atoll(argv[2]) : 128;

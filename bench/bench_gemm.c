@@ -173,7 +173,8 @@ static void *gemm_thread(void *arg)
     const int64_t n_tiles = (j->N + WK_GEMM_ROWS - 1) / WK_GEMM_ROWS;
     const int64_t groups = (j->T + WK_GEMM_TOKS - 1) / WK_GEMM_TOKS;
     double pack = 0, c0 = thread_cpu_now();
-    for (int64_t t = atomic_fetch_add(&j->next, 1); t < n_tiles; t = atomic_fetch_add(&j->next, 1)) {
+    for (int64_t t = atomic_fetch_add(&j->next, 1); t < n_tiles;
+         t = atomic_fetch_add(&j->next, 1)) {
         const int64_t r0 = t * WK_GEMM_ROWS;
         const int nr = (int)(j->N - r0 < WK_GEMM_ROWS ? j->N - r0 : WK_GEMM_ROWS);
         double p0 = bench_now();

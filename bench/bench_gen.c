@@ -218,7 +218,9 @@ int main(int argc, char **argv)
     }
     int32_t *toks = malloc((size_t)(n_prefix + 64) * sizeof *toks);
     bench_rng rng = bench_rng_seed(7);
-    for (int64_t i = 0; i < n_prefix + 64; i++) { toks[i] = (int32_t)(100 + bench_rng_u64(&rng) % 1000); }
+    for (int64_t i = 0; i < n_prefix + 64; i++) {
+        toks[i] = (int32_t)(100 + bench_rng_u64(&rng) % 1000);
+    }
 
     // warm-up: the load, and the pages of the weights
     wick_request q;
@@ -286,9 +288,10 @@ int main(int argc, char **argv)
         request(&q, model, toks, (size_t)n_prefix + 16, 1);
         if (wick_stream_start(rr, &q, &st) < 0 || !drain(st, &r)) { return 1; }
         wick_stream_free(st);
-        printf("  prefix cache %-3s: first request %.0f ms; the same prefix + 16 tokens: first token "
-               "%.1f ms (%" PRId64 " tokens cached)\n",
-               k ? "on" : "off", first, r.first_token_ms, r.cached);
+        printf(
+            "  prefix cache %-3s: first request %.0f ms; the same prefix + 16 tokens: first token "
+            "%.1f ms (%" PRId64 " tokens cached)\n",
+            k ? "on" : "off", first, r.first_token_ms, r.cached);
         wick_registry_destroy(rr);
     }
     wick_registry_destroy(reg);

@@ -175,7 +175,8 @@ int main(int argc, char **argv)
     free(types);
     if (rc < 0) { return die("write", rc); }
     printf("wrote %s: %.2f GB (%d layers, %d tensors) in %.2f s (%.2f GB/s, page cache)\n", path,
-           (double)filled / 1e9, n_layers, 3 + 6 * n_layers, t_write, (double)filled / 1e9 / t_write);
+           (double)filled / 1e9, n_layers, 3 + 6 * n_layers, t_write,
+           (double)filled / 1e9 / t_write);
 
     char mid[64];
     snprintf(mid, sizeof mid, "blk.%d.ffn_down.weight", n_layers / 2);

@@ -139,8 +139,8 @@ static double run_curl(int port, int n)
     argv[a++] = "--parallel-max";
     argv[a++] = "64";
     for (int i = 0; i < n && i < 64; i++) {
-        snprintf(bufs[i][0], sizeof bufs[i][0], "http://127.0.0.1:%d/bench/eight/resolve/main/f%d.gguf",
-                 port, i);
+        snprintf(bufs[i][0], sizeof bufs[i][0],
+                 "http://127.0.0.1:%d/bench/eight/resolve/main/f%d.gguf", port, i);
         snprintf(bufs[i][1], sizeof bufs[i][1], "%s/f%d.gguf", out, i);
         argv[a++] = "-o";
         argv[a++] = bufs[i][1];
@@ -186,7 +186,8 @@ int main(int argc, char **argv)
         return 1;
     }
     double total_mb = (double)n * (double)mb * 1.048576;
-    printf("bench_hub: %d parallel downloads of %ld MiB over loopback (fake Hub: 302 -> CDN)\n", n, mb);
+    printf("bench_hub: %d parallel downloads of %ld MiB over loopback (fake Hub: 302 -> CDN)\n", n,
+           mb);
     double best_w = 1e9, best_c = 1e9, worst_gap = 0;
     for (int rep = 0; rep < 2; rep++) {
         double gap = 0;

@@ -92,7 +92,8 @@ static int64_t usage_tokens(const char *body)
     }
     if (strncmp(line, "data: ", 6) != 0) { return 0; }
     json_t *j = json_loadb(line + 6, strcspn(line + 6, "\n"), 0, NULL);
-    int64_t n = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    int64_t n =
+        json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
     json_decref(j);
     return n;
 }
@@ -126,7 +127,9 @@ static void http_many(const char *url, const char *model, int n, int k, run *rs)
         int left;
         while ((msg = curl_multi_info_read(m, &left))) {
             for (int i = 0; i < k; i++) {
-                if (msg->msg == CURLMSG_DONE && msg->easy_handle == h[i]) { rs[i].t_end = bench_now(); }
+                if (msg->msg == CURLMSG_DONE && msg->easy_handle == h[i]) {
+                    rs[i].t_end = bench_now();
+                }
             }
         }
         if (running) { curl_multi_poll(m, NULL, 0, 100, NULL); }
@@ -188,7 +191,9 @@ int main(int argc, char **argv)
         }
     }
     if (!model || n < 1 || runs < 1) {
-        fprintf(stderr, "usage: bench_server MODEL.gguf [--tokens N] [--threads T] [--wick PATH] [--runs R]\n");
+        fprintf(
+            stderr,
+            "usage: bench_server MODEL.gguf [--tokens N] [--threads T] [--wick PATH] [--runs R]\n");
         return 2;
     }
     char abs_model[4096];

@@ -1,8 +1,8 @@
 // bench_template.c — chat-template rendering time: a 100-message conversation (system prompt,
 // user turns, assistant turns with reasoning_content and tool calls, tool results, two tools)
 // through Kimi K2's templates, per call of wick_template_render (JSON context in, text out), with
-// the share of that spent reading the JSON context (an empty template over it), and the same render by Python jinja2
-// configured as transformers does (when /usr/bin/python3 has jinja2) for scale.
+// the share of that spent reading the JSON context (an empty template over it), and the same render
+// by Python jinja2 configured as transformers does (when /usr/bin/python3 has jinja2) for scale.
 //
 //   bench_template [TEMPLATE.jinja ...]   (default: the Kimi K2 thinking and instruct templates
 //                                          of tests/data/templates; run from the source tree)
@@ -67,7 +67,8 @@ static json_t *conversation(void)
         "string", "unit", "type", "string", "enum", "celsius", "fahrenheit", "required", "city",
         "type", "function", "function", "name", "search", "description", "Search the web.",
         "parameters", "type", "object", "properties", "query", "type", "string");
-    return json_pack("{s:o, s:o, s:b}", "messages", msgs, "tools", tools, "add_generation_prompt", 1);
+    return json_pack("{s:o, s:o, s:b}", "messages", msgs, "tools", tools, "add_generation_prompt",
+                     1);
 }
 
 static void python(const char *tmpl, const char *ctx_path)
@@ -78,23 +79,24 @@ static void python(const char *tmpl, const char *ctx_path)
     }
     static const char fmt[] =
         "/usr/bin/python3 - '%s' '%s' <<'EOF'\n"
-             "import json, sys, time\n"
-             "from jinja2.ext import loopcontrols\n"
-             "from jinja2.sandbox import ImmutableSandboxedEnvironment\n"
-             "env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, "
-             "extensions=[loopcontrols])\n"
-             "env.filters['tojson'] = lambda x, ensure_ascii=False, indent=None, separators=None, "
-             "sort_keys=False: json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, "
-             "separators=separators, sort_keys=sort_keys)\n"
-             "t = env.from_string(open(sys.argv[1]).read())\n"
-             "text = open(sys.argv[2]).read()\n"
-             "best = []\n"
-             "for i in range(200):\n"
-             "    t0 = time.perf_counter(); t.render(**json.loads(text)); best.append(time.perf_counter() - t0)\n"
-             "best.sort()\n"
-             "print('  Python jinja2 (transformers setup): %%.0f us per render (median of 200, "
-             "json.loads included)' %% (best[100] * 1e6))\n"
-             "EOF";
+        "import json, sys, time\n"
+        "from jinja2.ext import loopcontrols\n"
+        "from jinja2.sandbox import ImmutableSandboxedEnvironment\n"
+        "env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, "
+        "extensions=[loopcontrols])\n"
+        "env.filters['tojson'] = lambda x, ensure_ascii=False, indent=None, separators=None, "
+        "sort_keys=False: json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, "
+        "separators=separators, sort_keys=sort_keys)\n"
+        "t = env.from_string(open(sys.argv[1]).read())\n"
+        "text = open(sys.argv[2]).read()\n"
+        "best = []\n"
+        "for i in range(200):\n"
+        "    t0 = time.perf_counter(); t.render(**json.loads(text)); "
+        "best.append(time.perf_counter() - t0)\n"
+        "best.sort()\n"
+        "print('  Python jinja2 (transformers setup): %%.0f us per render (median of 200, "
+        "json.loads included)' %% (best[100] * 1e6))\n"
+        "EOF";
     size_t need = strlen(fmt) + strlen(tmpl) + strlen(ctx_path) + 1;
     char *cmd = malloc(need);
     if (!cmd) { return; }

@@ -233,8 +233,8 @@ int main(int argc, char **argv)
             pos = end;
         }
         double tl = cpu_now() - c0;
-        printf("wick encode line by line (%zu calls): %.3f s cpu = %.1f MB/s, %zu tokens\n", n_lines,
-               tl, (double)len / 1e6 / tl, total);
+        printf("wick encode line by line (%zu calls): %.3f s cpu = %.1f MB/s, %zu tokens\n",
+               n_lines, tl, (double)len / 1e6 / tl, total);
     }
     static const struct {
         const char *name;

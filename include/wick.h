@@ -58,7 +58,8 @@ typedef enum wick_status {
     WICK_E_NOMEM = -2,        // an allocation failed
     WICK_E_IO = -3,           // the operating system failed a read, write, open or mmap
     WICK_E_FORMAT = -4,       // malformed input: GGUF, JSON, tokenizer, HTTP response
-    WICK_E_UNSUPPORTED = -5,  // well-formed but not supported (tensor type, architecture, component)
+    // well-formed but not supported (tensor type, architecture, component)
+    WICK_E_UNSUPPORTED = -5,
     WICK_E_NOT_FOUND = -6,    // a missing key, tensor, token or local file
     WICK_E_TYPE = -7,         // a value exists but has another type than asked for
     WICK_E_RANGE = -8,        // a value does not fit where it must go
@@ -574,10 +575,10 @@ WICK_API void wick_session_cancel(wick_session *s);
 
 // The hub fetches files from the Hugging Face Hub (or a mirror, HF_ENDPOINT) into the cache that
 // huggingface_hub uses (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub):
-//     models--ORG--NAME/blobs/ETAG                 the bytes (ETAG: sha256 for LFS files, else git sha1)
-//     models--ORG--NAME/snapshots/COMMIT/PATH      relative symlink to the blob
-//     models--ORG--NAME/refs/REV                   the commit of a branch or tag (no newline)
-//     .locks/models--ORG--NAME/ETAG.lock           flock()ed while the blob is written
+//     models--ORG--NAME/blobs/ETAG            the bytes (ETAG: sha256 for LFS files, else git sha1)
+//     models--ORG--NAME/snapshots/COMMIT/PATH relative symlink to the blob
+//     models--ORG--NAME/refs/REV              the commit of a branch or tag (no newline)
+//     .locks/models--ORG--NAME/ETAG.lock      flock()ed while the blob is written
 // A download resumes from blobs/ETAG.incomplete with Range, checks the size and the hash (sha256
 // for LFS files, git blob sha1 otherwise) and only then renames it into blobs/ and links it.
 //
@@ -654,8 +655,8 @@ typedef void (*wick_dl_cb)(const wick_hub_file *f, void *ud);
 
 // Starts fetching FILE of REPO ("org/name") at REV (NULL: "main"; a branch, tag or 40-hex
 // commit) into the cache. The strings are copied. Returns at once; *id names the download. cb
-// (may be NULL) runs exactly once when it ends. Errors (cb never runs): INVALID (bad repo id, a path that leaves the repo:
-// "..", absolute, backslash, NUL), NOMEM.
+// (may be NULL) runs exactly once when it ends. Errors (cb never runs): INVALID (bad repo id, a
+// path that leaves the repo: "..", absolute, backslash, NUL), NOMEM.
 // Completion errors: REPO_NOT_FOUND, ENTRY_NOT_FOUND, REVISION_NOT_FOUND, GATED, UNAUTHORIZED,
 // CHECKSUM, NETWORK, HTTP, NOSPACE, IO, OFFLINE (offline and not cached), CANCELLED, FORMAT.
 WICK_API wick_status wick_hub_download(wick_hub *h, const char *repo, const char *rev,
@@ -707,8 +708,8 @@ WICK_API int wick_hub_timeout_ms(const wick_hub *h);
 WICK_API wick_status wick_hub_perform(wick_hub *h, int *n_running);
 
 // Blocks until operation id (0: every operation) has finished and its callback has returned, or
-// timeout_ms passes (-1: no limit). Embedded mode: runs the loop itself. Returns WICK_OK, or TIMEOUT
-// when timeout_ms passes first. Not from inside a callback.
+// timeout_ms passes (-1: no limit). Embedded mode: runs the loop itself. Returns WICK_OK, or
+// TIMEOUT when timeout_ms passes first. Not from inside a callback.
 WICK_API wick_status wick_hub_wait(wick_hub *h, uint64_t id, int timeout_ms);
 
 // Progress of download id, or with id 0 the aggregate of every download not yet reported.
@@ -775,18 +776,19 @@ WICK_API wick_status wick_hub_cache_remove(const char *cache_dir, const char *re
 //   temperature  logit /= temperature; at temperature <= 0 only the largest logit stays (greedy)
 //   draw         one token from softmax(logits) with the sampler's own random generator
 // p is the softmax of the tokens still in play at that step (top-p after top-k renormalises over
-// the k). Ties between equal logits go to the lower id everywhere, so greedy sampling is argmax with
-// the lowest id first, as `wick eval --generate` does. Each filter keeps at least min_keep (and at
-// least one) tokens. A sampler is deterministic: the same seed, options, logits and accepted
-// tokens give the same draws on any machine and thread count (sampling is single-threaded and
-// uses no global state).
+// the k). Ties between equal logits go to the lower id everywhere, so greedy sampling is argmax
+// with the lowest id first, as `wick eval --generate` does. Each filter keeps at least min_keep
+// (and at least one) tokens. A sampler is deterministic: the same seed, options, logits and
+// accepted tokens give the same draws on any machine and thread count (sampling is single-threaded
+// and uses no global state).
 // Cost over a 163,840-entry vocabulary (bench/bench_sample): the default chain and greedy each well
 // under a millisecond (top-k is a single selection pass; no step sorts the whole vocabulary).
 // Thread: one thread at a time per sampler; samplers are independent of each other.
 
 typedef struct wick_sampler wick_sampler;
 
-#define WICK_SEED_RANDOM UINT64_MAX // a seed from the system's entropy (wick_sampler_seed says which)
+// a seed from the system's entropy (wick_sampler_seed says which)
+#define WICK_SEED_RANDOM UINT64_MAX
 #define WICK_MAX_TOP_LOGPROBS 20    // OpenAI's limit for top_logprobs
 
 typedef struct wick_logit_bias {
@@ -1433,7 +1435,7 @@ WICK_API void wick_chat_parser_reset(wick_chat_parser *p);
 WICK_API bool wick_chat_parser_in_reasoning(const wick_chat_parser *p);
 
 // =================================================================================================
-// 10. Distributed evaluation                   (section owned by src/dist; builds with -DWICK_MPI=ON)
+// 10. Distributed evaluation            (section owned by src/dist; builds with -DWICK_MPI=ON)
 // =================================================================================================
 //
 // One model spread over several processes (MPI ranks started by mpirun, on one or many machines),

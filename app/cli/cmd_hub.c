@@ -184,7 +184,8 @@ static void draw_progress(pull_state *ps, bool tty, bool final)
             if (p->done || wick_hub_progress(ps->hub, p->id, &pi) < 0 || pi.n_active == 0) {
                 continue;
             }
-            int pct = pi.bytes_total ? (int)(100.0 * (double)pi.bytes_done / (double)pi.bytes_total) : 0;
+            int pct =
+                pi.bytes_total ? (int)(100.0 * (double)pi.bytes_done / (double)pi.bytes_total) : 0;
             char bar[21];
             for (int k = 0; k < 20; k++) { bar[k] = k < pct / 5 ? '#' : '.'; }
             bar[20] = '\0';
@@ -397,7 +398,9 @@ static int run_pull(int argc, char **argv)
             }
         }
         for (size_t k = 0; k < ps.n_entries && status == CLI_OK; k++) {
-            if (sel[k] && !add_file(&ps, ps.entries[k].path)) { status = cli_fail("pull: out of memory"); }
+            if (sel[k] && !add_file(&ps, ps.entries[k].path)) {
+                status = cli_fail("pull: out of memory");
+            }
         }
         free(hit);
         free(sel);
@@ -413,7 +416,8 @@ static int run_pull(int argc, char **argv)
             if (shard_name(patterns[i], &pl, &a, &n)) { // the whole set, in order
                 for (int s = 1; s <= n && status == CLI_OK; s++) {
                     char name[4200];
-                    snprintf(name, sizeof name, "%.*s-%05d-of-%05d.gguf", (int)pl, patterns[i], s, n);
+                    snprintf(name, sizeof name, "%.*s-%05d-of-%05d.gguf", (int)pl, patterns[i], s,
+                             n);
                     if (!add_file(&ps, name)) { status = cli_fail("pull: out of memory"); }
                 }
             } else if (!add_file(&ps, patterns[i])) {

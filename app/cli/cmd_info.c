@@ -285,8 +285,9 @@ const cli_command cli_cmd_info = {
     "bytes), totals by type and the parameter count. Given one shard of a split model\n"
     "(NAME-00001-of-00003.gguf), reads all shards as one model.\n"
     "\n"
-    "  --json   one JSON object: {\"version\", \"metadata\": {key: value}, \"tensors\": [{\"name\",\n"
-    "           \"type\", \"shape\", \"offset\", \"bytes\", \"shard\"}], \"types\", \"n_params\", ...}\n",
+    "  --json   one JSON object: {\"version\", \"metadata\": {key: value},\n"
+    "           \"tensors\": [{\"name\", \"type\", \"shape\", \"offset\", \"bytes\", \"shard\"}],\n"
+    "           \"types\", \"n_params\", ...}\n",
     "show a GGUF file's metadata and tensors",
 };
 

@@ -25,9 +25,9 @@ static const char usage[] =
     "                             chat_template.jinja beside it); bos_token and eos_token default\n"
     "                             to the config's\n"
     "  --name NAME                a named template: tokenizer.chat_template.NAME in a GGUF, the\n"
-    "                             entry NAME of a chat_template list. Without it: the default one,\n"
-    "                             or 'tool_use' when the context has tools and the model has one\n"
-    "                             (as transformers chooses)\n"
+    "                             entry NAME of a chat_template list. Without it: the default\n"
+    "                             one, or 'tool_use' when the context has tools and the model\n"
+    "                             has one (as transformers chooses)\n"
     "\n"
     "A template error prints 'wick: TEMPLATE:LINE:COL: reason' and exits with status 1.\n";
 

@@ -24,8 +24,9 @@ static void overview(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(f, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
     }
-    fprintf(f, "\n'wick help COMMAND' or 'wick COMMAND --help' shows a command's options.\n"
-               "WICK_LOG=debug|info|warn|error|none sets how much the library logs (default warn).\n");
+    fprintf(f,
+            "\n'wick help COMMAND' or 'wick COMMAND --help' shows a command's options.\n"
+            "WICK_LOG=debug|info|warn|error|none sets how much the library logs (default warn).\n");
 }
 
 static void set_log_level(void)

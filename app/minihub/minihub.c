@@ -1,9 +1,9 @@
 // minihub.c — a fake Hugging Face Hub on 127.0.0.1 for the tests and the benchmark. It speaks
 // huggingface.co's protocol as huggingface_hub uses it: HEAD/GET /ORG/NAME/resolve/REV/PATH (302
 // to /cdn/SHA256 for LFS files with X-Repo-Commit, X-Linked-Etag, X-Linked-Size; 200 with
-// ETag = git blob sha1 for small files), Range/206/416 on every body, /api/models/ORG/NAME/revision/REV, the recursive tree API
-// paginated with Link: rel="next", X-Error-Code errors, gated and private repos, renamed repos
-// (relative 307), and injected faults.
+// ETag = git blob sha1 for small files), Range/206/416 on every body,
+// /api/models/ORG/NAME/revision/REV, the recursive tree API paginated with Link: rel="next",
+// X-Error-Code errors, gated and private repos, renamed repos (relative 307), and injected faults.
 //
 // Repositories are folders ROOT/ORG/NAME (commit 1); ROOT/ORG/NAME.next, when present, is commit 2
 // that `main` moves to after --move-after resolve requests. Tag "v1" is always commit 1.
@@ -544,10 +544,12 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *url)
         for (size_t i = from; i < to; i++) {
             file *f = &t->files[i];
             const char *sl = strrchr(f->path, '/');
-            if (sl && (i == 0 || strncmp(t->files[i - 1].path, f->path, (size_t)(sl - f->path) + 1))) {
+            if (sl &&
+                (i == 0 || strncmp(t->files[i - 1].path, f->path, (size_t)(sl - f->path) + 1))) {
                 json_t *d = json_object(); // a directory entry, as the Hub lists them
                 json_object_set_new(d, "type", json_string("directory"));
-                json_object_set_new(d, "oid", json_string("0000000000000000000000000000000000000000"));
+                json_object_set_new(d, "oid",
+                                    json_string("0000000000000000000000000000000000000000"));
                 json_object_set_new(d, "size", json_integer(0));
                 json_object_set_new(d, "path", json_stringn(f->path, (size_t)(sl - f->path)));
                 json_array_append_new(out, d);
@@ -582,7 +584,8 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *url)
     }
     char *s = json_dumps(out, JSON_COMPACT);
     json_decref(out);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type", "application/json");
     if (link[0]) { MHD_add_response_header(resp, "Link", link); }
     ret = MHD_queue_response(c, 200, resp);

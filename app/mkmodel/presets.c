@@ -29,7 +29,8 @@ enum {
 // Case-insensitive, with llama-quantize's aliases Q3_K, Q4_K, Q5_K for the _M mixes.
 const mk_ftype *mk_ftype_find(const char *name)
 {
-    static const char *const alias[][2] = {{"Q3_K", "Q3_K_M"}, {"Q4_K", "Q4_K_M"}, {"Q5_K", "Q5_K_M"}};
+    static const char *const alias[][2] = {
+        {"Q3_K", "Q3_K_M"}, {"Q4_K", "Q4_K_M"}, {"Q5_K", "Q5_K_M"}};
     for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++) {
         if (strcasecmp(name, alias[i][0]) == 0) { name = alias[i][1]; }
     }

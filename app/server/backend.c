@@ -341,7 +341,8 @@ static wick_status start_stream(be_engine *e, be_job *j, const srv_request *r)
         }
         q.messages = msgs;
         q.n_messages = json_array_size(r->messages);
-        bool none = json_is_string(r->tool_choice) && strcmp(json_string_value(r->tool_choice), "none") == 0;
+        bool none = json_is_string(r->tool_choice) &&
+                    strcmp(json_string_value(r->tool_choice), "none") == 0;
         if (r->tools && !none) {
             tools = json_dumps(r->tools, JSON_COMPACT);
             q.tools = tools;
@@ -382,7 +383,8 @@ static void *tokenize_work(void *arg)
     wick_status rc;
     if (stat(j->spec, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         char m[400];
-        snprintf(m, sizeof m, "%.300s: tokenize and detokenize need the model as a .gguf path", j->spec);
+        snprintf(m, sizeof m, "%.300s: tokenize and detokenize need the model as a .gguf path",
+                 j->spec);
         own_error(j, WICK_E_UNSUPPORTED, m);
         j->own[0].code = WICK_E_INVALID;
         goto out;
@@ -395,7 +397,8 @@ static void *tokenize_work(void *arg)
     }
     if (j->kind == SRV_TOKENIZE) {
         size_t n = 0;
-        unsigned fl = WICK_TOKENIZE_PARSE_SPECIAL | (j->tok_special ? WICK_TOKENIZE_ADD_SPECIAL : 0);
+        unsigned fl =
+            WICK_TOKENIZE_PARSE_SPECIAL | (j->tok_special ? WICK_TOKENIZE_ADD_SPECIAL : 0);
         rc = wick_tokenize_alloc(tk, j->tok_text, j->tok_len, fl, &j->own_ids, &n);
         if (rc != WICK_OK) {
             own_error(j, rc, wick_errmsg());
@@ -552,7 +555,8 @@ static void map_chunk(be_job *j, const wick_chunk *c, be_chunk *o)
                 j->lp[i].n_top = c->n_top;
                 for (int k = 0; k < c->n_top; k++) {
                     const wick_token_logprob *a = &c->top[i * (size_t)c->n_top + (size_t)k];
-                    j->top[i * (size_t)c->n_top + (size_t)k] = (be_token_lp){a->bytes, a->n_bytes, a->logprob};
+                    j->top[i * (size_t)c->n_top + (size_t)k] =
+                        (be_token_lp){a->bytes, a->n_bytes, a->logprob};
                 }
             }
             o->lp = j->lp;

@@ -68,7 +68,9 @@ static int run(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
-        if (strncmp(a, "--", 2) != 0) { return cli_usage(&cli_cmd_serve, "unexpected argument '%s'", a); }
+        if (strncmp(a, "--", 2) != 0) {
+            return cli_usage(&cli_cmd_serve, "unexpected argument '%s'", a);
+        }
         if (strcmp(a, "--no-repack") == 0) {
             o.be.no_repack = true;
             continue;
@@ -78,7 +80,9 @@ static int run(int argc, char **argv)
         if (strcmp(a, "--host") == 0) {
             o.host = v;
         } else if (strcmp(a, "--port") == 0) {
-            if (!cli_parse_i64(v, 0, 65535, &n)) { return cli_usage(&cli_cmd_serve, "--port: expected 0..65535"); }
+            if (!cli_parse_i64(v, 0, 65535, &n)) {
+                return cli_usage(&cli_cmd_serve, "--port: expected 0..65535");
+            }
             o.port = (int)n;
         } else if (strcmp(a, "--api-key") == 0) {
             key = v;
@@ -89,43 +93,62 @@ static int run(int argc, char **argv)
             models[n_models++] = v;
         } else if (strcmp(a, "--alias") == 0) {
             const char *eq = strchr(v, '=');
-            if (!eq || eq == v || !eq[1]) { return cli_usage(&cli_cmd_serve, "--alias: expected NAME=SPEC"); }
+            if (!eq || eq == v || !eq[1]) {
+                return cli_usage(&cli_cmd_serve, "--alias: expected NAME=SPEC");
+            }
             if (n_aliases == MAX_LIST) { return cli_usage(&cli_cmd_serve, "too many --alias"); }
             aliases[n_aliases].name = strndup(v, (size_t)(eq - v));
             aliases[n_aliases++].spec = eq + 1;
         } else if (strcmp(a, "--max-models") == 0) {
-            if (!cli_parse_i64(v, 1, 1024, &n)) { return cli_usage(&cli_cmd_serve, "--max-models: expected 1..1024"); }
+            if (!cli_parse_i64(v, 1, 1024, &n)) {
+                return cli_usage(&cli_cmd_serve, "--max-models: expected 1..1024");
+            }
             o.be.max_models = (int)n;
         } else if (strcmp(a, "--memory") == 0) {
-            if (!parse_bytes(v, &o.be.memory)) { return cli_usage(&cli_cmd_serve, "--memory: expected bytes (e.g. 8G)"); }
+            if (!parse_bytes(v, &o.be.memory)) {
+                return cli_usage(&cli_cmd_serve, "--memory: expected bytes (e.g. 8G)");
+            }
         } else if (strcmp(a, "--parallel") == 0) {
-            if (!cli_parse_i64(v, 1, 256, &n)) { return cli_usage(&cli_cmd_serve, "--parallel: expected 1..256"); }
+            if (!cli_parse_i64(v, 1, 256, &n)) {
+                return cli_usage(&cli_cmd_serve, "--parallel: expected 1..256");
+            }
             o.parallel = (int)n;
         } else if (strcmp(a, "--queue") == 0) {
-            if (!cli_parse_i64(v, 0, 100000, &n)) { return cli_usage(&cli_cmd_serve, "--queue: expected 0..100000"); }
+            if (!cli_parse_i64(v, 0, 100000, &n)) {
+                return cli_usage(&cli_cmd_serve, "--queue: expected 0..100000");
+            }
             o.queue = (int)n;
         } else if (strcmp(a, "--ctx") == 0) {
-            if (!cli_parse_i64(v, 16, INT32_MAX, &n)) { return cli_usage(&cli_cmd_serve, "--ctx: expected a count >= 16"); }
+            if (!cli_parse_i64(v, 16, INT32_MAX, &n)) {
+                return cli_usage(&cli_cmd_serve, "--ctx: expected a count >= 16");
+            }
             o.be.n_ctx = n;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!cli_parse_i64(v, 1, 1024, &n)) { return cli_usage(&cli_cmd_serve, "--threads: expected 1..1024"); }
+            if (!cli_parse_i64(v, 1, 1024, &n)) {
+                return cli_usage(&cli_cmd_serve, "--threads: expected 1..1024");
+            }
             o.be.n_threads = (int)n;
         } else if (strcmp(a, "--dist") == 0) {
             if (strcmp(v, "pipeline") && strcmp(v, "expert") && strcmp(v, "auto")) {
                 return cli_usage(&cli_cmd_serve, "--dist: expected 'pipeline', 'expert' or 'auto'");
             }
 #ifndef WICK_MPI
-            return cli_usage(&cli_cmd_serve, "--dist: this wick was built without MPI (-DWICK_MPI=ON)");
+            return cli_usage(&cli_cmd_serve,
+                             "--dist: this wick was built without MPI (-DWICK_MPI=ON)");
 #endif
             dist = v;
         } else if (strcmp(a, "--timeout") == 0) {
-            if (!cli_parse_i64(v, 1, 86400, &n)) { return cli_usage(&cli_cmd_serve, "--timeout: expected seconds"); }
+            if (!cli_parse_i64(v, 1, 86400, &n)) {
+                return cli_usage(&cli_cmd_serve, "--timeout: expected seconds");
+            }
             o.timeout_s = (int)n;
         } else {
             return cli_usage(&cli_cmd_serve, "unknown option '%s'", a);
         }
     }
-    if (key && key_file) { return cli_usage(&cli_cmd_serve, "--api-key and --api-key-file exclude each other"); }
+    if (key && key_file) {
+        return cli_usage(&cli_cmd_serve, "--api-key and --api-key-file exclude each other");
+    }
     char *key_owned = NULL;
     if (key_file) {
         key_owned = read_key_file(key_file);
@@ -218,12 +241,13 @@ const cli_command cli_cmd_serve = {
     "serve", run,
     "usage: wick serve [--host 127.0.0.1] [--port 8080] [--api-key KEY | --api-key-file F]\n"
     "                  [--model SPEC]... [--alias NAME=SPEC]... [--max-models N] [--memory BYTES]\n"
-    "                  [--parallel N] [--queue N] [--ctx N] [--threads N] [--timeout S] [--dist MODE]\n"
-    "                  [--no-repack]\n"
+    "                  [--parallel N] [--queue N] [--ctx N] [--threads N] [--timeout S]\n"
+    "                  [--dist MODE] [--no-repack]\n"
     "\n"
-    "An OpenAI-compatible HTTP server. The first line on stdout is 'listening on http://HOST:PORT'\n"
-    "(--port 0 picks a free port); request logs go to stderr. SIGINT or SIGTERM stops it: no new\n"
-    "connections, waiting requests get 503, running streams are cancelled; exit status 0.\n"
+    "An OpenAI-compatible HTTP server. The first line on stdout is 'listening on\n"
+    "http://HOST:PORT' (--port 0 picks a free port); request logs go to stderr. SIGINT or SIGTERM\n"
+    "stops it: no new connections, waiting requests get 503, running streams are cancelled; exit\n"
+    "status 0.\n"
     "\n"
     "endpoints:\n"
     "  POST /v1/chat/completions   chat (stream, tools, reasoning_content, logprobs, usage)\n"

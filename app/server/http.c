@@ -26,7 +26,15 @@
 
 #include "server.h"
 
-typedef enum route { R_NONE, R_HEALTH, R_MODELS, R_CHAT, R_COMPLETIONS, R_TOKENIZE, R_DETOKENIZE } route;
+typedef enum route {
+    R_NONE,
+    R_HEALTH,
+    R_MODELS,
+    R_CHAT,
+    R_COMPLETIONS,
+    R_TOKENIZE,
+    R_DETOKENIZE
+} route;
 typedef enum phase { P_READ, P_QUEUED, P_RUNNING, P_STREAMING } phase;
 
 typedef struct conn conn;
@@ -329,7 +337,8 @@ static conn *conn_new(srv *s, struct MHD_Connection *c, const char *url, const c
     k->rt = route_of(url);
     snprintf(k->method, sizeof k->method, "%s", method);
     snprintf(k->url, sizeof k->url, "%s", url);
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     k->fd = ci ? ci->connect_fd : -1;
     sbuf_init(&k->body, SRV_MAX_BODY);
     pthread_mutex_init(&k->mu, NULL);
@@ -353,12 +362,13 @@ static enum MHD_Result headers_in(conn *k)
         return fail(k, 405, "method_not_allowed", NULL, "method not allowed for this endpoint");
     }
     if (s->o.api_key && k->rt != R_HEALTH &&
-        !key_ok(s->o.api_key,
-                MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+        !key_ok(s->o.api_key, MHD_lookup_connection_value(k->c, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_AUTHORIZATION))) {
         return fail(k, 401, "invalid_api_key", NULL,
                     "missing or wrong API key (send the header 'Authorization: Bearer KEY')");
     }
-    const char *cl = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > SRV_MAX_BODY) {
         return fail(k, 413, "request_too_large", NULL, "the request body is over 8 MiB");
     }
@@ -407,7 +417,9 @@ static enum MHD_Result models(conn *k)
 static enum MHD_Result body_in(conn *k)
 {
     srv *s = k->s;
-    if (k->body.failed) { return fail(k, 413, "request_too_large", NULL, "the request body is over 8 MiB"); }
+    if (k->body.failed) {
+        return fail(k, 413, "request_too_large", NULL, "the request body is over 8 MiB");
+    }
     if (k->rt == R_HEALTH) { return health(k); }
     if (k->rt == R_MODELS) { return models(k); }
     static const srv_kind kinds[] = {[R_CHAT] = SRV_CHAT, [R_COMPLETIONS] = SRV_COMPLETION,
@@ -543,8 +555,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     pthread_mutex_unlock(&k->mu);
     be_job_free(j);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && k->status == 0) { k->status = 499; }
-    fprintf(stderr, "wick serve: %s %s %d %.1f ms%s\n", k->method, k->url, k->status ? k->status : 499,
-            srv_now_ms() - k->t0, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (closed early)");
+    fprintf(stderr, "wick serve: %s %s %d %.1f ms%s\n", k->method, k->url,
+            k->status ? k->status : 499, srv_now_ms() - k->t0,
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (closed early)");
     if (k->has_req) {
         srv_out_free(&k->out);
         srv_request_free(&k->req);

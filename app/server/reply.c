@@ -214,7 +214,8 @@ static void text(srv_out *o, const be_chunk *c, bool reasoning)
 static json_t *tool_call_json(srv_out *o, const be_chunk *c, bool with_index)
 {
     json_t *fn = json_object();
-    json_object_set_new(fn, "name", srv_json_text(c->name ? c->name : "", c->name ? strlen(c->name) : 0));
+    json_object_set_new(fn, "name",
+                        srv_json_text(c->name ? c->name : "", c->name ? strlen(c->name) : 0));
     const char *args = c->arguments ? c->arguments : "{}";
     json_object_set_new(fn, "arguments", srv_json_text(args, strlen(args)));
     json_t *t = json_object();
@@ -283,8 +284,10 @@ static json_t *timings_json(const be_timings *t)
     json_object_set_new(j, "prompt_per_second", per((double)t->prompt_n, t->prompt_ms, false));
     json_object_set_new(j, "predicted_n", json_integer(t->predicted_n));
     json_object_set_new(j, "predicted_ms", json_real(t->predicted_ms));
-    json_object_set_new(j, "predicted_per_token_ms", per((double)t->predicted_n, t->predicted_ms, true));
-    json_object_set_new(j, "predicted_per_second", per((double)t->predicted_n, t->predicted_ms, false));
+    json_object_set_new(j, "predicted_per_token_ms",
+                        per((double)t->predicted_n, t->predicted_ms, true));
+    json_object_set_new(j, "predicted_per_second",
+                        per((double)t->predicted_n, t->predicted_ms, false));
     json_object_set_new(j, "load_ms", json_real(t->load_ms));
     json_object_set_new(j, "first_token_ms", json_real(t->first_token_ms));
     return j;
@@ -300,10 +303,12 @@ static json_t *whole(srv_out *o, const char *finish, const be_chunk *c)
         json_t *m = json_object();
         json_object_set_new(m, "role", json_string("assistant"));
         bool empty = o->content.len == 0 && o->n_tool_calls;
-        json_object_set_new(m, "content",
-                            empty ? json_null() : srv_json_text(o->content.p ? o->content.p : "", o->content.len));
+        json_object_set_new(
+            m, "content",
+            empty ? json_null() : srv_json_text(o->content.p ? o->content.p : "", o->content.len));
         if (o->reasoning.len) {
-            json_object_set_new(m, "reasoning_content", srv_json_text(o->reasoning.p, o->reasoning.len));
+            json_object_set_new(m, "reasoning_content",
+                                srv_json_text(o->reasoning.p, o->reasoning.len));
         }
         if (o->tool_calls) { json_object_set(m, "tool_calls", o->tool_calls); }
         json_object_set_new(ch, "message", m);
@@ -314,8 +319,10 @@ static json_t *whole(srv_out *o, const char *finish, const be_chunk *c)
         }
         json_object_set_new(ch, "logprobs", lp);
     } else {
-        json_object_set_new(ch, "text", srv_json_text(o->content.p ? o->content.p : "", o->content.len));
-        json_object_set(ch, "logprobs", o->lp_content && o->req->logprobs ? o->lp_content : json_null());
+        json_object_set_new(ch, "text",
+                            srv_json_text(o->content.p ? o->content.p : "", o->content.len));
+        json_object_set(ch, "logprobs",
+                        o->lp_content && o->req->logprobs ? o->lp_content : json_null());
     }
     json_object_set_new(ch, "finish_reason", json_string(finish));
     json_t *cs = json_array();

@@ -36,7 +36,9 @@ static bool get_bool(const json_t *o, const char *key, bool *out, srv_error *e)
 {
     json_t *v = field(o, key);
     if (!v) { return true; }
-    if (!json_is_boolean(v)) { return bad(e, key, "%s: expected a boolean, got %s", key, type_name(v)); }
+    if (!json_is_boolean(v)) {
+        return bad(e, key, "%s: expected a boolean, got %s", key, type_name(v));
+    }
     *out = json_is_true(v);
     return true;
 }
@@ -46,7 +48,9 @@ static bool get_number(const json_t *o, const char *key, double lo, double hi, d
 {
     json_t *v = field(o, key);
     if (!v) { return true; }
-    if (!json_is_number(v)) { return bad(e, key, "%s: expected a number, got %s", key, type_name(v)); }
+    if (!json_is_number(v)) {
+        return bad(e, key, "%s: expected a number, got %s", key, type_name(v));
+    }
     double d = json_number_value(v);
     if (!(d >= lo && d <= hi)) {
         return bad(e, key, "%s: %g is out of range [%g, %g]", key, d, lo, hi);
@@ -93,7 +97,8 @@ static bool content_text(const json_t *v, const char *path, json_t **out, srv_er
         return true;
     }
     if (!json_is_array(v)) {
-        return bad(e, path, "%s: expected a string or an array of parts, got %s", path, type_name(v));
+        return bad(e, path, "%s: expected a string or an array of parts, got %s", path,
+                   type_name(v));
     }
     sbuf b;
     sbuf_init(&b, SRV_MAX_BODY);
@@ -132,7 +137,8 @@ static bool tool_calls_ok(const json_t *calls, const char *path, srv_error *e)
         json_t *type = json_object_get(c, "type");
         json_t *id = json_object_get(c, "id");
         if (!json_is_object(c) || !json_is_object(fn)) {
-            return bad(e, path, "%s[%zu]: expected {\"type\":\"function\",\"function\":{…}}", path, i);
+            return bad(e, path, "%s[%zu]: expected {\"type\":\"function\",\"function\":{…}}", path,
+                       i);
         }
         if (type && !(json_is_string(type) && strcmp(json_string_value(type), "function") == 0)) {
             return bad(e, path, "%s[%zu].type: expected \"function\"", path, i);
@@ -155,18 +161,23 @@ static bool one_message(const json_t *m, size_t i, json_t **out, srv_error *e)
 {
     char path[64];
     snprintf(path, sizeof path, "messages[%zu]", i);
-    if (!json_is_object(m)) { return bad(e, path, "%s: expected an object, got %s", path, type_name(m)); }
+    if (!json_is_object(m)) {
+        return bad(e, path, "%s: expected an object, got %s", path, type_name(m));
+    }
     const char *role = json_string_value(json_object_get(m, "role"));
     if (!role) { return bad(e, path, "%s.role: expected a string", path); }
     if (strcmp(role, "developer") == 0) { role = "system"; }
     if (strcmp(role, "system") != 0 && strcmp(role, "user") != 0 &&
         strcmp(role, "assistant") != 0 && strcmp(role, "tool") != 0) {
-        return bad(e, path, "%s.role: '%.40s' is not one of system, developer, user, assistant, tool",
-                   path, role);
+        return bad(e, path,
+                   "%s.role: '%.40s' is not one of system, developer, user, assistant, tool", path,
+                   role);
     }
     bool assistant = strcmp(role, "assistant") == 0;
     json_t *calls = field(m, "tool_calls");
-    if (calls && !assistant) { return bad(e, path, "%s.tool_calls: only for role assistant", path); }
+    if (calls && !assistant) {
+        return bad(e, path, "%s.tool_calls: only for role assistant", path);
+    }
     char sub[96];
     snprintf(sub, sizeof sub, "%s.tool_calls", path);
     if (calls && !tool_calls_ok(calls, sub, e)) { return false; }
@@ -202,7 +213,9 @@ static bool messages(const json_t *body, srv_request *r, srv_error *e)
 {
     json_t *ms = field(body, "messages");
     if (!ms) { return bad(e, "messages", "messages: required"); }
-    if (!json_is_array(ms)) { return bad(e, "messages", "messages: expected an array, got %s", type_name(ms)); }
+    if (!json_is_array(ms)) {
+        return bad(e, "messages", "messages: expected an array, got %s", type_name(ms));
+    }
     if (json_array_size(ms) == 0) { return bad(e, "messages", "messages: empty"); }
     r->messages = json_array();
     size_t i;
@@ -219,17 +232,23 @@ static bool tools(const json_t *body, srv_request *r, srv_error *e)
 {
     json_t *ts = field(body, "tools");
     if (ts) {
-        if (!json_is_array(ts)) { return bad(e, "tools", "tools: expected an array, got %s", type_name(ts)); }
+        if (!json_is_array(ts)) {
+            return bad(e, "tools", "tools: expected an array, got %s", type_name(ts));
+        }
         size_t i;
         json_t *t;
         json_array_foreach(ts, i, t) {
             json_t *fn = json_object_get(t, "function");
             const char *type = json_string_value(json_object_get(t, "type"));
-            if (!json_is_object(t) || !type || strcmp(type, "function") != 0 || !json_is_object(fn)) {
-                return bad(e, "tools", "tools[%zu]: expected {\"type\":\"function\",\"function\":{…}}", i);
+            if (!json_is_object(t) || !type || strcmp(type, "function") != 0 ||
+                !json_is_object(fn)) {
+                return bad(e, "tools",
+                           "tools[%zu]: expected {\"type\":\"function\",\"function\":{…}}", i);
             }
             const char *name = json_string_value(json_object_get(fn, "name"));
-            if (!name || !*name) { return bad(e, "tools", "tools[%zu].function.name: expected a name", i); }
+            if (!name || !*name) {
+                return bad(e, "tools", "tools[%zu].function.name: expected a name", i);
+            }
             json_t *params = field(fn, "parameters");
             if (params && !json_is_object(params)) {
                 return bad(e, "tools", "tools[%zu].function.parameters: expected an object", i);
@@ -252,18 +271,21 @@ static bool tools(const json_t *body, srv_request *r, srv_error *e)
             return bad(e, "tool_choice", "tool_choice: 'required' without tools");
         }
     } else if (json_is_object(tc)) {
-        const char *name = json_string_value(json_object_get(json_object_get(tc, "function"), "name"));
+        const char *name =
+            json_string_value(json_object_get(json_object_get(tc, "function"), "name"));
         if (!name) { return bad(e, "tool_choice", "tool_choice.function.name: expected a string"); }
         bool found = false;
         size_t i;
         json_t *t;
         json_array_foreach(r->tools, i, t) {
-            const char *n = json_string_value(json_object_get(json_object_get(t, "function"), "name"));
+            const char *n =
+                json_string_value(json_object_get(json_object_get(t, "function"), "name"));
             found = found || (n && strcmp(n, name) == 0);
         }
         if (!found) { return bad(e, "tool_choice", "tool_choice: no tool named '%.60s'", name); }
     } else {
-        return bad(e, "tool_choice", "tool_choice: expected a string or an object, got %s", type_name(tc));
+        return bad(e, "tool_choice", "tool_choice: expected a string or an object, got %s",
+                   type_name(tc));
     }
     r->tool_choice = json_deep_copy(tc);
     return true;
@@ -287,10 +309,13 @@ static bool thinking(const json_t *body, srv_request *r, srv_error *e)
     }
     json_t *kw = field(body, "chat_template_kwargs");
     if (!kw) { return true; }
-    if (!json_is_object(kw)) { return bad(e, "chat_template_kwargs", "chat_template_kwargs: expected an object"); }
+    if (!json_is_object(kw)) {
+        return bad(e, "chat_template_kwargs", "chat_template_kwargs: expected an object");
+    }
     json_t *et = field(kw, "enable_thinking");
     if (et && !json_is_boolean(et)) {
-        return bad(e, "chat_template_kwargs", "chat_template_kwargs.enable_thinking: expected a boolean");
+        return bad(e, "chat_template_kwargs",
+                   "chat_template_kwargs.enable_thinking: expected a boolean");
     }
     if (et) { r->think = json_is_true(et); }
     r->template_kwargs = json_deep_copy(kw);
@@ -305,16 +330,21 @@ static bool stops(const json_t *body, srv_request *r, srv_error *e)
     if (!st) { return true; }
     size_t n = json_is_string(st) ? 1 : json_is_array(st) ? json_array_size(st) : 0;
     if (!json_is_string(st) && !json_is_array(st)) {
-        return bad(e, "stop", "stop: expected a string or an array of strings, got %s", type_name(st));
+        return bad(e, "stop", "stop: expected a string or an array of strings, got %s",
+                   type_name(st));
     }
-    if (n > SRV_MAX_STOP) { return bad(e, "stop", "stop: %zu strings, at most %d", n, SRV_MAX_STOP); }
+    if (n > SRV_MAX_STOP) {
+        return bad(e, "stop", "stop: %zu strings, at most %d", n, SRV_MAX_STOP);
+    }
     r->stop = calloc(n ? n : 1, sizeof *r->stop);
     if (!r->stop) { return bad(e, "stop", "stop: out of memory"); }
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_is_string(st) ? st : json_array_get(st, i);
         if (!json_is_string(s)) { return bad(e, "stop", "stop[%zu]: expected a string", i); }
         size_t len = json_string_length(s);
-        if (len == 0 || len > 1024) { return bad(e, "stop", "stop[%zu]: empty or over 1024 bytes", i); }
+        if (len == 0 || len > 1024) {
+            return bad(e, "stop", "stop[%zu]: empty or over 1024 bytes", i);
+        }
         r->stop[r->n_stop++] = dup_n(json_string_value(s), len);
     }
     return true;
@@ -324,7 +354,9 @@ static bool logit_bias(const json_t *body, srv_request *r, srv_error *e)
 {
     json_t *lb = field(body, "logit_bias");
     if (!lb) { return true; }
-    if (!json_is_object(lb)) { return bad(e, "logit_bias", "logit_bias: expected an object {\"TOKEN_ID\": bias}"); }
+    if (!json_is_object(lb)) {
+        return bad(e, "logit_bias", "logit_bias: expected an object {\"TOKEN_ID\": bias}");
+    }
     size_t n = json_object_size(lb);
     if (n > 1024) { return bad(e, "logit_bias", "logit_bias: %zu entries, at most 1024", n); }
     r->bias_ids = calloc(n + 1, sizeof *r->bias_ids);
@@ -412,8 +444,12 @@ static bool stream(const json_t *body, srv_request *r, srv_error *e)
     if (!get_bool(body, "stream", &r->stream, e)) { return false; }
     json_t *so = field(body, "stream_options");
     if (!so) { return true; }
-    if (!json_is_object(so)) { return bad(e, "stream_options", "stream_options: expected an object"); }
-    if (!r->stream) { return bad(e, "stream_options", "stream_options: only with \"stream\": true"); }
+    if (!json_is_object(so)) {
+        return bad(e, "stream_options", "stream_options: expected an object");
+    }
+    if (!r->stream) {
+        return bad(e, "stream_options", "stream_options: only with \"stream\": true");
+    }
     if (!get_bool(so, "include_usage", &r->include_usage, e)) {
         snprintf(e->param, sizeof e->param, "stream_options");
         return false;
@@ -452,7 +488,8 @@ static bool prompt(const json_t *body, srv_request *r, srv_error *e)
         return r->prompt || bad(e, "prompt", "prompt: out of memory");
     }
     if (!json_is_array(p)) {
-        return bad(e, "prompt", "prompt: expected a string or an array of token ids, got %s", type_name(p));
+        return bad(e, "prompt", "prompt: expected a string or an array of token ids, got %s",
+                   type_name(p));
     }
     if (json_array_size(p) == 0) { return bad(e, "prompt", "prompt: empty"); }
     if (!json_is_integer(json_array_get(p, 0))) {
@@ -500,7 +537,8 @@ bool srv_request_parse(srv_kind kind, const char *body, size_t len, srv_request 
     json_t *model = field(j, "model");
     if (model) {
         if (!json_is_string(model) || json_string_length(model) == 0 ||
-            json_string_length(model) > 512 || strlen(json_string_value(model)) != json_string_length(model)) {
+            json_string_length(model) > 512 ||
+            strlen(json_string_value(model)) != json_string_length(model)) {
             (void)bad(e, "model", "model: expected a model name (a non-empty string)");
             goto done;
         }
@@ -530,7 +568,8 @@ bool srv_request_parse(srv_kind kind, const char *body, size_t len, srv_request 
     case SRV_DETOKENIZE: {
         json_t *t = field(j, "tokens");
         if (!json_is_array(t)) {
-            (void)bad(e, "tokens", "tokens: expected an array of token ids%s", t ? "" : " (required)");
+            (void)bad(e, "tokens", "tokens: expected an array of token ids%s",
+                      t ? "" : " (required)");
             break;
         }
         ok = id_array(t, "tokens", &r->ids, &r->n_ids, e);

@@ -44,7 +44,7 @@ static jv lookup(jrender *r, int32_t sym)
     return r->globals[sym];
 }
 
-// --- arguments --------------------------------------------------------------------------------------
+// --- arguments -----------------------------------------------------------------------------------
 // Evaluates n->kid[first..] and n->kw into a (arena arrays).
 static int eval_args(jrender *r, const jnode *n, uint32_t first, jargs *a)
 {
@@ -64,7 +64,7 @@ static int eval_args(jrender *r, const jnode *n, uint32_t first, jargs *a)
     return 0;
 }
 
-// --- calls ----------------------------------------------------------------------------------------
+// --- calls ---------------------------------------------------------------------------------------
 static int loop_method(jrender *r, jloop *lp, int m, const jargs *a, jv *out)
 {
     if (m == JM_LOOP_CYCLE) {
@@ -132,7 +132,7 @@ int jr_apply_filters(jrender *r, const jnode *chain, jv subject, jv *out)
     return eval_filter(r, chain, &subject, out);
 }
 
-// --- operators --------------------------------------------------------------------------------------
+// --- operators -----------------------------------------------------------------------------------
 static const char *op_text(int op)
 {
     static const char *const t[] = {"", "+", "-", "*", "/", "//", "%", "**", "~",
@@ -321,7 +321,9 @@ int jr_binop(jrender *r, int op, jv a, jv b, jv *out)
         }
         if (nums) {
             double p = fnum(a), q = fnum(b);
-            if (q == 0) { return jr_fail(r, op == OP_MOD ? "float modulo" : "float floor division by zero"); }
+            if (q == 0) {
+                return jr_fail(r, op == OP_MOD ? "float modulo" : "float floor division by zero");
+            }
             if (op == OP_FLOORDIV) {
                 *out = jv_float(floor(p / q));
                 return 0;
@@ -341,7 +343,9 @@ int jr_binop(jrender *r, int op, jv a, jv b, jv *out)
     case OP_POW:
         if (ints) { return int_pow(r, x, y, out); }
         if (nums) {
-            if (fnum(a) == 0 && fnum(b) < 0) { return jr_fail(r, "0.0 cannot be raised to a negative power"); }
+            if (fnum(a) == 0 && fnum(b) < 0) {
+                return jr_fail(r, "0.0 cannot be raised to a negative power");
+            }
             *out = jv_float(pow(fnum(a), fnum(b)));
             return 0;
         }
@@ -364,7 +368,10 @@ static int compare(jrender *r, int op, jv a, jv b, bool *out)
         return 0;
     default:
         if (jv_cmp(r, a, b, op_text(op), &c) < 0) { return -1; }
-        *out = c != 2 && (op == OP_LT ? c < 0 : op == OP_LE ? c <= 0 : op == OP_GT ? c > 0 : c >= 0);
+        *out = c != 2 && (op == OP_LT   ? c < 0
+                          : op == OP_LE ? c <= 0
+                          : op == OP_GT ? c > 0
+                                        : c >= 0);
         return 0;
     }
 }

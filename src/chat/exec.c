@@ -10,7 +10,7 @@
 
 enum { R_BREAK = 1, R_CONTINUE = 2 };
 
-// --- errors, memory, limits -----------------------------------------------------------------------
+// --- errors, memory, limits ----------------------------------------------------------------------
 int jr_fail(jrender *r, const char *fmt, ...)
 {
     if (!r->have_err) {
@@ -72,14 +72,18 @@ int jr_bind(jrender *r, const char *what, const jargs *a, const char *const *nam
         while (j < n_names && strcmp(names[j], name) != 0) {
             j++;
         }
-        if (j == n_names) { return jr_fail(r, "%s got an unexpected keyword argument '%s'", what, name); }
-        if (jv_given(out[j])) { return jr_fail(r, "%s got multiple values for argument '%s'", what, name); }
+        if (j == n_names) {
+            return jr_fail(r, "%s got an unexpected keyword argument '%s'", what, name);
+        }
+        if (jv_given(out[j])) {
+            return jr_fail(r, "%s got multiple values for argument '%s'", what, name);
+        }
         out[j] = a->kw_val[k];
     }
     return 0;
 }
 
-// --- scopes ----------------------------------------------------------------------------------------
+// --- scopes --------------------------------------------------------------------------------------
 static jscope *new_scope(jrender *r, jscope *parent)
 {
     jscope *s = jr_alloc(r, sizeof *s);
@@ -151,7 +155,7 @@ static int capture(jrender *r, const jnode *body, jscope *scope, jv *out)
     return 0;
 }
 
-// --- loops -----------------------------------------------------------------------------------------
+// --- loops ---------------------------------------------------------------------------------------
 static bool name_is(jv name, const char *s)
 {
     size_t n = strlen(s);
@@ -273,7 +277,9 @@ static int run_loop(jrender *r, const jnode *n, jv iterable, int depth)
 // loop(items) in a recursive loop: the loop body over items, one level deeper, as a string.
 int jr_loop_call(jrender *r, jloop *lp, const jargs *a, jv *out)
 {
-    if (!lp->def->op) { return jr_fail(r, "the loop is not recursive (add 'recursive' to the for tag)"); }
+    if (!lp->def->op) {
+        return jr_fail(r, "the loop is not recursive (add 'recursive' to the for tag)");
+    }
     if (a->n_pos != 1 || a->n_kw) { return jr_fail(r, "loop() takes one argument (the items)"); }
     jsb b = {0};
     jsb *saved_out = r->out;
@@ -288,7 +294,7 @@ int jr_loop_call(jrender *r, jloop *lp, const jargs *a, jv *out)
     return 0;
 }
 
-// --- macros ----------------------------------------------------------------------------------------
+// --- macros --------------------------------------------------------------------------------------
 enum { USES_VARARGS = 1, USES_KWARGS = 2, USES_CALLER = 4 }; // jnode op of N_MACRO / N_CALLBLOCK
 
 int jr_call_macro(jrender *r, const jmacro *m, const jargs *a, jv caller, jv *out)
@@ -330,9 +336,12 @@ int jr_call_macro(jrender *r, const jmacro *m, const jargs *a, jv caller, jv *ou
             caller = a->kw_val[k];
         } else if (def->op & USES_KWARGS) {
             const char *name = jr_symname(r, sym);
-            if (jd_set(r, kwargs, jv_strn(name, (uint32_t)strlen(name)), a->kw_val[k]) < 0) { return -1; }
+            if (jd_set(r, kwargs, jv_strn(name, (uint32_t)strlen(name)), a->kw_val[k]) < 0) {
+                return -1;
+            }
         } else {
-            return jr_fail(r, "macro '%s' takes no keyword argument '%s'", m->name, jr_symname(r, sym));
+            return jr_fail(r, "macro '%s' takes no keyword argument '%s'", m->name,
+                           jr_symname(r, sym));
         }
     }
     // parameters, with defaults evaluated in the macro's scope (they may use earlier parameters)
@@ -361,7 +370,8 @@ int jr_call_macro(jrender *r, const jmacro *m, const jargs *a, jv caller, jv *ou
         return -1;
     }
     if (jv_given(caller) || (def->op & USES_CALLER)) {
-        jv c = jv_given(caller) ? caller : (jv){.k = JV_UNDEF, .sub = JU_HINT, .u.s = "No caller defined"};
+        jv c = jv_given(caller) ? caller
+                                : (jv){.k = JV_UNDEF, .sub = JU_HINT, .u.s = "No caller defined"};
         if (scope_set(r, s, SYM_CALLER, c) < 0) { return -1; }
     }
     return capture(r, def->body, s, out);
@@ -410,7 +420,7 @@ static int call_block(jrender *r, const jnode *n)
     return jv_write_str(r, r->out, res);
 }
 
-// --- statements ------------------------------------------------------------------------------------
+// --- statements ----------------------------------------------------------------------------------
 static int exec(jrender *r, const jnode *n)
 {
     jv v;
@@ -490,7 +500,7 @@ int jr_exec(jrender *r, const jnode *n)
     return jr_leave(r, n, jr_step(r) ? exec(r, n) : -1);
 }
 
-// --- the render ------------------------------------------------------------------------------------
+// --- the render ----------------------------------------------------------------------------------
 int jr_run(jrender *r, jv ctx, const char *bos, const char *eos)
 {
     const jtmpl *t = r->t;

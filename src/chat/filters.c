@@ -38,7 +38,7 @@ static int need_int(jrender *r, const char *what, jv v, int64_t *out)
     return jr_fail(r, "%s: expected an integer, got %s", what, jv_typename(v.k));
 }
 
-// --- strings --------------------------------------------------------------------------------------
+// --- strings -------------------------------------------------------------------------------------
 FILTER(trim)
 {
     BIND("filter 'trim'", "chars");
@@ -69,10 +69,12 @@ FILTER(replace)
         return jr_fail(r, "filter 'replace': needs the old and new strings");
     }
     int64_t count = -1;
-    if (jv_given(arg[2]) && arg[2].k != JV_NONE && need_int(r, "filter 'replace' count", arg[2], &count) < 0) {
+    if (jv_given(arg[2]) && arg[2].k != JV_NONE &&
+        need_int(r, "filter 'replace' count", arg[2], &count) < 0) {
         return -1;
     }
-    if (need_str(r, &v) < 0 || jv_to_str(r, arg[0], &arg[0]) < 0 || jv_to_str(r, arg[1], &arg[1]) < 0) {
+    if (need_str(r, &v) < 0 || jv_to_str(r, arg[0], &arg[0]) < 0 ||
+        jv_to_str(r, arg[1], &arg[1]) < 0) {
         return -1;
     }
     return jj_replace(r, v, arg[0], arg[1], count, out);
@@ -113,7 +115,9 @@ int jj_escape(jrender *r, jv v, jv *out)
         case '\'': e = "&#39;"; break;
         default: continue;
         }
-        if (jsb_put(r, &b, v.u.s + run, i - run) < 0 || jsb_put(r, &b, e, strlen(e)) < 0) { return -1; }
+        if (jsb_put(r, &b, v.u.s + run, i - run) < 0 || jsb_put(r, &b, e, strlen(e)) < 0) {
+            return -1;
+        }
         run = i + 1;
     }
     if (run == 0) {
@@ -215,7 +219,9 @@ FILTER(truncate)
 {
     BIND("filter 'truncate'", "length", "killwords", "end", "leeway");
     int64_t length = 255, leeway = 5;
-    if (jv_given(arg[0]) && need_int(r, "filter 'truncate' length", arg[0], &length) < 0) { return -1; }
+    if (jv_given(arg[0]) && need_int(r, "filter 'truncate' length", arg[0], &length) < 0) {
+        return -1;
+    }
     if (jv_given(arg[3]) && arg[3].k != JV_NONE &&
         need_int(r, "filter 'truncate' leeway", arg[3], &leeway) < 0) {
         return -1;
@@ -223,7 +229,9 @@ FILTER(truncate)
     jv end = jv_given(arg[2]) ? arg[2] : jv_strn("...", 3);
     if (need_str(r, &v) < 0 || jv_to_str(r, end, &end) < 0) { return -1; }
     int64_t len = (int64_t)jj_utf8_count(v.u.s, v.n), elen = (int64_t)jj_utf8_count(end.u.s, end.n);
-    if (length < elen) { return jr_fail(r, "filter 'truncate': expected length >= %lld", (long long)elen); }
+    if (length < elen) {
+        return jr_fail(r, "filter 'truncate': expected length >= %lld", (long long)elen);
+    }
     if (len <= length + leeway) {
         *out = v;
         return 0;
@@ -248,7 +256,8 @@ FILTER(format)
 {
     if (need_str(r, &v) < 0) { return -1; }
     if (a->n_pos && a->n_kw) {
-        return jr_fail(r, "filter 'format': can't handle positional and keyword arguments at the same time");
+        return jr_fail(
+            r, "filter 'format': can't handle positional and keyword arguments at the same time");
     }
     jv args;
     if (a->n_kw) {
@@ -269,7 +278,7 @@ FILTER(format)
     return jj_percent_format(r, v, args, out);
 }
 
-// --- JSON -------------------------------------------------------------------------------------------
+// --- JSON ----------------------------------------------------------------------------------------
 FILTER(tojson)
 {
     BIND("filter 'tojson'", "ensure_ascii", "indent", "separators", "sort_keys");
@@ -296,7 +305,7 @@ FILTER(tojson)
     return 0;
 }
 
-// --- numbers ----------------------------------------------------------------------------------------
+// --- numbers -------------------------------------------------------------------------------------
 // Python's int(s, base) for a string; false when it does not parse.
 static bool parse_int(jv s, int64_t base, int64_t *out)
 {
@@ -395,7 +404,9 @@ FILTER(round)
 {
     BIND("filter 'round'", "precision", "method");
     int64_t prec = 0;
-    if (jv_given(arg[0]) && need_int(r, "filter 'round' precision", arg[0], &prec) < 0) { return -1; }
+    if (jv_given(arg[0]) && need_int(r, "filter 'round' precision", arg[0], &prec) < 0) {
+        return -1;
+    }
     jv m = jv_given(arg[1]) ? arg[1] : jv_strn("common", 6);
     bool common = m.k == JV_STR && m.n == 6 && memcmp(m.u.s, "common", 6) == 0;
     bool ceil_ = m.k == JV_STR && m.n == 4 && memcmp(m.u.s, "ceil", 4) == 0;
@@ -403,7 +414,9 @@ FILTER(round)
     if (!common && !ceil_ && !floor_) {
         return jr_fail(r, "filter 'round': method must be 'common', 'ceil' or 'floor'");
     }
-    if (!jv_is_num(v)) { return jr_fail(r, "filter 'round': expected a number, got %s", jv_typename(v.k)); }
+    if (!jv_is_num(v)) {
+        return jr_fail(r, "filter 'round': expected a number, got %s", jv_typename(v.k));
+    }
     if (prec > 300) { prec = 300; }
     if (prec < -300) { prec = -300; }
     double p10 = pow(10.0, (double)(prec < 0 ? -prec : prec));
@@ -438,7 +451,7 @@ FILTER(round)
     return 0;
 }
 
-// --- sequences ---------------------------------------------------------------------------------------
+// --- sequences -----------------------------------------------------------------------------------
 FILTER(length)
 {
     NOARGS("filter 'length'");
@@ -500,7 +513,9 @@ FILTER(join)
     jsb b = {0};
     for (uint32_t i = 0; i < l->n; i++) {
         jv x = l->v[i];
-        if (jv_given(arg[1]) && arg[1].k != JV_NONE && jv_attrpath(r, x, arg[1], &x) < 0) { return -1; }
+        if (jv_given(arg[1]) && arg[1].k != JV_NONE && jv_attrpath(r, x, arg[1], &x) < 0) {
+            return -1;
+        }
         if ((i && jsb_put(r, &b, d.u.s, d.n) < 0) || jv_write_str(r, &b, x) < 0) { return -1; }
     }
     *out = jsb_take(&b);
@@ -573,7 +588,9 @@ static int by_name(jrender *r, bool test, const jargs *a, uint32_t first, jv x, 
     jv name = a->pos[first];
     if (name.k != JV_STR) { return jr_fail(r, "expected a %s name", test ? "test" : "filter"); }
     int id = test ? jj_test_id(name.u.s, name.n) : jj_filter_id(name.u.s, name.n);
-    if (id < 0) { return jr_fail(r, "no %s named '%.*s'", test ? "test" : "filter", (int)name.n, name.u.s); }
+    if (id < 0) {
+        return jr_fail(r, "no %s named '%.*s'", test ? "test" : "filter", (int)name.n, name.u.s);
+    }
     jargs rest = {a->pos + first + 1, a->n_pos - first - 1, a->kw_sym, a->kw_val, a->n_kw};
     if (!test) { return jr_filter(r, id, x, &rest, out); }
     bool ok;
@@ -691,7 +708,8 @@ static int merge_sort(jrender *r, uint32_t *idx, uint32_t *tmp, uint32_t n, cons
     uint32_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
         int c = 0; // sort keys are lists in jinja2: equal items never reach '<'
-        if (!jv_eq(keys[idx[j]], keys[idx[i]]) && jv_cmp(r, keys[idx[j]], keys[idx[i]], "<", &c) < 0) {
+        if (!jv_eq(keys[idx[j]], keys[idx[i]]) &&
+            jv_cmp(r, keys[idx[j]], keys[idx[i]], "<", &c) < 0) {
             return -1;
         }
         bool take_right = reverse ? c > 0 && c != 2 : c < 0;
@@ -752,7 +770,9 @@ FILTER(dictsort)
             return jr_fail(r, "You can only sort by either \"key\" or \"value\"");
         }
     }
-    if (v.k != JV_DICT) { return jr_fail(r, "filter 'dictsort': expected a mapping, got %s", jv_typename(v.k)); }
+    if (v.k != JV_DICT) {
+        return jr_fail(r, "filter 'dictsort': expected a mapping, got %s", jv_typename(v.k));
+    }
     jv items;
     jargs none = {0};
     if (f_items(r, v, &none, &items) < 0) { return -1; }
@@ -760,7 +780,9 @@ FILTER(dictsort)
     jv *keys = jr_alloc(r, (size_t)l->n * sizeof *keys + 1);
     if (!keys) { return -1; }
     for (uint32_t i = 0; i < l->n; i++) {
-        if (sort_key(r, l->v[i].u.l->v[pos], jv_absent(), jv_truthy(arg[0]), &keys[i]) < 0) { return -1; }
+        if (sort_key(r, l->v[i].u.l->v[pos], jv_absent(), jv_truthy(arg[0]), &keys[i]) < 0) {
+            return -1;
+        }
     }
     if (sorted(r, l, keys, jv_truthy(arg[2]), &res) < 0) { return -1; }
     *out = jv_list(res);
@@ -773,7 +795,8 @@ static int min_max(jrender *r, jv v, const jargs *a, jv *out, bool max)
     jlist *l;
     if (jv_iter(r, v, &l) < 0) { return -1; }
     if (l->n == 0) {
-        *out = (jv){.k = JV_UNDEF, .sub = JU_HINT, .u.s = "No aggregated item, sequence was empty."};
+        *out =
+            (jv){.k = JV_UNDEF, .sub = JU_HINT, .u.s = "No aggregated item, sequence was empty."};
         return 0;
     }
     jv best_key;
@@ -805,7 +828,9 @@ FILTER(sum)
     if (jv_iter(r, v, &l) < 0) { return -1; }
     for (uint32_t i = 0; i < l->n; i++) {
         jv x = l->v[i];
-        if (jv_given(arg[0]) && arg[0].k != JV_NONE && jv_attrpath(r, x, arg[0], &x) < 0) { return -1; }
+        if (jv_given(arg[0]) && arg[0].k != JV_NONE && jv_attrpath(r, x, arg[0], &x) < 0) {
+            return -1;
+        }
         if (jr_binop(r, OP_ADD, acc, x, &acc) < 0) { return -1; }
     }
     *out = acc;
@@ -837,7 +862,7 @@ static int unsupported(jrender *r, jv v, const jargs *a, jv *out)
     return jr_fail(r, "this filter is not supported by wick");
 }
 
-// --- the table -----------------------------------------------------------------------------------------
+// --- the table -----------------------------------------------------------------------------------
 static const struct {
     const char *name;
     jfilter_fn fn;
@@ -874,7 +899,9 @@ static const struct {
 int jj_filter_id(const char *name, size_t len)
 {
     for (size_t i = 0; i < WK_ARRAY_LEN(filters); i++) {
-        if (strlen(filters[i].name) == len && memcmp(filters[i].name, name, len) == 0) { return (int)i; }
+        if (strlen(filters[i].name) == len && memcmp(filters[i].name, name, len) == 0) {
+            return (int)i;
+        }
     }
     return -1;
 }

@@ -22,7 +22,7 @@
 
 #include "base/base.h"
 
-// --- limits (wick.h states them too) ---------------------------------------------------------------
+// --- limits (wick.h states them too) -------------------------------------------------------------
 #define JJ_MAX_SOURCE ((size_t)16 << 20) // template text
 #define JJ_MAX_PARSE_DEPTH 200           // nesting of blocks and expressions in the source
 #define JJ_MAX_EVAL_DEPTH 1000           // nested evaluations at run time (macro calls included)
@@ -30,7 +30,7 @@
 #define JJ_MAX_VALUE_DEPTH 1000          // nesting of values printed, compared, serialised
 #define JJ_NOPOS UINT32_MAX
 
-// --- arena: bump allocation in chunks, a byte cap, all freed at once -------------------------------
+// --- arena: bump allocation in chunks, a byte cap, all freed at once -----------------------------
 typedef struct jchunk jchunk;
 typedef struct jarena {
     jchunk *head;
@@ -46,7 +46,7 @@ void *ja_alloc(jarena *a, size_t n); // 16-aligned, uninitialised; NULL when ove
 void *ja_zalloc(jarena *a, size_t n);
 void *ja_dup(jarena *a, const void *p, size_t n); // n bytes + a NUL
 
-// --- values ---------------------------------------------------------------------------------------
+// --- values --------------------------------------------------------------------------------------
 typedef enum jkind {
     JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_TUPLE, JV_DICT,
     JV_NS,     // namespace(): attributes in a dict
@@ -137,7 +137,7 @@ static inline bool jv_is_seq(jv v) { return v.k == JV_LIST || v.k == JV_TUPLE; }
 static inline bool jv_is_num(jv v) { return v.k == JV_INT || v.k == JV_FLOAT || v.k == JV_BOOL; }
 static inline bool jv_given(jv v) { return v.k != JV_ABSENT; }
 
-// --- the AST --------------------------------------------------------------------------------------
+// --- the AST -------------------------------------------------------------------------------------
 typedef enum jntype {
     // expressions
     N_LIT, N_NAME, N_LIST, N_TUPLE, N_DICT, // N_DICT kids: k0 v0 k1 v1 ...
@@ -220,7 +220,7 @@ typedef struct wick_template {
 // Line and column (1-based; columns count UTF-8 characters) of a byte offset of src.
 void jj_linecol(const char *src, size_t len, uint32_t pos, int *line, int *col);
 
-// --- lexer ----------------------------------------------------------------------------------------
+// --- lexer ---------------------------------------------------------------------------------------
 typedef enum jtoktype {
     TK_EOF, TK_DATA, TK_VAR_BEGIN, TK_VAR_END, TK_BLOCK_BEGIN, TK_BLOCK_END,
     TK_NAME, TK_STRING, TK_INT, TK_FLOAT, TK_OP,
@@ -251,7 +251,7 @@ typedef struct jerr {
 wick_status jj_lex(jtmpl *t, jtoken **toks, uint32_t *n_toks, jerr *e);
 const char *jj_op_text(int op); // "+", "//", ...
 
-// --- parser ---------------------------------------------------------------------------------------
+// --- parser --------------------------------------------------------------------------------------
 typedef struct jparser {
     jtmpl *t;
     jtoken *tk;
@@ -405,7 +405,7 @@ int jr_binop(jrender *r, int op, jv a, jv b, jv *out); // eval.c: Python's a op 
 // msg gets "line L column C: reason" (empty when the failure is the arena's: error set in r).
 int jj_json_context(jrender *r, const char *s, size_t n, jv *out, char *msg, size_t msg_n);
 
-// --- printing (print.c) ----------------------------------------------------------------------------
+// --- printing (print.c) --------------------------------------------------------------------------
 int jsb_put(jrender *r, jsb *b, const char *s, size_t n);
 int jsb_putc(jrender *r, jsb *b, char c);
 int jsb_printf(jrender *r, jsb *b, const char *fmt, ...) WK_PRINTF(3, 4);
@@ -434,7 +434,17 @@ int jj_escape(jrender *r, jv v, jv *out); // markupsafe.escape: HTML-escaped Mar
 int jr_test(jrender *r, int id, jv v, const jargs *a, bool *out);
 
 // Global functions (JV_FUNC sub).
-enum { JF_RANGE, JF_NAMESPACE, JF_DICT, JF_RAISE, JF_STRFTIME, JF_CYCLER, JF_JOINER, JF_LIPSUM, JF_N };
+enum {
+    JF_RANGE,
+    JF_NAMESPACE,
+    JF_DICT,
+    JF_RAISE,
+    JF_STRFTIME,
+    JF_CYCLER,
+    JF_JOINER,
+    JF_LIPSUM,
+    JF_N
+};
 // Methods of loop objects (JV_METHOD sub when self is a JV_LOOP).
 enum { JM_LOOP_CYCLE = 250, JM_LOOP_CHANGED = 251 };
 int jj_global_id(const char *name); // -1 if none (name NUL-terminated)
@@ -445,14 +455,15 @@ bool jr_method_lookup(jrender *r, jv obj, jv name, jv *out);
 int jr_call_method(jrender *r, jv self, int method, const jargs *a, jv *out);
 const char *jj_method_name(int method);
 
-// --- Python string helpers (pystr.c) ---------------------------------------------------------------
+// --- Python string helpers (pystr.c) -------------------------------------------------------------
 uint32_t jj_utf8_next(const char *s, size_t n, size_t *i); // decodes; invalid byte → itself
 size_t jj_utf8_put(uint32_t c, char *out);                  // 1..4 bytes
 size_t jj_utf8_count(const char *s, size_t n);
 const char *jj_memmem(const char *h, size_t hn, const char *needle, size_t nn);
 bool jj_isspace(uint32_t c); // Python str.isspace
 // Python str methods on UTF-8 text.
-int jj_case(jrender *r, jv s, int how, jv *out); // how: 'u' upper, 'l' lower, 't' title, 'c' capitalize, 's' swapcase
+// how: 'u' upper, 'l' lower, 't' title, 'c' capitalize, 's' swapcase
+int jj_case(jrender *r, jv s, int how, jv *out);
 int jj_strip(jrender *r, jv s, jv chars, bool left, bool right, jv *out);
 int jj_split(jrender *r, jv s, jv sep, int64_t maxsplit, bool from_right, jv *out);
 int jj_splitlines(jrender *r, jv s, bool keepends, jv *out);

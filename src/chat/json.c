@@ -199,7 +199,9 @@ static int number(jsonp *p, jv *out)
         bool neg = t[0] == '-';
         for (const char *q = t + neg; *q; q++) {
             int d = *q - '0';
-            if (v > (INT64_MAX - d) / 10) { return fail(p, "integer out of range (wick's integers are 64-bit)"); }
+            if (v > (INT64_MAX - d) / 10) {
+                return fail(p, "integer out of range (wick's integers are 64-bit)");
+            }
             v = v * 10 + d;
         }
         *out = jv_int(neg ? -v : v);
@@ -312,7 +314,9 @@ static int value(jsonp *p, jv *out)
         }
         break;
     default:
-        if (p->s[p->i] == '-' || (p->s[p->i] >= '0' && p->s[p->i] <= '9')) { return number(p, out); }
+        if (p->s[p->i] == '-' || (p->s[p->i] >= '0' && p->s[p->i] <= '9')) {
+            return number(p, out);
+        }
     }
     return fail(p, "unexpected character");
 }

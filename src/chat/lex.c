@@ -115,7 +115,10 @@ static int push_data(lexer *L, size_t a, size_t b)
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+static bool is_name_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
 static bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 
 // "(\d+_)*\d+" at i: the end, or i when none.
@@ -195,7 +198,8 @@ static int lex_number(lexer *L)
         while (j < n) {
             if (s[j] >= allowed_lo && s[j] <= allowed_hi) {
                 j++;
-            } else if (s[j] == '_' && j + 1 < n && s[j + 1] >= allowed_lo && s[j + 1] <= allowed_hi) {
+            } else if (s[j] == '_' && j + 1 < n && s[j + 1] >= allowed_lo &&
+                       s[j + 1] <= allowed_hi) {
                 j += 2;
             } else {
                 break;
@@ -294,7 +298,9 @@ static int lex_string(lexer *L)
                 cp = cp * 16 + (uint32_t)v;
                 k++;
             }
-            if (cp > 0x10FFFF) { return fail(L, esc, "illegal Unicode character in string literal"); }
+            if (cp > 0x10FFFF) {
+                return fail(L, esc, "illegal Unicode character in string literal");
+            }
             if (cp >= 0xD800 && cp <= 0xDFFF) {
                 return fail(L, esc, "a lone surrogate (\\u%04x) cannot be encoded as UTF-8", cp);
             }
@@ -383,7 +389,9 @@ static int lex_tag(lexer *L, bool block, size_t tag_pos, bool *line_starting)
             if (!op) {
                 size_t j = i;
                 uint32_t cp = jj_utf8_next(s, n, &j);
-                if (cp < 0x80 && cp >= 0x20) { return fail(L, i, "unexpected character '%c'", (char)cp); }
+                if (cp < 0x80 && cp >= 0x20) {
+                    return fail(L, i, "unexpected character '%c'", (char)cp);
+                }
                 return fail(L, i, "unexpected character U+%04X", cp);
             }
             if (op == T_LBRACE || op == T_LPAREN || op == T_LBRACKET) {

@@ -99,7 +99,7 @@ bool jr_method_lookup(jrender *r, jv obj, jv name, jv *out)
     return false;
 }
 
-// --- str methods -----------------------------------------------------------------------------------
+// --- str methods ---------------------------------------------------------------------------------
 static int char_class(jv s, int what, bool *out)
 {
     // what: 'a' alpha, 'n' alnum, 'd' digit, 'D' decimal, 'N' numeric, 's' space, 'A' ascii
@@ -272,7 +272,8 @@ static int str_method(jrender *r, jv s, int id, const jargs *a, jv *out)
         static const char *const n[] = {"prefix", "start", "end"};
         if (jr_bind(r, what, a, n, 3, arg) < 0) { return -1; }
         if (!jv_given(arg[0])) { return jr_fail(r, "%s takes at least 1 argument", what); }
-        if (jv_given(arg[1]) && jv_slice(r, s, arg[1], jv_given(arg[2]) ? arg[2] : jv_none(), jv_none(), &s) < 0) {
+        if (jv_given(arg[1]) &&
+            jv_slice(r, s, arg[1], jv_given(arg[2]) ? arg[2] : jv_none(), jv_none(), &s) < 0) {
             return -1;
         }
         if (affix(r, s, arg[0], methods[id].id == S_ENDSWITH, &b) < 0) { return -1; }
@@ -299,10 +300,14 @@ static int str_method(jrender *r, jv s, int id, const jargs *a, jv *out)
     case S_COUNT: {
         static const char *const n[] = {"sub", "start", "end"};
         if (jr_bind(r, what, a, n, 3, arg) < 0) { return -1; }
-        if (arg[0].k != JV_STR) { return jr_fail(r, "%s: must be str, not %s", what, jv_typename(arg[0].k)); }
+        if (arg[0].k != JV_STR) {
+            return jr_fail(r, "%s: must be str, not %s", what, jv_typename(arg[0].k));
+        }
         int64_t off = 0;
         if (jv_given(arg[1]) && arg[1].k != JV_NONE) {
-            if (arg[1].k != JV_INT) { return jr_fail(r, "%s: slice indices must be integers", what); }
+            if (arg[1].k != JV_INT) {
+                return jr_fail(r, "%s: slice indices must be integers", what);
+            }
             int64_t len = (int64_t)jj_utf8_count(s.u.s, s.n);
             off = arg[1].u.i < 0 ? (arg[1].u.i + len < 0 ? 0 : arg[1].u.i + len) : arg[1].u.i;
             if (jv_slice(r, s, arg[1], jv_given(arg[2]) ? arg[2] : jv_none(), jv_none(), &s) < 0) {
@@ -318,7 +323,9 @@ static int str_method(jrender *r, jv s, int id, const jargs *a, jv *out)
             return 0;
         }
         jj_str_index(s, arg[0], m == S_RFIND || m == S_RINDEX, &i64);
-        if (i64 < 0 && (m == S_INDEX || m == S_RINDEX)) { return jr_fail(r, "substring not found"); }
+        if (i64 < 0 && (m == S_INDEX || m == S_RINDEX)) {
+            return jr_fail(r, "substring not found");
+        }
         *out = jv_int(i64 < 0 ? -1 : i64 + off);
         return 0;
     }
@@ -344,7 +351,8 @@ static int str_method(jrender *r, jv s, int id, const jargs *a, jv *out)
         if (jr_bind(r, what, a, NULL, 0, NULL) < 0) { return -1; }
         jv m1, m2;
         bool lower = methods[id].id == S_ISLOWER;
-        if (jj_case(r, s, lower ? 'l' : 'u', &m1) < 0 || jj_case(r, s, lower ? 'u' : 'l', &m2) < 0) {
+        if (jj_case(r, s, lower ? 'l' : 'u', &m1) < 0 ||
+            jj_case(r, s, lower ? 'u' : 'l', &m2) < 0) {
             return -1;
         }
         *out = jv_bool(jv_eq(m1, s) && !jv_eq(m2, s));
@@ -361,7 +369,8 @@ static int str_method(jrender *r, jv s, int id, const jargs *a, jv *out)
                 return jr_fail(r, "sequence item %u: expected str instance, %s found", k,
                                jv_typename(l->v[k].k));
             }
-            if ((k && jsb_put(r, &sb, s.u.s, s.n) < 0) || jsb_put(r, &sb, l->v[k].u.s, l->v[k].n) < 0) {
+            if ((k && jsb_put(r, &sb, s.u.s, s.n) < 0) ||
+                jsb_put(r, &sb, l->v[k].u.s, l->v[k].n) < 0) {
                 return -1;
             }
         }
@@ -390,14 +399,16 @@ static int str_method(jrender *r, jv s, int id, const jargs *a, jv *out)
         if (jr_bind(r, what, a, n, 1, arg) < 0) { return -1; }
         bool end = methods[id].id == S_REMOVESUFFIX;
         if (affix(r, s, arg[0], end, &b) < 0) { return -1; }
-        *out = !b ? s : end ? jv_strn(s.u.s, s.n - arg[0].n) : jv_strn(s.u.s + arg[0].n, s.n - arg[0].n);
+        *out = !b    ? s
+               : end ? jv_strn(s.u.s, s.n - arg[0].n)
+                     : jv_strn(s.u.s + arg[0].n, s.n - arg[0].n);
         return 0;
     }
     }
     return jr_fail(r, "%s() is not supported by wick", what);
 }
 
-// --- dict, list, tuple methods -----------------------------------------------------------------------
+// --- dict, list, tuple methods -------------------------------------------------------------------
 static int container_method(jrender *r, jv self, int id, const jargs *a, jv *out)
 {
     char what[48];
@@ -408,7 +419,9 @@ static int container_method(jrender *r, jv self, int id, const jargs *a, jv *out
         static const char *const n[] = {"key", "default"};
         if (jr_bind(r, what, a, n, 2, arg) < 0) { return -1; }
         if (!jv_given(arg[0])) { return jr_fail(r, "%s expected at least 1 argument", what); }
-        if (!jv_hashable(arg[0])) { return jr_fail(r, "unhashable type: '%s'", jv_typename(arg[0].k)); }
+        if (!jv_hashable(arg[0])) {
+            return jr_fail(r, "unhashable type: '%s'", jv_typename(arg[0].k));
+        }
         if (!jd_get(self.u.d, arg[0], out)) { *out = jv_given(arg[1]) ? arg[1] : jv_none(); }
         return 0;
     }
@@ -433,7 +446,9 @@ static int container_method(jrender *r, jv self, int id, const jargs *a, jv *out
         }
         l->n = d->n;
         *out = jv_list(l);
-        out->sub = methods[id].id == D_ITEMS ? JL_ITEMS : methods[id].id == D_KEYS ? JL_KEYS : JL_VALUES;
+        out->sub = methods[id].id == D_ITEMS  ? JL_ITEMS
+                   : methods[id].id == D_KEYS ? JL_KEYS
+                                              : JL_VALUES;
         return 0;
     }
     case D_COPY: {
@@ -469,7 +484,9 @@ static int container_method(jrender *r, jv self, int id, const jargs *a, jv *out
             }
             count++;
         }
-        if (methods[id].id == L_INDEX) { return jr_fail(r, "%s(x): x not in %s", what, jv_typename(self.k)); }
+        if (methods[id].id == L_INDEX) {
+            return jr_fail(r, "%s(x): x not in %s", what, jv_typename(self.k));
+        }
         *out = jv_int(count);
         return 0;
     }
@@ -519,7 +536,7 @@ int jr_call_method(jrender *r, jv self, int method, const jargs *a, jv *out)
     return container_method(r, self, method, a, out);
 }
 
-// --- globals -------------------------------------------------------------------------------------------
+// --- globals -------------------------------------------------------------------------------------
 int jj_global_id(const char *name)
 {
     static const char *const names[JF_N] = {"range", "namespace", "dict", "raise_exception",
@@ -533,7 +550,9 @@ int jj_global_id(const char *name)
 static int range(jrender *r, const jargs *a, jv *out)
 {
     if (a->n_kw) { return jr_fail(r, "range() takes no keyword arguments"); }
-    if (a->n_pos < 1 || a->n_pos > 3) { return jr_fail(r, "range expected 1 to 3 arguments, got %u", a->n_pos); }
+    if (a->n_pos < 1 || a->n_pos > 3) {
+        return jr_fail(r, "range expected 1 to 3 arguments, got %u", a->n_pos);
+    }
     int64_t v[3] = {0, 0, 1};
     for (uint32_t i = 0; i < a->n_pos; i++) {
         jv x = a->pos[i];
@@ -564,7 +583,9 @@ static int range(jrender *r, const jargs *a, jv *out)
 // dict(*args, **kwargs): a mapping or pairs, then the keywords.
 static int make_dict(jrender *r, const jargs *a, const char *what, jdict **out)
 {
-    if (a->n_pos > 1) { return jr_fail(r, "%s expected at most 1 argument, got %u", what, a->n_pos); }
+    if (a->n_pos > 1) {
+        return jr_fail(r, "%s expected at most 1 argument, got %u", what, a->n_pos);
+    }
     jdict *d = jd_new(r, 4);
     if (!d) { return -1; }
     if (a->n_pos == 1) {
@@ -613,7 +634,9 @@ int jr_call_global(jrender *r, int id, const jargs *a, jv *out)
         static const char *const n[] = {"message"};
         jv m;
         if (jr_bind(r, "raise_exception()", a, n, 1, &m) < 0) { return -1; }
-        if (!jv_given(m)) { return jr_fail(r, "raise_exception() missing 1 required argument: 'message'"); }
+        if (!jv_given(m)) {
+            return jr_fail(r, "raise_exception() missing 1 required argument: 'message'");
+        }
         jsb b = {0};
         if (jv_write_str(r, &b, m) < 0) { return -1; }
         return jr_fail(r, "%.*s", (int)(b.n < 400 ? b.n : 400), b.p ? b.p : "");

@@ -9,7 +9,7 @@
 
 #include "chat/jinja.h"
 
-// --- symbols ---------------------------------------------------------------------------------------
+// --- symbols -------------------------------------------------------------------------------------
 static uint32_t hash(const char *s, uint32_t n)
 {
     uint32_t h = 2166136261u;
@@ -70,7 +70,7 @@ int32_t jsyms_intern(jsyms *y, jarena *a, const char *s, uint32_t n)
     return id;
 }
 
-// --- statements --------------------------------------------------------------------------------------
+// --- statements ----------------------------------------------------------------------------------
 typedef struct jends {
     const char *const *names; // NULL-terminated tags that end the current body
     const char *tag;          // the open tag
@@ -277,7 +277,9 @@ static bool parse_signature(jparser *p, jnode *n, uint32_t first)
         if (np == WK_ARRAY_LEN(params)) { return jp_fail(p, t->pos, "too many parameters"); }
         jnode *name = jp_primary(p);
         if (!name) { return false; }
-        if (name->type != N_NAME) { return jp_fail(p, t->pos, "cannot use '%s' as a parameter", t->val.u.s); }
+        if (name->type != N_NAME) {
+            return jp_fail(p, t->pos, "cannot use '%s' as a parameter", t->val.u.s);
+        }
         params[np++] = name;
         if (jp_is_op(p, T_ASSIGN)) {
             advance(p);

@@ -7,7 +7,7 @@
 
 #include "chat/jinja.h"
 
-// --- helpers shared with parse.c -------------------------------------------------------------------
+// --- helpers shared with parse.c -----------------------------------------------------------------
 bool jp_fail(jparser *p, uint32_t pos, const char *fmt, ...)
 {
     if (p->e->msg[0]) { return false; } // the first error wins
@@ -162,7 +162,7 @@ static jnode *leave(jparser *p, jnode *n)
 
 static jnode *parse_postfix(jparser *p, jnode *n);
 
-// --- call arguments --------------------------------------------------------------------------------
+// --- call arguments ------------------------------------------------------------------------------
 // "(" [expr | name=expr] {"," ...} ")" → positional args into v, keywords into v->kw.
 static bool call_args(jparser *p, nvec *v)
 {
@@ -201,7 +201,7 @@ static jnode *parse_call(jparser *p, jnode *callee)
     return from_vec(p, N_CALL, pos, callee, &v);
 }
 
-// --- filters and tests -----------------------------------------------------------------------------
+// --- filters and tests ---------------------------------------------------------------------------
 // One filter at the current name: "name" [args]; subject may be NULL (filter blocks).
 static jnode *one_filter(jparser *p, jnode *subject)
 {
@@ -248,7 +248,8 @@ static jnode *parse_test(jparser *p, jnode *subject)
     jtoken *t = jp_cur(p);
     char b[80];
     if (t->type != TK_NAME) {
-        jp_fail(p, t->pos, "expected a test name after 'is', got %s", jp_tokdesc(p, t, b, sizeof b));
+        jp_fail(p, t->pos, "expected a test name after 'is', got %s",
+                jp_tokdesc(p, t, b, sizeof b));
         return NULL;
     }
     int id = jj_test_id(t->val.u.s, t->val.n);
@@ -280,7 +281,7 @@ static jnode *parse_test(jparser *p, jnode *subject)
     return n;
 }
 
-// --- postfix: .attr .0 [sub] [a:b:c] (args) ----------------------------------------------------------
+// --- postfix: .attr .0 [sub] [a:b:c] (args) ------------------------------------------------------
 static jnode *parse_subscript(jparser *p, jnode *obj)
 {
     jtoken *t = jp_cur(p);
@@ -326,7 +327,10 @@ static jnode *parse_subscript(jparser *p, jnode *obj)
             first = jp_expr(p, true);
             if (!first) { return NULL; }
             if (!jp_is_op(p, T_COLON)) {
-                if (is_slice) { jp_fail(p, first->pos, "slices cannot be combined with other subscripts"); return NULL; }
+                if (is_slice) {
+                    jp_fail(p, first->pos, "slices cannot be combined with other subscripts");
+                    return NULL;
+                }
                 if (!nv_push(p, &v, first)) { return NULL; }
                 continue;
             }
@@ -401,7 +405,7 @@ static jnode *parse_filter_expr(jparser *p, jnode *n)
     return n;
 }
 
-// --- primary -----------------------------------------------------------------------------------------
+// --- primary -------------------------------------------------------------------------------------
 static jnode *parse_list_or_dict(jparser *p, bool dict)
 {
     uint32_t pos = jp_cur(p)->pos;
@@ -495,7 +499,7 @@ jnode *jp_primary(jparser *p)
     return NULL;
 }
 
-// --- operators ---------------------------------------------------------------------------------------
+// --- operators -----------------------------------------------------------------------------------
 static jnode *bin(jparser *p, int type, int op, uint32_t pos, jnode *a, jnode *b)
 {
     if (!a || !b) { return NULL; }

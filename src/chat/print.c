@@ -187,7 +187,9 @@ static int repr_str(jrender *r, jsb *b, const char *s, size_t n)
         } else {
             continue;
         }
-        if (jsb_put(r, b, s + run, at - run) < 0 || jsb_put(r, b, esc, (size_t)k) < 0) { return -1; }
+        if (jsb_put(r, b, s + run, at - run) < 0 || jsb_put(r, b, esc, (size_t)k) < 0) {
+            return -1;
+        }
         run = i;
     }
     if (jsb_put(r, b, s + run, n - run) < 0) { return -1; }
@@ -248,7 +250,9 @@ static int write_val(jrender *r, jsb *b, jv v, bool repr, int depth)
         return jsb_putc(r, b, ')');
     case JV_DICT: return write_dict(r, b, v.u.d, depth);
     case JV_NS:
-        if (jsb_put(r, b, "<Namespace ", 11) < 0 || write_dict(r, b, v.u.d, depth) < 0) { return -1; }
+        if (jsb_put(r, b, "<Namespace ", 11) < 0 || write_dict(r, b, v.u.d, depth) < 0) {
+            return -1;
+        }
         return jsb_putc(r, b, '>');
     case JV_MACRO: return jsb_printf(r, b, "<Macro '%s'>", v.u.m->name);
     case JV_LOOP:
@@ -317,7 +321,9 @@ static int json_str(jrender *r, jsb *b, const char *s, size_t n, bool ascii)
                 k = snprintf(esc, sizeof esc, "\\u%04x", c);
             }
         }
-        if (jsb_put(r, b, s + run, at - run) < 0 || jsb_put(r, b, esc, (size_t)k) < 0) { return -1; }
+        if (jsb_put(r, b, s + run, at - run) < 0 || jsb_put(r, b, esc, (size_t)k) < 0) {
+            return -1;
+        }
         run = i;
     }
     if (jsb_put(r, b, s + run, n - run) < 0) { return -1; }
@@ -352,7 +358,9 @@ static int json_key(jrender *r, jsb *b, jv k, const jjson_opts *o)
     case JV_INT: return jsb_printf(r, b, "\"%lld\"", (long long)k.u.i);
     case JV_FLOAT:
         if (isnan(k.u.f)) { return jsb_put(r, b, "\"NaN\"", 5); }
-        if (isinf(k.u.f)) { return jsb_put(r, b, k.u.f > 0 ? "\"Infinity\"" : "\"-Infinity\"", k.u.f > 0 ? 10 : 11); }
+        if (isinf(k.u.f)) {
+            return jsb_put(r, b, k.u.f > 0 ? "\"Infinity\"" : "\"-Infinity\"", k.u.f > 0 ? 10 : 11);
+        }
         jj_float_repr(k.u.f, num, sizeof num);
         return jsb_printf(r, b, "\"%s\"", num);
     default:
@@ -416,7 +424,9 @@ static int json_val(jrender *r, jsb *b, jv v, const jjson_opts *o, int level)
     case JV_INT: return jsb_printf(r, b, "%lld", (long long)v.u.i);
     case JV_FLOAT:
         if (isnan(v.u.f)) { return jsb_put(r, b, "NaN", 3); }
-        if (isinf(v.u.f)) { return v.u.f > 0 ? jsb_put(r, b, "Infinity", 8) : jsb_put(r, b, "-Infinity", 9); }
+        if (isinf(v.u.f)) {
+            return v.u.f > 0 ? jsb_put(r, b, "Infinity", 8) : jsb_put(r, b, "-Infinity", 9);
+        }
         jj_float_repr(v.u.f, num, sizeof num);
         return jsb_put(r, b, num, strlen(num));
     case JV_STR: return json_str(r, b, v.u.s, v.n, o->ensure_ascii);

@@ -331,7 +331,9 @@ int jj_replace(jrender *r, jv s, jv old, jv rep, int64_t count, jv *out)
         const char *f = jj_memmem(s.u.s + i, s.n - i, old.u.s, old.n);
         if (!f) { break; }
         size_t at = (size_t)(f - s.u.s);
-        if (jsb_put(r, &b, s.u.s + i, at - i) < 0 || jsb_put(r, &b, rep.u.s, rep.n) < 0) { return -1; }
+        if (jsb_put(r, &b, s.u.s + i, at - i) < 0 || jsb_put(r, &b, rep.u.s, rep.n) < 0) {
+            return -1;
+        }
         i = at + old.n;
         count--;
         any = true;
@@ -382,7 +384,7 @@ int jj_count(jv s, jv sub, int64_t *out)
     return 0;
 }
 
-// --- formatting ------------------------------------------------------------------------------------
+// --- formatting ----------------------------------------------------------------------------------
 typedef struct fspec {
     uint32_t fill;
     char align; // '<' '>' '^' '=' or 0
@@ -485,7 +487,8 @@ static int put_number(jrender *r, jsb *b, jv v, fspec f, bool percent_style)
     if ((f.zero || f.align == '=') && f.width > (int64_t)n) {
         // fill between the sign/prefix and the digits
         size_t pre = (out[0] == '-' || out[0] == '+' || out[0] == ' ') ? 1 : 0;
-        if (out[pre] == '0' && (out[pre + 1] == 'x' || out[pre + 1] == 'X' || out[pre + 1] == 'b' || out[pre + 1] == 'o')) {
+        if (out[pre] == '0' && (out[pre + 1] == 'x' || out[pre + 1] == 'X' || out[pre + 1] == 'b' ||
+                                out[pre + 1] == 'o')) {
             pre += 2;
         }
         char fillc = f.zero && !f.fill ? '0' : (char)(f.fill ? f.fill : ' ');
@@ -597,7 +600,9 @@ int jj_str_format(jrender *r, jv fmt, const jargs *a, jv *out)
         }
         size_t e = i + 1;
         while (e < n && s[e] != '}') {
-            if (s[e] == '{') { return jr_fail(r, "format: nested replacement fields are not supported"); }
+            if (s[e] == '{') {
+                return jr_fail(r, "format: nested replacement fields are not supported");
+            }
             e++;
         }
         if (e >= n) { return jr_fail(r, "format: expected '}' before end of string"); }
@@ -630,7 +635,9 @@ int jj_str_format(jrender *r, jv fmt, const jargs *a, jv *out)
         } else {
             for (uint32_t q = 0; q < a->n_kw; q++) {
                 const char *kn = jr_symname(r, a->kw_sym[q]);
-                if (strlen(kn) == arg_end - f && memcmp(kn, s + f, arg_end - f) == 0) { v = a->kw_val[q]; }
+                if (strlen(kn) == arg_end - f && memcmp(kn, s + f, arg_end - f) == 0) {
+                    v = a->kw_val[q];
+                }
             }
             if (v.k == JV_ABSENT) {
                 return jr_fail(r, "format: no argument named '%.*s'", (int)(arg_end - f), s + f);
@@ -765,7 +772,9 @@ int jj_percent_format(jrender *r, jv fmt, jv args, jv *out)
         if (f.align != '<') { f.align = 0; }
         if (t == 's' || t == 'r' || t == 'a') {
             jsb tmp = {0};
-            if ((t == 's' ? jv_write_str(r, &tmp, v) : jv_write_repr(r, &tmp, v)) < 0) { return -1; }
+            if ((t == 's' ? jv_write_str(r, &tmp, v) : jv_write_repr(r, &tmp, v)) < 0) {
+                return -1;
+            }
             size_t len = tmp.n;
             if (f.prec >= 0) {
                 size_t q = 0;
@@ -782,11 +791,14 @@ int jj_percent_format(jrender *r, jv fmt, jv args, jv *out)
             return jr_fail(r, "%%-format: unsupported format character '%c'", t);
         }
         if (!jv_is_num(v)) {
-            return jr_fail(r, "%%%c format: a real number is required, not %s", t, jv_typename(v.k));
+            return jr_fail(r, "%%%c format: a real number is required, not %s", t,
+                           jv_typename(v.k));
         }
         if (t == 'i' || t == 'u') { t = 'd'; }
         if (strchr("doxX", t) && v.k == JV_FLOAT) {
-            if (!isfinite(v.u.f)) { return jr_fail(r, "%%-format: cannot convert float to integer"); }
+            if (!isfinite(v.u.f)) {
+                return jr_fail(r, "%%-format: cannot convert float to integer");
+            }
             v = jv_int((int64_t)v.u.f);
         }
         f.type = t;

@@ -10,7 +10,7 @@
 
 #include "chat/jinja.h"
 
-// --- opening ---------------------------------------------------------------------------------------
+// --- opening -------------------------------------------------------------------------------------
 // First invalid UTF-8 byte of s, or n.
 static size_t utf8_invalid(const char *s, size_t n)
 {
@@ -40,7 +40,9 @@ static wick_status open_named(const char *name, const char *src, size_t len, con
                               const char *eos, wick_template **out)
 {
     *out = NULL;
-    if (!name || (!src && len)) { return wk_fail(WICK_E_INVALID, "wick_template_open: NULL argument"); }
+    if (!name || (!src && len)) {
+        return wk_fail(WICK_E_INVALID, "wick_template_open: NULL argument");
+    }
     if (len > JJ_MAX_SOURCE) {
         return wk_fail(WICK_E_RANGE, "%s: template of %zu bytes is larger than the limit (%zu)",
                        name, len, JJ_MAX_SOURCE);
@@ -108,7 +110,8 @@ static const char *gguf_token(const wick_gguf *g, const char *key)
     size_t n;
     if (wick_gguf_find_kv(g, key) < 0 || wick_gguf_get_uint(g, key, &id) < 0 ||
         wick_gguf_find_kv(g, "tokenizer.ggml.tokens") < 0 ||
-        wick_gguf_get_array(g, "tokenizer.ggml.tokens", &toks) < 0 || id >= wick_gguf_array_len(toks)) {
+        wick_gguf_get_array(g, "tokenizer.ggml.tokens", &toks) < 0 ||
+        id >= wick_gguf_array_len(toks)) {
         return NULL;
     }
     const wick_gguf_value *v = wick_gguf_array_at(toks, id);
@@ -168,7 +171,9 @@ static const char *config_token(const json_t *cfg, const char *key)
 
 wick_status wick_template_open_config(const char *path, const char *variant, wick_template **out)
 {
-    if (!out || !path) { return wk_fail(WICK_E_INVALID, "wick_template_open_config: NULL argument"); }
+    if (!out || !path) {
+        return wk_fail(WICK_E_INVALID, "wick_template_open_config: NULL argument");
+    }
     *out = NULL;
     json_error_t err;
     json_t *cfg = json_load_file(path, JSON_ALLOW_NUL, &err);
@@ -186,8 +191,10 @@ wick_status wick_template_open_config(const char *path, const char *variant, wic
     char name[1200];
     if (json_is_string(ct)) {
         if (strcmp(want, "default") != 0) {
-            rc = wk_fail(WICK_E_NOT_FOUND, "%s: chat_template: no template named '%s' (the file has "
-                         "one template, 'default')", path, want);
+            rc = wk_fail(WICK_E_NOT_FOUND,
+                         "%s: chat_template: no template named '%s' (the file has "
+                         "one template, 'default')",
+                         path, want);
         } else {
             snprintf(name, sizeof name, "%s:chat_template", path);
             rc = open_named(name, json_string_value(ct), json_string_length(ct), bos, eos, out);
@@ -216,8 +223,9 @@ wick_status wick_template_open_config(const char *path, const char *variant, wic
             }
         }
         if (rc == WICK_E_NOT_FOUND) {
-            rc = wk_fail(WICK_E_NOT_FOUND, "%s: chat_template: no template named '%s'; the file has: %s",
-                         path, want, names);
+            rc = wk_fail(WICK_E_NOT_FOUND,
+                         "%s: chat_template: no template named '%s'; the file has: %s", path, want,
+                         names);
         }
     } else if (ct && !json_is_null(ct)) {
         rc = wk_fail(WICK_E_FORMAT, "%s: chat_template: expected a string or a list of {name, "
@@ -272,7 +280,7 @@ const char *wick_template_source(const wick_template *t, size_t *len)
 const char *wick_template_bos(const wick_template *t) { return t ? t->bos : NULL; }
 const char *wick_template_eos(const wick_template *t) { return t ? t->eos : NULL; }
 
-// --- rendering -------------------------------------------------------------------------------------
+// --- rendering -----------------------------------------------------------------------------------
 void wick_template_opts_init(wick_template_opts *o)
 {
     memset(o, 0, sizeof *o);

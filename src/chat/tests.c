@@ -8,10 +8,38 @@
 
 #include "chat/jinja.h"
 
-enum { TS_DEFINED, TS_UNDEFINED, TS_NONE, TS_BOOLEAN, TS_FALSE, TS_TRUE, TS_INTEGER, TS_FLOAT, TS_NUMBER,
-       TS_STRING, TS_MAPPING, TS_SEQUENCE, TS_ITERABLE, TS_CALLABLE, TS_ODD, TS_EVEN, TS_DIVISIBLEBY,
-       TS_LOWER, TS_UPPER, TS_ESCAPED, TS_IN, TS_SAMEAS, TS_FILTER, TS_TEST, TS_EQ, TS_NE, TS_GT, TS_GE,
-       TS_LT, TS_LE };
+enum {
+    TS_DEFINED,
+    TS_UNDEFINED,
+    TS_NONE,
+    TS_BOOLEAN,
+    TS_FALSE,
+    TS_TRUE,
+    TS_INTEGER,
+    TS_FLOAT,
+    TS_NUMBER,
+    TS_STRING,
+    TS_MAPPING,
+    TS_SEQUENCE,
+    TS_ITERABLE,
+    TS_CALLABLE,
+    TS_ODD,
+    TS_EVEN,
+    TS_DIVISIBLEBY,
+    TS_LOWER,
+    TS_UPPER,
+    TS_ESCAPED,
+    TS_IN,
+    TS_SAMEAS,
+    TS_FILTER,
+    TS_TEST,
+    TS_EQ,
+    TS_NE,
+    TS_GT,
+    TS_GE,
+    TS_LT,
+    TS_LE
+};
 
 static const struct {
     const char *name;
@@ -35,7 +63,9 @@ static const struct {
 int jj_test_id(const char *name, size_t len)
 {
     for (size_t i = 0; i < WK_ARRAY_LEN(tests); i++) {
-        if (strlen(tests[i].name) == len && memcmp(tests[i].name, name, len) == 0) { return (int)i; }
+        if (strlen(tests[i].name) == len && memcmp(tests[i].name, name, len) == 0) {
+            return (int)i;
+        }
     }
     return -1;
 }
@@ -92,7 +122,9 @@ int jr_test(jrender *r, int id, jv v, const jargs *a, bool *out)
     case TS_LOWER:
     case TS_UPPER: {
         jv s, m;
-        if (jv_to_str(r, v, &s) < 0 || jj_case(r, s, t == TS_LOWER ? 'u' : 'l', &m) < 0) { return -1; }
+        if (jv_to_str(r, v, &s) < 0 || jj_case(r, s, t == TS_LOWER ? 'u' : 'l', &m) < 0) {
+            return -1;
+        }
         // islower: some cased character and none upper (compare with the mapping both ways)
         jv back;
         if (jj_case(r, s, t == TS_LOWER ? 'l' : 'u', &back) < 0) { return -1; }

@@ -253,7 +253,9 @@ static bool eq(jv a, jv b, int depth)
         if (a.u.d->n != b.u.d->n) { return false; }
         for (uint32_t i = 0; i < a.u.d->n; i++) {
             jv o;
-            if (!jd_get(b.u.d, a.u.d->key[i], &o) || !eq(a.u.d->val[i], o, depth + 1)) { return false; }
+            if (!jd_get(b.u.d, a.u.d->key[i], &o) || !eq(a.u.d->val[i], o, depth + 1)) {
+                return false;
+            }
         }
         return true;
     }
@@ -455,7 +457,7 @@ int jv_contains(jrender *r, jv c, jv x, bool *out)
     }
 }
 
-// --- attribute and item access -----------------------------------------------------------------------
+// --- attribute and item access -------------------------------------------------------------------
 static bool is_dunder(jv name)
 {
     return name.n >= 1 && name.u.s[0] == '_' && name.n >= 2 && name.u.s[1] == '_';
@@ -596,7 +598,8 @@ int jv_slice(jrender *r, jv obj, jv start, jv stop, jv step, jv *out)
     }
     int64_t n = is_str ? (int64_t)jj_utf8_count(obj.u.s, obj.n) : obj.u.l->n, b, e;
     slice_indices(parts[0], parts[1], st, n, &b, &e);
-    int64_t count = st > 0 ? (e > b ? (e - b + st - 1) / st : 0) : (b > e ? (b - e - st - 1) / -st : 0);
+    int64_t count =
+        st > 0 ? (e > b ? (e - b + st - 1) / st : 0) : (b > e ? (b - e - st - 1) / -st : 0);
     if (is_str) {
         if (st == 1 && n == (int64_t)obj.n) { // ASCII: a view
             *out = jv_strn(obj.u.s + b, (uint32_t)count);

@@ -32,7 +32,8 @@ static wick_status mpi_fail(const wick_dist *d, int err, const char *what, int p
 
 static wick_status broken(const wick_dist *d)
 {
-    return wk_fail(WICK_E_TIMEOUT, "dist: rank %d did not answer rank %d within %g s (WICK_DIST_TIMEOUT)",
+    return wk_fail(WICK_E_TIMEOUT,
+                   "dist: rank %d did not answer rank %d within %g s (WICK_DIST_TIMEOUT)",
                    d->failed, d->rank, d->timeout);
 }
 
@@ -83,7 +84,9 @@ wick_status wk_dist_isend(wick_dist *d, const void *buf, int64_t n, MPI_Datatype
                           int tag, MPI_Request *req)
 {
     *req = MPI_REQUEST_NULL;
-    if (n > INT32_MAX) { return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n); }
+    if (n > INT32_MAX) {
+        return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n);
+    }
     int err = MPI_Isend(buf, (int)n, type, to, tag, MPI_COMM_WORLD, req);
     return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "send to", to);
 }
@@ -92,7 +95,9 @@ wick_status wk_dist_irecv(wick_dist *d, void *buf, int64_t n, MPI_Datatype type,
                           int tag, MPI_Request *req)
 {
     *req = MPI_REQUEST_NULL;
-    if (n > INT32_MAX) { return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n); }
+    if (n > INT32_MAX) {
+        return wk_fail(WICK_E_RANGE, "dist: a message of %lld elements", (long long)n);
+    }
     int err = MPI_Irecv(buf, (int)n, type, from, tag, MPI_COMM_WORLD, req);
     return err == MPI_SUCCESS ? WICK_OK : mpi_fail(d, err, "receive from", from);
 }
@@ -260,7 +265,8 @@ static bool keep_front(void *ctx, int il, bool experts)
 wick_status wk_dist_repack(wick_dist *d)
 {
     if (!d->s->m->repack) { return WICK_OK; }
-    wick_status rc = wk_model_repack_some(d->s->m, d->mode == WK_DIST_PIPELINE ? keep_stage : keep_front, d);
+    wick_status rc =
+        wk_model_repack_some(d->s->m, d->mode == WK_DIST_PIPELINE ? keep_stage : keep_front, d);
     if (rc < 0) { detach(d); }
     return rc;
 }
@@ -281,7 +287,8 @@ wick_status wick_dist_serve(wick_dist *d)
 {
     if (!d || !d->s) { return wk_fail(WICK_E_INVALID, "wick_dist_serve: no session attached"); }
     if (d->rank == 0) { return wk_fail(WICK_E_INVALID, "wick_dist_serve: rank 0 is the front"); }
-    wick_status rc = d->mode == WK_DIST_EXPERT ? wk_dist_serve_expert(d) : wk_dist_serve_pipeline(d);
+    wick_status rc =
+        d->mode == WK_DIST_EXPERT ? wk_dist_serve_expert(d) : wk_dist_serve_pipeline(d);
     detach(d);
     return rc;
 }

@@ -15,7 +15,14 @@
 
 #include "model/model.h"
 
-enum { WK_TAG_HDR = 1, WK_TAG_X = 2, WK_TAG_IDS = 3, WK_TAG_Y = 4, WK_TAG_CTL = 5, WK_TAG_PING = 6 };
+enum {
+    WK_TAG_HDR = 1,
+    WK_TAG_X = 2,
+    WK_TAG_IDS = 3,
+    WK_TAG_Y = 4,
+    WK_TAG_CTL = 5,
+    WK_TAG_PING = 6
+};
 enum { WK_OP_EVAL = 1, WK_OP_QUIT = 2, WK_OP_MOE = 3, WK_OP_OPEN = 4, WK_OP_EXIT = 5 };
 enum { WK_DIST_NONE, WK_DIST_PIPELINE, WK_DIST_EXPERT };
 

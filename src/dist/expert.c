@@ -24,7 +24,8 @@ struct wk_dist_ex {
     int *owner;        // [n_expert] the rank holding each expert
     int64_t max_pairs; // n_batch * n_used
     wk_moe_buf moe;    // pairs as tokens of one expert each
-    float *rows;       // [max_pairs][E] rank 0: each rank's token rows, rank by rank; worker: received
+    // [max_pairs][E] rank 0: each rank's token rows, rank by rank; worker: received
+    float *rows;
     float *hp;         // [max_pairs][E] the row of each pair computed here
     float *out;        // [max_pairs][E] each pair's expert output (rank 0: rank by rank)
     float *ones;       // [max_pairs] 1.0

@@ -28,7 +28,8 @@ static wick_status weight_bytes(const wk_model *m, double *layer, double *output
         wick_status rc = wick_gguf_tensor(m->gguf, i, &ti);
         if (rc < 0) { return rc; }
         int il = -1, at = 0;
-        if (sscanf(ti.name, "blk.%d.%n", &il, &at) == 1 && at > 0 && il >= 0 && il < m->hp.n_layer) {
+        if (sscanf(ti.name, "blk.%d.%n", &il, &at) == 1 && at > 0 && il >= 0 &&
+            il < m->hp.n_layer) {
             layer[il] += (double)ti.bytes;
         } else if (strcmp(ti.name, "output.weight") == 0 ||
                    (*output == 0 && strcmp(ti.name, "token_embd.weight") == 0)) {
@@ -169,12 +170,15 @@ static wick_status pass(wk_stage *st, wk_session *s, const wk_batch *b, bool aft
 wick_status wick_dist_pipeline(wick_dist *d, wick_session *s, const int *first_layers)
 {
     if (!d || !s) { return wk_fail(WICK_E_INVALID, "wick_dist_pipeline: dist or session is NULL"); }
-    if (d->s) { return wk_fail(WICK_E_INVALID, "wick_dist_pipeline: a session is attached already"); }
+    if (d->s) {
+        return wk_fail(WICK_E_INVALID, "wick_dist_pipeline: a session is attached already");
+    }
     const wk_model *m = s->m;
     wick_status rc;
     for (int r = 0; first_layers && r < d->size; r++) {
         int prev = r ? first_layers[r - 1] : 0;
-        if (first_layers[r] < prev || first_layers[r] > m->hp.n_layer || (r == 0 && first_layers[0])) {
+        if (first_layers[r] < prev || first_layers[r] > m->hp.n_layer ||
+            (r == 0 && first_layers[0])) {
             return wk_fail(WICK_E_INVALID,
                            "dist: first layer %d of rank %d: expected 0 for rank 0, then "
                            "non-decreasing up to %lld",
@@ -221,7 +225,9 @@ wick_status wk_dist_serve_pipeline(wick_dist *d)
             break;
         }
         if (hdr[0] == WK_OP_QUIT) {
-            if (d->rank + 1 < d->size) { rc = wk_dist_send(d, hdr, HDR_N, MPI_INT64_T, d->rank + 1, WK_TAG_HDR); }
+            if (d->rank + 1 < d->size) {
+                rc = wk_dist_send(d, hdr, HDR_N, MPI_INT64_T, d->rank + 1, WK_TAG_HDR);
+            }
             break;
         }
         const int n_segs = hdr[4] > 0 && hdr[4] <= s->n_seq ? (int)hdr[4] : 1;
@@ -234,7 +240,9 @@ wick_status wk_dist_serve_pipeline(wick_dist *d)
             break;
         }
         if (hdr[4] > 0) {
-            if ((rc = wk_dist_recv(d, pl->seg, 3 * hdr[4], MPI_INT64_T, prev, WK_TAG_IDS)) < 0) { break; }
+            if ((rc = wk_dist_recv(d, pl->seg, 3 * hdr[4], MPI_INT64_T, prev, WK_TAG_IDS)) < 0) {
+                break;
+            }
             for (int i = 0; i < n_segs; i++) {
                 pl->segs[i] = (wk_seg){(int)pl->seg[3 * i], pl->seg[3 * i + 1], pl->seg[3 * i + 2]};
             }

@@ -20,7 +20,9 @@ static wick_status message_json(const wick_message *m, size_t i, json_t *arr)
     if (m->reasoning_content) {
         bad |= json_object_set_new(o, "reasoning_content", json_string(m->reasoning_content));
     }
-    if (m->tool_call_id) { bad |= json_object_set_new(o, "tool_call_id", json_string(m->tool_call_id)); }
+    if (m->tool_call_id) {
+        bad |= json_object_set_new(o, "tool_call_id", json_string(m->tool_call_id));
+    }
     if (m->name) { bad |= json_object_set_new(o, "name", json_string(m->name)); }
     if (bad) {
         return wk_fail(WICK_E_INVALID, "messages[%zu]: a string is not valid UTF-8", i);
@@ -63,7 +65,9 @@ static wick_status context_json(const wick_request *q, char **out, size_t *len)
     }
     if (rc >= 0) {
         int bad = json_object_set_new(root, "add_generation_prompt", json_true());
-        if (q->think >= 0) { bad |= json_object_set_new(root, "enable_thinking", json_boolean(q->think)); }
+        if (q->think >= 0) {
+            bad |= json_object_set_new(root, "enable_thinking", json_boolean(q->think));
+        }
         if (bad) { rc = wk_fail_nomem("chat context"); }
     }
     if (rc >= 0) {

@@ -224,7 +224,8 @@ static wick_status start_download(wick_registry *r, wk_gmodel *gm, const char *r
                                   const char *rev, const char *file, uint64_t size, char **path)
 {
     if (gm->n_dls == WK_LOAD_MAX_FILES) {
-        return wk_fail(WICK_E_UNSUPPORTED, "%s: more than %d files to fetch", repo, WK_LOAD_MAX_FILES);
+        return wk_fail(WICK_E_UNSUPPORTED, "%s: more than %d files to fetch", repo,
+                       WK_LOAD_MAX_FILES);
     }
     gm_dl *d = &gm->dls[gm->n_dls];
     wick_status rc = wick_hub_download(r->hub, repo, rev, file, on_download, gm, &d->id);

@@ -19,7 +19,8 @@ static wick_status check(const wick_request *q)
                 (q->messages != NULL || q->n_messages > 0);
     if (forms != 1) {
         return wk_fail(WICK_E_INVALID,
-                       "request: give exactly one of prompt, tokens and messages (%d given)", forms);
+                       "request: give exactly one of prompt, tokens and messages (%d given)",
+                       forms);
     }
     if ((q->tokens && q->n_tokens == 0) || (!q->tokens && q->n_tokens)) {
         return wk_fail(WICK_E_INVALID, "request: tokens and n_tokens disagree");

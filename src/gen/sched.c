@@ -250,7 +250,8 @@ static void step(wk_sched *s)
     s->rr = (s->rr + 1) % s->n_slots;
     if (n_segs == 0) { return; }
     wick_status rc = eval_pass(s, n_segs);
-    if (rc == WICK_E_CANCELLED) { return; } // the cancelled end at the next step, the others redo it
+    // the cancelled end at the next step, the others redo it
+    if (rc == WICK_E_CANCELLED) { return; }
     wk_registry_pass(s->reg, n_segs);
     const int64_t n_vocab = s->L.model->hp.n_vocab;
     int64_t off = 0; // segment i's tokens in btoks

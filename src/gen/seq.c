@@ -74,7 +74,8 @@ static wick_status chat_parser(wk_seq *s, const char *prompt)
     }
     wick_chat_format f;
     wick_chat_format_detect(tmpl, s->L->tok, prompt, &f);
-    snprintf(s->think_close, sizeof s->think_close, "%s", f.think_close ? f.think_close : "</think>");
+    snprintf(s->think_close, sizeof s->think_close, "%s",
+             f.think_close ? f.think_close : "</think>");
     wick_status rc = wick_chat_parser_create(&f, &s->parser);
     wk_free(tmpl);
     return rc;
@@ -110,7 +111,9 @@ wick_status wk_seq_create(wick_stream *st, const wk_loaded *L, int64_t n_ctx, do
             }
         }
     } else if (q->prompt) {
-        if ((rc = tokenize_text(L, q->prompt, strlen(q->prompt), &s->prompt, &n)) < 0) { goto fail; }
+        if ((rc = tokenize_text(L, q->prompt, strlen(q->prompt), &s->prompt, &n)) < 0) {
+            goto fail;
+        }
     } else {
         char *text = NULL;
         size_t len = 0;

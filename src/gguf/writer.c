@@ -332,7 +332,9 @@ wick_status wick_gguf_writer_add_tensor(wick_gguf_writer *w, const char *name, w
         return wk_fail(WICK_E_INVALID, "GGUF writer: add_tensor: empty name or NULL argument");
     }
     const wk_type_traits *tt = wk_type(type);
-    if (!tt) { return wk_fail(WICK_E_INVALID, "GGUF writer: tensor '%s': type %d", name, (int)type); }
+    if (!tt) {
+        return wk_fail(WICK_E_INVALID, "GGUF writer: tensor '%s': type %d", name, (int)type);
+    }
     if (n_dims < 1 || n_dims > WICK_MAX_DIMS) {
         return wk_fail(WICK_E_INVALID, "GGUF writer: tensor '%s': n_dims %d, expected 1..4", name,
                        n_dims);

@@ -62,7 +62,8 @@ bool wk_hub_read_ref(const char *repo_dir, const char *rev, char commit[41])
     bool ok = false;
     if (path && wk_read_file(path, 256, &data, &len) >= 0) {
         // Python writes no newline; llama.cpp and hf-hub trim, so we trim too.
-        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' ')) {
+        while (len > 0 &&
+               (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' ')) {
             data[--len] = '\0';
         }
         if (wk_hub_is_hex(data, 40)) {
@@ -289,7 +290,9 @@ static void strlist_free(strlist *l)
 static wick_status list_dir(const char *dir, strlist *out)
 {
     DIR *d = opendir(dir);
-    if (!d) { return errno == ENOENT ? WICK_OK : wk_fail(WICK_E_IO, "%s: %s", dir, strerror(errno)); }
+    if (!d) {
+        return errno == ENOENT ? WICK_OK : wk_fail(WICK_E_IO, "%s: %s", dir, strerror(errno));
+    }
     wick_status rc = WICK_OK;
     struct dirent *e;
     while (rc >= 0 && (e = readdir(d)) != NULL) {

@@ -116,8 +116,8 @@ void wk_hub_dl_begin(wick_hub *h, hub_job *j)
             return;
         }
         if (wk_hub_no_exist(j->repo_dir, c, j->file)) {
-            wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' does not exist at commit %s (cached)",
-                     j->repo, j->file, c);
+            wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND,
+                            "%s: '%s' does not exist at commit %s (cached)", j->repo, j->file, c);
             return;
         }
         if (try_cached(h, j, c)) { return; }
@@ -177,7 +177,8 @@ void wk_hub_dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
         return;
     }
     if (hh->overflow) {
-        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: a response header is malformed or too long", j->x.url);
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: a response header is malformed or too long",
+                        j->x.url);
         return;
     }
     long st = hh->status;
@@ -241,12 +242,14 @@ void wk_hub_dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
     } else if (!redirect && hh->has_length) {
         size = hh->content_length; // a redirect's Content-Length is its own body
     } else {
-        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: the file size is missing (X-Linked-Size)", j->x.url);
+        wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: the file size is missing (X-Linked-Size)",
+                        j->x.url);
         return;
     }
     if (j->dl.have_meta) { // a refresh of an expired CDN URL: the blob must be the same one
         if (strcmp(etag, j->dl.etag) != 0 || size != j->dl.size) {
-            wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: the file changed during the download", j->x.url);
+            wk_hub_job_fail(h, j, WICK_E_FORMAT, "%s: the file changed during the download",
+                            j->x.url);
             return;
         }
         wk_free(j->dl.cdn_url);
@@ -271,7 +274,9 @@ void wk_hub_dl_meta_done(wick_hub *h, hub_job *j, CURLcode cc)
     j->dl.blob_path = wk_asprintf("%s/blobs/%s", j->repo_dir, j->dl.etag);
     j->dl.tmp.path = wk_asprintf("%s/blobs/%s.incomplete", j->repo_dir, j->dl.etag);
     j->dl.lock_path = wk_asprintf("%s/.locks/%s/%s.lock", h->cache_dir, folder + 1, j->dl.etag);
-    if (!j->dl.pointer_path || !j->dl.blob_path || !j->dl.tmp.path || !j->dl.lock_path) { goto nomem; }
+    if (!j->dl.pointer_path || !j->dl.blob_path || !j->dl.tmp.path || !j->dl.lock_path) {
+        goto nomem;
+    }
     wick_status rc = wk_hub_mkdirs(j->dl.blob_path, false);
     if (rc >= 0) { rc = wk_hub_write_ref(j->repo_dir, j->rev, j->commit); }
     if (rc < 0) {
@@ -298,7 +303,8 @@ nomem:
 // blob's lock nobody writes those: remove them (ETAG.incomplete, resumable, is kept).
 static void remove_stale_temps(hub_job *j)
 {
-    char *dir = wk_strndup(j->dl.blob_path, (size_t)(strrchr(j->dl.blob_path, '/') - j->dl.blob_path));
+    char *dir =
+        wk_strndup(j->dl.blob_path, (size_t)(strrchr(j->dl.blob_path, '/') - j->dl.blob_path));
     DIR *d = dir ? opendir(dir) : NULL;
     size_t el = strlen(j->dl.etag);
     struct dirent *e;
@@ -337,7 +343,8 @@ void wk_hub_dl_lock(wick_hub *h, hub_job *j)
     }
     j->dl.lock_fd = fd;
     struct stat st;
-    if (stat(j->dl.blob_path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == j->dl.size) {
+    if (stat(j->dl.blob_path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size == j->dl.size) {
         wick_status rc = wk_hub_link(j->dl.pointer_path, j->file, j->dl.etag);
         if (rc < 0) {
             wk_hub_job_finish(h, j, rc);

@@ -334,7 +334,9 @@ wick_status wick_hub_cancel(wick_hub *h, uint64_t id)
         if (ok) { h->cancels[h->n_cancels++] = id; }
     }
     pthread_mutex_unlock(&h->mu);
-    if (!found) { return wk_fail(WICK_E_NOT_FOUND, "hub: no running operation %llu", (unsigned long long)id); }
+    if (!found) {
+        return wk_fail(WICK_E_NOT_FOUND, "hub: no running operation %llu", (unsigned long long)id);
+    }
     if (!ok) { return wk_fail_nomem("cancel"); }
     wick_hub_wakeup(h);
     return WICK_OK;
@@ -371,7 +373,8 @@ static void update_rates(wick_hub *h, double now)
                 j->dl.rate_bytes = d;
                 continue;
             }
-            double jr = d >= j->dl.rate_bytes ? (double)(d - j->dl.rate_bytes) / (now - j->dl.rate_t) : 0;
+            double jr =
+                d >= j->dl.rate_bytes ? (double)(d - j->dl.rate_bytes) / (now - j->dl.rate_t) : 0;
             j->dl.rate = j->dl.rate == 0 ? jr : 0.5 * j->dl.rate + 0.5 * jr;
             j->dl.rate_t = now;
             j->dl.rate_bytes = d;
@@ -534,7 +537,9 @@ wick_status wick_hub_perform(wick_hub *h, int *n_running)
     if (n_running) { *n_running = 0; }
     if (!h) { return wk_fail(WICK_E_INVALID, "hub is NULL"); }
     if (h->threaded) { return wk_fail(WICK_E_INVALID, "wick_hub_perform: the hub is threaded"); }
-    if (h->in_perform) { return wk_fail(WICK_E_INVALID, "wick_hub_perform: called from a callback"); }
+    if (h->in_perform) {
+        return wk_fail(WICK_E_INVALID, "wick_hub_perform: called from a callback");
+    }
     do_perform(h);
     if (n_running) {
         pthread_mutex_lock(&h->mu);

@@ -60,8 +60,8 @@ static void write_tree_cache(hub_job *j)
         if (!ok) { json_decref(o); }
     }
     ok = ok && json_object_set_new(root, "format_version", json_integer(1)) == 0 &&
-         json_object_set(root, "files", files) == 0 && json_dump_file(root, tmp, JSON_COMPACT) == 0 &&
-         rename(tmp, path) == 0;
+         json_object_set(root, "files", files) == 0 &&
+         json_dump_file(root, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0;
     if (!ok) {
         if (tmp) { unlink(tmp); }
         wk_debug("%s: cannot write the listing cache", path ? path : j->repo);
@@ -87,7 +87,8 @@ static void list_offline(wick_hub *h, hub_job *j)
     json_error_t err;
     json_t *root = path ? json_load_file(path, 0, &err) : NULL;
     json_t *files = json_object_get(root, "files");
-    if (!json_is_object(files) || json_integer_value(json_object_get(root, "format_version")) != 1) {
+    if (!json_is_object(files) ||
+        json_integer_value(json_object_get(root, "format_version")) != 1) {
         json_decref(root);
         wk_hub_job_fail(h, j, WICK_E_OFFLINE,
                  "%s: offline mode (HF_HUB_OFFLINE) and no listing of commit %s is cached; name "

@@ -15,13 +15,15 @@
 bool wk_hub_split(wick_hub *h, hub_job *j)
 {
     int n = h->parts;
-    if (n < 2 || j->dl.no_split || j->dl.size < h->part_min_bytes || j->dl.size < (uint64_t)n * 65536) {
+    if (n < 2 || j->dl.no_split || j->dl.size < h->part_min_bytes ||
+        j->dl.size < (uint64_t)n * 65536) {
         return false;
     }
     // The temp file of a split download has holes until the end: it takes a name that no one
     // resumes from (removed by the next download of this blob if we are interrupted).
     size_t tl = strlen(j->dl.tmp.path);
-    char *split_tmp = wk_asprintf("%.*s.split.incomplete", (int)(tl - strlen(".incomplete")), j->dl.tmp.path);
+    char *split_tmp =
+        wk_asprintf("%.*s.split.incomplete", (int)(tl - strlen(".incomplete")), j->dl.tmp.path);
     if (!split_tmp || rename(j->dl.tmp.path, split_tmp) != 0) {
         wk_free(split_tmp);
         return false; // one stream will do
@@ -83,7 +85,8 @@ void wk_hub_part_get_done(wick_hub *h, hub_job *p, CURLcode cc)
     }
     wk_hub_note_progress(p);
     if (p->part.norange || (p->x.write_rc < 0 && p->x.write_rc != WICK_E_NOSPACE)) {
-        wk_hub_job_fail(h, p, p->x.write_rc < 0 ? p->x.write_rc : WICK_E_HTTP, "%s", p->x.write_msg);
+        wk_hub_job_fail(h, p, p->x.write_rc < 0 ? p->x.write_rc : WICK_E_HTTP, "%s",
+                        p->x.write_msg);
         return;
     }
     if (p->x.write_rc == WICK_E_NOSPACE) { // the disk is full: no point in one stream either

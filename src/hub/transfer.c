@@ -108,7 +108,9 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         memset(hh, 0, sizeof *hh);
         const char *sp = memchr(buf, ' ', len);
         uint64_t st = 0;
-        if (sp && (size_t)(buf + len - sp) > 3 && parse_u64(sp + 1, 3, &st)) { hh->status = (long)st; }
+        if (sp && (size_t)(buf + len - sp) > 3 && parse_u64(sp + 1, 3, &st)) {
+            hh->status = (long)st;
+        }
         return len;
     }
     const char *colon = memchr(buf, ':', len);
@@ -171,7 +173,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         j->x.body_checked = true;
         j->x.body_to_file = false;
         if (j->kind != JOB_LIST && j->state == ST_GET && (st == 200 || st == 206)) {
-            if (j->x.hh.content_encoding[0] && strcasecmp(j->x.hh.content_encoding, "identity") != 0) {
+            if (j->x.hh.content_encoding[0] &&
+                strcasecmp(j->x.hh.content_encoding, "identity") != 0) {
                 return write_fail(j, WICK_E_FORMAT, "%s: the server compressed the body (%s)",
                                   j->x.url, j->x.hh.content_encoding);
             }
@@ -381,7 +384,8 @@ bool wk_hub_retryable(long st)
 
 void wk_hub_net_failure(wick_hub *h, hub_job *j, CURLcode cc, job_state then)
 {
-    wk_fail(WICK_E_NETWORK, "%s: %s", j->x.url, j->x.errbuf[0] ? j->x.errbuf : curl_easy_strerror(cc));
+    wk_fail(WICK_E_NETWORK, "%s: %s", j->x.url,
+            j->x.errbuf[0] ? j->x.errbuf : curl_easy_strerror(cc));
     wk_hub_retry_or_fail(h, j, then, WICK_E_NETWORK);
 }
 
@@ -394,14 +398,16 @@ void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then)
     bool tok = h->token != NULL;
     if (wk_hub_retryable(st)) {
         wk_fail(WICK_E_HTTP, "%s: HTTP %ld%s%s%s", url, st, em[0] ? ": " : "", em,
-                st == 429 ? (tok ? " (rate limited by the Hub)"
-                                 : " (rate limited by the Hub; a token (HF_TOKEN) raises the limit)")
-                          : "");
+                st == 429
+                    ? (tok ? " (rate limited by the Hub)"
+                           : " (rate limited by the Hub; a token (HF_TOKEN) raises the limit)")
+                    : "");
         wk_hub_retry_or_fail(h, j, then, WICK_E_HTTP);
         return;
     }
     if (strstr(em, "Access to this resource is disabled")) {
-        wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: repository '%s' is disabled on the Hub", url, j->repo);
+        wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: repository '%s' is disabled on the Hub", url,
+                        j->repo);
         return;
     }
     if (strcmp(ec, "GatedRepo") == 0) {
@@ -421,8 +427,8 @@ void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then)
             wk_hub_touch_no_exist(j->repo_dir, hh->commit, j->file);
             wk_hub_write_ref(j->repo_dir, j->rev, hh->commit);
         }
-        wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' not found in '%s' at revision '%s'", url,
-                 j->file ? j->file : "", j->repo, j->rev);
+        wk_hub_job_fail(h, j, WICK_E_ENTRY_NOT_FOUND, "%s: '%s' not found in '%s' at revision '%s'",
+                        url, j->file ? j->file : "", j->repo, j->rev);
         return;
     }
     if (st == 401 && strcmp(em, "Invalid credentials in Authorization header") == 0) {
@@ -439,10 +445,12 @@ void wk_hub_http_failure(wick_hub *h, hub_job *j, job_state then)
     }
     if (st == 403) {
         wk_hub_job_fail(h, j, WICK_E_UNAUTHORIZED, "%s: HTTP 403 forbidden%s%s%s", url,
-                 em[0] ? ": " : "", em, tok ? " (check the token's permissions)" : " (set HF_TOKEN?)");
+                        em[0] ? ": " : "", em,
+                        tok ? " (check the token's permissions)" : " (set HF_TOKEN?)");
         return;
     }
-    wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: unexpected HTTP %ld%s%s", url, st, em[0] ? ": " : "", em);
+    wk_hub_job_fail(h, j, WICK_E_HTTP, "%s: unexpected HTTP %ld%s%s", url, st, em[0] ? ": " : "",
+                    em);
 }
 
 void wk_hub_job_check_stall(wick_hub *h, hub_job *j, double now, double *deadline)

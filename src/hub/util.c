@@ -118,7 +118,9 @@ static const char *env_nonempty(const char *name)
 static char *env_path(const char *v)
 {
     const char *home = getenv("HOME");
-    if (v[0] == '~' && (v[1] == '/' || v[1] == '\0') && home) { return wk_asprintf("%s%s", home, v + 1); }
+    if (v[0] == '~' && (v[1] == '/' || v[1] == '\0') && home) {
+        return wk_asprintf("%s%s", home, v + 1);
+    }
     return wk_strdup(v);
 }
 
@@ -170,7 +172,9 @@ static char *clean_token(const char *t)
         if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) { ok = false; }
     }
     if (!ok) {
-        if (o[0]) { wk_warn("the Hugging Face token has characters a header cannot carry; ignored"); }
+        if (o[0]) {
+            wk_warn("the Hugging Face token has characters a header cannot carry; ignored");
+        }
         wk_free(o);
         return NULL;
     }

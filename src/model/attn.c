@@ -73,8 +73,8 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
         }
     }
     for (int64_t j = j0; j < n_kv; j++) {
-        const char *kr =
-            (const char *)wk_kv_row(kv, kv->k, a->il, seq, j, kv->k_row) + (size_t)(g * hk) * kv->elt;
+        const char *kr = (const char *)wk_kv_row(kv, kv->k, a->il, seq, j, kv->k_row) +
+                         (size_t)(g * hk) * kv->elt;
         int64_t r = 0;
         for (; r + 4 <= n_rep; r += 4) {
             float d4[4];
@@ -127,8 +127,8 @@ static void attend_group(const wk_attn_args *a, const wk_kernels *kern, int64_t 
 }
 
 // The first (token, kv head) pair of part k of nth: causal, the pairs of token t read its
-// position + 1 positions, so the parts take equal sums of that cost rather than equal counts of pairs (every
-// output is computed the same way with any split).
+// position + 1 positions, so the parts take equal sums of that cost rather than equal counts of
+// pairs (every output is computed the same way with any split).
 static int64_t part_start(const wk_attn_args *a, int k, int nth)
 {
     const int64_t n = a->T * a->n_head_kv;

@@ -1,5 +1,6 @@
 // deepseek2.c — DeepSeek-V2/V3 and Kimi K2 (GGUF arch deepseek2): multi-head latent attention in
-// its absorbed form, mixture of experts, YaRN (DeepSeek-V2, arXiv:2405.04434; llama.cpp's llm_build_deepseek2).
+// its absorbed form, mixture of experts, YaRN (DeepSeek-V2, arXiv:2405.04434; llama.cpp's
+// llm_build_deepseek2).
 //
 // Per layer, for the T tokens of a pass (rows of x), H heads, nope + rope = qk per head:
 //   h   = RMSNorm(x) * attn_norm
@@ -302,9 +303,10 @@ static wick_status load_deepseek2(wk_model *m)
     int64_t vocab_key = 0;
     if ((rc = wk_model_key_int(m, "vocab_size", &vocab_key, hp->n_vocab, false)) < 0) { return rc; }
     if (vocab_key != hp->n_vocab) {
-        return wk_fail(WICK_E_FORMAT,
-                       "%s: deepseek2.vocab_size = %lld but tensor 'token_embd.weight' has %lld rows",
-                       m->path, (long long)vocab_key, (long long)hp->n_vocab);
+        return wk_fail(
+            WICK_E_FORMAT,
+            "%s: deepseek2.vocab_size = %lld but tensor 'token_embd.weight' has %lld rows", m->path,
+            (long long)vocab_key, (long long)hp->n_vocab);
     }
     const int64_t E = hp->n_embd, V = hp->n_vocab, H = hp->n_head, R = hp->n_rot;
     const int64_t lora = dh->kv_lora_rank, qk = dh->head_dim_k_mla, nope = qk - R;

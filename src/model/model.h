@@ -87,7 +87,8 @@ typedef struct wick_session wk_session;
 // What a session of a model needs sized for it (session.c allocates these; the arch's own
 // scratch is session_init's).
 typedef struct wk_arch_needs {
-    int64_t kv_k_row, kv_v_row; // KV cache elements per token and layer for K and for V (V may be 0)
+    // KV cache elements per token and layer for K and for V (V may be 0)
+    int64_t kv_k_row, kv_v_row;
     int64_t mm_max_k;           // the widest input row of a matmul through s->mm (elements)
 } wk_arch_needs;
 
@@ -293,10 +294,10 @@ void wk_rows_norm(wk_mm *mm, float *dst, const float *src, const float *w, int64
 void wk_rows_add(wk_mm *mm, float *dst, const float *src, int64_t T, int64_t n);
 // act[t] = silu(gate) * up for T rows, gu[t] = gate (n) | up (n), act rows of n.
 void wk_rows_swiglu(wk_mm *mm, float *act, const float *gu, int64_t T, int64_t n);
-// The end of a pass: s->logits = output · (RMSNorm(x[t]) * norm) for every row of x (b->logits_all),
-// for its last row, or for each segment's last row (b->segs: those rows gathered into h first;
-// else h receives the normed rows). x: T rows of n, h: room for them. Sets and returns
-// s->n_logits (the rows of logits, n_vocab each).
+// The end of a pass: s->logits = output · (RMSNorm(x[t]) * norm) for every row of x
+// (b->logits_all), for its last row, or for each segment's last row (b->segs: those rows gathered
+// into h first; else h receives the normed rows). x: T rows of n, h: room for them. Sets and
+// returns s->n_logits (the rows of logits, n_vocab each).
 int64_t wk_rows_logits(wk_session *s, const wk_batch *b, const float *x, float *h, int64_t T,
                        int64_t n, const float *norm, float eps, const wk_tensor *output,
                        int64_t n_vocab);
@@ -327,7 +328,8 @@ void wk_softmax(float *x, int64_t n);
 // RoPE: the cos/sin of each rotated pair for one position, computed as ggml does:
 // theta_0 = pos (float), theta_{i+1} = theta_i * powf(base, -2/n_rot) (float), divided by the
 // freq factor ff[i] when given; YaRN mixes interpolated (freq_scale * theta) and extrapolated
-// angles with a ramp over pair indices [corr_lo, corr_hi]; cs[2i] = cos·mscale, cs[2i+1] = sin·mscale.
+// angles with a ramp over pair indices [corr_lo, corr_hi]; cs[2i] = cos·mscale, cs[2i+1] =
+// sin·mscale.
 typedef struct wk_rope {
     int64_t n_rot;
     int mode;
@@ -340,7 +342,8 @@ void wk_rope_init(wk_rope *r, const wk_hparams *hp, int64_t n_rot, int mode,
                   const float *freq_factors);
 void wk_rope_cache(const wk_rope *r, int64_t pos, float *cs); // cs: n_rot floats
 // Rotates the first n_rot elements of each of n_heads heads (head i at x + i * head_stride).
-// NORM: pairs (2i, 2i+1); NEOX: pairs (i, i + n_rot/2). x' = x0 cos - x1 sin, x1' = x0 sin + x1 cos.
+// NORM: pairs (2i, 2i+1); NEOX: pairs (i, i + n_rot/2). x' = x0 cos - x1 sin, x1' = x0 sin + x1
+// cos.
 void wk_rope_apply(const wk_rope *r, const float *cs, float *x, int64_t n_heads,
                    int64_t head_stride);
 
@@ -381,7 +384,8 @@ struct wick_session {
     int n_threads;
     bool logits_all;
     int n_seq; // sequences the KV cache holds (1 but for wk_session_create_seqs)
-    int64_t n_past; // positions filled (sequence 0; the callers of wk_session_eval_segs track theirs)
+    // positions filled (sequence 0; the callers of wk_session_eval_segs track theirs)
+    int64_t n_past;
     wk_kv kv;
     wk_mm mm;
     float *logits; // (logits_all ? n_batch : 1) * n_vocab

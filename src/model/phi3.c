@@ -1,7 +1,8 @@
 // phi3.c — Phi-4 and Phi-4-reasoning (GGUF arch phi3; llama.cpp's llm_build_phi3): llama's dense
 // transformer (llama.c) with a fused attn_qkv (rows Q | K | V; separate attn_q/k/v also accepted),
 // a fused ffn_up (rows gate | up, no ffn_gate), NEOX RoPE, and q scaled by 1/sqrt(head_dim) after
-// RoPE with an attention scale of 1. Sliding windows are ignored (llama.cpp disables them for phi3).
+// RoPE with an attention scale of 1. Sliding windows are ignored (llama.cpp disables them for
+// phi3).
 #include <math.h>
 
 #include "model/dense.h"

@@ -63,8 +63,8 @@ wick_status wk_session_create_seqs(wk_model *m, const wick_session_opts *o, int 
 
     wk_arch_needs needs;
     m->arch->needs(m, &needs);
-    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer, n_seq,
-                         n_ctx, needs.kv_k_row, needs.kv_v_row)) < 0) {
+    if ((rc = wk_kv_init(&s->kv, o->kv_type == WICK_KV_F16 ? WK_KV_F16 : WK_KV_F32, hp->n_layer,
+                         n_seq, n_ctx, needs.kv_k_row, needs.kv_v_row)) < 0) {
         goto fail;
     }
     if ((rc = wk_mm_init(&s->mm, pool, s->n_threads, n_batch, needs.mm_max_k)) < 0) { goto fail; }

@@ -1,6 +1,7 @@
-// yarn.h — the YaRN numbers of deepseek2 (YaRN, arXiv:2309.00071, as llama.cpp applies it): the attention factor the
-// rope kernel gets, the attention scale, and the correction range of the ramp. The rotation itself
-// is the engine's wk_rope (ops.c), which computes ggml's rope_yarn angle by angle.
+// yarn.h — the YaRN numbers of deepseek2 (YaRN, arXiv:2309.00071, as llama.cpp applies it): the
+// attention factor the rope kernel gets, the attention scale, and the correction range of the ramp.
+// The rotation itself is the engine's wk_rope (ops.c), which computes ggml's rope_yarn angle by
+// angle.
 #ifndef WK_MODEL_YARN_H
 #define WK_MODEL_YARN_H
 

@@ -263,7 +263,7 @@ wick_status wk_tok_add_added(wick_tokenizer *t, const char *content, size_t len,
     return WICK_OK;
 }
 
-// --- byte tries (added tokens; RWKV's model tokens) ------------------------------------------------
+// --- byte tries (added tokens; RWKV's model tokens) ----------------------------------------------
 typedef struct trie_build {
     // children kept as linked lists while building, compacted at the end
     int32_t *first_child, *next_sibling, *value;

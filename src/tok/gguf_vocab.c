@@ -324,7 +324,9 @@ static wick_status set_added(gload *L, int32_t id, int type, const char *s, size
     wick_status rc = wk_tok_set(L->t, id, s, n,
                                 (uint8_t)(WK_TOKF_ADDED | (model ? WK_TOKF_MODEL : 0) |
                                           (special ? WK_TOKF_SPECIAL : 0)));
-    if (rc == WICK_OK) { rc = wk_tok_add_added(L->t, s, n, id, special, false, false, false, false); }
+    if (rc == WICK_OK) {
+        rc = wk_tok_add_added(L->t, s, n, id, special, false, false, false, false);
+    }
     return rc;
 }
 
@@ -577,8 +579,10 @@ static wick_status load_plamo2(gload *L)
     rc = each_token(L, tokens, types, scores, n, plamo2_entry);
     for (int c = 0; c < 256 && rc == WICK_OK; c++) {
         if (t->byte_id[c] < 0) {
-            rc = wk_fail(WICK_E_FORMAT, "%s: tokenizer.ggml.tokens: no BYTE token <0x%02X> (PLaMo 2 "
-                         "needs all 256)", L->name, c);
+            rc = wk_fail(WICK_E_FORMAT,
+                         "%s: tokenizer.ggml.tokens: no BYTE token <0x%02X> (PLaMo 2 "
+                         "needs all 256)",
+                         L->name, c);
         }
     }
     if (rc == WICK_OK) { rc = wk_tok_model_trie(t); }
@@ -608,8 +612,8 @@ static wick_status load(gload *L)
     if (strcmp(model, "rwkv") == 0) { return load_rwkv(L); }
     if (strcmp(model, "plamo2") == 0) { return load_plamo2(L); }
     if (strcmp(model, "none") == 0 || strcmp(model, "no_vocab") == 0) {
-        return wk_fail(WICK_E_NOT_FOUND, "%s: tokenizer.ggml.model '%s': the file has no vocabulary",
-                       L->name, model);
+        return wk_fail(WICK_E_NOT_FOUND,
+                       "%s: tokenizer.ggml.model '%s': the file has no vocabulary", L->name, model);
     }
     L->spm = strcmp(model, "llama") == 0;
     bool ws_model = strcmp(model, "whitespace") == 0;

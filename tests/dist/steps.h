@@ -47,7 +47,9 @@ static void dist_same(const char *what, wick_session *ref, wick_session *ds, int
         int64_t row = rows == 1 ? -1 : i; // the last one: without logits_all only -1 names it
         const float *a = wick_session_logits(ref, row), *b = wick_session_logits(ds, row);
         float md = 0;
-        for (int k = 0; a && b && k < n_vocab; k++) { md = fabsf(a[k] - b[k]) > md ? fabsf(a[k] - b[k]) : md; }
+        for (int k = 0; a && b && k < n_vocab; k++) {
+            md = fabsf(a[k] - b[k]) > md ? fabsf(a[k] - b[k]) : md;
+        }
         CHECKF(a && b && memcmp(a, b, (size_t)n_vocab * sizeof *a) == 0,
                "%s: logits row %lld differ (max |diff| %g)", what, (long long)i, md);
     }

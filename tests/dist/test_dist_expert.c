@@ -23,7 +23,8 @@ int main(int argc, char **argv)
     const int rank = wick_dist_rank(d), size = wick_dist_size(d);
     wick_session *s = NULL;
     CHECK_OK(wick_session_create(m, NULL, &s));
-    if (strcmp(wick_model_arch(m), "deepseek2") != 0) { // no routed experts: refused; auto pipelines
+    // no routed experts: refused; auto pipelines
+    if (strcmp(wick_model_arch(m), "deepseek2") != 0) {
         CHECK_FAIL(wick_dist_expert(d, s, NULL), WICK_E_INVALID, "has no routed experts");
         CHECK_OK(wick_dist_attach(d, s, "auto"));
         CHECK(wick_dist_first_layer(d, size) > 0 && wick_dist_first_expert(d, 0) == -1);
@@ -35,7 +36,8 @@ int main(int argc, char **argv)
             wick_dist_release(d);
         }
     } else {
-        CHECK_FAIL(wick_dist_attach(d, s, "tensor"), WICK_E_INVALID, "expected pipeline, expert or auto");
+        CHECK_FAIL(wick_dist_attach(d, s, "tensor"), WICK_E_INVALID,
+                   "expected pipeline, expert or auto");
         int bad[16] = {0};
         bad[size - 1] = 100000;
         CHECK_FAIL(wick_dist_expert(d, s, bad), WICK_E_INVALID, "expected 0 for rank 0");
@@ -44,7 +46,8 @@ int main(int argc, char **argv)
             printf("%s over %d ranks, experts from", argv[1], size);
             for (int r = 0; r <= size; r++) { printf(" %d", wick_dist_first_expert(d, r)); }
             printf("\n");
-            CHECK(wick_dist_first_expert(d, 1) > 0 && wick_dist_first_expert(d, size) > wick_dist_first_expert(d, size - 1));
+            CHECK(wick_dist_first_expert(d, 1) > 0 &&
+                  wick_dist_first_expert(d, size) > wick_dist_first_expert(d, size - 1));
         }
         int split[16] = {0}; // every expert on the last rank; logits of all rows
         dist_steps(d, m, wick_dist_expert, size <= 16 ? split : NULL, true);

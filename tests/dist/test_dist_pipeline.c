@@ -69,7 +69,8 @@ static void in_flight(wick_dist *d, wick_model *m)
     dist_both("micro-batched prompt", ref, ds, tok, 14, n_vocab, 1); // 4 + 4 + 4 + 2
     CHECK_OK(wick_session_eval(full, tok, 14));
     const bool same = memcmp(full->logits, ds->logits, (size_t)n_vocab * sizeof(float)) == 0;
-    printf("micro-batched prompt: %s bits as whole passes in one process\n", same ? "the same" : "other");
+    printf("micro-batched prompt: %s bits as whole passes in one process\n",
+           same ? "the same" : "other");
     // prompts of 5, 2 and 7 tokens into sequences 2, 0 (after its 14) and 1, in one pass
     // (archs without multi-sequence passes: one per segment, in micro-batches)
     const wk_seg pre[3] = {{2, 0, 5}, {0, 14, 2}, {1, 0, 7}};

@@ -56,7 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             wick_tensor_info t;
             if (wick_gguf_tensor(g, i, &t) != WICK_OK) { continue; }
             sink += wick_gguf_find_tensor(g, t.name) == i;
-            if (t.bytes) { sink += ((const uint8_t *)t.data)[0] + ((const uint8_t *)t.data)[t.bytes - 1]; }
+            if (t.bytes) {
+                sink += ((const uint8_t *)t.data)[0] + ((const uint8_t *)t.data)[t.bytes - 1];
+            }
             int64_t n_rows = t.ne[1] * t.ne[2] * t.ne[3];
             if (t.ne[0] > 0 && t.ne[0] <= 4096 && n_rows > 0) {
                 wick_gguf_tensor_rows(g, i, 0, 1, row);

@@ -21,7 +21,8 @@ static const char ctx[] =
     "\"get_weather\", \"arguments\": {\"city\": \"Paris\", \"n\": 2.5}}}]},"
     "{\"role\": \"tool\", \"tool_call_id\": \"call00001\", \"content\": \"21 °C\"},"
     "{\"role\": \"assistant\", \"content\": \"<think>x</think>It is 21 °C 🦙.\"}],"
-    "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"parameters\": "
+    "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", "
+    "\"parameters\": "
     "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}, \"required\": "
     "[\"city\"]}}}],"
     "\"add_generation_prompt\": true, \"enable_thinking\": false, \"bos_token\": \"<s>\", "
@@ -78,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = NULL;
     size_t n = 0;
     rc = wick_template_render(t, ctx, sizeof ctx - 1, &o, &out, &n);
-    if (rc < 0 ? (out != NULL || strncmp(wick_errmsg(), "fz", 2) != 0) : (out == NULL || n > o.max_output)) {
+    if (rc < 0 ? (out != NULL || strncmp(wick_errmsg(), "fz", 2) != 0)
+               : (out == NULL || n > o.max_output)) {
         fprintf(stderr, "bad render result: %d %s\n", rc, wick_errmsg());
         abort();
     }

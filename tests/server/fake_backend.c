@@ -153,7 +153,8 @@ static void emit_error(be_job *j, wick_status code, const char *msg)
     push(j, it);
 }
 
-static void emit_done(be_job *j, const char *finish, int64_t n_prompt, int64_t n_gen, int64_t n_reason)
+static void emit_done(be_job *j, const char *finish, int64_t n_prompt, int64_t n_gen,
+                      int64_t n_reason)
 {
     item *it = new_item(BE_DONE);
     it->c.finish = finish;
@@ -208,7 +209,8 @@ static void *script(void *arg)
         emit_done(j, "error", 0, 0, 0);
         return NULL;
     }
-    if (strcmp(m, "fake/load") == 0 || strcmp(m, "fake/network") == 0 || strcmp(m, "fake/corrupt") == 0) {
+    if (strcmp(m, "fake/load") == 0 || strcmp(m, "fake/network") == 0 ||
+        strcmp(m, "fake/corrupt") == 0) {
         for (int i = 0; i <= 10; i++) {
             if (!nap(j, 20)) { goto cancelled; }
             emit_progress(j, "download", (uint64_t)i * 1000, 10000);
@@ -220,7 +222,8 @@ static void *script(void *arg)
         }
         emit_progress(j, "load", 0, 0);
         if (strcmp(m, "fake/corrupt") == 0) {
-            emit_error(j, WICK_E_FORMAT, "fake-corrupt.gguf: tensor 'output.weight': data overruns the file");
+            emit_error(j, WICK_E_FORMAT,
+                       "fake-corrupt.gguf: tensor 'output.weight': data overruns the file");
             emit_done(j, "error", 0, 0, 0);
             return NULL;
         }
@@ -284,7 +287,8 @@ static void *script(void *arg)
             n++;
         }
     } else {
-        snprintf(buf, sizeof buf, j->r.kind == SRV_CHAT ? "Echo: %.2000s" : "%.2000s and so on", said);
+        snprintf(buf, sizeof buf, j->r.kind == SRV_CHAT ? "Echo: %.2000s" : "%.2000s and so on",
+                 said);
         int64_t before = n;
         if (strcmp(m, "fake/midfail") == 0) { limit = n + 3; }
         if (!words(j, BE_CONTENT, buf, ms, &n, limit)) {

@@ -40,7 +40,8 @@ static void expect(const char *what, const wick_template *t, const json_t *ctx,
     char *out = t ? render(t, ctx, o, &rc, &n) : NULL;
     const json_t *want = json_object_get(c, "rendered");
     if (want) {
-        bool same = out && n == json_string_length(want) && memcmp(out, json_string_value(want), n) == 0;
+        bool same =
+            out && n == json_string_length(want) && memcmp(out, json_string_value(want), n) == 0;
         CHECKF(same, "%s: %s", what, out ? "render differs" : wick_errmsg());
         if (!same && out) {
             size_t i = 0, wl = json_string_length(want);
@@ -86,7 +87,8 @@ static void fixture_goldens(void)
         json_t *c;
         json_array_foreach(json_object_get(g, "cases"), i, c) {
             char what[600];
-            snprintf(what, sizeof what, "%s/%s", rel, json_string_value(json_object_get(c, "name")));
+            snprintf(what, sizeof what, "%s/%s", rel,
+                     json_string_value(json_object_get(c, "name")));
             expect(what, t, json_object_get(c, "context"), NULL, c, &n_ok);
             n++;
         }
@@ -113,7 +115,8 @@ static void corpus_goldens(void)
         snprintf(rel, sizeof rel, "templates/corpus/golden/%s", de->d_name);
         json_t *g = load_json(rel);
         if (!g) { continue; }
-        snprintf(rel, sizeof rel, "templates/%s", json_string_value(json_object_get(g, "template")));
+        snprintf(rel, sizeof rel, "templates/%s",
+                 json_string_value(json_object_get(g, "template")));
         wick_template *t = NULL;
         CHECK_OK(wick_template_open_file(test_data(rel), &t));
         n_tmpl++;
@@ -177,7 +180,7 @@ static void probes(void)
     printf("probes: %d/%d agree with Python jinja2\n", n_ok, n);
 }
 
-// --- errors ------------------------------------------------------------------------------------------
+// --- errors --------------------------------------------------------------------------------------
 static void check_error(const char *src, const char *ctx, wick_status code, const char *msg)
 {
     wick_template *t = NULL;
@@ -188,7 +191,8 @@ static void check_error(const char *src, const char *ctx, wick_status code, cons
         CHECK(rc < 0 || out != NULL);
     }
     CHECKF(rc == code, "'%s': status %d, expected %d (%s)", src, rc, code, wick_errmsg());
-    CHECKF(strcmp(wick_errmsg(), msg) == 0, "'%s':\n  got  '%s'\n  want '%s'", src, wick_errmsg(), msg);
+    CHECKF(strcmp(wick_errmsg(), msg) == 0, "'%s':\n  got  '%s'\n  want '%s'", src, wick_errmsg(),
+           msg);
     CHECK(rc >= 0 || out == NULL);
     wick_free(out);
     wick_template_close(t);
@@ -225,7 +229,8 @@ static void errors(void)
     check_error("{{ messages[0].content.x }}", "{\"messages\": [{\"role\": \"user\"}]}", T,
                 "t.jinja:1:24: 'dict object' has no attribute 'content'");
     check_error("{{ foo.bar }}", "{}", T, "t.jinja:1:8: 'foo' is undefined");
-    check_error("{{ 'a' + 1 }}", "{}", T, "t.jinja:1:8: can only concatenate str (not \"int\") to str");
+    check_error("{{ 'a' + 1 }}", "{}", T,
+                "t.jinja:1:8: can only concatenate str (not \"int\") to str");
     check_error("{% for a, b in [1] %}{% endfor %}", "{}", T,
                 "t.jinja:1:1: cannot unpack non-iterable int object");
     check_error("{{ l.append(1) }}", "{\"l\": []}", T,
@@ -246,7 +251,8 @@ static void limits(void)
     wick_template_opts o;
     char *out = NULL;
     // steps: nested loops that would run 10^10 times
-    const char *loops = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+    const char *loops =
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
     CHECK_OK(wick_template_open("loops", loops, strlen(loops), &t));
     wick_template_opts_init(&o);
     o.max_steps = 200000;
@@ -293,7 +299,7 @@ static void limits(void)
     CHECK(t == NULL);
 }
 
-// --- sources --------------------------------------------------------------------------------------
+// --- sources -------------------------------------------------------------------------------------
 static char *render_str(const wick_template *t, const char *ctx)
 {
     char *out = NULL;
@@ -312,8 +318,11 @@ static void sources(void)
     CHECK(t && strcmp(wick_template_bos(t), "<|begin_of_text|>") == 0);
     CHECK(t && strcmp(wick_template_eos(t), "<|eot_id|>") == 0);
     CHECK(t && strstr(wick_template_name(t), "llama-Q4_K_M.gguf:tokenizer.chat_template"));
-    char *s = t ? render_str(t, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}") : NULL;
-    CHECK(s && strcmp(s, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>") == 0);
+    char *s =
+        t ? render_str(t, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}") : NULL;
+    CHECK(s &&
+          strcmp(s, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>") ==
+              0);
     wick_free(s);
     s = t ? render_str(t, "{\"bos_token\": \"[B]\", \"messages\": []}") : NULL;
     CHECK(s && strcmp(s, "[B]") == 0); // the context wins
@@ -339,7 +348,8 @@ static void sources(void)
     wick_template_close(t);
 
     // tokenizer_config.json: a string, a list of named templates, the file beside it
-    CHECK_OK(wick_template_open_config(test_data("tokenizers/phi4/tokenizer_config.json"), NULL, &t));
+    CHECK_OK(
+        wick_template_open_config(test_data("tokenizers/phi4/tokenizer_config.json"), NULL, &t));
     CHECK(t && strcmp(wick_template_eos(t), "<|im_end|>") == 0);
     wick_template_close(t);
     const char *dir = test_tmpdir("chat");
@@ -376,12 +386,14 @@ static void sources(void)
     size_t n = 0;
     CHECK(t && strcmp(wick_template_source(t, &n), "J{{ eos_token }}\n") == 0 && n == 17);
     wick_template_close(t);
-    CHECK_FAIL(wick_template_open_file("/nonexistent/t.jinja", &t), WICK_E_IO, "/nonexistent/t.jinja");
+    CHECK_FAIL(wick_template_open_file("/nonexistent/t.jinja", &t), WICK_E_IO,
+               "/nonexistent/t.jinja");
     f = fopen(path, "w");
     fputs("{\"chat_template\": 5}", f);
     fclose(f);
-    CHECK_FAIL(wick_template_open_config(path, NULL, &t), WICK_E_FORMAT,
-               "tokenizer_config.json: chat_template: expected a string or a list of {name, template}");
+    CHECK_FAIL(
+        wick_template_open_config(path, NULL, &t), WICK_E_FORMAT,
+        "tokenizer_config.json: chat_template: expected a string or a list of {name, template}");
     // arguments
     CHECK_FAIL(wick_template_open("x", NULL, 3, &t), WICK_E_INVALID, NULL);
     CHECK_FAIL(wick_template_render(NULL, "{}", 2, NULL, &s, NULL), WICK_E_INVALID, NULL);
@@ -454,8 +466,9 @@ static void threads(void)
     if (!t) { return; }
     json_t *msgs = json_array();
     for (int i = 0; i < 60; i++) {
-        json_array_append_new(msgs, json_pack("{s:s, s:s, s:s}", "role", i % 2 ? "assistant" : "user",
-                                              "content", "message text", "reasoning_content", "thought"));
+        json_array_append_new(msgs,
+                              json_pack("{s:s, s:s, s:s}", "role", i % 2 ? "assistant" : "user",
+                                        "content", "message text", "reasoning_content", "thought"));
     }
     json_t *ctx = json_pack("{s:o, s:b}", "messages", msgs, "add_generation_prompt", 1);
     char *js = json_dumps(ctx, JSON_COMPACT);

@@ -1,7 +1,7 @@
 // test_chat_cli.c — `wick template` as scripts use it: every fixture golden byte for byte (the
 // must-show), every 5th corpus golden that does not depend on the clock (every 25th under
-// sanitizers, which slow each start of the tool), the three template sources and --name, bos/eos defaults
-// from a model's vocabulary, exit codes, and "wick: TEMPLATE:LINE:COL: reason" on stderr.
+// sanitizers, which slow each start of the tool), the three template sources and --name, bos/eos
+// defaults from a model's vocabulary, exit codes, and "wick: TEMPLATE:LINE:COL: reason" on stderr.
 #include <dirent.h>
 #include <jansson.h>
 
@@ -76,7 +76,8 @@ static void fixture_goldens(void)
         json_t *c;
         json_array_foreach(json_object_get(g, "cases"), i, c) {
             char what[700];
-            snprintf(what, sizeof what, "%s/%s", de->d_name, json_string_value(json_object_get(c, "name")));
+            snprintf(what, sizeof what, "%s/%s", de->d_name,
+                     json_string_value(json_object_get(c, "name")));
             n_ok += compare(what, args, json_object_get(c, "context"), c);
             n++;
         }
@@ -100,7 +101,8 @@ static void corpus_goldens(void)
         snprintf(rel, sizeof rel, "templates/corpus/golden/%s", de->d_name);
         json_t *g = json_load_file(test_data(rel), 0, NULL);
         if (!g) { continue; }
-        snprintf(rel, sizeof rel, "templates/%s", json_string_value(json_object_get(g, "template")));
+        snprintf(rel, sizeof rel, "templates/%s",
+                 json_string_value(json_object_get(g, "template")));
         snprintf(args, sizeof args, "--template '%s'", test_data(rel));
         size_t i, j;
         json_t *c, *cv;
@@ -137,9 +139,15 @@ static void check_run(const char *args, const char *ctx, int status, const char 
         snprintf(cmd, sizeof cmd, "template %s", args);
         st = test_run_wick(cmd, write_tmp("raw.txt", ctx), &o, &e);
     }
-    CHECKF(st == status, "wick template %s: exit %d, expected %d (%s)", args, st, status, e ? e : "");
-    if (out) { CHECKF(o && strcmp(o, out) == 0, "wick template %s:\n  got  '%s'\n  want '%s'", args, o, out); }
-    if (err) { CHECKF(e && strstr(e, err), "wick template %s: stderr '%s' lacks '%s'", args, e, err); }
+    CHECKF(st == status, "wick template %s: exit %d, expected %d (%s)", args, st, status,
+           e ? e : "");
+    if (out) {
+        CHECKF(o && strcmp(o, out) == 0, "wick template %s:\n  got  '%s'\n  want '%s'", args, o,
+               out);
+    }
+    if (err) {
+        CHECKF(e && strstr(e, err), "wick template %s: stderr '%s' lacks '%s'", args, e, err);
+    }
     free(o);
     free(e);
     json_decref(j);
@@ -151,23 +159,31 @@ static void sources_and_errors(void)
     const char *hi = "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}";
     // --model: the GGUF's template; bos_token/eos_token from its vocabulary unless given
     snprintf(args, sizeof args, "--model '%s'", test_data("models/llama-Q4_K_M.gguf"));
-    check_run(args, hi, 0, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", "");
+    check_run(args, hi, 0,
+              "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>", "");
     check_run(args, "{\"bos_token\": \"\", \"messages\": []}", 0, "", "");
-    snprintf(args, sizeof args, "--model '%s' --name tool_use", test_data("models/llama-Q4_K_M.gguf"));
-    check_run(args, hi, 1, "", "no chat template tokenizer.chat_template.tool_use; the file has: default");
+    snprintf(args, sizeof args, "--model '%s' --name tool_use",
+             test_data("models/llama-Q4_K_M.gguf"));
+    check_run(args, hi, 1, "",
+              "no chat template tokenizer.chat_template.tool_use; the file has: default");
     snprintf(args, sizeof args, "--model '%s'", test_data("models/deepseek2-Q2_K.gguf"));
     check_run(args, hi, 0,
               "<|im_system|>system<|im_middle|>You are Kimi, an AI assistant created by Moonshot "
               "AI.<|im_end|><|im_user|>user<|im_middle|>Hi<|im_end|>", "");
     check_run("--model /nonexistent.gguf", hi, 1, "", "wick: /nonexistent.gguf: no such file");
     // --tokenizer-config: a string template; a list with tool_use chosen when there are tools
-    snprintf(args, sizeof args, "--tokenizer-config '%s'", test_data("tokenizers/phi4/tokenizer_config.json"));
-    check_run(args, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"add_generation_prompt\": true}",
-              0, "<|im_start|>user<|im_sep|>Hi<|im_end|><|im_start|>assistant<|im_sep|>", "");
-    const char *cfg = write_tmp("tokenizer_config.json",
-                                "{\"eos_token\": \"</s>\", \"chat_template\": [{\"name\": \"default\", "
-                                "\"template\": \"D{{ eos_token }}\"}, {\"name\": \"tool_use\", "
-                                "\"template\": \"T{{ tools | length }}\"}]}");
+    snprintf(args, sizeof args, "--tokenizer-config '%s'",
+             test_data("tokenizers/phi4/tokenizer_config.json"));
+    check_run(
+        args,
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"add_generation_prompt\": "
+        "true}",
+        0, "<|im_start|>user<|im_sep|>Hi<|im_end|><|im_start|>assistant<|im_sep|>", "");
+    const char *cfg =
+        write_tmp("tokenizer_config.json",
+                  "{\"eos_token\": \"</s>\", \"chat_template\": [{\"name\": \"default\", "
+                  "\"template\": \"D{{ eos_token }}\"}, {\"name\": \"tool_use\", "
+                  "\"template\": \"T{{ tools | length }}\"}]}");
     snprintf(args, sizeof args, "--tokenizer-config '%s'", cfg);
     check_run(args, "{}", 0, "D</s>", "");
     check_run(args, "{\"tools\": null}", 0, "D</s>", "");
@@ -175,7 +191,8 @@ static void sources_and_errors(void)
     snprintf(args, sizeof args, "--tokenizer-config '%s' --name default", cfg);
     check_run(args, "{\"tools\": [1]}", 0, "D</s>", "");
     // errors: the template's place and reason; exit 1
-    const char *bad = write_tmp("bad.jinja", "line 1\n{% for m in messages %}{{ m.x.y }}{% endfor %}");
+    const char *bad =
+        write_tmp("bad.jinja", "line 1\n{% for m in messages %}{{ m.x.y }}{% endfor %}");
     snprintf(args, sizeof args, "--template '%s'", bad);
     char want[4400];
     snprintf(want, sizeof want, "wick: %s:2:31: 'dict object' has no attribute 'x'\n", bad);
@@ -184,7 +201,8 @@ static void sources_and_errors(void)
     snprintf(args, sizeof args, "--template '%s'", bad2);
     snprintf(want, sizeof want, "wick: %s:1:7: expected an expression, got '%%}'\n", bad2);
     check_run(args, "{}", 1, "", want);
-    const char *raise = write_tmp("raise.jinja", "{{ raise_exception('Only user and assistant roles') }}");
+    const char *raise =
+        write_tmp("raise.jinja", "{{ raise_exception('Only user and assistant roles') }}");
     snprintf(args, sizeof args, "--template '%s'", raise);
     snprintf(want, sizeof want, "wick: %s:1:4: Only user and assistant roles\n", raise);
     check_run(args, "{}", 1, "", want);

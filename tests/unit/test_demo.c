@@ -87,7 +87,7 @@ static json_t *load_json(const char *rel)
     return j;
 }
 
-// --- logits and tokens against the training script ------------------------------------------------
+// --- logits and tokens against the training script -----------------------------------------------
 
 static void test_golden(void)
 {
@@ -122,7 +122,9 @@ static void test_golden(void)
         CHECK(n > 0 && json_array_size(jl) == (size_t)nv);
         if (n == 0 || json_array_size(jl) != (size_t)nv) { continue; }
         int32_t *want = malloc(sizeof *want * n);
-        for (size_t i = 0; i < n; i++) { want[i] = (int32_t)json_integer_value(json_array_get(jt, i)); }
+        for (size_t i = 0; i < n; i++) {
+            want[i] = (int32_t)json_integer_value(json_array_get(jt, i));
+        }
         // the rendered prompt tokenizes to the script's ids with both vocabularies
         char *u = user_turn(json_string_value(json_object_get(p, "question")));
         size_t ls = strlen(sys), lu = strlen(u);
@@ -131,9 +133,10 @@ static void test_golden(void)
         memcpy(text + ls, u, lu + 1);
         size_t n1 = 0, n2 = 0;
         int32_t *a = tokenize(tk_gguf, text, &n1), *b = tokenize(tk_json, text, &n2);
-        CHECKF(n1 == n && a && !memcmp(a, want, n * sizeof *a), "prompt %zu: GGUF vocab ids differ", k);
-        CHECKF(n2 == n && b && !memcmp(b, want, n * sizeof *b), "prompt %zu: tokenizer.json ids differ",
+        CHECKF(n1 == n && a && !memcmp(a, want, n * sizeof *a), "prompt %zu: GGUF vocab ids differ",
                k);
+        CHECKF(n2 == n && b && !memcmp(b, want, n * sizeof *b),
+               "prompt %zu: tokenizer.json ids differ", k);
         // logits of the last position
         wick_session_reset(s);
         CHECK_OK(wick_session_eval(s, want, (int64_t)n));
@@ -183,7 +186,8 @@ static void test_golden_cli(void)
         int w = snprintf(args, 4096, "eval --model '%s' --threads 1 --json --tokens ",
                          hub_path("arith-GGUF/arith-F16.gguf"));
         for (size_t i = 0; i < n; i++) {
-            w += sprintf(args + w, i ? ",%d" : "%d", (int)json_integer_value(json_array_get(jt, i)));
+            w +=
+                sprintf(args + w, i ? ",%d" : "%d", (int)json_integer_value(json_array_get(jt, i)));
         }
         char *out = NULL;
         CHECK(test_run_wick(args, NULL, &out, NULL) == 0);
@@ -201,7 +205,8 @@ static void test_golden_cli(void)
             if (d / mx > worst) { worst = d / mx; }
         }
         json_t *top0 = json_array_get(json_object_get(p, "top"), 0);
-        CHECK(json_integer_value(json_array_get(json_array_get(top, 0), 0)) == json_integer_value(top0));
+        CHECK(json_integer_value(json_array_get(json_array_get(top, 0), 0)) ==
+              json_integer_value(top0));
         json_decref(row);
         free(out);
         free(args);
@@ -212,7 +217,7 @@ static void test_golden_cli(void)
     json_decref(gold);
 }
 
-// --- accuracy --------------------------------------------------------------------------------------
+// --- accuracy ------------------------------------------------------------------------------------
 
 // The last integer (optionally negative) in s[0, n); 0 with *found false when there is none.
 static long long last_number(const char *s, size_t n, bool *found)
@@ -253,7 +258,8 @@ static double accuracy(const char *file, size_t n, double *tok_s, size_t *agree)
     wick_session *s = NULL;
     CHECK_OK(wick_session_create(m, &so, &s));
     const int32_t nv = wick_model_n_vocab(m);
-    const int32_t think = wick_token_find(tk, "<think>", 7), end_think = wick_token_find(tk, "</think>", 8);
+    const int32_t think = wick_token_find(tk, "<think>", 7),
+                  end_think = wick_token_find(tk, "</think>", 8);
     CHECK(think >= 0 && end_think >= 0);
     size_t np = 0, ok = 0, n_tok = 0, n_fmt = 0;
     int32_t *pre = sys && tk ? tokenize(tk, sys, &np) : NULL;
@@ -303,7 +309,8 @@ static double accuracy(const char *file, size_t n, double *tok_s, size_t *agree)
         if (found && got == want) {
             ok++;
         } else if (getenv("WICK_TEST_VERBOSE")) {
-            fprintf(stderr, "%s: miss: %s -> %s (want %lld)\n", file, qt, ans ? ans : "(format)", want);
+            fprintf(stderr, "%s: miss: %s -> %s (want %lld)\n", file, qt, ans ? ans : "(format)",
+                    want);
         }
         wick_free(ans);
         wick_free(ids);
@@ -337,15 +344,16 @@ static void test_accuracy(void)
         if (f < 2) {
             CHECKF(acc >= 0.95, "%s: %.3f < 0.95", files[f], acc);
             // the float32 reference and the F16/Q8_0 weights may part on a near tie, rarely
-            CHECKF(agree >= n - n / 25, "%s: %zu of %zu answers as the torch model's", files[f], agree, n);
+            CHECKF(agree >= n - n / 25, "%s: %zu of %zu answers as the torch model's", files[f],
+                   agree, n);
         }
     }
 }
 
 // Through the completion streams as `wick run --chat --system` uses them (src/gen renders chats in
 // the Phi-4 layout without the template's injected system prompt until it runs the Jinja
-// templates, so the system prompt is given as a system message): the thinking arrives as reasoning chunks, then the
-// answer as content chunks ending with the exact number.
+// templates, so the system prompt is given as a system message): the thinking arrives as reasoning
+// chunks, then the answer as content chunks ending with the exact number.
 static void test_stream_chunks(void)
 {
     json_t *qs = load_json("demo/arith-questions.json");
@@ -366,8 +374,9 @@ static void test_stream_chunks(void)
     if (sys) { sys[strlen(sys) - 10] = '\0'; }
     for (size_t k = 0; reg && qs && sys && k < 5; k++) {
         json_t *q = json_array_get(json_object_get(qs, "questions"), k);
-        wick_message msg[2] = {{.role = "system", .content = sys + 28},
-                               {.role = "user", .content = json_string_value(json_object_get(q, "q"))}};
+        wick_message msg[2] = {
+            {.role = "system", .content = sys + 28},
+            {.role = "user", .content = json_string_value(json_object_get(q, "q"))}};
         wick_request rq;
         wick_request_init(&rq);
         rq.model = model;
@@ -381,14 +390,17 @@ static void test_stream_chunks(void)
         const char *t = d.types;
         while (*t == 'P') { t++; }
         size_t nr = strspn(t, "R"), nc = strspn(t + nr, "C");
-        CHECKF(nr > 0 && nc > 0 && strcmp(t + nr + nc, "D") == 0, "question %zu: chunks %s", k, d.types);
+        CHECKF(nr > 0 && nc > 0 && strcmp(t + nr + nc, "D") == 0, "question %zu: chunks %s", k,
+               d.types);
         CHECKF(!strstr(d.reasoning, "think>") && !strstr(d.content, "think>"),
                "question %zu: a think tag in the text", k);
         bool found = false;
         long long got = last_number(d.content, d.n_content, &found);
         n_ok += found && got == json_integer_value(json_object_get(q, "answer"));
         CHECKF(d.finish == WICK_FINISH_STOP, "question %zu: finish %d", k, d.finish);
-        if (k == 0) { printf("stream: reasoning %zu bytes, then content \"%s\"\n", d.n_reasoning, d.content); }
+        if (k == 0) {
+            printf("stream: reasoning %zu bytes, then content \"%s\"\n", d.n_reasoning, d.content);
+        }
     }
     CHECKF(n_ok == 5, "streams: %d of 5 answers exact", n_ok);
     free(sys);

@@ -94,7 +94,8 @@ static void pick(const char *const *paths, size_t n, const char *tag, wick_statu
                tag ? tag : "(none)", p.n_files, p.files[0]);
     }
     if (rc < 0 && needle) {
-        CHECKF(strstr(wick_errmsg(), needle), "pick message '%s' lacks '%s'", wick_errmsg(), needle);
+        CHECKF(strstr(wick_errmsg(), needle), "pick message '%s' lacks '%s'", wick_errmsg(),
+               needle);
     }
     wk_pick_free(&p);
 }
@@ -114,9 +115,10 @@ static void test_spec_pick(void)
     const char *no_default[] = {"a-Q8_0.gguf", "a-F16.gguf"};
     pick(no_default, 2, NULL, WICK_E_NOT_FOUND, NULL, 0, "Q8_0, F16");
     // Kimi K2's layout: split sets inside folders, listed in any order
-    const char *split[] = {"Q2_K/K2-Q2_K-00002-of-00002.gguf", "Q4_K_M/K2-Q4_K_M-00003-of-00003.gguf",
-                           "Q4_K_M/K2-Q4_K_M-00001-of-00003.gguf", "Q2_K/K2-Q2_K-00001-of-00002.gguf",
-                           "Q4_K_M/K2-Q4_K_M-00002-of-00003.gguf"};
+    const char *split[] = {
+        "Q2_K/K2-Q2_K-00002-of-00002.gguf", "Q4_K_M/K2-Q4_K_M-00003-of-00003.gguf",
+        "Q4_K_M/K2-Q4_K_M-00001-of-00003.gguf", "Q2_K/K2-Q2_K-00001-of-00002.gguf",
+        "Q4_K_M/K2-Q4_K_M-00002-of-00003.gguf"};
     pick(split, 5, NULL, WICK_OK, "Q4_K_M/K2-Q4_K_M-00001-of-00003.gguf", 3, NULL);
     pick(split, 5, "q2_k", WICK_OK, "Q2_K/K2-Q2_K-00001-of-00002.gguf", 2, NULL);
     const char *holes[] = {"K2-Q4_K_M-00001-of-00003.gguf", "K2-Q4_K_M-00003-of-00003.gguf"};
@@ -177,7 +179,9 @@ static void test_equivalence(const char *model_rel)
     make_prompts(pc, N, 17);
     int32_t want[N][64];
     size_t n_want[N];
-    for (int i = 0; i < N; i++) { n_want[i] = eval_generate(model_rel, pc[i].toks, pc[i].n, GEN, want[i]); }
+    for (int i = 0; i < N; i++) {
+        n_want[i] = eval_generate(model_rel, pc[i].toks, pc[i].n, GEN, want[i]);
+    }
     char *model = data_path(model_rel);
     wick_registry *r = registry(N, true);
     // one stream at a time, then 1..8 at once
@@ -211,7 +215,8 @@ static void test_equivalence(const char *model_rel)
                    (unsigned long long)info.n_passes, info.max_pass_streams);
         }
     }
-    printf("  %s: greedy streams (1, 2, 4, 8 at once) == wick eval --generate %d\n", model_rel, GEN);
+    printf("  %s: greedy streams (1, 2, 4, 8 at once) == wick eval --generate %d\n", model_rel,
+           GEN);
     wick_registry_destroy(r);
     wk_free(model);
 }
@@ -711,7 +716,10 @@ static void test_unload(void)
     const double dt = wk_now() - t_last;
     CHECKF(info.n_models == 0 && dt > 0.25, "idle unload after %.3f s: %d models", dt,
            info.n_models);
-    printf("  max_models 1: 3 loads for l, p, l, l; idle unload %.0f ms after the last request began\n", dt * 1e3);
+    printf(
+        "  max_models 1: 3 loads for l, p, l, l; idle unload %.0f ms after the last request "
+        "began\n",
+        dt * 1e3);
     wick_registry_destroy(r);
     wk_free(l);
     wk_free(p);

@@ -130,7 +130,9 @@ static void test_budget(wick_registry *r, const char *model)
                d.n_content > 0,
            "think off: %lld reasoning tokens, chunks %s", (long long)d.usage.reasoning_tokens,
            d.types);
-    printf("  reasoning budget 6: 6 reasoning tokens + the forced </think>, then content; think off: </think> at once\n");
+    printf(
+        "  reasoning budget 6: 6 reasoning tokens + the forced </think>, then content; think "
+        "off: </think> at once\n");
 }
 
 static void test_errors(wick_registry *r, const char *model)
@@ -170,9 +172,10 @@ static void test_errors(wick_registry *r, const char *model)
 
 // The text the bigram model below generates: a Kimi K2 tool-call section (the fixture's template
 // and vocabulary are Kimi K2's), chosen so that its tokens are all distinct.
-static const char TOOL_TEXT[] = "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
-                                "<|tool_call_argument_begin|>{\"q\": 7}<|tool_call_end|>"
-                                "<|tool_calls_section_end|>";
+static const char TOOL_TEXT[] =
+    "<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+    "<|tool_call_argument_begin|>{\"q\": 7}<|tool_call_end|>"
+    "<|tool_calls_section_end|>";
 
 // Writes dst: the deepseek2 fixture src (metadata, vocabulary, chat template, every tensor) made
 // a bigram model over chain[0..n): its layers add nothing (attn_output and every ffn_down* zero),
@@ -196,7 +199,8 @@ static bool write_bigram(const char *src, const char *dst, const int32_t *chain,
     for (int64_t i = 0; ok && i < n_t; i++) {
         wick_tensor_info ti;
         CHECK_OK(wick_gguf_tensor(g, i, &ti));
-        const bool embd = !strcmp(ti.name, "token_embd.weight"), out = !strcmp(ti.name, "output.weight");
+        const bool embd = !strcmp(ti.name, "token_embd.weight"),
+                   out = !strcmp(ti.name, "output.weight");
         const bool ones = !strcmp(ti.name, "output_norm.weight");
         const bool zero = strstr(ti.name, "attn_output") || strstr(ti.name, "ffn_down");
         const void *data = ti.data;
@@ -218,7 +222,8 @@ static bool write_bigram(const char *src, const char *dst, const int32_t *chain,
             bufs[i] = b;
             data = b;
         }
-        ok = ok && wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, data) == WICK_OK;
+        ok = ok &&
+             wick_gguf_writer_add_tensor(w, ti.name, ti.type, ti.n_dims, ti.ne, data) == WICK_OK;
     }
     ok = ok && wick_gguf_writer_write(w, dst, NULL, NULL) == WICK_OK;
     CHECKF(ok, "writing %s: %s", dst, wick_errmsg());
@@ -348,10 +353,11 @@ static void test_tool_calls(wick_registry *r)
            "wick run --json: %d tool_call lines, %d text lines, done with tool_calls: %d", n_calls,
            n_text, done_ok);
     free(out);
-    printf("  tool calls: %zu-token Kimi K2 section -> 1 tool_call chunk (get_weather, {\"q\": 7}), "
-           "finish tool_calls; prompt %lld tokens with tools, %lld without; wick run --json "
-           "alike\n",
-           n, (long long)prompt_tokens[1], (long long)prompt_tokens[0]);
+    printf(
+        "  tool calls: %zu-token Kimi K2 section -> 1 tool_call chunk (get_weather, {\"q\": 7}), "
+        "finish tool_calls; prompt %lld tokens with tools, %lld without; wick run --json "
+        "alike\n",
+        n, (long long)prompt_tokens[1], (long long)prompt_tokens[0]);
 }
 
 int main(void)

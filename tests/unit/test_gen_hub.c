@@ -86,7 +86,8 @@ static void make_root(bool big)
              "{{ '<|im_start|>assistant<|im_sep|>' }}{% endif %}\"}\n");
     if (big) {
         // >= 200 MB: one Phi-4-shaped layer (n_embd 5120, n_ff 17920) with a small vocabulary
-        mkmodel("--preset phi4 --layers 1 --vocab 2048 --type Q4_K_M", "org/big-GGUF/big-Q4_K_M.gguf");
+        mkmodel("--preset phi4 --layers 1 --vocab 2048 --type Q4_K_M",
+                "org/big-GGUF/big-Q4_K_M.gguf");
         snprintf(big_path, sizeof big_path, "%s/org/big-GGUF/big-Q4_K_M.gguf", mh_root);
     }
 }
@@ -199,10 +200,11 @@ static void test_choose(void)
         CHECK(trc == WICK_E_RANGE);
     }
     wick_tokenizer_close(tk);
-    CHECKF(n_want > 0 && d.usage.prompt_tokens == (int64_t)n_want, "chat prompt: %lld tokens, want %zu",
-           (long long)d.usage.prompt_tokens, n_want);
-    printf("  choose: default Q4_K_M, tag q8_0 (== local file), split set in a folder (== one file), "
-           "tokenizer + template from a repo\n");
+    CHECKF(n_want > 0 && d.usage.prompt_tokens == (int64_t)n_want,
+           "chat prompt: %lld tokens, want %zu", (long long)d.usage.prompt_tokens, n_want);
+    printf(
+        "  choose: default Q4_K_M, tag q8_0 (== local file), split set in a folder (== one file), "
+        "tokenizer + template from a repo\n");
     expect_clean(r, "choose");
     wick_registry_destroy(r);
     mh_stop(&m);

@@ -54,7 +54,7 @@ static void make_root(void)
     snprintf(mh_root, sizeof mh_root, "%s/mh_root", mh_scratch);
     char p[4200];
 #define F(rel, n, seed)                                                                            \
-    snprintf(p, sizeof p, "%s/%s", mh_root, rel);                                                     \
+    snprintf(p, sizeof p, "%s/%s", mh_root, rel);                                                  \
     write_file(p, n, seed)
     F("org/model/model-Q4_K_M.gguf", 300000, 1);
     F("org/model/tokenizer.json", 600, 2);
@@ -285,9 +285,11 @@ static void test_listing(void)
     CHECK_OK(wick_hub_list(h, "org/model", "main", on_list, &r, &id));
     CHECK_OK(wick_hub_wait(h, id, 30000));
     CHECK(r.n == 1 && r.rc == WICK_OK && r.size == 7);
-    CHECKF(strcmp(r.path, "Q4_K_M/m-Q4_K_M-00001-of-00003.gguf*|Q4_K_M/m-Q4_K_M-00002-of-00003.gguf*|"
-                          "Q4_K_M/m-Q4_K_M-00003-of-00003.gguf*|config.json|model-Q4_K_M.gguf*|"
-                          "sub dir/we ird#?%\xc3\xa9.bin*|tokenizer.json|") == 0, "%s", r.path);
+    CHECKF(strcmp(r.path,
+                  "Q4_K_M/m-Q4_K_M-00001-of-00003.gguf*|Q4_K_M/m-Q4_K_M-00002-of-00003.gguf*|"
+                  "Q4_K_M/m-Q4_K_M-00003-of-00003.gguf*|config.json|model-Q4_K_M.gguf*|"
+                  "sub dir/we ird#?%\xc3\xa9.bin*|tokenizer.json|") == 0,
+           "%s", r.path);
     CHECK(mh_log_count(&m, "cursor=") >= 3); // followed the Link pages
     wick_hub_destroy(h);
     mh_stop(&m);

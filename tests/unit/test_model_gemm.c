@@ -41,7 +41,8 @@ int main(void)
         snprintf(rel, sizeof rel, "models/%s.gguf", models[i]);
         for (int nth = 1; nth <= 2; nth++) {
             int64_t nv = 0, nv2 = 0;
-            float *a = run(test_data(rel), nth, true, &nv), *b = run(test_data(rel), nth, false, &nv2);
+            float *a = run(test_data(rel), nth, true, &nv),
+                  *b = run(test_data(rel), nth, false, &nv2);
             if (a && b) {
                 const size_t n_diff = test_count_bit_diffs(a, b, (size_t)nv * 57);
                 CHECKF(n_diff == 0, "%s, %d thread(s): %zu of %zu logits differ with and without "

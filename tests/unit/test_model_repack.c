@@ -1,11 +1,11 @@
 // test_model_repack.c — weights repacked at load (rows interleaved by four, src/model/repack.c)
-// give the same logits, bit for bit, as the file's layout (wick_model_opts.repack false): a 40-token prompt
-// (the GEMM, where the path has it, on rows put back in file order), 9 more tokens (a tail group),
-// then 3 single tokens (decode: vec_dot_4il), at 1 and 2 threads, also with the GEMM off (every
-// token count through vec_dot_4il), for dense models and the MoE one, K formats and the legacy
-// Q8_0, Q4_0, Q5_0 (whose every token count goes through vec_dot_4il when repacked). Also: a repacked model holds
-// its interleaved copies, the MoE's experts included (and repack false none, as WICK_REPACK=0
-// with repack true); on the scalar path nothing is repacked.
+// give the same logits, bit for bit, as the file's layout (wick_model_opts.repack false): a
+// 40-token prompt (the GEMM, where the path has it, on rows put back in file order), 9 more tokens
+// (a tail group), then 3 single tokens (decode: vec_dot_4il), at 1 and 2 threads, also with the
+// GEMM off (every token count through vec_dot_4il), for dense models and the MoE one, K formats and
+// the legacy Q8_0, Q4_0, Q5_0 (whose every token count goes through vec_dot_4il when repacked).
+// Also: a repacked model holds its interleaved copies, the MoE's experts included (and repack false
+// none, as WICK_REPACK=0 with repack true); on the scalar path nothing is repacked.
 #include "pass_logits.h"
 #include "kernels/kernels.h"
 #include "model/deepseek2.h"

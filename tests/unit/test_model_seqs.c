@@ -95,7 +95,8 @@ static void check_model(const mcase *mc)
     double worst = 0;
     bool bits = true;
     if (s) {
-        // (1) all prompts in one pass, sequences in a shuffled order: segment k is sequence order[k]
+        // (1) all prompts in one pass, sequences in a shuffled order: segment k is sequence
+        // order[k]
         static const int order[NS] = {5, 0, 7, 2, 1, 6, 3, 4};
         int32_t toks[BATCH];
         wk_seg segs[NS];
@@ -138,9 +139,11 @@ static void check_model(const mcase *mc)
         segs[1] = (wk_seg){6, 0, 1};
         CHECK_FAIL(wk_session_eval_segs(s, toks, segs, 2), WICK_E_INVALID, "both of sequence 6");
         segs[0] = (wk_seg){NS, 0, 1};
-        CHECK_FAIL(wk_session_eval_segs(s, toks, segs, 1), WICK_E_INVALID, "sequence 8 is outside [0, 8)");
+        CHECK_FAIL(wk_session_eval_segs(s, toks, segs, 1), WICK_E_INVALID,
+                   "sequence 8 is outside [0, 8)");
         segs[0] = (wk_seg){0, CTX - 1, 2};
-        CHECK_FAIL(wk_session_eval_segs(s, toks, segs, 1), WICK_E_INVALID, "do not fit the context of 128");
+        CHECK_FAIL(wk_session_eval_segs(s, toks, segs, 1), WICK_E_INVALID,
+                   "do not fit the context of 128");
         wick_session_destroy(s);
     }
     printf("%s (%s): multi-sequence vs single passes: d %.2e, %s\n", mc->file,
@@ -156,7 +159,7 @@ static void check_model(const mcase *mc)
     wick_model_close(m);
 }
 
-// --- cancel inside a pass -------------------------------------------------------------------------
+// --- cancel inside a pass ------------------------------------------------------------------------
 
 typedef struct canceller {
     wick_session *s;
@@ -204,7 +207,8 @@ static void test_cancel_in_pass(const char *file)
     // the poll itself: a set flag, a matmul of sentinels, a parallel step
     atomic_bool set;
     atomic_init(&set, true);
-    float *x = wk_calloc((size_t)(4 * E), sizeof(float)), *y = wk_malloc((size_t)(4 * nv) * sizeof(float));
+    float *x = wk_calloc((size_t)(4 * E), sizeof(float)),
+          *y = wk_malloc((size_t)(4 * nv) * sizeof(float));
     for (int64_t i = 0; i < 4 * nv; i++) { y[i] = -7.0f; }
     s->mm.cancel = &set;
     wk_mm_project(&s->mm, &m->output, x, 4, y, nv, false);

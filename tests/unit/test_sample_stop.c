@@ -38,7 +38,9 @@ static run_result run(const wick_tokenizer *tk, const wick_stopper_opts *o, cons
         size_t l;
         r.last = wick_stopper_push(s, ids[i], &t, &l);
         if (r.last < 0) { break; }
-        if (!wk_tok_utf8_valid((const uint8_t *)t, l) || r.len + l >= sizeof r.out) { r.pieces_ok = false; }
+        if (!wk_tok_utf8_valid((const uint8_t *)t, l) || r.len + l >= sizeof r.out) {
+            r.pieces_ok = false;
+        }
         if (r.len + l < sizeof r.out) {
             memcpy(r.out + r.len, t, l);
             r.len += l;

@@ -143,8 +143,9 @@ int main(void)
             snprintf(out, sizeof out, "%s/tok-hf-%s-%zu.gguf",
                      getenv("WICK_BUILD_DIR") ? getenv("WICK_BUILD_DIR") : "/tmp", name, k);
             bool gemma4 = gm && strcmp(json_string_value(gm), "gemma4") == 0;
-            if (rwkv ? !keys_to_gguf(path, out)
-                     : !json_to_gguf_model(path, gemma4 ? "gemma4" : NULL, pre, bpe ? 0 : -1, out)) {
+            if (rwkv
+                    ? !keys_to_gguf(path, out)
+                    : !json_to_gguf_model(path, gemma4 ? "gemma4" : NULL, pre, bpe ? 0 : -1, out)) {
                 continue;
             }
             wick_gguf *g = NULL;
