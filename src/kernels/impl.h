@@ -15,6 +15,9 @@ void wk_kernels_fill_avx512(wk_kernels *k);
 // Q6_K's four-row kernels of AVX-512 (x86_avx512.c), with GFNI's bit shuffle for the high bits or
 // without; wk_kernels_fill_avx512 picks by the CPU, tests run both.
 void wk_kernels_fill_avx512_q6_k(wk_kernels *k, bool gfni);
+// vec_dot_4il of Q4_0, Q5_0, Q4_1 and Q5_1 on AVX-512 (legacy_avx512.c), two rows per vector, the
+// nibbles split by GFNI or by shifts; wk_kernels_fill_avx512 picks by the CPU, tests run both.
+void wk_kernels_fill_avx512_legacy(wk_kernels *k, bool gfni);
 // The batched kernels (vec_dot_4il_n) of AVX-512 (batch_avx512.c), called by wk_kernels_fill_avx512.
 void wk_kernels_fill_avx512_batch(wk_kernels *k);
 // The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.

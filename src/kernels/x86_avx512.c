@@ -2,8 +2,9 @@
 //
 // This path starts as a copy of the AVX2 table (select.c) and replaces: the single-row F32/F16/BF16
 // dot products (16 lanes, masked tails) and F16/BF16's vec_dot_4act; the Q8_0/Q5_0/Q4_0 dot
-// products and their vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw +
-// vpmaddwd + vpaddd without the i16 saturation step; and the GEMV kernels (vec_dot_4row) of Q2_K,
+// products and Q8_0's vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw +
+// vpmaddwd + vpaddd without the i16 saturation step (the vec_dot_4il of Q4_0, Q5_0, Q4_1 and Q5_1
+// are in legacy_avx512.c); and the GEMV kernels (vec_dot_4row) of Q2_K,
 // Q3_K, Q4_K, Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2
 // ones. Everything else, dequantization and the F32 vec_dot_4act included, is the AVX2 code.
 // Verified on an AMD EPYC VM with AVX-512 (2 vCPUs): test_kernels checks every kernel of this path
@@ -218,31 +219,27 @@ LEGACY(q4_0, wk_block_q4_0)
 LEGACY(q5_0, wk_block_q5_0)
 LEGACY(q8_0, wk_block_q8_0)
 
-// vec_dot_4il of Q4_0, Q5_0 and Q8_0: four weight rows interleaved by four (block i of row r at
-// w[4 i + r]) against one activation row. Each row's block product is the path's vec_dot's exact
-// i32 lanes by another route: the weight bytes made unsigned (u = q + 8 for Q4_0, the nibble as
-// stored; q + 16 for Q5_0; q + 128 = q ^ 0x80 for Q8_0) go through vpdpbusd on an accumulator
-// that starts at -off Σa (per 4-byte lane, computed once per activation block for the four rows),
-// which is Σ q a exactly; then the same float steps in the same order (cvt, set1(d_w * d_a), fma
-// into the row's one chain, hsum256), so the same bits as vec_dot. The four rows' scales come
-// from one 64-byte load (their fp16 d at bytes 0, B, 2B, 3B of the group; the last from a masked
-// second load when 3B >= 64), four chains run at once, the next group is prefetched.
-INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, const void *va,
-                              int type)
+// vec_dot_4il of Q8_0 (Q4_0, Q5_0, Q4_1, Q5_1: legacy_avx512.c): four weight rows interleaved
+// by four (block i of row r at w[4 i + r]) against one activation row. Each row's block product
+// is the path's vec_dot's exact i32 lanes by another route: the weight bytes made unsigned
+// (u = q + 128 = q ^ 0x80) go through vpdpbusd on an accumulator that starts at -128 Σa (per
+// 4-byte lane, computed once per activation block for the four rows), which is Σ q a exactly;
+// then the same float steps in the same order (cvt, set1(d_w * d_a), fma into the row's one
+// chain, hsum256), so the same bits as vec_dot. The four rows' scales come from one 64-byte load
+// (their fp16 d at bytes 0, B, 2B, 3B of the group; the last from a masked second load), four
+// chains run at once, the next group is prefetched.
+static void dot4il_q8_0_avx512(int64_t n, float *s, const void *vw, size_t ws, const void *va)
 {
-    const size_t bb = type == WICK_DTYPE_Q8_0   ? sizeof(wk_block_q8_0)
-                      : type == WICK_DTYPE_Q5_0 ? sizeof(wk_block_q5_0)
-                                                : sizeof(wk_block_q4_0);
-    const char o8 = type == WICK_DTYPE_Q8_0 ? (char)0x80 : type == WICK_DTYPE_Q5_0 ? 16 : 8;
+    const size_t bb = sizeof(wk_block_q8_0);
     const uint8_t *w = vw;
     const wk_block_q8_0 *a = va;
-    const __m256i off = _mm256_set1_epi8(o8), m15 = _mm256_set1_epi8(15);
+    const __m256i off = _mm256_set1_epi8((char)0x80);
     // 16-bit words 0, B/2, B, 3B/2 of the group: the four rows' d (words from 32 on: the second
     // load's, which reads only up to the last d)
     const __m512i idx = _mm512_setr_epi32((int)(bb / 2) << 16, (int)(3 * bb / 2) << 16 | (int)bb,
                                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     const int w_last = (int)(3 * bb / 2);
-    const __mmask32 m2 = w_last >= 32 ? (__mmask32)((1u << (w_last - 31)) - 1) : 0;
+    const __mmask32 m2 = (__mmask32)((1u << (w_last - 31)) - 1);
     __m256 acc[4];
     for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); }
     for (int64_t i = 0; i < n / WK_QK; i++) {
@@ -255,47 +252,19 @@ INLINE void legacy_4il_avx512(int64_t n, float *s, const void *vw, size_t ws, co
                                               _mm256_dpbusd_epi32(_mm256_setzero_si256(), off, aq));
         const __m512i g0 = _mm512_loadu_si512(g);
         const __m128i dh = _mm512_castsi512_si128(
-            m2 ? _mm512_permutex2var_epi16(g0, idx, _mm512_maskz_loadu_epi16(m2, g + 64))
-               : _mm512_permutexvar_epi16(idx, g0));
+            _mm512_permutex2var_epi16(g0, idx, _mm512_maskz_loadu_epi16(m2, g + 64)));
         const __m128 d4 = _mm_mul_ps(_mm_cvtph_ps(dh), _mm_set1_ps(_cvtsh_ss(a[i].d)));
         const __m256 d8 = _mm256_castps128_ps256(d4);
         #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
             const uint8_t *b = g + r * bb;
-            __m256i u;
-            if (type == WICK_DTYPE_Q8_0) {
-                u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), off);
-            } else {
-                const uint8_t *qs = b + (type == WICK_DTYPE_Q5_0 ? 6 : 2);
-                const __m128i t = _mm_loadu_si128((const __m128i *)qs);
-                u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), m15);
-                if (type == WICK_DTYPE_Q5_0) { // + 16 where the element's bit of qh is set
-                    uint32_t h;
-                    memcpy(&h, b + 2, 4);
-                    u = _mm256_mask_add_epi8(u, (__mmask32)h, u, _mm256_set1_epi8(16));
-                }
-            }
+            const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), off);
             const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(init, u, aq));
             const __m256 dr = _mm256_permutevar8x32_ps(d8, _mm256_set1_epi32(r));
             acc[r] = _mm256_fmadd_ps(dr, p, acc[r]);
         }
     }
     for (int r = 0; r < 4; r++) { s[r] = hsum256(acc[r]); }
-}
-
-static void dot4il_q4_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    legacy_4il_avx512(n, s, w, ws, a, WICK_DTYPE_Q4_0);
-}
-
-static void dot4il_q5_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    legacy_4il_avx512(n, s, w, ws, a, WICK_DTYPE_Q5_0);
-}
-
-static void dot4il_q8_0_avx512(int64_t n, float *s, const void *w, size_t ws, const void *a)
-{
-    legacy_4il_avx512(n, s, w, ws, a, WICK_DTYPE_Q8_0);
 }
 
 // --- four weight rows against one activation row (GEMV) of Q4_K, Q5_K, Q6_K -------------------
@@ -711,10 +680,8 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4act[WICK_DTYPE_Q4_0] = dot4_q4_0_avx512;
     k->vec_dot[WICK_DTYPE_Q8_0] = dot_q8_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q8_0] = dot4_q8_0_avx512;
-    k->vec_dot_4il[WICK_DTYPE_Q4_0] = dot4il_q4_0_avx512;
     k->vec_dot[WICK_DTYPE_Q5_0] = dot_q5_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q5_0] = dot4_q5_0_avx512;
-    k->vec_dot_4il[WICK_DTYPE_Q5_0] = dot4il_q5_0_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q2_K] = dot4r_q2_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q3_K] = dot4r_q3_k_avx512;
@@ -725,6 +692,7 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_avx512;
     wk_kernels_fill_avx512_q6_k(k, wk_cpu_has_gfni());
+    wk_kernels_fill_avx512_legacy(k, wk_cpu_has_gfni());
     wk_kernels_fill_avx512_batch(k);
     wk_gemm_fill_avx512(k);
 }

@@ -953,6 +953,14 @@ int main(int argc, char **argv)
         wk_kernels_fill_avx512_q6_k(&v, gfni);
         check_dot_4row(&v, ref, WICK_DTYPE_Q6_K);
         printf("avx512 Q6_K four-row kernels %s GFNI: checked\n", gfni ? "with" : "without");
+        // the legacy formats' vec_dot_4il (legacy_avx512.c), two rows per vector
+        wk_kernels_fill_avx512_legacy(&v, gfni);
+        static const int legacy[] = {WICK_DTYPE_Q4_0, WICK_DTYPE_Q5_0, WICK_DTYPE_Q4_1,
+                                     WICK_DTYPE_Q5_1};
+        for (size_t li = 0; li < WK_ARRAY_LEN(legacy); li++) {
+            check_dot_4il_legacy(&v, ref, legacy[li]);
+        }
+        printf("avx512 legacy vec_dot_4il %s GFNI: checked\n", gfni ? "with" : "without");
     }
     return test_summary("kernels");
 }
