@@ -140,6 +140,22 @@ INLINE void scale_min_k4x8(const uint8_t *s, uint8_t sc[8], uint8_t mn[8])
     memcpy(mn, v + 2, 8);
 }
 
+// Row r's scales, mins (wk_scale_min_k4) and d's of a Q4_K/Q5_K block into dst.
+INLINE void scales_q4_k(const uint8_t *scales, uint16_t d, uint16_t dmin, wk_gemm_wsb *dst, int r)
+{
+    uint8_t sc[8], mn[8];
+    scale_min_k4x8(scales, sc, mn);
+    uint64_t s8;
+    memcpy(&s8, sc, 8);
+    _mm256_storeu_si256((__m256i *)dst->sc[r],
+                        _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)));
+    memcpy(&s8, mn, 8);
+    // mins as int16 pairs (2p, 2p + 1): the 8 bytes widened to 8 int16
+    _mm_storeu_si128((__m128i *)dst->mn[r], _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
+    dst->d[r] = _cvtsh_ss(d);
+    dst->dmin[r] = _cvtsh_ss(dmin);
+}
+
 // Q4_K: the quants (0..15) out of their nibbles (qs byte 32 c + l holds element 64 c + l low and
 // 64 c + 32 + l high), the scales, mins and d's.
 // Block b of row r of a weight at w: rows of ws bytes in file order, or (il) interleaved by four
@@ -181,18 +197,37 @@ INLINE void pack_q4_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *t
                 _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32),
                                     _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
             }
-            uint8_t sc[8], mn[8];
-            scale_min_k4x8(x->scales, sc, mn);
-            uint64_t s8;
-            memcpy(&s8, sc, 8);
-            _mm256_storeu_si256((__m256i *)dst->sc[r],
-                                _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)s8)));
-            memcpy(&s8, mn, 8);
-            // mins as int16 pairs (2p, 2p + 1): the 8 bytes widened to 8 int16
-            _mm_storeu_si128((__m128i *)dst->mn[r],
-                             _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)s8)));
-            dst->d[r] = _cvtsh_ss(x->d);
-            dst->dmin[r] = _cvtsh_ss(x->dmin);
+            scales_q4_k(x->scales, x->d, x->dmin, dst, r);
+        }
+    }
+}
+
+// Q5_K: the quants (0..31) as Q4_K's nibbles plus their fifth bit: element 64 c + l (l < 32) takes
+// bit 2 c of qh[l], element 64 c + 32 + l bit 2 c + 1; scales, mins and d's as Q4_K.
+INLINE void pack_q5_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(16);
+    for (int64_t b = 0; b < K / WK_QK_K; b++) {
+        wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
+        pack_prefetch(w, ws, il, sizeof(wk_block_q5_k), n_rows, b, K / WK_QK_K);
+        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); } // rows past n_rows: zero
+        for (int r = 0; r < n_rows; r++) {
+            const wk_block_q5_k *x = row_block(w, ws, il, sizeof(wk_block_q5_k), r, b);
+            // hb = qh >> 2 c (16-bit shifts: bits 2 c, 2 c + 1 of each byte at bits 0, 1, from the
+            // byte itself), those two then at bit 4 by shifts of 4 and 3 (the other bits masked)
+            __m256i hb = _mm256_loadu_si256((const __m256i *)x->qh);
+            for (int c = 0; c < 4; c++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
+                const __m256i lo = _mm256_or_si256(_mm256_and_si256(v, m4),
+                                                   _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
+                const __m256i hi =
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
+                                    _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), lo);
+                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32), hi);
+                hb = _mm256_srli_epi16(hb, 2);
+            }
+            scales_q4_k(x->scales, x->d, x->dmin, dst, r);
         }
     }
 }
@@ -249,6 +284,14 @@ static void pack_q4_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *
 {
     pack_q4_k_t(w, ws, n_rows, K, tile, true);
 }
+static void pack_q5_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    pack_q5_k_t(w, ws, n_rows, K, tile, false);
+}
+static void pack_q5_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
+{
+    pack_q5_k_t(w, ws, n_rows, K, tile, true);
+}
 static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
     pack_q6_k_t(w, ws, n_rows, K, tile, false);
@@ -265,7 +308,6 @@ static void pack_q6_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *
     }
 PACK_REF(pack_q2_k, Q2_K)
 PACK_REF(pack_q3_k, Q3_K)
-PACK_REF(pack_q5_k, Q5_K)
 
 void wk_gemm_fill_avx2(wk_kernels *k)
 {
@@ -275,6 +317,7 @@ void wk_gemm_fill_avx2(wk_kernels *k)
     k->gemm[WICK_DTYPE_Q3_K] = gemm_g16;
     k->gemm_pack[WICK_DTYPE_Q4_K] = pack_q4_k;
     k->gemm_pack_il[WICK_DTYPE_Q4_K] = pack_q4_k_il;
+    k->gemm_pack_il[WICK_DTYPE_Q5_K] = pack_q5_k_il;
     k->gemm_pack_il[WICK_DTYPE_Q6_K] = pack_q6_k_il;
     k->gemm[WICK_DTYPE_Q4_K] = gemm_g8m;
     k->gemm_pack[WICK_DTYPE_Q5_K] = pack_q5_k;

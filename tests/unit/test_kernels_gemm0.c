@@ -1,5 +1,6 @@
 // test_kernels_gemm0.c — (1) the K formats' packers from rows interleaved by four (gemm_pack_il):
-// the same tile bytes as gemm_pack of the rows in file order, for 4 .. 16 random rows.
+// the same tile bytes as gemm_pack of the rows in file order, for 4 .. 16 random rows, and
+// gemm_pack's the same as the scalar wk_gemm_pack_ref's.
 // (2) the legacy formats' GEMM (gemm.h: gemm0, Q4_0 / Q5_0 / Q8_0 against
 // Q8_0 activations) bit for bit against the scalar vec_dot (ref.c) of every row and token: random
 // blocks (every quant and high bit, d of both signs), rows of 32, 128 and the longest the kernel
@@ -82,14 +83,16 @@ static int check(const wk_kernels *k, const wk_kernels *ref, int type, int n_row
     return n_bad;
 }
 
-// gemm_pack_il of type against gemm_pack: n_rows random rows of K, interleaved by wk_interleave4.
+// gemm_pack_il of type against gemm_pack: n_rows random rows of K, interleaved by wk_interleave4;
+// gemm_pack of n_rows and of n_rows - 1 rows against the scalar wk_gemm_pack_ref, byte for byte
+// (a tile pre-filled with zeros, as the scalar packer leaves the fields the type has no use for).
 static void check_pack_il(const wk_kernels *k, int type)
 {
     const int64_t K = 1024;
-    const size_t bb = wk_type(type)->bytes, rb = (size_t)(K / 256) * bb;
+    const size_t bb = wk_type(type)->bytes, rb = (size_t)(K / 256) * bb, tb = wk_gemm_tile_bytes(K);
     uint8_t *w = malloc(16 * rb), *il = malloc(16 * rb);
-    uint8_t *t0 = malloc(wk_gemm_tile_bytes(K)), *t1 = malloc(wk_gemm_tile_bytes(K));
-    int n_bad = 0;
+    uint8_t *t0 = malloc(tb), *t1 = malloc(tb), *t2 = malloc(tb);
+    int n_bad = 0, n_bad_ref = 0;
     for (int n_rows = 4; n_rows <= 16; n_rows += 4) {
         for (size_t i = 0; i < (size_t)n_rows * rb; i++) { w[i] = (uint8_t)rnd(); }
         for (int r = 0; r < n_rows; r++) { // finite d / dmin (the first fp16 pair of K blocks)
@@ -102,18 +105,27 @@ static void check_pack_il(const wk_kernels *k, int type)
         }
         wk_interleave4(il, w, n_rows, rb, bb);
         // the same filler under both: a full tile leaves the fields its type has no use for
-        memset(t0, 0x5a, wk_gemm_tile_bytes(K));
-        memset(t1, 0x5a, wk_gemm_tile_bytes(K));
+        memset(t0, 0x5a, tb);
+        memset(t1, 0x5a, tb);
         k->gemm_pack[type](w, rb, n_rows, K, t0);
         k->gemm_pack_il[type](il, rb, n_rows, K, t1);
-        n_bad += memcmp(t0, t1, wk_gemm_tile_bytes(K)) != 0;
+        n_bad += memcmp(t0, t1, tb) != 0;
+        for (int n = n_rows - 1; n <= n_rows; n++) {
+            memset(t0, 0, tb);
+            k->gemm_pack[type](w, rb, n, K, t0);
+            wk_gemm_pack_ref(type, w, rb, n, K, t2);
+            n_bad_ref += memcmp(t0, t2, tb) != 0;
+        }
     }
     CHECKF(n_bad == 0, "%s gemm_pack_il %s: %d of 4 tiles differ from gemm_pack's", k->name,
            wk_type(type)->name, n_bad);
+    CHECKF(n_bad_ref == 0, "%s gemm_pack %s: %d of 8 tiles differ from wk_gemm_pack_ref's",
+           k->name, wk_type(type)->name, n_bad_ref);
     free(w);
     free(il);
     free(t0);
     free(t1);
+    free(t2);
 }
 
 int main(void)
@@ -124,7 +136,7 @@ int main(void)
                k->name);
         return TEST_SKIPPED;
     }
-    static const int kq[] = {WICK_DTYPE_Q4_K, WICK_DTYPE_Q6_K};
+    static const int kq[] = {WICK_DTYPE_Q4_K, WICK_DTYPE_Q5_K, WICK_DTYPE_Q6_K};
     for (size_t i = 0; i < WK_ARRAY_LEN(kq); i++) {
         if (k->gemm_pack_il[kq[i]]) { check_pack_il(k, kq[i]); }
     }
