@@ -77,18 +77,19 @@ INLINE __mmask64 qh_pair(const uint8_t *p0, const uint8_t *p1)
                              : type == WICK_DTYPE_Q5_0 ? sizeof(wk_block_q5_0)                     \
                              : type == WICK_DTYPE_Q4_1 ? sizeof(wk_block_q4_1)                     \
                                                        : sizeof(wk_block_q5_1));                   \
-        /* the activation block (Q8_0 or Q8_1), the offsets of qh and qs in a weight block */     \
-        const size_t ab = mn ? sizeof(wk_block_q8_1) : sizeof(wk_block_q8_0);                     \
+        /* the activation block (Q8_0 or Q8_1), the offsets of qh and qs in a weight block */      \
+        const size_t ab = mn ? sizeof(wk_block_q8_1) : sizeof(wk_block_q8_0);                      \
         const int ho = mn ? 4 : 2, qo = (mn ? 4 : 2) + (q5 ? 4 : 0), o1 = 4 * bb - 64;             \
         const __m512i ix0 = pair_idx(qo, bb + qo);                                                 \
         const __m512i ix1 = pair_idx(2 * bb + qo - o1, 3 * bb + qo - o1);                          \
         uint16_t dw[32] = {0};                                                                     \
-        for (int r = 0; r < 4; r++) { /* words 0-3: the d, 4-7: the m (g1's words from 32) */     \
+        for (int r = 0; r < 4; r++) { /* words 0-3: the d, 4-7: the m (g1's words from 32) */      \
             const int od = r * bb, om = r * bb + 2;                                                \
             dw[r] = (uint16_t)(od < 64 ? od / 2 : 32 + (od - o1) / 2);                             \
             dw[4 + r] = (uint16_t)(om < 64 ? om / 2 : 32 + (om - o1) / 2);                         \
         }                                                                                          \
         const __m512i ixd = _mm512_loadu_si512(dw);                                                \
+        const bool d1src = 3 * bb + 2 < 64; /* all d, m in g0 */                                   \
         const __m512i ip0 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);   \
         const __m512i ip1 = _mm512_add_epi32(ip0, _mm512_set1_epi32(2));                           \
         const __m512i off = _mm512_set1_epi8((char)(q5 ? 16 : 8)), b16 = _mm512_set1_epi8(16);     \
@@ -101,19 +102,21 @@ INLINE __mmask64 qh_pair(const uint8_t *p0, const uint8_t *p1)
                 _mm_prefetch((const char *)g + 4 * ws + (size_t)o, _MM_HINT_T1);                   \
             }                                                                                      \
             const __m512i aq = _mm512_broadcast_i64x4(                                             \
-                _mm256_loadu_si256((const __m256i *)(ai + (mn ? 4 : 2))));                        \
+                _mm256_loadu_si256((const __m256i *)(ai + (mn ? 4 : 2))));                         \
             __m512i init = _mm512_setzero_si512();                                                 \
-            if (!mn) { init = _mm512_sub_epi32(init, _mm512_dpbusd_epi32(init, off, aq)); } \
+            if (!mn) { init = _mm512_sub_epi32(init, _mm512_dpbusd_epi32(init, off, aq)); }        \
             uint16_t dah;                                                                          \
             memcpy(&dah, ai, 2);                                                                   \
             const __m512i g0 = _mm512_loadu_si512(g), g1 = _mm512_loadu_si512(g + o1);             \
-            const __m256 dm = _mm256_cvtph_ps(                                                     \
-                _mm512_castsi512_si128(_mm512_permutex2var_epi16(g0, ixd, g1)));                   \
-            const __m512 d4 = _mm512_castps128_ps512(                                              \
-                _mm_mul_ps(_mm256_castps256_ps128(dm), _mm_set1_ps(_cvtsh_ss(dah))));              \
-            __m512i u0 = NIB(_mm512_permutexvar_epi16(ix0, g0));                                  \
-            __m512i u1 = NIB(_mm512_permutexvar_epi16(ix1, g1));                     \
-            if (q5) { /* + 16 where the element's bit of qh is set */                             \
+            /* one source where it holds them all (Q4_0, Q4_1): +7 % hot against two */           \
+            const __m512i dmh = d1src ? _mm512_permutexvar_epi16(ixd, g0)                          \
+                                      : _mm512_permutex2var_epi16(g0, ixd, g1);                    \
+            const __m256 dm = _mm256_cvtph_ps(_mm512_castsi512_si128(dmh));                        \
+            const __m512 d4 = _mm512_castps128_ps512(_mm_mul_ps(                                   \
+                _mm256_castps256_ps128(dm), _mm_cvtph_ps(_mm_set1_epi16((short)dah))));            \
+            __m512i u0 = NIB(_mm512_permutexvar_epi16(ix0, g0));                                   \
+            __m512i u1 = NIB(_mm512_permutexvar_epi16(ix1, g1));                                   \
+            if (q5) { /* + 16 where the element's bit of qh is set */                              \
                 const __mmask64 h0 = qh_pair(g + ho, g + bb + ho);                                 \
                 const __mmask64 h1 = qh_pair(g + 2 * bb + ho, g + 3 * bb + ho);                    \
                 u0 = _mm512_mask_add_epi8(u0, h0, u0, b16);                                        \
@@ -123,7 +126,7 @@ INLINE __mmask64 qh_pair(const uint8_t *p0, const uint8_t *p1)
             const __m512 p1 = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(init, u1, aq));               \
             acc0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(ip0, d4), p0, acc0);                      \
             acc1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(ip1, d4), p1, acc1);                      \
-            if (mn) { /* vec_dot's min chain, one scalar float chain per row */                   \
+            if (mn) { /* vec_dot's min chain, one scalar float chain per row */                    \
                 uint16_t sah;                                                                      \
                 memcpy(&sah, ai + 2, 2);                                                           \
                 const float sa = _cvtsh_ss(sah);                                                   \
