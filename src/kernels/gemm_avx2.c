@@ -156,8 +156,6 @@ INLINE void scales_q4_k(const uint8_t *scales, uint16_t d, uint16_t dmin, wk_gem
     dst->dmin[r] = _cvtsh_ss(dmin);
 }
 
-// Q4_K: the quants (0..15) out of their nibbles (qs byte 32 c + l holds element 64 c + l low and
-// 64 c + 32 + l high), the scales, mins and d's.
 // Block b of row r of a weight at w: rows of ws bytes in file order, or (il) interleaved by four
 // block by block (repack.c: group g at w + 4 g ws, its row r's block b at (4 b + r) block bytes).
 INLINE const void *row_block(const void *w, size_t ws, const bool il, size_t bb, int r, int64_t b)
@@ -182,50 +180,37 @@ INLINE void pack_prefetch(const void *w, size_t ws, const bool il, size_t bb, in
     }
 }
 
-INLINE void pack_q4_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il)
-{
-    const __m256i m4 = _mm256_set1_epi8(15);
-    for (int64_t b = 0; b < K / WK_QK_K; b++) {
-        wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
-        pack_prefetch(w, ws, il, sizeof(wk_block_q4_k), n_rows, b, K / WK_QK_K);
-        if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); } // rows past n_rows: zero
-        for (int r = 0; r < n_rows; r++) {
-            const wk_block_q4_k *x = row_block(w, ws, il, sizeof(wk_block_q4_k), r, b);
-            for (int c = 0; c < 4; c++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), _mm256_and_si256(v, m4));
-                _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32),
-                                    _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-            }
-            scales_q4_k(x->scales, x->d, x->dmin, dst, r);
-        }
-    }
-}
-
-// Q5_K: the quants (0..31) as Q4_K's nibbles plus their fifth bit: element 64 c + l (l < 32) takes
-// bit 2 c of qh[l], element 64 c + 32 + l bit 2 c + 1; scales, mins and d's as Q4_K.
-INLINE void pack_q5_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il)
+// Q4_K (five false) / Q5_K: the quants out of their nibbles (qs byte 32 c + l holds element
+// 64 c + l low and 64 c + 32 + l high), Q5_K's (0..31) with their fifth bit: bit 2 c of qh[l] for
+// element 64 c + l, bit 2 c + 1 for 64 c + 32 + l; the scales, mins and d's.
+INLINE void pack_q45_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *tile, const bool il,
+                         const bool five)
 {
     const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(16);
+    const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
+    const size_t qs_off = five ? offsetof(wk_block_q5_k, qs) : offsetof(wk_block_q4_k, qs);
     for (int64_t b = 0; b < K / WK_QK_K; b++) {
         wk_gemm_wsb *dst = (wk_gemm_wsb *)tile + b;
-        pack_prefetch(w, ws, il, sizeof(wk_block_q5_k), n_rows, b, K / WK_QK_K);
+        pack_prefetch(w, ws, il, bb, n_rows, b, K / WK_QK_K);
         if (n_rows < WK_GEMM_ROWS) { memset(dst, 0, sizeof *dst); } // rows past n_rows: zero
         for (int r = 0; r < n_rows; r++) {
-            const wk_block_q5_k *x = row_block(w, ws, il, sizeof(wk_block_q5_k), r, b);
-            // hb = qh >> 2 c (16-bit shifts: bits 2 c, 2 c + 1 of each byte at bits 0, 1, from the
-            // byte itself), those two then at bit 4 by shifts of 4 and 3 (the other bits masked)
-            __m256i hb = _mm256_loadu_si256((const __m256i *)x->qh);
+            const wk_block_q4_k *x = row_block(w, ws, il, bb, r, b); // Q5_K: the same d .. scales
+            const uint8_t *qs = (const uint8_t *)x + qs_off;
+            // Q5_K: hb = qh >> 2 c (16-bit shifts: bits 2 c, 2 c + 1 of each byte at bits 0, 1,
+            // from the byte itself), those two then at bit 4 by shifts of 4 and 3 (others masked)
+            __m256i hb = _mm256_setzero_si256();
+            if (five) { hb = _mm256_loadu_si256((const __m256i *)((const wk_block_q5_k *)x)->qh); }
             for (int c = 0; c < 4; c++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * c));
-                const __m256i lo = _mm256_or_si256(_mm256_and_si256(v, m4),
-                                                   _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
-                const __m256i hi =
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4),
-                                    _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+                __m256i lo = _mm256_and_si256(v, m4);
+                __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                if (five) {
+                    lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
+                    hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+                    hb = _mm256_srli_epi16(hb, 2);
+                }
                 _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c), lo);
                 _mm256_storeu_si256((__m256i *)(dst->q[r] + 64 * c + 32), hi);
-                hb = _mm256_srli_epi16(hb, 2);
             }
             scales_q4_k(x->scales, x->d, x->dmin, dst, r);
         }
@@ -278,19 +263,19 @@ INLINE void pack_q6_k_t(const void *w, size_t ws, int n_rows, int64_t K, void *t
 // The packers from rows in file order, and from rows interleaved by four (gemm_pack_il).
 static void pack_q4_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
-    pack_q4_k_t(w, ws, n_rows, K, tile, false);
+    pack_q45_k_t(w, ws, n_rows, K, tile, false, false);
 }
 static void pack_q4_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
-    pack_q4_k_t(w, ws, n_rows, K, tile, true);
+    pack_q45_k_t(w, ws, n_rows, K, tile, true, false);
 }
 static void pack_q5_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
-    pack_q5_k_t(w, ws, n_rows, K, tile, false);
+    pack_q45_k_t(w, ws, n_rows, K, tile, false, true);
 }
 static void pack_q5_k_il(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {
-    pack_q5_k_t(w, ws, n_rows, K, tile, true);
+    pack_q45_k_t(w, ws, n_rows, K, tile, true, true);
 }
 static void pack_q6_k(const void *w, size_t ws, int n_rows, int64_t K, void *tile)
 {

@@ -12,9 +12,9 @@ void wk_kernels_fill_ref(wk_kernels *k);
 // caller has checked that the CPU can run them; k starts as the next slower path's table.
 void wk_kernels_fill_avx2(wk_kernels *k);
 void wk_kernels_fill_avx512(wk_kernels *k);
-// Q6_K's four-row kernels of AVX-512 (x86_avx512.c), with GFNI's bit shuffle for the high bits or
-// without; wk_kernels_fill_avx512 picks by the CPU, tests run both.
-void wk_kernels_fill_avx512_q6_k(wk_kernels *k, bool gfni);
+// Q5_K's and Q6_K's four-row kernels of AVX-512 (x86_avx512.c), with GFNI's bit shuffles for the
+// high bits or without; wk_kernels_fill_avx512 picks by the CPU, tests run both.
+void wk_kernels_fill_avx512_gfni(wk_kernels *k, bool gfni);
 // vec_dot_4il of Q4_0, Q5_0, Q4_1 and Q5_1 on AVX-512 (legacy_avx512.c), two rows per vector, the
 // nibbles split by GFNI or by shifts; wk_kernels_fill_avx512 picks by the CPU, tests run both.
 void wk_kernels_fill_avx512_legacy(wk_kernels *k, bool gfni);

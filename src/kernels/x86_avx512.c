@@ -288,97 +288,154 @@ INLINE __m128i hsum4_epi32_512(__m512i a, __m512i b, __m512i c, __m512i d)
     return _mm_add_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
 }
 
+#define NO_ATTR
+
 // One 64-element pair of chunks of a Q4_K/Q5_K row (chunks 2p, 2p + 1: groups 4p .. 4p + 3).
 // lo = the low nibbles of both chunks (groups 4p, 4p + 2), hi = the high ones (4p + 1, 4p + 3),
 // against the activation bytes rearranged to match (alo, ahi). vpackssdw then gives, in 128-bit
 // lane L, four i16 partial sums of lo (group 4p + 2 (L / 2)) and four of hi (4p + 2 (L / 2) + 1):
 // the scale vector scp has those groups' scales at those words.
-INLINE __m512i q45_pair(__m512i acc, __m512i q, __m512i qh5, int five, __m512i alo, __m512i ahi,
-                        __m512i scp)
+INLINE __m512i q45_pair(__m512i acc, __m512i lo, __m512i hi, __m512i alo, __m512i ahi, __m512i scp)
 {
-    const __m512i m15 = _mm512_set1_epi8(15), m16 = _mm512_set1_epi8(16);
-    __m512i lo = _mm512_and_si512(q, m15);
-    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m15);
-    if (five) { // qh5: the chunks' 5th bits at bits 0 (low nibbles) and 1 (high) of each byte
-        lo = _mm512_ternarylogic_epi32(lo, _mm512_slli_epi16(qh5, 4), m16, TL_OR_AND);
-        hi = _mm512_ternarylogic_epi32(hi, _mm512_slli_epi16(qh5, 3), m16, TL_OR_AND);
-    }
     const __m512i zero = _mm512_setzero_si512();
     __m512i p = _mm512_packs_epi32(_mm512_dpbusd_epi32(zero, lo, alo),
                                    _mm512_dpbusd_epi32(zero, hi, ahi));
     return _mm512_dpwssd_epi32(acc, p, scp);
 }
 
-// Row r's block i at vw + r * rs + i * bs (rows as in the file or interleaved by four, as in
-// x86_kquant_avx2.c's dot_q45_k_4row); ws = the bytes of one row.
-INLINE void dot_q45_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
-                           const void *va, int five)
+// The quants u of one Q4_K/Q5_K block b (qs at b + qs_off) as lo[p], hi[p] of chunk pair p
+// (q45_pair). Q5_K's fifth bits by 16-bit shifts: qh0 has those of chunks 0, 1 at bits 0
+// (low nibbles) and 1 (high) of each byte, qh1 those of chunks 2, 3.
+INLINE void q45_quants_shift(const uint8_t *b, size_t qs_off, int five, __m512i *lo, __m512i *hi)
 {
-    const wk_block_q8_k *a = va;
-    const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);
-    const size_t qs_off = five ? offsetof(wk_block_q5_k, qs) : offsetof(wk_block_q4_k, qs);
-    // byte pairs of the scale vectors of chunk pairs 0, 1: word k of lane L is scale
-    // 4p + 2 (L / 2) + (k % 8) / 4 (zero-extended: index bytes with bit 7 set give 0)
-    const __m128i c0 = _mm_setr_epi8(0, -128, 0, -128, 0, -128, 0, -128, 1, -128, 1, -128, 1, -128,
-                                     1, -128);
-    const __m512i csc0 = _mm512_inserti64x4(
-        _mm512_castsi256_si512(_mm256_broadcastsi128_si256(c0)),
-        _mm256_broadcastsi128_si256(_mm_add_epi8(c0, _mm_set1_epi8(2))), 1);
-    const __m512i csc1 = _mm512_add_epi8(csc0, _mm512_set1_epi8(4));
-    // the mins as i16 (bytes 8..15)
-    const __m512i cmn = _mm512_broadcast_i32x4(_mm_setr_epi8(8, -128, 9, -128, 10, -128, 11, -128,
-                                                             12, -128, 13, -128, 14, -128, 15,
-                                                             -128));
-    const __m512i lane0 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / WK_QK_K; i++) {
-        const wk_block_q8_k *ab = a + i;
-        const uint8_t *blk[4];
-        blocks_4row(vw, rs, bs, i, ws, bb, blk);
-        // the activation's sums over the eight 32-element groups (pairs of bsums)
-        const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
-                                          _mm_loadu_si128((const __m128i *)ab->bsums + 1));
-        // activation bytes of chunk pair p: [a 128p + 0..31 | 128p + 64..95] against the low
-        // nibbles, [128p + 32..63 | 128p + 96..127] against the high ones
-        const __m512i a0 = loadu512(ab->qs), a1 = loadu512(ab->qs + 64);
-        const __m512i a2 = loadu512(ab->qs + 128), a3 = loadu512(ab->qs + 192);
-        const __m512i alo0 = _mm512_shuffle_i64x2(a0, a1, 0x44);
-        const __m512i ahi0 = _mm512_shuffle_i64x2(a0, a1, 0xee);
-        const __m512i alo1 = _mm512_shuffle_i64x2(a2, a3, 0x44);
-        const __m512i ahi1 = _mm512_shuffle_i64x2(a2, a3, 0xee);
-        __m128 d4, dmin4;
-        const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);
-        // Σ_g mn_g gs_g of row r: lane r, then each lane's sum to dword r
-        __m512i pm = _mm512_madd_epi16(_mm512_shuffle_epi8(scm, cmn), _mm512_broadcast_i32x4(gs));
-        pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_BADC));
-        pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_CDAB));
-        const __m128i pm4 = _mm512_castsi512_si128(_mm512_permutexvar_epi32(lane0, pm));
-        __m512i sumi[4];
-        const __m512i scr[4] = { // lane r everywhere (immediates: clang wants constants)
-            _mm512_shuffle_i64x2(scm, scm, 0x00), _mm512_shuffle_i64x2(scm, scm, 0x55),
-            _mm512_shuffle_i64x2(scm, scm, 0xaa), _mm512_shuffle_i64x2(scm, scm, 0xff)};
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            const __m512i sc = scr[r];
-            __m512i qh0 = _mm512_setzero_si512(), qh1 = _mm512_setzero_si512();
-            if (five) { // bits 0, 1 of qh0 for chunks 0, 1; 2, 3 for chunks 2, 3 (then >> 4)
-                __m256i qh = _mm256_loadu_si256((const __m256i *)(blk[r] + 16));
-                qh0 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
-                qh1 = _mm512_srli_epi16(qh0, 4);
-            }
-            __m512i t = q45_pair(_mm512_setzero_si512(), loadu512(blk[r] + qs_off), qh0, five,
-                                 alo0, ahi0, _mm512_shuffle_epi8(sc, csc0));
-            sumi[r] = q45_pair(t, loadu512(blk[r] + qs_off + 64), qh1, five, alo1, ahi1,
-                               _mm512_shuffle_epi8(sc, csc1));
-        }
-        acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
-        accm = k4row_add(accm, ab->d, dmin4, pm4);
+    const __m512i m15 = _mm512_set1_epi8(15), m16 = _mm512_set1_epi8(16);
+    __m512i qh[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+    if (five) {
+        const __m256i h = _mm256_loadu_si256((const __m256i *)(b + offsetof(wk_block_q5_k, qh)));
+        qh[0] = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 2), 1);
+        qh[1] = _mm512_srli_epi16(qh[0], 4);
     }
-    _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
+    #pragma GCC unroll 2
+    for (int p = 0; p < 2; p++) {
+        const __m512i q = loadu512(b + qs_off + 64 * p);
+        lo[p] = _mm512_and_si512(q, m15);
+        hi[p] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m15);
+        if (five) {
+            lo[p] = _mm512_ternarylogic_epi32(lo[p], _mm512_slli_epi16(qh[p], 4), m16, TL_OR_AND);
+            hi[p] = _mm512_ternarylogic_epi32(hi[p], _mm512_slli_epi16(qh[p], 3), m16, TL_OR_AND);
+        }
+    }
 }
+
+// The same for Q5_K with GFNI: one vgf2p8affineqb of hh = [qh | qh] puts the fifth bit at bit 4
+// and clears the others (each 64-bit lane a bit matrix whose byte 3, the row of output bit 4,
+// picks input bit k: chunk c's low nibbles k = 2 c, its high ones 2 c + 1; the first 256 bits
+// hold chunk 2p, the second 2p + 1), then one vpternlogd takes the nibble's bits 0..3.
+__attribute__((target("gfni"))) INLINE void q5_quants_gfni(const uint8_t *b, size_t qs_off,
+                                                           int five, __m512i *lo, __m512i *hi)
+{
+    const __m512i m15 = _mm512_set1_epi8(15);
+    const __m512i hh = _mm512_broadcast_i64x4(
+        _mm256_loadu_si256((const __m256i *)(b + offsetof(wk_block_q5_k, qh))));
+    #pragma GCC unroll 2
+    for (int p = 0; p < 2; p++) {
+        const long long k = 4 * p; // chunk 2p's low-nibble bit
+        const __m512i glo = _mm512_inserti64x4(_mm512_set1_epi64(1ll << (k + 24)),
+                                               _mm256_set1_epi64x(1ll << (k + 26)), 1);
+        const __m512i ghi = _mm512_inserti64x4(_mm512_set1_epi64(1ll << (k + 25)),
+                                               _mm256_set1_epi64x(1ll << (k + 27)), 1);
+        const __m512i q = loadu512(b + qs_off + 64 * p);
+        const __m512i blo = _mm512_gf2p8affine_epi64_epi8(hh, glo, 0);
+        const __m512i bhi = _mm512_gf2p8affine_epi64_epi8(hh, ghi, 0);
+        lo[p] = _mm512_ternarylogic_epi32(q, blo, m15, TL_SELECT);
+        hi[p] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(q, 4), bhi, m15, TL_SELECT);
+    }
+    (void)five;
+}
+
+// Row r's block i at vw + r * rs + i * bs (rows as in the file or interleaved by four, as in
+// x86_kquant_avx2.c's dot_q45_k_4row); ws = the bytes of one row. QUANTS unpacks a block
+// (q45_quants_shift, or q5_quants_gfni compiled with ATTR, GFNI's target).
+#define DOT_Q45_K_4ROW(name, ATTR, QUANTS)                                                         \
+    ATTR INLINE void name(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,    \
+                          const void *va, int five)                                                \
+    {                                                                                              \
+        const wk_block_q8_k *a = va;                                                               \
+        const size_t bb = five ? sizeof(wk_block_q5_k) : sizeof(wk_block_q4_k);                    \
+        const size_t qs_off = five ? offsetof(wk_block_q5_k, qs) : offsetof(wk_block_q4_k, qs);    \
+        /* byte pairs of the scale vectors of chunk pairs 0, 1: word k of lane L is scale          \
+           4p + 2 (L / 2) + (k % 8) / 4 (zero-extended: index bytes with bit 7 set give 0) */      \
+        const __m128i c0 = _mm_setr_epi8(0, -128, 0, -128, 0, -128, 0, -128, 1, -128, 1, -128, 1,  \
+                                         -128, 1, -128);                                           \
+        const __m512i csc0 = _mm512_inserti64x4(                                                   \
+            _mm512_castsi256_si512(_mm256_broadcastsi128_si256(c0)),                               \
+            _mm256_broadcastsi128_si256(_mm_add_epi8(c0, _mm_set1_epi8(2))), 1);                   \
+        const __m512i csc1 = _mm512_add_epi8(csc0, _mm512_set1_epi8(4));                           \
+        /* the mins as i16 (bytes 8..15) */                                                        \
+        const __m512i cmn = _mm512_broadcast_i32x4(_mm_setr_epi8(                                  \
+            8, -128, 9, -128, 10, -128, 11, -128, 12, -128, 13, -128, 14, -128, 15, -128));        \
+        const __m512i lane0 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);  \
+        __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();                                    \
+        for (int64_t i = 0; i < n / WK_QK_K; i++) {                                                \
+            const wk_block_q8_k *ab = a + i;                                                       \
+            const uint8_t *blk[4];                                                                 \
+            blocks_4row(vw, rs, bs, i, ws, bb, blk);                                               \
+            /* the activation's sums over the eight 32-element groups (pairs of bsums) */          \
+            const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),         \
+                                              _mm_loadu_si128((const __m128i *)ab->bsums + 1));    \
+            /* activation bytes of chunk pair p: [a 128p + 0..31 | 128p + 64..95] against the low  \
+               nibbles, [128p + 32..63 | 128p + 96..127] against the high ones */                  \
+            const __m512i a0 = loadu512(ab->qs), a1 = loadu512(ab->qs + 64);                       \
+            const __m512i a2 = loadu512(ab->qs + 128), a3 = loadu512(ab->qs + 192);                \
+            const __m512i alo0 = _mm512_shuffle_i64x2(a0, a1, 0x44);                               \
+            const __m512i ahi0 = _mm512_shuffle_i64x2(a0, a1, 0xee);                               \
+            const __m512i alo1 = _mm512_shuffle_i64x2(a2, a3, 0x44);                               \
+            const __m512i ahi1 = _mm512_shuffle_i64x2(a2, a3, 0xee);                               \
+            __m128 d4, dmin4;                                                                      \
+            const __m512i scm = k4_scales_4rows(blk, &d4, &dmin4);                                 \
+            /* Σ_g mn_g gs_g of row r: lane r, then each lane's sum to dword r */                  \
+            __m512i pm =                                                                           \
+                _mm512_madd_epi16(_mm512_shuffle_epi8(scm, cmn), _mm512_broadcast_i32x4(gs));      \
+            pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_BADC));                    \
+            pm = _mm512_add_epi32(pm, _mm512_shuffle_epi32(pm, _MM_PERM_CDAB));                    \
+            const __m128i pm4 = _mm512_castsi512_si128(_mm512_permutexvar_epi32(lane0, pm));       \
+            __m512i sumi[4];                                                                       \
+            const __m512i scr[4] = {/* lane r everywhere (immediates: clang wants constants) */    \
+                                    _mm512_shuffle_i64x2(scm, scm, 0x00),                          \
+                                    _mm512_shuffle_i64x2(scm, scm, 0x55),                          \
+                                    _mm512_shuffle_i64x2(scm, scm, 0xaa),                          \
+                                    _mm512_shuffle_i64x2(scm, scm, 0xff)};                         \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {                                  \
+                __m512i lo[2], hi[2];                                                              \
+                QUANTS(blk[r], qs_off, five, lo, hi);                                              \
+                __m512i t = q45_pair(_mm512_setzero_si512(), lo[0], hi[0], alo0, ahi0,             \
+                                     _mm512_shuffle_epi8(scr[r], csc0));                           \
+                sumi[r] =                                                                          \
+                    q45_pair(t, lo[1], hi[1], alo1, ahi1, _mm512_shuffle_epi8(scr[r], csc1));      \
+            }                                                                                      \
+            acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));  \
+            accm = k4row_add(accm, ab->d, dmin4, pm4);                                             \
+        }                                                                                          \
+        _mm_storeu_ps(s, _mm_sub_ps(acc, accm));                                                   \
+    }
+
+DOT_Q45_K_4ROW(dot_q45_k_4row, NO_ATTR, q45_quants_shift)
+DOT_Q45_K_4ROW(dot_q5_k_4row_gfni, __attribute__((target("gfni"))), q5_quants_gfni)
 
 WK_4ROW_ENTRIES(q4_k, avx512, dot_q45_k_4row, wk_block_q4_k, 0)
 WK_4ROW_ENTRIES(q5_k, avx512, dot_q45_k_4row, wk_block_q5_k, 1)
+
+__attribute__((target("gfni"))) static void dot4r_q5_k_gfni(int64_t n, float *s, const void *w,
+                                                            size_t ws, const void *a)
+{
+    dot_q5_k_4row_gfni(n, s, w, ws, sizeof(wk_block_q5_k), ws, a, 1);
+}
+
+__attribute__((target("gfni"))) static void dot4il_q5_k_gfni(int64_t n, float *s, const void *w,
+                                                             size_t ws, const void *a)
+{
+    dot_q5_k_4row_gfni(n, s, w, sizeof(wk_block_q5_k), 4 * sizeof(wk_block_q5_k), ws, a, 1);
+}
 
 // Q6_K: half h of a block (128 elements) is 64 bytes of ql (L) and 32 of qh (H). As unsigned
 // u = q + 32, elements 128h + 0..63 are [L[l] & 15 | (H[l] & 3) << 4, L[l + 32] & 15 |
@@ -466,7 +523,6 @@ __attribute__((target("gfni"))) INLINE __m512i q6_hi_gfni(__m512i hh, int sel)
         _mm_storeu_ps(s, _mm_sub_ps(acc, _mm_setzero_ps()));                                       \
     }
 
-#define NO_ATTR
 DOT_Q6_K_4ROW(dot_q6_k_4row, NO_ATTR, q6_hi_shift)
 DOT_Q6_K_4ROW(dot_q6_k_4row_gfni, __attribute__((target("gfni"))), q6_hi_gfni)
 
@@ -492,8 +548,10 @@ __attribute__((target("gfni"))) static void dot4il_q6_k_gfni(int64_t n, float *s
     dot_q6_k_4row_gfni(n, s, w, sizeof(wk_block_q6_k), 4 * sizeof(wk_block_q6_k), ws, a);
 }
 
-void wk_kernels_fill_avx512_q6_k(wk_kernels *k, bool gfni)
+void wk_kernels_fill_avx512_gfni(wk_kernels *k, bool gfni)
 {
+    k->vec_dot_4row[WICK_DTYPE_Q5_K] = gfni ? dot4r_q5_k_gfni : dot4r_q5_k_avx512;
+    k->vec_dot_4il[WICK_DTYPE_Q5_K] = gfni ? dot4il_q5_k_gfni : dot4il_q5_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q6_K] = gfni ? dot4r_q6_k_gfni : dot4r_q6_k_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q6_K] = gfni ? dot4il_q6_k_gfni : dot4il_q6_k_avx512;
 }
@@ -688,10 +746,8 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot_4il[WICK_DTYPE_Q2_K] = dot4il_q2_k_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q3_K] = dot4il_q3_k_avx512;
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
-    k->vec_dot_4row[WICK_DTYPE_Q5_K] = dot4r_q5_k_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx512;
-    k->vec_dot_4il[WICK_DTYPE_Q5_K] = dot4il_q5_k_avx512;
-    wk_kernels_fill_avx512_q6_k(k, wk_cpu_has_gfni());
+    wk_kernels_fill_avx512_gfni(k, wk_cpu_has_gfni());
     wk_kernels_fill_avx512_legacy(k, wk_cpu_has_gfni());
     wk_kernels_fill_avx512_batch(k);
     wk_gemm_fill_avx512(k);

@@ -946,13 +946,15 @@ int main(int argc, char **argv)
         check_dot_f32_4x4(k, ref);
         printf("%s path: checked\n", k->name);
     }
-    // AVX-512's Q6_K four-row kernels with and without GFNI (the path takes one by the CPU)
+    // AVX-512's Q5_K and Q6_K four-row kernels with and without GFNI (the path takes one by the
+    // CPU)
     const wk_kernels *k512 = wk_kernels_named("avx512");
     for (int gfni = 0; k512 && gfni <= (int)wk_cpu_has_gfni(); gfni++) {
         wk_kernels v = *k512;
-        wk_kernels_fill_avx512_q6_k(&v, gfni);
+        wk_kernels_fill_avx512_gfni(&v, gfni);
+        check_dot_4row(&v, ref, WICK_DTYPE_Q5_K);
         check_dot_4row(&v, ref, WICK_DTYPE_Q6_K);
-        printf("avx512 Q6_K four-row kernels %s GFNI: checked\n", gfni ? "with" : "without");
+        printf("avx512 Q5_K, Q6_K four-row kernels %s GFNI: checked\n", gfni ? "with" : "without");
         // the legacy formats' vec_dot_4il (legacy_avx512.c), two rows per vector
         wk_kernels_fill_avx512_legacy(&v, gfni);
         static const int legacy[] = {WICK_DTYPE_Q4_0, WICK_DTYPE_Q5_0, WICK_DTYPE_Q4_1,
