@@ -11,7 +11,7 @@
 #endif
 
 static struct {
-    bool avx2, fma, f16c, bmi2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, gfni;
+    bool avx2, fma, f16c, bmi2, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, gfni, vbmi;
     bool os_ymm, os_zmm;
     char desc[128];
 } cpu;
@@ -50,6 +50,7 @@ static void detect(void)
         cpu.avx512vl = (b >> 31) & 1;
         cpu.avx512vnni = (c >> 11) & 1;
         cpu.gfni = (c >> 8) & 1;
+        cpu.vbmi = (c >> 1) & 1;
     }
 done:
 #endif
@@ -61,7 +62,8 @@ done:
              {cpu.bmi2, "bmi2"}, {cpu.avx512f && cpu.os_zmm, "avx512f"},
              {cpu.avx512bw && cpu.os_zmm, "avx512bw"}, {cpu.avx512vl && cpu.os_zmm, "avx512vl"},
              {cpu.avx512dq && cpu.os_zmm, "avx512dq"},
-             {cpu.avx512vnni && cpu.os_zmm, "avx512vnni"}, {cpu.gfni, "gfni"}};
+             {cpu.avx512vnni && cpu.os_zmm, "avx512vnni"}, {cpu.gfni, "gfni"},
+             {cpu.vbmi && cpu.os_zmm, "avx512vbmi"}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         if (!f[i].on) { continue; }
         if (cpu.desc[0]) { strcat(cpu.desc, " "); }
@@ -92,6 +94,12 @@ bool wk_cpu_has_gfni(void)
 {
     init();
     return cpu.gfni;
+}
+
+bool wk_cpu_has_vbmi(void)
+{
+    init();
+    return cpu.vbmi && cpu.os_zmm;
 }
 
 const char *wk_cpu_features(void)

@@ -12,6 +12,7 @@ bool wk_cpu_has_avx2(void);   // AVX2 + FMA + F16C (+ OS YMM support): the avx2 
 // AVX-512 F + BW + VL + DQ + VNNI, with FMA/F16C/BMI2 (+ OS ZMM support): the avx512 path.
 bool wk_cpu_has_avx512(void);
 bool wk_cpu_has_gfni(void); // GFNI (vgf2p8affineqb): a faster Q6_K kernel on the avx512 path
+bool wk_cpu_has_vbmi(void); // AVX-512 VBMI (vpermb): a faster Q2_K kernel on the avx512 path
 // A short description ("avx2 fma f16c bmi2", "none"): static storage.
 const char *wk_cpu_features(void);
 

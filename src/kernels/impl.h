@@ -18,6 +18,9 @@ void wk_kernels_fill_avx512_gfni(wk_kernels *k, bool gfni);
 // vec_dot_4il of Q4_0, Q5_0, Q4_1 and Q5_1 on AVX-512 (legacy_avx512.c), two rows per vector, the
 // nibbles split by GFNI or by shifts; wk_kernels_fill_avx512 picks by the CPU, tests run both.
 void wk_kernels_fill_avx512_legacy(wk_kernels *k, bool gfni);
+// AVX-512's Q2_K and Q3_K four-row kernels (kq23_avx512.c), Q2_K's with VBMI (vpermb) or
+// without; wk_kernels_fill_avx512 picks by the CPU, tests run both.
+void wk_kernels_fill_avx512_q23(wk_kernels *k, bool vbmi);
 // The batched kernels (vec_dot_4il_n) of AVX-512 (batch_avx512.c), called by wk_kernels_fill_avx512.
 void wk_kernels_fill_avx512_batch(wk_kernels *k);
 // The K formats' part of the AVX2 table (x86_kquant_avx2.c), called by wk_kernels_fill_avx2.

@@ -4,9 +4,10 @@
 // dot products (16 lanes, masked tails) and F16/BF16's vec_dot_4act; the Q8_0/Q5_0/Q4_0 dot
 // products and Q8_0's vec_dot_4il, where vpdpbusd (VNNI, on 256-bit vectors) fuses vpmaddubsw +
 // vpmaddwd + vpaddd without the i16 saturation step (the vec_dot_4il of Q4_0, Q5_0, Q4_1 and Q5_1
-// are in legacy_avx512.c); and the GEMV kernels (vec_dot_4row) of Q2_K,
-// Q3_K, Q4_K, Q5_K and Q6_K, on 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like the AVX2
-// ones. Everything else, dequantization and the F32 vec_dot_4act included, is the AVX2 code.
+// are in legacy_avx512.c); and the GEMV kernels (vec_dot_4row) of Q4_K, Q5_K and Q6_K (Q2_K and
+// Q3_K: kq23_avx512.c), on 512-bit vectors with vpdpbusd + vpdpwssd, bit-identical to ref.c like
+// the AVX2 ones. Everything else, dequantization and the F32 vec_dot_4act included, is the AVX2
+// code.
 // Verified on an AMD EPYC VM with AVX-512 (2 vCPUs): test_kernels checks every kernel of this path
 // against the scalar reference (the K formats' vec_dot_4row bit for bit) and the model goldens pass
 // on it. bench_kernels, 4096 columns, one thread, AVX2 -> AVX-512 in the same run (the host's
@@ -278,16 +279,6 @@ static void dot4il_q8_0_avx512(int64_t n, float *s, const void *vw, size_t ws, c
 // order, lane r following row r: acc[r] += (d_a * d_r) * (float)sumi_r, likewise the mins, then
 // s[r] = acc[r] - accm[r] (ref.c KDOT), so the results are the same bits as ref.c and AVX2.
 
-// [Σa, Σb, Σc, Σd] of four i32 vectors.
-INLINE __m128i hsum4_epi32_512(__m512i a, __m512i b, __m512i c, __m512i d)
-{
-    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
-    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
-    __m512i x = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
-    __m256i y = _mm256_add_epi32(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64(x, 1));
-    return _mm_add_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-}
-
 #define NO_ATTR
 
 // One 64-element pair of chunks of a Q4_K/Q5_K row (chunks 2p, 2p + 1: groups 4p .. 4p + 3).
@@ -556,131 +547,6 @@ void wk_kernels_fill_avx512_gfni(wk_kernels *k, bool gfni)
     k->vec_dot_4il[WICK_DTYPE_Q6_K] = gfni ? dot4il_q6_k_gfni : dot4il_q6_k_avx512;
 }
 
-// Q2_K / Q3_K: 64 bytes of qs as one vector: byte l of its half h gives element 128h + 32j + l
-// at bits 2j (j < 4), so u_j = (qs >> 2j) & 3 (Q3_K: | 4 where hmask bit 4h + j is set, u = q +
-// 4) holds vectors j and 4 + j of the block, against the activation vector ax[j] = [a 32j ..
-// 32j + 31 | a 128 + 32j ..]. vpdpbusd's i32 lane 4L + k of u_j sums group 2j + L % 2 + 8 (L / 2)
-// (4 products of u <= 7 and |a| <= 127: at most 3556, no i16 saturates), vpackssdw pairs j, j + 1
-// and vpdpwssd multiplies by the groups' i16 scales (vpermw of the 16 scales). Q3_K's offset
-// comes back out as -4 Σ_g sc_g bsum_g, Q2_K's mins as Σ_g mn_g bsum_g: each row's block totals
-// are exact, then the single-row kernel's float steps (lane r: row r).
-// The four rows' group scales as i16 (Q3_K's 6-bit signed ones decoded as blocks.h says): rows
-// 0, 1 in words 0..15, 16..31 of *s01, rows 2, 3 in *s23; Q2_K's mins likewise in *m01, *m23.
-// Each row's 12 (Q3_K) or 16 (Q2_K) scale bytes in a 128-bit lane (masked loads: nothing read
-// past them).
-INLINE void q23_scales_4rows(const uint8_t *const *blk, int three, __m512i *s01, __m512i *s23,
-                             __m512i *m01, __m512i *m23)
-{
-    const size_t off = three ? offsetof(wk_block_q3_k, scales) : offsetof(wk_block_q2_k, scales);
-    const __mmask16 lm = three ? 0x0fff : 0xffff;
-    __m512i v = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(lm, blk[0] + off));
-    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(lm, blk[1] + off), 1);
-    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(lm, blk[2] + off), 2);
-    v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(lm, blk[3] + off), 3);
-    const __m512i m15 = _mm512_set1_epi8(15);
-    __m512i sc, mn = _mm512_setzero_si512();
-    if (three) {
-        // byte k < 8: s[k] & 15, k >= 8: s[k - 8] >> 4; | bits 2 (k / 4) of s[8 + k % 4] at 4, 5
-        __m512i lo = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(
-                                                0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7)));
-        lo = _mm512_and_si512(_mm512_mask_blend_epi8((__mmask64)0xff00ff00ff00ff00ull, lo,
-                                                     _mm512_srli_epi16(lo, 4)),
-                              m15);
-        __m512i hi = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(
-                                                8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11, 8, 9, 10, 11)));
-        hi = _mm512_slli_epi16(_mm512_srlv_epi16(hi, _mm512_broadcast_i32x4(
-                                                         _mm_setr_epi16(0, 0, 2, 2, 4, 4, 6, 6))),
-                               4);
-        sc = _mm512_sub_epi8(_mm512_ternarylogic_epi32(hi, _mm512_set1_epi8(48), lo, TL_AND_OR),
-                             _mm512_set1_epi8(32));
-        *s01 = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(sc));
-        *s23 = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(sc, 1));
-    } else {
-        sc = _mm512_and_si512(v, m15);
-        mn = _mm512_and_si512(_mm512_srli_epi16(v, 4), m15);
-        *s01 = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(sc));
-        *s23 = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(sc, 1));
-    }
-    *m01 = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(mn));
-    *m23 = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(mn, 1));
-}
-
-INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_t bs, size_t ws,
-                           const void *va, int three)
-{
-    const wk_block_q8_k *a = va;
-    const size_t bb = three ? sizeof(wk_block_q3_k) : sizeof(wk_block_q2_k);
-    const size_t qs_off = three ? offsetof(wk_block_q3_k, qs) : offsetof(wk_block_q2_k, qs);
-    const size_t d_off = three ? offsetof(wk_block_q3_k, d) : offsetof(wk_block_q2_k, d);
-    const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
-    // word k of 128-bit lane L: the group of packs(u_j, u_j+1) there, j = 0 (idx0) or 2 (idx1),
-    // for the row in words 0..15 of the scale vector (+ 16: the row in words 16..31)
-    const __m512i idx0 = _mm512_set_epi16(11, 11, 11, 11, 9, 9, 9, 9, 10, 10, 10, 10, 8, 8, 8, 8,
-                                          3, 3, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 0);
-    const __m512i four = _mm512_set1_epi16(4), sixteen = _mm512_set1_epi16(16);
-    const __m512i zero = _mm512_setzero_si512();
-    __m128 acc = _mm_setzero_ps(), accm = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / WK_QK_K; i++) {
-        const wk_block_q8_k *ab = a + i;
-        const uint8_t *blk[4];
-        blocks_4row(vw, rs, bs, i, ws, bb, blk);
-        const __m512i bsums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)ab->bsums));
-        __m512i ax[4];
-        #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            ax[j] = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j))),
-                _mm256_loadu_si256((const __m256i *)(ab->qs + 128 + 32 * j)), 1);
-        }
-        __m512i scp[2], mnp[2];
-        q23_scales_4rows(blk, three, &scp[0], &scp[1], &mnp[0], &mnp[1]);
-        __m512i sumi[4], pm[4];
-        #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            const __m512i sc = scp[r / 2];
-            const __mmask16 half = r % 2 ? 0xff00 : 0x00ff; // this row's dwords of a pair's madd
-            __m512i t = zero, hx = zero;
-            if (three) { // u = q + 4: start from -4 Σ_g sc_g bsum_g
-                const __m512i corr = _mm512_slli_epi32(_mm512_madd_epi16(sc, bsums), 2);
-                t = _mm512_maskz_sub_epi32(half, zero, corr);
-                // [hm | hm >> 4] << 2: bit j + 2 of each byte is hmask bit j (bit 4 + j above)
-                const __m256i hm = _mm256_loadu_si256((const __m256i *)blk[r]);
-                hx = _mm512_slli_epi16(_mm512_inserti64x4(_mm512_castsi256_si512(hm),
-                                                          _mm256_srli_epi16(hm, 4), 1), 2);
-                pm[r] = zero;
-            } else {
-                pm[r] = _mm512_maskz_mov_epi32(half, _mm512_madd_epi16(mnp[r / 2], bsums));
-            }
-            const __m512i q = loadu512(blk[r] + qs_off);
-            __m512i p[4];
-            #pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) {
-                const __m512i qj = _mm512_srli_epi16(q, 2 * j);
-                const __m512i u = three ? _mm512_ternarylogic_epi32(
-                                              qj, m3, _mm512_and_si512(_mm512_srli_epi16(hx, j), m4),
-                                              TL_AND_OR)
-                                        : _mm512_and_si512(qj, m3);
-                p[j] = _mm512_dpbusd_epi32(zero, u, ax[j]);
-            }
-            const __m512i i0 = r % 2 ? _mm512_add_epi16(idx0, sixteen) : idx0;
-            t = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(p[0], p[1]),
-                                    _mm512_permutexvar_epi16(i0, sc));
-            sumi[r] = _mm512_dpwssd_epi32(t, _mm512_packs_epi32(p[2], p[3]),
-                                          _mm512_permutexvar_epi16(_mm512_add_epi16(i0, four), sc));
-        }
-        const __m128 d4 = h2f_4rows(blk, d_off);
-        acc = k4row_add(acc, ab->d, d4, hsum4_epi32_512(sumi[0], sumi[1], sumi[2], sumi[3]));
-        if (!three) {
-            const __m128 dmin4 = h2f_4rows(blk, offsetof(wk_block_q2_k, dmin));
-            accm = k4row_add(accm, ab->d, dmin4, hsum4_epi32_512(pm[0], pm[1], pm[2], pm[3]));
-        }
-    }
-    _mm_storeu_ps(s, _mm_sub_ps(acc, accm));
-}
-
-WK_4ROW_ENTRIES(q2_k, avx512, dot_q23_k_4row, wk_block_q2_k, 0)
-WK_4ROW_ENTRIES(q3_k, avx512, dot_q23_k_4row, wk_block_q3_k, 1)
-
 // dot_f32_4x4 (kernels.h): 16 accumulators of 16 elements (4 a rows × 4 b rows), each folded to
 // 8 lanes, then the AVX2 kernel's tree of horizontal adds.
 static void dot_f32_4x4_avx512(int64_t n, const float *a, int64_t a_stride, const float *b,
@@ -741,10 +607,7 @@ void wk_kernels_fill_avx512(wk_kernels *k)
     k->vec_dot[WICK_DTYPE_Q5_0] = dot_q5_0_avx512;
     k->vec_dot_4act[WICK_DTYPE_Q5_0] = dot4_q5_0_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q8_0] = dot4il_q8_0_avx512;
-    k->vec_dot_4row[WICK_DTYPE_Q2_K] = dot4r_q2_k_avx512;
-    k->vec_dot_4row[WICK_DTYPE_Q3_K] = dot4r_q3_k_avx512;
-    k->vec_dot_4il[WICK_DTYPE_Q2_K] = dot4il_q2_k_avx512;
-    k->vec_dot_4il[WICK_DTYPE_Q3_K] = dot4il_q3_k_avx512;
+    wk_kernels_fill_avx512_q23(k, wk_cpu_has_vbmi());
     k->vec_dot_4row[WICK_DTYPE_Q4_K] = dot4r_q4_k_avx512;
     k->vec_dot_4il[WICK_DTYPE_Q4_K] = dot4il_q4_k_avx512;
     wk_kernels_fill_avx512_gfni(k, wk_cpu_has_gfni());

@@ -17,6 +17,16 @@
 #define TL_AND_OR 0xea
 #define TL_SELECT 0xe4
 
+// [Σa, Σb, Σc, Σd] of four i32 vectors.
+INLINE __m128i hsum4_epi32_512(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    __m512i x = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    __m256i y = _mm256_add_epi32(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64(x, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+}
+
 INLINE __m512i loadu512(const void *p)
 {
     return _mm512_loadu_si512(p);

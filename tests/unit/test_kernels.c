@@ -964,5 +964,12 @@ int main(int argc, char **argv)
         }
         printf("avx512 legacy vec_dot_4il %s GFNI: checked\n", gfni ? "with" : "without");
     }
+    // AVX-512's Q2_K four-row kernels with and without VBMI
+    for (int vbmi = 0; k512 && vbmi <= (int)wk_cpu_has_vbmi(); vbmi++) {
+        wk_kernels v = *k512;
+        wk_kernels_fill_avx512_q23(&v, vbmi);
+        check_dot_4row(&v, ref, WICK_DTYPE_Q2_K);
+        printf("avx512 Q2_K four-row kernels %s VBMI: checked\n", vbmi ? "with" : "without");
+    }
     return test_summary("kernels");
 }
