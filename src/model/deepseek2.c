@@ -20,6 +20,8 @@
 // attention reads its own sequence's cache rows up to its position.
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "model/deepseek2.h"
 #include "model/mla.h"
@@ -402,6 +404,11 @@ static void ds2_needs(const wk_model *m, wk_arch_needs *out)
 
 enum { ATT_HEADS = 16 }; // heads per attention unit (the cached rows are read once per unit)
 
+// The expanded keys' buffer holds this many head-rows at most (25 MB of Kimi's 192 floats);
+// longer sequences keep the absorbed form.
+enum { EXP_ROWS_MAX = 32768 };
+enum { MLA_AUTO, MLA_ABSORBED, MLA_EXPANDED };
+
 typedef struct ds2_state {
     int64_t q_dim;         // H * qk
     int64_t kv_dim;        // kv_lora + rope (a cache row)
@@ -425,6 +432,11 @@ typedef struct ds2_state {
     float *att_scratch;
     int64_t att_per_thread;
     void *head_act; // converted per-head activations (k_b and v_b products)
+    float *exp_buf; // expanded keys (mla.h): exp_rows head-rows of qk floats
+    int64_t exp_rows;
+    float *wt;    // [H][nope][kv_lora]  W_k_b^T
+    float *qr;    // [B][q_dim]          rounded queries
+    int mla_form; // MLA_AUTO, MLA_ABSORBED, MLA_EXPANDED (WICK_MLA)
     wk_moe_buf moe;
     wk_rope rope;
     void *mem;
@@ -499,7 +511,14 @@ static wick_status ds2_session_init(wk_session *s)
     st->ff_max = WK_MAX(hp->n_ff, dh->n_ff_exp * dh->n_expert_shared);
     const int64_t X = dh->n_expert, U = dh->n_expert_used;
     const int64_t hb = WK_MIN(H, (int64_t)ATT_HEADS);
-    st->att_per_thread = wk_mla_attend_scratch((int)hb, lora, R, s->n_ctx);
+    st->att_per_thread = WK_MAX(wk_mla_attend_scratch((int)hb, lora, R, s->n_ctx),
+                                (int64_t)WK_MLA_EXP_TOKS * s->n_ctx);
+    st->exp_rows = WK_MIN(H * s->n_ctx, (int64_t)EXP_ROWS_MAX);
+    const char *form = getenv("WICK_MLA"); // "absorbed" / "expanded": that form for every pass
+    st->mla_form = !form                       ? MLA_AUTO
+                   : !strcmp(form, "absorbed") ? MLA_ABSORBED
+                   : !strcmp(form, "expanded") ? MLA_EXPANDED
+                                               : MLA_AUTO;
     wk_moe_router r = {.n_expert = (int)X, .n_group = (int)dh->n_expert_groups};
     st->route_per_thread = (wk_moe_route_scratch(&r) + 15) / 16 * 16;
     const int64_t sizes[] = {B * E,
@@ -521,13 +540,17 @@ static wick_status ds2_session_init(wk_session *s)
                              B * R,
                              st->att_per_thread * s->n_threads,
                              B,
-                             B};
+                             B,
+                             st->exp_rows * dh->head_dim_k_mla,
+                             H * (dh->head_dim_k_mla - R) * lora,
+                             B * st->q_dim};
     // int32 areas (ids, token sequences and positions), 4 bytes each like the floats
     float *ids_area = NULL, *seq_area = NULL, *pos_area = NULL;
     float **ptrs[] = {
         &st->x,    &st->h,    &st->y,  &st->y2,         &st->qa,  &st->q,      &st->kv,
         &st->qabs, &st->o,    &st->ov, &st->gu,         &st->act, &st->router, &st->route_scratch,
-        &st->w,    &ids_area, &st->cs, &st->att_scratch, &seq_area, &pos_area};
+        &st->w,    &ids_area, &st->cs, &st->att_scratch, &seq_area, &pos_area,
+        &st->exp_buf, &st->wt, &st->qr};
     wick_status rc =
         wk_scratch_alloc(&st->mem, ptrs, sizes, WK_ARRAY_LEN(sizes), "session scratch");
     if (rc < 0) { return rc; }
@@ -630,6 +653,22 @@ static void attend_part(void *ctx, int ith, int nth)
     }
 }
 
+// Whether the n tokens of a sequence at positions pos0 .. take the expanded keys (mla.h).
+static bool seg_expanded(const wk_session *s, const wk_ds2_layer *L, int64_t pos0, int64_t n)
+{
+    const ds2_state *st = s->arch_state;
+    const wk_ds2_hparams *dh = &wk_ds2_of(s->m)->hp;
+    const int64_t n_kv = pos0 + n, R = s->m->hp.n_rot;
+    if (st->mla_form == MLA_ABSORBED || n_kv > st->exp_rows || s->kv.type != WK_KV_F32 ||
+        !wk_mla_exp_takes(s->mm.kern, &L->wk_b)) {
+        return false;
+    }
+    return st->mla_form == MLA_EXPANDED ||
+           wk_mla_exp_pays(n, n_kv, dh->kv_lora_rank, dh->head_dim_k_mla - R, R);
+}
+
+static void absorbed_attend(wk_session *s, const wk_ds2_layer *L, ds2_job *j, int64_t T);
+
 static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const wk_batch *b)
 {
     const wk_hparams *hp = &s->m->hp;
@@ -637,8 +676,7 @@ static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const 
     ds2_state *st = s->arch_state;
     wk_mm *mm = &s->mm;
     const int64_t T = b->n, H = hp->n_head, E = hp->n_embd, lora = dh->kv_lora_rank;
-    const int64_t D = st->kv_dim, qk = dh->head_dim_k_mla, nope = qk - hp->n_rot;
-    const int64_t vd = dh->head_dim_v_mla;
+    const int64_t D = st->kv_dim, vd = dh->head_dim_v_mla;
 
     wk_rows_norm(mm, st->h, st->x, L->attn_norm.data, T, E, hp->rms_eps);
     if (L->wq_a.data) {
@@ -654,11 +692,59 @@ static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const 
     wk_rows_run(mm, T, attn_pre_rows, &j);
     const wk_seg one = {b->seq, b->pos0, T};
     const wk_seg *segs = b->segs ? b->segs : &one;
-    for (int64_t i = 0, t = 0; i < (b->segs ? b->n_segs : 1); t += segs[i].n, i++) {
+    const int64_t n_segs = b->segs ? b->n_segs : 1;
+    for (int64_t i = 0, t = 0; i < n_segs; t += segs[i].n, i++) {
         wk_kv_store(&s->kv, s->kv.k, il, segs[i].seq, segs[i].pos0, segs[i].n, s->kv.k_row,
                     st->kv + t * D, D);
     }
 
+    // Each sequence's tokens in the cheaper form (mla.h): absorbed queries for decoding and short
+    // chunks, expanded keys for long prompts. With both in one pass the absorbed form runs for
+    // every token and the expanded one then overwrites its sequences' outputs.
+    int64_t n_exp = 0;
+    for (int64_t i = 0; i < n_segs; i++) { n_exp += seg_expanded(s, L, segs[i].pos0, segs[i].n); }
+    if (n_exp < n_segs) { absorbed_attend(s, L, &j, T); }
+    for (int64_t i = 0, t = 0; n_exp && i < n_segs; t += segs[i].n, i++) {
+        if (!seg_expanded(s, L, segs[i].pos0, segs[i].n)) { continue; }
+        const wk_mla_exp e = {
+            .mm = mm,
+            .kb = &L->wk_b,
+            .n_head = H,
+            .kv_lora = lora,
+            .n_rope = hp->n_rot,
+            .kq_scale = hp->kq_scale,
+            .kv = wk_kv_row(&s->kv, s->kv.k, il, segs[i].seq, 0, s->kv.k_row),
+            .kv_stride = s->kv.k_row,
+            .pos0 = segs[i].pos0,
+            .n = segs[i].n,
+            .q = st->q + t * st->q_dim,
+            .q_ts = st->q_dim,
+            .o = st->o + t * H * lora,
+            .o_ts = H * lora,
+            .qr = st->qr,
+            .wt = st->wt,
+            .buf = st->exp_buf,
+            .buf_rows = st->exp_rows,
+            .scratch = st->att_scratch,
+            .scratch_per_thread = st->att_per_thread,
+        };
+        wk_mla_exp_attend(&e);
+    }
+    // ov[t][h] = W_v_b[h] o[t][h]; x += W_o ov
+    wk_mla_head_matmul(mm, &L->wv_b, st->o, H * lora, lora, T, st->ov, H * vd, vd, st->head_act);
+    wk_mm_project(mm, &L->wo, st->ov, T, st->y, E, false);
+    wk_rows_add(mm, st->x, st->y, T, E);
+}
+
+// The absorbed queries for the pass's T tokens: o[t][h] = softmax · c_kv over the latent rows.
+static void absorbed_attend(wk_session *s, const wk_ds2_layer *L, ds2_job *j, int64_t T)
+{
+    const wk_hparams *hp = &s->m->hp;
+    const wk_ds2_hparams *dh = &wk_ds2_of(s->m)->hp;
+    ds2_state *st = s->arch_state;
+    wk_mm *mm = &s->mm;
+    const int64_t H = hp->n_head, lora = dh->kv_lora_rank;
+    const int64_t D = st->kv_dim, qk = dh->head_dim_k_mla, nope = qk - hp->n_rot;
     // Q[t][h] = [W_k_b[h] q_nope[t][h] | q_pe[t][h]]
     wk_mla_head_matmul(mm, &L->wk_b, st->q, st->q_dim, qk, T, st->qabs, H * D, D, st->head_act);
     for (int64_t t = 0; t < T; t++) {
@@ -668,16 +754,12 @@ static void attention_block(wk_session *s, const wk_ds2_layer *L, int il, const 
         }
     }
     const int64_t hb = WK_MIN(H, (int64_t)ATT_HEADS);
-    j.n_units = T * ((H + hb - 1) / hb);
-    if (j.n_units > 1) {
-        wk_mm_parallel(mm, attend_part, &j);
+    j->n_units = T * ((H + hb - 1) / hb);
+    if (j->n_units > 1) {
+        wk_mm_parallel(mm, attend_part, j);
     } else {
-        attend_part(&j, 0, 1);
+        attend_part(j, 0, 1);
     }
-    // ov[t][h] = W_v_b[h] o[t][h]; x += W_o ov
-    wk_mla_head_matmul(mm, &L->wv_b, st->o, H * lora, lora, T, st->ov, H * vd, vd, st->head_act);
-    wk_mm_project(mm, &L->wo, st->ov, T, st->y, E, false);
-    wk_rows_add(mm, st->x, st->y, T, E);
 }
 
 // y = W_down (silu(W_gate h) * (W_up h)) for a dense FFN or the shared experts (n_ff rows).

@@ -54,4 +54,48 @@ size_t wk_mla_head_act_bytes(int weight_type, int64_t K, int64_t T, int64_t n_he
 void wk_mla_head_matmul(wk_mm *mm, const wk_tensor *w, const float *x, int64_t x_ts, int64_t x_hs,
                         int64_t T, float *y, int64_t y_ts, int64_t y_hs, void *act);
 
+// --- expanded keys (mla_expanded.c) --------------------------------------------------------------
+//
+// For a long prompt the keys are expanded instead of the queries absorbed: per head h and row i
+//   k[h][i] = [W_k_b[h]^T c_kv_i (nope) | k_pe_i (n_rope)]     (W_k_b dequantized to floats)
+//   s_i     = kq_scale · [q_nope~ | q_pe] · k[h][i]
+// where q_nope~ is q_nope rounded as the absorbed form's product rounds it (to W_k_b's vec_dot
+// type and back): the same scores as the absorbed form's (W_k_b q_nope~) · c_kv up to float
+// rounding, for nope + n_rope multiply-adds per (query, row) pair instead of kv_lora + n_rope.
+// The values stay latent (softmax · c_kv, then W_v_b as in the absorbed form), so every
+// quantization point of the reference is kept. Costs the expansion of every visible row per pass
+// (nope · kv_lora float multiply-adds per head), paid back from some dozens of tokens on.
+
+// One sequence's tokens of a pass (F32 cache).
+typedef struct wk_mla_exp {
+    wk_mm *mm;
+    const wk_tensor *kb; // attn_k_b {nope, kv_lora, n_head}
+    int64_t n_head, kv_lora, n_rope;
+    float kq_scale;
+    const float *kv; // the sequence's cache rows from position 0, kv_stride floats apart
+    int64_t kv_stride;
+    int64_t pos0, n; // the tokens: positions pos0 .. pos0 + n - 1 (rows 0 .. pos0 + n visible)
+    const float *q;  // token t, head h: q + t * q_ts + h * (nope + n_rope) = [q_nope | q_pe]
+    int64_t q_ts;
+    float *o; // token t, head h: o + t * o_ts + h * kv_lora receives softmax · c_kv
+    int64_t o_ts;
+    float *qr;        // n * n_head * (nope + n_rope) floats: the rounded queries
+    float *wt;        // n_head * nope * kv_lora floats: W_k_b^T
+    float *buf;       // buf_rows * (nope + n_rope) floats: expanded keys of a block of heads
+    int64_t buf_rows; // >= pos0 + n
+    float *scratch;   // per thread scratch_per_thread floats
+    int64_t scratch_per_thread; // >= WK_MLA_EXP_TOKS * (pos0 + n)
+} wk_mla_exp;
+
+enum { WK_MLA_EXP_TOKS = 16 }; // queries per unit of the attention
+
+// Whether W_k_b's type lets the expanded keys round q_nope as the absorbed form does.
+bool wk_mla_exp_takes(const wk_kernels *kern, const wk_tensor *kb);
+
+// Whether the expanded keys are cheaper for n tokens seeing n_kv rows (see mla_expanded.c).
+bool wk_mla_exp_pays(int64_t n, int64_t n_kv, int64_t kv_lora, int64_t nope, int64_t n_rope);
+
+// Attention of e->n tokens, all heads, with expanded keys.
+void wk_mla_exp_attend(const wk_mla_exp *e);
+
 #endif

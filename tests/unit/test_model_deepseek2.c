@@ -199,6 +199,13 @@ static void test_goldens(void)
         check_golden(&cases[0], 2, WICK_KV_F32, 1e-3, scalar);
         check_golden(&cases[1], 2, WICK_KV_F32, 1e-3, scalar);
     }
+    // The expanded keys (mla.h; chosen by themselves from about 512 tokens on, longer than the
+    // goldens' prompts) for every pass, same policies.
+    setenv("WICK_MLA", "expanded", 1);
+    check_golden(&cases[0], 2, WICK_KV_F32, 1e-3, NULL);
+    check_golden(&cases[1], 2, WICK_KV_F32, 1e-3, NULL);
+    if (scalar) { check_golden(&cases[0], 2, WICK_KV_F32, 1e-3, scalar); }
+    unsetenv("WICK_MLA");
 }
 
 // A scratch directory under the build directory (created empty).
@@ -358,6 +365,22 @@ static void test_variants(void)
         }
         free(ref);
     }
+
+    // Expanded keys vs absorbed queries (WICK_MLA), the prompt at once and in calls of 5 tokens
+    // (a cached prefix, rows and queries not multiples of 4): the same scores up to float rounding.
+    float *ref = malloc(N * sizeof(float));
+    setenv("WICK_MLA", "absorbed", 1);
+    if (mkmodel(dir, "forms", "F32", "", po, sizeof po) && run_logits(po, 2, EQ_N, ref, &nv2)) {
+        setenv("WICK_MLA", "expanded", 1);
+        run_logits(po, 2, EQ_N, other, &nv2);
+        double d1 = max_diff(ref, other, N);
+        run_logits(po, 2, 5, other, &nv2);
+        double d2 = max_diff(ref, other, N);
+        printf("  expanded keys vs absorbed: prompt %.3g, calls of 5 tokens %.3g\n", d1, d2);
+        CHECKF(all_finite(other, N) && d1 <= 1e-4 && d2 <= 1e-4, "expanded: %g %g", d1, d2);
+    }
+    unsetenv("WICK_MLA");
+    free(ref);
     free(base);
     free(other);
 }
