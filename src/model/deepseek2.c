@@ -514,7 +514,8 @@ static wick_status ds2_session_init(wk_session *s)
     st->att_per_thread = WK_MAX(wk_mla_attend_scratch((int)hb, lora, R, s->n_ctx),
                                 (int64_t)WK_MLA_EXP_TOKS * s->n_ctx);
     st->exp_rows = WK_MIN(H * s->n_ctx, (int64_t)EXP_ROWS_MAX);
-    const char *form = getenv("WICK_MLA"); // "absorbed" / "expanded": that form for every pass
+    // WICK_MLA "absorbed": that form for every pass; "expanded": for any of 2 tokens or more
+    const char *form = getenv("WICK_MLA");
     st->mla_form = !form                       ? MLA_AUTO
                    : !strcmp(form, "absorbed") ? MLA_ABSORBED
                    : !strcmp(form, "expanded") ? MLA_EXPANDED
@@ -663,7 +664,7 @@ static bool seg_expanded(const wk_session *s, const wk_ds2_layer *L, int64_t pos
         !wk_mla_exp_takes(s->mm.kern, &L->wk_b)) {
         return false;
     }
-    return st->mla_form == MLA_EXPANDED ||
+    return (st->mla_form == MLA_EXPANDED && n > 1) ||
            wk_mla_exp_pays(n, n_kv, dh->kv_lora_rank, dh->head_dim_k_mla - R, R);
 }
 

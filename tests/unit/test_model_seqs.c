@@ -282,6 +282,12 @@ static void test_cancel_in_pass(const char *file)
 int main(void)
 {
     for (size_t i = 0; i < WK_ARRAY_LEN(cases); i++) { check_model(&cases[i]); }
+    // deepseek2 with the expanded keys (mla.h) for every pass of a sequence's 2 tokens or more
+    // (WICK_MLA; by itself only from ~512): the prefills take them, the decodes not, the mixed
+    // pass both.
+    setenv("WICK_MLA", "expanded", 1);
+    check_model(&cases[3]);
+    unsetenv("WICK_MLA");
     test_cancel_in_pass("models/phi3-Q4_K_M.gguf");
     test_cancel_in_pass("models/deepseek2-F32.gguf");
     return test_summary("model_seqs");
