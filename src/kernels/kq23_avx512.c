@@ -10,6 +10,19 @@
 #include "kernels/x86_4row.h"
 #include "kernels/x86_avx512.h"
 
+// The activation block as the four-row kernels read it: its 16 bsums in both 256-bit halves, and
+// ax[j] = its quants 32 j .. 32 j + 31 (low half) and 128 + 32 j .. (high half).
+INLINE void q23_act(const wk_block_q8_k *ab, __m512i *bsums, __m512i ax[4])
+{
+    *bsums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)ab->bsums));
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        ax[j] = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j))),
+            _mm256_loadu_si256((const __m256i *)(ab->qs + 128 + 32 * j)), 1);
+    }
+}
+
 // Q2_K / Q3_K: 64 bytes of qs as one vector: byte l of its half h gives element 128h + 32j + l
 // at bits 2j (j < 4), so u_j = (qs >> 2j) & 3 (Q3_K: | 4 where hmask bit 4h + j is set, u = q +
 // 4) holds vectors j and 4 + j of the block, against the activation vector ax[j] = [a 32j ..
@@ -78,14 +91,8 @@ INLINE void dot_q23_k_4row(int64_t n, float *s, const void *vw, size_t rs, size_
         const wk_block_q8_k *ab = a + i;
         const uint8_t *blk[4];
         blocks_4row(vw, rs, bs, i, ws, bb, blk);
-        const __m512i bsums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)ab->bsums));
-        __m512i ax[4];
-        #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            ax[j] = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j))),
-                _mm256_loadu_si256((const __m256i *)(ab->qs + 128 + 32 * j)), 1);
-        }
+        __m512i bsums, ax[4];
+        q23_act(ab, &bsums, ax);
         __m512i scp[2], mnp[2];
         q23_scales_4rows(blk, three, &scp[0], &scp[1], &mnp[0], &mnp[1]);
         __m512i sumi[4], pm[4];
@@ -204,16 +211,10 @@ VBMI static void dot_q2_k_4row_vbmi(int64_t n, float *s, const void *vw, size_t 
         const uint8_t *blk[4];
         blocks_4row(vw, rs, bs, i, ws, sizeof(wk_block_q2_k), blk);
         // bsums of groups 0..7 in lanes 0 and 2, 8..15 in 1 and 3; bsums1 the other way round
-        const __m512i bsums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)ab->bsums));
         // (vinserti / vshufi; masked broadcasts from memory instead were 3 % slower on Zen 4)
+        __m512i bsums, ax[4];
+        q23_act(ab, &bsums, ax);
         const __m512i bsums1 = _mm512_shuffle_i32x4(bsums, bsums, _MM_SHUFFLE(2, 3, 0, 1));
-        __m512i ax[4];
-        #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            ax[j] = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j))),
-                _mm256_loadu_si256((const __m256i *)(ab->qs + 128 + 32 * j)), 1);
-        }
         // row r's 16 scale bytes in 128-bit lane r
         const size_t so = offsetof(wk_block_q2_k, scales);
         __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(blk[0] + so)));
