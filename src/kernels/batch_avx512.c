@@ -17,13 +17,20 @@
 #include "kernels/impl.h"
 #include "kernels/x86_avx512.h"
 
-// The pair accumulators x (rows 0, 1) and y (rows 2, 3) summed to [Σ0, Σ1, Σ2, Σ3].
-INLINE __m128i pair_totals(__m512i x, __m512i y)
+// The pair accumulators x (rows 0, 1: dwords 0, 1 and 2, 3 of each lane) and y (rows 2, 3) as
+// [r0, r1, r2, r3] in each 128-bit lane, each row's two dwords of the lane added.
+INLINE __m512i pair_lanes(__m512i x, __m512i y)
 {
     x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB)); // [0, 0, 1, 1] per lane
     y = _mm512_add_epi32(y, _mm512_shuffle_epi32(y, _MM_PERM_CDAB)); // [2, 2, 3, 3]
-    __m512i z = _mm512_castps_si512(
+    return _mm512_castps_si512(
         _mm512_shuffle_ps(_mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
+}
+
+// The pair accumulators x (rows 0, 1) and y (rows 2, 3) summed to [Σ0, Σ1, Σ2, Σ3].
+INLINE __m128i pair_totals(__m512i x, __m512i y)
+{
+    const __m512i z = pair_lanes(x, y);
     __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(z), _mm512_extracti64x4_epi64(z, 1));
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
@@ -118,7 +125,8 @@ INLINE void dot_q45_k_4il_n(int64_t n, int nt, float *s, const void *vw, size_t 
             q45_unpack(blk[2 * p + 1], five, ub);
             #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
-                const __m512i idx = _mm512_add_epi16(ibase, _mm512_set1_epi16((short)(16 * p + 2 * k)));
+                const __m512i idx =
+                    _mm512_add_epi16(ibase, _mm512_set1_epi16((short)(16 * p + 2 * k)));
                 sv[k] = _mm512_permutexvar_epi16(idx, sc16);
             }
             for (int t = 0; t < nt; t++) {
@@ -242,10 +250,7 @@ static void dot4il_ng_q4_k_avx512(int64_t n, int nt, float *s, const void *vw, s
             }
             __m512i x = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[0], c[1]), sv0);
             __m512i y = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(c[2], c[3]), sv1);
-            x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB)); // [0, 0, 1, 1]
-            y = _mm512_add_epi32(y, _mm512_shuffle_epi32(y, _MM_PERM_CDAB)); // [2, 2, 3, 3]
-            const __m512i z = _mm512_castps_si512(_mm512_shuffle_ps(
-                _mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
+            const __m512i z = pair_lanes(x, y);
             const __m128i gs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)ab->bsums),
                                               _mm_loadu_si128((const __m128i *)ab->bsums + 1));
             const __m512i m = _mm512_madd_epi16(
@@ -319,7 +324,8 @@ static void dot4il_ng_q5_k_avx512(int64_t n, int nt, float *s, const void *vw, s
         for (int p = 0; p < 2; p++) {
             #pragma GCC unroll 2
             for (int c = 0; c < 2; c++) {
-                const __m512i ix = _mm512_add_epi16(idx, _mm512_set1_epi16((short)(16 * p + 4 * c)));
+                const __m512i ix =
+                    _mm512_add_epi16(idx, _mm512_set1_epi16((short)(16 * p + 4 * c)));
                 sv[p][c] = _mm512_permutexvar_epi16(ix, sc16);
                 mv[p][c] = _mm512_permutexvar_epi16(ix, nmn16);
             }
@@ -338,16 +344,11 @@ static void dot4il_ng_q5_k_avx512(int64_t n, int nt, float *s, const void *vw, s
             const __m512i sa = _mm512_srai_epi32(_mm512_loadu_si512(ab->off[0]), 5);
             const __m512i sb = _mm512_srai_epi32(_mm512_loadu_si512(ab->off[1]), 5);
             const __m512i pa = _mm512_packs_epi32(sa, sa), pb = _mm512_packs_epi32(sb, sb);
-            __m512i mx = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(zero, pa, mv[0][0]), pb, mv[0][1]);
-            __m512i my = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(zero, pa, mv[1][0]), pb, mv[1][1]);
-            x = _mm512_add_epi32(x, _mm512_shuffle_epi32(x, _MM_PERM_CDAB)); // [0, 0, 1, 1]
-            y = _mm512_add_epi32(y, _mm512_shuffle_epi32(y, _MM_PERM_CDAB)); // [2, 2, 3, 3]
-            mx = _mm512_add_epi32(mx, _mm512_shuffle_epi32(mx, _MM_PERM_CDAB));
-            my = _mm512_add_epi32(my, _mm512_shuffle_epi32(my, _MM_PERM_CDAB));
-            const __m512i z = _mm512_castps_si512(_mm512_shuffle_ps(
-                _mm512_castsi512_ps(x), _mm512_castsi512_ps(y), _MM_SHUFFLE(2, 0, 2, 0)));
-            const __m512i m = _mm512_castps_si512(_mm512_shuffle_ps(
-                _mm512_castsi512_ps(mx), _mm512_castsi512_ps(my), _MM_SHUFFLE(2, 0, 2, 0)));
+            const __m512i mx =
+                _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(zero, pa, mv[0][0]), pb, mv[0][1]);
+            const __m512i my =
+                _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(zero, pa, mv[1][0]), pb, mv[1][1]);
+            const __m512i z = pair_lanes(x, y), m = pair_lanes(mx, my);
             acc[t] = k4_joint_add(acc[t], ab->d, dd, z, m);
         }
     }
