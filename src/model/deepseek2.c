@@ -520,6 +520,9 @@ static wick_status ds2_session_init(wk_session *s)
                    : !strcmp(form, "absorbed") ? MLA_ABSORBED
                    : !strcmp(form, "expanded") ? MLA_EXPANDED
                                                : MLA_AUTO;
+    if (form && st->mla_form == MLA_AUTO) {
+        wk_warn("WICK_MLA='%s': expected absorbed or expanded; the form is chosen per pass", form);
+    }
     wk_moe_router r = {.n_expert = (int)X, .n_group = (int)dh->n_expert_groups};
     st->route_per_thread = (wk_moe_route_scratch(&r) + 15) / 16 * 16;
     const int64_t sizes[] = {B * E,

@@ -68,6 +68,14 @@ for t in "" "1,,2" "+5" "1,2," "2147483648" "1;2"; do
 done
 "$W" run "$LF32" --bogus x > /dev/null 2>&1
 expect "unknown option" 2 $?
+# a malformed WICK_MLA is named in a warning, and the run goes on with the form chosen per pass
+msg=$(WICK_LOG=warn WICK_MLA=latent "$W" run "$D/models/deepseek2-F32.gguf" --tokens 1,2,3 \
+    --max-tokens 1 --temperature 0 2>&1 > /dev/null)
+expect "WICK_MLA=latent runs" 0 $?
+case "$msg" in
+*"WICK_MLA='latent': expected absorbed or expanded"*) ok ;;
+*) bad "WICK_MLA=latent: message '$msg'" ;;
+esac
 "$W" run --help | grep -q 'usage: wick run SPEC'
 expect "run --help" 0 $?
 
